@@ -1,0 +1,158 @@
+"""The error hierarchy: one root, and every error is also the matching builtin.
+
+``TuishouError`` is the root, so ``except TuishouError`` catches everything the library
+raises on purpose. Each error also inherits the builtin a Python user would reach for
+(``ValueError`` for bad data, ``KeyError`` for unknown names, ``TypeError`` for a float
+where money belongs), so existing ``except ValueError`` code keeps working.
+
+Bulk validators (a tree from records, a policy, a ladder) collect every problem and
+raise once; ``.problems`` lists them, one sentence each.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+
+__all__ = [
+    "FloatRefusedError",
+    "InvalidInviteCodeError",
+    "InvalidLadderError",
+    "InvalidOrderError",
+    "InvalidPolicyError",
+    "InvalidTreeError",
+    "TuishouError",
+    "UnknownGroupError",
+    "UnknownMemberError",
+    "UnknownTierError",
+]
+
+
+class TuishouError(Exception):
+    """Root of every error tuishou raises on purpose.
+
+    >>> issubclass(InvalidTreeError, TuishouError)
+    True
+    """
+
+
+class _ProblemsError(TuishouError):
+    """An error that carries a list of problems found by one bulk validation."""
+
+    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+        self.problems: tuple[str, ...] = tuple(problems) or (message,)
+        super().__init__(message)
+
+    @classmethod
+    def from_problems(cls, what: str, problems: Sequence[str]) -> _ProblemsError:
+        """Build one error whose message lists every problem, numbered."""
+        lines = [f"{what}: {len(problems)} problem(s)"]
+        lines += [f"  {i}. {problem}" for i, problem in enumerate(problems, 1)]
+        return cls("\n".join(lines), problems)
+
+
+class _KeyErrorMessage(KeyError):
+    """KeyError quotes its argument in ``str()``; ours are sentences, so show them plainly."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class InvalidTreeError(_ProblemsError, ValueError):
+    """Records or a change that do not make a valid invite tree; ``.problems`` lists all.
+
+    >>> err = InvalidTreeError.from_problems("invalid tree", ["member_id='' is empty"])
+    >>> err.problems
+    ("member_id='' is empty",)
+    """
+
+
+class InvalidPolicyError(_ProblemsError, ValueError):
+    """A commission policy that cannot be used as given; ``.problems`` lists all.
+
+    >>> isinstance(InvalidPolicyError("budget 1.2 exceeds 1"), ValueError)
+    True
+    """
+
+
+class InvalidLadderError(_ProblemsError, ValueError):
+    """A tier ladder that cannot be used as given; ``.problems`` lists all.
+
+    >>> InvalidLadderError("duplicate tier 'mentor'").problems
+    ("duplicate tier 'mentor'",)
+    """
+
+
+class InvalidOrderError(_ProblemsError, ValueError):
+    """An order or order line that cannot be settled as given; ``.problems`` lists all.
+
+    >>> isinstance(InvalidOrderError("no lines"), ValueError)
+    True
+    """
+
+
+class FloatRefusedError(TuishouError, TypeError):
+    """A float where money or a rate belongs: floats cannot hold fen or rates exactly.
+
+    >>> isinstance(FloatRefusedError("amount=0.1 is a float"), TypeError)
+    True
+    """
+
+
+class InvalidInviteCodeError(TuishouError, ValueError):
+    """An invite code that is malformed, mistyped or unknown.
+
+    ``.reason`` is ``"malformed"``, ``"typo"`` (the check character does not match: a
+    character was mistyped or two were swapped) or ``"unknown"`` (well formed, but
+    nobody holds it). ``.suggestion`` is the one existing code a single slip away, if any.
+
+    >>> InvalidInviteCodeError("code 'X' looks mistyped", reason="typo").reason
+    'typo'
+    """
+
+    def __init__(self, message: str, *, reason: str, suggestion: str | None = None) -> None:
+        self.reason = reason
+        self.suggestion = suggestion
+        super().__init__(message)
+
+
+class UnknownMemberError(TuishouError, _KeyErrorMessage):
+    """A member id that is not in the tree.
+
+    >>> str(UnknownMemberError("member_id='bob' is not in the tree"))
+    "member_id='bob' is not in the tree"
+    """
+
+
+class UnknownTierError(TuishouError, _KeyErrorMessage):
+    """A tier name that the policy or ladder does not list.
+
+    >>> isinstance(UnknownTierError("tier='boss' is unknown"), KeyError)
+    True
+    """
+
+
+class UnknownGroupError(TuishouError, _KeyErrorMessage):
+    """A product group that the policy has no pool rate for.
+
+    >>> isinstance(UnknownGroupError("group='toys' is unknown"), KeyError)
+    True
+    """
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """Return a hint naming the closest known names, or listing a few if none is close.
+
+    >>> did_you_mean("mentr", ["member", "mentor", "pusher"])
+    "did you mean 'mentor'?"
+    >>> did_you_mean("zzz", ["a", "b"])
+    "known: 'a', 'b'"
+    """
+    known = sorted(known)
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    if close:
+        return "did you mean " + " or ".join(repr(c) for c in close) + "?"
+    if not known:
+        return "none are known"
+    shown = ", ".join(repr(k) for k in known[:8])
+    return f"known: {shown}" + (f" and {len(known) - 8} more" if len(known) > 8 else "")

@@ -1,0 +1,86 @@
+"""The base for tuishou's input models: frozen, no extra fields, our errors instead of pydantic's.
+
+Every way of building a model (``Model(...)``, ``model_validate``, ``model_validate_json``)
+raises the model's own error class (e.g. ``InvalidPolicyError``) listing every problem
+pydantic found, each as ``field.path: what is wrong``. When a problem is a float where
+money or a rate belongs, the raised error is also a ``TypeError``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .errors import FloatRefusedError, _ProblemsError
+from .money import FloatValueError
+
+__all__ = ["FrozenModel", "Problems"]
+
+
+class Problems(ValueError):
+    """Raised by a model validator to report several cross-field problems at once."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+class FrozenModel(BaseModel):
+    """Frozen, closed pydantic model whose validation errors are tuishou errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    error_class: ClassVar[type[_ProblemsError]]
+    what: ClassVar[str] = "invalid input"
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _translate(type(self), exc) from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except ValidationError as exc:
+            raise _translate(cls, exc) from None
+
+    @classmethod
+    def model_validate_json(cls, json_data: Any, *args: Any, **kwargs: Any) -> Self:
+        try:
+            return super().model_validate_json(json_data, *args, **kwargs)
+        except ValidationError as exc:
+            raise _translate(cls, exc) from None
+
+
+def _translate(model: type[FrozenModel], exc: ValidationError) -> _ProblemsError:
+    problems: list[str] = []
+    has_float = False
+    for error in exc.errors():
+        cause = error.get("ctx", {}).get("error")
+        has_float = has_float or isinstance(cause, FloatValueError)
+        where = ".".join(str(part) for part in error["loc"])
+        for message in _messages(error, cause):
+            problems.append(f"{where}: {message}" if where else message)
+    error_class = _with_type_error(model.error_class) if has_float else model.error_class
+    return error_class.from_problems(model.what, problems)
+
+
+def _messages(error: Any, cause: object) -> list[str]:
+    if isinstance(cause, Problems):
+        return cause.problems
+    if isinstance(cause, ValueError):
+        return [str(cause)]
+    if error["type"] == "missing":
+        return ["is required"]
+    shown = repr(error["input"])
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return [f"{error['msg']} (got {shown})"]
+
+
+@functools.cache
+def _with_type_error(error_class: type[_ProblemsError]) -> type[_ProblemsError]:
+    """The same error, also a ``TypeError``: a float is a type problem as much as a value one."""
+    return type(error_class.__name__, (error_class, FloatRefusedError), {"__module__": __name__})

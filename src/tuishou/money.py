@@ -1,0 +1,136 @@
+"""Money and rates: the one way in, where floats are refused.
+
+- **fen** (分): money is a Python ``int`` number of fen, 0.01 CNY. ``bool`` is refused
+  (``True`` is not one fen), and so is ``float``: 0.1 yuan has no exact float.
+- **rate**: a decimal fraction in [0, 1] with at most 4 decimal places, given as a string
+  (``"0.05"``), a ``Decimal`` or the ints 0 and 1. A float rate is refused. Four places
+  keep every product of two rates and an amount an exact integer of 10^-8 fen.
+
+Inside the library a rate is also carried as an integer number of basis points
+(``RATE_SCALE`` = 10 000 per 1), so settlement never touches ``Decimal`` in its loops.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
+
+from .errors import FloatRefusedError
+
+__all__ = ["RATE_PLACES", "RATE_SCALE", "Fen", "Rate", "check_fen", "check_rate", "yuan"]
+
+RATE_PLACES = 4
+RATE_SCALE = 10**RATE_PLACES
+
+
+class FloatValueError(ValueError):
+    """Raised inside pydantic validators for a float; tells model errors to add TypeError."""
+
+
+def check_fen(value: object, *, name: str = "amount") -> int:
+    """Return ``value`` if it is a non-negative int number of fen, else raise.
+
+    >>> check_fen(19999)
+    19999
+    >>> check_fen(199.99)
+    Traceback (most recent call last):
+    ...
+    tuishou.errors.FloatRefusedError: amount=199.99 is a float; pass an int number of fen, e.g. 19999 for ¥199.99
+    """
+    if isinstance(value, float):
+        raise FloatRefusedError(_float_fen_message(name, value))
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name}={value!r} is a {type(value).__name__}; pass an int number of fen")
+    if value < 0:
+        raise ValueError(f"{name}={value} is negative; amounts are fen >= 0")
+    return value
+
+
+def check_rate(value: object, *, name: str = "rate") -> Decimal:
+    """Return ``value`` as a ``Decimal`` rate in [0, 1] with at most 4 places, else raise.
+
+    >>> check_rate("0.05")
+    Decimal('0.05')
+    >>> check_rate(0.05)
+    Traceback (most recent call last):
+    ...
+    tuishou.errors.FloatRefusedError: rate=0.05 is a float; write rates as strings, e.g. "0.05"
+    >>> check_rate("0.12345")
+    Traceback (most recent call last):
+    ...
+    ValueError: rate='0.12345' has more than 4 decimal places
+    """
+    if isinstance(value, float):
+        raise FloatRefusedError(f'{name}={value!r} is a float; write rates as strings, e.g. "{value}"')
+    return _parse_rate(value, name)
+
+
+def _parse_rate(value: object, name: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise TypeError(f'{name}={value!r} is a {type(value).__name__}; write rates as strings, e.g. "0.05"')
+    try:
+        rate = Decimal(value.strip() if isinstance(value, str) else value)
+    except InvalidOperation:
+        raise ValueError(f"{name}={value!r} is not a number") from None
+    if not rate.is_finite() or not 0 <= rate <= 1:
+        raise ValueError(f"{name}={value!r} is outside [0, 1]; rates are fractions (0.05 = 5%)")
+    if rate != rate.quantize(Decimal(1).scaleb(-RATE_PLACES)):
+        raise ValueError(f"{name}={value!r} has more than {RATE_PLACES} decimal places")
+    return rate.normalize() if rate else Decimal(0)
+
+
+def rate_units(rate: Decimal) -> int:
+    """A rate as an exact int number of 1/10 000 (basis points).
+
+    >>> rate_units(Decimal("0.0333"))
+    333
+    """
+    return int(rate.scaleb(RATE_PLACES))
+
+
+def yuan(fen: int) -> str:
+    """Format fen as yuan for people: thousands separators and two decimals.
+
+    >>> yuan(123456789)
+    '¥1,234,567.89'
+    >>> yuan(-5)
+    '-¥0.05'
+    """
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}¥{whole:,}.{cents:02d}"
+
+
+def _float_fen_message(name: str, value: float) -> str:
+    hint = round(value * 100) if abs(value) < 1e15 else "an int"
+    return (
+        f"{name}={value!r} is a float; pass an int number of fen, "
+        f"e.g. {hint} for ¥{value:,.2f}"
+    )
+
+
+def _pydantic_fen(value: Any) -> Any:
+    # Runs before pydantic's own int check, so the message can say what to pass instead.
+    if isinstance(value, float):
+        raise FloatValueError(_float_fen_message("amount", value))
+    if isinstance(value, bool):
+        raise ValueError(f"amount={value!r} is a bool; pass an int number of fen")
+    return value
+
+
+def _pydantic_rate(value: Any) -> Decimal:
+    if isinstance(value, float):
+        raise FloatValueError(f'rate {value!r} is a float; write rates as strings, e.g. "{value}"')
+    try:
+        return _parse_rate(value, "rate")
+    except TypeError as exc:  # pydantic reports ValueErrors; a TypeError would escape it
+        raise ValueError(str(exc)) from None
+
+
+Fen = Annotated[int, BeforeValidator(_pydantic_fen)]
+"""A pydantic field type for an int amount of fen; use with ``Field(ge=0)`` and strict mode."""
+
+Rate = Annotated[Decimal, BeforeValidator(_pydantic_rate)]
+"""A pydantic field type for a rate in [0, 1] with at most 4 decimal places."""
