@@ -83,4 +83,4 @@ def _messages(error: Any, cause: object) -> list[str]:
 @functools.cache
 def _with_type_error(error_class: type[_ProblemsError]) -> type[_ProblemsError]:
     """The same error, also a ``TypeError``: a float is a type problem as much as a value one."""
-    return type(error_class.__name__, (error_class, FloatRefusedError), {"__module__": __name__})
+    return type(error_class.__name__, (error_class, FloatRefusedError), {"__module__": error_class.__module__})

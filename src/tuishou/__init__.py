@@ -1,0 +1,74 @@
+"""tuishou (推手): exact, explainable commissions over a referral (invite) tree.
+
+The library a membership social e-commerce platform (会员制社交电商) settles orders with:
+the invite tree (``InviteTree``), commission policies (``Policy``), per-order settlement
+(``settle``) and tier ladders (``TierLadder``, ``evaluate_tiers``). Money is int fen,
+rates are exact decimals, and every fen of a settlement has a reason (``explain()``).
+
+>>> import tuishou
+>>> tuishou.yuan(19999)
+'¥199.99'
+"""
+
+from .errors import (
+    FloatRefusedError,
+    InvalidInviteCodeError,
+    InvalidLadderError,
+    InvalidOrderError,
+    InvalidPolicyError,
+    InvalidTreeError,
+    TuishouError,
+    UnknownGroupError,
+    UnknownMemberError,
+    UnknownTierError,
+)
+from .money import yuan
+from .orders import Order, OrderLine
+from .rules import DifferentialRule, LayersRule, Policy, SellerRule, load_policy
+from .settlement import ChainLink, LinePool, Payout, Settlement, Share, settle, settle_many
+from .tiers import (
+    Requirements,
+    Tier,
+    TierChange,
+    TierLadder,
+    apply_tier_changes,
+    evaluate_tiers,
+)
+from .tree import InviteTree
+
+__all__ = [
+    "ChainLink",
+    "DifferentialRule",
+    "FloatRefusedError",
+    "InvalidInviteCodeError",
+    "InvalidLadderError",
+    "InvalidOrderError",
+    "InvalidPolicyError",
+    "InvalidTreeError",
+    "InviteTree",
+    "LayersRule",
+    "LinePool",
+    "Order",
+    "OrderLine",
+    "Payout",
+    "Policy",
+    "Requirements",
+    "SellerRule",
+    "Settlement",
+    "Share",
+    "Tier",
+    "TierChange",
+    "TierLadder",
+    "TuishouError",
+    "UnknownGroupError",
+    "UnknownMemberError",
+    "UnknownTierError",
+    "apply_tier_changes",
+    "evaluate_tiers",
+    "load_policy",
+    "settle",
+    "settle_many",
+    "yuan",
+]
+
+__version__ = "0.1.0"

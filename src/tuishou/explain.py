@@ -1,0 +1,96 @@
+"""``Settlement.explain()``: an order's commission told in plain lines, fen by fen.
+
+The account names the seller and why, each line's pool, the chain with tiers, every
+share with its rule (including shares forfeited by suspended members), how rounding
+moved each amount, and what the platform retains. Amounts are shown in yuan with the
+exact fen beside them.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from .money import yuan
+
+if TYPE_CHECKING:
+    from .settlement import Settlement
+
+__all__ = ["explain"]
+
+_ATTRIBUTION = {
+    "sharer": "the order came through {seller}'s share link",
+    "self_purchase": "{seller} bought for themselves (self-purchase pays the buyer)",
+    "buyer_inviter": "the buyer is a member invited by {seller}, who is credited with the sale",
+    "none": "no member is credited (guest or root buyer without a share link)",
+}
+_ROUNDING = {
+    ("largest_remainder", "order"): "largest remainder, once per order",
+    ("largest_remainder", "line"): "largest remainder, per line",
+    ("floor", "order"): "rounded down, once per order",
+    ("floor", "line"): "rounded down, per line",
+}
+
+
+def explain(settlement: Settlement) -> str:
+    """Render ``settlement`` as text; see ``Settlement.explain``.
+
+    >>> from tuishou.settlement import _demo_settlement
+    >>> print(explain(_demo_settlement()))  # doctest: +ELLIPSIS
+    Order o1 under policy 'demo' (largest remainder, once per order)
+    Seller: A: the order came through A's share link
+    ...
+    Paid ¥5.00 to 1 member(s); the platform retains ¥5.00.
+    """
+    s = settlement
+    lines = [f"Order {s.order_id} under policy {s.policy_name!r} "
+             f"({_ROUNDING[(s.rounding, s.rounding_scope)]})"]
+    lines.append(f"Seller: {s.seller_id or '-'}: "
+                 + _ATTRIBUTION[s.attribution].format(seller=s.seller_id))
+    lines += _pool_lines(s)
+    if s.chain:
+        lines.append("Chain (generation, member, tier, status):")
+        for link in s.chain:
+            gen = "-" if link.generation is None else str(link.generation)
+            note = "  skipped (suspended; compression moves the next upline down)" \
+                if link.generation is None else ""
+            lines.append(f"  {gen:>3}  {link.member_id}  {link.tier}  {link.status}{note}")
+    lines += _payout_lines(s)
+    lines.append(f"Paid {yuan(s.paid)} to {len({p.member_id for p in s.payouts})} member(s); "
+                 f"the platform retains {yuan(s.retained)}.")
+    return "\n".join(lines)
+
+
+def _pool_lines(s: Settlement) -> list[str]:
+    lines = ["Pool:"]
+    for i, line in enumerate(s.lines, 1):
+        source = "sku rate" if line.rate_from == "sku" else f"{line.group} rate"
+        rounded = "" if line.rounded is None else f" -> {line.rounded} fen"
+        lines.append(f"  line {i}: {line.sku} ({line.group}) paid {yuan(line.amount)} x "
+                     f"{_percent(line.rate)} {source} = {line.exact} fen{rounded}")
+    lines.append(f"  pool: {yuan(s.pool)} ({s.pool} fen)")
+    return lines
+
+
+def _payout_lines(s: Settlement) -> list[str]:
+    if not s.shares:
+        return ["Shares: none (nobody in the chain qualifies under the rules)"]
+    lines = ["Shares of the pool:"]
+    paid = {(p.member_id, p.rule, p.kind): p for p in s.payouts}
+    for share in s.shares:
+        head = (f"  gen {share.generation}  {share.member_id}  {share.rule}/{share.kind}  "
+                f"{_percent(share.share)}")
+        payout = paid.get((share.member_id, share.rule, share.kind))
+        if not share.paid:
+            lines.append(f"{head}  forfeited: {share.member_id} is suspended, stays in the pool")
+        elif payout is None:
+            lines.append(f"{head}  rounds to 0 fen: not paid")
+        else:
+            lines.append(f"{head}  exact {payout.exact} fen -> {yuan(payout.amount)}")
+    return lines
+
+
+def _percent(rate: Decimal) -> str:
+    value = rate * 100
+    shown = value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+    return f"{shown}%"

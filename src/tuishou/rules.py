@@ -1,0 +1,290 @@
+"""Commission policies (佣金规则): what share of an order's pool each member in the chain gets.
+
+Glossary (domain.md §4-§6):
+
+- **pool** (佣金池): each line's paid amount × its pool rate (``sku_rates`` before
+  ``group_rates``), summed over the order.
+- **chain**: the seller (generation 0), its inviter (generation 1), ... up to
+  ``max_generation``.
+- **rule**: gives chain members a *share of the pool*. Three kinds:
+
+  - ``seller`` (分享赚 / 自购省): the seller gets ``rates[tier]``;
+  - ``layers`` (一级/二级分销): generation g ≥ 1 gets ``rates[tier][g - 1]``;
+  - ``differential`` (级差, with the optional 平级 peer bonus): walking up the chain,
+    a member whose tier rate beats what was paid so far gets the difference; a member
+    of the same tier as the last one who raised it gets ``peer_rate``, at most
+    ``peer_max`` times per order.
+
+- **budget**: the largest share a policy could pay for one order; it must be ≤ 1.
+
+A policy is validated when it is built and never changes afterwards. To try a variant,
+build a new one with ``Policy.model_validate({**policy.model_dump(), ...})``:
+``model_copy(update=...)`` skips validation.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from decimal import Decimal
+from functools import cached_property
+from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
+
+from pydantic import AfterValidator, Field, WrapSerializer, model_validator
+
+from .errors import InvalidPolicyError, did_you_mean
+from .models import FrozenModel, Problems
+from .money import Rate, rate_units
+
+__all__ = [
+    "DifferentialRule",
+    "LayersRule",
+    "Policy",
+    "Rule",
+    "SellerRule",
+    "load_policy",
+]
+
+_V = TypeVar("_V")
+
+
+def _freeze(mapping: Mapping[str, _V]) -> Mapping[str, _V]:
+    return MappingProxyType(dict(mapping))
+
+
+def _as_dict(value: Mapping[str, Any], handler: Any) -> Any:
+    return handler(dict(value))
+
+
+# A read-only mapping: a validated policy cannot be edited behind its validators' back.
+FrozenMap = Annotated[Mapping[str, _V], AfterValidator(_freeze), WrapSerializer(_as_dict)]
+Name = Annotated[str, Field(min_length=1, strict=True)]
+
+
+class _PolicyPart(FrozenModel):
+    error_class: ClassVar = InvalidPolicyError
+    what: ClassVar[str] = "invalid policy"
+
+
+class _RuleBase(_PolicyPart):
+    name: Name  # defaults to the rule's kind, filled in before validation
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_name(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and data.get("name") is None:
+            return {**data, "name": data.get("kind")}
+        return data
+
+    def tier_names(self) -> set[str]:
+        """The tiers this rule names."""
+        rates: Mapping[str, Any] = getattr(self, "rates")  # noqa: B009  (every rule has rates)
+        return set(rates)
+
+
+class SellerRule(_RuleBase):
+    """分享赚 / 自购省: the seller (generation 0) gets ``rates[its tier]`` of the pool.
+
+    >>> SellerRule(kind="seller", rates={"member": "0.05"}).rates["member"]
+    Decimal('0.05')
+    """
+
+    kind: Literal["seller"]
+    rates: FrozenMap[Rate]
+
+    def max_share(self) -> Decimal:
+        """The most this rule can pay for one order, as a share of the pool."""
+        return max(self.rates.values(), default=Decimal(0))
+
+
+class LayersRule(_RuleBase):
+    """一级/二级分销: the member at generation g ≥ 1 gets ``rates[its tier][g - 1]``.
+
+    >>> LayersRule(kind="layers", rates={"member": ["0.02", "0.01"]}).rates["member"]
+    (Decimal('0.02'), Decimal('0.01'))
+    """
+
+    kind: Literal["layers"]
+    rates: FrozenMap[tuple[Rate, ...]]
+
+    def max_share(self) -> Decimal:
+        """The most this rule can pay for one order: the top rate of every generation."""
+        depth = max((len(r) for r in self.rates.values()), default=0)
+        return sum(
+            (max((r[g] for r in self.rates.values() if g < len(r)), default=Decimal(0))
+             for g in range(depth)),
+            Decimal(0),
+        )
+
+
+class DifferentialRule(_RuleBase):
+    """级差 with an optional 平级 peer bonus; see domain.md §5 for the walk.
+
+    >>> rule = DifferentialRule(kind="differential", rates={"pusher": "0.5", "mentor": "0.65"},
+    ...                         peer_rate="0.05", peer_max=1)
+    >>> rule.max_share()
+    Decimal('0.70')
+    """
+
+    kind: Literal["differential"]
+    rates: FrozenMap[Rate]
+    include_seller: bool = Field(default=True, strict=True)
+    peer_rate: Rate = Decimal(0)
+    peer_max: int = Field(default=0, ge=0, strict=True)
+
+    def max_share(self) -> Decimal:
+        """Top tier rate plus ``peer_rate × peer_max`` (domain.md §5's budget)."""
+        return max(self.rates.values(), default=Decimal(0)) + self.peer_rate * self.peer_max
+
+
+Rule = Annotated[SellerRule | LayersRule | DifferentialRule, Field(discriminator="kind")]
+
+
+class Policy(_PolicyPart):
+    """A commission policy: tiers, pool rates, rules and how to round.
+
+    >>> policy = Policy.model_validate({
+    ...     "name": "two-level", "tiers": ["member"], "group_rates": {"all": "1"},
+    ...     "rules": [{"kind": "seller", "rates": {"member": "0.05"}},
+    ...               {"kind": "layers", "rates": {"member": ["0.02"]}}],
+    ... })
+    >>> policy.budget(), [rule.name for rule in policy.rules]
+    (Decimal('0.07'), ['seller', 'layers'])
+    >>> Policy.model_validate({**policy.model_dump(), "group_rates": {"all": 0.5}})
+    Traceback (most recent call last):
+    ...
+    tuishou.errors.InvalidPolicyError: invalid policy: 1 problem(s)
+      1. group_rates.all: rate 0.5 is a float; write rates as strings, e.g. "0.5"
+    """
+
+    name: Name
+    tiers: tuple[Name, ...] = Field(min_length=1)
+    group_rates: FrozenMap[Rate]
+    sku_rates: FrozenMap[Rate] = Field(default_factory=lambda: MappingProxyType({}))
+    self_purchase: bool = Field(default=False, strict=True)
+    max_generation: int = Field(default=1, ge=0, strict=True)
+    compression: bool = Field(default=False, strict=True)
+    rounding: Literal[
+        "largest_remainder",  # total rounded half-to-even, leftover fen to the largest remainders
+        "floor",  # every payout and the pool rounded down (yudao, CRMEB)
+    ] = "largest_remainder"
+    rounding_scope: Literal[
+        "order",  # round once per order (default)
+        "line",  # round each line, then sum a member's amounts (yudao)
+    ] = "order"
+    rules: tuple[Rule, ...] = ()
+
+    @model_validator(mode="after")
+    def _check(self) -> Policy:
+        problems = _tier_problems(self) + _rule_problems(self)
+        if not problems and self.budget() > 1:
+            parts = ", ".join(f"{rule.name} {rule.max_share()}" for rule in self.rules)
+            problems.append(
+                f"budget: the rules could pay {self.budget()} of the pool for one order "
+                f"({parts}); the total must be at most 1"
+            )
+        if problems:
+            raise Problems(problems)
+        return self
+
+    def budget(self) -> Decimal:
+        """The largest share of the pool this policy could pay for one order (domain.md §5)."""
+        return sum((rule.max_share() for rule in self.rules), Decimal(0))
+
+    def pool_rate(self, sku: str, group: str) -> Decimal | None:
+        """The pool rate of a line: ``sku_rates[sku]``, else ``group_rates[group]``, else None.
+
+        >>> _demo_policy().pool_rate("redmi", "xiaomi"), _demo_policy().pool_rate("x", "toys")
+        (Decimal('0.05'), None)
+        """
+        rate = self.sku_rates.get(sku)
+        return rate if rate is not None else self.group_rates.get(group)
+
+    @cached_property
+    def units(self) -> PolicyUnits:
+        """The policy's rates as int basis points, computed once: what settlement runs on."""
+        return PolicyUnits(self)
+
+
+class PolicyUnits:
+    """A policy's rates as int units of 1/10 000, keyed for fast lookups during settlement."""
+
+    __slots__ = ("group", "rules", "sku", "tier_rank")
+
+    def __init__(self, policy: Policy) -> None:
+        self.tier_rank = {tier: rank for rank, tier in enumerate(policy.tiers)}
+        self.group = {g: rate_units(r) for g, r in policy.group_rates.items()}
+        self.sku = {s: rate_units(r) for s, r in policy.sku_rates.items()}
+        self.rules: tuple[dict[str, Any], ...] = tuple(_rule_units(rule) for rule in policy.rules)
+
+
+def _rule_units(rule: SellerRule | LayersRule | DifferentialRule) -> dict[str, Any]:
+    if isinstance(rule, LayersRule):
+        return {"rates": {t: tuple(rate_units(r) for r in rs) for t, rs in rule.rates.items()}}
+    units: dict[str, Any] = {"rates": {t: rate_units(r) for t, r in rule.rates.items()}}
+    if isinstance(rule, DifferentialRule):
+        units["peer_rate"] = rate_units(rule.peer_rate)
+    return units
+
+
+def _tier_problems(policy: Policy) -> list[str]:
+    problems = []
+    seen: set[str] = set()
+    for tier in policy.tiers:
+        if tier in seen:
+            problems.append(f"tiers: {tier!r} is listed twice")
+        seen.add(tier)
+    for index, rule in enumerate(policy.rules):
+        for tier in sorted(rule.tier_names() - seen):
+            problems.append(
+                f"rules.{index} ({rule.name}): tier {tier!r} is not in tiers; "
+                f"{did_you_mean(tier, policy.tiers)}"
+            )
+    return problems
+
+
+def _rule_problems(policy: Policy) -> list[str]:
+    problems = []
+    names: set[str] = set()
+    for index, rule in enumerate(policy.rules):
+        where = f"rules.{index} ({rule.name})"
+        if rule.name in names:
+            problems.append(f"{where}: the name {rule.name!r} is used twice; give each rule a name=")
+        names.add(rule.name)
+        if isinstance(rule, LayersRule):
+            for tier, rates in rule.rates.items():
+                if len(rates) > policy.max_generation:
+                    problems.append(
+                        f"{where}: rates[{tier!r}] lists {len(rates)} generations but "
+                        f"max_generation={policy.max_generation}; shorten the list or raise "
+                        "max_generation"
+                    )
+    return problems
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read a policy from a ``.toml`` or ``.json`` file (rates as strings: "0.05").
+
+    >>> import importlib.resources
+    >>> load_policy(importlib.resources.files("tuishou") / "data" / "youpin.toml").name
+    'youpin-tuishou'
+    """
+    path = Path(str(path))
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".toml":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidPolicyError(f"{path}: not valid TOML: {exc}") from None
+        return Policy.model_validate(data)
+    if path.suffix.lower() == ".json":
+        return Policy.model_validate_json(text)
+    raise InvalidPolicyError(f"{path}: unknown policy format {path.suffix!r}; use .toml or .json")
+
+
+def _demo_policy() -> Policy:
+    return Policy.model_validate({
+        "name": "demo", "tiers": ["member"], "group_rates": {"xiaomi": "0.05"}, "rules": [],
+    })

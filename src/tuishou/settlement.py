@@ -1,0 +1,334 @@
+"""Settling one order (结算): the seller, the chain, each member's share, rounded to the fen.
+
+``settle(policy, tree, order)`` follows domain.md §3-§6 step by step:
+
+1. **attribution**: the seller is the sharer, else the buyer (自购省, with
+   ``self_purchase``) or the buyer's inviter, else nobody (a guest order pays nothing);
+2. **pool**: each line's amount × its pool rate, exact;
+3. **chain**: the seller (generation 0) and its uplines up to ``max_generation``; with
+   ``compression`` suspended uplines are skipped and the next one moves down;
+4. **shares**: every rule, in policy order, gives chain members a share of the pool;
+   shares of suspended members are computed (they still raise the differential) and
+   then forfeited to the platform;
+5. **allocation**: exact amounts are rounded once (allocation.py), per order or per line.
+
+Every intermediate value is an exact int: amounts in fen times rates in 1/10 000.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+from .allocation import allocate, round_total
+from .errors import UnknownGroupError, UnknownMemberError, UnknownTierError, did_you_mean
+from .money import RATE_PLACES, RATE_SCALE
+from .orders import Order, OrderLine
+from .rules import DifferentialRule, LayersRule, Policy, SellerRule
+from .tree import InviteTree, Status
+
+__all__ = ["ChainLink", "LinePool", "Payout", "Settlement", "Share", "settle", "settle_many"]
+
+Attribution = Literal[
+    "sharer",  # the order came through the seller's share link
+    "self_purchase",  # a member bought for itself and the policy pays self-purchases
+    "buyer_inviter",  # a member bought; its inviter is credited with the sale
+    "none",  # a guest or root buyer without a sharer: nobody is paid
+]
+PayoutKind = Literal["seller", "layer", "differential", "peer"]
+_SHARE_SCALE = RATE_SCALE * RATE_SCALE  # a pool rate times a share: 1/10^8 fen per unit
+
+
+@dataclass(frozen=True, slots=True)
+class Payout:
+    """What one rule pays one member for one order: ``amount`` in fen, ``exact`` before rounding.
+
+    ``share`` is the member's share of the pool under that rule.
+    """
+
+    member_id: str
+    rule: str
+    kind: PayoutKind
+    generation: int
+    amount: int
+    exact: Decimal
+    share: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """A share of the pool a rule gave a chain member; ``paid`` is False when it was forfeited.
+
+    ``units`` is the share in 1/10 000 of the pool; ``share`` the same as a Decimal.
+    """
+
+    member_id: str
+    rule: str
+    kind: PayoutKind
+    generation: int
+    units: int
+    paid: bool
+
+    @property
+    def share(self) -> Decimal:
+        """The share of the pool, e.g. Decimal('0.15')."""
+        return _exact_fen(self.units, RATE_PLACES)
+
+
+@dataclass(frozen=True, slots=True)
+class ChainLink:
+    """A member on the seller's upline; ``generation`` is None when compression skipped it."""
+
+    member_id: str
+    tier: str
+    status: Status
+    generation: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LinePool:
+    """One order line's part of the pool: ``exact`` in fen; ``rounded`` when rounding per line."""
+
+    sku: str
+    group: str
+    amount: int
+    rate: Decimal
+    rate_from: Literal["sku", "group"]
+    exact: Decimal
+    rounded: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """The result of settling one order: who gets what, and what the platform keeps.
+
+    ``pool == sum(p.amount for p in payouts) + retained`` always holds.
+    """
+
+    order_id: str
+    seller_id: str | None
+    pool: int
+    payouts: tuple[Payout, ...]
+    retained: int
+    attribution: Attribution
+    policy_name: str
+    rounding: str
+    rounding_scope: str
+    lines: tuple[LinePool, ...]
+    chain: tuple[ChainLink, ...]
+    shares: tuple[Share, ...]
+
+    @property
+    def paid(self) -> int:
+        """The total paid to members, in fen."""
+        return sum(payout.amount for payout in self.payouts)
+
+    def amount_for(self, member_id: str) -> int:
+        """What this order pays ``member_id`` under every rule together, in fen."""
+        return sum(p.amount for p in self.payouts if p.member_id == member_id)
+
+    def explain(self) -> str:
+        """A readable account of the order, for support staff to paste to a member."""
+        from .explain import explain  # a view module; imported late to keep the core small
+
+        return explain(self)
+
+
+def settle(policy: Policy, tree: InviteTree, order: Order) -> Settlement:
+    """Settle one order under ``policy`` on ``tree``: exact, rounded once, conserved.
+
+    Example B of domain.md (two-level, floor per line):
+
+    >>> from tuishou import InviteTree, Order, OrderLine, Policy
+    >>> tree = InviteTree.from_records([
+    ...     {"member_id": m, "inviter_id": i, "tier": "member"}
+    ...     for m, i in [("A", None), ("B", "A"), ("C", "B"), ("X", "C")]])
+    >>> policy = Policy.model_validate({
+    ...     "name": "yudao", "tiers": ["member"], "group_rates": {"all": "1"},
+    ...     "rounding": "floor", "rounding_scope": "line",
+    ...     "rules": [{"kind": "seller", "rates": {"member": "0.05"}},
+    ...               {"kind": "layers", "rates": {"member": ["0.02"]}}]})
+    >>> order = Order(order_id="o1", buyer_id="X", lines=[
+    ...     OrderLine(sku="a", group="all", amount=19999),
+    ...     OrderLine(sku="b", group="all", amount=4999)])
+    >>> result = settle(policy, tree, order)
+    >>> [(p.member_id, p.amount) for p in result.payouts], result.retained
+    ([('C', 1248), ('B', 498)], 23252)
+    """
+    seller, attribution = _seller(policy, tree, order)
+    lines = _line_pools(policy, order)
+    chain = _chain(policy, tree, seller) if seller is not None else ()
+    shares = _shares(policy, chain)
+    paying = [share for share in shares if share.paid]
+    pool, amounts, lines = _allocate(policy, lines, [share.units for share in paying])
+    exact_pool = sum(_units(line) for line in lines)
+    payouts = tuple(
+        Payout(s.member_id, s.rule, s.kind, s.generation, amount,
+               _exact_fen(exact_pool * s.units, 2 * RATE_PLACES), s.share)
+        for s, amount in zip(paying, amounts, strict=True)
+        if amount > 0
+    )
+    return Settlement(
+        order_id=order.order_id, seller_id=seller, pool=pool, payouts=payouts,
+        retained=pool - sum(p.amount for p in payouts), attribution=attribution,
+        policy_name=policy.name, rounding=policy.rounding, rounding_scope=policy.rounding_scope,
+        lines=lines, chain=chain, shares=shares,
+    )
+
+
+def settle_many(policy: Policy, tree: InviteTree, orders: Iterable[Order]) -> list[Settlement]:
+    """Settle each order in turn (the readable reference path; one result per order).
+
+    >>> from tuishou import InviteTree, Order, OrderLine, Policy
+    >>> tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
+    >>> policy = Policy.model_validate({"name": "p", "tiers": ["m"], "self_purchase": True,
+    ...     "group_rates": {"g": "0.1"}, "rules": [{"kind": "seller", "rates": {"m": "0.5"}}]})
+    >>> orders = [Order(order_id=str(i), buyer_id="A",
+    ...                 lines=[OrderLine(sku="s", group="g", amount=1000 * i)]) for i in (1, 2)]
+    >>> [s.amount_for("A") for s in settle_many(policy, tree, orders)]
+    [50, 100]
+    """
+    return [settle(policy, tree, order) for order in orders]
+
+
+# ----------------------------------------------------------------------------- steps
+
+
+def _seller(policy: Policy, tree: InviteTree, order: Order) -> tuple[str | None, Attribution]:
+    if order.sharer_id is not None:
+        if order.sharer_id not in tree:
+            raise UnknownMemberError(
+                f"order {order.order_id!r}: sharer_id={order.sharer_id!r} is not a member; "
+                f"{tree._hint(order.sharer_id)}"
+            )
+        return order.sharer_id, "sharer"
+    if order.buyer_id is not None and order.buyer_id in tree:
+        if policy.self_purchase:
+            return order.buyer_id, "self_purchase"
+        inviter = tree.inviter(order.buyer_id)
+        return inviter, "buyer_inviter" if inviter is not None else "none"
+    return None, "none"
+
+
+def _line_pools(policy: Policy, order: Order) -> tuple[LinePool, ...]:
+    lines = []
+    for line in order.lines:
+        group_rate = policy.group_rates.get(line.group)
+        if group_rate is None:
+            raise UnknownGroupError(
+                f"order {order.order_id!r}: group={line.group!r} (sku {line.sku!r}) has no pool "
+                f"rate in policy {policy.name!r}; {did_you_mean(line.group, policy.group_rates)}"
+            )
+        sku_rate = policy.sku_rates.get(line.sku)
+        rate = sku_rate if sku_rate is not None else group_rate
+        exact = line.amount * int(rate.scaleb(RATE_PLACES))
+        lines.append(LinePool(line.sku, line.group, line.amount, rate,
+                              "sku" if sku_rate is not None else "group",
+                              _exact_fen(exact, RATE_PLACES), None))
+    return tuple(lines)
+
+
+def _chain(policy: Policy, tree: InviteTree, seller: str) -> tuple[ChainLink, ...]:
+    links = [_link(policy, tree, seller, 0)]
+    generation = 0
+    member = tree.inviter(seller)
+    while member is not None and generation < policy.max_generation:
+        skip = policy.compression and tree.status(member) == "suspended"
+        generation += 0 if skip else 1
+        links.append(_link(policy, tree, member, None if skip else generation))
+        member = tree.inviter(member)
+    return tuple(links)
+
+
+def _link(policy: Policy, tree: InviteTree, member: str, generation: int | None) -> ChainLink:
+    tier = tree.tier(member)
+    if generation is not None and tier not in policy.units.tier_rank:
+        raise UnknownTierError(
+            f"member {member!r} has tier {tier!r}, which policy {policy.name!r} does not list; "
+            f"{did_you_mean(tier, policy.tiers)}"
+        )
+    return ChainLink(member, tier, tree.status(member), generation)
+
+
+def _shares(policy: Policy, chain: tuple[ChainLink, ...]) -> tuple[Share, ...]:
+    counted = [link for link in chain if link.generation is not None]
+    found: list[tuple[tuple[int, int, bool], Share]] = []
+    for position, (rule, units) in enumerate(zip(policy.rules, policy.units.rules, strict=True)):
+        for link, kind, share in _rule_shares(rule, units, counted):
+            if share > 0:
+                generation = link.generation or 0  # counted links always have one
+                key = (generation, position, kind == "peer")  # domain.md §6's payout order
+                found.append((key, Share(link.member_id, rule.name, kind, generation, share,
+                                         link.status == "active")))
+    return tuple(share for _, share in sorted(found, key=lambda item: item[0]))
+
+
+def _rule_shares(
+    rule: SellerRule | LayersRule | DifferentialRule, units: dict[str, Any], chain: list[ChainLink]
+) -> Iterable[tuple[ChainLink, PayoutKind, int]]:
+    rates = units["rates"]
+    if isinstance(rule, SellerRule):
+        yield chain[0], "seller", rates.get(chain[0].tier, 0)
+    elif isinstance(rule, LayersRule):
+        for g, link in enumerate(chain[1:], 1):
+            by_generation = rates.get(link.tier, ())
+            yield link, "layer", by_generation[g - 1] if g <= len(by_generation) else 0
+    else:
+        walk = chain if rule.include_seller else chain[1:]
+        yield from _differential(rates, units["peer_rate"], rule.peer_max, walk)
+
+
+def _differential(
+    rates: dict[str, int], peer_rate: int, peer_max: int, chain: list[ChainLink]
+) -> Iterable[tuple[ChainLink, PayoutKind, int]]:
+    paid, top, peers = 0, None, 0
+    for link in chain:
+        rate = rates.get(link.tier, 0)
+        if rate > paid:
+            yield link, "differential", rate - paid
+            paid, top = rate, link.tier
+        elif link.generation and link.tier == top and peers < peer_max:
+            yield link, "peer", peer_rate
+            peers += 1
+
+
+def _allocate(
+    policy: Policy, lines: tuple[LinePool, ...], units: list[int]
+) -> tuple[int, list[int], tuple[LinePool, ...]]:
+    """Round the pool and every paying share; return (pool, amounts, lines)."""
+    if policy.rounding_scope == "order":
+        exact_pool = sum(_units(line) for line in lines)
+        amounts = allocate([exact_pool * u for u in units], _SHARE_SCALE, policy.rounding)
+        return round_total(exact_pool, RATE_SCALE, policy.rounding), amounts, lines
+    totals = [0] * len(units)
+    rounded_lines = []
+    for line in lines:
+        line_units = _units(line)
+        per_line = allocate([line_units * u for u in units], _SHARE_SCALE, policy.rounding)
+        totals = [a + b for a, b in zip(totals, per_line, strict=True)]
+        rounded = round_total(line_units, RATE_SCALE, policy.rounding)
+        rounded_lines.append(LinePool(line.sku, line.group, line.amount, line.rate,
+                                      line.rate_from, line.exact, rounded))
+    return sum(line.rounded or 0 for line in rounded_lines), totals, tuple(rounded_lines)
+
+
+def _units(line: LinePool) -> int:
+    """A line's exact pool in units of 1/10 000 fen."""
+    return int(line.exact.scaleb(RATE_PLACES))
+
+
+def _exact_fen(units: int, places: int) -> Decimal:
+    """``units / 10**places`` as a Decimal without trailing zeros (4497.4, not 4497.40000000)."""
+    value = Decimal(units).scaleb(-places)
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
+def _demo_settlement() -> Settlement:
+    """A one-line order shared by A, for doctests."""
+    tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
+    policy = Policy.model_validate({"name": "demo", "tiers": ["m"], "group_rates": {"g": "0.1"},
+                                    "rules": [{"kind": "seller", "rates": {"m": "0.5"}}]})
+    line = OrderLine(sku="s", group="g", amount=10000)
+    return settle(policy, tree, Order(order_id="o1", sharer_id="A", lines=[line]))

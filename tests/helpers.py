@@ -1,0 +1,52 @@
+"""Small builders that keep test scenarios readable as text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tuishou import InviteTree, Order, OrderLine, Policy
+
+
+def tree_from_text(
+    text: str, *, tiers: str = "", default_tier: str = "member", suspended: str = ""
+) -> InviteTree:
+    """``"Z>A>B C>D"``: each ``X>Y`` means X invited Y; ``tiers="A:mentor B:pusher"``."""
+    inviter: dict[str, str | None] = {}
+    for chain in text.split():
+        names = chain.split(">")
+        for up, down in zip([None, *names], names, strict=False):
+            inviter.setdefault(down, None)
+            if up is not None:
+                inviter[down] = up
+    tier_of = dict(pair.split(":") for pair in tiers.split())
+    off = set(suspended.split())
+    return InviteTree.from_records(
+        {"member_id": m, "inviter_id": i, "tier": tier_of.get(m, default_tier),
+         "status": "suspended" if m in off else "active"}
+        for m, i in inviter.items()
+    )
+
+
+def order(
+    *lines: tuple[str, int], buyer: str | None = None, sharer: str | None = None,
+    order_id: str = "o1",
+) -> Order:
+    """``order(("ecosystem", 19999), ("xiaomi", 99900), buyer="D")``; the sku is ``group-i``."""
+    return Order(
+        order_id=order_id, buyer_id=buyer, sharer_id=sharer,
+        lines=[OrderLine(sku=f"{group}-{i}", group=group, amount=amount)
+               for i, (group, amount) in enumerate(lines)],
+    )
+
+
+def policy(**fields: Any) -> Policy:
+    """A policy from keyword fields, with a name and one tier unless given."""
+    return Policy.model_validate({"name": "test", "tiers": ["member"], **fields})
+
+
+def paid(settlement: Any) -> dict[str, int]:
+    """Member id → total fen paid, for compact assertions."""
+    totals: dict[str, int] = {}
+    for payout in settlement.payouts:
+        totals[payout.member_id] = totals.get(payout.member_id, 0) + payout.amount
+    return totals
