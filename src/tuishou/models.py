@@ -56,16 +56,32 @@ class FrozenModel(BaseModel):
 
 
 def _translate(model: type[FrozenModel], exc: ValidationError) -> _ProblemsError:
-    problems: list[str] = []
-    has_float = False
+    located = _locate(exc)
+    problems = [f"{where}: {message}" if where else message for where, message, _ in located]
+    has_float = any(is_float for _, _, is_float in located)
+    error_class = _with_type_error(model.error_class) if has_float else model.error_class
+    error = error_class.from_problems(model.what, problems)
+    error.located = located  # type: ignore[attr-defined]
+    return error
+
+
+def _locate(exc: ValidationError) -> list[tuple[str, str, bool]]:
+    """(field path, message, is a float problem) for every error, nested ones flattened.
+
+    A model with its own ``__init__`` is built through it even when nested, so an inner
+    model's translated error can arrive here wrapped; its problems are re-rooted.
+    """
+    located: list[tuple[str, str, bool]] = []
     for error in exc.errors():
         cause = error.get("ctx", {}).get("error")
-        has_float = has_float or isinstance(cause, FloatValueError)
         where = ".".join(str(part) for part in error["loc"])
-        for message in _messages(error, cause):
-            problems.append(f"{where}: {message}" if where else message)
-    error_class = _with_type_error(model.error_class) if has_float else model.error_class
-    return error_class.from_problems(model.what, problems)
+        inner = getattr(cause, "located", None)
+        if inner is not None:
+            located += [(".".join(p for p in (where, w) if p), m, f) for w, m, f in inner]
+            continue
+        is_float = isinstance(cause, FloatValueError)
+        located += [(where, message, is_float) for message in _messages(error, cause)]
+    return located
 
 
 def _messages(error: Any, cause: object) -> list[str]:

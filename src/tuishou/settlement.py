@@ -160,7 +160,7 @@ def settle(policy: Policy, tree: InviteTree, order: Order) -> Settlement:
     seller, attribution = _seller(policy, tree, order)
     lines = _line_pools(policy, order)
     chain = _chain(policy, tree, seller) if seller is not None else ()
-    shares = _shares(policy, chain)
+    shares = _shares(policy, chain) if chain else ()
     paying = [share for share in shares if share.paid]
     pool, amounts, lines = _allocate(policy, lines, [share.units for share in paying])
     exact_pool = sum(_units(line) for line in lines)
