@@ -21,21 +21,31 @@ def tree_from_text(
     tier_of = dict(pair.split(":") for pair in tiers.split())
     off = set(suspended.split())
     return InviteTree.from_records(
-        {"member_id": m, "inviter_id": i, "tier": tier_of.get(m, default_tier),
-         "status": "suspended" if m in off else "active"}
+        {
+            "member_id": m,
+            "inviter_id": i,
+            "tier": tier_of.get(m, default_tier),
+            "status": "suspended" if m in off else "active",
+        }
         for m, i in inviter.items()
     )
 
 
 def order(
-    *lines: tuple[str, int], buyer: str | None = None, sharer: str | None = None,
+    *lines: tuple[str, int],
+    buyer: str | None = None,
+    sharer: str | None = None,
     order_id: str = "o1",
 ) -> Order:
     """``order(("ecosystem", 19999), ("xiaomi", 99900), buyer="D")``; the sku is ``group-i``."""
     return Order(
-        order_id=order_id, buyer_id=buyer, sharer_id=sharer,
-        lines=[OrderLine(sku=f"{group}-{i}", group=group, amount=amount)
-               for i, (group, amount) in enumerate(lines)],
+        order_id=order_id,
+        buyer_id=buyer,
+        sharer_id=sharer,
+        lines=[
+            OrderLine(sku=f"{group}-{i}", group=group, amount=amount)
+            for i, (group, amount) in enumerate(lines)
+        ],
     )
 
 

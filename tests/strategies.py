@@ -36,12 +36,14 @@ def trees(draw: st.DrawFn, *, tiers: tuple[str, ...], max_size: int = 12) -> Inv
     records = []
     for i in range(size):
         parent = draw(st.none() | st.integers(0, i - 1)) if i else None
-        records.append({
-            "member_id": f"m{i}",
-            "inviter_id": None if parent is None else f"m{parent}",
-            "tier": draw(st.sampled_from(tiers)),
-            "status": draw(st.sampled_from(["active", "active", "active", "suspended"])),
-        })
+        records.append(
+            {
+                "member_id": f"m{i}",
+                "inviter_id": None if parent is None else f"m{parent}",
+                "tier": draw(st.sampled_from(tiers)),
+                "status": draw(st.sampled_from(["active", "active", "active", "suspended"])),
+            }
+        )
     return InviteTree.from_records(records, tiers=tiers)
 
 
@@ -54,23 +56,29 @@ def policies(draw: st.DrawFn, *, tiers: tuple[str, ...]) -> Policy:
         cap = draw(st.integers(0, left))
         left -= cap
         rules.append(_rule(draw, kind, cap, tiers, max_generation, len(rules)))
-    return Policy.model_validate({
-        "name": "drawn",
-        "tiers": list(tiers),
-        "group_rates": {g: rate(draw(units_upto(SCALE))) for g in GROUPS},
-        "sku_rates": draw(st.dictionaries(st.sampled_from(["sku-0", "sku-1"]),
-                                          units_upto(SCALE).map(rate), max_size=2)),
-        "self_purchase": draw(st.booleans()),
-        "max_generation": max_generation,
-        "compression": draw(st.booleans()),
-        "rounding": draw(st.sampled_from(["largest_remainder", "floor"])),
-        "rounding_scope": draw(st.sampled_from(["order", "line"])),
-        "rules": rules,
-    })
+    return Policy.model_validate(
+        {
+            "name": "drawn",
+            "tiers": list(tiers),
+            "group_rates": {g: rate(draw(units_upto(SCALE))) for g in GROUPS},
+            "sku_rates": draw(
+                st.dictionaries(
+                    st.sampled_from(["sku-0", "sku-1"]), units_upto(SCALE).map(rate), max_size=2
+                )
+            ),
+            "self_purchase": draw(st.booleans()),
+            "max_generation": max_generation,
+            "compression": draw(st.booleans()),
+            "rounding": draw(st.sampled_from(["largest_remainder", "floor"])),
+            "rounding_scope": draw(st.sampled_from(["order", "line"])),
+            "rules": rules,
+        }
+    )
 
 
-def _rule(draw: st.DrawFn, kind: str, cap: int, tiers: tuple[str, ...], max_generation: int,
-          index: int) -> dict[str, Any]:
+def _rule(
+    draw: st.DrawFn, kind: str, cap: int, tiers: tuple[str, ...], max_generation: int, index: int
+) -> dict[str, Any]:
     some_tiers = draw(st.lists(st.sampled_from(tiers), unique=True))
     rule: dict[str, Any] = {"kind": kind, "name": f"{kind}-{index}"}
     if kind == "seller":
@@ -85,9 +93,12 @@ def _rule(draw: st.DrawFn, kind: str, cap: int, tiers: tuple[str, ...], max_gene
         peer_max = draw(st.integers(0, 3))
         peer_rate = draw(units_upto(cap // peer_max)) if peer_max else 0
         top = cap - peer_rate * peer_max
-        rule.update(rates={t: rate(draw(units_upto(top))) for t in some_tiers},
-                    include_seller=draw(st.booleans()), peer_rate=rate(peer_rate),
-                    peer_max=peer_max)
+        rule.update(
+            rates={t: rate(draw(units_upto(top))) for t in some_tiers},
+            include_seller=draw(st.booleans()),
+            peer_rate=rate(peer_rate),
+            peer_max=peer_max,
+        )
     return rule
 
 
@@ -105,10 +116,19 @@ def orders(draw: st.DrawFn, tree: InviteTree, *, max_lines: int = 4) -> Order:
     members = sorted(tree)
     who = st.sampled_from(members) | st.just("guest") | st.none()
     amounts = st.integers(0, 100) | st.integers(0, 10**6) | st.integers(0, 10**11)
-    lines = draw(st.lists(
-        st.builds(OrderLine, sku=st.sampled_from(["sku-0", "sku-1", "sku-2"]),
-                  group=st.sampled_from(GROUPS), amount=amounts, quantity=st.integers(1, 3)),
-        min_size=1, max_size=max_lines))
+    lines = draw(
+        st.lists(
+            st.builds(
+                OrderLine,
+                sku=st.sampled_from(["sku-0", "sku-1", "sku-2"]),
+                group=st.sampled_from(GROUPS),
+                amount=amounts,
+                quantity=st.integers(1, 3),
+            ),
+            min_size=1,
+            max_size=max_lines,
+        )
+    )
     sharer = draw(st.none() | st.sampled_from(members))
     return Order(order_id="o", buyer_id=draw(who), sharer_id=sharer, lines=lines)
 

@@ -11,9 +11,10 @@ from fractions import Fraction
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import scenarios
 
 from tuishou import InviteTree, Order, Policy, settle
+
+from strategies import scenarios
 
 EXAMPLES = settings(max_examples=300, deadline=None)
 
@@ -21,8 +22,10 @@ EXAMPLES = settings(max_examples=300, deadline=None)
 def reference_settle(policy: Policy, tree: InviteTree, order: Order):
     """(pool, {(member, rule, kind): amount}) straight from the domain text."""
     seller = _reference_seller(policy, tree, order)
-    rates = [Fraction(str(policy.sku_rates.get(line.sku, policy.group_rates[line.group])))
-             for line in order.lines]
+    rates = [
+        Fraction(str(policy.sku_rates.get(line.sku, policy.group_rates[line.group])))
+        for line in order.lines
+    ]
     exact_lines = [line.amount * r for line, r in zip(order.lines, rates, strict=True)]
     pieces = [sum(exact_lines)] if policy.rounding_scope == "order" else exact_lines
     shares = _reference_shares(policy, tree, seller) if seller else []
@@ -69,7 +72,9 @@ def _reference_shares(policy, tree, seller):
     for position, rule in enumerate(policy.rules):
         for member, generation, kind, share in _reference_rule(rule, tree, chain):
             if share > 0 and tree.status(member) == "active":
-                found.append(((generation, position, kind == "peer"), member, rule.name, kind, share))
+                found.append(
+                    ((generation, position, kind == "peer"), member, rule.name, kind, share)
+                )
     found.sort(key=lambda item: item[0])
     return [(member, rule, kind, Fraction(str(share))) for _, member, rule, kind, share in found]
 

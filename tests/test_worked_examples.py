@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 import pytest
-from helpers import order, paid, policy, tree_from_text
 
 from tuishou import settle
+
+from helpers import order, paid, policy, tree_from_text
 
 TIERS = ["member", "pusher", "mentor", "senior_advisor"]
 
@@ -26,9 +27,14 @@ def example_a_policy(**changes):
         group_rates={"xiaomi": "0.05", "ecosystem": "0.20", "third_party": "0.10"},
         self_purchase=True,
         max_generation=3,
-        rules=[{"kind": "differential",
+        rules=[
+            {
+                "kind": "differential",
                 "rates": {"pusher": "0.50", "mentor": "0.65", "senior_advisor": "0.75"},
-                "peer_rate": "0.05", "peer_max": 1}],
+                "peer_rate": "0.05",
+                "peer_max": 1,
+            }
+        ],
         **changes,
     )
 
@@ -74,8 +80,10 @@ def yudao_policy(**changes):
         "group_rates": {"all": "1"},
         "self_purchase": False,
         "max_generation": 1,
-        "rules": [{"kind": "seller", "rates": {"member": "0.05"}},
-                  {"kind": "layers", "rates": {"member": ["0.02"]}}],
+        "rules": [
+            {"kind": "seller", "rates": {"member": "0.05"}},
+            {"kind": "layers", "rates": {"member": ["0.02"]}},
+        ],
         "rounding": "floor",
         "rounding_scope": "line",
     }
@@ -86,14 +94,18 @@ def yudao_policy(**changes):
     ("changes", "expected", "retained"),
     [
         ({}, {"C": 1248, "B": 498}, 23252),
-        ({"rounding": "largest_remainder", "rounding_scope": "order"},
-         {"C": 1250, "B": 500}, 23248),
+        (
+            {"rounding": "largest_remainder", "rounding_scope": "order"},
+            {"C": 1250, "B": 500},
+            23248,
+        ),
     ],
     ids=["floor-per-line", "largest-remainder-per-order"],
 )
 def test_example_b(changes, expected, retained):
-    result = settle(yudao_policy(**changes), yudao_tree(), order(("all", 19999), ("all", 4999),
-                                                                 buyer="X"))
+    result = settle(
+        yudao_policy(**changes), yudao_tree(), order(("all", 19999), ("all", 4999), buyer="X")
+    )
     assert result.seller_id == "C"  # X's inviter: no self-purchase
     assert result.attribution == "buyer_inviter"
     assert paid(result) == expected
@@ -113,4 +125,6 @@ def test_example_b_line_detail():
 def test_example_b_guest_order_shared_by_b():
     result = settle(yudao_policy(), yudao_tree(), order(("all", 10000), sharer="B"))
     assert [(p.member_id, p.kind, p.amount) for p in result.payouts] == [
-        ("B", "seller", 500), ("A", "layer", 200)]
+        ("B", "seller", 500),
+        ("A", "layer", 200),
+    ]

@@ -82,7 +82,7 @@ def check_code(text: str, is_known: Callable[[str], bool] | None = None) -> str:
     >>> check_code("ABCDEFG")
     Traceback (most recent call last):
     ...
-    tuishou.errors.InvalidInviteCodeError: invite code 'ABCDEFG' looks mistyped: its check character does not match (a character was mistyped or two were swapped)
+    tuishou.errors.InvalidInviteCodeError: invite code 'ABCDEFG' looks mistyped: ...
     """
     code = normalise_code(text)
     bad = sorted({char for char in code if char not in _VALUE})

@@ -51,7 +51,7 @@ class _ProblemsError(TuishouError):
         return cls("\n".join(lines), problems)
 
 
-class _KeyErrorMessage(KeyError):
+class _KeyErrorMessage(KeyError):  # noqa: N818  (a mixin, not an error of its own)
     """KeyError quotes its argument in ``str()``; ours are sentences, so show them plainly."""
 
     def __str__(self) -> str:

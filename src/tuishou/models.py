@@ -8,7 +8,6 @@ money or a rate belongs, the raised error is also a ``TypeError``.
 
 from __future__ import annotations
 
-import functools
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -19,7 +18,7 @@ from .money import FloatValueError
 __all__ = ["FrozenModel", "Problems"]
 
 
-class Problems(ValueError):
+class Problems(ValueError):  # noqa: N818  (pydantic-internal carrier, never escapes)
     """Raised by a model validator to report several cross-field problems at once."""
 
     def __init__(self, problems: list[str]) -> None:
@@ -96,7 +95,13 @@ def _messages(error: Any, cause: object) -> list[str]:
     return [f"{error['msg']} (got {shown})"]
 
 
-@functools.cache
+_FLOAT_VARIANTS: dict[str, type[_ProblemsError]] = {}
+
+
 def _with_type_error(error_class: type[_ProblemsError]) -> type[_ProblemsError]:
     """The same error, also a ``TypeError``: a float is a type problem as much as a value one."""
-    return type(error_class.__name__, (error_class, FloatRefusedError), {"__module__": error_class.__module__})
+    key = error_class.__qualname__
+    if key not in _FLOAT_VARIANTS:
+        namespace = {"__module__": error_class.__module__}
+        _FLOAT_VARIANTS[key] = type(key, (error_class, FloatRefusedError), namespace)
+    return _FLOAT_VARIANTS[key]

@@ -37,7 +37,7 @@ def check_fen(value: object, *, name: str = "amount") -> int:
     >>> check_fen(199.99)
     Traceback (most recent call last):
     ...
-    tuishou.errors.FloatRefusedError: amount=199.99 is a float; pass an int number of fen, e.g. 19999 for ¥199.99
+    tuishou.errors.FloatRefusedError: amount=199.99 is a float; pass an int number of fen, ...
     """
     if isinstance(value, float):
         raise FloatRefusedError(_float_fen_message(name, value))
@@ -63,13 +63,16 @@ def check_rate(value: object, *, name: str = "rate") -> Decimal:
     ValueError: rate='0.12345' has more than 4 decimal places
     """
     if isinstance(value, float):
-        raise FloatRefusedError(f'{name}={value!r} is a float; write rates as strings, e.g. "{value}"')
+        raise FloatRefusedError(
+            f'{name}={value!r} is a float; write rates as strings, e.g. "{value}"'
+        )
     return _parse_rate(value, name)
 
 
 def _parse_rate(value: object, name: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        raise TypeError(f'{name}={value!r} is a {type(value).__name__}; write rates as strings, e.g. "0.05"')
+        kind = type(value).__name__
+        raise TypeError(f'{name}={value!r} is a {kind}; write rates as strings, e.g. "0.05"')
     try:
         rate = Decimal(value.strip() if isinstance(value, str) else value)
     except InvalidOperation:

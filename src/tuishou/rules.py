@@ -251,7 +251,7 @@ def _rule_problems(policy: Policy) -> list[str]:
     for index, rule in enumerate(policy.rules):
         where = f"rules.{index} ({rule.name})"
         if rule.name in names:
-            problems.append(f"{where}: the name {rule.name!r} is used twice; give each rule a name=")
+            problems.append(f"{where}: the name {rule.name!r} is used twice; name each rule")
         names.add(rule.name)
         if isinstance(rule, LayersRule):
             for tier, rates in rule.rates.items():

@@ -59,7 +59,7 @@ class InviteTree:
     ('A', 'member', 2)
     """
 
-    __slots__ = ("_code_of", "_graph", "_inviter", "_owner_of", "_tiers", "_view")
+    __slots__ = ("_code_of", "_graph", "_inviter", "_owner_of", "_tiers")
 
     def __init__(self, *, tiers: Sequence[str] | None = None) -> None:
         self._graph: nx.DiGraph[str] = nx.DiGraph()
@@ -67,7 +67,6 @@ class InviteTree:
         self._code_of: dict[str, str] = {}
         self._owner_of: dict[str, str] = {}
         self._tiers: tuple[str, ...] | None = tuple(tiers) if tiers is not None else None
-        self._view: nx.DiGraph[str] | None = None
 
     # ----------------------------------------------------------------- building
 
@@ -96,17 +95,17 @@ class InviteTree:
           1. record 0 (member_id='A'): invites itself (inviter_id='A')
         """
         tree = cls(tiers=tiers)
-        rows, problems = tree._check_records(list(records))
-        problems += _cycle_problems({row["member_id"]: row["inviter_id"] for row in rows})
+        rows, links, problems = tree._check_records(list(records))
+        problems += _cycle_problems(links)
         problems += tree._code_problems(rows)
         if problems:
             raise InvalidTreeError.from_problems("invalid tree", problems)
-        for row in rows:
+        for row in _parents_first(rows):
+            member, inviter = row["member_id"], row["inviter_id"]
             tree._graph.add_node(
-                row["member_id"], tier=row["tier"], status=row["status"], joined_at=row["joined_at"]
+                member, tier=row["tier"], status=row["status"], joined_at=row["joined_at"]
             )
-            tree._inviter[row["member_id"]] = row["inviter_id"]
-        for member, inviter in tree._inviter.items():
+            tree._inviter[member] = inviter
             if inviter is not None:
                 tree._graph.add_edge(inviter, member)
         tree._assign_codes(rows)
@@ -150,7 +149,6 @@ class InviteTree:
         if inviter_id is not None:
             self._graph.add_edge(inviter_id, member_id)
         self._give_code(member_id, invite_code)
-        self._view = None
 
     def join(
         self,
@@ -167,10 +165,10 @@ class InviteTree:
 
         >>> tree = InviteTree(tiers=["member"])
         >>> tree.add_member("A", tier="member")
-        >>> tree.join("B", invite_code="2222222")
+        >>> tree.join("B", invite_code="2222223")
         Traceback (most recent call last):
         ...
-        tuishou.errors.InvalidInviteCodeError: invite code '2222222' looks mistyped: its check character does not match (a character was mistyped or two were swapped)
+        tuishou.errors.InvalidInviteCodeError: invite code '2222223' looks mistyped: ...
         """
         owner = self.code_owner(invite_code)
         if tier is None:
@@ -191,7 +189,7 @@ class InviteTree:
         return member_id in self._inviter
 
     def __iter__(self) -> Iterator[str]:
-        """Member ids, in the order they were added (from_records: parents first)."""
+        """Member ids: from_records' members breadth-first from the roots, then later additions."""
         return iter(self._inviter)
 
     def __repr__(self) -> str:
@@ -211,15 +209,17 @@ class InviteTree:
 
     @property
     def graph(self) -> nx.DiGraph[str]:
-        """A frozen copy of the graph (edges inviter → invitee); changing it raises.
+        """A frozen copy of the graph (edges inviter → invitee, node attributes tier, status,
+        joined_at); changing its structure raises, and nothing done to it reaches the tree.
+
+        Each access copies the graph (O(members)): keep it in a variable while you use it.
 
         >>> tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
         >>> tree.graph.nodes["A"]["tier"]
         'm'
         """
-        if self._view is None:
-            self._view = nx.freeze(self._graph.copy())
-        return self._view
+        frozen: nx.DiGraph[str] = nx.freeze(self._graph.copy())
+        return frozen
 
     def inviter(self, member_id: str) -> str | None:
         """The member's inviter, or None for a root.
@@ -237,6 +237,8 @@ class InviteTree:
         (['B', 'A'], ['B'])
         """
         self._require(member_id)
+        if max_generation is not None and max_generation < 0:
+            raise ValueError(f"max_generation={max_generation} is negative; use 0 or more, or None")
         chain: list[str] = []
         inviter = self._inviter[member_id]
         while inviter is not None and (max_generation is None or len(chain) < max_generation):
@@ -321,10 +323,10 @@ class InviteTree:
     def code_owner(self, invite_code: str) -> str:
         """The member who holds ``invite_code``, or ``InvalidInviteCodeError`` saying why not.
 
-        >>> _demo().code_owner("2222223")
+        >>> _demo().code_owner("2222222")
         Traceback (most recent call last):
         ...
-        tuishou.errors.InvalidInviteCodeError: invite code '2222223' is well formed but nobody holds it; ask the inviter to copy their code again
+        tuishou.errors.InvalidInviteCodeError: invite code '2222222' is well formed but nobody ...
         """
         code = check_code(invite_code, self._owner_of.__contains__)
         owner = self._owner_of.get(code)
@@ -367,7 +369,6 @@ class InviteTree:
             raise InvalidTreeError(problems[0])
         self._check_tier(tier)
         self._graph.nodes[member_id]["tier"] = tier
-        self._view = None
 
     def set_status(self, member_id: str, status: Status) -> None:
         """Suspend or reactivate a member.
@@ -379,7 +380,6 @@ class InviteTree:
         if status not in STATUSES:
             raise InvalidTreeError(f"status={status!r} is not one of {STATUSES}")
         self._graph.nodes[member_id]["status"] = status
-        self._view = None
 
     def move(self, member_id: str, *, new_inviter_id: str | None) -> None:
         """Move a member (and its team) under another inviter, or make it a root.
@@ -407,13 +407,13 @@ class InviteTree:
         if new_inviter_id is not None:
             self._graph.add_edge(new_inviter_id, member_id)
         self._inviter[member_id] = new_inviter_id
-        self._view = None
 
     # ----------------------------------------------------------------- internals
 
     def _require(self, member_id: str) -> None:
         if member_id not in self._inviter:
-            raise UnknownMemberError(f"member_id={member_id!r} is not in the tree; {self._hint(member_id)}")
+            hint = self._hint(member_id)
+            raise UnknownMemberError(f"member_id={member_id!r} is not in the tree; {hint}")
 
     def _hint(self, member_id: object) -> str:
         if not isinstance(member_id, str) or len(self) > _SUGGEST_LIMIT:
@@ -422,12 +422,14 @@ class InviteTree:
 
     def _check_tier(self, tier: str) -> None:
         if self._tiers is not None and tier not in self._tiers:
-            raise UnknownTierError(f"tier={tier!r} is not in this tree's ladder; {did_you_mean(tier, self._tiers)}")
+            hint = did_you_mean(tier, self._tiers)
+            raise UnknownTierError(f"tier={tier!r} is not in this tree's ladder; {hint}")
 
     def _check_free_code(self, invite_code: str) -> None:
         code = check_code(invite_code)
         if code in self._owner_of:
-            raise InvalidTreeError(f"invite_code={invite_code!r} is already held by {self._owner_of[code]!r}")
+            holder = self._owner_of[code]
+            raise InvalidTreeError(f"invite_code={invite_code!r} is already held by {holder!r}")
 
     def _give_code(self, member_id: str, supplied: str | None) -> None:
         code = check_code(supplied) if supplied is not None else next(
@@ -445,7 +447,9 @@ class InviteTree:
         for member in sorted(m for m in self._inviter if m not in supplied):
             self._give_code(member, None)
 
-    def _check_records(self, records: list[Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    def _check_records(
+        self, records: list[Any]
+    ) -> tuple[list[dict[str, Any]], dict[str, str | None], list[str]]:
         rows: list[dict[str, Any]] = []
         problems: list[str] = []
         seen: dict[str, int] = {}
@@ -456,7 +460,7 @@ class InviteTree:
                 problems.append(f"{where}: is a {type(record).__name__}, expected a mapping")
                 continue
             row = {key: record.get(key) for key in _RECORD_KEYS}
-            row["status"] = row["status"] or "active"
+            row["status"] = "active" if row["status"] is None else row["status"]
             if isinstance(row["member_id"], str) and row["member_id"]:
                 where += f" (member_id={row['member_id']!r})"
             row_problems = [f"{where}: {p}" for p in self._field_problems(row, record)]
@@ -468,20 +472,26 @@ class InviteTree:
             checked.append((where, row))
             member = row["member_id"]
             if isinstance(member, str) and member in seen:
-                problems.append(f"{where}: duplicate member_id, first seen in record {seen[member]}")
+                first = seen[member]
+                problems.append(f"{where}: duplicate member_id, first seen in record {first}")
                 continue
             if isinstance(member, str) and member.strip():
                 seen[member] = index  # known even if the record is bad: no knock-on problems
             if not row_problems:
                 rows.append(row)
+        links: dict[str, str | None] = {}  # every usable inviter link, even of bad records
         for where, row in checked:
-            inviter = row["inviter_id"]
+            member, inviter = row["member_id"], row["inviter_id"]
             if isinstance(inviter, str) and inviter.strip() and inviter not in seen:
-                hint = did_you_mean(inviter, seen) if len(seen) <= _SUGGEST_LIMIT else "check the id"
+                hint = "check the id" if len(seen) > _SUGGEST_LIMIT else did_you_mean(inviter, seen)
                 problems.append(f"{where}: inviter_id={inviter!r} is not a member; {hint}")
-        return rows, problems
+            if isinstance(member, str) and member in seen and member != inviter:
+                links.setdefault(member, inviter if isinstance(inviter, str) else None)
+        return rows, links, problems
 
-    def _field_problems(self, row: dict[str, Any], record: Mapping[str, Any] | None = None) -> list[str]:
+    def _field_problems(
+        self, row: dict[str, Any], record: Mapping[str, Any] | None = None
+    ) -> list[str]:
         problems = _text_problems(row, "member_id") + _text_problems(row, "tier")
         inviter = row["inviter_id"]
         if inviter is not None:
@@ -498,7 +508,8 @@ class InviteTree:
                 problems.append(f"invite_code: {exc}")
         if record is not None:
             extra = sorted(set(record) - set(_RECORD_KEYS), key=str)
-            problems += [f"unknown field {key!r}; fields are {', '.join(_RECORD_KEYS)}" for key in extra]
+            known = ", ".join(_RECORD_KEYS)
+            problems += [f"unknown field {key!r}; fields are {known}" for key in extra]
         return problems
 
     def _code_problems(self, rows: list[dict[str, Any]]) -> list[str]:
@@ -509,7 +520,8 @@ class InviteTree:
             if code is None:
                 continue
             if code in holder:
-                problems.append(f"invite_code={code!r} is given to both {holder[code]!r} and {row['member_id']!r}")
+                both = f"{holder[code]!r} and {row['member_id']!r}"
+                problems.append(f"invite_code={code!r} is given to both {both}")
             holder[code] = row["member_id"]
         return problems
 
@@ -519,6 +531,17 @@ class InviteTree:
         while level:
             yield from level
             level = [child for member in level for child in sorted(self._graph.successors(member))]
+
+
+def _parents_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows breadth-first from the roots, ids sorted: the order no longer depends on input."""
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for row in sorted(rows, key=lambda row: row["member_id"]):
+        children.setdefault(row["inviter_id"], []).append(row)
+    ordered = list(children.get(None, []))
+    for row in ordered:  # grows while iterating: a breadth-first walk
+        ordered += children.get(row["member_id"], [])
+    return ordered
 
 
 def _text_problems(row: Mapping[str, Any], key: str) -> list[str]:

@@ -1,0 +1,48 @@
+"""The public API: an explicit, sorted ``__all__``, every name documented with an example."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import tuishou
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_all_is_sorted_and_matches_the_public_names():
+    assert list(tuishou.__all__) == sorted(tuishou.__all__)
+    public = {name for name in dir(tuishou) if not name.startswith("_")}
+    modules = {name for name in public if inspect.ismodule(getattr(tuishou, name))}
+    assert public - modules == set(tuishou.__all__)
+
+
+def test_every_public_name_has_a_docstring():
+    missing = [name for name in tuishou.__all__ if not inspect.getdoc(getattr(tuishou, name))]
+    assert missing == []
+
+
+def test_every_public_function_has_a_runnable_example():
+    functions = [name for name in tuishou.__all__ if inspect.isfunction(getattr(tuishou, name))]
+    without = [name for name in functions if ">>>" not in (getattr(tuishou, name).__doc__ or "")]
+    assert without == []
+
+
+def test_errors_share_one_root_and_a_builtin():
+    errors = [
+        getattr(tuishou, name)
+        for name in tuishou.__all__
+        if name.endswith("Error") and name != "TuishouError"
+    ]
+    for error in errors:
+        assert issubclass(error, tuishou.TuishouError)
+        assert issubclass(error, ValueError | KeyError | TypeError), error
+
+
+def test_the_readme_quick_tour_runs():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    assert blocks, "the README has no python example"
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
