@@ -243,7 +243,7 @@ def _chain(policy: Policy, tree: InviteTree, seller: str) -> tuple[ChainLink, ..
 
 
 def _link(policy: Policy, tree: InviteTree, member: str, generation: int | None) -> ChainLink:
-    tier = tree.tier(member)
+    tier = tree.tier(member)  # tier first: it also checks that the member exists
     if generation is not None and tier not in policy.units.tier_rank:
         raise UnknownTierError(
             f"member {member!r} has tier {tier!r}, which policy {policy.name!r} does not list; "

@@ -100,14 +100,16 @@ class InviteTree:
         problems += tree._code_problems(rows)
         if problems:
             raise InvalidTreeError.from_problems("invalid tree", problems)
-        for row in _parents_first(rows):
-            member, inviter = row["member_id"], row["inviter_id"]
-            tree._graph.add_node(
-                member, tier=row["tier"], status=row["status"], joined_at=row["joined_at"]
-            )
-            tree._inviter[member] = inviter
-            if inviter is not None:
-                tree._graph.add_edge(inviter, member)
+        ordered = _parents_first(rows)
+        tree._graph.add_nodes_from(
+            (row["member_id"], {"tier": row["tier"], "status": row["status"],
+                                "joined_at": row["joined_at"]})
+            for row in ordered
+        )
+        tree._inviter.update((row["member_id"], row["inviter_id"]) for row in ordered)
+        tree._graph.add_edges_from(
+            (inviter, member) for member, inviter in tree._inviter.items() if inviter is not None
+        )
         tree._assign_codes(rows)
         return tree
 
