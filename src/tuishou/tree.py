@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Any
 
 import networkx as nx
 
@@ -34,16 +34,20 @@ from .errors import (
     UnknownTierError,
     did_you_mean,
 )
+from .records import (
+    STATUSES,
+    SUGGEST_LIMIT,
+    Status,
+    check_records,
+    code_problems,
+    cycle_problems,
+    field_problems,
+    parents_first,
+    text_problems,
+)
 
 __all__ = ["STATUSES", "InviteTree", "Status"]
 
-Status = Literal[
-    "active",  # earns commissions and counts towards others' qualification
-    "suspended",  # keeps its place in the tree but earns nothing (see domain.md §5)
-]
-STATUSES: tuple[str, ...] = get_args(Status)
-_RECORD_KEYS = ("member_id", "inviter_id", "tier", "status", "joined_at", "invite_code")
-_SUGGEST_LIMIT = 50_000  # above this many members, skip "did you mean" (it scans them all)
 
 
 class InviteTree:
@@ -95,12 +99,12 @@ class InviteTree:
           1. record 0 (member_id='A'): invites itself (inviter_id='A')
         """
         tree = cls(tiers=tiers)
-        rows, links, problems = tree._check_records(list(records))
-        problems += _cycle_problems(links)
-        problems += tree._code_problems(rows)
+        rows, links, problems = check_records(list(records), tree._tiers)
+        problems += cycle_problems(links)
+        problems += code_problems(rows)
         if problems:
             raise InvalidTreeError.from_problems("invalid tree", problems)
-        ordered = _parents_first(rows)
+        ordered = parents_first(rows)
         tree._graph.add_nodes_from(
             (row["member_id"], {"tier": row["tier"], "status": row["status"],
                                 "joined_at": row["joined_at"]})
@@ -136,7 +140,7 @@ class InviteTree:
         """
         row = {"member_id": member_id, "inviter_id": inviter_id, "tier": tier,
                "status": status, "joined_at": joined_at, "invite_code": invite_code}
-        problems = self._field_problems(row)
+        problems = field_problems(row)
         if problems:
             raise InvalidTreeError("; ".join(problems), problems)
         if member_id in self._inviter:
@@ -366,7 +370,7 @@ class InviteTree:
         'mentor'
         """
         self._require(member_id)
-        problems = _text_problems({"tier": tier}, "tier")
+        problems = text_problems({"tier": tier}, "tier")
         if problems:
             raise InvalidTreeError(problems[0])
         self._check_tier(tier)
@@ -418,7 +422,7 @@ class InviteTree:
             raise UnknownMemberError(f"member_id={member_id!r} is not in the tree; {hint}")
 
     def _hint(self, member_id: object) -> str:
-        if not isinstance(member_id, str) or len(self) > _SUGGEST_LIMIT:
+        if not isinstance(member_id, str) or len(self) > SUGGEST_LIMIT:
             return "check the id"
         return did_you_mean(member_id, self._inviter)
 
@@ -449,145 +453,12 @@ class InviteTree:
         for member in sorted(m for m in self._inviter if m not in supplied):
             self._give_code(member, None)
 
-    def _check_records(
-        self, records: list[Any]
-    ) -> tuple[list[dict[str, Any]], dict[str, str | None], list[str]]:
-        rows: list[dict[str, Any]] = []
-        problems: list[str] = []
-        seen: dict[str, int] = {}
-        checked: list[tuple[str, dict[str, Any]]] = []
-        for index, record in enumerate(records):
-            where = f"record {index}"
-            if not isinstance(record, Mapping):
-                problems.append(f"{where}: is a {type(record).__name__}, expected a mapping")
-                continue
-            row = {key: record.get(key) for key in _RECORD_KEYS}
-            row["status"] = "active" if row["status"] is None else row["status"]
-            if isinstance(row["member_id"], str) and row["member_id"]:
-                where += f" (member_id={row['member_id']!r})"
-            row_problems = [f"{where}: {p}" for p in self._field_problems(row, record)]
-            tier = row["tier"]
-            if isinstance(tier, str) and self._tiers is not None and tier not in self._tiers:
-                row_problems.append(f"{where}: tier={tier!r} is not in the ladder; "
-                                    f"{did_you_mean(tier, self._tiers)}")
-            problems += row_problems
-            checked.append((where, row))
-            member = row["member_id"]
-            if isinstance(member, str) and member in seen:
-                first = seen[member]
-                problems.append(f"{where}: duplicate member_id, first seen in record {first}")
-                continue
-            if isinstance(member, str) and member.strip():
-                seen[member] = index  # known even if the record is bad: no knock-on problems
-            if not row_problems:
-                rows.append(row)
-        links: dict[str, str | None] = {}  # every usable inviter link, even of bad records
-        for where, row in checked:
-            member, inviter = row["member_id"], row["inviter_id"]
-            if isinstance(inviter, str) and inviter.strip() and inviter not in seen:
-                hint = "check the id" if len(seen) > _SUGGEST_LIMIT else did_you_mean(inviter, seen)
-                problems.append(f"{where}: inviter_id={inviter!r} is not a member; {hint}")
-            if isinstance(member, str) and member in seen and member != inviter:
-                links.setdefault(member, inviter if isinstance(inviter, str) else None)
-        return rows, links, problems
-
-    def _field_problems(
-        self, row: dict[str, Any], record: Mapping[str, Any] | None = None
-    ) -> list[str]:
-        problems = _text_problems(row, "member_id") + _text_problems(row, "tier")
-        inviter = row["inviter_id"]
-        if inviter is not None:
-            problems += _text_problems(row, "inviter_id")
-            if inviter == row["member_id"]:
-                problems.append(f"invites itself (inviter_id={inviter!r})")
-        if row["status"] not in STATUSES:
-            problems.append(f"status={row['status']!r} is not one of {STATUSES}")
-        problems += _joined_at_problems(row)
-        if row["invite_code"] is not None:
-            try:
-                row["invite_code"] = check_code(row["invite_code"])
-            except (InvalidInviteCodeError, AttributeError) as exc:
-                problems.append(f"invite_code: {exc}")
-        if record is not None:
-            extra = sorted(set(record) - set(_RECORD_KEYS), key=str)
-            known = ", ".join(_RECORD_KEYS)
-            problems += [f"unknown field {key!r}; fields are {known}" for key in extra]
-        return problems
-
-    def _code_problems(self, rows: list[dict[str, Any]]) -> list[str]:
-        holder: dict[str, str] = {}
-        problems = []
-        for row in rows:
-            code = row["invite_code"]
-            if code is None:
-                continue
-            if code in holder:
-                both = f"{holder[code]!r} and {row['member_id']!r}"
-                problems.append(f"invite_code={code!r} is given to both {both}")
-            holder[code] = row["member_id"]
-        return problems
-
     def _top_down(self) -> Iterator[str]:
         """Members breadth-first from the sorted roots, children sorted: parents first."""
         level = self.roots()
         while level:
             yield from level
             level = [child for member in level for child in sorted(self._graph.successors(member))]
-
-
-def _parents_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows breadth-first from the roots, ids sorted: the order no longer depends on input."""
-    children: dict[str | None, list[dict[str, Any]]] = {}
-    for row in sorted(rows, key=lambda row: row["member_id"]):
-        children.setdefault(row["inviter_id"], []).append(row)
-    ordered = list(children.get(None, []))
-    for row in ordered:  # grows while iterating: a breadth-first walk
-        ordered += children.get(row["member_id"], [])
-    return ordered
-
-
-def _text_problems(row: Mapping[str, Any], key: str) -> list[str]:
-    value = row[key]
-    if not isinstance(value, str):
-        return [f"{key}={value!r} must be a non-empty string"]
-    if not value.strip():
-        return [f"{key}={value!r} is empty"]
-    return []
-
-
-def _joined_at_problems(row: dict[str, Any]) -> list[str]:
-    value = row["joined_at"]
-    if isinstance(value, str):
-        try:
-            row["joined_at"] = datetime.fromisoformat(value)
-        except ValueError:
-            return [f"joined_at={value!r} is not an ISO date-time (e.g. '2026-01-31T09:00:00')"]
-    elif value is not None and not isinstance(value, datetime):
-        return [f"joined_at={value!r} must be a datetime, ISO text or None"]
-    return []
-
-
-def _cycle_problems(inviter_of: Mapping[str, str | None]) -> list[str]:
-    """Every cycle among the inviter links, each named once by its members in order."""
-    state: dict[str, int] = {}  # 1: on the current walk, 2: known to reach a root
-    problems = []
-    for start in sorted(inviter_of):
-        walk: list[str] = []
-        member: str | None = start
-        while member is not None and member in inviter_of and member not in state:
-            state[member] = 1
-            walk.append(member)
-            member = inviter_of[member]
-        if member is not None and state.get(member) == 1:
-            invites = walk[walk.index(member):][::-1]  # X before Y when X invited Y
-            # Start at the smallest id so the message does not depend on input order.
-            first = invites.index(min(invites))
-            invites = invites[first:] + invites[:first]
-            problems.append("cycle: " + " → ".join([*invites, invites[0]])
-                            + " (X → Y: X invited Y); a tree has no cycles")
-        for walked in walk:
-            state[walked] = 2
-    return problems
 
 
 def _demo() -> InviteTree:

@@ -1,0 +1,179 @@
+"""Member records, checked before a tree is built from them: every problem, collected.
+
+A record is a mapping with ``member_id``, ``inviter_id`` (None for a root), ``tier`` and
+optionally ``status``, ``joined_at`` and ``invite_code``. Checks run over all records so that
+one ``InvalidTreeError`` can list every problem (bad fields, duplicates, unknown inviters,
+self-invites and cycles) and nothing is built from a bad batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Literal, get_args
+
+from .codes import check_code
+from .errors import InvalidInviteCodeError, did_you_mean
+
+__all__ = [
+    "RECORD_KEYS",
+    "STATUSES",
+    "Status",
+    "check_records",
+    "code_problems",
+    "cycle_problems",
+    "field_problems",
+    "parents_first",
+    "text_problems",
+]
+
+Status = Literal[
+    "active",  # earns commissions and counts towards others' qualification
+    "suspended",  # keeps its place in the tree but earns nothing (see domain.md §5)
+]
+STATUSES: tuple[str, ...] = get_args(Status)
+RECORD_KEYS = ("member_id", "inviter_id", "tier", "status", "joined_at", "invite_code")
+SUGGEST_LIMIT = 50_000  # above this many members, skip "did you mean" (it scans them all)
+
+
+def check_records(
+    records: list[Any], tiers: Sequence[str] | None
+) -> tuple[list[dict[str, Any]], dict[str, str | None], list[str]]:
+    """Check every record; return the good rows, every usable inviter link, and the problems."""
+    rows: list[dict[str, Any]] = []
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    checked: list[tuple[str, dict[str, Any]]] = []
+    for index, record in enumerate(records):
+        where = f"record {index}"
+        if not isinstance(record, Mapping):
+            problems.append(f"{where}: is a {type(record).__name__}, expected a mapping")
+            continue
+        row = {key: record.get(key) for key in RECORD_KEYS}
+        row["status"] = "active" if row["status"] is None else row["status"]
+        if isinstance(row["member_id"], str) and row["member_id"]:
+            where += f" (member_id={row['member_id']!r})"
+        row_problems = [f"{where}: {p}" for p in field_problems(row, record)]
+        tier = row["tier"]
+        if isinstance(tier, str) and tiers is not None and tier not in tiers:
+            row_problems.append(
+                f"{where}: tier={tier!r} is not in the ladder; {did_you_mean(tier, tiers)}"
+            )
+        problems += row_problems
+        checked.append((where, row))
+        member = row["member_id"]
+        if isinstance(member, str) and member in seen:
+            first = seen[member]
+            problems.append(f"{where}: duplicate member_id, first seen in record {first}")
+            continue
+        if isinstance(member, str) and member.strip():
+            seen[member] = index  # known even if the record is bad: no knock-on problems
+        if not row_problems:
+            rows.append(row)
+    links: dict[str, str | None] = {}  # every usable inviter link, even of bad records
+    for where, row in checked:
+        member, inviter = row["member_id"], row["inviter_id"]
+        if isinstance(inviter, str) and inviter.strip() and inviter not in seen:
+            hint = "check the id" if len(seen) > SUGGEST_LIMIT else did_you_mean(inviter, seen)
+            problems.append(f"{where}: inviter_id={inviter!r} is not a member; {hint}")
+        if isinstance(member, str) and member in seen and member != inviter:
+            links.setdefault(member, inviter if isinstance(inviter, str) else None)
+    return rows, links, problems
+
+
+def field_problems(row: dict[str, Any], record: Mapping[str, Any] | None = None) -> list[str]:
+    """What is wrong with one record's fields (normalises its code and joined_at in place)."""
+    problems = text_problems(row, "member_id") + text_problems(row, "tier")
+    inviter = row["inviter_id"]
+    if inviter is not None:
+        problems += text_problems(row, "inviter_id")
+        if inviter == row["member_id"]:
+            problems.append(f"invites itself (inviter_id={inviter!r})")
+    if row["status"] not in STATUSES:
+        problems.append(f"status={row['status']!r} is not one of {STATUSES}")
+    problems += joined_at_problems(row)
+    if row["invite_code"] is not None:
+        try:
+            row["invite_code"] = check_code(row["invite_code"])
+        except (InvalidInviteCodeError, AttributeError) as exc:
+            problems.append(f"invite_code: {exc}")
+    if record is not None:
+        extra = sorted(set(record) - set(RECORD_KEYS), key=str)
+        known = ", ".join(RECORD_KEYS)
+        problems += [f"unknown field {key!r}; fields are {known}" for key in extra]
+    return problems
+
+
+def code_problems(rows: list[dict[str, Any]]) -> list[str]:
+    """Supplied invite codes given to two members."""
+    holder: dict[str, str] = {}
+    problems = []
+    for row in rows:
+        code = row["invite_code"]
+        if code is None:
+            continue
+        if code in holder:
+            both = f"{holder[code]!r} and {row['member_id']!r}"
+            problems.append(f"invite_code={code!r} is given to both {both}")
+        holder[code] = row["member_id"]
+    return problems
+
+
+def parents_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows breadth-first from the roots, ids sorted: the order no longer depends on input."""
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for row in sorted(rows, key=lambda row: row["member_id"]):
+        children.setdefault(row["inviter_id"], []).append(row)
+    ordered = list(children.get(None, []))
+    for row in ordered:  # grows while iterating: a breadth-first walk
+        ordered += children.get(row["member_id"], [])
+    return ordered
+
+
+def text_problems(row: Mapping[str, Any], key: str) -> list[str]:
+    """A problem if ``row[key]`` is not a non-empty string."""
+    value = row[key]
+    if not isinstance(value, str):
+        return [f"{key}={value!r} must be a non-empty string"]
+    if not value.strip():
+        return [f"{key}={value!r} is empty"]
+    return []
+
+
+def joined_at_problems(row: dict[str, Any]) -> list[str]:
+    """A problem if joined_at is not a datetime, ISO text or None (parses the text in place)."""
+    value = row["joined_at"]
+    if isinstance(value, str):
+        try:
+            row["joined_at"] = datetime.fromisoformat(value)
+        except ValueError:
+            return [f"joined_at={value!r} is not an ISO date-time (e.g. '2026-01-31T09:00:00')"]
+    elif value is not None and not isinstance(value, datetime):
+        return [f"joined_at={value!r} must be a datetime, ISO text or None"]
+    return []
+
+
+def cycle_problems(inviter_of: Mapping[str, str | None]) -> list[str]:
+    """Every cycle among the inviter links, each named once by its members in order."""
+    state: dict[str, int] = {}  # 1: on the current walk, 2: known to reach a root
+    problems = []
+    for start in sorted(inviter_of):
+        walk: list[str] = []
+        member: str | None = start
+        while member is not None and member in inviter_of and member not in state:
+            state[member] = 1
+            walk.append(member)
+            member = inviter_of[member]
+        if member is not None and state.get(member) == 1:
+            invites = walk[walk.index(member) :][::-1]  # X before Y when X invited Y
+            # Start at the smallest id so the message does not depend on input order.
+            first = invites.index(min(invites))
+            invites = invites[first:] + invites[:first]
+            problems.append(
+                "cycle: "
+                + " → ".join([*invites, invites[0]])
+                + " (X → Y: X invited Y); a tree has no cycles"
+            )
+        for walked in walk:
+            state[walked] = 2
+    return problems
