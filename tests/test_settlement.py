@@ -317,3 +317,19 @@ def test_explain_tells_the_whole_story():
         "the platform retains",
     ]:
         assert expected in text, expected
+
+
+@pytest.mark.parametrize(
+    ("arguments", "match"),
+    [
+        ((None, "tree", "order"), r"policy is a NoneType, expected Policy"),
+        (("policy", {"A": None}, "order"), r"tree is a dict, expected InviteTree"),
+        (("policy", "tree", {"order_id": "o"}), r"order is a dict, expected Order; build one"),
+    ],
+)
+def test_settle_refuses_the_wrong_types_clearly(arguments, match):
+    real = {"policy": policy(**SELLER_POLICY), "tree": tree_from_text("A"),
+            "order": order(("g", 1))}
+    values = [real.get(a, a) if isinstance(a, str) else a for a in arguments]
+    with pytest.raises(TypeError, match=match):
+        settle(*values)

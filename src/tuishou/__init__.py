@@ -11,7 +11,9 @@ rates are exact decimals, and every fen of a settlement has a reason (``explain(
 """
 
 from .errors import (
+    ArgumentTypeError,
     FloatRefusedError,
+    InvalidArgumentError,
     InvalidInviteCodeError,
     InvalidLadderError,
     InvalidOrderError,
@@ -37,9 +39,11 @@ from .tiers import (
 from .tree import InviteTree
 
 __all__ = [
+    "ArgumentTypeError",
     "ChainLink",
     "DifferentialRule",
     "FloatRefusedError",
+    "InvalidArgumentError",
     "InvalidInviteCodeError",
     "InvalidLadderError",
     "InvalidOrderError",

@@ -15,7 +15,9 @@ import difflib
 from collections.abc import Iterable, Sequence
 
 __all__ = [
+    "ArgumentTypeError",
     "FloatRefusedError",
+    "InvalidArgumentError",
     "InvalidInviteCodeError",
     "InvalidLadderError",
     "InvalidOrderError",
@@ -91,7 +93,23 @@ class InvalidOrderError(_ProblemsError, ValueError):
     """
 
 
-class FloatRefusedError(TuishouError, TypeError):
+class InvalidArgumentError(TuishouError, ValueError):
+    """An argument with a value that cannot be used: a negative amount, a rate above 1, ...
+
+    >>> isinstance(InvalidArgumentError("amount=-1 is negative"), ValueError)
+    True
+    """
+
+
+class ArgumentTypeError(TuishouError, TypeError):
+    """An argument of the wrong type, e.g. a dict where an ``Order`` belongs.
+
+    >>> isinstance(ArgumentTypeError("order must be an Order"), TypeError)
+    True
+    """
+
+
+class FloatRefusedError(ArgumentTypeError):
     """A float where money or a rate belongs: floats cannot hold fen or rates exactly.
 
     >>> isinstance(FloatRefusedError("amount=0.1 is a float"), TypeError)

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator
 
-from .errors import FloatRefusedError
+from .errors import ArgumentTypeError, FloatRefusedError, InvalidArgumentError
 
 __all__ = ["RATE_PLACES", "RATE_SCALE", "Fen", "Rate", "check_fen", "check_rate", "yuan"]
 
@@ -42,9 +42,10 @@ def check_fen(value: object, *, name: str = "amount") -> int:
     if isinstance(value, float):
         raise FloatRefusedError(_float_fen_message(name, value))
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name}={value!r} is a {type(value).__name__}; pass an int number of fen")
+        kind = type(value).__name__
+        raise ArgumentTypeError(f"{name}={value!r} is a {kind}; pass an int number of fen")
     if value < 0:
-        raise ValueError(f"{name}={value} is negative; amounts are fen >= 0")
+        raise InvalidArgumentError(f"{name}={value} is negative; amounts are fen >= 0")
     return value
 
 
@@ -60,7 +61,7 @@ def check_rate(value: object, *, name: str = "rate") -> Decimal:
     >>> check_rate("0.12345")
     Traceback (most recent call last):
     ...
-    ValueError: rate='0.12345' has more than 4 decimal places
+    tuishou.errors.InvalidArgumentError: rate='0.12345' has more than 4 decimal places
     """
     if isinstance(value, float):
         raise FloatRefusedError(
@@ -72,15 +73,17 @@ def check_rate(value: object, *, name: str = "rate") -> Decimal:
 def _parse_rate(value: object, name: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         kind = type(value).__name__
-        raise TypeError(f'{name}={value!r} is a {kind}; write rates as strings, e.g. "0.05"')
+        raise ArgumentTypeError(f'{name}={value!r} is a {kind}; write rates as strings: "0.05"')
     try:
         rate = Decimal(value.strip() if isinstance(value, str) else value)
     except InvalidOperation:
-        raise ValueError(f"{name}={value!r} is not a number") from None
+        raise InvalidArgumentError(f"{name}={value!r} is not a number") from None
     if not rate.is_finite() or not 0 <= rate <= 1:
-        raise ValueError(f"{name}={value!r} is outside [0, 1]; rates are fractions (0.05 = 5%)")
+        raise InvalidArgumentError(
+            f"{name}={value!r} is outside [0, 1]; rates are fractions (0.05 = 5%)"
+        )
     if rate != rate.quantize(Decimal(1).scaleb(-RATE_PLACES)):
-        raise ValueError(f"{name}={value!r} has more than {RATE_PLACES} decimal places")
+        raise InvalidArgumentError(f"{name}={value!r} has more than {RATE_PLACES} decimal places")
     return rate.normalize() if rate else Decimal(0)
 
 

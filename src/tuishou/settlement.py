@@ -23,7 +23,13 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from .allocation import allocate, round_total
-from .errors import UnknownGroupError, UnknownMemberError, UnknownTierError, did_you_mean
+from .errors import (
+    ArgumentTypeError,
+    UnknownGroupError,
+    UnknownMemberError,
+    UnknownTierError,
+    did_you_mean,
+)
 from .money import RATE_PLACES, RATE_SCALE
 from .orders import Order, OrderLine
 from .rules import DifferentialRule, LayersRule, Policy, SellerRule
@@ -157,6 +163,7 @@ def settle(policy: Policy, tree: InviteTree, order: Order) -> Settlement:
     >>> [(p.member_id, p.amount) for p in result.payouts], result.retained
     ([('C', 1248), ('B', 498)], 23252)
     """
+    _check_types(policy, tree, order)
     seller, attribution = _seller(policy, tree, order)
     lines = _line_pools(policy, order)
     chain = _chain(policy, tree, seller) if seller is not None else ()
@@ -194,6 +201,19 @@ def settle_many(policy: Policy, tree: InviteTree, orders: Iterable[Order]) -> li
 
 
 # ----------------------------------------------------------------------------- steps
+
+
+def _check_types(policy: object, tree: object, order: object) -> None:
+    for name, value, expected, how in [
+        ("policy", policy, Policy, "load_policy(path) or Policy.model_validate(dict)"),
+        ("tree", tree, InviteTree, "InviteTree.from_records(records)"),
+        ("order", order, Order, "Order.model_validate(dict)"),
+    ]:
+        if not isinstance(value, expected):
+            raise ArgumentTypeError(
+                f"{name} is a {type(value).__name__}, expected {expected.__name__}; "
+                f"build one with {how}"
+            )
 
 
 def _seller(policy: Policy, tree: InviteTree, order: Order) -> tuple[str | None, Attribution]:

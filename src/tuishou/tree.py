@@ -28,6 +28,7 @@ import networkx as nx
 
 from .codes import candidate_codes, check_code
 from .errors import (
+    InvalidArgumentError,
     InvalidInviteCodeError,
     InvalidTreeError,
     UnknownMemberError,
@@ -244,7 +245,9 @@ class InviteTree:
         """
         self._require(member_id)
         if max_generation is not None and max_generation < 0:
-            raise ValueError(f"max_generation={max_generation} is negative; use 0 or more, or None")
+            raise InvalidArgumentError(
+                f"max_generation={max_generation} is negative; use 0 or more, or None"
+            )
         chain: list[str] = []
         inviter = self._inviter[member_id]
         while inviter is not None and (max_generation is None or len(chain) < max_generation):
