@@ -8,14 +8,31 @@ money or a rate belongs, the raised error is also a ``TypeError``.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Self
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Annotated, Any, ClassVar, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, WrapSerializer
 
 from .errors import FloatRefusedError, _ProblemsError
 from .money import FloatValueError
 
-__all__ = ["FrozenModel", "Problems"]
+__all__ = ["FrozenMap", "FrozenModel", "Problems"]
+
+_V = TypeVar("_V")
+
+
+def _freeze(mapping: Mapping[str, _V]) -> Mapping[str, _V]:
+    return MappingProxyType(dict(mapping))
+
+
+def _as_dict(value: Mapping[str, Any], handler: Any) -> Any:
+    return handler(dict(value))
+
+
+# A read-only mapping, dumped as a plain dict: a validated model cannot be edited behind its
+# validators' back.
+FrozenMap = Annotated[Mapping[str, _V], AfterValidator(_freeze), WrapSerializer(_as_dict)]
 
 
 class Problems(ValueError):  # noqa: N818  (pydantic-internal carrier, never escapes)

@@ -30,12 +30,12 @@ from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, Field, WrapSerializer, model_validator
+from pydantic import Field, model_validator
 
 from .errors import InvalidPolicyError, did_you_mean
-from .models import FrozenModel, Problems
+from .models import FrozenMap, FrozenModel, Problems
 from .money import Rate, rate_units
 
 __all__ = [
@@ -47,19 +47,6 @@ __all__ = [
     "load_policy",
 ]
 
-_V = TypeVar("_V")
-
-
-def _freeze(mapping: Mapping[str, _V]) -> Mapping[str, _V]:
-    return MappingProxyType(dict(mapping))
-
-
-def _as_dict(value: Mapping[str, Any], handler: Any) -> Any:
-    return handler(dict(value))
-
-
-# A read-only mapping: a validated policy cannot be edited behind its validators' back.
-FrozenMap = Annotated[Mapping[str, _V], AfterValidator(_freeze), WrapSerializer(_as_dict)]
 Name = Annotated[str, Field(min_length=1, strict=True)]
 
 

@@ -1,0 +1,436 @@
+"""Tier ladders (等级) and qualification (升级): which tier each member has earned.
+
+Glossary (domain.md §9):
+
+- **tier ladder**: the tiers, lowest first (member 会员 < pusher 推手 < mentor 导师 < ...).
+  The lowest tier has no requirements: everyone holds at least it.
+- **requirements**: thresholds for a higher tier, combined with ``all`` (default) or ``any``;
+  every threshold is inclusive (exactly at the threshold qualifies).
+
+  - ``min_direct``: active direct invitees (直推);
+  - ``min_direct_at``: ``{tier: n}``, active direct invitees at that tier or higher;
+  - ``min_team_size``: active members anywhere below (the member itself not counted);
+  - ``min_personal_sales``: the member's own sales, in fen;
+  - ``min_team_sales``: sales of the member and everyone below, whatever their status.
+
+- **hand-granted tier**: a tier above the lowest with ``requires=None``. Qualification never
+  reaches it; only an operator or a migration (等级平移) puts a member there.
+- **qualified tier**: the highest tier whose requirements hold; it may skip tiers.
+- **demotion** (降级): off by default, so tiers never go down; with ``demote=True`` every
+  member gets exactly its qualified tier.
+
+:func:`evaluate_tiers` computes the changes without touching the tree, in one bottom-up pass
+linear in the tree size; :func:`apply_tier_changes` applies them, all or nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from itertools import accumulate
+from typing import Annotated, ClassVar, Literal, NamedTuple
+
+from pydantic import AfterValidator, Field, model_validator
+
+from .errors import (
+    InvalidLadderError,
+    InvalidTreeError,
+    UnknownMemberError,
+    UnknownTierError,
+    did_you_mean,
+)
+from .models import FrozenMap, FrozenModel, Problems
+from .money import Fen, check_fen
+from .tree import InviteTree
+
+__all__ = ["Requirements", "Tier", "TierChange", "TierLadder", "apply_tier_changes",
+           "evaluate_tiers"]
+
+_Mode = Literal[
+    "all",  # every threshold that is set must hold
+    "any",  # at least one threshold that is set must hold
+]
+_SHOWN = 10  # how many offenders an error message names before "and N more"
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError(f"must not be empty or blank (got {value!r})")
+    return value
+
+
+_Name = Annotated[str, Field(strict=True), AfterValidator(_not_blank)]
+_Count = Annotated[int, Field(strict=True, ge=0)]
+
+
+class _LadderPart(FrozenModel):
+    error_class: ClassVar = InvalidLadderError
+    what: ClassVar[str] = "invalid tier ladder"
+
+
+class Requirements(_LadderPart):
+    """What a member needs for a tier: the thresholds set, combined by ``mode``.
+
+    Counts are ints, sales are int fen (a float is refused); at least one threshold must be
+    set. ``min_direct_at={"mentor": 2}`` counts active directs whose tier is mentor or higher.
+
+    >>> Requirements(min_direct=3, min_team_sales=500_000).mode
+    'all'
+    >>> try:
+    ...     Requirements(min_personal_sales=396.0)
+    ... except TypeError as err:  # an InvalidLadderError, and a TypeError: floats are refused
+    ...     print(err.problems[0])
+    min_personal_sales: amount=396.0 is a float; pass an int number of fen, e.g. 39600 for ¥396.00
+    """
+
+    what: ClassVar[str] = "invalid tier requirements"
+
+    min_direct: _Count | None = None
+    min_direct_at: FrozenMap[_Count] | None = None
+    min_team_size: _Count | None = None
+    min_personal_sales: Fen | None = Field(default=None, strict=True, ge=0)
+    min_team_sales: Fen | None = Field(default=None, strict=True, ge=0)
+    mode: _Mode = "all"
+
+    @model_validator(mode="after")
+    def _some_threshold(self) -> Requirements:
+        thresholds = (self.min_direct, self.min_direct_at, self.min_team_size,
+                      self.min_personal_sales, self.min_team_sales)
+        if all(value is None for value in thresholds):
+            raise Problems(["set at least one threshold, "
+                            "or use requires=None for a tier granted only by hand"])
+        if self.min_direct_at is not None and not self.min_direct_at:
+            raise Problems(["min_direct_at is empty; name at least one tier, or leave it out"])
+        return self
+
+
+class Tier(_LadderPart):
+    """One rung of a ladder: a ``name``, an optional display ``label`` and its requirements.
+
+    ``requires=None`` means two things, by position. On the lowest tier: everyone holds it.
+    On a higher tier: qualification never reaches it; it is granted only by an operator
+    (``tree.set_tier``) or by a migration from a rival platform. This is deliberate: some
+    ranks are appointed, not earned. Without demotion a member keeps such a tier; with
+    ``demote=True`` it drops to the tier it qualifies for, like everyone else.
+
+    >>> Tier(name="mentor", label="导师", requires=Requirements(min_direct=3)).label
+    '导师'
+    """
+
+    what: ClassVar[str] = "invalid tier"
+
+    name: _Name
+    label: _Name | None = None
+    requires: Requirements | None = None
+
+
+class TierLadder(_LadderPart):
+    """The tiers, lowest first, checked together: every problem is reported at once.
+
+    >>> ladder = _example_ladder()
+    >>> ladder.names
+    ('member', 'pusher', 'mentor', 'senior_advisor')
+    >>> ladder.rank("mentor"), ladder.lowest.name, ladder.tier("pusher").label
+    (2, 'member', '推手')
+    >>> member, vip = Tier(name="member"), Tier(name="vip", requires={"min_direct_at": {"vp": 1}})
+    >>> TierLadder(tiers=[member, member, vip])
+    Traceback (most recent call last):
+    ...
+    tuishou.errors.InvalidLadderError: invalid tier ladder: 2 problem(s)
+      1. tiers: 'member' is listed 2 times; tier names must be unique
+      2. tiers.2 (vip): min_direct_at names 'vp', not in the ladder; did you mean 'vip'?
+    """
+
+    tiers: tuple[Tier, ...]
+
+    @model_validator(mode="after")
+    def _check(self) -> TierLadder:
+        problems = _ladder_problems(self.tiers)
+        if problems:
+            raise Problems(problems)
+        return self
+
+    @cached_property
+    def names(self) -> tuple[str, ...]:
+        """The tier names, lowest first."""
+        return tuple(tier.name for tier in self.tiers)
+
+    @cached_property
+    def _ranks(self) -> dict[str, int]:
+        return {name: rank for rank, name in enumerate(self.names)}
+
+    @property
+    def lowest(self) -> Tier:
+        """The lowest tier, the one everyone holds."""
+        return self.tiers[0]
+
+    def rank(self, name: str) -> int:
+        """The tier's position, 0 for the lowest; ``UnknownTierError`` for a name not listed.
+
+        >>> _example_ladder().rank("mentr")
+        Traceback (most recent call last):
+        ...
+        tuishou.errors.UnknownTierError: tier='mentr' is not in the ladder; did you mean 'mentor'?
+        """
+        rank = self._ranks.get(name)
+        if rank is None:
+            raise UnknownTierError(
+                f"tier={name!r} is not in the ladder; {did_you_mean(name, self.names)}")
+        return rank
+
+    def tier(self, name: str) -> Tier:
+        """The tier called ``name``.
+
+        >>> _example_ladder().tier("senior_advisor").requires.min_team_size
+        8
+        """
+        return self.tiers[self.rank(name)]
+
+
+def _ladder_problems(tiers: tuple[Tier, ...]) -> list[str]:
+    if not tiers:
+        return ["tiers: a ladder needs at least one tier, lowest first"]
+    names = [tier.name for tier in tiers]
+    unique = list(dict.fromkeys(names))
+    problems = [f"tiers: {name!r} is listed {names.count(name)} times; tier names must be unique"
+                for name in unique if names.count(name) > 1]
+    if tiers[0].requires is not None:
+        problems.append(f"tiers.0 ({names[0]}): the lowest tier has requirements, but everyone "
+                        "holds it; drop them, or add a lower tier below it")
+    for index, tier in enumerate(tiers):
+        direct_at = tier.requires.min_direct_at if tier.requires is not None else None
+        for key in direct_at or {}:
+            if key not in names:
+                problems.append(f"tiers.{index} ({tier.name}): min_direct_at names {key!r}, "
+                                f"not in the ladder; {did_you_mean(key, unique)}")
+    return problems
+
+
+@dataclass(frozen=True, slots=True)
+class TierChange:
+    """A computed change of one member's tier, with the reason in words.
+
+    >>> change = TierChange("S", "pusher", "mentor", "qualifies for mentor: 3 active directs >= 3")
+    >>> change.old, change.new
+    ('pusher', 'mentor')
+    """
+
+    member_id: str
+    old: str
+    new: str
+    reason: str
+
+
+# A member's measures are a flat list: these four slots, then one slot per tier rank r
+# holding its active directs whose (new) tier ranks r or higher.
+_DIRECTS, _TEAM_SIZE, _PERSONAL, _TEAM_SALES, _AT_OR_ABOVE = range(5)
+
+
+class _Rule(NamedTuple):
+    """One tier's requirements, compiled: (description, measure slot, threshold) triples."""
+
+    mode: _Mode
+    thresholds: list[tuple[str, int, int]]
+
+    def holds(self, measures: list[int]) -> bool:
+        met = (measures[slot] >= need for _, slot, need in self.thresholds)
+        return all(met) if self.mode == "all" else any(met)
+
+    def describe(self, measures: list[int], *, only_met: bool = False) -> list[str]:
+        return [f"{what.format(measures[slot])} {'>=' if measures[slot] >= need else '<'} {need}"
+                for what, slot, need in self.thresholds if measures[slot] >= need or not only_met]
+
+
+def _compile(ladder: TierLadder) -> list[_Rule | None]:
+    rules: list[_Rule | None] = []
+    for tier in ladder.tiers:
+        r = tier.requires
+        if r is None:
+            rules.append(None)
+            continue
+        at = sorted((r.min_direct_at or {}).items(), key=lambda kv: (ladder._ranks[kv[0]], kv[0]))
+        thresholds = [
+            ("{} active directs", _DIRECTS, r.min_direct),
+            *((f"{{}} active directs at {name} or higher", _AT_OR_ABOVE + ladder._ranks[name], need)
+              for name, need in at),
+            ("team size {}", _TEAM_SIZE, r.min_team_size),
+            ("personal sales {}", _PERSONAL, r.min_personal_sales),
+            ("team sales {}", _TEAM_SALES, r.min_team_sales),
+        ]
+        rules.append(_Rule(r.mode, [(what, slot, need) for what, slot, need in thresholds
+                                    if need is not None]))
+    return rules
+
+
+def evaluate_tiers(
+    ladder: TierLadder, tree: InviteTree, sales: Mapping[str, int], *, demote: bool = False
+) -> list[TierChange]:
+    """The tier changes qualification calls for, sorted by member id; the tree is not changed.
+
+    ``sales`` maps member ids to personal sales in int fen; members not in it have 0.
+    Invitees are evaluated before their inviters, so a promotion counts for the inviter
+    in the same evaluation. Suspended members are evaluated too, but never count as
+    anyone's active direct or team member (their sales still count as team sales).
+    A tier is never lowered unless ``demote`` is true (see :class:`Tier` for hand-granted
+    tiers). Refused: a float amount (``FloatRefusedError``, a ``TypeError``), a negative one
+    (``ValueError``), ids not in the tree (one ``UnknownMemberError`` naming them all), and
+    members whose tier the ladder does not list (one ``UnknownTierError`` naming them all).
+
+    >>> tree = InviteTree.from_records([
+    ...     {"member_id": "A", "inviter_id": None, "tier": "member"},
+    ...     {"member_id": "B", "inviter_id": "A", "tier": "member"},
+    ... ])
+    >>> for change in evaluate_tiers(_example_ladder(), tree, {"A": 39_600, "B": 39_599}):
+    ...     print(change.member_id, change.new, "|", change.reason)
+    A pusher | qualifies for pusher: personal sales 39600 >= 39600
+    """
+    _check_sales(tree, sales)
+    current = _current_ranks(ladder, tree)
+    rules = _compile(ladder)
+    # Highest first; the lowest tier and hand-granted tiers are never qualified for.
+    ranked = [(rank, rule) for rank, rule in reversed(list(enumerate(rules))) if rank and rule]
+    size = len(ladder.tiers)
+    inviter_of = tree._inviter  # a plain dict: the whole pass stays O(members)
+    team_sales: dict[str, int] = {}
+    team_size: dict[str, int] = {}
+    directs_by_rank: dict[str, list[int]] = {}  # active directs per (new) tier rank
+    changes = []
+    for member in _invitees_first(inviter_of):
+        own = sales.get(member, 0)
+        at_or_above = list(accumulate(reversed(directs_by_rank.get(member) or [0] * size)))[::-1]
+        measures = [at_or_above[0], team_size.get(member, 0), own,
+                    team_sales.get(member, 0) + own, *at_or_above]
+        old = current[member]
+        qualified = next((rank for rank, rule in ranked if rule.holds(measures)), 0)
+        new = qualified if demote or qualified > old else old
+        if new != old:
+            reason = _reason(ladder, rules, old, new, measures)
+            changes.append(TierChange(member, ladder.names[old], ladder.names[new], reason))
+        inviter = inviter_of[member]
+        if inviter is None:
+            continue
+        team_sales[inviter] = team_sales.get(inviter, 0) + measures[_TEAM_SALES]
+        below = team_size.get(inviter, 0) + measures[_TEAM_SIZE]
+        if tree.status(member) == "active":
+            below += 1
+            directs_by_rank.setdefault(inviter, [0] * size)[new] += 1
+        team_size[inviter] = below
+    changes.sort(key=lambda change: change.member_id)
+    return changes
+
+
+def _check_sales(tree: InviteTree, sales: Mapping[str, int]) -> None:
+    bad = sorted((m for m, amount in sales.items() if type(amount) is not int or amount < 0),
+                 key=str)
+    for member in bad[:1]:  # the first bad amount (by id) raises, saying what to pass
+        check_fen(sales[member], name=f"sales[{member!r}]")
+    unknown = sorted((m for m in sales if m not in tree), key=str)
+    if unknown:
+        hint = (did_you_mean(unknown[0], tree) if len(unknown) == 1 and len(tree) <= 50_000
+                else "every key of sales must be a member id")
+        listing = _listing([repr(member) for member in unknown], ", ")
+        raise UnknownMemberError(
+            f"sales names {len(unknown)} member(s) not in the tree: {listing}; {hint}")
+
+
+def _current_ranks(ladder: TierLadder, tree: InviteTree) -> dict[str, int]:
+    current: dict[str, int] = {}
+    unknown: list[str] = []
+    for member in tree:
+        tier = tree.tier(member)
+        rank = ladder._ranks.get(tier)
+        if rank is None:
+            unknown.append(f"member_id={member!r} has tier={tier!r} "
+                           f"({did_you_mean(tier, ladder.names)})")
+        else:
+            current[member] = rank
+    if unknown:
+        raise UnknownTierError(f"{len(unknown)} member(s) hold a tier the ladder does not list: "
+                               f"{_listing(sorted(unknown), '; ')}")
+    return current
+
+
+def _listing(items: list[str], sep: str) -> str:
+    more = f"{sep}and {len(items) - _SHOWN} more" if len(items) > _SHOWN else ""
+    return sep.join(items[:_SHOWN]) + more
+
+
+def _invitees_first(inviter_of: Mapping[str, str | None]) -> list[str]:
+    """Every member after all of its team: a breadth-first order from the roots, reversed."""
+    children: dict[str, list[str]] = {}
+    order = []
+    for member, inviter in inviter_of.items():
+        if inviter is None:
+            order.append(member)
+        else:
+            children.setdefault(inviter, []).append(member)
+    for member in order:  # the list grows while we walk it: breadth-first
+        order.extend(children.get(member, ()))
+    order.reverse()
+    return order
+
+
+def _reason(ladder: TierLadder, rules: list[_Rule | None], old: int, new: int,
+            measures: list[int]) -> str:
+    """Why ``old`` becomes ``new`` (which is always the qualified tier), naming thresholds."""
+    new_rule, old_rule = rules[new], rules[old]
+    met = new_rule.describe(measures, only_met=True) if new_rule else []
+    if new > old:
+        return f"qualifies for {ladder.names[new]}: " + ", ".join(met)
+    missed = (f"{ladder.names[old]} is granted only by hand" if old_rule is None else
+              f"{ladder.names[old]}: " + ", ".join(old_rule.describe(measures)))
+    return f"demoted: qualifies only for {ladder.names[new]} (" + "; ".join([*met, missed]) + ")"
+
+
+def apply_tier_changes(tree: InviteTree, changes: Iterable[TierChange]) -> None:
+    """Apply computed changes, all or nothing: each must still match the member's tier.
+
+    Every change is checked before any is applied; unknown members, changes whose ``old``
+    is no longer the member's tier (evaluate again), two different changes for one member
+    and new tiers the tree does not list are all reported in one ``InvalidTreeError``, and
+    the tree is left unchanged.
+
+    >>> tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "member"}])
+    >>> apply_tier_changes(tree, [TierChange("A", "member", "pusher", "qualifies for pusher")])
+    >>> tree.tier("A")
+    'pusher'
+    >>> apply_tier_changes(tree, [TierChange("A", "member", "pusher", "qualifies for pusher")])
+    Traceback (most recent call last):
+    ...
+    tuishou.errors.InvalidTreeError: stale tier changes: 1 problem(s)
+      1. member_id='A': expects tier 'member' but the member holds 'pusher'; evaluate again
+    """
+    changes = list(changes)
+    problems = []
+    first: dict[str, TierChange] = {}
+    for change in changes:
+        member = change.member_id
+        if first.setdefault(member, change) != change:
+            problems.append(f"member_id={member!r}: conflicting changes, to "
+                            f"{first[member].new!r} and to {change.new!r}")
+        elif member not in tree:
+            problems.append(f"member_id={member!r} is not in the tree")
+        elif tree.tier(member) != change.old:
+            problems.append(f"member_id={member!r}: expects tier {change.old!r} but the member "
+                            f"holds {tree.tier(member)!r}; evaluate again")
+        elif not isinstance(change.new, str) or not change.new.strip() or (
+                tree.tiers is not None and change.new not in tree.tiers):
+            problems.append(f"member_id={member!r}: new tier {change.new!r} is not one this "
+                            "tree accepts")
+    if problems:
+        raise InvalidTreeError.from_problems("stale tier changes", problems)
+    for change in changes:
+        tree.set_tier(change.member_id, change.new)
+
+
+def _example_ladder() -> TierLadder:
+    """The ladder of domain.md Example C, used by the doctests."""
+    return TierLadder(tiers=[
+        Tier(name="member", label="会员"),
+        Tier(name="pusher", label="推手", requires=Requirements(min_personal_sales=39_600)),
+        Tier(name="mentor", label="导师",
+             requires=Requirements(min_direct=3, min_team_sales=500_000)),
+        Tier(name="senior_advisor", label="高级顾问",
+             requires=Requirements(min_direct_at={"mentor": 2}, min_team_size=8)),
+    ])
