@@ -40,9 +40,11 @@ def test_errors_share_one_root_and_a_builtin():
         assert issubclass(error, ValueError | KeyError | TypeError), error
 
 
-def test_the_readme_quick_tour_runs():
+def test_the_readme_quick_tour_runs_and_prints_what_the_readme_shows(capsys):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
-    assert blocks, "the README has no python example"
-    for block in blocks:
-        exec(compile(block, "README.md", "exec"), {})
+    assert len(blocks) == 2, "the README's python examples moved: update this test"
+    exec(compile(blocks[0], "README.md", "exec"), {})
+    shown = re.findall(r"```text\n(.*?)```", readme, flags=re.S)[0]
+    assert capsys.readouterr().out == shown
+    exec(compile(blocks[1], "README.md", "exec"), {})
