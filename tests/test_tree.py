@@ -352,7 +352,8 @@ def test_to_records_lists_parents_first_and_round_trips() -> None:
         if r["inviter_id"] is not None:
             assert position[r["inviter_id"]] < position[r["member_id"]]
     assert set(records[0]) == {"member_id", "inviter_id", "tier", "status", "joined_at",
-                               "invite_code"}
+                               "invite_code", "origin_platform", "origin_tier",
+                               "origin_member_id", "probation_until"}
     again = InviteTree.from_records(records)
     assert again == tree
     assert again.to_records() == records

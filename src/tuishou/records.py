@@ -9,6 +9,7 @@ self-invites and cycles) and nothing is built from a bad batch.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
 
@@ -16,13 +17,17 @@ from .codes import check_code
 from .errors import InvalidInviteCodeError, did_you_mean
 
 __all__ = [
+    "NODE_KEYS",
     "RECORD_KEYS",
     "STATUSES",
+    "Origin",
     "Status",
     "check_records",
     "code_problems",
     "cycle_problems",
+    "datetime_problems",
     "field_problems",
+    "node_attributes",
     "parents_first",
     "text_problems",
 ]
@@ -32,7 +37,23 @@ Status = Literal[
     "suspended",  # keeps its place in the tree but earns nothing (see domain.md §5)
 ]
 STATUSES: tuple[str, ...] = get_args(Status)
-RECORD_KEYS = ("member_id", "inviter_id", "tier", "status", "joined_at", "invite_code")
+# The attributes every member node carries (see InviteTree), then the record-only fields.
+NODE_KEYS = (
+    "tier", "status", "joined_at",
+    "origin_platform", "origin_tier", "origin_member_id",  # set for members migrated in
+    "probation_until",  # a migrated member's tier cannot be demoted before this time
+)
+RECORD_KEYS = ("member_id", "inviter_id", *NODE_KEYS, "invite_code")
+_OPTIONAL_TEXT = ("origin_platform", "origin_tier", "origin_member_id")
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a migrated member came from: the rival platform, its tier there, its id there."""
+
+    platform: str
+    source_tier: str
+    source_member_id: str | None = None
 SUGGEST_LIMIT = 50_000  # above this many members, skip "did you mean" (it scans them all)
 
 
@@ -91,7 +112,11 @@ def field_problems(row: dict[str, Any], record: Mapping[str, Any] | None = None)
             problems.append(f"invites itself (inviter_id={inviter!r})")
     if row["status"] not in STATUSES:
         problems.append(f"status={row['status']!r} is not one of {STATUSES}")
-    problems += joined_at_problems(row)
+    problems += datetime_problems(row, "joined_at") + datetime_problems(row, "probation_until")
+    for key in _OPTIONAL_TEXT:
+        problems += text_problems(row, key) if row[key] is not None else []
+    if (row["origin_platform"] is None) != (row["origin_tier"] is None):
+        problems.append("origin_platform and origin_tier go together: give both or neither")
     if row["invite_code"] is not None:
         try:
             row["invite_code"] = check_code(row["invite_code"])
@@ -140,17 +165,22 @@ def text_problems(row: Mapping[str, Any], key: str) -> list[str]:
     return []
 
 
-def joined_at_problems(row: dict[str, Any]) -> list[str]:
-    """A problem if joined_at is not a datetime, ISO text or None (parses the text in place)."""
-    value = row["joined_at"]
+def datetime_problems(row: dict[str, Any], key: str) -> list[str]:
+    """A problem if ``row[key]`` is not a datetime, ISO text or None (parses text in place)."""
+    value = row[key]
     if isinstance(value, str):
         try:
-            row["joined_at"] = datetime.fromisoformat(value)
+            row[key] = datetime.fromisoformat(value)
         except ValueError:
-            return [f"joined_at={value!r} is not an ISO date-time (e.g. '2026-01-31T09:00:00')"]
+            return [f"{key}={value!r} is not an ISO date-time (e.g. '2026-01-31T09:00:00')"]
     elif value is not None and not isinstance(value, datetime):
-        return [f"joined_at={value!r} must be a datetime, ISO text or None"]
+        return [f"{key}={value!r} must be a datetime, ISO text or None"]
     return []
+
+
+def node_attributes(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The graph node attributes of a checked record."""
+    return {key: row[key] for key in NODE_KEYS}
 
 
 def cycle_problems(inviter_of: Mapping[str, str | None]) -> list[str]:

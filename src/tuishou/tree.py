@@ -28,6 +28,7 @@ import networkx as nx
 
 from .codes import candidate_codes, check_code
 from .errors import (
+    ArgumentTypeError,
     InvalidArgumentError,
     InvalidInviteCodeError,
     InvalidTreeError,
@@ -38,11 +39,13 @@ from .errors import (
 from .records import (
     STATUSES,
     SUGGEST_LIMIT,
+    Origin,
     Status,
     check_records,
     code_problems,
     cycle_problems,
     field_problems,
+    node_attributes,
     parents_first,
     text_problems,
 )
@@ -106,11 +109,7 @@ class InviteTree:
         if problems:
             raise InvalidTreeError.from_problems("invalid tree", problems)
         ordered = parents_first(rows)
-        tree._graph.add_nodes_from(
-            (row["member_id"], {"tier": row["tier"], "status": row["status"],
-                                "joined_at": row["joined_at"]})
-            for row in ordered
-        )
+        tree._graph.add_nodes_from((row["member_id"], node_attributes(row)) for row in ordered)
         tree._inviter.update((row["member_id"], row["inviter_id"]) for row in ordered)
         tree._graph.add_edges_from(
             (inviter, member) for member, inviter in tree._inviter.items() if inviter is not None
@@ -127,10 +126,13 @@ class InviteTree:
         status: Status = "active",
         joined_at: datetime | None = None,
         invite_code: str | None = None,
+        origin: Origin | None = None,
+        probation_until: datetime | None = None,
     ) -> None:
         """Add one member under ``inviter_id`` (or as a root); fails fast, changing nothing.
 
-        ``invite_code`` keeps a code the member already has (e.g. from an export).
+        ``invite_code`` keeps a code the member already has (e.g. from an export);
+        ``origin`` and ``probation_until`` record a member migrated from a rival platform.
 
         >>> tree = InviteTree()
         >>> tree.add_member("A", tier="member")
@@ -139,8 +141,11 @@ class InviteTree:
         ...
         tuishou.errors.InvalidTreeError: member_id='A' is already in the tree
         """
+        if origin is not None and not isinstance(origin, Origin):
+            raise ArgumentTypeError(f"origin={origin!r} must be an Origin or None")
         row = {"member_id": member_id, "inviter_id": inviter_id, "tier": tier,
-               "status": status, "joined_at": joined_at, "invite_code": invite_code}
+               "status": status, "joined_at": joined_at, "invite_code": invite_code,
+               "probation_until": probation_until, **_origin_fields(origin)}
         problems = field_problems(row)
         if problems:
             raise InvalidTreeError("; ".join(problems), problems)
@@ -151,7 +156,7 @@ class InviteTree:
         self._check_tier(tier)
         if invite_code is not None:
             self._check_free_code(invite_code)
-        self._graph.add_node(member_id, tier=tier, status=status, joined_at=row["joined_at"])
+        self._graph.add_node(member_id, **node_attributes(row))
         self._inviter[member_id] = inviter_id
         if inviter_id is not None:
             self._graph.add_edge(inviter_id, member_id)
@@ -319,6 +324,28 @@ class InviteTree:
         joined: datetime | None = self._graph.nodes[member_id]["joined_at"]
         return joined
 
+    def origin(self, member_id: str) -> Origin | None:
+        """Where a migrated member came from, or None for a member who joined here.
+
+        >>> _demo().origin("A") is None
+        True
+        """
+        self._require(member_id)
+        node = self._graph.nodes[member_id]
+        if node["origin_platform"] is None:
+            return None
+        return Origin(node["origin_platform"], node["origin_tier"], node["origin_member_id"])
+
+    def probation_until(self, member_id: str) -> datetime | None:
+        """When a migrated member's probation ends (its tier cannot be demoted before), or None.
+
+        >>> _demo().probation_until("A") is None
+        True
+        """
+        self._require(member_id)
+        until: datetime | None = self._graph.nodes[member_id]["probation_until"]
+        return until
+
     def invite_code(self, member_id: str) -> str:
         """The member's invite code (邀请码): 7 characters, the last one a check character.
 
@@ -356,11 +383,9 @@ class InviteTree:
         """
         records = []
         for member in self._top_down():
-            node = self._graph.nodes[member]
             records.append({
-                "member_id": member, "inviter_id": self._inviter[member], "tier": node["tier"],
-                "status": node["status"], "joined_at": node["joined_at"],
-                "invite_code": self._code_of[member],
+                "member_id": member, "inviter_id": self._inviter[member],
+                **self._graph.nodes[member], "invite_code": self._code_of[member],
             })
         return records
 
@@ -378,6 +403,19 @@ class InviteTree:
             raise InvalidTreeError(problems[0])
         self._check_tier(tier)
         self._graph.nodes[member_id]["tier"] = tier
+
+    def set_probation(self, member_id: str, until: datetime | None) -> None:
+        """Start, move or (with None) end a member's probation.
+
+        >>> from datetime import datetime
+        >>> tree = _demo(); tree.set_probation("B", datetime(2027, 3, 1))
+        >>> tree.probation_until("B")
+        datetime.datetime(2027, 3, 1, 0, 0)
+        """
+        self._require(member_id)
+        if until is not None and not isinstance(until, datetime):
+            raise ArgumentTypeError(f"until={until!r} must be a datetime or None")
+        self._graph.nodes[member_id]["probation_until"] = until
 
     def set_status(self, member_id: str, status: Status) -> None:
         """Suspend or reactivate a member.
@@ -456,12 +494,27 @@ class InviteTree:
         for member in sorted(m for m in self._inviter if m not in supplied):
             self._give_code(member, None)
 
+    def _discard(self, members: Iterable[str]) -> None:
+        """Remove members that were just added (rolls back a bulk addition that failed)."""
+        for member in members:
+            if member in self._inviter:
+                self._graph.remove_node(member)
+                del self._inviter[member]
+                del self._owner_of[self._code_of.pop(member)]
+
     def _top_down(self) -> Iterator[str]:
         """Members breadth-first from the sorted roots, children sorted: parents first."""
         level = self.roots()
         while level:
             yield from level
             level = [child for member in level for child in sorted(self._graph.successors(member))]
+
+
+def _origin_fields(origin: Origin | None) -> dict[str, str | None]:
+    if origin is None:
+        return {"origin_platform": None, "origin_tier": None, "origin_member_id": None}
+    return {"origin_platform": origin.platform, "origin_tier": origin.source_tier,
+            "origin_member_id": origin.source_member_id}
 
 
 def _demo() -> InviteTree:
