@@ -19,13 +19,17 @@ from .errors import (
     InvalidOrderError,
     InvalidPolicyError,
     InvalidTreeError,
+    MigrationError,
     TuishouError,
     UnknownGroupError,
     UnknownMemberError,
     UnknownTierError,
 )
+from .migration import MigrationPolicy, RosterEntry, TierMapping, migrate_team
+from .migration_report import MigratedMember, MigrationReport
 from .money import yuan
 from .orders import Order, OrderLine
+from .records import Origin
 from .rules import DifferentialRule, LayersRule, Policy, SellerRule, load_policy
 from .settlement import ChainLink, LinePool, Payout, Settlement, Share, settle, settle_many
 from .tiers import (
@@ -35,6 +39,7 @@ from .tiers import (
     TierLadder,
     apply_tier_changes,
     evaluate_tiers,
+    review_probation,
 )
 from .tree import InviteTree
 
@@ -52,17 +57,24 @@ __all__ = [
     "InviteTree",
     "LayersRule",
     "LinePool",
+    "MigratedMember",
+    "MigrationError",
+    "MigrationPolicy",
+    "MigrationReport",
     "Order",
     "OrderLine",
+    "Origin",
     "Payout",
     "Policy",
     "Requirements",
+    "RosterEntry",
     "SellerRule",
     "Settlement",
     "Share",
     "Tier",
     "TierChange",
     "TierLadder",
+    "TierMapping",
     "TuishouError",
     "UnknownGroupError",
     "UnknownMemberError",
@@ -70,6 +82,8 @@ __all__ = [
     "apply_tier_changes",
     "evaluate_tiers",
     "load_policy",
+    "migrate_team",
+    "review_probation",
     "settle",
     "settle_many",
     "yuan",

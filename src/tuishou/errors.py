@@ -23,6 +23,7 @@ __all__ = [
     "InvalidOrderError",
     "InvalidPolicyError",
     "InvalidTreeError",
+    "MigrationError",
     "TuishouError",
     "UnknownGroupError",
     "UnknownMemberError",
@@ -106,6 +107,14 @@ class ArgumentTypeError(TuishouError, TypeError):
 
     >>> isinstance(ArgumentTypeError("order must be an Order"), TypeError)
     True
+    """
+
+
+class MigrationError(_ProblemsError, ValueError):
+    """A team migration refused as a whole; ``.problems`` names each entry and why.
+
+    >>> MigrationError.from_problems("migration refused", ["entry 3: duplicate"]).problems
+    ('entry 3: duplicate',)
     """
 
 

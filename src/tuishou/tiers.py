@@ -25,8 +25,9 @@ linear in the tree size; :func:`apply_tier_changes` applies them, all or nothing
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from itertools import accumulate
 from typing import Annotated, ClassVar, Literal, NamedTuple
@@ -34,6 +35,7 @@ from typing import Annotated, ClassVar, Literal, NamedTuple
 from pydantic import AfterValidator, Field, model_validator
 
 from .errors import (
+    ArgumentTypeError,
     InvalidLadderError,
     InvalidTreeError,
     UnknownMemberError,
@@ -45,7 +47,7 @@ from .money import Fen, check_fen
 from .tree import InviteTree
 
 __all__ = ["Requirements", "Tier", "TierChange", "TierLadder", "apply_tier_changes",
-           "evaluate_tiers"]
+           "evaluate_tiers", "review_probation"]
 
 _Mode = Literal[
     "all",  # every threshold that is set must hold
@@ -264,7 +266,12 @@ def _compile(ladder: TierLadder) -> list[_Rule | None]:
 
 
 def evaluate_tiers(
-    ladder: TierLadder, tree: InviteTree, sales: Mapping[str, int], *, demote: bool = False
+    ladder: TierLadder,
+    tree: InviteTree,
+    sales: Mapping[str, int],
+    *,
+    demote: bool = False,
+    as_of: datetime | None = None,
 ) -> list[TierChange]:
     """The tier changes qualification calls for, sorted by member id; the tree is not changed.
 
@@ -273,9 +280,12 @@ def evaluate_tiers(
     in the same evaluation. Suspended members are evaluated too, but never count as
     anyone's active direct or team member (their sales still count as team sales).
     A tier is never lowered unless ``demote`` is true (see :class:`Tier` for hand-granted
-    tiers). Refused: a float amount (``FloatRefusedError``, a ``TypeError``), a negative one
-    (``ValueError``), ids not in the tree (one ``UnknownMemberError`` naming them all), and
-    members whose tier the ladder does not list (one ``UnknownTierError`` naming them all).
+    tiers), and never for a member on probation: one whose ``probation_until`` is after
+    ``as_of`` (without ``as_of``, any member with a probation end set; see
+    :func:`review_probation`). Refused: a float amount (``FloatRefusedError``, a
+    ``TypeError``), a negative one (``ValueError``), ids not in the tree (one
+    ``UnknownMemberError`` naming them all), and members whose tier the ladder does not
+    list (one ``UnknownTierError`` naming them all).
 
     >>> tree = InviteTree.from_records([
     ...     {"member_id": "A", "inviter_id": None, "tier": "member"},
@@ -284,6 +294,81 @@ def evaluate_tiers(
     >>> for change in evaluate_tiers(_example_ladder(), tree, {"A": 39_600, "B": 39_599}):
     ...     print(change.member_id, change.new, "|", change.reason)
     A pusher | qualifies for pusher: personal sales 39600 >= 39600
+    """
+    _check_as_of(as_of, required=False)
+
+    def choose(member: str, old: int, qualified: int) -> int:
+        if qualified > old or (demote and not _on_probation(tree, member, as_of)):
+            return qualified
+        return old
+
+    changes = [
+        TierChange(member, ladder.names[old], ladder.names[new],
+                   _reason(ladder, rules, old, new, measures))
+        for member, old, new, measures, rules in _qualify(ladder, tree, sales, choose)
+        if new != old
+    ]
+    return sorted(changes, key=lambda change: change.member_id)
+
+
+def review_probation(
+    ladder: TierLadder, tree: InviteTree, sales: Mapping[str, int], *, as_of: datetime
+) -> list[TierChange]:
+    """End the probation of every member whose probation ended on or before ``as_of``.
+
+    Each reviewed member gets the tier it qualifies for under ``ladder`` (it may go down,
+    never below the lowest; directs count by their tiers after the review) and its probation
+    is cleared; members still on probation, and members never on probation, are untouched.
+    Unlike :func:`evaluate_tiers` the review is applied to the tree: ending probation is an
+    event, not a what-if. It returns one change per reviewed member, sorted by id, with
+    ``old == new`` for those who keep their tier, each reason starting "probation review".
+
+    >>> from datetime import datetime
+    >>> tree = InviteTree.from_records([
+    ...     {"member_id": "A", "inviter_id": None, "tier": "mentor",
+    ...      "probation_until": datetime(2027, 2, 1)}])
+    >>> review_probation(_example_ladder(), tree, {"A": 40_000}, as_of=datetime(2027, 1, 31))
+    []
+    >>> [change] = review_probation(_example_ladder(), tree, {"A": 40_000},
+    ...                             as_of=datetime(2027, 2, 1))
+    >>> change.new, change.reason
+    ('pusher', 'probation review: demoted: qualifies only for pusher (personal sales 40000 ...)')
+    >>> tree.tier("A"), tree.probation_until("A")
+    ('pusher', None)
+    """
+    _check_as_of(as_of, required=True)
+    due = {m for m in tree if (until := tree.probation_until(m)) is not None and until <= as_of}
+
+    def choose(member: str, old: int, qualified: int) -> int:
+        return qualified if member in due else old
+
+    changes = [
+        TierChange(member, ladder.names[old], ladder.names[new],
+                   "probation review: " + (_reason(ladder, rules, old, new, measures)
+                                           if new != old else f"keeps {ladder.names[old]}"))
+        for member, old, new, measures, rules in _qualify(ladder, tree, sales, choose)
+        if member in due
+    ]
+    refused = sorted({c.new for c in changes} - set(tree.tiers or {c.new for c in changes}))
+    if refused:  # checked before anything changes: a review is all or nothing
+        raise UnknownTierError(f"the review grants {refused}, which the tree's tiers "
+                               f"{tree.tiers} do not list; build the tree with the ladder's names")
+    for change in changes:
+        tree.set_tier(change.member_id, change.new)
+        tree.set_probation(change.member_id, None)
+    return sorted(changes, key=lambda change: change.member_id)
+
+
+def _qualify(
+    ladder: TierLadder,
+    tree: InviteTree,
+    sales: Mapping[str, int],
+    choose: Callable[[str, int, int], int],
+) -> Iterator[tuple[str, int, int, list[int], list[_Rule | None]]]:
+    """One bottom-up pass: (member, old rank, new rank, measures, rules) for every member.
+
+    ``choose(member, old, qualified)`` gives each member's new rank; inviters count their
+    directs by it, so a promotion counts in the same pass.
     """
     _check_sales(tree, sales)
     current = _current_ranks(ladder, tree)
@@ -295,7 +380,6 @@ def evaluate_tiers(
     team_sales: dict[str, int] = {}
     team_size: dict[str, int] = {}
     directs_by_rank: dict[str, list[int]] = {}  # active directs per (new) tier rank
-    changes = []
     for member in _invitees_first(inviter_of):
         own = sales.get(member, 0)
         at_or_above = list(accumulate(reversed(directs_by_rank.get(member) or [0] * size)))[::-1]
@@ -303,10 +387,8 @@ def evaluate_tiers(
                     team_sales.get(member, 0) + own, *at_or_above]
         old = current[member]
         qualified = next((rank for rank, rule in ranked if rule.holds(measures)), 0)
-        new = qualified if demote or qualified > old else old
-        if new != old:
-            reason = _reason(ladder, rules, old, new, measures)
-            changes.append(TierChange(member, ladder.names[old], ladder.names[new], reason))
+        new = choose(member, old, qualified)
+        yield member, old, new, measures, rules
         inviter = inviter_of[member]
         if inviter is None:
             continue
@@ -316,8 +398,17 @@ def evaluate_tiers(
             below += 1
             directs_by_rank.setdefault(inviter, [0] * size)[new] += 1
         team_size[inviter] = below
-    changes.sort(key=lambda change: change.member_id)
-    return changes
+
+
+def _on_probation(tree: InviteTree, member: str, as_of: datetime | None) -> bool:
+    until = tree.probation_until(member)
+    return until is not None and (as_of is None or as_of < until)
+
+
+def _check_as_of(as_of: object, *, required: bool) -> None:
+    if (as_of is None and not required) or isinstance(as_of, datetime):
+        return
+    raise ArgumentTypeError(f"as_of={as_of!r} must be a datetime, e.g. datetime(2026, 11, 24)")
 
 
 def _check_sales(tree: InviteTree, sales: Mapping[str, int]) -> None:
