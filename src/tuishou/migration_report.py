@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -94,7 +95,13 @@ class MigrationReport:
         rows = [("member", "inviter", "platform", "source tier", "granted", "note", "code")]
         rows += [(m.member_id, m.inviter_id or self.attach_to or "-", m.platform, m.source_tier,
                   m.granted_tier, m.note, m.invite_code or "") for m in self.members]
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        lines += ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
-                  .rstrip() for row in rows]
+        widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
+        lines += ["  " + "  ".join(cell + " " * (w - _width(cell))
+                                   for cell, w in zip(row, widths, strict=True)).rstrip()
+                  for row in rows]
         return "\n".join(lines)
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
