@@ -50,3 +50,12 @@ def test_the_readme_quick_tour_runs_and_prints_what_the_readme_shows(capsys):
     assert capsys.readouterr().out == shown
     for block in blocks[1:]:  # the tour goes on with the same tree
         exec(compile(block, "README.md", "exec"), namespace)
+
+
+def test_a_long_list_of_problems_is_summarised_in_the_message_but_kept_whole():
+    problems = [f"record {i}: bad" for i in range(250)]
+    error = tuishou.InvalidTreeError.from_problems("invalid tree", problems)
+    assert error.problems == tuple(problems)
+    assert "  100. record 99: bad" in str(error)
+    assert "record 100: bad" not in str(error)
+    assert str(error).endswith("... and 150 more: see the error's .problems")

@@ -31,6 +31,9 @@ __all__ = [
 ]
 
 
+_SHOWN = 100  # problems spelled out in a message; .problems always holds every one
+
+
 class TuishouError(Exception):
     """Root of every error tuishou raises on purpose.
 
@@ -48,9 +51,11 @@ class _ProblemsError(TuishouError):
 
     @classmethod
     def from_problems(cls, what: str, problems: Sequence[str]) -> _ProblemsError:
-        """Build one error whose message lists every problem, numbered."""
+        """Build one error whose message lists the problems, numbered (``.problems`` has all)."""
         lines = [f"{what}: {len(problems)} problem(s)"]
-        lines += [f"  {i}. {problem}" for i, problem in enumerate(problems, 1)]
+        lines += [f"  {i}. {problem}" for i, problem in enumerate(problems[:_SHOWN], 1)]
+        if len(problems) > _SHOWN:
+            lines.append(f"  ... and {len(problems) - _SHOWN} more: see the error's .problems")
         return cls("\n".join(lines), problems)
 
 
