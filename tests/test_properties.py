@@ -12,7 +12,7 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuishou import InviteTree, Order, Policy, settle
+from tuishou import InviteTree, Order, Policy, resettle, settle
 
 from strategies import scenarios
 
@@ -170,3 +170,14 @@ def _reverse_dicts(value):
     if isinstance(value, list | tuple):
         return [_reverse_dicts(v) for v in value]
     return value
+
+
+@EXAMPLES
+@given(scenarios(), st.randoms(use_true_random=False))
+def test_resettling_uses_the_recorded_chain_not_todays_tree(scenario, rng: random.Random):
+    policy, tree, order = scenario
+    first = settle(policy, tree, order)
+    for member in list(tree):  # today's tree differs: shuffled tiers, everyone suspended
+        tree.set_tier(member, rng.choice(policy.tiers))
+        tree.set_status(member, "suspended")
+    assert resettle(policy, first, order) == first

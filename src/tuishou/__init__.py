@@ -31,7 +31,16 @@ from .money import yuan
 from .orders import Order, OrderLine
 from .records import Origin
 from .rules import DifferentialRule, LayersRule, Policy, SellerRule, load_policy
-from .settlement import ChainLink, LinePool, Payout, Settlement, Share, settle, settle_many
+from .settlement import (
+    ChainLink,
+    LinePool,
+    Payout,
+    Settlement,
+    Share,
+    resettle,
+    settle,
+    settle_many,
+)
 from .tiers import (
     Requirements,
     Tier,
@@ -83,6 +92,7 @@ __all__ = [
     "evaluate_tiers",
     "load_policy",
     "migrate_team",
+    "resettle",
     "review_probation",
     "settle",
     "settle_many",

@@ -25,6 +25,7 @@ from typing import Any, Literal
 from .allocation import allocate, round_total
 from .errors import (
     ArgumentTypeError,
+    InvalidOrderError,
     UnknownGroupError,
     UnknownMemberError,
     UnknownTierError,
@@ -35,7 +36,9 @@ from .orders import Order, OrderLine
 from .rules import DifferentialRule, LayersRule, Policy, SellerRule
 from .tree import InviteTree, Status
 
-__all__ = ["ChainLink", "LinePool", "Payout", "Settlement", "Share", "settle", "settle_many"]
+__all__ = [
+    "ChainLink", "LinePool", "Payout", "Settlement", "Share", "resettle", "settle", "settle_many",
+]
 
 Attribution = Literal[
     "sharer",  # the order came through the seller's share link
@@ -165,8 +168,36 @@ def settle(policy: Policy, tree: InviteTree, order: Order) -> Settlement:
     """
     _check_types(policy, tree, order)
     seller, attribution = _seller(policy, tree, order)
-    lines = _line_pools(policy, order)
     chain = _chain(policy, tree, seller) if seller is not None else ()
+    return _settle_chain(policy, order, seller, attribution, chain)
+
+
+def resettle(policy: Policy, previous: Settlement, order: Order) -> Settlement:
+    """Settle ``order`` again with the seller and chain recorded in ``previous``.
+
+    The chain (members, tiers, statuses, generations) is taken as it was when ``previous``
+    was settled, never from today's tree: this is how a refund re-settles what remains of an
+    order (see :class:`tuishou.ledger.Ledger`). ``order`` must have ``previous``'s order id.
+
+    >>> from tuishou import Order, OrderLine
+    >>> first = _demo_settlement()  # A shared an order of 10000 fen: A gets 500
+    >>> half = Order(order_id="o1", sharer_id="A", lines=[
+    ...     OrderLine(sku="s", group="g", amount=5000)])
+    >>> resettle(_demo_policy(), first, half).amount_for("A")
+    250
+    """
+    if not isinstance(previous, Settlement):
+        raise ArgumentTypeError(f"previous is a {type(previous).__name__}, expected Settlement")
+    _check_types(policy, InviteTree(), order)
+    if order.order_id != previous.order_id:
+        raise InvalidOrderError(f"order_id={order.order_id!r} is not the settled order "
+                                f"{previous.order_id!r}")
+    return _settle_chain(policy, order, previous.seller_id, previous.attribution, previous.chain)
+
+
+def _settle_chain(policy: Policy, order: Order, seller: str | None, attribution: Attribution,
+                  chain: tuple[ChainLink, ...]) -> Settlement:
+    lines = _line_pools(policy, order)
     shares = _shares(policy, chain) if chain else ()
     paying = [share for share in shares if share.paid]
     pool, amounts, lines = _allocate(policy, lines, [share.units for share in paying])
@@ -345,10 +376,13 @@ def _exact_fen(units: int, places: int) -> Decimal:
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
 
 
+def _demo_policy() -> Policy:
+    return Policy.model_validate({"name": "demo", "tiers": ["m"], "group_rates": {"g": "0.1"},
+                                  "rules": [{"kind": "seller", "rates": {"m": "0.5"}}]})
+
+
 def _demo_settlement() -> Settlement:
     """A one-line order shared by A, for doctests."""
     tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
-    policy = Policy.model_validate({"name": "demo", "tiers": ["m"], "group_rates": {"g": "0.1"},
-                                    "rules": [{"kind": "seller", "rates": {"m": "0.5"}}]})
     line = OrderLine(sku="s", group="g", amount=10000)
-    return settle(policy, tree, Order(order_id="o1", sharer_id="A", lines=[line]))
+    return settle(_demo_policy(), tree, Order(order_id="o1", sharer_id="A", lines=[line]))
