@@ -180,4 +180,4 @@ def test_resettling_uses_the_recorded_chain_not_todays_tree(scenario, rng: rando
     for member in list(tree):  # today's tree differs: shuffled tiers, everyone suspended
         tree.set_tier(member, rng.choice(policy.tiers))
         tree.set_status(member, "suspended")
-    assert resettle(policy, first, order) == first
+    assert resettle(first, order) == first

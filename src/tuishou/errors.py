@@ -16,17 +16,22 @@ from collections.abc import Iterable, Sequence
 
 __all__ = [
     "ArgumentTypeError",
+    "DuplicateOrderError",
+    "DuplicateRequestError",
     "FloatRefusedError",
+    "InsufficientBalanceError",
     "InvalidArgumentError",
     "InvalidInviteCodeError",
     "InvalidLadderError",
     "InvalidOrderError",
     "InvalidPolicyError",
     "InvalidTreeError",
+    "LedgerError",
     "MigrationError",
     "TuishouError",
     "UnknownGroupError",
     "UnknownMemberError",
+    "UnknownOrderError",
     "UnknownTierError",
 ]
 
@@ -123,6 +128,38 @@ class MigrationError(_ProblemsError, ValueError):
     """
 
 
+class LedgerError(TuishouError, ValueError):
+    """A ledger operation refused as a whole (nothing was recorded).
+
+    >>> isinstance(LedgerError("refund of 3 x 'sku-1' but 2 remain"), ValueError)
+    True
+    """
+
+
+class DuplicateOrderError(LedgerError):
+    """An order id posted again with a different settlement (an identical one is a no-op).
+
+    >>> issubclass(DuplicateOrderError, LedgerError)
+    True
+    """
+
+
+class DuplicateRequestError(LedgerError):
+    """A refund or withdrawal id used again for a different request.
+
+    >>> issubclass(DuplicateRequestError, LedgerError)
+    True
+    """
+
+
+class InsufficientBalanceError(LedgerError):
+    """A withdrawal above the available balance (or below the minimum).
+
+    >>> issubclass(InsufficientBalanceError, ValueError)
+    True
+    """
+
+
 class FloatRefusedError(ArgumentTypeError):
     """A float where money or a rate belongs: floats cannot hold fen or rates exactly.
 
@@ -168,6 +205,14 @@ class UnknownGroupError(TuishouError, _KeyErrorMessage):
     """A product group that the policy has no pool rate for.
 
     >>> isinstance(UnknownGroupError("group='toys' is unknown"), KeyError)
+    True
+    """
+
+
+class UnknownOrderError(TuishouError, _KeyErrorMessage):
+    """An order id the ledger has not posted.
+
+    >>> isinstance(UnknownOrderError("order 'o-9' was never posted"), KeyError)
     True
     """
 

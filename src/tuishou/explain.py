@@ -44,7 +44,7 @@ def explain(settlement: Settlement) -> str:
     """
     s = settlement
     lines = [f"Order {s.order_id} under policy {s.policy_name!r} "
-             f"({_ROUNDING[(s.rounding, s.rounding_scope)]})"]
+             f"({_ROUNDING[(s.policy.rounding, s.policy.rounding_scope)]})"]
     lines.append(f"Seller: {s.seller_id or '-'}: "
                  + _ATTRIBUTION[s.attribution].format(seller=s.seller_id))
     lines += _pool_lines(s)

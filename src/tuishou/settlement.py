@@ -122,12 +122,15 @@ class Settlement:
     payouts: tuple[Payout, ...]
     retained: int
     attribution: Attribution
-    policy_name: str
-    rounding: str
-    rounding_scope: str
+    policy: Policy
     lines: tuple[LinePool, ...]
     chain: tuple[ChainLink, ...]
     shares: tuple[Share, ...]
+
+    @property
+    def policy_name(self) -> str:
+        """The name of the policy the order was settled under."""
+        return self.policy.name
 
     @property
     def paid(self) -> int:
@@ -172,8 +175,8 @@ def settle(policy: Policy, tree: InviteTree, order: Order) -> Settlement:
     return _settle_chain(policy, order, seller, attribution, chain)
 
 
-def resettle(policy: Policy, previous: Settlement, order: Order) -> Settlement:
-    """Settle ``order`` again with the seller and chain recorded in ``previous``.
+def resettle(previous: Settlement, order: Order) -> Settlement:
+    """Settle ``order`` again under the policy, seller and chain recorded in ``previous``.
 
     The chain (members, tiers, statuses, generations) is taken as it was when ``previous``
     was settled, never from today's tree: this is how a refund re-settles what remains of an
@@ -183,11 +186,12 @@ def resettle(policy: Policy, previous: Settlement, order: Order) -> Settlement:
     >>> first = _demo_settlement()  # A shared an order of 10000 fen: A gets 500
     >>> half = Order(order_id="o1", sharer_id="A", lines=[
     ...     OrderLine(sku="s", group="g", amount=5000)])
-    >>> resettle(_demo_policy(), first, half).amount_for("A")
+    >>> resettle(first, half).amount_for("A")
     250
     """
     if not isinstance(previous, Settlement):
         raise ArgumentTypeError(f"previous is a {type(previous).__name__}, expected Settlement")
+    policy = previous.policy
     _check_types(policy, InviteTree(), order)
     if order.order_id != previous.order_id:
         raise InvalidOrderError(f"order_id={order.order_id!r} is not the settled order "
@@ -211,8 +215,7 @@ def _settle_chain(policy: Policy, order: Order, seller: str | None, attribution:
     return Settlement(
         order_id=order.order_id, seller_id=seller, pool=pool, payouts=payouts,
         retained=pool - sum(p.amount for p in payouts), attribution=attribution,
-        policy_name=policy.name, rounding=policy.rounding, rounding_scope=policy.rounding_scope,
-        lines=lines, chain=chain, shares=shares,
+        policy=policy, lines=lines, chain=chain, shares=shares,
     )
 
 
