@@ -12,19 +12,26 @@ rates are exact decimals, and every fen of a settlement has a reason (``explain(
 
 from .errors import (
     ArgumentTypeError,
+    DuplicateOrderError,
+    DuplicateRequestError,
     FloatRefusedError,
+    InsufficientBalanceError,
     InvalidArgumentError,
     InvalidInviteCodeError,
     InvalidLadderError,
     InvalidOrderError,
     InvalidPolicyError,
     InvalidTreeError,
+    LedgerError,
     MigrationError,
     TuishouError,
     UnknownGroupError,
     UnknownMemberError,
+    UnknownOrderError,
     UnknownTierError,
 )
+from .ledger import Ledger
+from .ledger_models import Balance, Entry, LedgerPolicy, RefundResult
 from .migration import MigrationPolicy, RosterEntry, TierMapping, migrate_team
 from .migration_report import MigratedMember, MigrationReport
 from .money import yuan
@@ -54,9 +61,14 @@ from .tree import InviteTree
 
 __all__ = [
     "ArgumentTypeError",
+    "Balance",
     "ChainLink",
     "DifferentialRule",
+    "DuplicateOrderError",
+    "DuplicateRequestError",
+    "Entry",
     "FloatRefusedError",
+    "InsufficientBalanceError",
     "InvalidArgumentError",
     "InvalidInviteCodeError",
     "InvalidLadderError",
@@ -65,6 +77,9 @@ __all__ = [
     "InvalidTreeError",
     "InviteTree",
     "LayersRule",
+    "Ledger",
+    "LedgerError",
+    "LedgerPolicy",
     "LinePool",
     "MigratedMember",
     "MigrationError",
@@ -75,6 +90,7 @@ __all__ = [
     "Origin",
     "Payout",
     "Policy",
+    "RefundResult",
     "Requirements",
     "RosterEntry",
     "SellerRule",
@@ -87,6 +103,7 @@ __all__ = [
     "TuishouError",
     "UnknownGroupError",
     "UnknownMemberError",
+    "UnknownOrderError",
     "UnknownTierError",
     "apply_tier_changes",
     "evaluate_tiers",

@@ -128,7 +128,7 @@ class MigrationError(_ProblemsError, ValueError):
     """
 
 
-class LedgerError(TuishouError, ValueError):
+class LedgerError(_ProblemsError, ValueError):
     """A ledger operation refused as a whole (nothing was recorded).
 
     >>> isinstance(LedgerError("refund of 3 x 'sku-1' but 2 remain"), ValueError)

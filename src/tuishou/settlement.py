@@ -172,7 +172,7 @@ def settle(policy: Policy, tree: InviteTree, order: Order) -> Settlement:
     _check_types(policy, tree, order)
     seller, attribution = _seller(policy, tree, order)
     chain = _chain(policy, tree, seller) if seller is not None else ()
-    return _settle_chain(policy, order, seller, attribution, chain)
+    return settle_chain(policy, order, seller, attribution, chain)
 
 
 def resettle(previous: Settlement, order: Order) -> Settlement:
@@ -196,11 +196,12 @@ def resettle(previous: Settlement, order: Order) -> Settlement:
     if order.order_id != previous.order_id:
         raise InvalidOrderError(f"order_id={order.order_id!r} is not the settled order "
                                 f"{previous.order_id!r}")
-    return _settle_chain(policy, order, previous.seller_id, previous.attribution, previous.chain)
+    return settle_chain(policy, order, previous.seller_id, previous.attribution, previous.chain)
 
 
-def _settle_chain(policy: Policy, order: Order, seller: str | None, attribution: Attribution,
-                  chain: tuple[ChainLink, ...]) -> Settlement:
+def settle_chain(policy: Policy, order: Order, seller: str | None, attribution: Attribution,
+                 chain: tuple[ChainLink, ...]) -> Settlement:
+    """Settle ``order`` on a given chain (steps 2, 4 and 5 of the module docs)."""
     lines = _line_pools(policy, order)
     shares = _shares(policy, chain) if chain else ()
     paying = [share for share in shares if share.paid]

@@ -1,0 +1,40 @@
+"""A separate process that posts generated orders to a ledger file (for crash and race tests).
+
+    python tests/ledger_worker.py DB FIRST COUNT [--slow]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime
+
+from tuishou import InviteTree, Ledger, Order, OrderLine, Policy, settle
+
+POLICY = Policy.model_validate({
+    "name": "worker", "tiers": ["member"], "group_rates": {"g": "0.2"}, "max_generation": 2,
+    "rules": [{"kind": "seller", "rates": {"member": "0.3"}},
+              {"kind": "layers", "rates": {"member": ["0.1", "0.05"]}}],
+})
+TREE = InviteTree.from_records(
+    {"member_id": f"m{i}", "inviter_id": f"m{(i - 1) // 3}" if i else None, "tier": "member"}
+    for i in range(40))
+
+
+def make_order(number: int) -> Order:
+    return Order(order_id=f"o{number:05d}", sharer_id=f"m{number % 40}", lines=[
+        OrderLine(sku=f"s{k}", group="g", amount=1000 + 37 * number + k, quantity=1 + k)
+        for k in range(1 + number % 3)])
+
+
+def main(path: str, first: int, count: int, slow: bool) -> None:
+    with Ledger.open(path) as ledger:
+        for number in range(first, first + count):
+            order = make_order(number)
+            ledger.post(order, settle(POLICY, TREE, order), at=datetime(2026, 11, 1))
+            if slow:
+                time.sleep(0.002)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), "--slow" in sys.argv)
