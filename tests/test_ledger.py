@@ -74,10 +74,14 @@ def bal(pending=0, available=0, written_off=0, withdrawn=0, fees=0):
     return Balance(pending, available, written_off, withdrawn, fees)
 
 
+@pytest.mark.parametrize("freeze_from", ["paid", "received"])
 @pytest.mark.parametrize("clawback", ["allow_negative", "cap_at_balance"])
-def test_post_release_withdraw_partial_refund_full_refund(make_ledger, clawback):
-    ledger = posted(make_ledger(freeze_days=7, clawback=clawback))
+def test_post_release_withdraw_partial_refund_full_refund(make_ledger, clawback, freeze_from):
+    ledger = posted(make_ledger(freeze_days=7, clawback=clawback, freeze_from=freeze_from))
     assert balances(ledger) == {"B": bal(pending=750), "C": bal(pending=1500)}
+    if freeze_from == "received":
+        assert ledger.release(day(30)) == []  # nothing moves before the goods arrive
+        ledger.mark_received("o1", DAY0)
     assert ledger.release(day(6)) == []
     moved = ledger.release(day(7))
     assert sorted((e.member_id, e.amount) for e in moved) == [("B", 750), ("C", 1500)]
