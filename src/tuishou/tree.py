@@ -11,11 +11,13 @@ Glossary:
 - **team** (团队): everyone below a member, at any depth.
 - **status**: ``"active"`` or ``"suspended"`` (suspended members earn nothing).
 
-``InviteTree`` wraps a ``networkx.DiGraph`` (edges inviter → invitee, node attributes
-``tier``, ``status`` and ``joined_at``); callers get a frozen copy from ``tree.graph``.
-Beside the graph it keeps a plain ``member → inviter`` dict, because upline walks are
-the hot path of settlement and a dict lookup is several times faster than asking the
-graph for predecessors.
+``InviteTree`` keeps a compact core of plain dicts (member → inviter, member → tier, the
+suspended set, sparse extras) because upline walks are the hot path of settlement and a
+dict lookup is several times faster than asking a graph; a tree of a million members loads
+in seconds. The networkx view (``tree.graph``: edges inviter → invitee, node attributes
+``tier``, ``status``, ``joined_at``, ...) is built from the core when asked for. Invite codes
+are assigned when first needed, and the columnar form the batch engine uses
+(``tree.arrays()``) is cached until the tree changes.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 
 import networkx as nx
 
+from .arrays import TreeArrays, check_arrays
 from .codes import candidate_codes, check_code
 from .errors import (
     ArgumentTypeError,
@@ -37,6 +40,7 @@ from .errors import (
     did_you_mean,
 )
 from .records import (
+    NODE_KEYS,
     STATUSES,
     SUGGEST_LIMIT,
     Origin,
@@ -45,7 +49,6 @@ from .records import (
     code_problems,
     cycle_problems,
     field_problems,
-    node_attributes,
     parents_first,
     text_problems,
 )
@@ -67,13 +70,19 @@ class InviteTree:
     ('A', 'member', 2)
     """
 
-    __slots__ = ("_code_of", "_graph", "_inviter", "_owner_of", "_tiers")
+    __slots__ = ("_arrays", "_children", "_code_of", "_extra", "_inviter", "_owner_of",
+                 "_supplied", "_suspended", "_tier", "_tiers")
 
     def __init__(self, *, tiers: Sequence[str] | None = None) -> None:
-        self._graph: nx.DiGraph[str] = nx.DiGraph()
         self._inviter: dict[str, str | None] = {}
-        self._code_of: dict[str, str] = {}
+        self._tier: dict[str, str] = {}
+        self._suspended: set[str] = set()
+        self._extra: dict[str, dict[str, Any]] = {}  # joined_at, origin, probation when set
+        self._supplied: dict[str, str] = {}  # codes given on import, kept as they are
+        self._code_of: dict[str, str] | None = None  # all codes, assigned when first needed
         self._owner_of: dict[str, str] = {}
+        self._children: dict[str, list[str]] | None = None  # built when first needed
+        self._arrays: TreeArrays | None = None  # the columnar form, until the tree changes
         self._tiers: tuple[str, ...] | None = tuple(tiers) if tiers is not None else None
 
     # ----------------------------------------------------------------- building
@@ -108,13 +117,38 @@ class InviteTree:
         problems += code_problems(rows)
         if problems:
             raise InvalidTreeError.from_problems("invalid tree", problems)
-        ordered = parents_first(rows)
-        tree._graph.add_nodes_from((row["member_id"], node_attributes(row)) for row in ordered)
-        tree._inviter.update((row["member_id"], row["inviter_id"]) for row in ordered)
-        tree._graph.add_edges_from(
-            (inviter, member) for member, inviter in tree._inviter.items() if inviter is not None
-        )
-        tree._assign_codes(rows)
+        for row in parents_first(rows):
+            tree._store(row)
+        return tree
+
+    @classmethod
+    def from_arrays(
+        cls,
+        member_ids: Sequence[str],
+        inviter_ids: Sequence[str | None],
+        tier: Sequence[str],
+        *,
+        status: Sequence[str] | None = None,
+        tiers: Sequence[str] | None = None,
+    ) -> InviteTree:
+        """Build a large tree from columns (lists, numpy arrays, pandas or pyarrow columns).
+
+        The same checks as :meth:`from_records` run vectorised (a million members load in a
+        few seconds), and every problem is reported in one ``InvalidTreeError``. Iteration
+        follows the order of the columns.
+
+        >>> tree = InviteTree.from_arrays(["A", "B", "C"], [None, "A", "B"],
+        ...                               ["mentor", "pusher", "member"])
+        >>> tree.upline("C"), tree.arrays().parent.tolist()
+        (['B', 'A'], [3, 0, 1])
+        """
+        checked = check_arrays(member_ids, inviter_ids, tier, status, tiers)
+        tree = cls(tiers=tiers)
+        tree._inviter = dict(zip(checked.ids, checked.inviters, strict=True))
+        tree._tier = dict(zip(checked.ids, checked.tier_column, strict=True))
+        tree._suspended = {m for m, active in zip(checked.ids, checked.arrays.active.tolist(),
+                                                  strict=True) if not active}
+        tree._arrays = checked.arrays
         return tree
 
     def add_member(
@@ -156,11 +190,7 @@ class InviteTree:
         self._check_tier(tier)
         if invite_code is not None:
             self._check_free_code(invite_code)
-        self._graph.add_node(member_id, **node_attributes(row))
-        self._inviter[member_id] = inviter_id
-        if inviter_id is not None:
-            self._graph.add_edge(inviter_id, member_id)
-        self._give_code(member_id, invite_code)
+        self._store(row)
 
     def join(
         self,
@@ -221,17 +251,33 @@ class InviteTree:
 
     @property
     def graph(self) -> nx.DiGraph[str]:
-        """A frozen copy of the graph (edges inviter → invitee, node attributes tier, status,
-        joined_at); changing its structure raises, and nothing done to it reaches the tree.
+        """A frozen networkx view (edges inviter → invitee, node attributes tier, status,
+        joined_at, ...); changing its structure raises, and nothing done to it reaches the tree.
 
-        Each access copies the graph (O(members)): keep it in a variable while you use it.
+        Each access builds the graph (O(members)): keep it in a variable while you use it.
 
         >>> tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
         >>> tree.graph.nodes["A"]["tier"]
         'm'
         """
-        frozen: nx.DiGraph[str] = nx.freeze(self._graph.copy())
+        graph: nx.DiGraph[str] = nx.DiGraph()
+        graph.add_nodes_from((m, self._attributes(m)) for m in self._inviter)
+        graph.add_edges_from((i, m) for m, i in self._inviter.items() if i is not None)
+        frozen: nx.DiGraph[str] = nx.freeze(graph)
         return frozen
+
+    def arrays(self) -> TreeArrays:
+        """The tree as numpy columns (parent index, tier code, active flag), for batch work.
+
+        Built once and cached until the tree changes.
+
+        >>> tree = _demo()  # A → B → C and A → D, stored breadth-first: A, B, D, C
+        >>> tree.arrays().ids, tree.arrays().parent.tolist()  # 4 marks "no inviter"
+        (['A', 'B', 'D', 'C'], [4, 0, 0, 1])
+        """
+        if self._arrays is None:
+            self._arrays = TreeArrays.build(self._inviter, self._tier, self._suspended)
+        return self._arrays
 
     def inviter(self, member_id: str) -> str | None:
         """The member's inviter, or None for a root.
@@ -267,7 +313,7 @@ class InviteTree:
         ['B', 'D']
         """
         self._require(member_id)
-        return sorted(self._graph.successors(member_id))
+        return sorted(self._children_of().get(member_id, ()))
 
     def team_size(self, member_id: str) -> int:
         """How many members are below this one, at any depth.
@@ -276,7 +322,12 @@ class InviteTree:
         3
         """
         self._require(member_id)
-        return len(nx.descendants(self._graph, member_id))
+        children = self._children_of()
+        count, level = 0, children.get(member_id, [])
+        while level:
+            count += len(level)
+            level = [child for m in level for child in children.get(m, ())]
+        return count
 
     def depth(self, member_id: str) -> int:
         """How many uplines the member has (roots are 0).
@@ -301,8 +352,7 @@ class InviteTree:
         'mentor'
         """
         self._require(member_id)
-        tier: str = self._graph.nodes[member_id]["tier"]
-        return tier
+        return self._tier[member_id]
 
     def status(self, member_id: str) -> Status:
         """The member's status, ``"active"`` or ``"suspended"``.
@@ -311,8 +361,7 @@ class InviteTree:
         'suspended'
         """
         self._require(member_id)
-        status: Status = self._graph.nodes[member_id]["status"]
-        return status
+        return "suspended" if member_id in self._suspended else "active"
 
     def joined_at(self, member_id: str) -> datetime | None:
         """When the member joined, if known.
@@ -321,7 +370,7 @@ class InviteTree:
         True
         """
         self._require(member_id)
-        joined: datetime | None = self._graph.nodes[member_id]["joined_at"]
+        joined: datetime | None = self._extra.get(member_id, {}).get("joined_at")
         return joined
 
     def origin(self, member_id: str) -> Origin | None:
@@ -331,10 +380,11 @@ class InviteTree:
         True
         """
         self._require(member_id)
-        node = self._graph.nodes[member_id]
-        if node["origin_platform"] is None:
+        extra = self._extra.get(member_id, {})
+        if extra.get("origin_platform") is None:
             return None
-        return Origin(node["origin_platform"], node["origin_tier"], node["origin_member_id"])
+        return Origin(extra["origin_platform"], extra["origin_tier"],
+                      extra.get("origin_member_id"))
 
     def probation_until(self, member_id: str) -> datetime | None:
         """When a migrated member's probation ends (its tier cannot be demoted before), or None.
@@ -343,7 +393,7 @@ class InviteTree:
         True
         """
         self._require(member_id)
-        until: datetime | None = self._graph.nodes[member_id]["probation_until"]
+        until: datetime | None = self._extra.get(member_id, {}).get("probation_until")
         return until
 
     def invite_code(self, member_id: str) -> str:
@@ -354,7 +404,7 @@ class InviteTree:
         (7, 'A')
         """
         self._require(member_id)
-        return self._code_of[member_id]
+        return self._codes()[member_id]
 
     def code_owner(self, invite_code: str) -> str:
         """The member who holds ``invite_code``, or ``InvalidInviteCodeError`` saying why not.
@@ -364,6 +414,7 @@ class InviteTree:
         ...
         tuishou.errors.InvalidInviteCodeError: invite code '2222222' is well formed but nobody ...
         """
+        self._codes()
         code = check_code(invite_code, self._owner_of.__contains__)
         owner = self._owner_of.get(code)
         if owner is None:
@@ -381,13 +432,10 @@ class InviteTree:
         >>> InviteTree.from_records(tree.to_records()) == tree
         True
         """
-        records = []
-        for member in self._top_down():
-            records.append({
-                "member_id": member, "inviter_id": self._inviter[member],
-                **self._graph.nodes[member], "invite_code": self._code_of[member],
-            })
-        return records
+        codes = self._codes()
+        return [{"member_id": member, "inviter_id": self._inviter[member],
+                 **self._attributes(member), "invite_code": codes[member]}
+                for member in self._top_down()]
 
     # ------------------------------------------------------------------ changes
 
@@ -402,7 +450,8 @@ class InviteTree:
         if problems:
             raise InvalidTreeError(problems[0])
         self._check_tier(tier)
-        self._graph.nodes[member_id]["tier"] = tier
+        self._tier[member_id] = tier
+        self._arrays = None
 
     def set_probation(self, member_id: str, until: datetime | None) -> None:
         """Start, move or (with None) end a member's probation.
@@ -415,7 +464,7 @@ class InviteTree:
         self._require(member_id)
         if until is not None and not isinstance(until, datetime):
             raise ArgumentTypeError(f"until={until!r} must be a datetime or None")
-        self._graph.nodes[member_id]["probation_until"] = until
+        self._set_extra(member_id, "probation_until", until)
 
     def set_status(self, member_id: str, status: Status) -> None:
         """Suspend or reactivate a member.
@@ -426,7 +475,11 @@ class InviteTree:
         self._require(member_id)
         if status not in STATUSES:
             raise InvalidTreeError(f"status={status!r} is not one of {STATUSES}")
-        self._graph.nodes[member_id]["status"] = status
+        if status == "suspended":
+            self._suspended.add(member_id)
+        else:
+            self._suspended.discard(member_id)
+        self._arrays = None
 
     def move(self, member_id: str, *, new_inviter_id: str | None) -> None:
         """Move a member (and its team) under another inviter, or make it a root.
@@ -442,20 +495,76 @@ class InviteTree:
         self._require(member_id)
         if new_inviter_id is not None:
             self._require(new_inviter_id)
-            if new_inviter_id == member_id or nx.has_path(self._graph, member_id, new_inviter_id):
-                path = nx.shortest_path(self._graph, member_id, new_inviter_id)
-                loop = " → ".join([*path, member_id])
+            path = [new_inviter_id, *self.upline(new_inviter_id)]
+            if member_id in path:
+                loop = " → ".join([*reversed(path[: path.index(member_id) + 1]), member_id])
                 raise InvalidTreeError(
                     f"moving {member_id!r} under {new_inviter_id!r} would create a cycle: {loop}"
                 )
         old = self._inviter[member_id]
-        if old is not None:
-            self._graph.remove_edge(old, member_id)
-        if new_inviter_id is not None:
-            self._graph.add_edge(new_inviter_id, member_id)
+        if self._children is not None:
+            if old is not None:
+                self._children[old].remove(member_id)
+            if new_inviter_id is not None:
+                self._children.setdefault(new_inviter_id, []).append(member_id)
         self._inviter[member_id] = new_inviter_id
+        self._arrays = None
 
     # ----------------------------------------------------------------- internals
+
+    def _store(self, row: Mapping[str, Any]) -> None:
+        """Add a checked record to the core (and to the caches that exist)."""
+        member, inviter = row["member_id"], row["inviter_id"]
+        self._inviter[member] = inviter
+        self._tier[member] = row["tier"]
+        if row["status"] == "suspended":
+            self._suspended.add(member)
+        extra = {key: row[key] for key in _EXTRA_KEYS if row.get(key) is not None}
+        if extra:
+            self._extra[member] = extra
+        if self._children is not None and inviter is not None:
+            self._children.setdefault(inviter, []).append(member)
+        code = row.get("invite_code")
+        if code is not None:
+            self._supplied[member] = check_code(code)
+        if self._code_of is not None:
+            self._give_code(self._code_of, member, self._supplied.get(member))
+        self._arrays = None
+
+    def _attributes(self, member: str) -> dict[str, Any]:
+        """The member's record fields except ids and code (the graph's node attributes)."""
+        extra = self._extra.get(member, {})
+        values = {"tier": self._tier[member],
+                  "status": "suspended" if member in self._suspended else "active"}
+        return {key: values[key] if key in values else extra.get(key) for key in NODE_KEYS}
+
+    def _set_extra(self, member: str, key: str, value: Any) -> None:
+        extra = self._extra.setdefault(member, {})
+        if value is None:
+            extra.pop(key, None)
+        else:
+            extra[key] = value
+
+    def _children_of(self) -> dict[str, list[str]]:
+        if self._children is None:
+            children: dict[str, list[str]] = {}
+            for member, inviter in self._inviter.items():
+                if inviter is not None:
+                    children.setdefault(inviter, []).append(member)
+            self._children = children
+        return self._children
+
+    def _codes(self) -> dict[str, str]:
+        """Every member's code. Assigned on first use: supplied codes first, then generated
+        ones in id order, so the result does not depend on the order members arrived in."""
+        if self._code_of is None:
+            book: dict[str, str] = {}
+            for member, code in self._supplied.items():
+                self._give_code(book, member, code)
+            for member in sorted(m for m in self._inviter if m not in self._supplied):
+                self._give_code(book, member, None)
+            self._code_of = book
+        return self._code_of
 
     def _require(self, member_id: str) -> None:
         if member_id not in self._inviter:
@@ -474,40 +583,44 @@ class InviteTree:
 
     def _check_free_code(self, invite_code: str) -> None:
         code = check_code(invite_code)
+        self._codes()
         if code in self._owner_of:
             holder = self._owner_of[code]
             raise InvalidTreeError(f"invite_code={invite_code!r} is already held by {holder!r}")
 
-    def _give_code(self, member_id: str, supplied: str | None) -> None:
+    def _give_code(self, book: dict[str, str], member_id: str, supplied: str | None) -> None:
         code = check_code(supplied) if supplied is not None else next(
             c for c in candidate_codes(member_id) if c not in self._owner_of
         )
-        self._code_of[member_id] = code
+        book[member_id] = code
         self._owner_of[code] = member_id
-
-    def _assign_codes(self, rows: list[dict[str, Any]]) -> None:
-        # Supplied codes first, then generated ones in id order: the result does not
-        # depend on the order of the records.
-        supplied = {row["member_id"]: row["invite_code"] for row in rows if row["invite_code"]}
-        for member, code in supplied.items():
-            self._give_code(member, code)
-        for member in sorted(m for m in self._inviter if m not in supplied):
-            self._give_code(member, None)
 
     def _discard(self, members: Iterable[str]) -> None:
         """Remove members that were just added (rolls back a bulk addition that failed)."""
         for member in members:
-            if member in self._inviter:
-                self._graph.remove_node(member)
-                del self._inviter[member]
+            if member not in self._inviter:
+                continue
+            inviter = self._inviter.pop(member)
+            del self._tier[member]
+            self._suspended.discard(member)
+            self._extra.pop(member, None)
+            self._supplied.pop(member, None)
+            if self._children is not None and inviter is not None:
+                self._children[inviter].remove(member)
+            if self._code_of is not None:
                 del self._owner_of[self._code_of.pop(member)]
+        self._arrays = None
 
     def _top_down(self) -> Iterator[str]:
         """Members breadth-first from the sorted roots, children sorted: parents first."""
+        children = self._children_of()
         level = self.roots()
         while level:
             yield from level
-            level = [child for member in level for child in sorted(self._graph.successors(member))]
+            level = [child for member in level for child in sorted(children.get(member, ()))]
+
+
+_EXTRA_KEYS = tuple(key for key in NODE_KEYS if key not in ("tier", "status"))
 
 
 def _origin_fields(origin: Origin | None) -> dict[str, str | None]:

@@ -1,0 +1,168 @@
+"""The invite tree as numpy columns, for batch settlement and large-tree checks.
+
+Members are numbered 0..N-1; ``parent[i]`` is the index of i's inviter, or ``N`` for a root.
+The sentinel is N, never -1: a negative index silently wraps around in numpy. ``tier[i]`` is
+a code into ``tier_names``, ``active[i]`` False for a suspended member.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import InvalidTreeError, did_you_mean
+from .records import STATUSES, SUGGEST_LIMIT, cycle_problems
+
+__all__ = ["CheckedColumns", "TreeArrays", "check_arrays", "column"]
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, eq=False)
+class TreeArrays:
+    """A tree as columns: ids, parent indices (N = none), tier codes and active flags."""
+
+    ids: list[str]
+    index: dict[str, int]
+    parent: IntArray
+    tier_names: tuple[str, ...]
+    tier: IntArray
+    active: npt.NDArray[np.bool_]
+
+    @classmethod
+    def build(cls, inviter: Mapping[str, str | None], tier: Mapping[str, str],
+              suspended: set[str]) -> TreeArrays:
+        """Columns from the tree's core dicts (in the tree's iteration order)."""
+        ids = list(inviter)
+        index = {member: i for i, member in enumerate(ids)}
+        size = len(ids)
+        parent = np.fromiter((size if p is None else index[p] for p in inviter.values()),
+                             dtype=np.int64, count=size)
+        return cls._with_tiers(ids, index, parent, [tier[m] for m in ids],
+                               np.fromiter((m not in suspended for m in ids), bool, size))
+
+    @classmethod
+    def _with_tiers(cls, ids: list[str], index: dict[str, int], parent: IntArray,
+                    tiers: list[str], active: npt.NDArray[np.bool_]) -> TreeArrays:
+        names = tuple(sorted(set(tiers)))
+        code = {name: i for i, name in enumerate(names)}
+        tier = np.fromiter((code[t] for t in tiers), dtype=np.int64, count=len(tiers))
+        return cls(ids, index, parent, names, tier, active)
+
+    @property
+    def size(self) -> int:
+        """The number of members."""
+        return len(self.ids)
+
+    def depth(self) -> IntArray:
+        """Every member's depth (roots 0), by pointer doubling: O(N log depth), no recursion.
+
+        >>> TreeArrays.build({"A": None, "B": "A", "C": "B"}, dict.fromkeys("ABC", "m"),
+        ...                  set()).depth().tolist()
+        [0, 1, 2]
+        """
+        size = self.size
+        up = np.append(self.parent, size)  # up[size] = size: the sentinel points to itself
+        hops = (up[:size] != size).astype(np.int64)
+        jump = up.copy()
+        for _ in range(max(1, math.ceil(math.log2(size + 1)) + 1)):
+            # hops[i] counts edges from i to jump[i]; doubling: add the jumped-to's count.
+            hops = hops + np.where(jump[:size] != size,
+                                   np.append(hops, 0)[jump[:size]], 0)
+            jump = jump[jump]
+        depths: IntArray = hops
+        return depths
+
+
+@dataclass(frozen=True)
+class CheckedColumns:
+    """Columns that passed :func:`check_arrays`, with their arrays."""
+
+    ids: list[str]
+    inviters: list[str | None]
+    tier_column: list[str]
+    arrays: TreeArrays
+
+
+def column(values: Any) -> list[Any]:
+    """A column (list, tuple, numpy array, pandas Series, pyarrow array) as a Python list."""
+    for method in ("to_pylist", "tolist"):
+        if hasattr(values, method):
+            converted: list[Any] = getattr(values, method)()
+            return converted
+    return list(values)
+
+
+def check_arrays(member_ids: Any, inviter_ids: Any, tier: Any, status: Any,
+                 tiers: Sequence[str] | None) -> CheckedColumns:
+    """Check tree columns as ``InviteTree.from_records`` checks records; report every problem."""
+    ids, inviters, tier_column = column(member_ids), column(inviter_ids), column(tier)
+    statuses = column(status) if status is not None else ["active"] * len(ids)
+    if not len(ids) == len(inviters) == len(tier_column) == len(statuses):
+        raise InvalidTreeError(
+            f"columns of different lengths: member_ids {len(ids)}, inviter_ids {len(inviters)}, "
+            f"tier {len(tier_column)}, status {len(statuses)}")
+    inviters = [None if _blank(inviter) else inviter for inviter in inviters]
+    problems = _value_problems(ids, tier_column, statuses, tiers)
+    index: dict[str, int] = {}
+    for row, member in enumerate(ids):
+        if isinstance(member, str) and index.setdefault(member, row) != row:
+            problems.append(f"row {row}: duplicate member_id={member!r}, "
+                            f"first in row {index[member]}")
+    size = len(ids)
+    parent = np.full(size, size, dtype=np.int64)
+    for row, inviter in enumerate(inviters):
+        if inviter is None:
+            continue
+        if inviter == ids[row]:
+            problems.append(f"row {row}: member_id={inviter!r} invites itself")
+        elif inviter in index:
+            parent[row] = index[inviter]
+        else:
+            hint = "check the id" if size > SUGGEST_LIMIT else did_you_mean(str(inviter), index)
+            problems.append(f"row {row}: inviter_id={inviter!r} is not a member; {hint}")
+    problems += _cycles(ids, parent)
+    if problems:
+        raise InvalidTreeError.from_problems("invalid tree columns", problems)
+    active = np.fromiter((s == "active" for s in statuses), dtype=bool, count=size)
+    arrays = TreeArrays._with_tiers(ids, index, parent, tier_column, active)
+    return CheckedColumns(ids, inviters, tier_column, arrays)
+
+
+def _blank(value: Any) -> bool:
+    """None, '' and NaN (what pandas reads from an empty cell) all mean "no inviter"."""
+    return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
+
+
+def _value_problems(ids: list[Any], tiers_column: list[Any], statuses: list[Any],
+                    ladder: Sequence[str] | None) -> list[str]:
+    problems = []
+    for row, (member, tier, status) in enumerate(zip(ids, tiers_column, statuses, strict=True)):
+        if not isinstance(member, str) or not member.strip():
+            problems.append(f"row {row}: member_id={member!r} must be a non-empty string")
+        if not isinstance(tier, str) or not tier.strip():
+            problems.append(f"row {row}: tier={tier!r} must be a non-empty string")
+        elif ladder is not None and tier not in ladder:
+            problems.append(f"row {row}: tier={tier!r} is not in the ladder; "
+                            f"{did_you_mean(tier, ladder)}")
+        if status not in STATUSES:
+            problems.append(f"row {row}: status={status!r} is not one of {STATUSES}")
+    return problems
+
+
+def _cycles(ids: list[Any], parent: IntArray) -> list[str]:
+    """Name the cycles, if any: pointer doubling finds members that never reach a root."""
+    size = len(ids)
+    up = np.append(parent, size)
+    for _ in range(max(1, math.ceil(math.log2(size + 1)) + 1)):
+        up = up[up]
+    stuck = np.flatnonzero(up[:size] != size)
+    if stuck.size == 0:
+        return []
+    links = {ids[i]: ids[int(parent[i])] for i in stuck.tolist()}
+    return cycle_problems(links)
