@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,27 @@ class TreeArrays:
         code = {name: i for i, name in enumerate(names)}
         tier = np.fromiter((code[t] for t in tiers), dtype=np.int64, count=len(tiers))
         return cls(ids, index, parent, names, tier, active)
+
+    def lookup(self, ids: Sequence[Any]) -> IntArray:
+        """The index of each id, -1 for ids not in the tree (a hash join when pandas is there).
+
+        >>> TreeArrays.build({"A": None, "B": "A"}, {"A": "m", "B": "m"}, set()).lookup(
+        ...     ["B", "x"]).tolist()
+        [1, -1]
+        """
+        index = self._pandas_index
+        if index is None:  # pragma: no cover - exercised where pandas is absent
+            return np.array([self.index.get(i, -1) for i in ids], dtype=np.int64)
+        found: IntArray = index.get_indexer(index.__class__(list(ids), dtype=object))
+        return found.astype(np.int64)
+
+    @cached_property
+    def _pandas_index(self) -> Any:
+        try:
+            import pandas as pd
+        except ImportError:  # pragma: no cover - exercised where pandas is absent
+            return None
+        return pd.Index(self.ids, dtype=object)
 
     @property
     def size(self) -> int:

@@ -18,6 +18,7 @@ one order) are settled by the reference path instead: detected, never wrapped.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -87,10 +88,20 @@ class _Orders:
         count = len(lines.order.values)
         self.count = count
         self.tree_size = arrays.size  # a seller of tree_size means "no seller"
-        first = np.full(count, lines.size, dtype=np.int64)
-        np.minimum.at(first, lines.order.codes, np.arange(lines.size))
+        codes = lines.order.codes
+        # Lines grouped by order with codes counting up (files sorted by order id, the
+        # usual case) allow linear-time reductions instead of scattered ones.
+        self.grouped = bool(count and codes[0] == 0 and (np.diff(codes) >= 0).all()
+                            and codes[-1] == count - 1)
+        if self.grouped:
+            first = np.flatnonzero(np.concatenate([[True], codes[1:] != codes[:-1]]))
+        else:
+            first = np.full(count, lines.size, dtype=np.int64)
+            np.minimum.at(first, codes, np.arange(lines.size))
         self.first_row = first
         self.position = np.argsort(first, kind="stable")  # output order: first appearance
+        # Codes already numbered by first appearance need no reordering of the output.
+        self.in_input_order = bool((self.position == np.arange(count)).all())
         self.ids = lines.order.values
         buyer = _per_order(lines.buyer.codes, lines, first, "buyer_id")
         sharer = _per_order(lines.sharer.codes, lines, first, "sharer_id")
@@ -98,12 +109,22 @@ class _Orders:
 
     def too_big(self, lines: LineColumns) -> npt.NDArray[np.bool_]:
         """Orders whose amounts could overflow int64 arithmetic (settled by the reference)."""
-        totals = np.zeros(self.count, dtype=np.float64)  # float: only compared to a bound
-        np.add.at(totals, lines.order.codes, lines.amount.astype(np.float64))
-        return totals > SAFE_ORDER_AMOUNT
+        totals = np.bincount(lines.order.codes, weights=lines.amount.astype(np.float64),
+                             minlength=self.count)  # float is fine: only compared to a bound
+        too_big: npt.NDArray[np.bool_] = totals > SAFE_ORDER_AMOUNT
+        return too_big
+
+    def sum_lines(self, lines: LineColumns, values: IntArray) -> IntArray:
+        """Exact int64 sums of a line column per order."""
+        if self.grouped:
+            return np.add.reduceat(values, self.first_row) if len(values) else values
+        sums = np.zeros(self.count, dtype=np.int64)
+        np.add.at(sums, lines.order.codes, values)
+        return sums
 
 
-def _per_order(codes: IntArray, lines: LineColumns, first: IntArray, name: str) -> IntArray:
+def _per_order(codes: npt.NDArray[Any], lines: LineColumns, first: IntArray,
+               name: str) -> npt.NDArray[Any]:
     """A column that must be the same on every line of an order, per order."""
     per_order = codes[first]
     differs = per_order[lines.order.codes] != codes
@@ -113,14 +134,16 @@ def _per_order(codes: IntArray, lines: LineColumns, first: IntArray, name: str) 
     return per_order
 
 
-def _member_index(values: Any, codes: IntArray, arrays: TreeArrays) -> IntArray:
+def _member_index(values: Any, codes: npt.NDArray[Any], arrays: TreeArrays) -> IntArray:
     """Tree indices of an encoded member column; -1 for guests and missing values."""
-    lookup = np.array([arrays.index.get(v, -1) for v in values] + [-1], dtype=np.int64)
-    return lookup[codes]  # code -1 takes the appended -1
+    lookup = np.append(arrays.lookup(values), -1)
+    found: IntArray = lookup[codes]  # code -1 takes the appended -1
+    return found
 
 
-def _sellers(policy: Policy, arrays: TreeArrays, lines: LineColumns, buyer_codes: IntArray,
-             sharer_codes: IntArray, first: IntArray) -> IntArray:
+def _sellers(policy: Policy, arrays: TreeArrays, lines: LineColumns,
+             buyer_codes: npt.NDArray[Any], sharer_codes: npt.NDArray[Any],
+             first: IntArray) -> IntArray:
     """domain.md §3 per order; the tree size N means "no seller"."""
     size = arrays.size
     sharer = _member_index(lines.sharer.values, sharer_codes, arrays)
@@ -161,7 +184,13 @@ class _Schedule:
 
     def __init__(self, policy: Policy, arrays: TreeArrays, seller: IntArray) -> None:
         size = arrays.size
-        self.sellers = np.unique(seller[seller < size])
+        present = np.zeros(size + 1, dtype=bool)
+        present[seller] = True  # a mark per member: O(members + orders), no sorting
+        self.sellers = np.flatnonzero(present[:size])
+        # Row len(sellers) is all zeros: what anyone who is not a seller (and "no seller",
+        # index N) maps to, so orders without a seller need no special case.
+        self.row_of = np.full(size + 1, len(self.sellers), dtype=np.int64)
+        self.row_of[self.sellers] = np.arange(len(self.sellers))
         chain = _chains(policy, arrays, self.sellers)
         rank = _policy_ranks(policy, arrays, chain)
         active = np.append(arrays.active, False)
@@ -173,16 +202,22 @@ class _Schedule:
                     key = (generation, position, kind == "peer")
                     slots.append((key, chain[generation], paid))
         slots.sort(key=lambda slot: slot[0])
-        self.keys = [key for key, _, _ in slots]
-        self.kinds = [_kind(policy.rules[key[1]], bool(key[2])) for key in self.keys]
-        self.member = np.stack([m for _, m, _ in slots], axis=1) if slots else \
-            np.zeros((len(self.sellers), 0), dtype=np.int64)
-        self.share = np.stack([s for _, _, s in slots], axis=1) if slots else \
-            np.zeros((len(self.sellers), 0), dtype=np.int64)
+        keys = [key for key, _, _ in slots]
+        self.generation_of = np.array([k[0] for k in keys], dtype=np.int32)
+        self.rule_of = np.array([k[1] for k in keys], dtype=np.int16)
+        self.kind_of = np.array([_kind(policy.rules[k[1]], bool(k[2])) for k in keys],
+                                dtype=np.int8)
+        rows = len(self.sellers) + 1
+        self.member = np.zeros((rows, len(slots)), dtype=np.int32)
+        self.share = np.zeros((rows, len(slots)), dtype=np.int64)
+        for column, (_, member, share) in enumerate(slots):
+            self.member[:-1, column] = member
+            self.share[:-1, column] = share
 
     def rows_for(self, seller: IntArray) -> IntArray:
         """The schedule row of each seller (all of them must be in the schedule)."""
-        return np.searchsorted(self.sellers, seller)
+        rows: IntArray = self.row_of[seller]
+        return rows
 
 
 def _kind(rule: SellerRule | LayersRule | DifferentialRule, peer: bool) -> int:
@@ -279,64 +314,91 @@ def _table(rates: list[Any]) -> IntArray:
 
 
 def _allocate(policy: Policy, book: _Orders, schedule: _Schedule, lines: LineColumns,
-              pool4: IntArray, too_big: npt.NDArray[np.bool_]
-              ) -> tuple[tuple[IntArray, IntArray, IntArray], IntArray]:
-    """(order, slot, amount) of every payout, and every order's pool, for the safe orders."""
-    safe_line = ~too_big[lines.order.codes]
+              pool4: IntArray, too_big: npt.NDArray[np.bool_]) -> tuple[_Rows, IntArray]:
+    """Every payout of the safe orders as rows, and every order's pool."""
     mode = policy.rounding
+    safe_pool4 = np.where(too_big[lines.order.codes], 0, pool4)
+    del pool4
     if policy.rounding_scope == "order":
-        order_pool4 = np.zeros(book.count, dtype=np.int64)
-        np.add.at(order_pool4, lines.order.codes[safe_line], pool4[safe_line])
-        pools = _round(order_pool4 // RATE_SCALE, order_pool4 % RATE_SCALE * 10**4, mode)
-        owners = np.flatnonzero(~too_big & (book.seller < book.tree_size))
-        amounts = _split_and_round(order_pool4[owners], schedule, book.seller[owners], mode)
-        return _nonzero(owners, amounts), pools
-    line_ids = np.flatnonzero(safe_line)
-    pools = np.zeros(book.count, dtype=np.int64)
-    np.add.at(pools, lines.order.codes[line_ids],
-              _round(pool4[line_ids] // RATE_SCALE, pool4[line_ids] % RATE_SCALE * 10**4, mode))
-    owners_of_line = lines.order.codes[line_ids]
-    with_seller = book.seller[owners_of_line] < book.tree_size
-    line_ids, owners_of_line = line_ids[with_seller], owners_of_line[with_seller]
-    per_line = _split_and_round(pool4[line_ids], schedule, book.seller[owners_of_line], mode)
-    per_order = np.zeros((book.count, per_line.shape[1]), dtype=np.int64)
-    np.add.at(per_order, owners_of_line, per_line)
-    owners = np.flatnonzero(per_order.any(axis=1))
-    return _nonzero(owners, per_order[owners]), pools
+        order_pool4 = book.sum_lines(lines, safe_pool4)
+        pools = _round(*_split(order_pool4, np.int64(1)), mode)
+        owners = np.flatnonzero(book.seller < book.tree_size)
+        rows = _Rows.collect(schedule, (
+            (owners[part], book.seller[owners[part]],
+             _split_and_round(order_pool4[owners[part]], schedule, book.seller[owners[part]],
+                              mode))
+            for part in _chunks(len(owners))))
+        return rows, pools
+    pools = book.sum_lines(lines, _round(*_split(safe_pool4, np.int64(1)), mode))
+    return _Rows.collect(schedule, _per_line(book, schedule, lines, safe_pool4, mode)), pools
+
+
+def _per_line(book: _Orders, schedule: _Schedule, lines: LineColumns, pool4: IntArray,
+              mode: str) -> Iterable[tuple[IntArray, IntArray, IntArray]]:
+    """Round each line, then sum per order: chunks of whole orders, lines sorted by order."""
+    codes = lines.order.codes
+    by_order = None if book.grouped else np.argsort(codes, kind="stable")
+    sorted_codes = codes if by_order is None else codes[by_order]
+    starts = np.flatnonzero(np.concatenate([[True], sorted_codes[1:] != sorted_codes[:-1]]))
+    bounds = np.append(starts, len(codes))
+    for part in _chunks(book.count):
+        first, last = part.start, min(part.stop, book.count)
+        span = np.arange(bounds[first], bounds[last])
+        line_ids = span if by_order is None else by_order[span]
+        owner = codes[line_ids]
+        amounts = _split_and_round(pool4[line_ids], schedule, book.seller[owner], mode)
+        per_order = np.add.reduceat(amounts, bounds[first:last] - bounds[first], axis=0)
+        yield np.arange(first, last), book.seller[first:last], per_order
+
+
+def _chunks(size: int) -> list[slice]:
+    return [slice(start, start + _CHUNK) for start in range(0, size, _CHUNK)]
 
 
 def _split_and_round(pool4: IntArray, schedule: _Schedule, seller: IntArray,
                      mode: str) -> IntArray:
     """Amounts (rows × slots) for pools ``pool4`` split by each row's seller schedule."""
-    out = np.zeros((len(pool4), schedule.share.shape[1]), dtype=np.int64)
-    for start in range(0, len(pool4), _CHUNK):
-        part = slice(start, start + _CHUNK)
-        share = schedule.share[schedule.rows_for(seller[part])]
-        whole, rest = _split(pool4[part, None], share)
-        if mode == "floor":
-            out[part] = whole
-            continue
-        total_whole, total_rest = _split(pool4[part], share.sum(axis=1))
-        missing = _round(total_whole, total_rest, mode) - whole.sum(axis=1)
-        order = np.argsort(-rest, axis=1, kind="stable")
-        ranks = np.empty_like(order)
-        np.put_along_axis(ranks, order, np.arange(share.shape[1])[None, :], axis=1)
-        out[part] = whole + (ranks < missing[:, None])
-    return out
+    share = schedule.share[schedule.rows_for(seller)]
+    if mode == "floor":
+        return _floor_share(pool4, share)
+    whole, rest = _split(pool4[:, None], share)
+    missing = _round(*_split(pool4, share.sum(axis=1)), mode) - whole.sum(axis=1)
+    order = np.argsort(-rest, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(share.shape[1])[None, :], axis=1)
+    amounts: IntArray = whole + (ranks < missing[:, None])
+    return amounts
 
 
-def _split(pool4: IntArray, share: IntArray) -> tuple[IntArray, IntArray]:
-    """``pool4 × share / 10^8`` as (whole fen, remainder in 1/10^8 fen), without overflow.
+def _split(pool4: IntArray, share: IntArray | np.int64) -> tuple[IntArray, IntArray]:
+    """``pool4 × share`` (1/10^8 fen) as (whole fen, remainder in 1/10^8 fen), exactly.
 
-    pool4 = q·10^4 + r; pool4·share = (q·share)·10^4 + r·share, and q·share fits in int64
-    for orders up to SAFE_ORDER_AMOUNT fen.
+    ``share`` 1 splits a pool in 1/10 000 fen the same way. The product fits int64 while
+    pool4 ≤ 9.2·10^14 (an order of 920 million yuan); above that, pool4 = q·10^4 + r and
+    pool4·share = (q·share)·10^4 + r·share keeps every step in range for orders up to
+    SAFE_ORDER_AMOUNT fen.
     """
+    scale = np.int64(RATE_SCALE * RATE_SCALE)
+    if share is np.int64(1) or (isinstance(share, np.integer) and share == 1):
+        whole, rest = np.divmod(pool4, RATE_SCALE)
+        return whole, rest * RATE_SCALE
+    if not len(pool4) or int(pool4.max()) <= _DIRECT_LIMIT:
+        return np.divmod(pool4 * share, scale)
     q, r = np.divmod(pool4, RATE_SCALE)
-    a = q * share
-    a_high, a_low = np.divmod(a, RATE_SCALE)
-    low = a_low * RATE_SCALE + r * share  # < 2·10^8
-    carry, rest = np.divmod(low, RATE_SCALE * RATE_SCALE)
+    a_high, a_low = np.divmod(q * share, RATE_SCALE)
+    carry, rest = np.divmod(a_low * RATE_SCALE + r * share, scale)  # the sum is < 2·10^8
     return a_high + carry, rest
+
+
+def _floor_share(pool4: IntArray, share: IntArray) -> IntArray:
+    """Whole fen of ``pool4 × share / 10^8`` per row and slot (floor rounding's only need)."""
+    if len(pool4) and int(pool4.max()) > _DIRECT_LIMIT:
+        return _split(pool4[:, None], share)[0]
+    floors: IntArray = (pool4[:, None] * share) // (RATE_SCALE * RATE_SCALE)
+    return floors
+
+
+_DIRECT_LIMIT = (2**63 - 1) // RATE_SCALE  # pool4 × share (≤ 10^4) cannot overflow below it
 
 
 def _round(whole: IntArray, rest: IntArray, mode: str) -> IntArray:
@@ -349,9 +411,27 @@ def _round(whole: IntArray, rest: IntArray, mode: str) -> IntArray:
     return rounded
 
 
-def _nonzero(owners: IntArray, amounts: IntArray) -> tuple[IntArray, IntArray, IntArray]:
-    rows, slots = np.nonzero(amounts)
-    return owners[rows], slots.astype(np.int64), amounts[rows, slots]
+class _Rows:
+    """Payout rows as (order code, member, slot, amount) columns, gathered chunk by chunk."""
+
+    def __init__(self, order: IntArray, member: npt.NDArray[np.int32],
+                 slot: npt.NDArray[np.int8], amount: IntArray) -> None:
+        self.order, self.member, self.slot, self.amount = order, member, slot, amount
+
+    @classmethod
+    def collect(cls, schedule: _Schedule,
+                chunks: Iterable[tuple[IntArray, IntArray, IntArray]]) -> _Rows:
+        """Rows from (orders, sellers, amounts per slot) chunks: non-zero amounts, slot order."""
+        parts = []
+        for owners, sellers, amounts in chunks:
+            row, slot = np.nonzero(amounts)
+            members = schedule.member[schedule.rows_for(sellers[row]), slot]
+            parts.append((owners[row], members, slot.astype(np.int8), amounts[row, slot]))
+        if not parts:
+            return cls(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int8),
+                       np.zeros(0, np.int64))
+        order, member, slot8, amount = (np.concatenate(c) for c in zip(*parts, strict=True))
+        return cls(order, member, slot8, amount)
 
 
 def _reference(policy: Policy, tree: InviteTree, lines: LineColumns, book: _Orders,
@@ -378,31 +458,35 @@ def _value(values: Any, code: Any) -> Any:
 
 
 def _assemble(book: _Orders, arrays: TreeArrays, policy: Policy, schedule: _Schedule,
-              payouts: tuple[IntArray, IntArray, IntArray], pools: IntArray,
-              fallback: list[tuple[int, Any]]) -> BatchResult:
+              rows: _Rows, pools: IntArray, fallback: list[tuple[int, Any]]) -> BatchResult:
     """The engine's rows and the reference's, in order of first appearance, then slot."""
-    order, slot, amount = payouts
-    member = schedule.member[schedule.rows_for(book.seller[order]), slot] if len(order) else \
-        np.zeros(0, dtype=np.int64)
-    keys = np.array(schedule.keys, dtype=np.int64).reshape(-1, 3)
-    columns = [order, member, keys[slot, 1], np.array(schedule.kinds, dtype=np.int64)[slot],
-               keys[slot, 0], amount]
+    slot = rows.slot
+    columns: list[npt.NDArray[Any]] = [
+        rows.order, rows.member, schedule.rule_of[slot], schedule.kind_of[slot],
+        schedule.generation_of[slot], rows.amount]
+    del rows
     rule_names = tuple(rule.name for rule in policy.rules)
     for code, settled in fallback:
         pools[code] = settled.pool
         extra = [(code, arrays.index[p.member_id], rule_names.index(p.rule), KINDS.index(p.kind),
                   p.generation, p.amount) for p in settled.payouts]
         if extra:
-            columns = [np.concatenate([old, np.array(new, dtype=np.int64)])
+            columns = [np.concatenate([old, np.array(new, dtype=old.dtype)])
                        for old, new in zip(columns, zip(*extra, strict=True), strict=True)]
-    rank = np.empty(book.count, dtype=np.int64)
-    rank[book.position] = np.arange(book.count)
-    by_order = np.argsort(rank[columns[0]], kind="stable")
-    order, member, rule, kind, generation, amount = (column[by_order] for column in columns)
-    payout_table = PayoutTable(order, member, rule, kind, generation, amount,
-                               order_ids=book.ids, member_ids=arrays.ids, rules=rule_names)
-    paid = np.zeros(book.count, dtype=np.int64)
-    np.add.at(paid, payout_table.order, payout_table.amount)
+    if fallback or not book.in_input_order:
+        rank = np.empty(book.count, dtype=np.int64)
+        rank[book.position] = np.arange(book.count)
+        by_order = np.argsort(rank[columns[0]], kind="stable")
+        columns = [column[by_order] for column in columns]
+    order, member, rule, kind, generation, amount = columns
+    payout_table = PayoutTable(
+        order=order, member=member, rule=rule, kind=kind, generation=generation, amount=amount,
+        order_ids=book.ids, member_ids=arrays.ids, rules=rule_names)
+    # Per-order sums stay below 2**53 (SAFE_ORDER_AMOUNT), so a float bincount is exact.
+    paid = np.bincount(order, weights=amount.astype(np.float64),
+                       minlength=book.count).astype(np.int64)
+    for code, settled in fallback:  # their sums may pass 2**53: take them from the reference
+        paid[code] = settled.paid
     seller = np.where(book.seller < book.tree_size, book.seller, -1)
     out = book.position
     order_table = OrderTable(order=out, seller=seller[out], pool=pools[out], paid=paid[out],
