@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import importlib.resources
 import inspect
 import json
@@ -1012,6 +1013,13 @@ def tier_rows(ctx: Context, checks: list[Check]) -> list[Row]:
     return rows
 
 
+def engine_digest() -> str:
+    """The first 12 hex digits of engine.py's SHA-256: which engine version was measured."""
+    import tuishou.engine
+
+    return hashlib.sha256(Path(tuishou.engine.__file__).read_bytes()).hexdigest()[:12]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Generate the data, run every approach in its own child process, verify, report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -1029,8 +1037,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.small:
         args.members, args.lines = 100_000, 1_000_000
 
+    digest = engine_digest()  # read once: the engine may be edited while this runs
     print(f"generating {args.members:,} members and {args.lines:,} order lines "
-          f"(seed {args.seed}) ...", flush=True)
+          f"(seed {args.seed}); engine.py {digest} ...", flush=True)
     ctx, data = build_data(args)
     shape = data["shape"]
     print(f"tree: {shape['roots']} roots, depth mean {shape['depth_mean']} / p50 "
@@ -1057,7 +1066,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "machine": {"python": platform.python_version(), "machine": platform.machine(),
                     "cpus": os.cpu_count(), "tuishou": tuishou.__version__,
-                    "numpy": np.__version__, "pandas": pd.__version__},
+                    "numpy": np.__version__, "pandas": pd.__version__,
+                    "engine_py_sha256": digest},
         "data": data, "rows": [asdict(row) for row in rows],
         "checks": [asdict(check) for check in checks], "verified": ok,
     }

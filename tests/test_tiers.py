@@ -545,3 +545,37 @@ def test_evaluation_agrees_with_a_brute_force_reference(
     assert [c.member_id for c in changes] == sorted(c.member_id for c in changes)
     apply_tier_changes(tree, changes)
     assert evaluate_tiers(ladder, tree, sales, demote=demote) == []  # a fixpoint
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_the_numpy_pass_for_large_trees_equals_the_reference(data):
+    """evaluate_tiers switches to tier_engine above a size; both must give the same changes."""
+    import tuishou.tiers as tiers_module
+
+    tree = data.draw(_engine_trees())
+    sales = data.draw(st.dictionaries(st.sampled_from(list(tree)), st.integers(0, 600_000)))
+    demote = data.draw(st.booleans())
+    ladder = example_c_ladder()
+    saved = tiers_module._ENGINE_MIN
+    try:
+        tiers_module._ENGINE_MIN = 10**9
+        reference = evaluate_tiers(ladder, tree, sales, demote=demote)
+        tiers_module._ENGINE_MIN = 0
+        fast = evaluate_tiers(ladder, tree, sales, demote=demote)
+    finally:
+        tiers_module._ENGINE_MIN = saved
+    assert fast == reference
+
+
+@st.composite
+def _engine_trees(draw):
+    size = draw(st.integers(1, 25))
+    names = ["member", "pusher", "mentor", "senior_advisor"]
+    records = []
+    for i in range(size):
+        parent = draw(st.none() | st.integers(0, i - 1)) if i else None
+        records.append({"member_id": f"n{i}", "inviter_id": None if parent is None else f"n{parent}",
+                        "tier": draw(st.sampled_from(names)),
+                        "status": draw(st.sampled_from(["active", "active", "suspended"]))})
+    return InviteTree.from_records(records)

@@ -32,6 +32,7 @@ from functools import cached_property
 from itertools import accumulate
 from typing import Annotated, ClassVar, Literal, NamedTuple
 
+import numpy as np
 from pydantic import AfterValidator, Field, model_validator
 
 from .errors import (
@@ -44,6 +45,7 @@ from .errors import (
 )
 from .models import FrozenMap, FrozenModel, Problems
 from .money import Fen, check_fen
+from .tier_engine import qualify_levels
 from .tree import InviteTree
 
 __all__ = ["Requirements", "Tier", "TierChange", "TierLadder", "apply_tier_changes",
@@ -296,6 +298,8 @@ def evaluate_tiers(
     A pusher | qualifies for pusher: personal sales 39600 >= 39600
     """
     _check_as_of(as_of, required=False)
+    if len(tree) >= _ENGINE_MIN:
+        return _evaluate_with_numpy(ladder, tree, sales, demote=demote, as_of=as_of)
 
     def choose(member: str, old: int, qualified: int) -> int:
         if qualified > old or (demote and not _on_probation(tree, member, as_of)):
@@ -307,6 +311,32 @@ def evaluate_tiers(
                    _reason(ladder, rules, old, new, measures))
         for member, old, new, measures, rules in _qualify(ladder, tree, sales, choose)
         if new != old
+    ]
+    return sorted(changes, key=lambda change: change.member_id)
+
+
+_ENGINE_MIN = 2_000  # members from which the level-by-level numpy pass is faster
+
+
+def _evaluate_with_numpy(ladder: TierLadder, tree: InviteTree, sales: Mapping[str, int], *,
+                         demote: bool, as_of: datetime | None) -> list[TierChange]:
+    """evaluate_tiers for large trees: the same changes, computed level by level."""
+    _check_sales(tree, sales)
+    arrays = tree.arrays()
+    by_code = np.array([ladder._ranks.get(name, -1) for name in arrays.tier_names],
+                       dtype=np.int64)
+    current = by_code[arrays.tier]
+    if (current < 0).any():
+        _current_ranks(ladder, tree)  # raises, naming every member with an unknown tier
+    rules = _compile(ladder)
+    ranked = [(rank, rule.mode, rule.thresholds)
+              for rank, rule in reversed(list(enumerate(rules))) if rank and rule]
+    old, new, measures = qualify_levels(tree, sales, current, ranked, len(ladder.tiers),
+                                        demote=demote, as_of=as_of)
+    changes = [
+        TierChange(arrays.ids[i], ladder.names[old[i]], ladder.names[new[i]],
+                   _reason(ladder, rules, int(old[i]), int(new[i]), measures[i].tolist()))
+        for i in np.flatnonzero(new != old).tolist()
     ]
     return sorted(changes, key=lambda change: change.member_id)
 
