@@ -575,7 +575,8 @@ def _engine_trees(draw):
     records = []
     for i in range(size):
         parent = draw(st.none() | st.integers(0, i - 1)) if i else None
-        records.append({"member_id": f"n{i}", "inviter_id": None if parent is None else f"n{parent}",
+        inviter = None if parent is None else f"n{parent}"
+        records.append({"member_id": f"n{i}", "inviter_id": inviter,
                         "tier": draw(st.sampled_from(names)),
                         "status": draw(st.sampled_from(["active", "active", "suspended"]))})
     return InviteTree.from_records(records)
