@@ -45,6 +45,8 @@ number generation (before amounts become ints), in timings and in ratios.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import gc
 import hashlib
 import importlib.resources
@@ -212,26 +214,32 @@ def generate_lines(ids: np.ndarray, count: int, rng: np.random.Generator) -> pd.
 
 
 def sample_orders(df: pd.DataFrame, count: int, rng: np.random.Generator) -> list[Order]:
-    """``count`` random orders of ``df`` (kept in input order) as ``Order`` objects."""
+    """``count`` random orders of ``df`` (kept in input order) as ``Order`` objects.
+
+    Reads categorical columns through their codes: materialising a 10M-row column of
+    strings would leave a gigabyte of freed Python objects behind in this process, which
+    every forked child would inherit as free, resident memory (hiding its real growth).
+    """
     order_ids = df["order_id"].to_numpy()
     starts = np.flatnonzero(np.r_[True, order_ids[1:] != order_ids[:-1]])
     ends = np.r_[starts[1:], len(order_ids)]
     chosen = np.sort(rng.choice(len(starts), min(count, len(starts)), replace=False))
-    buyer, sharer = df["buyer_id"], df["sharer_id"]
-    sku, group = df["sku"].to_numpy(), df["group"].to_numpy()
+    text = {name: (df[name].cat.codes.to_numpy(), df[name].cat.categories.tolist())
+            for name in ("buyer_id", "sharer_id", "sku", "group")}
+
+    def value(name: str, row: int) -> str | None:
+        codes, names = text[name]
+        return None if codes[row] < 0 else str(names[codes[row]])
+
     amount, quantity = df["amount"].to_numpy(), df["quantity"].to_numpy()
     sampled = []
     for k in chosen.tolist():
         start, end = int(starts[k]), int(ends[k])
-        lines = [OrderLine(sku=str(sku[r]), group=str(group[r]), amount=int(amount[r]),
+        lines = [OrderLine(sku=value("sku", r), group=value("group", r), amount=int(amount[r]),
                            quantity=int(quantity[r])) for r in range(start, end)]
-        sampled.append(Order(order_id=str(order_ids[start]), buyer_id=_text(buyer.iloc[start]),
-                             sharer_id=_text(sharer.iloc[start]), lines=lines))
+        sampled.append(Order(order_id=str(order_ids[start]), buyer_id=value("buyer_id", start),
+                             sharer_id=value("sharer_id", start), lines=lines))
     return sampled
-
-
-def _text(value: Any) -> str | None:
-    return None if pd.isna(value) else str(value)
 
 
 def tree_shape(tree: InviteTree) -> dict[str, Any]:
@@ -351,6 +359,11 @@ class PeakMemory:
             pass
         return None
 
+    @classmethod
+    def rss(cls) -> int:
+        """The current RSS in MB (0 where /proc is missing)."""
+        return cls._status("VmRSS") or 0
+
     def reset(self) -> int:
         """Reset the high-water mark; return the current RSS in MB."""
         try:
@@ -358,7 +371,7 @@ class PeakMemory:
                 clear.write("5")
         except OSError:
             pass
-        self.start = self._status("VmRSS") or 0
+        self.start = self.rss()
         return self.start
 
     def peak(self) -> tuple[int, int]:
@@ -367,8 +380,21 @@ class PeakMemory:
         return peak, peak - self.start
 
 
+def release_free_memory() -> int:
+    """Collect garbage and hand free heap memory back to the OS; return the RSS in MB.
+
+    A forked child inherits the parent's resident pages, free ones included, and could
+    reuse them without its RSS growing: the parent trims first, so a child's growth shows.
+    """
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    return PeakMemory.rss()
+
+
 def in_child(task: Callable[[], T]) -> T:
     """Run ``task`` in a fresh forked process and return what it returns (pickled back)."""
+    release_free_memory()
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
 
@@ -777,8 +803,9 @@ def run_duckdb(ctx: Context, label: str) -> dict[str, Any]:
     con = duckdb.connect()
     for name, table in duckdb_tables(ctx).items():
         con.register(name, table)
+    threads = con.execute("SELECT current_setting('threads')").fetchone()
     loaded = {"seconds": time.perf_counter() - start, "peak": memory.peak(),
-              "threads": con.execute("SELECT current_setting('threads')").fetchone()[0]}
+              "threads": threads[0] if threads else None}
     sql = DuckdbPlan(ctx.policies[label], ctx.tree.arrays().tier_names,
                      list(ctx.df["group"].cat.categories),
                      list(ctx.df["sku"].cat.categories)).sql()
@@ -796,33 +823,52 @@ def run_duckdb(ctx: Context, label: str) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- tiers
 
 
-def find_tier_engine() -> tuple[str, Callable[..., Any]] | None:
-    """A faster tier evaluation, if ``tuishou`` has one now: a function whose name mentions
-    batch/engine in ``tuishou.tiers`` (or a tier function in ``tuishou.engine``), or a
-    keyword of ``evaluate_tiers`` that does."""
-    import tuishou.engine
-    import tuishou.tiers
+def tier_evaluations(members: int) -> list[tuple[str, Callable[..., Any]]]:
+    """The ways ``tuishou`` can evaluate tiers now: the reference first, then a faster engine.
 
-    found = [(f"tuishou.tiers.{name}", getattr(tuishou.tiers, name))
-             for name in dir(tuishou.tiers) if re.search("batch|engine", name, re.I)]
-    found += [(f"tuishou.engine.{name}", getattr(tuishou.engine, name))
-              for name in dir(tuishou.engine) if re.search("tier", name, re.I)]
-    for name, function in found:
-        if inspect.isfunction(function) and not name.rsplit(".", 1)[1].startswith("_"):
-            return name, function
+    Looked for, in turn: a size threshold in ``tuishou.tiers`` whose name mentions
+    engine/batch (``evaluate_tiers`` switching to an engine for big trees: the reference is
+    then timed with the threshold raised above the tree size, in the child process only);
+    a public function whose name mentions batch/engine; a keyword of ``evaluate_tiers``
+    that does. Without any, only ``evaluate_tiers`` itself is timed.
+    """
+    import tuishou.tiers as tiers
+
+    limits = [(name, value) for name, value in vars(tiers).items()
+              if re.search("engine|batch", name, re.I) and type(value) is int]
+    if limits:
+        name, limit = limits[0]
+
+        def reference(*args: Any) -> Any:
+            setattr(tiers, name, members + 1)
+            try:
+                return evaluate_tiers(*args)
+            finally:
+                setattr(tiers, name, limit)
+
+        paths: list[tuple[str, Callable[..., Any]]] = [
+            (f"evaluate_tiers, reference path ({name} > N)", reference)]
+        if members >= limit:
+            paths.append((f"evaluate_tiers, engine path (N >= {name}={limit})", evaluate_tiers))
+        return paths
+    reference_only = [("evaluate_tiers", evaluate_tiers)]
+    for name in dir(tiers):
+        function = getattr(tiers, name)
+        if re.search("batch|engine", name, re.I) and inspect.isfunction(function) \
+                and not name.startswith("_"):
+            return [*reference_only, (f"tuishou.tiers.{name}", function)]
     for name, parameter in inspect.signature(evaluate_tiers).parameters.items():
-        if not re.search("batch|engine", name, re.I):
-            continue
-        value: Any = True
-        if isinstance(parameter.default, str):  # e.g. engine="python": pick another choice
-            choices = re.findall(r"'([^']+)'|\"([^\"]+)\"", str(parameter.annotation))
-            others = [a or b for a, b in choices if (a or b) != parameter.default]
-            if not others:
-                continue
-            value = others[0]
-        return (f"evaluate_tiers(..., {name}={value!r})",
-                lambda *args, _n=name, _v=value: evaluate_tiers(*args, **{_n: _v}))
-    return None
+        if re.search("batch|engine", name, re.I):
+            value: Any = True
+            if isinstance(parameter.default, str):  # e.g. engine="python": the other choice
+                choices = re.findall(r"'([^']+)'", str(parameter.annotation))
+                value = next((c for c in choices if c != parameter.default), None)
+                if value is None:
+                    continue
+            return [*reference_only,
+                    (f"evaluate_tiers(..., {name}={value!r})",
+                     lambda *args, _n=name, _v=value: evaluate_tiers(*args, **{_n: _v}))]
+    return reference_only
 
 
 def run_tiers(ctx: Context, ladder: TierLadder, sales: dict[str, int],
@@ -990,34 +1036,40 @@ def settlement_rows(ctx: Context, checks: list[Check]) -> tuple[list[Row], Any]:
 
 
 def tier_rows(ctx: Context, checks: list[Check]) -> list[Row]:
-    """``evaluate_tiers`` on the whole tree, and the tier engine if there is one."""
+    """Tier evaluation over the whole tree: the reference, and the engine if there is one."""
     ladder, sales = example_ladder(), personal_sales(ctx.df, ctx.ids)
     members = len(ctx.ids)
-    print("  evaluate_tiers ...", flush=True)
-    reference = in_child(lambda: run_tiers(ctx, ladder, sales, evaluate_tiers))
-    rows = [Row("evaluate_tiers (reference)", "Example C ladder", reference["seconds"],
-                reference["first"], members, "members", reference["peak"][0],
-                reference["peak"][1], note=f"{len(reference['changes']):,} changes")]
-    engine = find_tier_engine()
-    if engine is None:
-        print("  (no tier engine found in tuishou.tiers: timing the reference only)")
+    rows, results = [], []
+    for name, function in tier_evaluations(members):
+        print(f"  {name} ...", flush=True)
+        run = in_child(lambda function=function: run_tiers(ctx, ladder, sales, function))
+        results.append(run)
+        rows.append(Row(name, "Example C ladder", run["seconds"], run["first"], members,
+                        "members", run["peak"][0], run["peak"][1],
+                        note=f"{len(run['changes']):,} changes"))
+    if len(rows) == 1:
+        print("  (no tier engine found in tuishou.tiers: the reference alone is timed)")
         return rows
-    name, function = engine
-    print(f"  tier engine {name} ...", flush=True)
-    fast = in_child(lambda: run_tiers(ctx, ladder, sales, function))
-    rows.append(Row(name[:51], "Example C ladder", fast["seconds"], fast["first"], members,
-                    "members", fast["peak"][0], fast["peak"][1], ratio=1.0))
-    rows[0].ratio = reference["seconds"] / fast["seconds"]
-    checks.append(Check(f"{name} == evaluate_tiers", fast["changes"] == reference["changes"],
-                        f"{len(fast['changes']):,} vs {len(reference['changes']):,} changes"))
+    for row in rows:
+        row.ratio = row.seconds / rows[-1].seconds
+    same = results[-1]["changes"] == results[0]["changes"]
+    checks.append(Check(f"{rows[-1].approach} == {rows[0].approach}", same,
+                        f"{len(results[-1]['changes']):,} vs {len(results[0]['changes']):,} "
+                        "tier changes (member, old, new, reason)"))
     return rows
 
 
 def engine_digest() -> str:
-    """The first 12 hex digits of engine.py's SHA-256: which engine version was measured."""
-    import tuishou.engine
+    """12 hex digits of a SHA-256 over tuishou's sources: which code was measured.
 
-    return hashlib.sha256(Path(tuishou.engine.__file__).read_bytes()).hexdigest()[:12]
+    Read once at the start: the engine (engine.py and the modules it uses) may be edited
+    while a long run goes on; the children run the code imported at the start.
+    """
+    source = Path(tuishou.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(source.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1037,9 +1089,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.small:
         args.members, args.lines = 100_000, 1_000_000
 
-    digest = engine_digest()  # read once: the engine may be edited while this runs
+    digest = engine_digest()
     print(f"generating {args.members:,} members and {args.lines:,} order lines "
-          f"(seed {args.seed}); engine.py {digest} ...", flush=True)
+          f"(seed {args.seed}); tuishou sources {digest} ...", flush=True)
     ctx, data = build_data(args)
     shape = data["shape"]
     print(f"tree: {shape['roots']} roots, depth mean {shape['depth_mean']} / p50 "
@@ -1049,6 +1101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"by guests, {shape['shared_orders']:,} shared), {shape['distinct_member_buyers']:,} "
           f"distinct member buyers; built in {data['timings']}", flush=True)
 
+    inputs_mb = release_free_memory()
+    print(f"inputs resident in this process (every child starts with them): {inputs_mb:,} MB",
+          flush=True)
     checks: list[Check] = []
     rows, threads = settlement_rows(ctx, checks)
     rows += tier_rows(ctx, checks)
@@ -1067,8 +1122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": {"python": platform.python_version(), "machine": platform.machine(),
                     "cpus": os.cpu_count(), "tuishou": tuishou.__version__,
                     "numpy": np.__version__, "pandas": pd.__version__,
-                    "engine_py_sha256": digest},
-        "data": data, "rows": [asdict(row) for row in rows],
+                    "tuishou_sources_sha256": digest},
+        "data": data, "inputs_rss_mb": inputs_mb, "rows": [asdict(row) for row in rows],
         "checks": [asdict(check) for check in checks], "verified": ok,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ from tuishou import (
     UnknownTierError,
     settle,
 )
-from tuishou.engine import SAFE_ORDER_AMOUNT, settle_batch
+from tuishou.engine import SAFE_ORDER_AMOUNT, member_totals, settle_batch
 
 from helpers import policy, tree_from_text
 from strategies import GROUPS, orders, policies, trees
@@ -54,6 +54,11 @@ def assert_same(chosen, tree, order_list):
     payouts, per_order = reference_rows(chosen, tree, order_list)
     assert batch.payouts.rows() == payouts
     assert batch.orders.rows() == per_order
+    totals: dict[str, int] = {}
+    for row in payouts:
+        totals[row[1]] = totals.get(row[1], 0) + row[5]
+    found = dict(member_totals(chosen, tree, columns(order_list)).rows())
+    assert found == totals
 
 
 @st.composite
@@ -224,3 +229,15 @@ def test_rounding_ties_on_small_amounts(amount):
     order_list = [line_order("o", amount, buyer="D"), line_order("p", amount, buyer="C")]
     for scope in ("order", "line"):
         assert_same(policy(**{**YOUPIN.model_dump(), "rounding_scope": scope}), tree, order_list)
+
+
+@settings(max_examples=150, deadline=None)
+@given(batches())
+def test_member_totals_equal_the_payouts_summed_per_member(batch):
+    chosen, tree, order_list = batch
+    totals: dict[str, int] = {}
+    for row in settle_batch(chosen, tree, columns(order_list)).payouts.rows():
+        totals[row[1]] = totals.get(row[1], 0) + row[5]
+    index = {m: i for i, m in enumerate(tree.arrays().ids)}
+    expected = sorted(totals.items(), key=lambda item: index[item[0]])
+    assert member_totals(chosen, tree, columns(order_list)).rows() == expected

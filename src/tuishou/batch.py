@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["KINDS", "BatchResult", "OrderTable", "PayoutTable"]
+__all__ = ["KINDS", "BatchResult", "MemberTotals", "OrderTable", "PayoutTable"]
 
 IntArray = npt.NDArray[np.int64]
 KINDS = ("seller", "layer", "differential", "peer")
@@ -149,6 +149,30 @@ class BatchResult:
     def pool(self) -> int:
         """Every order's pool together, in fen."""
         return int(self.orders.pool.sum())
+
+
+@dataclass(frozen=True, eq=False)
+class MemberTotals:
+    """Fen earned per member (members who earn nothing are left out), by tree index."""
+
+    member: IntArray
+    amount: IntArray
+    member_ids: Sequence[str]
+
+    def __len__(self) -> int:
+        return len(self.member)
+
+    def rows(self) -> list[tuple[str, int]]:
+        """Every row as (member_id, amount): for small results."""
+        return [(self.member_ids[m], a)
+                for m, a in zip(self.member.tolist(), self.amount.tolist(), strict=True)]
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame (member_id as a categorical, amount in fen)."""
+        import pandas as pd
+
+        return pd.DataFrame({"member_id": _categorical(self.member, self.member_ids),
+                             "amount": self.amount})
 
 
 def _plain(value: Any) -> Any:

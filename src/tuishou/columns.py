@@ -126,7 +126,8 @@ def _encode(name: str, values: Any) -> Encoded:
         raw, uniques = pd.factorize(np.asarray(_values(values), dtype=object), sort=False)
         codes, distinct = raw.astype(np.int32, copy=False), uniques.tolist()
     allowed = (str, int) if name == "order_id" else (str,)
-    bad = [v for v in distinct if not isinstance(v, allowed) or isinstance(v, bool)]
+    bad = [] if _all_text(values) else [
+        v for v in distinct if not isinstance(v, allowed) or isinstance(v, bool)]
     if bad:
         row = int(np.flatnonzero(codes == distinct.index(bad[0]))[0])
         raise InvalidOrderError(f"column {name!r}, row {row}: {bad[0]!r} is a "
@@ -136,6 +137,12 @@ def _encode(name: str, values: Any) -> Encoded:
         codes = np.where(codes == blank, -1, codes - (codes > blank))
         del distinct[blank]
     return Encoded(codes, distinct)
+
+
+def _all_text(values: Any) -> bool:
+    """Whether a pandas categorical's categories are known to be text (skips a value scan)."""
+    categories = getattr(getattr(values, "cat", None), "categories", None)
+    return categories is not None and categories.inferred_type in ("string", "empty")
 
 
 def _dictionary(values: Any) -> tuple[CodeArray | None, list[Any]]:

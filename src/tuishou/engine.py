@@ -18,14 +18,15 @@ one order) are settled by the reference path instead: detected, never wrapped.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from .arrays import TreeArrays
-from .batch import KINDS, BatchResult, OrderTable, PayoutTable
+from .batch import KINDS, BatchResult, MemberTotals, OrderTable, PayoutTable
+from .bulk import Entries, allocate, round_split
 from .columns import LineColumns, read_lines, rows_where
 from .errors import (
     ArgumentTypeError,
@@ -41,7 +42,7 @@ from .rules import DifferentialRule, LayersRule, Policy, SellerRule
 from .settlement import settle
 from .tree import InviteTree
 
-__all__ = ["SAFE_ORDER_AMOUNT", "settle_batch"]
+__all__ = ["SAFE_ORDER_AMOUNT", "member_totals", "settle_batch"]
 
 IntArray = npt.NDArray[np.int64]
 SAFE_ORDER_AMOUNT = 9 * 10**14  # fen per order; beyond it, pool × share could pass 2**63
@@ -66,19 +67,57 @@ def settle_batch(policy: Policy, tree: InviteTree, orders: Any) -> BatchResult:
     >>> result.orders.rows()
     [('o1', 'A', 1000, 500, 500), ('o2', None, 100, 0, 100)]
     """
-    if not isinstance(policy, Policy) or not isinstance(tree, InviteTree):
-        raise ArgumentTypeError("settle_batch(policy, tree, orders) takes a Policy and an "
-                                "InviteTree")
-    lines = read_lines(orders)
-    arrays = tree.arrays()
-    book = _Orders(lines, arrays, policy)
-    rate = _line_rates(policy, lines)
-    pool4 = lines.amount * rate  # per line, in 1/10 000 fen; amounts were checked below
-    too_big = book.too_big(lines)
-    schedule = _Schedule(policy, arrays, book.seller)
-    payouts, pools = _allocate(policy, book, schedule, lines, pool4, too_big)
-    fallback = _reference(policy, tree, lines, book, too_big)
-    return _assemble(book, arrays, policy, schedule, payouts, pools, fallback)
+    work = _Work(policy, tree, orders)
+    payouts, pools = _allocate(policy, work.book, work.schedule, work.lines, work.pool4,
+                               work.too_big)
+    fallback = _reference(policy, tree, work.lines, work.book, work.too_big)
+    return _assemble(work.book, work.arrays, policy, work.schedule, payouts, pools, fallback)
+
+
+def member_totals(policy: Policy, tree: InviteTree, orders: Any) -> MemberTotals:
+    """What each member earns from all the orders together: ``settle_batch``'s payouts summed
+    per member, without building a row per payout (for what-if analysis at scale).
+
+    >>> from tuishou.settlement import _demo_policy
+    >>> tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
+    >>> member_totals(_demo_policy(), tree, {"order_id": ["o1", "o2"], "sharer_id": ["A", "A"],
+    ...     "sku": ["s", "s"], "group": ["g", "g"], "amount": [10000, 999]}).rows()
+    [('A', 550)]
+    """
+    work = _Work(policy, tree, orders)
+    entries, mode = work.schedule.entries, policy.rounding
+    safe_pool4 = np.where(work.too_big[work.lines.order.codes], 0, work.pool4)
+    totals = np.zeros(work.arrays.size, dtype=np.int64)
+    if policy.rounding_scope == "order":
+        pool4, seller = work.book.sum_lines(work.lines, safe_pool4), work.book.seller
+    else:  # a member's total is the sum over lines: no need to gather lines per order
+        pool4, seller = safe_pool4, work.book.seller[work.lines.order.codes]
+    def allocate_part(part: slice) -> tuple[IntArray, IntArray, IntArray]:
+        return allocate(pool4[part], work.schedule.rows_for(seller[part]), entries, mode)
+
+    for _, entry, amount in _in_chunks(allocate_part, len(pool4)):
+        np.add.at(totals, entries.member[entry], amount)
+    for _, settled in _reference(policy, tree, work.lines, work.book, work.too_big):
+        for payout in settled.payouts:
+            totals[work.arrays.index[payout.member_id]] += payout.amount
+    earners = np.flatnonzero(totals)
+    return MemberTotals(earners, totals[earners], work.arrays.ids)
+
+
+class _Work:
+    """The inputs every batch computation starts from: checked lines, sellers, schedules."""
+
+    def __init__(self, policy: Policy, tree: InviteTree, orders: Any) -> None:
+        if not isinstance(policy, Policy) or not isinstance(tree, InviteTree):
+            raise ArgumentTypeError("settle_batch(policy, tree, orders) takes a Policy and an "
+                                    "InviteTree")
+        self.lines = read_lines(orders)
+        self.arrays = tree.arrays()
+        self.book = _Orders(self.lines, self.arrays, policy)
+        # Per line, in 1/10 000 fen; orders whose total could overflow are too_big.
+        self.pool4 = self.lines.amount * _line_rates(policy, self.lines)
+        self.too_big = self.book.too_big(self.lines)
+        self.schedule = _Schedule(policy, self.arrays, self.book.seller)
 
 
 class _Orders:
@@ -126,6 +165,8 @@ class _Orders:
 def _per_order(codes: npt.NDArray[Any], lines: LineColumns, first: IntArray,
                name: str) -> npt.NDArray[Any]:
     """A column that must be the same on every line of an order, per order."""
+    if len(first) == lines.size:  # one line per order: nothing can differ
+        return codes[first]
     per_order = codes[first]
     differs = per_order[lines.order.codes] != codes
     if differs.any():
@@ -146,6 +187,12 @@ def _sellers(policy: Policy, arrays: TreeArrays, lines: LineColumns,
              first: IntArray) -> IntArray:
     """domain.md §3 per order; the tree size N means "no seller"."""
     size = arrays.size
+    buyer = _member_index(lines.buyer.values, buyer_codes, arrays)
+    parent = np.append(arrays.parent, size)
+    credited = buyer if policy.self_purchase else parent[np.where(buyer >= 0, buyer, size)]
+    by_buyer = np.where(buyer >= 0, credited, size)
+    if not len(lines.sharer.values):  # no share links at all
+        return by_buyer
     sharer = _member_index(lines.sharer.values, sharer_codes, arrays)
     strangers = (sharer_codes >= 0) & (sharer < 0)
     if strangers.any():
@@ -154,10 +201,6 @@ def _sellers(policy: Policy, arrays: TreeArrays, lines: LineColumns,
         raise UnknownMemberError(
             f"column 'sharer_id' names non-members in {rows_where(strangers[lines.order.codes])}, "
             f"e.g. {value!r}; {hint}")
-    buyer = _member_index(lines.buyer.values, buyer_codes, arrays)
-    parent = np.append(arrays.parent, size)
-    credited = buyer if policy.self_purchase else parent[np.where(buyer >= 0, buyer, size)]
-    by_buyer = np.where(buyer >= 0, credited, size)
     return np.where(sharer >= 0, sharer, by_buyer)
 
 
@@ -213,6 +256,7 @@ class _Schedule:
         for column, (_, member, share) in enumerate(slots):
             self.member[:-1, column] = member
             self.share[:-1, column] = share
+        self.entries = Entries.from_dense(self.member, self.share)
 
     def rows_for(self, seller: IntArray) -> IntArray:
         """The schedule row of each seller (all of them must be in the schedule)."""
@@ -317,121 +361,83 @@ def _allocate(policy: Policy, book: _Orders, schedule: _Schedule, lines: LineCol
               pool4: IntArray, too_big: npt.NDArray[np.bool_]) -> tuple[_Rows, IntArray]:
     """Every payout of the safe orders as rows, and every order's pool."""
     mode = policy.rounding
+    entries = schedule.entries
     safe_pool4 = np.where(too_big[lines.order.codes], 0, pool4)
     del pool4
     if policy.rounding_scope == "order":
         order_pool4 = book.sum_lines(lines, safe_pool4)
-        pools = _round(*_split(order_pool4, np.int64(1)), mode)
-        owners = np.flatnonzero(book.seller < book.tree_size)
-        rows = _Rows.collect(schedule, (
-            (owners[part], book.seller[owners[part]],
-             _split_and_round(order_pool4[owners[part]], schedule, book.seller[owners[part]],
-                              mode))
-            for part in _chunks(len(owners))))
-        return rows, pools
-    pools = book.sum_lines(lines, _round(*_split(safe_pool4, np.int64(1)), mode))
-    return _Rows.collect(schedule, _per_line(book, schedule, lines, safe_pool4, mode)), pools
+        pools = _round_pool(order_pool4, mode)
+        def allocate_part(part: slice) -> tuple[IntArray, IntArray, IntArray]:
+            item, entry, amount = allocate(order_pool4[part],
+                                           schedule.rows_for(book.seller[part]), entries, mode)
+            return item + part.start, entry, amount
+
+        return _Rows.build(entries, _in_chunks(allocate_part, book.count)), pools
+    pools = book.sum_lines(lines, _round_pool(safe_pool4, mode))
+    return _Rows.build(entries, [_per_line(book, schedule, lines, safe_pool4, mode)]), pools
 
 
 def _per_line(book: _Orders, schedule: _Schedule, lines: LineColumns, pool4: IntArray,
-              mode: str) -> Iterable[tuple[IntArray, IntArray, IntArray]]:
-    """Round each line, then sum per order: chunks of whole orders, lines sorted by order."""
+              mode: str) -> tuple[IntArray, IntArray, IntArray]:
+    """Round each line, then add up each order's lines slot by slot: (order, entry, amount)."""
+    entries = schedule.entries
+    order_rows = schedule.rows_for(book.seller)
+    order_count = entries.ptr[order_rows + 1] - entries.ptr[order_rows]
+    order_first = np.cumsum(order_count) - order_count  # each order's first entry
+    totals = np.zeros(int(order_count.sum()), dtype=np.int64)
     codes = lines.order.codes
-    by_order = None if book.grouped else np.argsort(codes, kind="stable")
-    sorted_codes = codes if by_order is None else codes[by_order]
-    starts = np.flatnonzero(np.concatenate([[True], sorted_codes[1:] != sorted_codes[:-1]]))
-    bounds = np.append(starts, len(codes))
-    for part in _chunks(book.count):
-        first, last = part.start, min(part.stop, book.count)
-        span = np.arange(bounds[first], bounds[last])
-        line_ids = span if by_order is None else by_order[span]
-        owner = codes[line_ids]
-        amounts = _split_and_round(pool4[line_ids], schedule, book.seller[owner], mode)
-        per_order = np.add.reduceat(amounts, bounds[first:last] - bounds[first], axis=0)
-        yield np.arange(first, last), book.seller[first:last], per_order
+
+    def allocate_part(part: slice) -> tuple[IntArray, IntArray]:
+        owner = codes[part]
+        rows = order_rows[owner]
+        item, entry, amount = allocate(pool4[part], rows, entries, mode)
+        # A line's entries are its order's entries, in the same positions.
+        return order_first[owner[item]] + entry - entries.ptr[rows[item]], amount
+
+    for target, amount in _in_chunks(allocate_part, lines.size):
+        np.add.at(totals, target, amount)
+    order = np.repeat(np.arange(book.count), order_count)
+    entry = entries.ptr[order_rows][order] + (np.arange(len(order)) - order_first[order])
+    return order, entry, totals
 
 
 def _chunks(size: int) -> list[slice]:
-    return [slice(start, start + _CHUNK) for start in range(0, size, _CHUNK)]
+    return [slice(start, min(start + _CHUNK, size)) for start in range(0, size, _CHUNK)]
 
 
-def _split_and_round(pool4: IntArray, schedule: _Schedule, seller: IntArray,
-                     mode: str) -> IntArray:
-    """Amounts (rows × slots) for pools ``pool4`` split by each row's seller schedule."""
-    share = schedule.share[schedule.rows_for(seller)]
-    if mode == "floor":
-        return _floor_share(pool4, share)
-    whole, rest = _split(pool4[:, None], share)
-    missing = _round(*_split(pool4, share.sum(axis=1)), mode) - whole.sum(axis=1)
-    order = np.argsort(-rest, axis=1, kind="stable")
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(share.shape[1])[None, :], axis=1)
-    amounts: IntArray = whole + (ranks < missing[:, None])
-    return amounts
+_T = TypeVar("_T")
 
 
-def _split(pool4: IntArray, share: IntArray | np.int64) -> tuple[IntArray, IntArray]:
-    """``pool4 × share`` (1/10^8 fen) as (whole fen, remainder in 1/10^8 fen), exactly.
-
-    ``share`` 1 splits a pool in 1/10 000 fen the same way. The product fits int64 while
-    pool4 ≤ 9.2·10^14 (an order of 920 million yuan); above that, pool4 = q·10^4 + r and
-    pool4·share = (q·share)·10^4 + r·share keeps every step in range for orders up to
-    SAFE_ORDER_AMOUNT fen.
-    """
-    scale = np.int64(RATE_SCALE * RATE_SCALE)
-    if share is np.int64(1) or (isinstance(share, np.integer) and share == 1):
-        whole, rest = np.divmod(pool4, RATE_SCALE)
-        return whole, rest * RATE_SCALE
-    if not len(pool4) or int(pool4.max()) <= _DIRECT_LIMIT:
-        return np.divmod(pool4 * share, scale)
-    q, r = np.divmod(pool4, RATE_SCALE)
-    a_high, a_low = np.divmod(q * share, RATE_SCALE)
-    carry, rest = np.divmod(a_low * RATE_SCALE + r * share, scale)  # the sum is < 2·10^8
-    return a_high + carry, rest
+def _in_chunks(work: Callable[[slice], _T], size: int) -> list[_T]:
+    """``work`` over chunks of ``range(size)``: bounded temporaries. (Threads were measured
+    and did not help: the steps are memory-bound.)"""
+    return [work(chunk) for chunk in _chunks(size)]
 
 
-def _floor_share(pool4: IntArray, share: IntArray) -> IntArray:
-    """Whole fen of ``pool4 × share / 10^8`` per row and slot (floor rounding's only need)."""
-    if len(pool4) and int(pool4.max()) > _DIRECT_LIMIT:
-        return _split(pool4[:, None], share)[0]
-    floors: IntArray = (pool4[:, None] * share) // (RATE_SCALE * RATE_SCALE)
-    return floors
-
-
-_DIRECT_LIMIT = (2**63 - 1) // RATE_SCALE  # pool4 × share (≤ 10^4) cannot overflow below it
-
-
-def _round(whole: IntArray, rest: IntArray, mode: str) -> IntArray:
-    """Round (whole + rest/10^8) by the policy's mode: half to even, or down."""
-    if mode == "floor":
-        return whole
-    half = RATE_SCALE * RATE_SCALE // 2
-    up = (rest > half) | ((rest == half) & (whole % 2 == 1))
-    rounded: IntArray = whole + up
-    return rounded
+def _round_pool(pool4: IntArray, mode: str) -> IntArray:
+    """Pools from 1/10 000 fen to fen: half to even, or down."""
+    whole, rest = np.divmod(pool4, RATE_SCALE)
+    return round_split(whole, rest * RATE_SCALE, mode)
 
 
 class _Rows:
-    """Payout rows as (order code, member, slot, amount) columns, gathered chunk by chunk."""
+    """Payout rows as (order code, member, slot, amount) columns."""
 
     def __init__(self, order: IntArray, member: npt.NDArray[np.int32],
                  slot: npt.NDArray[np.int8], amount: IntArray) -> None:
         self.order, self.member, self.slot, self.amount = order, member, slot, amount
 
     @classmethod
-    def collect(cls, schedule: _Schedule,
-                chunks: Iterable[tuple[IntArray, IntArray, IntArray]]) -> _Rows:
-        """Rows from (orders, sellers, amounts per slot) chunks: non-zero amounts, slot order."""
-        parts = []
-        for owners, sellers, amounts in chunks:
-            row, slot = np.nonzero(amounts)
-            members = schedule.member[schedule.rows_for(sellers[row]), slot]
-            parts.append((owners[row], members, slot.astype(np.int8), amounts[row, slot]))
-        if not parts:
-            return cls(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int8),
-                       np.zeros(0, np.int64))
-        order, member, slot8, amount = (np.concatenate(c) for c in zip(*parts, strict=True))
-        return cls(order, member, slot8, amount)
+    def build(cls, entries: Entries,
+              parts: list[tuple[IntArray, IntArray, IntArray]]) -> _Rows:
+        """Rows from (order, entry, amount) parts, keeping the non-zero amounts."""
+        if parts:
+            order, entry, amount = (np.concatenate(c) for c in zip(*parts, strict=True))
+        else:
+            order = entry = amount = np.zeros(0, dtype=np.int64)
+        paying = amount > 0
+        order, entry, amount = order[paying], entry[paying], amount[paying]
+        return cls(order, entries.member[entry], entries.slot[entry], amount)
 
 
 def _reference(policy: Policy, tree: InviteTree, lines: LineColumns, book: _Orders,
