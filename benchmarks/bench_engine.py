@@ -32,6 +32,7 @@ own (see ``PeakMemory``). Before reporting, the script checks in the same run th
 - ``settle_batch`` gives, for the sampled orders, exactly the payout rows and pools of
   ``settle`` (every variant);
 - the networkx loop's totals per (member, kind) equal ``settle_batch``'s on the sample;
+- a tier engine, if found, returns exactly the reference's ``TierChange``s;
 
 and prints OK or FAILED for each; any failure makes the exit status 1.
 

@@ -65,8 +65,23 @@ class TreeArrays:
         index = self._pandas_index
         if index is None:  # pragma: no cover - exercised where pandas is absent
             return np.array([self.index.get(i, -1) for i in ids], dtype=np.int64)
-        found: IntArray = index.get_indexer(index.__class__(list(ids), dtype=object))
-        return found.astype(np.int64)
+        for seen, found in self._lookups:  # the same categories again: same answer
+            if seen is ids:
+                return found
+        asked = ids if isinstance(ids, index.__class__) else index.__class__(list(ids),
+                                                                             dtype=object)
+        if len(asked) == len(index) and asked.equals(index):  # ids listed like the tree's
+            found = np.arange(len(index), dtype=np.int64)
+        else:
+            found = index.get_indexer(asked).astype(np.int64)
+        if asked is ids:  # a pandas Index is immutable: safe to remember by identity
+            self._lookups[:] = [(ids, found), *self._lookups[:3]]
+        return found
+
+    @cached_property
+    def _lookups(self) -> list[tuple[Any, IntArray]]:
+        """The last few (ids object, indices) looked up: categories repeat across calls."""
+        return []
 
     @cached_property
     def _pandas_index(self) -> Any:

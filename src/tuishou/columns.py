@@ -133,6 +133,7 @@ def _encode(name: str, values: Any) -> Encoded:
         raise InvalidOrderError(f"column {name!r}, row {row}: {bad[0]!r} is a "
                                 f"{type(bad[0]).__name__}; ids and names are text")
     if "" in distinct:  # an empty text cell is missing too; renumber the codes after it
+        distinct = list(distinct)
         blank = distinct.index("")
         codes = np.where(codes == blank, -1, codes - (codes > blank))
         del distinct[blank]
@@ -145,11 +146,10 @@ def _all_text(values: Any) -> bool:
     return categories is not None and categories.inferred_type in ("string", "empty")
 
 
-def _dictionary(values: Any) -> tuple[CodeArray | None, list[Any]]:
+def _dictionary(values: Any) -> tuple[CodeArray | None, Any]:
     """Codes and distinct values of already dictionary-encoded input, else (None, [])."""
     if hasattr(values, "cat"):  # pandas Categorical
-        return (values.cat.codes.to_numpy().astype(np.int32),
-                values.cat.categories.tolist())
+        return values.cat.codes.to_numpy().astype(np.int32), values.cat.categories
     if hasattr(values, "combine_chunks"):  # pyarrow ChunkedArray
         values = values.combine_chunks()
     if hasattr(values, "dictionary") and hasattr(values, "indices"):  # pyarrow dictionary
