@@ -87,7 +87,7 @@ from tuishou import (
     settle,
 )
 from tuishou.batch import KINDS
-from tuishou.engine import settle_batch
+from tuishou.engine import member_totals, settle_batch
 
 T = TypeVar("T")
 
@@ -494,6 +494,25 @@ def run_engine(ctx: Context, label: str) -> dict[str, Any]:
     return {"seconds": seconds, "first": first, "peak": peak, "totals": totals,
             "paid": result.paid, "pool": result.pool, "payouts": len(payouts),
             "sample_rows": list(zip(*columns, strict=True)), "sample_pools": pools}
+
+
+def run_member_totals(ctx: Context, label: str) -> dict[str, Any]:
+    """``member_totals``: the aggregate DuckDB's query computes, without a row per payout."""
+    memory = PeakMemory()
+    policy = ctx.policies[label]
+    seconds, first, result = best_of(lambda: member_totals(policy, ctx.tree, ctx.df),
+                                     ctx.repeat)
+    per_member = np.zeros(len(ctx.ids), dtype=np.int64)
+    per_member[result.member] = result.amount
+    return {"seconds": seconds, "first": first, "peak": memory.peak(), "per_member": per_member}
+
+
+def compare_member_totals(engine: dict[str, Any], run: dict[str, Any], label: str) -> Check:
+    """member_totals against settle_batch's payouts summed per member."""
+    expected = engine["totals"].reshape(-1, len(KINDS)).sum(axis=1)
+    same = np.array_equal(expected, run["per_member"])
+    return Check(f"member_totals == settle_batch summed per member ({label})", same,
+                 f"paid {int(run['per_member'].sum()):,} vs {engine['paid']:,} fen")
 
 
 # ----------------------------------------------------------------------------- 2. settle
@@ -995,6 +1014,12 @@ def settlement_rows(ctx: Context, checks: list[Check]) -> tuple[list[Row], Any]:
         rows.append(Row("settle_batch", label, engine["seconds"], engine["first"], ctx.lines,
                         peak_mb=engine["peak"][0], added_mb=engine["peak"][1], ratio=1.0,
                         note=f"{engine['payouts']:,} payouts"))
+        print(f"  member_totals, {label} ...", flush=True)
+        totals = in_child(lambda label=label: run_member_totals(ctx, label))
+        rows.append(Row("member_totals (sums per member, no payout rows)", label,
+                        totals["seconds"], totals["first"], ctx.lines,
+                        peak_mb=totals["peak"][0], added_mb=totals["peak"][1]))
+        checks.append(compare_member_totals(engine, totals, label))
         print(f"  settle per order, {label} ...", flush=True)
         reference = in_child(lambda label=label: run_reference(ctx, label))
         rows.append(Row(f"settle per order {sampled}", label, reference["seconds"] * scale,
