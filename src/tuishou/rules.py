@@ -28,6 +28,7 @@ import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
 from functools import cached_property
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, ClassVar, Literal
@@ -251,7 +252,7 @@ def _rule_problems(policy: Policy) -> list[str]:
     return problems
 
 
-def load_policy(path: str | Path) -> Policy:
+def load_policy(path: str | Path | Traversable) -> Policy:
     """Read a policy from a ``.toml`` or ``.json`` file (rates as strings: "0.05").
 
     >>> import importlib.resources

@@ -55,6 +55,8 @@ from .records import (
 
 __all__ = ["STATUSES", "InviteTree", "Status"]
 
+Column = Sequence[Any]  # a list, numpy array, pandas Series or pyarrow array of values
+
 
 
 class InviteTree:
@@ -124,11 +126,11 @@ class InviteTree:
     @classmethod
     def from_arrays(
         cls,
-        member_ids: Sequence[str],
-        inviter_ids: Sequence[str | None],
-        tier: Sequence[str],
+        member_ids: Column,
+        inviter_ids: Column,
+        tier: Column,
         *,
-        status: Sequence[str] | None = None,
+        status: Column | None = None,
         tiers: Sequence[str] | None = None,
     ) -> InviteTree:
         """Build a large tree from columns (lists, numpy arrays, pandas or pyarrow columns).
