@@ -106,7 +106,8 @@ class Ledger:
         policy_json = settlement.policy.model_dump_json()
         policy_id = _digest(policy_json)
         snapshot = _snapshot(settlement)
-        fingerprint = _digest(json.dumps([order.model_dump_json(), policy_id, snapshot,
+        order_json = order.model_dump_json()
+        fingerprint = _digest(json.dumps([order_json, policy_id, snapshot,
                                           _payout_rows(settlement)], sort_keys=True))
         with self._store.transaction() as db:
             found = db.execute("SELECT fingerprint FROM orders WHERE order_id = ?",
@@ -124,7 +125,7 @@ class Ledger:
                 "INSERT INTO orders (order_id, fingerprint, policy_id, order_json, snapshot_json, "
                 "refunded_json, posted_at, freeze_start, due_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (order.order_id, fingerprint, policy_id, order.model_dump_json(),
+                (order.order_id, fingerprint, policy_id, order_json,
                  json.dumps(snapshot), json.dumps([0] * len(order.lines)), at.isoformat(),
                  _iso(start), _iso(due)))
             totals = _totals(settlement)
