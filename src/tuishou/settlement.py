@@ -191,8 +191,9 @@ def resettle(previous: Settlement, order: Order) -> Settlement:
     """
     if not isinstance(previous, Settlement):
         raise ArgumentTypeError(f"previous is a {type(previous).__name__}, expected Settlement")
+    if not isinstance(order, Order):
+        raise ArgumentTypeError(f"order is a {type(order).__name__}, expected Order")
     policy = previous.policy
-    _check_types(policy, InviteTree(), order)
     if order.order_id != previous.order_id:
         raise InvalidOrderError(f"order_id={order.order_id!r} is not the settled order "
                                 f"{previous.order_id!r}")
