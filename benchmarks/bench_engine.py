@@ -690,15 +690,36 @@ class DuckdbPlan:
         return _case(column, {self.tier_code[t]: r for t, r in rates.items()
                               if t in self.tier_code})
 
-    def sql(self) -> str:
-        """The whole query."""
+    def sql(self, *, rows: bool = False) -> str:
+        """The whole query: totals per (member, kind), or (``rows``) one row per payout."""
         policy = self.policy
         ctes = f"WITH RECURSIVE\n{self.line_sellers()},\n{self.chain()},\n{self.schedule()}"
         if policy.rounding == "floor" and policy.rounding_scope == "line":
-            return ctes + self.floor_per_line()
+            return ctes + (self.floor_rows() if rows else self.floor_per_line())
         if policy.rounding == "largest_remainder" and policy.rounding_scope == "order":
-            return ctes + self.largest_remainder_per_order()
+            tail = self.largest_remainder_per_order()
+            return ctes + (tail.split("\n    SELECT member, kind,")[0] + self.ranked_rows()
+                           if rows else tail)
         raise NotImplementedError(f"rounding {policy.rounding!r} per {policy.rounding_scope!r}")
+
+    @staticmethod
+    def floor_rows() -> str:
+        """One row per payout: each order's floored line amounts per (member, rule, kind)."""
+        return f"""
+    SELECT l.order_id, s.member, s.kind, s.gen,
+           CAST(SUM(l.pool4 * s.share // {FEN_SCALE**2}) AS BIGINT) AS amount
+    FROM line_sellers l JOIN schedule s ON s.seller = l.seller
+    GROUP BY l.order_id, s.member, s.pos, s.kind, s.gen
+    HAVING amount > 0"""
+
+    @staticmethod
+    def ranked_rows() -> str:
+        """One row per payout from the largest-remainder ranking."""
+        return """
+    SELECT order_id, member, kind, gen, amount FROM (
+        SELECT order_id, member, kind, gen,
+               CAST(whole + CASE WHEN place <= missing THEN 1 ELSE 0 END AS BIGINT) AS amount
+        FROM ranked) WHERE amount > 0"""
 
     def line_sellers(self) -> str:
         """Each line's pool (1/10 000 fen) and seller (domain.md §3, §4)."""
@@ -800,7 +821,7 @@ class DuckdbPlan:
         FROM orders o JOIN schedule s ON s.seller = o.seller
     ),
     ranked AS (
-        SELECT member, kind, x // {scale} AS whole,
+        SELECT order_id, member, kind, gen, x // {scale} AS whole,
                {_half_even("SUM(x) OVER per_order", scale)}
                    - SUM(x // {scale}) OVER per_order AS missing,
                ROW_NUMBER() OVER (PARTITION BY order_id
@@ -826,9 +847,9 @@ def run_duckdb(ctx: Context, label: str) -> dict[str, Any]:
     threads = con.execute("SELECT current_setting('threads')").fetchone()
     loaded = {"seconds": time.perf_counter() - start, "peak": memory.peak(),
               "threads": threads[0] if threads else None}
-    sql = DuckdbPlan(ctx.policies[label], ctx.tree.arrays().tier_names,
-                     list(ctx.df["group"].cat.categories),
-                     list(ctx.df["sku"].cat.categories)).sql()
+    plan = DuckdbPlan(ctx.policies[label], ctx.tree.arrays().tier_names,
+                      list(ctx.df["group"].cat.categories), list(ctx.df["sku"].cat.categories))
+    sql = plan.sql()
     seconds, first, found = best_of(lambda: con.execute(sql).fetchnumpy(), ctx.repeat)
     peak = memory.peak()
     member, kind, amount = (np.asarray(found[c], dtype=np.int64)
@@ -836,8 +857,21 @@ def run_duckdb(ctx: Context, label: str) -> dict[str, Any]:
     is_pool = member < 0
     totals = np.zeros(len(ctx.ids) * len(KINDS), dtype=np.int64)
     np.add.at(totals, member[~is_pool] * len(KINDS) + kind[~is_pool], amount[~is_pool])
+    pool = int(amount[is_pool].sum())
+    del found
+    memory = PeakMemory()
+    rows_sql = plan.sql(rows=True)
+    row_seconds, row_first, rows = best_of(lambda: con.execute(rows_sql).fetchnumpy(),
+                                           ctx.repeat)
+    row_peak = memory.peak()
+    member, kind, amount = (np.asarray(rows[c], dtype=np.int64)
+                            for c in ("member", "kind", "amount"))
+    row_totals = np.zeros(len(ctx.ids) * len(KINDS), dtype=np.int64)
+    np.add.at(row_totals, member * len(KINDS) + kind, amount)
     return {"load": loaded, "seconds": seconds, "first": first, "peak": peak,
-            "totals": totals, "pool": int(amount[is_pool].sum())}
+            "totals": totals, "pool": pool,
+            "rows": {"seconds": row_seconds, "first": row_first, "peak": row_peak,
+                     "count": len(amount), "totals": row_totals}}
 
 
 # ----------------------------------------------------------------------------- tiers
@@ -1047,6 +1081,16 @@ def settlement_rows(ctx: Context, checks: list[Check]) -> tuple[list[Row], Any]:
                         run["first"], ctx.lines, peak_mb=run["peak"][0],
                         added_mb=run["peak"][1]))
         checks.append(compare_duckdb(engines[label], run, label))
+        rows_run = run["rows"]
+        rows.append(Row("DuckDB SQL, one row per payout (like settle_batch)", label,
+                        rows_run["seconds"], rows_run["first"], ctx.lines,
+                        peak_mb=rows_run["peak"][0], added_mb=rows_run["peak"][1],
+                        note=f"{rows_run['count']:,} payouts"))
+        same = (np.array_equal(rows_run["totals"], engines[label]["totals"])
+                and rows_run["count"] == engines[label]["payouts"])
+        checks.append(Check(f"DuckDB payout rows == settle_batch rows ({label})", same,
+                            f"{rows_run['count']:,} vs {engines[label]['payouts']:,} rows, "
+                            f"paid {int(rows_run['totals'].sum()):,} fen"))
     load = min(loads, key=lambda loaded: loaded["seconds"])
     rows.append(Row("DuckDB: register arrow tables", "-", load["seconds"],
                     peak_mb=load["peak"][0], added_mb=load["peak"][1],
