@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from .money import RATE_SCALE
 
-__all__ = ["Entries", "allocate", "round_split", "split"]
+__all__ = ["Entries", "allocate", "floor_split", "round_split", "split"]
 
 IntArray = npt.NDArray[np.int64]
 _SCALE = RATE_SCALE * RATE_SCALE  # a pool in 1/10 000 fen times a share in 1/10 000
@@ -59,9 +59,9 @@ def allocate(pool4: IntArray, rows: IntArray, entries: Entries,
     """(item, entry, amount in fen) for items with pools ``pool4`` (1/10 000 fen)."""
     item, entry = entries.expand(rows)
     share = entries.share[entry]
-    whole, rest = split(pool4[item], share)
     if mode == "floor" or not len(item):
-        return item, entry, whole
+        return item, entry, floor_split(pool4[item], share)
+    whole, rest = split(pool4[item], share)
     total = round_split(*split(pool4, entries.row_total[rows]), mode)
     starts = np.flatnonzero(np.concatenate([[True], item[1:] != item[:-1]]))
     missing = total[item[starts]] - np.add.reduceat(whole, starts)
@@ -92,6 +92,18 @@ def split(pool4: IntArray, share: IntArray) -> tuple[IntArray, IntArray]:
     a_high, a_low = np.divmod(q * share, RATE_SCALE)
     carry, rest = np.divmod(a_low * RATE_SCALE + r * share, _SCALE)  # the sum is < 2·10^8
     return a_high + carry, rest
+
+
+def floor_split(pool4: IntArray, share: IntArray) -> IntArray:
+    """The whole fen of ``pool4 × share / 10^8``: ``split``'s first half, in one division.
+
+    >>> floor_split(np.array([89948000]), np.array([5000])).tolist()
+    [4497]
+    """
+    if not len(pool4) or int(pool4.max()) <= _DIRECT_LIMIT:
+        floors: IntArray = (pool4 * share) // _SCALE
+        return floors
+    return split(pool4, share)[0]
 
 
 def round_split(whole: IntArray, rest: IntArray, mode: str) -> IntArray:
