@@ -87,7 +87,9 @@ def split(pool4: IntArray, share: IntArray) -> tuple[IntArray, IntArray]:
     [[4497, 100000000000000], [40000000, 0]]
     """
     if not len(pool4) or int(pool4.max()) <= _DIRECT_LIMIT:
-        return np.divmod(pool4 * share, _SCALE)
+        product = pool4 * share
+        whole = product // _SCALE  # one division and a multiply: faster than np.divmod
+        return whole, product - whole * _SCALE
     q, r = np.divmod(pool4, RATE_SCALE)
     a_high, a_low = np.divmod(q * share, RATE_SCALE)
     carry, rest = np.divmod(a_low * RATE_SCALE + r * share, _SCALE)  # the sum is < 2·10^8

@@ -149,7 +149,7 @@ def _all_text(values: Any) -> bool:
 def _dictionary(values: Any) -> tuple[CodeArray | None, Any]:
     """Codes and distinct values of already dictionary-encoded input, else (None, [])."""
     if hasattr(values, "cat"):  # pandas Categorical
-        return values.cat.codes.to_numpy().astype(np.int32), values.cat.categories
+        return values.cat.codes.to_numpy().astype(np.int32, copy=False), values.cat.categories
     if hasattr(values, "combine_chunks"):  # pyarrow ChunkedArray
         values = values.combine_chunks()
     if hasattr(values, "dictionary") and hasattr(values, "indices"):  # pyarrow dictionary

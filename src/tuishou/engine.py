@@ -86,7 +86,7 @@ def member_totals(policy: Policy, tree: InviteTree, orders: Any) -> MemberTotals
     """
     work = _Work(policy, tree, orders)
     entries, mode = work.schedule.entries, policy.rounding
-    safe_pool4 = np.where(work.too_big[work.lines.order.codes], 0, work.pool4)
+    safe_pool4 = _without(work.pool4, work.too_big, work.lines)
     totals = np.zeros(work.arrays.size, dtype=np.int64)
     if policy.rounding_scope == "order":
         pool4, seller = work.book.sum_lines(work.lines, safe_pool4), work.book.seller
@@ -148,10 +148,13 @@ class _Orders:
 
     def too_big(self, lines: LineColumns) -> npt.NDArray[np.bool_]:
         """Orders whose amounts could overflow int64 arithmetic (settled by the reference)."""
+        largest = int(lines.amount.max()) if lines.size else 0
+        if largest * lines.size < 2**63:  # no sum of amounts can overflow: sum exactly
+            too_big: npt.NDArray[np.bool_] = self.sum_lines(lines, lines.amount) > SAFE_ORDER_AMOUNT
+            return too_big
         totals = np.bincount(lines.order.codes, weights=lines.amount.astype(np.float64),
                              minlength=self.count)  # float is fine: only compared to a bound
-        too_big: npt.NDArray[np.bool_] = totals > SAFE_ORDER_AMOUNT
-        return too_big
+        return totals > SAFE_ORDER_AMOUNT
 
     def sum_lines(self, lines: LineColumns, values: IntArray) -> IntArray:
         """Exact int64 sums of a line column per order."""
@@ -217,9 +220,11 @@ def _line_rates(policy: Policy, lines: LineColumns) -> IntArray:
     group_rate = np.array([units.group[g] for g in groups], dtype=np.int64)[lines.group.codes]
     if not units.sku:
         return group_rate
-    sku_rate = np.array([units.sku.get(s, -1) for s in lines.sku.values] + [-1],
-                        dtype=np.int64)[lines.sku.codes]
-    return np.where(sku_rate >= 0, sku_rate, group_rate)
+    sku_table = np.array([units.sku.get(s, -1) for s in lines.sku.values] + [-1],
+                         dtype=np.int64)
+    overridden = (sku_table >= 0)[lines.sku.codes]  # usually few lines: patch them in place
+    group_rate[overridden] = sku_table[lines.sku.codes[overridden]]
+    return group_rate
 
 
 class _Schedule:
@@ -362,7 +367,7 @@ def _allocate(policy: Policy, book: _Orders, schedule: _Schedule, lines: LineCol
     """Every payout of the safe orders as rows, and every order's pool."""
     mode = policy.rounding
     entries = schedule.entries
-    safe_pool4 = np.where(too_big[lines.order.codes], 0, pool4)
+    safe_pool4 = _without(pool4, too_big, lines)
     del pool4
     if policy.rounding_scope == "order":
         order_pool4 = book.sum_lines(lines, safe_pool4)
@@ -401,6 +406,14 @@ def _per_line(book: _Orders, schedule: _Schedule, lines: LineColumns, pool4: Int
     return order, entry, totals
 
 
+def _without(pool4: IntArray, too_big: npt.NDArray[np.bool_], lines: LineColumns) -> IntArray:
+    """Line pools with the too-big orders' lines zeroed (those go to the reference path)."""
+    if not too_big.any():  # the usual case: no copy of a ten-million-row column
+        return pool4
+    zeroed: IntArray = np.where(too_big[lines.order.codes], 0, pool4)
+    return zeroed
+
+
 def _chunks(size: int) -> list[slice]:
     return [slice(start, min(start + _CHUNK, size)) for start in range(0, size, _CHUNK)]
 
@@ -416,8 +429,10 @@ def _in_chunks(work: Callable[[slice], _T], size: int) -> list[_T]:
 
 def _round_pool(pool4: IntArray, mode: str) -> IntArray:
     """Pools from 1/10 000 fen to fen: half to even, or down."""
-    whole, rest = np.divmod(pool4, RATE_SCALE)
-    return round_split(whole, rest * RATE_SCALE, mode)
+    whole: IntArray = pool4 // RATE_SCALE  # one division: numpy's divmod is slower on int64
+    if mode == "floor":
+        return whole
+    return round_split(whole, (pool4 - whole * RATE_SCALE) * RATE_SCALE, mode)
 
 
 class _Rows:
