@@ -92,6 +92,7 @@ def member_totals(policy: Policy, tree: InviteTree, orders: Any) -> MemberTotals
         pool4, seller = work.book.sum_lines(work.lines, safe_pool4), work.book.seller
     else:  # a member's total is the sum over lines: no need to gather lines per order
         pool4, seller = safe_pool4, work.book.seller[work.lines.order.codes]
+
     def allocate_part(part: slice) -> tuple[IntArray, IntArray, IntArray]:
         return allocate(pool4[part], work.schedule.rows_for(seller[part]), entries, mode)
 
