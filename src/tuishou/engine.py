@@ -229,7 +229,8 @@ def _line_rates(policy: Policy, lines: LineColumns) -> IntArray:
 
 
 class _Schedule:
-    """Per distinct seller: the member and the share (1/10 000) of every slot."""
+    """Per distinct seller: the member and share (1/10 000) of each slot that pays, as
+    ``entries``; ``rows_for`` maps sellers to their rows."""
 
     def __init__(self, policy: Policy, arrays: TreeArrays, seller: IntArray) -> None:
         size = arrays.size
@@ -257,12 +258,12 @@ class _Schedule:
         self.kind_of = np.array([_kind(policy.rules[k[1]], bool(k[2])) for k in keys],
                                 dtype=np.int8)
         rows = len(self.sellers) + 1
-        self.member = np.zeros((rows, len(slots)), dtype=np.int32)
-        self.share = np.zeros((rows, len(slots)), dtype=np.int64)
+        members = np.zeros((rows, len(slots)), dtype=np.int32)
+        shares = np.zeros((rows, len(slots)), dtype=np.int64)
         for column, (_, member, share) in enumerate(slots):
-            self.member[:-1, column] = member
-            self.share[:-1, column] = share
-        self.entries = Entries.from_dense(self.member, self.share)
+            members[:-1, column] = member
+            shares[:-1, column] = share
+        self.entries = Entries.from_dense(members, shares)  # only the paying slots are kept
 
     def rows_for(self, seller: IntArray) -> IntArray:
         """The schedule row of each seller (all of them must be in the schedule)."""
@@ -373,6 +374,7 @@ def _allocate(policy: Policy, book: _Orders, schedule: _Schedule, lines: LineCol
     if policy.rounding_scope == "order":
         order_pool4 = book.sum_lines(lines, safe_pool4)
         pools = _round_pool(order_pool4, mode)
+
         def allocate_part(part: slice) -> tuple[IntArray, IntArray, IntArray]:
             item, entry, amount = allocate(order_pool4[part],
                                            schedule.rows_for(book.seller[part]), entries, mode)

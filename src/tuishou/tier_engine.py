@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from .tree import InviteTree
 
-__all__ = ["qualify_levels"]
+__all__ = ["on_probation", "qualify_levels"]
 
 IntArray = npt.NDArray[np.int64]
 Thresholds = list[tuple[str, int, int]]  # (description, measure slot, threshold)
@@ -85,11 +85,19 @@ def _qualified(measures: IntArray, rules: Sequence[tuple[int, str, Thresholds]])
     return qualified
 
 
+def on_probation(until: datetime | None, as_of: datetime | None) -> bool:
+    """Whether a probation ending at ``until`` still holds at ``as_of`` (None: any set one).
+
+    >>> on_probation(datetime(2027, 2, 1), datetime(2027, 1, 31)), on_probation(None, None)
+    (True, False)
+    """
+    return until is not None and (as_of is None or as_of < until)
+
+
 def _on_probation(tree: InviteTree, index: Mapping[str, int],
                   as_of: datetime | None) -> npt.NDArray[np.bool_]:
     protected = np.zeros(len(index), dtype=bool)
     for member, extra in tree._extra.items():
-        until = extra.get("probation_until")
-        if until is not None and (as_of is None or as_of < until):
+        if on_probation(extra.get("probation_until"), as_of):
             protected[index[member]] = True
     return protected

@@ -45,7 +45,7 @@ from .errors import (
 )
 from .models import FrozenMap, FrozenModel, Problems
 from .money import Fen, check_fen
-from .tier_engine import qualify_levels
+from .tier_engine import on_probation, qualify_levels
 from .tree import InviteTree
 
 __all__ = ["Requirements", "Tier", "TierChange", "TierLadder", "apply_tier_changes",
@@ -431,8 +431,7 @@ def _qualify(
 
 
 def _on_probation(tree: InviteTree, member: str, as_of: datetime | None) -> bool:
-    until = tree.probation_until(member)
-    return until is not None and (as_of is None or as_of < until)
+    return on_probation(tree.probation_until(member), as_of)
 
 
 def _check_as_of(as_of: object, *, required: bool) -> None:
