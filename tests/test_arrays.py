@@ -29,10 +29,11 @@ def test_from_arrays_equals_from_records(parents, rng: random.Random):
         {"member_id": m, "inviter_id": i, "tier": t, "status": s} for m, i, t, s in rows)
     assert from_columns == from_records
     arrays = from_columns.arrays()
-    depth = arrays.depth()
+    depth, team = arrays.depth(), arrays.team_sizes()
     for member in ids:
         i = arrays.index[member]
         assert depth[i] == from_records.depth(member)
+        assert team[i] == from_records.team_size(member)
         assert bool(arrays.active[i]) == (from_records.status(member) == "active")
         assert arrays.tier_names[arrays.tier[i]] == from_records.tier(member)
 

@@ -115,6 +115,24 @@ class TreeArrays:
         depths: IntArray = hops
         return depths
 
+    def team_sizes(self) -> IntArray:
+        """How many members are below each member, at any depth (``InviteTree.team_size``).
+
+        Deepest level first, each level adds its teams to its inviters: linear, no recursion.
+
+        >>> TreeArrays.build({"A": None, "B": "A", "C": "B", "D": "A"}, dict.fromkeys("ABCD", "m"),
+        ...                  set()).team_sizes().tolist()
+        [3, 1, 0, 0]
+        """
+        size = self.size
+        below = np.zeros(size + 1, dtype=np.int64)  # below[size]: the roots' sink, never read
+        depth = self.depth()
+        by_depth = np.argsort(-depth, kind="stable")
+        for level in np.split(by_depth, np.flatnonzero(np.diff(depth[by_depth])) + 1):
+            np.add.at(below, self.parent[level], below[level] + 1)
+        sizes: IntArray = below[:size]
+        return sizes
+
 
 @dataclass(frozen=True)
 class CheckedColumns:

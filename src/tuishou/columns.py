@@ -59,7 +59,11 @@ def read_lines(orders: Any) -> LineColumns:
     ...                     "group": ["g", "g"], "amount": [100, 250]})
     >>> lines.order.codes.tolist(), lines.amount.tolist()
     ([0, 0], [100, 250])
+    >>> read_lines(lines) is lines  # already read: a sweep over policies reads once
+    True
     """
+    if isinstance(orders, LineColumns):
+        return orders
     columns = _as_mapping(orders)
     missing = [name for name in REQUIRED if name not in columns]
     if missing:

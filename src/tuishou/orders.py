@@ -8,8 +8,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field
 
@@ -17,7 +18,9 @@ from .errors import InvalidOrderError
 from .models import FrozenModel
 from .money import Fen
 
-__all__ = ["Order", "OrderLine"]
+__all__ = ["LINE_COLUMNS", "Order", "OrderLine", "order_columns"]
+
+LINE_COLUMNS = ("order_id", "buyer_id", "sharer_id", "sku", "group", "amount", "quantity")
 
 _Text = Annotated[str, Field(min_length=1, strict=True)]
 
@@ -64,3 +67,22 @@ class Order(_OrderPart):
     def amount(self) -> int:
         """What the buyer paid for the whole order, in fen (GMV)."""
         return sum(line.amount for line in self.lines)
+
+
+def order_columns(orders: Iterable[Order]) -> dict[str, list[Any]]:
+    """Orders as columns, one row per line: what ``settle_batch`` and ``compare`` read.
+
+    >>> order = Order(order_id="o-1", buyer_id="D", lines=[
+    ...     OrderLine(sku="ear", group="ecosystem", amount=19999),
+    ...     OrderLine(sku="band", group="xiaomi", amount=24900, quantity=2)])
+    >>> order_columns([order])["amount"], order_columns([order])["buyer_id"]
+    ([19999, 24900], ['D', 'D'])
+    """
+    table: dict[str, list[Any]] = {name: [] for name in LINE_COLUMNS}
+    for order in orders:
+        for line in order.lines:
+            row = (order.order_id, order.buyer_id, order.sharer_id, line.sku, line.group,
+                   line.amount, line.quantity)
+            for name, value in zip(LINE_COLUMNS, row, strict=True):
+                table[name].append(value)
+    return table

@@ -18,8 +18,8 @@ Glossary (domain.md §4-§6):
 - **budget**: the largest share a policy could pay for one order; it must be ≤ 1.
 
 A policy is validated when it is built and never changes afterwards. To try a variant,
-build a new one with ``Policy.model_validate({**policy.model_dump(), ...})``:
-``model_copy(update=...)`` skips validation.
+use ``replace(policy, field=value, ...)``, which validates the copy like a new policy
+(``model_copy(update=...)`` would skip validation).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from .errors import InvalidPolicyError, did_you_mean
+from .errors import ArgumentTypeError, InvalidPolicyError, did_you_mean
 from .models import FrozenMap, FrozenModel, Problems
 from .money import Rate, rate_units
 
@@ -46,6 +46,7 @@ __all__ = [
     "Rule",
     "SellerRule",
     "load_policy",
+    "replace",
 ]
 
 Name = Annotated[str, Field(min_length=1, strict=True)]
@@ -250,6 +251,31 @@ def _rule_problems(policy: Policy) -> list[str]:
                         "max_generation"
                     )
     return problems
+
+
+def replace(policy: Policy, /, **changes: Any) -> Policy:
+    """A copy of ``policy`` with ``changes``, validated like a new policy (budget included).
+
+    Only top-level fields can be changed; pass a whole new mapping to change one rate.
+
+    >>> policy = _demo_policy()
+    >>> richer = replace(policy, group_rates={**policy.group_rates, "xiaomi": "0.08"})
+    >>> richer.group_rates["xiaomi"], policy.group_rates["xiaomi"]
+    (Decimal('0.08'), Decimal('0.05'))
+    >>> replace(policy, max_generations=2)
+    Traceback (most recent call last):
+    ...
+    tuishou.errors.InvalidPolicyError: replace(): Policy has no field 'max_generations'; ...
+    """
+    if not isinstance(policy, Policy):
+        raise ArgumentTypeError(
+            f"replace() takes a Policy, got {type(policy).__name__}; load one with load_policy()")
+    fields = list(Policy.model_fields)
+    for name in changes:
+        if name not in fields:
+            raise InvalidPolicyError(
+                f"replace(): Policy has no field {name!r}; {did_you_mean(name, fields)}")
+    return Policy.model_validate({**policy.model_dump(), **changes})
 
 
 def load_policy(path: str | Path | Traversable) -> Policy:
