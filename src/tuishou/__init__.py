@@ -35,9 +35,9 @@ from .ledger_models import Balance, Entry, LedgerPolicy, RefundResult
 from .migration import MigrationPolicy, RosterEntry, TierMapping, migrate_team
 from .migration_report import MigratedMember, MigrationReport
 from .money import yuan
-from .orders import Order, OrderLine
+from .orders import Order, OrderLine, order_columns
 from .records import Origin
-from .rules import DifferentialRule, LayersRule, Policy, SellerRule, load_policy
+from .rules import DifferentialRule, LayersRule, Policy, SellerRule, load_policy, replace
 from .settlement import (
     ChainLink,
     LinePool,
@@ -109,6 +109,8 @@ __all__ = [
     "evaluate_tiers",
     "load_policy",
     "migrate_team",
+    "order_columns",
+    "replace",
     "resettle",
     "review_probation",
     "settle",
