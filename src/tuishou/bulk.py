@@ -47,10 +47,14 @@ class Entries:
 
     def expand(self, rows: IntArray) -> tuple[IntArray, IntArray]:
         """(item, entry) for every entry of every item whose schedule row is ``rows[item]``."""
-        count = self.ptr[rows + 1] - self.ptr[rows]
+        start = self.ptr[rows]
+        count = self.ptr[rows + 1] - start
         item = np.repeat(np.arange(len(rows)), count)
-        first = np.cumsum(count) - count  # where each item's entries start in the output
-        entry = self.ptr[rows][item] + (np.arange(len(item)) - first[item])
+        # Output position k of item i holds entry start[i] + (k − first[i]), where first[i]
+        # is where item i's entries begin in the output: one gather of (start − first).
+        shift = start - (np.cumsum(count) - count)
+        entry = shift[item]
+        entry += np.arange(len(item))
         return item, entry
 
 

@@ -394,18 +394,20 @@ def _per_line(book: _Orders, schedule: _Schedule, lines: LineColumns, pool4: Int
     order_first = np.cumsum(order_count) - order_count  # each order's first entry
     totals = np.zeros(int(order_count.sum()), dtype=np.int64)
     codes = lines.order.codes
+    # A line's entries are its order's entries, in the same positions: entry e of a line
+    # adds to totals[order_first + e − ptr[row]], one per-line offset.
+    order_offset = order_first - entries.ptr[order_rows]
 
     def allocate_part(part: slice) -> tuple[IntArray, IntArray]:
         owner = codes[part]
-        rows = order_rows[owner]
-        item, entry, amount = allocate(pool4[part], rows, entries, mode)
-        # A line's entries are its order's entries, in the same positions.
-        return order_first[owner[item]] + entry - entries.ptr[rows[item]], amount
+        item, entry, amount = allocate(pool4[part], order_rows[owner], entries, mode)
+        target = order_offset[owner][item]
+        target += entry
+        return target, amount
 
     for target, amount in _in_chunks(allocate_part, lines.size):
         np.add.at(totals, target, amount)
-    order = np.repeat(np.arange(book.count), order_count)
-    entry = entries.ptr[order_rows][order] + (np.arange(len(order)) - order_first[order])
+    order, entry = entries.expand(order_rows)
     return order, entry, totals
 
 
@@ -449,7 +451,9 @@ class _Rows:
     def build(cls, entries: Entries,
               parts: list[tuple[IntArray, IntArray, IntArray]]) -> _Rows:
         """Rows from (order, entry, amount) parts, keeping the non-zero amounts."""
-        if parts:
+        if len(parts) == 1:  # one part: no copy
+            order, entry, amount = parts[0]
+        elif parts:
             order, entry, amount = (np.concatenate(c) for c in zip(*parts, strict=True))
         else:
             order = entry = amount = np.zeros(0, dtype=np.int64)
