@@ -214,3 +214,18 @@ def test_members_columns_must_be_complete(tmp_path, capsys):
     code, _, err = run(capsys, *settle_args(paths, tmp_path / "payouts.csv"))
     assert code == 2
     assert "members.csv: missing column(s) ['inviter_id']" in err
+
+
+def test_a_number_where_text_belongs_is_named(tmp_path, capsys):
+    err = refused(tmp_path, capsys, ".jsonl", orders=changed(ORDERS, 3, group=5.0))
+    assert "orders.jsonl, line 4: group=5.0 is a float; ids and names are text" in err
+
+
+def test_a_parquet_column_of_the_wrong_type_is_named(tmp_path, capsys):
+    paths = scenario(tmp_path, ".parquet")
+    table = pq.read_table(paths["orders"])
+    pq.write_table(table.set_column(1, "buyer_id", pa.array([1.0, 1.0, 2.0, 3.0])),
+                   paths["orders"])
+    code, _, err = run(capsys, *settle_args(paths, tmp_path / "payouts.csv"))
+    assert code == 2
+    assert "orders.parquet: column 'buyer_id' holds double values; ids and names are text" in err

@@ -207,3 +207,14 @@ def test_a_row_the_engine_still_refuses_is_named_by_its_line(tmp_path, capsys, m
     assert code == 2
     assert err == (f"tuishou: error: {paths['orders']}: column 'amount' must be >= 0: "
                    "lines 2, 4\n")
+
+
+def test_a_spreadsheet_csv_with_a_bom_and_padded_header_is_read(tmp_path, capsys):
+    paths = scenario(tmp_path)
+    text = paths["orders"].read_text(encoding="utf-8")
+    header, rest = text.split("\n", 1)
+    padded = ", ".join(header.split(","))
+    paths["orders"].write_text(padded + "\r\n" + rest.replace("\n", "\r\n"), encoding="utf-8-sig")
+    out = tmp_path / "payouts.csv"
+    assert run(capsys, *settle_args(paths, out))[0] == 0
+    assert read_payouts(out) == PAYOUTS

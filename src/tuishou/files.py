@@ -1,5 +1,5 @@
-"""Tables in files: CSV, Parquet and JSON Lines, read with the place of every row, written
-atomically. The command line's I/O (``tuishou[cli]``: it needs pyarrow).
+"""Tables in files: CSV, Parquet and JSON Lines, read with the place of every row. The
+command line's input (``tuishou[cli]``: it needs pyarrow).
 
 Glossary:
 
@@ -228,7 +228,8 @@ def _read_csv(path: Path) -> Raw:
         raise _Unreadable(f"the header names a column twice: {header}")
     try:
         table = pa_csv.read_csv(
-            path,
+            path,  # the names as _csv_header cleaned them (a BOM, blanks around a name)
+            read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1),
             parse_options=pa_csv.ParseOptions(newlines_in_values=True),
             convert_options=pa_csv.ConvertOptions(
                 column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False,

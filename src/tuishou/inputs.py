@@ -90,8 +90,8 @@ def load_data(policies: Sequence[Policy], members: Path,
     return tree, lines
 
 
-def read_rows(path: Path, columns: Sequence[Column], problems: Problems) -> tuple[Table, list[
-        dict[str, Any]]]:
+def read_rows(path: Path, columns: Sequence[Column],
+              problems: Problems) -> tuple[Table, list[dict[str, Any]]]:
     """The table and its rows as dicts of the columns present; integers in text columns of
     JSON Lines or Parquet become text (the library's models take ids as text).
 
@@ -122,11 +122,10 @@ def read_members(path: Path, *, tiers: Sequence[str] | None,
     >>> print(problems.error().problems[0])  # doctest: +ELLIPSIS
     /.../m.csv, line 3 (member_id='B'): tier='boss' is not in the ladder; known: 'm'
     """
-    before = bool(problems)
     table, records = read_rows(path, MEMBER_COLUMNS, problems)
     ids = {r["member_id"] for r in records if isinstance(r.get("member_id"), str)}
-    if bool(problems) != before:  # a missing column or an unreadable file: say only that
-        return None, ids
+    if not all(name in table.columns for name in _REQUIRED_MEMBER):
+        return None, ids  # unreadable, or a column missing: that is said, and is enough
     try:
         return InviteTree.from_records(records, tiers=tiers), ids
     except InvalidTreeError as exc:
