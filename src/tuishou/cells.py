@@ -43,9 +43,13 @@ class Column:
     """
 
     name: str
-    kind: Literal["text", "integer", "value"] = "text"
-    required: bool = True
-    blank_is_none: bool = True
+    kind: Literal[
+        "text",  # ids and names: a pyarrow string array
+        "integer",  # whole numbers (fen, quantities): an int64 array
+        "value",  # passed on as read, for the library's own checks (dates)
+    ] = "text"
+    required: bool = True  # the file must have the column (its cells may still be empty)
+    blank_is_none: bool = True  # False: "" is kept, for the caller's own "is empty" message
 
 
 class ColumnError(Exception):

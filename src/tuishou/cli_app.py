@@ -52,7 +52,14 @@ def _format(_: click.Context, parameter: click.Parameter, value: Path | None) ->
 
 def policy_option(*, multiple: bool = False) -> Callable[[_F], _F]:
     """``--policy FILE``: a policy in TOML or JSON; with ``multiple``, given once per policy
-    (the parameter is then a tuple of paths, e.g. for comparing policies)."""
+    (the parameter is then a tuple of paths, e.g. for comparing policies).
+
+    >>> @click.command()
+    ... @policy_option(multiple=True)
+    ... def compare(policy_path: tuple[Path, ...]) -> None: ...
+    >>> [(p.name, p.multiple) for p in compare.params]
+    [('policy_path', True)]
+    """
     return click.option("--policy", "policy_path", type=_EXISTING, required=True,
                         multiple=multiple, metavar="FILE",
                         help="Commission policy (.toml or .json)"
@@ -60,14 +67,23 @@ def policy_option(*, multiple: bool = False) -> Callable[[_F], _F]:
 
 
 def members_option(command: _F) -> _F:
-    """``--members FILE``: member_id, inviter_id, tier, status."""
+    """``--members FILE``: member_id, inviter_id, tier, status (by extension: csv, parquet,
+    jsonl; another extension is a usage error).
+
+    >>> [p.name for p in members_option(click.command()(lambda members: None)).params]
+    ['members']
+    """
     return click.option("--members", type=_EXISTING, required=True, metavar="FILE",
                         callback=_format,
                         help="Members: member_id, inviter_id, tier[, status].")(command)
 
 
 def orders_option(command: _F) -> _F:
-    """``--orders FILE``: one row per order line."""
+    """``--orders FILE``: one row per order line.
+
+    >>> [p.name for p in orders_option(click.command()(lambda orders: None)).params]
+    ['orders']
+    """
     return click.option("--orders", type=_EXISTING, required=True, metavar="FILE",
                         callback=_format,
                         help="Order lines: order_id, buyer_id, sharer_id, sku, group, amount "
@@ -75,7 +91,11 @@ def orders_option(command: _F) -> _F:
 
 
 def out_option(what: str) -> Callable[[_F], _F]:
-    """``--out FILE``: where the result goes, in the format of its extension."""
+    """``--out FILE``: where the result goes, in the format of its extension.
+
+    >>> [p.name for p in out_option("payouts")(click.command()(lambda out: None)).params]
+    ['out']
+    """
     return click.option("--out", type=_NEW, required=True, metavar="FILE", callback=_format,
                         help=f"Where to write {what} (.csv, .parquet or .jsonl).")
 
@@ -108,7 +128,7 @@ def settle_command(policy_path: Path, members: Path, orders: Path, out: Path) ->
         policy = read_policy(policy_path)
         tree, lines = load_data([policy], members, orders)
         phases.advance(steps[0], following=steps[1])
-        result = settle_lines(policy, tree, lines)
+        result = _settle_lines(policy, tree, lines)
         phases.advance(steps[1], following=steps[2])
         write_table(result.payouts.to_arrow(), out)
         phases.advance(steps[2])
@@ -117,7 +137,7 @@ def settle_command(policy_path: Path, members: Path, orders: Path, out: Path) ->
     return 0
 
 
-def settle_lines(policy: Policy, tree: InviteTree, lines: OrderLines) -> BatchResult:
+def _settle_lines(policy: Policy, tree: InviteTree, lines: OrderLines) -> BatchResult:
     """``settle_batch`` on checked lines; should it still refuse a row, name its file line."""
     from .engine import settle_batch  # numpy-heavy: imported when a command needs it
 
