@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up and run tuishou on a fresh machine with nothing but Python >= 3.11.
 
-    python3 dev.py demo    # create .venv, install tuishou, run the demo on the example data
+    python3 dev.py demo    # create .venv, install tuishou[cli], run the demo on the example data
     python3 dev.py test    # the same, with dev tools; then ruff, mypy --strict and pytest
 
 Extra arguments are passed on (``python3 dev.py test -k settle``).
@@ -47,7 +47,7 @@ def run(*command: object) -> None:
 def main(argv: list[str]) -> None:
     task, rest = (argv[0], argv[1:]) if argv else ("", [])
     if task == "demo":
-        ensure_installed("")
+        ensure_installed("cli")  # the `tuishou` command needs click and rich
         run(PYTHON, "-m", "tuishou", "demo", *rest)
     elif task == "test":
         ensure_installed("dev")

@@ -21,6 +21,7 @@ __all__ = [
     "FloatRefusedError",
     "InsufficientBalanceError",
     "InvalidArgumentError",
+    "InvalidFileError",
     "InvalidInviteCodeError",
     "InvalidLadderError",
     "InvalidOrderError",
@@ -102,6 +103,27 @@ class InvalidOrderError(_ProblemsError, ValueError):
     >>> isinstance(InvalidOrderError("no lines"), ValueError)
     True
     """
+
+
+class InvalidFileError(_ProblemsError, ValueError):
+    """Input files that cannot be used as given; each problem names the file, the line (or
+    row) and the value. The message shows the first ``shown`` problems; ``.problems`` has all.
+
+    >>> problems = [f"a.csv, line {n}: x" for n in range(2, 30)]
+    >>> str(InvalidFileError.from_problems("bad input", problems)).splitlines()[-1]
+    '  ... and 8 more problem(s)'
+    """
+
+    shown = 20  # a terminal page: enough to see the pattern, few enough to read
+
+    @classmethod
+    def from_problems(cls, what: str, problems: Sequence[str]) -> InvalidFileError:
+        """One error listing the first ``shown`` problems, numbered, then how many more."""
+        lines = [f"{what}: {len(problems)} problem(s)"]
+        lines += [f"  {i}. {problem}" for i, problem in enumerate(problems[:cls.shown], 1)]
+        if len(problems) > cls.shown:
+            lines.append(f"  ... and {len(problems) - cls.shown} more problem(s)")
+        return cls("\n".join(lines), problems)
 
 
 class InvalidArgumentError(TuishouError, ValueError):

@@ -1,0 +1,247 @@
+"""The ``tuishou`` commands, built with click; :func:`tuishou.cli.main` runs them.
+
+- ``settle``: settle an orders file over a members file; write one row per payout.
+- ``explain``: the account of one order (``Settlement.explain()``).
+- ``validate``: check a policy file; print its rates, budget and compliance notes.
+- ``migrate``: bring a rival platform's team in (等级平移); write the new members file.
+- ``demo``: settle generated example data and print a summary.
+
+Options that several commands share (``--policy``, ``--members``, ``--orders``, ``--out``)
+are defined once below, as are the file readers (``tuishou.inputs.load_data``), so a command
+over several policies needs only its own body.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import click
+from rich.console import Console
+
+from .batch import BatchResult
+from .cli_report import LONG_INPUT, Phases, policy_report, settle_summary
+from .errors import InvalidFileError, InvalidOrderError, UnknownGroupError, UnknownMemberError
+from .file_output import replacing, write_into, write_table
+from .files import check_format
+from .inputs import OrderLines, load_data, read_policy
+from .rules import Policy
+from .tree import InviteTree
+
+__all__ = ["app"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
+_NEW = click.Path(dir_okay=False, path_type=Path)
+
+
+def _format(_: click.Context, parameter: click.Parameter, value: Path | None) -> Path | None:
+    """Refuse a data file whose extension names no format we read or write, before any work."""
+    if value is not None:
+        try:
+            check_format(value)
+        except InvalidFileError as exc:
+            raise click.BadParameter(str(exc), param=parameter) from None
+    return value
+
+
+def policy_option(*, multiple: bool = False) -> Callable[[_F], _F]:
+    """``--policy FILE``: a policy in TOML or JSON; with ``multiple``, given once per policy
+    (the parameter is then a tuple of paths, e.g. for comparing policies).
+
+    >>> @click.command()
+    ... @policy_option(multiple=True)
+    ... def compare(policy_path: tuple[Path, ...]) -> None: ...
+    >>> [(p.name, p.multiple) for p in compare.params]
+    [('policy_path', True)]
+    """
+    return click.option("--policy", "policy_path", type=_EXISTING, required=True,
+                        multiple=multiple, metavar="FILE",
+                        help="Commission policy (.toml or .json)"
+                             + ("; repeat it for each policy." if multiple else "."))
+
+
+def members_option(command: _F) -> _F:
+    """``--members FILE``: member_id, inviter_id, tier, status (by extension: csv, parquet,
+    jsonl; another extension is a usage error).
+
+    >>> [p.name for p in members_option(click.command()(lambda members: None)).params]
+    ['members']
+    """
+    return click.option("--members", type=_EXISTING, required=True, metavar="FILE",
+                        callback=_format,
+                        help="Members: member_id, inviter_id, tier[, status].")(command)
+
+
+def orders_option(command: _F) -> _F:
+    """``--orders FILE``: one row per order line.
+
+    >>> [p.name for p in orders_option(click.command()(lambda orders: None)).params]
+    ['orders']
+    """
+    return click.option("--orders", type=_EXISTING, required=True, metavar="FILE",
+                        callback=_format,
+                        help="Order lines: order_id, buyer_id, sharer_id, sku, group, amount "
+                             "(int fen), quantity.")(command)
+
+
+def out_option(what: str) -> Callable[[_F], _F]:
+    """``--out FILE``: where the result goes, in the format of its extension.
+
+    >>> [p.name for p in out_option("payouts")(click.command()(lambda out: None)).params]
+    ['out']
+    """
+    return click.option("--out", type=_NEW, required=True, metavar="FILE", callback=_format,
+                        help=f"Where to write {what} (.csv, .parquet or .jsonl).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tuishou")
+def app() -> None:
+    """Exact, explainable commissions over a referral (invite) tree.
+
+    Data files are CSV (UTF-8, with a header), Parquet or JSON Lines, chosen by extension.
+    Money is integer fen. Exit status: 0 done, 2 bad input or usage (nothing written),
+    1 a file could not be read or written.
+    """
+
+
+@app.command("settle")
+@policy_option()
+@members_option
+@orders_option
+@out_option("one row per payout")
+def settle_command(policy_path: Path, members: Path, orders: Path, out: Path) -> int:
+    """Settle every order; write one row per payout and print a summary on stderr.
+
+    Payout columns: order_id, member_id, rule, kind, generation, amount (fen).
+    """
+    started = time.perf_counter()
+    console = Console(stderr=True)
+    steps = ["reading the files", "settling", "writing payouts"]
+    with Phases.shown(console, steps, long=orders.stat().st_size >= LONG_INPUT) as phases:
+        policy = read_policy(policy_path)
+        tree, lines = load_data([policy], members, orders)
+        phases.advance(steps[0], following=steps[1])
+        result = _settle_lines(policy, tree, lines)
+        phases.advance(steps[1], following=steps[2])
+        write_table(result.payouts.to_arrow(), out)
+        phases.advance(steps[2])
+    console.print(settle_summary(policy, result, lines=lines.size, out=out,
+                                 seconds=time.perf_counter() - started))
+    return 0
+
+
+def _settle_lines(policy: Policy, tree: InviteTree, lines: OrderLines) -> BatchResult:
+    """``settle_batch`` on checked lines; should it still refuse a row, name its file line."""
+    from .engine import settle_batch  # numpy-heavy: imported when a command needs it
+
+    try:
+        return settle_batch(policy, tree, lines.columns)
+    except (InvalidOrderError, UnknownGroupError, UnknownMemberError) as exc:
+        raise InvalidFileError(f"{lines.table.path}: {_rows_to_lines(str(exc), lines)}") from None
+
+
+def _rows_to_lines(message: str, lines: OrderLines) -> str:
+    """The engine counts rows from 0; a file's readers count lines."""
+
+    def replace(match: re.Match[str]) -> str:
+        rows = [int(row) for row in re.findall(r"[0-9]+", match[1])]
+        return lines.table.where_all(rows)
+
+    return re.sub(r"row\(s\) ([0-9]+(?:, [0-9]+)*)", replace, message)
+
+
+@app.command("explain")
+@policy_option()
+@members_option
+@orders_option
+@click.argument("order_id")
+def explain_command(policy_path: Path, members: Path, orders: Path, order_id: str) -> int:
+    """Explain how ORDER_ID settles: seller, pool, chain, every share and its rounding."""
+    from .settlement import settle
+
+    policy = read_policy(policy_path)
+    tree, lines = load_data([policy], members, orders)
+    click.echo(settle(policy, tree, lines.order(order_id)).explain())
+    return 0
+
+
+@app.command("validate")
+@policy_option()
+def validate_command(policy_path: Path) -> int:
+    """Check a policy file; print its rates, rules, budget and compliance notes."""
+    policy = read_policy(policy_path)
+    Console().print(policy_report(policy, policy_path))
+    return 0
+
+
+@app.command("migrate")
+@members_option
+@policy_option()
+@click.option("--roster", type=_EXISTING, required=True, metavar="FILE", callback=_format,
+              help="Incoming members: member_id, inviter_id, platform, source_tier[, "
+                   "source_member_id, evidence].")
+@click.option("--mapping", type=_EXISTING, required=True, metavar="FILE", callback=_format,
+              help="Tier mapping: platform, source_tier, tier.")
+@click.option("--attach-to", metavar="ID", help="Member the team's leaders join under "
+              "(default: they become roots).")
+@click.option("--cap", metavar="TIER", help="Highest tier the migration grants.")
+@click.option("--probation-days", type=click.IntRange(min=0), default=90, show_default=True,
+              metavar="N", help="Days migrated members hold their tier before review.")
+@click.option("--on-unmapped", type=click.Choice(["reject", "lowest"]), default="reject",
+              show_default=True, help="A (platform, source tier) without a mapping row: "
+              "refuse the migration, or grant the lowest tier.")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+              help="When the team joins (default: today, 00:00).")
+@out_option("every member, the migrated ones included")
+@click.option("--report", type=_NEW, metavar="FILE",
+              help="Write the migration report here (default: standard output).")
+def migrate_command(members: Path, policy_path: Path, roster: Path, mapping: Path,
+                    attach_to: str | None, cap: str | None, probation_days: int,
+                    on_unmapped: Literal["reject", "lowest"], as_of: datetime | None,
+                    out: Path, report: Path | None) -> int:
+    """Migrate a team from a rival platform (等级平移), keeping its structure and tiers.
+
+    The policy gives our tiers, lowest first. All or nothing: any problem in any file is
+    reported with its line, and nothing is written.
+    """
+    from .migration_files import members_table, migrate_files
+
+    when = as_of or datetime.combine(datetime.now().date(), datetime.min.time())
+    tree, account = migrate_files(
+        policy=read_policy(policy_path), members=members, roster=roster, mapping=mapping,
+        attach_to=attach_to, cap=cap, probation_days=probation_days,
+        on_unmapped=on_unmapped, as_of=when)
+    suffix = check_format(out)
+    with ExitStack() as both:  # the members file and the report appear together or not at all
+        write_into(members_table(tree, typed_dates=suffix == ".parquet"),
+                   both.enter_context(replacing(out)), suffix)
+        if report is not None:
+            both.enter_context(replacing(report)).write_text(f"{account}\n", encoding="utf-8")
+    if report is None:
+        click.echo(str(account))
+    return 0
+
+
+@app.command("demo")
+@click.option("--members", type=click.IntRange(min=1), default=3000, show_default=True,
+              metavar="N", help="Members in the generated tree.")
+@click.option("--orders", type=click.IntRange(min=0), default=30000, show_default=True,
+              metavar="N", help="Generated orders.")
+@click.option("--seed", type=int, default=7, show_default=True, metavar="N",
+              help="Seed of the generator; same seed, same report.")
+def demo_command(members: int, orders: int, seed: int) -> int:
+    """Settle generated example data under the bundled 有品推手-style policy; print a summary."""
+    from . import demo  # building and settling pull in the whole library
+
+    policy = demo.example_policy()
+    tree = demo.example_tree(size=members, seed=seed)
+    click.echo(demo.summary(policy, tree, demo.example_orders(tree, count=orders, seed=seed)),
+               nl=False)
+    return 0
