@@ -2,6 +2,7 @@
 
 - ``settle``: settle an orders file over a members file; write one row per payout.
 - ``explain``: the account of one order (``Settlement.explain()``).
+- ``compare``: settle the same orders under several policies; print totals and paid by tier.
 - ``validate``: check a policy file; print its rates, budget and compliance notes.
 - ``migrate``: bring a rival platform's team in (等级平移); write the new members file.
 - ``demo``: settle generated example data and print a summary.
@@ -25,7 +26,14 @@ import click
 from rich.console import Console
 
 from .batch import BatchResult
-from .cli_report import LONG_INPUT, Phases, policy_report, settle_summary
+from .cli_report import (
+    LONG_INPUT,
+    Phases,
+    comparison_report,
+    policy_report,
+    print_whole,
+    settle_summary,
+)
 from .errors import InvalidFileError, InvalidOrderError, UnknownGroupError, UnknownMemberError
 from .file_output import replacing, write_into, write_table
 from .files import check_format
@@ -155,6 +163,46 @@ def _rows_to_lines(message: str, lines: OrderLines) -> str:
         return lines.table.where_all(rows)
 
     return re.sub(r"row\(s\) ([0-9]+(?:, [0-9]+)*)", replace, message)
+
+
+@app.command("compare")
+@policy_option(multiple=True)
+@members_option
+@orders_option
+@click.option("--html", type=_NEW, metavar="FILE",
+              help="Also write a self-contained HTML report, with the figure.")
+def compare_command(policy_path: tuple[Path, ...], members: Path, orders: Path,
+                    html: Path | None) -> int:
+    """Settle every order under each --policy; print the totals and paid by tier.
+
+    The first --policy is the baseline: each delta is a policy minus it. Policies are
+    labelled by their names (by file name when two share a name).
+    """
+    from .analysis import compare
+
+    policies = [read_policy(path) for path in policy_path]
+    tree, lines = load_data(policies, members, orders)
+    labels = policy_labels(policy_path, policies)
+    comparison = compare(dict(zip(labels, policies, strict=True)), tree, lines.columns)
+    print_whole(comparison_report(comparison))
+    if html is not None:
+        with replacing(html) as temporary:
+            temporary.write_text(comparison.to_html(), encoding="utf-8")
+    return 0
+
+
+def policy_labels(paths: tuple[Path, ...], policies: list[Policy]) -> list[str]:
+    """Each policy's name; file names (or whole paths) where names would repeat.
+
+    >>> from tuishou.settlement import _demo_policy
+    >>> policy_labels((Path("a/now.toml"), Path("b/next.toml")), [_demo_policy()] * 2)
+    ['now', 'next']
+    """
+    for labels in ([p.name for p in policies], [path.stem for path in paths],
+                   [str(path) for path in paths]):
+        if len(set(labels)) == len(labels):
+            return labels
+    raise click.BadParameter("the same policy file is given twice", param_hint="--policy")
 
 
 @app.command("explain")

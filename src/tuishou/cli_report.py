@@ -11,18 +11,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from rich.console import Console, Group, RenderableType
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+if TYPE_CHECKING:  # the analysis pulls in the engine: import it only when comparing
+    from .analysis import Comparison
+
 from .batch import BatchResult
 from .compliance import compliance_notes, generations_paid, largest_shares, percent
 from .money import yuan
 from .rules import DifferentialRule, LayersRule, Policy, SellerRule
 
-__all__ = ["Phases", "policy_report", "settle_summary"]
+__all__ = ["Phases", "comparison_report", "policy_report", "print_whole", "settle_summary"]
 
 LONG_INPUT = 8 * 2**20  # bytes of orders from which a bar is worth showing (~100k lines)
 
@@ -95,6 +99,64 @@ def settle_summary(policy: Policy, result: BatchResult, *, lines: int, out: Path
     for name, value in rows:
         table.add_row(name, value)
     return table
+
+
+def comparison_report(comparison: Comparison) -> RenderableType:
+    """What ``tuishou compare`` prints: the totals per policy and paid by tier, in yuan.
+
+    >>> from tuishou.report import _demo_comparison
+    >>> import io
+    >>> console = Console(width=120, record=True, file=io.StringIO())
+    >>> console.print(comparison_report(_demo_comparison()))
+    >>> "+¥1.00" in console.export_text()  # the richer policy pays B one more yuan
+    True
+    """
+    totals = Table(title="Totals")
+    totals.add_column("policy", overflow="fold")  # amounts fold, never cut
+    for name in ("GMV", "pool", "paid", "retained", "paid / GMV", "members paid"):
+        totals.add_column(name, justify="right", overflow="fold")
+    for label, row in comparison.totals.iterrows():
+        ratio = "-" if np.isnan(row.payout_ratio) else f"{row.payout_ratio:.2%}"
+        totals.add_row(str(label), *(yuan(int(row[c])) for c in ("gmv", "pool", "paid",
+                                                                 "retained")),
+                       ratio, f"{int(row.members_paid):,}")
+    return Group(totals, _by_tier_table(comparison),
+                 f"Deltas are each policy minus the baseline, {comparison.baseline!r}.")
+
+
+def print_whole(report: RenderableType) -> None:
+    """Print to stdout; into a file or a pipe, as wide as the report needs (nothing folded).
+
+    >>> print_whole(Table("a very long column heading"))
+    ┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓
+    ┃ a very long column heading ┃
+    ┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━┩
+    └────────────────────────────┘
+    """
+    console = Console()
+    if not console.is_terminal:  # a terminal wraps; a file has no width to respect
+        widest = Console(width=1000).measure(report).maximum
+        console = Console(width=max(80, widest))
+    console.print(report)
+
+
+def _by_tier_table(comparison: Comparison) -> Table:
+    by_tier = comparison.by_tier
+    table = Table(title="Paid by tier (members' current tiers)")
+    table.add_column("tier", overflow="fold")
+    table.add_column("members", justify="right", overflow="fold")
+    deltas = [f"delta_{label}" for label in comparison.labels[1:]]
+    for name in [*comparison.labels, *(f"Δ {label}" for label in comparison.labels[1:])]:
+        table.add_column(name, justify="right", overflow="fold")
+    for tier, row in by_tier.iterrows():
+        table.add_row(str(tier), f"{int(row.members):,}",
+                      *(yuan(int(row[label])) for label in comparison.labels),
+                      *(_signed_yuan(int(row[name])) for name in deltas))
+    return table
+
+
+def _signed_yuan(fen: int) -> str:
+    return f"+{yuan(fen)}" if fen > 0 else yuan(fen)
 
 
 def policy_report(policy: Policy, path: Path) -> RenderableType:
