@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from .arrays import TreeArrays
 from .batch import KINDS, BatchResult, MemberTotals, OrderTable, PayoutTable
-from .bulk import Entries, allocate, round_split
+from .bulk import Entries, allocate, group_sums, round_split
 from .columns import LineColumns, read_lines, rows_where
 from .errors import (
     ArgumentTypeError,
@@ -37,6 +37,7 @@ from .errors import (
 )
 from .money import RATE_SCALE
 from .orders import Order, OrderLine
+from .per_line import LineBook, per_line
 from .rules import Policy
 from .schedule import Schedule
 from .settlement import settle
@@ -160,7 +161,7 @@ class _Orders:
     def sum_lines(self, lines: LineColumns, values: IntArray) -> IntArray:
         """Exact int64 sums of a line column per order."""
         if self.grouped:
-            return np.add.reduceat(values, self.first_row) if len(values) else values
+            return group_sums(values, self.first_row)
         sums = np.zeros(self.count, dtype=np.int64)
         np.add.at(sums, lines.order.codes, values)
         return sums
@@ -246,33 +247,9 @@ def _allocate(policy: Policy, book: _Orders, schedule: Schedule, lines: LineColu
 
         return _Rows.build(entries, _in_chunks(allocate_part, book.count)), pools
     pools = book.sum_lines(lines, _round_pool(safe_pool4, mode))
-    return _Rows.build(entries, [_per_line(book, schedule, lines, safe_pool4, mode)]), pools
-
-
-def _per_line(book: _Orders, schedule: Schedule, lines: LineColumns, pool4: IntArray,
-              mode: str) -> tuple[IntArray, IntArray, IntArray]:
-    """Round each line, then add up each order's lines slot by slot: (order, entry, amount)."""
-    entries = schedule.entries
-    order_rows = schedule.rows_for(book.seller)
-    order_count = entries.ptr[order_rows + 1] - entries.ptr[order_rows]
-    order_first = np.cumsum(order_count) - order_count  # each order's first entry
-    totals = np.zeros(int(order_count.sum()), dtype=np.int64)
-    codes = lines.order.codes
-    # A line's entries are its order's entries, in the same positions: entry e of a line
-    # adds to totals[order_first + e − ptr[row]], one per-line offset.
-    order_offset = order_first - entries.ptr[order_rows]
-
-    def allocate_part(part: slice) -> tuple[IntArray, IntArray]:
-        owner = codes[part]
-        item, entry, amount = allocate(pool4[part], order_rows[owner], entries, mode)
-        target = order_offset[owner][item]
-        target += entry
-        return target, amount
-
-    for target, amount in _in_chunks(allocate_part, lines.size):
-        np.add.at(totals, target, amount)
-    order, entry = entries.expand(order_rows)
-    return order, entry, totals
+    line_book = LineBook(schedule.rows_for(book.seller), lines.order.codes,
+                         book.first_row if book.grouped else None)
+    return _Rows(*per_line(line_book, entries, safe_pool4, mode)), pools
 
 
 def _without(pool4: IntArray, too_big: npt.NDArray[np.bool_], lines: LineColumns) -> IntArray:
@@ -315,9 +292,7 @@ class _Rows:
     def build(cls, entries: Entries,
               parts: list[tuple[IntArray, IntArray, IntArray]]) -> _Rows:
         """Rows from (order, entry, amount) parts, keeping the non-zero amounts."""
-        if len(parts) == 1:  # one part: no copy
-            order, entry, amount = parts[0]
-        elif parts:
+        if parts:
             order, entry, amount = (np.concatenate(c) for c in zip(*parts, strict=True))
         else:
             order = entry = amount = np.zeros(0, dtype=np.int64)

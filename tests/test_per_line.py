@@ -1,0 +1,52 @@
+"""Rounding per line: the dense layout (one pass per slot) and the sparse one agree with settle."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tuishou import per_line, settle
+from tuishou.engine import settle_batch
+from tuishou.orders import order_columns
+
+from strategies import orders, policies, trees
+
+
+@st.composite
+def floor_per_line_batches(draw):
+    tiers = tuple(f"t{i}" for i in range(draw(st.integers(1, 4))))
+    tree = draw(trees(tiers=tiers, max_size=15))
+    chosen = draw(policies(tiers=tiers))
+    chosen = chosen.model_validate({**chosen.model_dump(), "rounding": "floor",
+                                    "rounding_scope": "line"})
+    order_list = [draw(orders(tree)).model_copy(update={"order_id": f"o{i}"})
+                  for i in range(draw(st.integers(1, 8)))]
+    return chosen, tree, order_list
+
+
+@pytest.mark.parametrize(("layout", "cost"), [("sparse", 0), ("dense", 10**6)])
+@settings(max_examples=150, deadline=None)
+@given(batch=floor_per_line_batches())
+def test_each_layout_equals_settle(layout, cost, batch):
+    chosen, tree, order_list = batch
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(per_line, "_SPARSE_COST", cost)
+        found = settle_batch(chosen, tree, order_columns(order_list))
+    expected = [(order.order_id, p.member_id, p.rule, p.kind, p.generation, p.amount)
+                for order in order_list for p in settle(chosen, tree, order).payouts]
+    assert found.payouts.rows() == expected, layout
+
+
+def test_the_dense_layout_is_chosen_for_few_slots_that_every_seller_pays():
+    entries = per_line.Entries.from_dense(
+        per_line.np.array([[1, 2], [3, 4], [0, 0]], dtype=per_line.np.int32),
+        per_line.np.array([[500, 200], [500, 200], [0, 0]]))
+    grouped = per_line.LineBook(per_line.np.array([0, 1]),
+                                per_line.np.array([0, 0, 1], dtype=per_line.np.int32),
+                                per_line.np.array([0, 2]))
+    assert per_line._dense_pays(grouped, entries)
+    sparse = per_line.Entries.from_dense(
+        per_line.np.zeros((3, 8), dtype=per_line.np.int32),
+        per_line.np.array([[500] + [0] * 6 + [1], [0] * 7 + [1], [0] * 8]))
+    assert not per_line._dense_pays(grouped, sparse)
