@@ -45,8 +45,8 @@ def test_the_dense_layout_is_chosen_for_few_slots_that_every_seller_pays():
     grouped = per_line.LineBook(per_line.np.array([0, 1]),
                                 per_line.np.array([0, 0, 1], dtype=per_line.np.int32),
                                 per_line.np.array([0, 2]))
-    assert per_line._dense_pays(grouped, entries)
+    assert per_line.dense_applies(grouped, entries, "floor")
     sparse = per_line.Entries.from_dense(
         per_line.np.zeros((3, 8), dtype=per_line.np.int32),
         per_line.np.array([[500] + [0] * 6 + [1], [0] * 7 + [1], [0] * 8]))
-    assert not per_line._dense_pays(grouped, sparse)
+    assert not per_line.dense_applies(grouped, sparse, "floor")

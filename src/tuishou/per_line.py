@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from .bulk import Entries, allocate, floor_split, group_sums
 
-__all__ = ["LineBook", "per_line"]
+__all__ = ["LineBook", "dense_applies", "per_line"]
 
 IntArray = npt.NDArray[np.int64]
 Rows = tuple[IntArray, npt.NDArray[np.int32], npt.NDArray[np.int8], IntArray]
@@ -48,14 +48,22 @@ def per_line(book: LineBook, entries: Entries, pool4: IntArray, mode: str) -> Ro
     if not len(entries.slot):  # nobody is ever paid: no rows
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty.astype(np.int32), empty.astype(np.int8), empty
-    if mode == "floor" and book.first_row is not None and _dense_pays(book, entries):
+    if dense_applies(book, entries, mode):
         return _dense(book, entries, pool4)
     return _sparse(book, entries, pool4, mode)
 
 
-def _dense_pays(book: LineBook, entries: Entries) -> bool:
-    """Whether one pass per slot over the lines beats expanding them into their entries."""
-    assert book.first_row is not None
+def dense_applies(book: LineBook, entries: Entries, mode: str) -> bool:
+    """Whether the dense layout is used: floor rounding, lines grouped by order, and one
+    pass per slot over the lines cheaper than expanding them into their entries.
+
+    >>> entries = Entries.from_dense(np.array([[7, 8]], dtype=np.int32), np.array([[50, 20]]))
+    >>> book = LineBook(np.array([0]), np.array([0, 0], dtype=np.int32), np.array([0]))
+    >>> dense_applies(book, entries, "floor"), dense_applies(book, entries, "largest_remainder")
+    (True, False)
+    """
+    if mode != "floor" or book.first_row is None or not len(entries.slot):
+        return False
     slots = int(entries.slot.max()) + 1
     per_order = np.diff(entries.ptr)[book.order_rows]
     lines_per_order = np.diff(np.append(book.first_row, len(book.codes)))
