@@ -84,10 +84,12 @@ def _dense(book: LineBook, entries: Entries, pool4: IntArray) -> Rows:
         share = np.zeros(rows, dtype=np.int64)
         share[entry_row[has]] = entries.share[has]
         members[entry_row[has], slot] = entries.member[has]
-        totals[:, slot] = group_sums(floor_split(pool4, share[line_rows]), book.first_row)
+        amount = floor_split(pool4, share[line_rows], reuse_share=True)
+        totals[:, slot] = group_sums(amount, book.first_row)
     flat = totals.ravel()
     paying = np.flatnonzero(flat)  # row-major: each order's slots in payout order
-    order, slot_of = np.divmod(paying, slots)
+    order = paying // slots
+    slot_of = paying - order * slots
     return (order, members.ravel()[book.order_rows[order] * slots + slot_of],
             slot_of.astype(np.int8), flat[paying])
 
