@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import strategies as st
+
 from tuishou import InviteTree, Order, OrderLine, Policy
+from tuishou.testing import DEFAULT_TIERS, Scenario, scenarios
 
 
 def tree_from_text(
@@ -60,3 +63,13 @@ def paid(settlement: Any) -> dict[str, int]:
     for payout in settlement.payouts:
         totals[payout.member_id] = totals.get(payout.member_id, 0) + payout.amount
     return totals
+
+
+def ladders() -> st.SearchStrategy[tuple[str, ...]]:
+    """The lowest 1 to 4 of the default tiers: a policy of one tier is a case of its own."""
+    return st.sampled_from(range(1, len(DEFAULT_TIERS) + 1)).map(lambda n: DEFAULT_TIERS[:n])
+
+
+def any_scenarios() -> st.SearchStrategy[Scenario]:
+    """``tuishou.testing.scenarios`` over a ladder of 1 to 4 tiers."""
+    return ladders().flatmap(lambda tiers: scenarios(tiers=tiers))

@@ -22,9 +22,9 @@ from tuishou import (
 )
 from tuishou.analysis import compare, in_yuan, replace
 from tuishou.orders import order_columns
+from tuishou.testing import invite_trees, order_batches, policies
 
 from helpers import order, policy, tree_from_text
-from strategies import orders, policies, trees
 
 TIERS = ["pusher", "mentor", "senior_advisor"]
 
@@ -166,10 +166,9 @@ def test_bad_tree_and_orders_are_refused(current, tree):
 @given(st.data())
 def test_compare_adds_up_what_settle_pays(data):
     tiers = ("t0", "t1", "t2")
-    tree = data.draw(trees(tiers=tiers))
+    tree = data.draw(invite_trees(tiers=tiers, max_size=12))
     labelled = {"a": data.draw(policies(tiers=tiers)), "b": data.draw(policies(tiers=tiers))}
-    batch = [data.draw(orders(tree)).model_copy(update={"order_id": f"o{i}"})
-             for i in range(data.draw(st.integers(0, 4)))]
+    batch = data.draw(order_batches(tree, max_size=4))
     result = compare(labelled, tree, batch)
     members = result.by_member.set_index("member_id")
     for label, chosen in labelled.items():

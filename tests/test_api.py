@@ -6,7 +6,10 @@ import inspect
 import re
 from pathlib import Path
 
+import pytest
+
 import tuishou
+import tuishou.testing
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,13 +46,14 @@ def test_errors_share_one_root_and_a_builtin():
 def test_the_readme_quick_tour_runs_and_prints_what_the_readme_shows(capsys):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
-    assert len(blocks) == 6, "the README's python examples moved: update this test"
+    assert len(blocks) == 7, "the README's python examples moved: update this test"
     namespace: dict[str, object] = {}
     exec(compile(blocks[0], "README.md", "exec"), namespace)
     shown = re.findall(r"```text\n(.*?)```", readme, flags=re.S)[0]
     assert capsys.readouterr().out == shown
     for block in blocks[1:]:  # the tour goes on with the same tree
         exec(compile(block, "README.md", "exec"), namespace)
+    namespace["test_every_order_keeps_the_invariants"]()  # "Testing your policy" defines it
 
 
 def test_a_long_list_of_problems_is_summarised_in_the_message_but_kept_whole():
@@ -59,3 +63,21 @@ def test_a_long_list_of_problems_is_summarised_in_the_message_but_kept_whole():
     assert "  100. record 99: bad" in str(error)
     assert "record 100: bad" not in str(error)
     assert str(error).endswith("... and 150 more: see the error's .problems")
+
+
+def test_the_testing_api_is_explicit_sorted_and_documented():
+    names = tuishou.testing.__all__
+    assert list(names) == sorted(names)
+    public = {name for name in dir(tuishou.testing) if not name.startswith("_")}
+    modules = {name for name in public if inspect.ismodule(getattr(tuishou.testing, name))}
+    assert public - modules == set(names)
+    assert not set(names) & set(tuishou.__all__)  # an extra: kept out of the core API
+
+
+@pytest.mark.parametrize("name", tuishou.testing.__all__)
+def test_every_testing_name_is_documented_and_every_function_has_an_example(name):
+    value = getattr(tuishou.testing, name)
+    if inspect.isfunction(value) or inspect.isclass(value):
+        assert inspect.getdoc(value)
+    if inspect.isfunction(value):
+        assert ">>>" in (value.__doc__ or "")

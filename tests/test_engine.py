@@ -19,9 +19,9 @@ from tuishou import (
     settle,
 )
 from tuishou.engine import SAFE_ORDER_AMOUNT, member_totals, settle_batch
+from tuishou.testing import DEFAULT_GROUPS, invite_trees, order_batches, policies
 
-from helpers import policy, tree_from_text
-from strategies import GROUPS, orders, policies, trees
+from helpers import ladders, policy, tree_from_text
 
 
 def columns(order_list: list[Order]) -> dict[str, list]:
@@ -63,13 +63,9 @@ def assert_same(chosen, tree, order_list):
 
 @st.composite
 def batches(draw):
-    tiers = tuple(f"t{i}" for i in range(draw(st.integers(1, 4))))
-    tree = draw(trees(tiers=tiers, max_size=15))
-    chosen = draw(policies(tiers=tiers))
-    count = draw(st.integers(1, 8))
-    order_list = [draw(orders(tree)).model_copy(update={"order_id": f"o{i}"})
-                  for i in range(count)]
-    return chosen, tree, order_list
+    tiers = draw(ladders())
+    tree = draw(invite_trees(tiers=tiers, max_size=15))
+    return draw(policies(tiers=tiers)), tree, draw(order_batches(tree, max_size=8))
 
 
 @settings(max_examples=400, deadline=None)
@@ -209,7 +205,7 @@ def test_a_chain_member_with_a_tier_the_policy_lacks():
 
 
 def test_groups_match_the_strategies():
-    assert set(GROUPS) == set(YOUPIN.group_rates)
+    assert set(DEFAULT_GROUPS) == set(YOUPIN.group_rates)
 
 
 @pytest.mark.parametrize("changes", [{}, {"rounding": "floor"}, {"rounding_scope": "line"}])

@@ -6,22 +6,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuishou import per_line, settle
+from tuishou import per_line, replace, settle
 from tuishou.engine import settle_batch
 from tuishou.orders import order_columns
-
-from strategies import orders, policies, trees
+from tuishou.testing import invite_trees, order_batches, policies
 
 
 @st.composite
 def floor_per_line_batches(draw):
     tiers = tuple(f"t{i}" for i in range(draw(st.integers(1, 4))))
-    tree = draw(trees(tiers=tiers, max_size=15))
-    chosen = draw(policies(tiers=tiers))
-    chosen = chosen.model_validate({**chosen.model_dump(), "rounding": "floor",
-                                    "rounding_scope": "line"})
-    order_list = [draw(orders(tree)).model_copy(update={"order_id": f"o{i}"})
-                  for i in range(draw(st.integers(1, 8)))]
+    tree = draw(invite_trees(tiers=tiers, max_size=15))
+    chosen = replace(draw(policies(tiers=tiers)), rounding="floor", rounding_scope="line")
+    order_list = draw(order_batches(tree, max_size=8))
     return chosen, tree, order_list
 
 

@@ -1,5 +1,7 @@
 """domain.md §7's invariants, under hypothesis, plus an independent reference settlement.
 
+The scenarios come from ``tuishou.testing``, the strategies users test their policies with.
+
 The reference (``reference_settle``) re-reads domain.md §3-§6 with ``Fraction`` and Python's
 own half-to-even ``round``; it shares no code with tuishou's settlement.
 """
@@ -13,8 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tuishou import InviteTree, Order, Policy, resettle, settle
+from tuishou.testing import check_settlement
 
-from strategies import scenarios
+from helpers import any_scenarios
 
 EXAMPLES = settings(max_examples=300, deadline=None)
 
@@ -100,7 +103,7 @@ def _reference_rule(rule, tree, chain):
 
 
 @EXAMPLES
-@given(scenarios())
+@given(any_scenarios())
 def test_settle_matches_the_reference(scenario):
     policy, tree, order = scenario
     result = settle(policy, tree, order)
@@ -110,44 +113,16 @@ def test_settle_matches_the_reference(scenario):
 
 
 @EXAMPLES
-@given(scenarios())
-def test_conservation_to_the_fen(scenario):
-    result = settle(*scenario)
-    assert sum(p.amount for p in result.payouts) + result.retained == result.pool
-    assert all(p.amount > 0 for p in result.payouts)
-    assert result.retained >= 0
+@given(any_scenarios())
+def test_every_invariant_holds(scenario):
+    """Conservation, no payout beyond max_generation or to a suspended member, the budget,
+    rounding, ...: every check of ``tuishou.invariants`` (each is shown to catch a broken
+    settlement in test_testing.py)."""
+    check_settlement(*scenario, settle(*scenario))
 
 
 @EXAMPLES
-@given(scenarios())
-def test_nobody_beyond_max_generation_and_no_suspended_member_is_paid(scenario):
-    policy, tree, order = scenario
-    result = settle(policy, tree, order)
-    if not result.payouts:
-        return
-    seller = result.seller_id
-    assert seller is not None
-    uplines = tree.upline(seller)
-    if policy.compression:
-        uplines = [m for m in uplines if tree.status(m) == "active"]
-    allowed = [seller, *uplines[: policy.max_generation]]
-    for payout in result.payouts:
-        assert tree.status(payout.member_id) == "active"
-        assert payout.generation <= policy.max_generation
-        assert payout.member_id == allowed[payout.generation]
-
-
-@EXAMPLES
-@given(scenarios())
-def test_paid_never_exceeds_the_budget(scenario):
-    policy, tree, order = scenario
-    result = settle(policy, tree, order)
-    exact_pool = sum(line.exact for line in result.lines)
-    assert sum(p.exact for p in result.payouts) <= policy.budget() * exact_pool
-
-
-@EXAMPLES
-@given(scenarios(), st.randoms(use_true_random=False))
+@given(any_scenarios(), st.randoms(use_true_random=False))
 def test_same_input_same_output_whatever_the_order(scenario, rng: random.Random):
     policy, tree, order = scenario
     expected = settle(policy, tree, order)
@@ -173,7 +148,7 @@ def _reverse_dicts(value):
 
 
 @EXAMPLES
-@given(scenarios(), st.randoms(use_true_random=False))
+@given(any_scenarios(), st.randoms(use_true_random=False))
 def test_resettling_uses_the_recorded_chain_not_todays_tree(scenario, rng: random.Random):
     policy, tree, order = scenario
     first = settle(policy, tree, order)

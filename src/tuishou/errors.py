@@ -27,6 +27,7 @@ __all__ = [
     "InvalidOrderError",
     "InvalidPolicyError",
     "InvalidTreeError",
+    "InvariantError",
     "LedgerError",
     "MigrationError",
     "TuishouError",
@@ -237,6 +238,23 @@ class UnknownOrderError(TuishouError, _KeyErrorMessage):
     >>> isinstance(UnknownOrderError("order 'o-9' was never posted"), KeyError)
     True
     """
+
+
+class InvariantError(TuishouError, AssertionError):
+    """A settlement that breaks one of domain.md §7's invariants (see ``tuishou.invariants``).
+
+    An ``AssertionError``, so test runners report it as a failed check. ``.invariant`` names
+    the invariant (e.g. ``"conservation"``), ``.order_id`` the order.
+
+    >>> error = InvariantError("conservation: ...", invariant="conservation", order_id="o1")
+    >>> isinstance(error, AssertionError), error.invariant
+    (True, 'conservation')
+    """
+
+    def __init__(self, message: str, *, invariant: str, order_id: str) -> None:
+        self.invariant = invariant
+        self.order_id = order_id
+        super().__init__(message)
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:

@@ -1,0 +1,377 @@
+"""The invariants of a settlement (domain.md §7), as code: what tuishou promises of every order.
+
+``check_settlement(policy, tree, order, settlement)`` checks them in the order below and raises
+an ``InvariantError`` (an ``AssertionError``) for the first that fails, naming the invariant,
+the order and the numbers:
+
+- ``inputs``: the settlement is of this order (its id) under this policy;
+- ``amounts``: every payout is a whole number of fen above 0 (payouts of 0 are left out);
+- ``pool``: the pool is Σ line amount × pool rate, rounded once the policy's way (domain.md §4,
+  §6);
+- ``conservation``: Σ payouts + retained = pool, to the fen;
+- ``retained``: retained ≥ 0;
+- ``max_generation``: nobody beyond ``max_generation`` is paid;
+- ``suspended``: suspended members are never paid;
+- ``chain``: the seller is the one §3 credits, and every payee is the chain member at its
+  generation (the seller, then its uplines, suspended ones skipped under ``compression``);
+- ``rules``: every payout names a rule of the policy and a kind that rule pays;
+- ``peer_max``: a differential rule pays at most ``peer_max`` peer bonuses (平级) per order;
+- ``budget``: each rule pays at most its largest share of the pool, and all rules together
+  at most the policy's budget (≤ 1);
+- ``rounding``: each payout is its exact share of the pool rounded once: ``floor`` never
+  rounds up and is short by less than a fen per rounding (one per order, or one per line with
+  ``rounding_scope = "line"``); ``largest_remainder`` pays the exact total rounded
+  half-to-even;
+- ``deterministic``: settling the same input again gives the same settlement, bit for bit;
+- ``line_order``: listing the lines the other way round changes nothing;
+- ``refund``: re-settling what remains after a refund of the last line, on the recorded chain
+  (``resettle``), gives the settlement of the remaining order.
+
+The tree must be the one the order was settled on: the checks read the chain from it. Each
+check settles the order a few more times, so it costs a handful of ``settle`` calls.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from functools import cached_property
+
+from .errors import ArgumentTypeError, InvariantError
+from .orders import Order
+from .rules import DifferentialRule, LayersRule, Policy, SellerRule
+from .settlement import Payout, Settlement, resettle, settle
+from .tree import InviteTree
+
+__all__ = ["INVARIANTS", "check_settlement"]
+
+
+def check_settlement(
+    policy: Policy, tree: InviteTree, order: Order, settlement: Settlement
+) -> None:
+    """Check domain.md §7 on ``settlement``; raise ``InvariantError`` for the first that fails.
+
+    ``InvariantError`` is an ``AssertionError`` whose ``.invariant`` names the invariant
+    (see ``INVARIANTS``); the message gives the order id and the numbers.
+
+    >>> from dataclasses import replace
+    >>> from tuishou import InviteTree, Order, OrderLine, settle
+    >>> from tuishou.demo import example_policy
+    >>> policy = example_policy()
+    >>> tree = InviteTree.from_records([
+    ...     {"member_id": "A", "inviter_id": None, "tier": "mentor"},
+    ...     {"member_id": "B", "inviter_id": "A", "tier": "pusher"}])
+    >>> order = Order(order_id="o1", buyer_id="B",
+    ...               lines=[OrderLine(sku="kettle", group="ecosystem", amount=9900)])
+    >>> result = settle(policy, tree, order)
+    >>> check_settlement(policy, tree, order, result)  # nothing to report
+    >>> broken = replace(result, retained=result.retained - 1)
+    >>> check_settlement(policy, tree, order, broken)
+    Traceback (most recent call last):
+    ...
+    tuishou.errors.InvariantError: conservation: order 'o1' pool 1980 fen ≠ paid 1287 + retained 692
+    """
+    _check_types(policy, tree, order, settlement)
+    case = _Case(policy, tree, order, settlement)
+    for invariant, check in _CHECKS:
+        problem = check(case)
+        if problem is not None:
+            raise InvariantError(f"{invariant}: order {order.order_id!r} {problem}",
+                                 invariant=invariant, order_id=order.order_id)
+
+
+@dataclass(frozen=True)
+class _Case:
+    """What one check reads: the inputs, the settlement, and exact values computed once."""
+
+    policy: Policy
+    tree: InviteTree
+    order: Order
+    settlement: Settlement
+
+    @cached_property
+    def line_pools(self) -> list[Fraction]:
+        """Each line's exact pool in fen, straight from domain.md §4."""
+        return [line.amount * Fraction(self.policy.pool_rate(line.sku, line.group) or 0)
+                for line in self.order.lines]
+
+    @cached_property
+    def exact_pool(self) -> Fraction:
+        return sum(self.line_pools, Fraction(0))
+
+    @property
+    def per_line(self) -> bool:
+        return self.policy.rounding_scope == "line"
+
+    @cached_property
+    def chain(self) -> list[str]:
+        """The members at generation 0, 1, ... as domain.md §3 and §5 define them."""
+        seller = _expected_seller(self.policy, self.tree, self.order)
+        if seller is None:
+            return []
+        chain, member = [seller], self.tree.inviter(seller)
+        while member is not None and len(chain) <= self.policy.max_generation:
+            if not (self.policy.compression and self.tree.status(member) == "suspended"):
+                chain.append(member)
+            member = self.tree.inviter(member)
+        return chain
+
+    def rounded(self, exact: Fraction) -> int:
+        """Round the policy's way: half-to-even (Python's ``round``) or down."""
+        return round(exact) if self.policy.rounding == "largest_remainder" else int(exact // 1)
+
+
+# ------------------------------------------------------------------------------- the checks
+# Each returns None when the invariant holds, else what is wrong (after "order 'o1' ").
+
+
+def _inputs(case: _Case) -> str | None:
+    got = case.settlement
+    if got.order_id != case.order.order_id:
+        return f"was checked against the settlement of order {got.order_id!r}"
+    if got.policy != case.policy:
+        return f"was settled under another policy than the one given ({got.policy.name!r})"
+    return None
+
+
+def _amounts(case: _Case) -> str | None:
+    for p in case.settlement.payouts:
+        if isinstance(p.amount, bool) or not isinstance(p.amount, int) or p.amount <= 0:
+            return f"pays {p.member_id!r} {p.amount!r} fen by rule {p.rule!r}; every payout " \
+                   "must be a whole number of fen above 0"
+    return None
+
+
+def _pool(case: _Case) -> str | None:
+    pieces = case.line_pools if case.per_line else [case.exact_pool]
+    expected = sum(case.rounded(piece) for piece in pieces)
+    if case.settlement.pool != expected:
+        how = f"{case.policy.rounding}, per {case.policy.rounding_scope}"
+        return (f"pool {case.settlement.pool} fen, but its lines give {_fen(case.exact_pool)} "
+                f"fen, which rounds ({how}) to {expected}")
+    return None
+
+
+def _conservation(case: _Case) -> str | None:
+    got = case.settlement
+    paid = sum(p.amount for p in got.payouts)
+    if paid + got.retained != got.pool:
+        return f"pool {got.pool} fen ≠ paid {paid} + retained {got.retained}"
+    return None
+
+
+def _retained(case: _Case) -> str | None:
+    got = case.settlement
+    if got.retained < 0:
+        return f"retains {got.retained} fen, below 0 (pool {got.pool}, paid {got.paid})"
+    return None
+
+
+def _max_generation(case: _Case) -> str | None:
+    limit = case.policy.max_generation
+    for p in case.settlement.payouts:
+        if not 0 <= p.generation <= limit:
+            return f"pays {p.member_id!r} {p.amount} fen at generation {p.generation}, " \
+                   f"outside 0..max_generation={limit}"
+    return None
+
+
+def _suspended(case: _Case) -> str | None:
+    for p in case.settlement.payouts:
+        if p.member_id in case.tree and case.tree.status(p.member_id) == "suspended":
+            return f"pays {p.member_id!r} {p.amount} fen by rule {p.rule!r}, but " \
+                   f"{p.member_id!r} is suspended"
+    return None
+
+
+def _chain(case: _Case) -> str | None:
+    chain = case.chain
+    seller = chain[0] if chain else None
+    if case.settlement.seller_id != seller:
+        return f"credits seller {case.settlement.seller_id!r}, but domain.md §3 gives {seller!r}"
+    for p in case.settlement.payouts:
+        expected = chain[p.generation] if p.generation < len(chain) else None
+        if p.member_id != expected:
+            shown = " > ".join(chain) or "nobody"
+            return f"pays {p.member_id!r} {p.amount} fen at generation {p.generation}, but " \
+                   f"the chain there is {expected!r} (chain: {shown})"
+    return None
+
+
+_KINDS: dict[type, tuple[str, ...]] = {
+    SellerRule: ("seller",), LayersRule: ("layer",), DifferentialRule: ("differential", "peer"),
+}
+
+
+def _rules(case: _Case) -> str | None:
+    rules = {rule.name: rule for rule in case.policy.rules}
+    for p in case.settlement.payouts:
+        rule = rules.get(p.rule)
+        if rule is None:
+            return f"pays {p.member_id!r} by rule {p.rule!r}, which policy " \
+                   f"{case.policy.name!r} does not have"
+        if p.kind not in _KINDS[type(rule)]:
+            return f"pays {p.member_id!r} a {p.kind!r} payout by {rule.kind} rule {p.rule!r}"
+    return None
+
+
+def _peer_max(case: _Case) -> str | None:
+    for rule in case.policy.rules:
+        if isinstance(rule, DifferentialRule):
+            peers = [p for p in case.settlement.payouts if p.rule == rule.name and p.kind == "peer"]
+            if len(peers) > rule.peer_max:
+                names = ", ".join(repr(p.member_id) for p in peers)
+                return f"pays {len(peers)} peer bonuses by rule {rule.name!r} ({names}), " \
+                       f"more than peer_max={rule.peer_max}"
+    return None
+
+
+def _budget(case: _Case) -> str | None:
+    total = Fraction(0)
+    for rule in case.policy.rules:
+        share = sum((Fraction(p.share) for p in case.settlement.payouts if p.rule == rule.name),
+                    Fraction(0))
+        if share > rule.max_share():
+            return f"pays {_fen(share)} of the pool by rule {rule.name!r}, more than its " \
+                   f"largest share {rule.max_share()}"
+        total += share
+    if total > case.policy.budget():
+        return f"pays {_fen(total)} of the pool, more than the budget {case.policy.budget()}"
+    return None
+
+
+def _rounding(case: _Case) -> str | None:
+    return _each_payout_rounded(case) or _total_rounded(case)
+
+
+def _each_payout_rounded(case: _Case) -> str | None:
+    roundings = len(case.order.lines) if case.per_line else 1  # each moves it by < 1 fen
+    floor = case.policy.rounding == "floor"
+    for p in case.settlement.payouts:
+        exact = Fraction(p.share) * case.exact_pool
+        low = math.floor(exact - roundings) + 1
+        high = math.floor(exact) if floor else math.ceil(exact + roundings) - 1
+        if not low <= p.amount <= high:
+            allowed = f"{low}" if low == high else f"{low} to {high}"
+            return f"pays {p.member_id!r} {p.amount} fen by rule {p.rule!r}, but its exact " \
+                   f"share is {_fen(exact)} fen, which rounds ({case.policy.rounding}, per " \
+                   f"{case.policy.rounding_scope}) to {allowed} fen"
+    return None
+
+
+def _total_rounded(case: _Case) -> str | None:
+    shares = sum((Fraction(s.share) for s in case.settlement.shares if s.paid), Fraction(0))
+    pieces = case.line_pools if case.per_line else [case.exact_pool]
+    exact = shares * case.exact_pool
+    paid = case.settlement.paid
+    if case.policy.rounding == "largest_remainder":
+        expected = sum(round(shares * piece) for piece in pieces)
+        if paid != expected:
+            return f"paid {paid} fen, but the exact total {_fen(exact)} fen rounds " \
+                   f"(half to even, per {case.policy.rounding_scope}) to {expected}"
+    elif paid > exact:
+        return f"paid {paid} fen, more than the exact total {_fen(exact)} fen (floor)"
+    return None
+
+
+def _deterministic(case: _Case) -> str | None:
+    again = settle(case.policy, case.tree, case.order)
+    if again != case.settlement:
+        return f"gives another settlement when settled again: {_difference(case.settlement, again)}"
+    return None
+
+
+def _line_order(case: _Case) -> str | None:
+    if len(case.order.lines) < 2:
+        return None
+    # The same validated lines, reordered: nothing new to validate.
+    turned = case.order.model_copy(update={"lines": case.order.lines[::-1]})
+    again = settle(case.policy, case.tree, turned)
+    if _money(again) != _money(case.settlement):
+        return f"settles differently with its lines reversed: " \
+               f"{_difference(case.settlement, again)}"
+    return None
+
+
+def _refund(case: _Case) -> str | None:
+    if len(case.order.lines) < 2:
+        return None
+    rest = case.order.model_copy(update={"lines": case.order.lines[:-1]})
+    on_record = resettle(case.settlement, rest)
+    fresh = settle(case.policy, case.tree, rest)
+    if _money(on_record) != _money(fresh):
+        return f"after a refund of its last line re-settles to {_difference(fresh, on_record)}"
+    return None
+
+
+_CHECKS: tuple[tuple[str, Callable[[_Case], str | None]], ...] = (
+    ("inputs", _inputs),
+    ("amounts", _amounts),
+    ("pool", _pool),
+    ("conservation", _conservation),
+    ("retained", _retained),
+    ("max_generation", _max_generation),
+    ("suspended", _suspended),
+    ("chain", _chain),
+    ("rules", _rules),
+    ("peer_max", _peer_max),
+    ("budget", _budget),
+    ("rounding", _rounding),
+    ("deterministic", _deterministic),
+    ("line_order", _line_order),
+    ("refund", _refund),
+)
+
+INVARIANTS: tuple[str, ...] = tuple(name for name, _ in _CHECKS)
+"""The invariants ``check_settlement`` checks, in the order it checks them."""
+
+
+# ---------------------------------------------------------------------------------- helpers
+
+
+def _check_types(policy: object, tree: object, order: object, settlement: object) -> None:
+    for name, value, expected in [("policy", policy, Policy), ("tree", tree, InviteTree),
+                                  ("order", order, Order), ("settlement", settlement, Settlement)]:
+        if not isinstance(value, expected):
+            raise ArgumentTypeError(f"{name} is a {type(value).__name__}, expected "
+                                    f"{expected.__name__}")
+
+
+def _expected_seller(policy: Policy, tree: InviteTree, order: Order) -> str | None:
+    if order.sharer_id is not None:
+        return order.sharer_id
+    if order.buyer_id is not None and order.buyer_id in tree:
+        return order.buyer_id if policy.self_purchase else tree.inviter(order.buyer_id)
+    return None
+
+
+def _money(settlement: Settlement) -> tuple[int, int, tuple[Payout, ...]]:
+    return settlement.pool, settlement.retained, settlement.payouts
+
+
+def _difference(expected: Settlement, got: Settlement) -> str:
+    """The first field in which two settlements differ, both values shown."""
+    for field in ("pool", "retained", "seller_id", "payouts", "shares", "chain", "lines"):
+        if getattr(expected, field) != getattr(got, field):
+            return f"{field} {_short(getattr(got, field))} instead of " \
+                   f"{_short(getattr(expected, field))}"
+    return "the settlements differ"
+
+
+def _short(value: object) -> str:
+    if isinstance(value, tuple) and value and isinstance(value[0], Payout):
+        value = [(p.member_id, p.rule, p.kind, p.amount) for p in value]
+    text = repr(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _fen(value: Fraction) -> str:
+    """An exact amount as a plain decimal (4497.4); every exact amount here has one."""
+    for places in range(13):
+        scaled = value * 10**places
+        if scaled.denominator == 1:
+            return format(Decimal(scaled.numerator).scaleb(-places), "f")
+    return str(value)

@@ -1,0 +1,53 @@
+"""Hypothesis strategies and invariant checks for your own tests: ``tuishou[testing]``.
+
+- **strategies** that shrink to tiny cases: :func:`invite_trees` (built from parent indices),
+  :func:`orders` and :func:`order_batches` over a tree, :func:`policies` (every rule kind and
+  option, always within budget), :func:`scenarios` (all three together) and :func:`rosters`
+  for a migration (等级平移);
+- :func:`check_settlement`, which checks every invariant of domain.md §7 on a settlement and
+  raises an ``InvariantError`` (an ``AssertionError``) naming the one that fails. It needs no
+  hypothesis: ``from tuishou.invariants import check_settlement`` works without the extra.
+
+See docs/testing.md, "Testing your commission policy", for a guide with an example to copy.
+
+>>> from hypothesis import given
+>>> from tuishou import settle
+>>> @given(scenarios())
+... def test_settlements_keep_their_invariants(scenario):
+...     check_settlement(*scenario, settle(*scenario))
+>>> test_settlements_keep_their_invariants()
+"""
+
+try:
+    import hypothesis  # noqa: F401  (only to say what is missing)
+except ModuleNotFoundError as exc:  # pragma: no cover  (the dev environment has hypothesis)
+    if exc.name != "hypothesis":
+        raise
+    raise ImportError("tuishou.testing needs hypothesis, which is not installed: "
+                      "pip install 'tuishou[testing]'") from exc
+
+from ..errors import InvariantError
+from ..invariants import INVARIANTS, check_settlement
+from ._arguments import DEFAULT_GROUPS, DEFAULT_SKUS, DEFAULT_TIERS
+from ._orders import order_batches, orders
+from ._policies import policies
+from ._rosters import Roster, rosters
+from ._scenarios import Scenario, scenarios
+from ._trees import invite_trees
+
+__all__ = [
+    "DEFAULT_GROUPS",
+    "DEFAULT_SKUS",
+    "DEFAULT_TIERS",
+    "INVARIANTS",
+    "InvariantError",
+    "Roster",
+    "Scenario",
+    "check_settlement",
+    "invite_trees",
+    "order_batches",
+    "orders",
+    "policies",
+    "rosters",
+    "scenarios",
+]

@@ -1,0 +1,156 @@
+"""Commission policies for property tests: every rule kind and option, always within budget.
+
+A policy's rules may pay at most the whole pool for one order (domain.md §5's budget). Rather
+than drawing rates and throwing away policies over budget, the 10 000 basis points are cut
+into one slice per rule (often a fair share each, sometimes all of them to one rule), and each
+rule draws its rates within its slice: a differential rule counts ``peer_rate × peer_max`` in
+full, as the budget check does. Rates are often round (1%, 5%, 10%, 25%, ...) so that exact
+halves, and so rounding ties, really occur, or the whole slice, so that some policies pay out
+their whole budget.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import strategies as st
+
+from ..money import RATE_SCALE
+from ..rules import Policy
+from ._arguments import (
+    DEFAULT_GROUPS,
+    DEFAULT_SKUS,
+    DEFAULT_TIERS,
+    check_count,
+    check_names,
+    sample,
+)
+
+__all__ = ["policies"]
+
+_KINDS = ("seller", "layers", "differential")
+_ROUND_UNITS = (0, 100, 500, 1000, 2500, 5000, 7500, RATE_SCALE)  # 0%, 1%, 5%, ... 100%
+_MAX_GENERATION = 4  # drawn from 0..4 unless fixed: deep enough for every rule to matter
+_MAX_PEERS = 3
+
+
+def policies(
+    *,
+    tiers: Sequence[str] = DEFAULT_TIERS,
+    groups: Sequence[str] = DEFAULT_GROUPS,
+    skus: Sequence[str] = DEFAULT_SKUS,
+    max_rules: int = 3,
+    max_generation: int | None = None,
+) -> st.SearchStrategy[Policy]:
+    """Valid policies over ``tiers`` with a pool rate for every group in ``groups``.
+
+    Up to ``max_rules`` rules of any kind (seller, layers, differential with or without the
+    seller and a peer bonus), some ``skus`` with their own rate, ``self_purchase`` on or off,
+    ``compression`` on or off, both rounding modes and both rounding scopes. ``max_generation``
+    is drawn from 0 to 4 unless given. Every policy is within budget, so none is filtered.
+
+    >>> from hypothesis import given
+    >>> @given(policies(tiers=("member", "mentor"), max_generation=2))
+    ... def test_every_policy_is_within_budget(policy):
+    ...     assert policy.budget() <= 1 and policy.max_generation == 2
+    >>> test_every_policy_is_within_budget()
+    """
+    names = check_names("tiers", tiers)
+    group_names = check_names("groups", groups)
+    sku_names = check_names("skus", skus)
+    rule_count = check_count("max_rules", max_rules, least=0)
+    generations = (sample(tuple(range(_MAX_GENERATION + 1))) if max_generation is None
+                   else st.just(check_count("max_generation", max_generation, least=0)))
+    return _policies(names, group_names, sku_names, rule_count, generations)
+
+
+@st.composite
+def _policies(draw: st.DrawFn, tiers: tuple[str, ...], groups: tuple[str, ...],
+              skus: tuple[str, ...], max_rules: int,
+              generations: st.SearchStrategy[int]) -> Policy:
+    max_generation = draw(generations)
+    rules: list[dict[str, Any]] = []
+    count = draw(sample((*range(1, max_rules + 1), 0)))  # no rules at all last: it is rarer
+    for slice_ in _split(draw, RATE_SCALE, count):
+        kind = draw(sample(_KINDS))
+        rules.append(_rule(draw, kind, f"{kind}-{len(rules)}", slice_, tiers, max_generation))
+    return Policy.model_validate({
+        "name": "drawn",
+        "tiers": tiers,
+        "group_rates": {group: _rate(draw(_units_upto(RATE_SCALE))) for group in groups},
+        "sku_rates": draw(_sku_rates(skus)),
+        "self_purchase": draw(st.booleans()),
+        "max_generation": max_generation,
+        "compression": draw(st.booleans()),
+        "rounding": draw(sample(("largest_remainder", "floor"))),
+        "rounding_scope": draw(sample(("order", "line"))),
+        "rules": rules,
+    })
+
+
+def _rule(draw: st.DrawFn, kind: str, name: str, slice_: int, tiers: tuple[str, ...],
+          max_generation: int) -> dict[str, Any]:
+    """One rule paying at most ``slice_`` basis points of the pool for one order."""
+    some_tiers = tiers if draw(st.booleans()) else draw(_some(tiers))  # a missing rate is 0
+    if kind == "seller":
+        return {"kind": kind, "name": name,
+                "rates": {t: _rate(draw(_units_upto(slice_))) for t in some_tiers}}
+    if kind == "layers":  # each generation takes a slice of the rule's slice
+        caps = _split(draw, slice_, max_generation)
+        lengths = (len(caps), *range(len(caps)))  # a rate for every generation, or fewer
+        return {"kind": kind, "name": name, "rates": {
+            t: [_rate(draw(_units_upto(cap))) for cap in caps[: draw(sample(lengths))]]
+            for t in some_tiers}}
+    peer_max = draw(sample(tuple(range(_MAX_PEERS + 1))))
+    # Peer bonuses take at most half the slice: the tier rates they follow need the rest.
+    peer_rate = draw(_units_upto(slice_ // (2 * peer_max))) if peer_max else 0
+    top = slice_ - peer_rate * peer_max
+    return {"kind": kind, "name": name,
+            "rates": {t: _rate(draw(_units_upto(top))) for t in some_tiers},
+            "include_seller": draw(st.booleans()),
+            "peer_rate": _rate(peer_rate), "peer_max": peer_max}
+
+
+def _split(draw: st.DrawFn, total: int, parts: int) -> list[int]:
+    """Cut ``total`` basis points into ``parts`` slices (what is not cut stays unpaid)."""
+    slices = []
+    for part in range(parts):
+        slices.append(draw(_portion(total, parts - part)))
+        total -= slices[-1]
+    return slices
+
+
+# The strategies below are cached: see _arguments.sample for why.
+
+
+@functools.cache
+def _portion(left: int, parts: int) -> st.SearchStrategy[int]:
+    """A slice of ``left`` basis points for one of ``parts`` to come: often a fair share, half
+    or all of it, else any."""
+    return sample((left // parts, left // 2, left)) | st.integers(0, left)
+
+
+@functools.cache
+def _units_upto(cap: int) -> st.SearchStrategy[int]:
+    """Basis points in [0, cap]: often round, so that rounding ties really happen, or ``cap``
+    itself, so that a policy may pay its whole budget; else any."""
+    return sample(tuple(sorted({*(u for u in _ROUND_UNITS if u <= cap), cap}))) \
+        | st.integers(0, cap)
+
+
+@functools.cache
+def _some(tiers: tuple[str, ...]) -> st.SearchStrategy[list[str]]:
+    return st.lists(sample(tiers), unique=True, min_size=1)
+
+
+@functools.cache
+def _sku_rates(skus: tuple[str, ...]) -> st.SearchStrategy[dict[str, str]]:
+    return st.dictionaries(sample(skus), _units_upto(RATE_SCALE).map(_rate), max_size=len(skus))
+
+
+def _rate(units: int) -> str:
+    """Basis points as a rate string, exact: 500 -> "0.0500"."""
+    return str(Decimal(units).scaleb(-4))
