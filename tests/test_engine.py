@@ -237,3 +237,24 @@ def test_member_totals_equal_the_payouts_summed_per_member(batch):
     index = {m: i for i, m in enumerate(tree.arrays().ids)}
     expected = sorted(totals.items(), key=lambda item: index[item[0]])
     assert member_totals(chosen, tree, columns(order_list)).rows() == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(batches(), st.randoms(use_true_random=False), st.booleans())
+def test_lines_in_any_order_give_each_order_in_order_of_first_appearance(batch, rng, coded):
+    """Shuffled lines (an order's lines apart) and categorical ids whose codes do not follow
+    the input: the engine regroups them and still returns what settle does."""
+    import pandas as pd
+
+    chosen, tree, order_list = batch
+    table = pd.DataFrame(columns(order_list))
+    table = table.iloc[rng.sample(range(len(table)), len(table))].reset_index(drop=True)
+    if coded:  # categories sorted descending: codes run against the order of appearance
+        table["order_id"] = pd.Categorical(
+            table["order_id"], categories=sorted(set(table["order_id"]), reverse=True))
+    by_id = {order.order_id: order for order in order_list}
+    appearance = [by_id[order_id] for order_id in dict.fromkeys(table["order_id"])]
+    payouts, per_order = reference_rows(chosen, tree, appearance)
+    found = settle_batch(chosen, tree, table)
+    assert found.payouts.rows() == payouts
+    assert found.orders.rows() == per_order

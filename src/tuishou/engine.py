@@ -356,9 +356,10 @@ def _assemble(book: _Orders, arrays: TreeArrays, policy: Policy, schedule: Sched
         paid[code] = settled.paid
     seller = np.where(book.seller < book.tree_size, book.seller, -1)
     out = book.position
-    order_table = OrderTable(order=out, seller=seller[out], pool=pools[out], paid=paid[out],
-                             retained=pools[out] - paid[out], order_ids=book.ids,
-                             member_ids=arrays.ids)
+    if not book.in_input_order:  # codes in input order (the usual case) need no reordering
+        seller, pools, paid = seller[out], pools[out], paid[out]
+    order_table = OrderTable(order=out, seller=seller, pool=pools, paid=paid,
+                             retained=pools - paid, order_ids=book.ids, member_ids=arrays.ids)
     return BatchResult(payout_table, order_table)
 
 
