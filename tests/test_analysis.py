@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal
 from itertools import pairwise
 
@@ -250,3 +251,11 @@ def test_replace_sweeps_a_rate(current, tree):
     paid = compare(sweep, tree, [order(("ecosystem", 10000), sharer="C")]).totals.paid
     assert list(pairwise(paid.tolist())) == [(1050, 1400), (1400, 1750)]
     assert Decimal(paid.index[0]) == Decimal("0.15")
+
+
+def test_a_comparison_of_nothing_still_draws_and_reports(current, tree):
+    result = compare({"current": current}, tree, [])
+    legend = [t.get_text() for t in result.plot().axes[0].get_legend().get_texts()]
+    assert "current (nothing paid)" in legend
+    tables = re.sub(r"base64,[^\"]*", "", result.to_html())  # the picture's bytes aside
+    assert "nan" not in tables.lower()

@@ -46,7 +46,8 @@ def _plot_spread(axes: Any, comparison: Comparison) -> None:
     for label in comparison.labels:
         members, payouts = _lorenz(comparison.by_member[label].to_numpy())
         gini = comparison.distribution.loc[label, "gini"]
-        axes.plot(members, payouts, label=f"{label} (Gini {gini:.2f})")
+        note = "nothing paid" if np.isnan(gini) else f"Gini {gini:.2f}"
+        axes.plot(members, payouts, label=f"{label} ({note})")
     axes.set_title("How payouts spread over members")
     axes.set_xlabel("members, lowest earners first (% of all members)")
     axes.set_ylabel("cumulative payouts (% of all paid)")
@@ -94,10 +95,10 @@ def html_report(comparison: Comparison) -> str:
     picture = base64.b64encode(image.getvalue()).decode("ascii")
     title = html.escape("tuishou: " + " vs ".join(comparison.labels))
     sections = [
-        ("Totals (payout ratio = paid / GMV)", _percent(in_yuan(comparison.totals),
-                                                       ["payout_ratio"])),
-        ("Distribution of member income", _percent(comparison.distribution,
-                                                   ["top_1pct_share", "top_10pct_share"])),
+        ("Totals (payout ratio = paid / GMV)", _formatted(in_yuan(comparison.totals),
+                                                         {"payout_ratio": "{:.2%}"})),
+        ("Distribution of member income", _formatted(comparison.distribution, {
+            "top_1pct_share": "{:.2%}", "top_10pct_share": "{:.2%}", "gini": "{:.3f}"})),
         ("Paid by tier", in_yuan(comparison.by_tier)),
         ("Paid by rule", in_yuan(comparison.by_rule)),
     ]
@@ -107,10 +108,11 @@ def html_report(comparison: Comparison) -> str:
                         tables=tables, picture=picture)
 
 
-def _percent(frame: Any, columns: list[str]) -> Any:
+def _formatted(frame: Any, formats: dict[str, str]) -> Any:
+    """Ratios as text for people; "-" where there is nothing to divide by (NaN)."""
     shown = frame.copy()
-    for name in columns:
-        shown[name] = [f"{value:.2%}" for value in shown[name]]
+    for name, form in formats.items():
+        shown[name] = ["-" if np.isnan(value) else form.format(value) for value in shown[name]]
     return shown
 
 
