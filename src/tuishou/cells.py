@@ -26,6 +26,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .money import fen_example
+
 __all__ = ["Column", "ColumnError", "convert", "describe_bad_integer", "empty"]
 
 _WHOLE = re.compile(r"-?[0-9]{1,18}")  # beyond 18 digits an int64 could overflow
@@ -163,10 +165,8 @@ def describe_bad_integer(name: str, value: Any, *, money: bool) -> str:
     text = value.strip() if isinstance(value, str) else repr(value)
     is_decimal = isinstance(value, float) or bool(_DECIMAL.fullmatch(text))
     if is_decimal and money:
-        try:
-            hint = f", e.g. {round(float(text) * 100)} for ¥{float(text):,.2f}"
-        except (ValueError, OverflowError):
-            hint = ""
+        example = fen_example(text)
+        hint = f", {example}" if example else ""
         return (f"{name}={value!r} is not a whole number of fen: money is integer fen (分)"
                 f"{hint}")
     if isinstance(value, int | str) and re.fullmatch(r"-?[0-9]{19,}", str(value).strip()):

@@ -12,14 +12,15 @@ Inside the library a rate is also carried as an integer number of basis points
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator
 
 from .errors import ArgumentTypeError, FloatRefusedError, InvalidArgumentError
 
-__all__ = ["RATE_PLACES", "RATE_SCALE", "Fen", "Rate", "check_fen", "check_rate", "yuan"]
+__all__ = ["RATE_PLACES", "RATE_SCALE", "Fen", "Rate", "check_fen", "check_rate", "fen_example",
+           "yuan"]
 
 RATE_PLACES = 4
 RATE_SCALE = 10**RATE_PLACES
@@ -109,12 +110,25 @@ def yuan(fen: int) -> str:
     return f"{sign}¥{whole:,}.{cents:02d}"
 
 
+def fen_example(amount: float | str) -> str:
+    """How an amount written in yuan is written in fen, for a message ("" if it cannot be).
+
+    Computed with ``Decimal`` from the amount's text, so the example is exact.
+
+    >>> fen_example(249.99), fen_example("1e3"), fen_example(float("nan"))
+    ('e.g. 24999 for ¥249.99', 'e.g. 100000 for ¥1,000.00', '')
+    """
+    try:
+        fen = int((Decimal(str(amount)) * 100).to_integral_value(ROUND_HALF_EVEN))
+    except (InvalidOperation, ValueError, OverflowError):  # NaN, infinity, not a number
+        return ""
+    return f"e.g. {fen} for {yuan(fen)}" if abs(fen) < 10**18 else ""
+
+
 def _float_fen_message(name: str, value: float) -> str:
-    hint = round(value * 100) if abs(value) < 1e15 else "an int"
-    return (
-        f"{name}={value!r} is a float; pass an int number of fen, "
-        f"e.g. {hint} for ¥{value:,.2f}"
-    )
+    example = fen_example(value)
+    return f"{name}={value!r} is a float; pass an int number of fen" + (
+        f", {example}" if example else "")
 
 
 def _pydantic_fen(value: Any) -> Any:
