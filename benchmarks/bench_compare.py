@@ -20,13 +20,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from bench_engine import best_of, build_tree, generate_lines, policies, sample_orders
+from bench_settle import member_totals
 from tuishou import settle_many
 from tuishou.analysis import compare, replace
 from tuishou.orders import order_columns
@@ -34,16 +34,10 @@ from tuishou.orders import order_columns
 LINES_PER_ORDER = 2  # generate_lines draws 1-3 lines per order
 
 
-def per_order_totals(labelled: dict, tree, orders) -> dict[str, Counter]:
+def per_order_totals(labelled: dict, tree, orders) -> dict[str, dict[str, int]]:
     """The per-order path: settle every order under each policy, sum per member."""
-    totals = {}
-    for label, policy in labelled.items():
-        paid: Counter = Counter()
-        for settled in settle_many(policy, tree, orders):
-            for payout in settled.payouts:
-                paid[payout.member_id] += payout.amount
-        totals[label] = paid
-    return totals
+    return {label: member_totals(settle_many(policy, tree, orders))
+            for label, policy in labelled.items()}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
