@@ -6,7 +6,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from tuishou import InviteTree, Order, OrderLine, Policy
+from tuishou import InviteTree, Order, OrderLine, Policy, settle
 from tuishou.testing import DEFAULT_TIERS, Scenario, scenarios
 
 
@@ -73,3 +73,17 @@ def ladders() -> st.SearchStrategy[tuple[str, ...]]:
 def any_scenarios() -> st.SearchStrategy[Scenario]:
     """``tuishou.testing.scenarios`` over a ladder of 1 to 4 tiers."""
     return ladders().flatmap(lambda tiers: scenarios(tiers=tiers))
+
+
+def reference_rows(chosen: Policy, tree: InviteTree,
+                   order_list: list[Order]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """What ``settle`` gives, as ``settle_batch``'s payout rows and per-order rows."""
+    payouts: list[tuple[Any, ...]] = []
+    per_order: list[tuple[Any, ...]] = []
+    for order in order_list:
+        result = settle(chosen, tree, order)
+        payouts += [(order.order_id, p.member_id, p.rule, p.kind, p.generation, p.amount)
+                    for p in result.payouts]
+        per_order.append((order.order_id, result.seller_id, result.pool, result.paid,
+                          result.retained))
+    return payouts, per_order

@@ -16,48 +16,23 @@ from tuishou import (
     UnknownGroupError,
     UnknownMemberError,
     UnknownTierError,
-    settle,
 )
 from tuishou.engine import SAFE_ORDER_AMOUNT, member_totals, settle_batch
+from tuishou.orders import order_columns
 from tuishou.testing import DEFAULT_GROUPS, invite_trees, order_batches, policies
 
-from helpers import ladders, policy, tree_from_text
-
-
-def columns(order_list: list[Order]) -> dict[str, list]:
-    """Orders as one row per line."""
-    table: dict[str, list] = {k: [] for k in ("order_id", "buyer_id", "sharer_id", "sku",
-                                              "group", "amount", "quantity")}
-    for order in order_list:
-        for line in order.lines:
-            for key, value in [("order_id", order.order_id), ("buyer_id", order.buyer_id),
-                               ("sharer_id", order.sharer_id), ("sku", line.sku),
-                               ("group", line.group), ("amount", line.amount),
-                               ("quantity", line.quantity)]:
-                table[key].append(value)
-    return table
-
-
-def reference_rows(chosen, tree, order_list):
-    payouts, per_order = [], []
-    for order in order_list:
-        result = settle(chosen, tree, order)
-        payouts += [(order.order_id, p.member_id, p.rule, p.kind, p.generation, p.amount)
-                    for p in result.payouts]
-        per_order.append((order.order_id, result.seller_id, result.pool, result.paid,
-                          result.retained))
-    return payouts, per_order
+from helpers import ladders, policy, reference_rows, tree_from_text
 
 
 def assert_same(chosen, tree, order_list):
-    batch = settle_batch(chosen, tree, columns(order_list))
+    batch = settle_batch(chosen, tree, order_columns(order_list))
     payouts, per_order = reference_rows(chosen, tree, order_list)
     assert batch.payouts.rows() == payouts
     assert batch.orders.rows() == per_order
     totals: dict[str, int] = {}
     for row in payouts:
         totals[row[1]] = totals.get(row[1], 0) + row[5]
-    found = dict(member_totals(chosen, tree, columns(order_list)).rows())
+    found = dict(member_totals(chosen, tree, order_columns(order_list)).rows())
     assert found == totals
 
 
@@ -91,7 +66,7 @@ def line_order(order_id, amount, *, buyer=None, sharer=None, group="ecosystem"):
 
 
 def test_empty_input_gives_empty_tables():
-    batch = settle_batch(YOUPIN, tree_from_text("A"), columns([]))
+    batch = settle_batch(YOUPIN, tree_from_text("A"), order_columns([]))
     assert (len(batch.payouts), len(batch.orders)) == (0, 0)
 
 
@@ -107,7 +82,7 @@ def test_guest_orders_root_sellers_and_the_worked_example():
         line_order("shared", 5000, buyer="stranger", sharer="C"),
     ]
     assert_same(YOUPIN, tree, order_list)
-    rows = settle_batch(YOUPIN, tree, columns(order_list)).payouts.rows()
+    rows = settle_batch(YOUPIN, tree, order_columns(order_list)).payouts.rows()
     assert [r[1:] for r in rows if r[0] == "A-example"] == [
         ("D", "differential", "differential", 0, 4497), ("C", "differential", "peer", 1, 450),
         ("B", "differential", "differential", 2, 1349), ("A", "differential", "differential",
@@ -147,9 +122,9 @@ def test_pandas_and_arrow_inputs_and_outputs():
     pa = pytest.importorskip("pyarrow")
     tree = tree_from_text("A>B>C", tiers="A:senior_advisor B:mentor C:pusher")
     order_list = [line_order(f"o{i}", 1000 * i + 7, buyer="C") for i in range(1, 5)]
-    frame = pd.DataFrame(columns(order_list))
+    frame = pd.DataFrame(order_columns(order_list))
     frame["buyer_id"] = frame["buyer_id"].astype("category")
-    expected = settle_batch(YOUPIN, tree, columns(order_list)).payouts.rows()
+    expected = settle_batch(YOUPIN, tree, order_columns(order_list)).payouts.rows()
     assert settle_batch(YOUPIN, tree, frame).payouts.rows() == expected
     table = pa.Table.from_pandas(frame)
     result = settle_batch(YOUPIN, tree, table)
@@ -232,11 +207,11 @@ def test_rounding_ties_on_small_amounts(amount):
 def test_member_totals_equal_the_payouts_summed_per_member(batch):
     chosen, tree, order_list = batch
     totals: dict[str, int] = {}
-    for row in settle_batch(chosen, tree, columns(order_list)).payouts.rows():
+    for row in settle_batch(chosen, tree, order_columns(order_list)).payouts.rows():
         totals[row[1]] = totals.get(row[1], 0) + row[5]
     index = {m: i for i, m in enumerate(tree.arrays().ids)}
     expected = sorted(totals.items(), key=lambda item: index[item[0]])
-    assert member_totals(chosen, tree, columns(order_list)).rows() == expected
+    assert member_totals(chosen, tree, order_columns(order_list)).rows() == expected
 
 
 @settings(max_examples=150, deadline=None)
@@ -247,7 +222,7 @@ def test_lines_in_any_order_give_each_order_in_order_of_first_appearance(batch, 
     import pandas as pd
 
     chosen, tree, order_list = batch
-    table = pd.DataFrame(columns(order_list))
+    table = pd.DataFrame(order_columns(order_list))
     table = table.iloc[rng.sample(range(len(table)), len(table))].reset_index(drop=True)
     if coded:  # categories sorted descending: codes run against the order of appearance
         table["order_id"] = pd.Categorical(

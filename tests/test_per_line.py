@@ -6,10 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuishou import per_line, replace, settle
+from tuishou import per_line, replace
 from tuishou.engine import settle_batch
 from tuishou.orders import order_columns
 from tuishou.testing import invite_trees, order_batches, policies
+
+from helpers import reference_rows
 
 
 @st.composite
@@ -29,9 +31,7 @@ def test_each_layout_equals_settle(layout, cost, batch):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(per_line, "_SPARSE_COST", cost)
         found = settle_batch(chosen, tree, order_columns(order_list))
-    expected = [(order.order_id, p.member_id, p.rule, p.kind, p.generation, p.amount)
-                for order in order_list for p in settle(chosen, tree, order).payouts]
-    assert found.payouts.rows() == expected, layout
+    assert found.payouts.rows() == reference_rows(chosen, tree, order_list)[0], layout
 
 
 def test_the_dense_layout_is_chosen_for_few_slots_that_every_seller_pays():
