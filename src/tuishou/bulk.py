@@ -19,10 +19,12 @@ import numpy.typing as npt
 
 from .money import RATE_SCALE
 
-__all__ = ["Entries", "allocate", "floor_split", "group_sums", "round_split", "split"]
+__all__ = ["CHUNK", "Entries", "allocate", "chunks", "floor_split", "group_sums", "round_split",
+           "split"]
 
 IntArray = npt.NDArray[np.int64]
 _SCALE = RATE_SCALE * RATE_SCALE  # a pool in 1/10 000 fen times a share in 1/10 000
+CHUNK = 1 << 20  # rows allocated at a time: bounds the temporary arrays
 _DIRECT_LIMIT = (2**63 - 1) // RATE_SCALE  # pool4 × share (≤ 10^4) cannot overflow below it
 
 
@@ -152,3 +154,12 @@ def group_sums(values: IntArray, starts: IntArray) -> IntArray:
     ends = np.append(starts[1:], len(values))
     sums: IntArray = running[ends] - running[starts]
     return sums
+
+
+def chunks(size: int) -> list[slice]:
+    """Slices of ``range(size)`` of at most ``CHUNK`` rows, so temporaries stay bounded.
+
+    >>> chunks(3), len(chunks(CHUNK + 1))
+    ([slice(0, 3, None)], 2)
+    """
+    return [slice(start, min(start + CHUNK, size)) for start in range(0, size, CHUNK)]

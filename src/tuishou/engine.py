@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from .arrays import TreeArrays
 from .batch import KINDS, BatchResult, MemberTotals, OrderTable, PayoutTable
-from .bulk import Entries, allocate, group_sums, round_split
+from .bulk import Entries, allocate, chunks, group_sums, round_split
 from .columns import LineColumns, read_lines, rows_where
 from .errors import (
     ArgumentTypeError,
@@ -47,7 +47,6 @@ __all__ = ["SAFE_ORDER_AMOUNT", "member_totals", "settle_batch"]
 
 IntArray = npt.NDArray[np.int64]
 SAFE_ORDER_AMOUNT = 9 * 10**14  # fen per order; beyond it, pool × share could pass 2**63
-_CHUNK = 1 << 20  # allocation rows at a time: bounds the temporary arrays
 
 
 
@@ -260,17 +259,13 @@ def _without(pool4: IntArray, too_big: npt.NDArray[np.bool_], lines: LineColumns
     return zeroed
 
 
-def _chunks(size: int) -> list[slice]:
-    return [slice(start, min(start + _CHUNK, size)) for start in range(0, size, _CHUNK)]
-
-
 _T = TypeVar("_T")
 
 
 def _in_chunks(work: Callable[[slice], _T], size: int) -> list[_T]:
     """``work`` over chunks of ``range(size)``: bounded temporaries. (Threads were measured
     and did not help: the steps are memory-bound.)"""
-    return [work(chunk) for chunk in _chunks(size)]
+    return [work(chunk) for chunk in chunks(size)]
 
 
 def _round_pool(pool4: IntArray, mode: str) -> IntArray:

@@ -17,13 +17,12 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from .bulk import Entries, allocate, floor_split, group_sums
+from .bulk import Entries, allocate, chunks, floor_split, group_sums
 
 __all__ = ["LineBook", "dense_applies", "per_line"]
 
 IntArray = npt.NDArray[np.int64]
 Rows = tuple[IntArray, npt.NDArray[np.int32], npt.NDArray[np.int8], IntArray]
-_CHUNK = 1 << 20  # lines at a time in the sparse layout: bounds its temporaries
 _SPARSE_COST = 3  # array passes per expanded entry in the sparse layout, per slot pass
 
 
@@ -102,8 +101,7 @@ def _sparse(book: LineBook, entries: Entries, pool4: IntArray, mode: str) -> Row
     # A line's entries are its order's entries, in the same positions: entry e of a line
     # adds to totals[order_first + e − ptr[row]], one per-line offset.
     order_offset = order_first - entries.ptr[order_rows]
-    for start in range(0, len(codes), _CHUNK):
-        part = slice(start, start + _CHUNK)
+    for part in chunks(len(codes)):  # bounded temporaries
         owner = codes[part]
         item, entry, amount = allocate(pool4[part], order_rows[owner], entries, mode)
         target = order_offset[owner][item]
