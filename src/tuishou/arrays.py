@@ -99,10 +99,17 @@ class TreeArrays:
     def depth(self) -> IntArray:
         """Every member's depth (roots 0), by pointer doubling: O(N log depth), no recursion.
 
+        Computed once per arrays (tier evaluation, team sizes and comparisons all need it)
+        and read-only, since it is shared.
+
         >>> TreeArrays.build({"A": None, "B": "A", "C": "B"}, dict.fromkeys("ABC", "m"),
         ...                  set()).depth().tolist()
         [0, 1, 2]
         """
+        return self._depths
+
+    @cached_property
+    def _depths(self) -> IntArray:
         size = self.size
         up = np.append(self.parent, size)  # up[size] = size: the sentinel points to itself
         hops = (up[:size] != size).astype(np.int64)
@@ -113,6 +120,7 @@ class TreeArrays:
                                    np.append(hops, 0)[jump[:size]], 0)
             jump = jump[jump]
         depths: IntArray = hops
+        depths.flags.writeable = False
         return depths
 
     def team_sizes(self) -> IntArray:
