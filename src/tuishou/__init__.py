@@ -18,6 +18,7 @@ from .errors import (
     InsufficientBalanceError,
     InvalidArgumentError,
     InvalidFileError,
+    InvalidIdentifierError,
     InvalidInviteCodeError,
     InvalidLadderError,
     InvalidOrderError,
@@ -31,6 +32,7 @@ from .errors import (
     UnknownOrderError,
     UnknownTierError,
 )
+from .ids import check_id
 from .ledger import Ledger
 from .ledger_models import Balance, Entry, LedgerPolicy, RefundResult
 from .migration import MigrationPolicy, RosterEntry, TierMapping, migrate_team
@@ -72,6 +74,7 @@ __all__ = [
     "InsufficientBalanceError",
     "InvalidArgumentError",
     "InvalidFileError",
+    "InvalidIdentifierError",
     "InvalidInviteCodeError",
     "InvalidLadderError",
     "InvalidOrderError",
@@ -108,6 +111,7 @@ __all__ = [
     "UnknownOrderError",
     "UnknownTierError",
     "apply_tier_changes",
+    "check_id",
     "evaluate_tiers",
     "load_policy",
     "migrate_team",

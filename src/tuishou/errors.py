@@ -22,6 +22,7 @@ __all__ = [
     "InsufficientBalanceError",
     "InvalidArgumentError",
     "InvalidFileError",
+    "InvalidIdentifierError",
     "InvalidInviteCodeError",
     "InvalidLadderError",
     "InvalidOrderError",
@@ -131,6 +132,16 @@ class InvalidArgumentError(TuishouError, ValueError):
     """An argument with a value that cannot be used: a negative amount, a rate above 1, ...
 
     >>> isinstance(InvalidArgumentError("amount=-1 is negative"), ValueError)
+    True
+    """
+
+
+class InvalidIdentifierError(InvalidArgumentError):
+    """An id (member, buyer, sharer, order, SKU, group, tier, ...) that is not in normal form.
+
+    Ids must be non-empty, NFKC-normal and trimmed; the message names the normal form.
+
+    >>> isinstance(InvalidIdentifierError("buyer_id=' D' is not a normal id"), ValueError)
     True
     """
 

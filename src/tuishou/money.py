@@ -19,11 +19,20 @@ from pydantic import BeforeValidator
 
 from .errors import ArgumentTypeError, FloatRefusedError, InvalidArgumentError
 
-__all__ = ["RATE_PLACES", "RATE_SCALE", "Fen", "Rate", "check_fen", "check_rate", "fen_example",
-           "yuan"]
+__all__ = ["MAX_ORDER_FEN", "RATE_PLACES", "RATE_SCALE", "Fen", "Rate", "check_fen",
+           "check_rate", "fen_example", "yuan"]
 
 RATE_PLACES = 4
 RATE_SCALE = 10**RATE_PLACES
+
+MAX_ORDER_FEN = 10**10
+"""The supported amount of one order (and so of each of its lines): ¥100,000,000 (一亿元).
+
+Inside it every exact intermediate (amount × pool rate × share, in 10^-8 fen) fits a signed
+64-bit integer with room to spare (10^18 < 2^63), so the per-order path, the batch engine
+and the ledger compute the same fen without a slow fallback. An order above it is refused
+at the door on every path: no social-commerce order is that large, so it is a data error
+(a price in 厘 or 毫 instead of fen, an id pasted into the amount column)."""
 
 
 class FloatValueError(ValueError):

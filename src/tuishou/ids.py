@@ -1,0 +1,93 @@
+"""Identifiers: the one rule every id follows on every path (model, columns, files, ledger).
+
+An **id** (member, buyer, sharer, order, SKU, group, tier, rule, refund, withdrawal) is a
+non-empty ``str`` that is already in its **normal form**: Unicode NFKC (全角 full-width
+letters and digits folded to ASCII, compatibility look-alikes folded to their base letter)
+and trimmed of surrounding white space. tuishou refuses an id that is not normal instead of
+normalising it, because ids are keys in the platform's own database: quietly turning
+``' D'`` into ``'D'`` would credit a member the backend cannot find, and quietly keeping
+``' D'`` would treat a member as a guest and retain the whole pool. The message names the
+value and its normal form, so the fix is one ``normalize`` call upstream.
+
+>>> check_id("D", name="buyer_id")
+'D'
+>>> check_id("D ", name="buyer_id")
+Traceback (most recent call last):
+...
+tuishou.errors.InvalidIdentifierError: buyer_id='D ' is not a normal id; use its normal form 'D' ...
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+
+from .errors import ArgumentTypeError, InvalidIdentifierError
+
+__all__ = ["check_id", "id_problem", "id_problems", "normal_id"]
+
+
+def normal_id(value: str) -> str:
+    """The normal form of an id: NFKC, then trimmed of white space.
+
+    >>> normal_id("\\uff24 ")  # full-width D and a trailing space
+    'D'
+    """
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+def id_problem(value: object, *, name: str) -> str | None:
+    """One sentence saying why ``value`` is not a valid id, or None when it is one.
+
+    >>> id_problem(" gift-pack-398", name="sku")
+    "sku=' gift-pack-398' is not a normal id; use its normal form 'gift-pack-398' (NFKC, trimmed)"
+    >>> id_problem(7, name="order_id")
+    'order_id=7 is a int; ids are text (str)'
+    """
+    if not isinstance(value, str):
+        return f"{name}={value!r} is a {type(value).__name__}; ids are text (str)"
+    if value.isascii() and value.isprintable() and value == value.strip():
+        return None if value else f"{name}='' is empty; ids are non-empty text"
+    normal = normal_id(value)
+    if not normal:
+        return f"{name}={value!r} is blank; ids are non-empty text"
+    if normal != value:
+        return (f"{name}={value!r} is not a normal id; "
+                f"use its normal form {normal!r} (NFKC, trimmed)")
+    if not value.isprintable():
+        return f"{name}={value!r} holds a control character; ids are printable text"
+    return None
+
+
+def check_id(value: object, *, name: str) -> str:
+    """Return ``value`` if it is a valid id; raise ``InvalidIdentifierError`` otherwise.
+
+    A value that is not ``str`` raises ``ArgumentTypeError`` (a ``TypeError``).
+
+    >>> check_id("Ｄ", name="member_id")
+    Traceback (most recent call last):
+    ...
+    tuishou.errors.InvalidIdentifierError: member_id='Ｄ' is not a normal id; ...
+    """
+    problem = id_problem(value, name=name)
+    if problem is None:
+        return value  # type: ignore[return-value]  # id_problem checked it is a str
+    if not isinstance(value, str):
+        raise ArgumentTypeError(problem)
+    raise InvalidIdentifierError(problem)
+
+
+def id_problems(values: Iterable[object], *, name: str) -> list[str]:
+    """Every problem among distinct ``values`` (e.g. a column's uniques), one sentence each.
+
+    >>> id_problems(["A", "B ", None, "A"], name="sku")[0]
+    "sku='B ' is not a normal id; use its normal form 'B' (NFKC, trimmed)"
+    """
+    problems = []
+    for value in dict.fromkeys(values):
+        if value is None:
+            continue
+        problem = id_problem(value, name=name)
+        if problem is not None:
+            problems.append(problem)
+    return problems
