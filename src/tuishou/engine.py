@@ -7,7 +7,8 @@ vectorised steps:
 2. **schedules** (``schedule.py``): for every distinct seller, its chain (generation by
    generation, with compression's jump to the next active upline) and each rule's share per
    *slot*, a (generation, rule, kind) in the payout order of domain.md §6. Work here depends
-   on the number of sellers, not of orders, and never on the depth of the tree;
+   on the number of sellers, not of orders, and on how deep their chains really go (at most
+   ``max_generation``), never on ``max_generation`` itself;
 3. **pools**: each line's pool in units of 1/10 000 fen (int64);
 4. **allocation**: every (order or line) × slot amount split into whole fen and a remainder
    (``bulk.split``), then largest remainder or floor, in chunks.
