@@ -5,6 +5,7 @@ each fixed-width integer the engine uses (issue 10, items 1-3)."""
 from __future__ import annotations
 
 import decimal
+import json
 from fractions import Fraction
 
 import numpy as np
@@ -78,6 +79,32 @@ def test_the_issue_example_pays_every_member_on_every_path(rules, variant):
     assert by_member == {row[1]: by_member.get(row[1], 0) for row in expected}
     assert sum(by_member.values()) == sum(row[5] for row in expected)
     assert dask_rows(chosen, tree, [order]) == expected
+
+
+@pytest.mark.parametrize("variant", [VARIANTS[0], VARIANTS[3]])
+@pytest.mark.parametrize("rules", ISSUE_RULES)
+def test_the_issue_example_through_the_command_line(rules, variant, tmp_path, capsys):
+    from cli_support import MEMBER_COLUMNS, ORDER_COLUMNS, read_payouts, run, write_rows
+
+    document = {"name": "deep", "tiers": ["m"], "group_rates": {"g": "1"},
+                "max_generation": 200, "rules": ISSUE_RULES[rules][0], **variant}
+    policy_file = tmp_path / "policy.json"
+    policy_file.write_text(json.dumps(document), encoding="utf-8")
+    members = write_rows(tmp_path / "members.csv", [
+        {"member_id": f"m{i}", "inviter_id": f"m{i - 1}" if i else None, "tier": "m"}
+        for i in range(201)], MEMBER_COLUMNS)
+    order = one_line("o1", 1_234_567, buyer_id="m200")
+    orders = write_rows(tmp_path / "orders.csv", [
+        {"order_id": "o1", "buyer_id": "m200", "sku": "s", "group": "g", "amount": 1_234_567,
+         "quantity": 1}],
+        ORDER_COLUMNS)
+    out = tmp_path / "payouts.csv"
+    code, _, err = run(capsys, "settle", "--policy", str(policy_file), "--members", str(members),
+                     "--orders", str(orders), "--out", str(out))
+    assert code == 0, err
+    expected = reference_rows(Policy.model_validate(document), chain_tree(201), [order])[0]
+    assert read_payouts(out) == expected
+    assert len(expected) == ISSUE_RULES[rules][1]
 
 
 def compare_income(chosen: Policy, tree: InviteTree, order_list: list[Order]) -> dict[str, int]:
