@@ -192,6 +192,18 @@ def test_max_generation_above_the_limit_is_refused_everywhere(value, how, tmp_pa
         build_policy(how, value, tmp_path)
 
 
+def test_tuishou_validate_refuses_max_generation_above_the_limit(tmp_path, capsys):
+    from cli_support import run
+
+    build_policy("file", MAX_GENERATION, tmp_path)
+    assert run(capsys, "validate", "--policy", str(tmp_path / "policy.toml"))[0] == 0
+    with pytest.raises(InvalidPolicyError):
+        build_policy("file", 10**12, tmp_path)
+    code, _, err = run(capsys, "validate", "--policy", str(tmp_path / "policy.toml"))
+    assert code == 2
+    assert "max_generation=1000000000000 is above the limit of 1000 generations" in err
+
+
 @pytest.mark.parametrize("compression", [False, True])
 def test_the_chain_walk_stops_at_the_deepest_root(compression):
     """The cost follows the tree's depth: a policy at the bound walks at most 4 uplines on a
