@@ -7,6 +7,8 @@ from typing import Any
 from hypothesis import strategies as st
 
 from tuishou import InviteTree, Order, OrderLine, Policy, settle
+from tuishou.engine import member_totals, settle_batch
+from tuishou.orders import order_columns
 from tuishou.testing import DEFAULT_TIERS, Scenario, scenarios
 
 
@@ -87,3 +89,16 @@ def reference_rows(chosen: Policy, tree: InviteTree,
         per_order.append((order.order_id, result.seller_id, result.pool, result.paid,
                           result.retained))
     return payouts, per_order
+
+
+def assert_same(chosen: Policy, tree: InviteTree, order_list: list[Order]) -> None:
+    """``settle_batch`` equals ``settle`` row for row, and ``member_totals`` the summed payouts."""
+    batch = settle_batch(chosen, tree, order_columns(order_list))
+    payouts, per_order = reference_rows(chosen, tree, order_list)
+    assert batch.payouts.rows() == payouts
+    assert batch.orders.rows() == per_order
+    totals: dict[str, int] = {}
+    for row in payouts:
+        totals[row[1]] = totals.get(row[1], 0) + row[5]
+    found = dict(member_totals(chosen, tree, order_columns(order_list)).rows())
+    assert found == totals

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .arrays import TreeArrays
+from .bulk import exact_sum
 from .columns import LineColumns, read_lines
 from .engine import settle_batch
 from .errors import ArgumentTypeError, InvalidArgumentError
@@ -102,7 +103,7 @@ def compare(policies: Mapping[str, Policy], tree: InviteTree, orders: Any) -> Co
     lines = read_lines(_columns(orders))
     arrays = tree.arrays()
     tiers = _tier_order(arrays, policies[labels[0]])
-    gmv = _exact_sum(lines.amount)
+    gmv = exact_sum(lines.amount)
     outcomes = {label: _Outcome.of(policies[label], tree, lines, arrays) for label in labels}
     return Comparison(
         labels=labels,
@@ -151,7 +152,7 @@ class _Outcome:
         result = settle_batch(policy, tree, lines)
         payouts = result.payouts
         per_rule = _sum_by(payouts.rule, payouts.amount, len(payouts.rules))
-        return cls(pool=_exact_sum(result.orders.pool), paid=_exact_sum(payouts.amount),
+        return cls(pool=exact_sum(result.orders.pool), paid=exact_sum(payouts.amount),
                    income=_sum_by(payouts.member, payouts.amount, arrays.size),
                    by_rule=dict(zip(payouts.rules, per_rule.tolist(), strict=True)))
 
@@ -198,26 +199,15 @@ def _pandas() -> Any:
     return pd
 
 
-def _exact_sum(values: IntArray) -> int:
-    """The exact sum of non-negative fen, in int64 when it cannot overflow."""
-    if not len(values):
-        return 0
-    if int(values.max()) * len(values) < 2**63:
-        return int(values.sum())
-    return sum(values.tolist())
-
-
 def _sum_by(codes: IntArray, values: IntArray, size: int) -> IntArray:
-    """Exact per-code sums of non-negative fen."""
-    total = _exact_sum(values)
-    if total < 2**53:  # every partial sum is an exactly representable float
+    """Exact per-code sums of non-negative fen. Payouts total less than 2**63 fen (settle_batch
+    refuses a batch whose amounts reach it), so int64 sums never wrap."""
+    if exact_sum(values) < 2**53:  # every partial sum is an exactly representable float
         return np.bincount(codes, weights=values.astype(np.float64),
                            minlength=size).astype(np.int64)
-    if total < 2**63:
-        sums = np.zeros(size, dtype=np.int64)
-        np.add.at(sums, codes, values)
-        return sums
-    raise InvalidArgumentError(f"compare(): payouts total {total} fen, beyond int64 columns")
+    sums = np.zeros(size, dtype=np.int64)
+    np.add.at(sums, codes, values)
+    return sums
 
 
 def _with_deltas(columns: dict[str, Any], outcomes: Mapping[str, Any]) -> dict[str, Any]:
@@ -295,11 +285,11 @@ def _distribution(pd: Any, outcomes: Mapping[str, _Outcome]) -> Any:
 
 def _inequality(income: IntArray) -> dict[str, float]:
     """Top-share and Gini statistics of member income (floats: ratios, not money)."""
-    count, total = len(income), _exact_sum(income)
+    count, total = len(income), exact_sum(income)
     if not count or not total:
         return dict.fromkeys([*TOP_SHARES, "gini"], math.nan)
     ascending = np.sort(income)
-    stats = {name: _exact_sum(ascending[count - max(1, math.ceil(count * share)):]) / total
+    stats = {name: exact_sum(ascending[count - max(1, math.ceil(count * share)):]) / total
              for name, share in TOP_SHARES.items()}
     # Gini = 2·Σ i·x_i / (n·Σx) − (n + 1)/n over incomes sorted ascending, i = 1..n.
     weighted = float(np.dot(np.arange(1, count + 1, dtype=np.float64),

@@ -6,8 +6,10 @@ most orders pay one or two members, so the work follows the payouts, not the
 item's entries are laid out contiguously, in slot order — the payout order of domain.md §6.
 
 Amounts are exact: ``pool4 × share`` is split into whole fen and a remainder in 1/10^8 fen
-without overflow (``split``); rounding is floor, or largest remainder with ties to the
-earlier slot, as in :mod:`tuishou.allocation`.
+(``split``); rounding is floor, or largest remainder with ties to the earlier slot, as in
+:mod:`tuishou.allocation`. An order is at most ``MAX_ORDER_FEN`` = 10^10 fen (refused above it
+where orders come in), so a pool is at most 10^14 in 1/10 000 fen and ``pool4 × share`` at
+most 10^18 < 2^63: int64 holds every product, with no slower path for large amounts.
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ import numpy.typing as npt
 
 from .money import RATE_SCALE
 
-__all__ = ["CHUNK", "Entries", "allocate", "chunks", "floor_split", "group_sums", "round_split",
-           "split"]
+__all__ = ["CHUNK", "Entries", "allocate", "chunks", "exact_sum", "floor_split", "group_sums",
+           "round_split", "split"]
 
 IntArray = npt.NDArray[np.int64]
 _SCALE = RATE_SCALE * RATE_SCALE  # a pool in 1/10 000 fen times a share in 1/10 000
 CHUNK = 1 << 20  # rows allocated at a time: bounds the temporary arrays
-_DIRECT_LIMIT = (2**63 - 1) // RATE_SCALE  # pool4 × share (≤ 10^4) cannot overflow below it
+_REST_BITS = (_SCALE - 1).bit_length()  # 27: a remainder in 1/10^8 fen
+_MAX_ITEMS = 1 << (63 - _REST_BITS)  # items per allocate() call the 63-bit sort key can hold
+assert CHUNK <= _MAX_ITEMS  # callers allocate in chunks, so the key never overflows
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,7 +37,7 @@ class Entries:
     """Per schedule row, its paying slots: ``ptr[r]:ptr[r + 1]`` index slot/member/share."""
 
     ptr: IntArray
-    slot: npt.NDArray[np.int8]
+    slot: npt.NDArray[np.int32]
     member: npt.NDArray[np.int32]
     share: IntArray
     row_total: IntArray  # Σ share per row
@@ -44,7 +48,7 @@ class Entries:
         rows, slots = np.nonzero(share > 0)  # row-major: each row's slots in order
         count = np.bincount(rows, minlength=share.shape[0])
         ptr = np.concatenate([[0], np.cumsum(count)]).astype(np.int64)
-        return cls(ptr, slots.astype(np.int8), member[rows, slots], share[rows, slots],
+        return cls(ptr, slots.astype(np.int32), member[rows, slots], share[rows, slots],
                    share.sum(axis=1))
 
     def expand(self, rows: IntArray) -> tuple[IntArray, IntArray]:
@@ -62,7 +66,8 @@ class Entries:
 
 def allocate(pool4: IntArray, rows: IntArray, entries: Entries,
              mode: str) -> tuple[IntArray, IntArray, IntArray]:
-    """(item, entry, amount in fen) for items with pools ``pool4`` (1/10 000 fen)."""
+    """(item, entry, amount in fen) for items with pools ``pool4`` (1/10 000 fen); at most
+    ``CHUNK`` items at a time (``chunks``)."""
     item, entry = entries.expand(rows)
     share = entries.share[entry]
     if mode == "floor" or not len(item):
@@ -72,8 +77,9 @@ def allocate(pool4: IntArray, rows: IntArray, entries: Entries,
     starts = np.flatnonzero(np.concatenate([[True], item[1:] != item[:-1]]))
     missing = total[item[starts]] - np.add.reduceat(whole, starts)
     # Rank each entry within its item: larger remainder first, ties to the earlier slot.
-    # rest < 10^8 < 2^27 and a slot < 2^7 make a 34-bit local key; the item sits above it.
-    key = (item << 34) | ((_SCALE - 1 - rest) << 7) | entries.slot[entry].astype(np.int64)
+    # The key is the item above the remainder (27 bits); an item's entries come in slot
+    # order, so the stable sort keeps ties in slot order, however many slots there are.
+    key = (item << _REST_BITS) | (_SCALE - 1 - rest)
     by_key = np.argsort(key, kind="stable")
     first = np.repeat(starts, np.diff(np.append(starts, len(item))))
     rank = np.empty(len(item), dtype=np.int64)
@@ -85,21 +91,14 @@ def allocate(pool4: IntArray, rows: IntArray, entries: Entries,
 def split(pool4: IntArray, share: IntArray) -> tuple[IntArray, IntArray]:
     """``pool4 × share`` (1/10^8 fen) as (whole fen, remainder in 1/10^8 fen), exactly.
 
-    The product fits int64 while pool4 ≤ 9.2·10^14 (an order of 920 million yuan); above
-    that, pool4 = q·10^4 + r and pool4·share = (q·share)·10^4 + r·share keeps every step in
-    range for orders up to 9·10^14 fen.
+    The product is at most 10^18 < 2^63 for an order within ``MAX_ORDER_FEN`` at rate 1.
 
-    >>> [a.tolist() for a in split(np.array([89948000, 10**18]), np.array([5000, 10**4]))]
-    [[4497, 100000000000000], [40000000, 0]]
+    >>> [a.tolist() for a in split(np.array([89948000, 10**14]), np.array([5000, 10**4]))]
+    [[4497, 10000000000], [40000000, 0]]
     """
-    if not len(pool4) or int(pool4.max()) <= _DIRECT_LIMIT:
-        product = pool4 * share
-        whole = product // _SCALE  # one division and a multiply: faster than np.divmod
-        return whole, product - whole * _SCALE
-    q, r = np.divmod(pool4, RATE_SCALE)
-    a_high, a_low = np.divmod(q * share, RATE_SCALE)
-    carry, rest = np.divmod(a_low * RATE_SCALE + r * share, _SCALE)  # the sum is < 2·10^8
-    return a_high + carry, rest
+    product = pool4 * share
+    whole = product // _SCALE  # one division and a multiply: faster than np.divmod
+    return whole, product - whole * _SCALE
 
 
 def floor_split(pool4: IntArray, share: IntArray, *, reuse_share: bool = False) -> IntArray:
@@ -109,14 +108,12 @@ def floor_split(pool4: IntArray, share: IntArray, *, reuse_share: bool = False) 
     >>> floor_split(np.array([89948000]), np.array([5000])).tolist()
     [4497]
     """
-    if not len(pool4) or int(pool4.max()) <= _DIRECT_LIMIT:
-        if reuse_share:  # no temporaries: each one costs first-touch page faults
-            share *= pool4
-            share //= _SCALE
-            return share
-        floors: IntArray = (pool4 * share) // _SCALE
-        return floors
-    return split(pool4, share)[0]
+    if reuse_share:  # no temporaries: each one costs first-touch page faults
+        share *= pool4
+        share //= _SCALE
+        return share
+    floors: IntArray = (pool4 * share) // _SCALE
+    return floors
 
 
 def round_split(whole: IntArray, rest: IntArray, mode: str) -> IntArray:
@@ -163,3 +160,21 @@ def chunks(size: int) -> list[slice]:
     ([slice(0, 3, None)], 2)
     """
     return [slice(start, min(start + CHUNK, size)) for start in range(0, size, CHUNK)]
+
+
+def exact_sum(values: IntArray) -> int:
+    """The exact sum of non-negative int64 values as a Python int, even past 2**63: summed
+    in int64 in parts small enough not to overflow, and the parts added in Python.
+
+    >>> exact_sum(np.array([2**62, 2**62, 2**62])) == 3 * 2**62
+    True
+    >>> exact_sum(np.zeros(0, dtype=np.int64))
+    0
+    """
+    if not len(values):
+        return 0
+    largest = int(values.max())
+    if largest * len(values) < 2**63:  # the usual case: one int64 sum
+        return int(values.sum())
+    step = max(1, (2**63 - 1) // max(largest, 1))
+    return sum(int(values[start:start + step].sum()) for start in range(0, len(values), step))

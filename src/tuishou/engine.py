@@ -7,13 +7,16 @@ vectorised steps:
 2. **schedules** (``schedule.py``): for every distinct seller, its chain (generation by
    generation, with compression's jump to the next active upline) and each rule's share per
    *slot*, a (generation, rule, kind) in the payout order of domain.md §6. Work here depends
-   on the number of sellers, not of orders, and never on the depth of the tree;
+   on the number of sellers, not of orders, and on how deep their chains really go (at most
+   ``max_generation``), never on ``max_generation`` itself;
 3. **pools**: each line's pool in units of 1/10 000 fen (int64);
 4. **allocation**: every (order or line) × slot amount split into whole fen and a remainder
-   without overflow (see ``_split``), then largest remainder or floor, in chunks.
+   (``bulk.split``), then largest remainder or floor, in chunks.
 
-Orders whose amounts could overflow 64-bit arithmetic (more than ``SAFE_ORDER_AMOUNT`` fen in
-one order) are settled by the reference path instead: detected, never wrapped.
+Every value fits int64 exactly: an order is at most ``MAX_ORDER_FEN`` (refused above it when
+the columns are read), so a pool × share is at most 10^18 fen·10^-8; and a batch whose
+amounts add up to 2^63 fen or more is refused, so no sum across orders (per member, per
+order, the batch's totals) can wrap.
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .arrays import TreeArrays
-from .batch import KINDS, BatchResult, MemberTotals, OrderTable, PayoutTable
-from .bulk import Entries, allocate, chunks, group_sums, round_split
+from .batch import BatchResult, MemberTotals, OrderTable, PayoutTable
+from .bulk import Entries, allocate, chunks, exact_sum, group_sums, round_split
 from .columns import LineColumns, read_lines, rows_where
 from .errors import (
     ArgumentTypeError,
@@ -36,18 +39,15 @@ from .errors import (
     did_you_mean,
 )
 from .money import RATE_SCALE
-from .orders import Order, OrderLine
 from .per_line import LineBook, per_line
 from .rules import Policy
 from .schedule import Schedule
-from .settlement import settle
 from .tree import InviteTree
 
-__all__ = ["SAFE_ORDER_AMOUNT", "member_totals", "settle_batch"]
+__all__ = ["member_totals", "settle_batch"]
 
 IntArray = npt.NDArray[np.int64]
-SAFE_ORDER_AMOUNT = 9 * 10**14  # fen per order; beyond it, pool × share could pass 2**63
-
+MAX_BATCH_FEN = 2**63 - 1  # the amounts of one batch together: what an int64 total holds
 
 
 def settle_batch(policy: Policy, tree: InviteTree, orders: Any) -> BatchResult:
@@ -68,10 +68,8 @@ def settle_batch(policy: Policy, tree: InviteTree, orders: Any) -> BatchResult:
     [('o1', 'A', 1000, 500, 500), ('o2', None, 100, 0, 100)]
     """
     work = _Work(policy, tree, orders)
-    payouts, pools = _allocate(policy, work.book, work.schedule, work.lines, work.pool4,
-                               work.too_big)
-    fallback = _reference(policy, tree, work.lines, work.book, work.too_big)
-    return _assemble(work.book, work.arrays, policy, work.schedule, payouts, pools, fallback)
+    payouts, pools = _allocate(policy, work.book, work.schedule, work.lines, work.pool4)
+    return _assemble(work.book, work.arrays, policy, work.schedule, payouts, pools)
 
 
 def member_totals(policy: Policy, tree: InviteTree, orders: Any) -> MemberTotals:
@@ -86,21 +84,17 @@ def member_totals(policy: Policy, tree: InviteTree, orders: Any) -> MemberTotals
     """
     work = _Work(policy, tree, orders)
     entries, mode = work.schedule.entries, policy.rounding
-    safe_pool4 = _without(work.pool4, work.too_big, work.lines)
-    totals = np.zeros(work.arrays.size, dtype=np.int64)
+    totals = np.zeros(work.arrays.size, dtype=np.int64)  # each at most the batch's amounts
     if policy.rounding_scope == "order":
-        pool4, seller = work.book.sum_lines(work.lines, safe_pool4), work.book.seller
+        pool4, seller = work.book.sum_lines(work.lines, work.pool4), work.book.seller
     else:  # a member's total is the sum over lines: no need to gather lines per order
-        pool4, seller = safe_pool4, work.book.seller[work.lines.order.codes]
+        pool4, seller = work.pool4, work.book.seller[work.lines.order.codes]
 
     def allocate_part(part: slice) -> tuple[IntArray, IntArray, IntArray]:
         return allocate(pool4[part], work.schedule.rows_for(seller[part]), entries, mode)
 
     for _, entry, amount in _in_chunks(allocate_part, len(pool4)):
         np.add.at(totals, entries.member[entry], amount)
-    for _, settled in _reference(policy, tree, work.lines, work.book, work.too_big):
-        for payout in settled.payouts:
-            totals[work.arrays.index[payout.member_id]] += payout.amount
     earners = np.flatnonzero(totals)
     return MemberTotals(earners, totals[earners], work.arrays.ids)
 
@@ -113,11 +107,10 @@ class _Work:
             raise ArgumentTypeError("settle_batch(policy, tree, orders) takes a Policy and an "
                                     "InviteTree")
         self.lines = read_lines(orders)
+        _check_batch_total(exact_sum(self.lines.amount), self.lines.size)
         self.arrays = tree.arrays()
         self.book = _Orders(self.lines, self.arrays, policy)
-        # Per line, in 1/10 000 fen; orders whose total could overflow are too_big.
-        self.pool4 = self.lines.amount * _line_rates(policy, self.lines)
-        self.too_big = self.book.too_big(self.lines)
+        self.pool4 = self.lines.amount * _line_rates(policy, self.lines)  # in 1/10 000 fen
         self.schedule = Schedule(policy, self.arrays, self.book.seller)
 
 
@@ -147,16 +140,6 @@ class _Orders:
         sharer = _per_order(lines.sharer.codes, lines, first, "sharer_id")
         self.seller = _sellers(policy, arrays, lines, buyer, sharer, first)
 
-    def too_big(self, lines: LineColumns) -> npt.NDArray[np.bool_]:
-        """Orders whose amounts could overflow int64 arithmetic (settled by the reference)."""
-        largest = int(lines.amount.max()) if lines.size else 0
-        if largest * lines.size < 2**63:  # no sum of amounts can overflow: sum exactly
-            too_big: npt.NDArray[np.bool_] = self.sum_lines(lines, lines.amount) > SAFE_ORDER_AMOUNT
-            return too_big
-        totals = np.bincount(lines.order.codes, weights=lines.amount.astype(np.float64),
-                             minlength=self.count)  # float is fine: only compared to a bound
-        return totals > SAFE_ORDER_AMOUNT
-
     def sum_lines(self, lines: LineColumns, values: IntArray) -> IntArray:
         """Exact int64 sums of a line column per order."""
         if self.grouped:
@@ -164,6 +147,22 @@ class _Orders:
         sums = np.zeros(self.count, dtype=np.int64)
         np.add.at(sums, lines.order.codes, values)
         return sums
+
+
+def _check_batch_total(total: int, size: int) -> None:
+    """Refuse a batch whose amounts (``total`` fen over ``size`` lines) pass what an int64
+    total holds: every sum the engine makes is at most this one, so none can wrap.
+
+    >>> _check_batch_total(2**63, 10**9)
+    Traceback (most recent call last):
+    ...
+    tuishou.errors.InvalidOrderError: the 1000000000 order lines total 9223372036854775808 fen, ...
+    """
+    if total > MAX_BATCH_FEN:
+        raise InvalidOrderError(
+            f"the {size} order lines total {total} fen, above the {MAX_BATCH_FEN} fen one "
+            "batch can add up exactly; settle them in smaller batches and add the results in "
+            "Python")
 
 
 def _per_order(codes: npt.NDArray[Any], lines: LineColumns, first: IntArray,
@@ -229,14 +228,12 @@ def _line_rates(policy: Policy, lines: LineColumns) -> IntArray:
 
 
 def _allocate(policy: Policy, book: _Orders, schedule: Schedule, lines: LineColumns,
-              pool4: IntArray, too_big: npt.NDArray[np.bool_]) -> tuple[_Rows, IntArray]:
-    """Every payout of the safe orders as rows, and every order's pool."""
+              pool4: IntArray) -> tuple[_Rows, IntArray]:
+    """Every payout as rows, and every order's pool."""
     mode = policy.rounding
     entries = schedule.entries
-    safe_pool4 = _without(pool4, too_big, lines)
-    del pool4
     if policy.rounding_scope == "order":
-        order_pool4 = book.sum_lines(lines, safe_pool4)
+        order_pool4 = book.sum_lines(lines, pool4)
         pools = _round_pool(order_pool4, mode)
 
         def allocate_part(part: slice) -> tuple[IntArray, IntArray, IntArray]:
@@ -245,18 +242,10 @@ def _allocate(policy: Policy, book: _Orders, schedule: Schedule, lines: LineColu
             return item + part.start, entry, amount
 
         return _Rows.build(entries, _in_chunks(allocate_part, book.count)), pools
-    pools = book.sum_lines(lines, _round_pool(safe_pool4, mode))
+    pools = book.sum_lines(lines, _round_pool(pool4, mode))
     line_book = LineBook(schedule.rows_for(book.seller), lines.order.codes,
                          book.first_row if book.grouped else None)
-    return _Rows(*per_line(line_book, entries, safe_pool4, mode)), pools
-
-
-def _without(pool4: IntArray, too_big: npt.NDArray[np.bool_], lines: LineColumns) -> IntArray:
-    """Line pools with the too-big orders' lines zeroed (those go to the reference path)."""
-    if not too_big.any():  # the usual case: no copy of a ten-million-row column
-        return pool4
-    zeroed: IntArray = np.where(too_big[lines.order.codes], 0, pool4)
-    return zeroed
+    return _Rows(*per_line(line_book, entries, pool4, mode)), pools
 
 
 _T = TypeVar("_T")
@@ -280,7 +269,7 @@ class _Rows:
     """Payout rows as (order code, member, slot, amount) columns."""
 
     def __init__(self, order: IntArray, member: npt.NDArray[np.int32],
-                 slot: npt.NDArray[np.int8], amount: IntArray) -> None:
+                 slot: npt.NDArray[np.int32], amount: IntArray) -> None:
         self.order, self.member, self.slot, self.amount = order, member, slot, amount
 
     @classmethod
@@ -296,46 +285,16 @@ class _Rows:
         return cls(order, entries.member[entry], entries.slot[entry], amount)
 
 
-def _reference(policy: Policy, tree: InviteTree, lines: LineColumns, book: _Orders,
-               too_big: npt.NDArray[np.bool_]) -> list[tuple[int, Any]]:
-    """Orders too large for int64 arithmetic, settled one by one by the reference path."""
-    settled = []
-    for code in np.flatnonzero(too_big).tolist():
-        rows = np.flatnonzero(lines.order.codes == code)
-        first = int(rows[0])
-        order = Order(
-            order_id=str(book.ids[code]),
-            buyer_id=_value(lines.buyer.values, lines.buyer.codes[first]),
-            sharer_id=_value(lines.sharer.values, lines.sharer.codes[first]),
-            lines=[OrderLine(sku=lines.sku.values[int(lines.sku.codes[r])],
-                             group=lines.group.values[int(lines.group.codes[r])],
-                             amount=int(lines.amount[r]), quantity=int(lines.quantity[r]))
-                   for r in rows.tolist()])
-        settled.append((code, settle(policy, tree, order)))
-    return settled
-
-
-def _value(values: Any, code: Any) -> Any:
-    return None if int(code) < 0 else values[int(code)]
-
-
 def _assemble(book: _Orders, arrays: TreeArrays, policy: Policy, schedule: Schedule,
-              rows: _Rows, pools: IntArray, fallback: list[tuple[int, Any]]) -> BatchResult:
-    """The engine's rows and the reference's, in order of first appearance, then slot."""
+              rows: _Rows, pools: IntArray) -> BatchResult:
+    """The rows in order of first appearance, then slot; the per-order table."""
     slot = rows.slot
     columns: list[npt.NDArray[Any]] = [
         rows.order, rows.member, schedule.rule_of[slot], schedule.kind_of[slot],
         schedule.generation_of[slot], rows.amount]
     del rows
     rule_names = tuple(rule.name for rule in policy.rules)
-    for code, settled in fallback:
-        pools[code] = settled.pool
-        extra = [(code, arrays.index[p.member_id], rule_names.index(p.rule), KINDS.index(p.kind),
-                  p.generation, p.amount) for p in settled.payouts]
-        if extra:
-            columns = [np.concatenate([old, np.array(new, dtype=old.dtype)])
-                       for old, new in zip(columns, zip(*extra, strict=True), strict=True)]
-    if fallback or not book.in_input_order:
+    if not book.in_input_order:
         rank = np.empty(book.count, dtype=np.int64)
         rank[book.position] = np.arange(book.count)
         by_order = np.argsort(rank[columns[0]], kind="stable")
@@ -344,11 +303,9 @@ def _assemble(book: _Orders, arrays: TreeArrays, policy: Policy, schedule: Sched
     payout_table = PayoutTable(
         order=order, member=member, rule=rule, kind=kind, generation=generation, amount=amount,
         order_ids=book.ids, member_ids=arrays.ids, rules=rule_names)
-    # Per-order sums stay below 2**53 (SAFE_ORDER_AMOUNT), so a float bincount is exact.
+    # An order pays at most its pool, at most MAX_ORDER_FEN < 2**53: a float bincount is exact.
     paid = np.bincount(order, weights=amount.astype(np.float64),
                        minlength=book.count).astype(np.int64)
-    for code, settled in fallback:  # their sums may pass 2**53: take them from the reference
-        paid[code] = settled.paid
     seller = np.where(book.seller < book.tree_size, book.seller, -1)
     out = book.position
     if not book.in_input_order:  # codes in input order (the usual case) need no reordering

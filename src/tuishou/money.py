@@ -13,6 +13,7 @@ Inside the library a rate is also carried as an integer number of basis points
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from fractions import Fraction
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator
@@ -103,7 +104,7 @@ def rate_units(rate: Decimal) -> int:
     >>> rate_units(Decimal("0.0333"))
     333
     """
-    return int(rate.scaleb(RATE_PLACES))
+    return int(Fraction(rate) * RATE_SCALE)  # exact: no Decimal context can round it
 
 
 def yuan(fen: int) -> str:

@@ -22,7 +22,7 @@ from .bulk import Entries, allocate, chunks, floor_split, group_sums
 __all__ = ["LineBook", "dense_applies", "per_line"]
 
 IntArray = npt.NDArray[np.int64]
-Rows = tuple[IntArray, npt.NDArray[np.int32], npt.NDArray[np.int8], IntArray]
+Rows = tuple[IntArray, npt.NDArray[np.int32], npt.NDArray[np.int32], IntArray]
 _SPARSE_COST = 3  # array passes per expanded entry in the sparse layout, per slot pass
 
 
@@ -46,7 +46,7 @@ def per_line(book: LineBook, entries: Entries, pool4: IntArray, mode: str) -> Ro
     """
     if not len(entries.slot):  # nobody is ever paid: no rows
         empty = np.zeros(0, dtype=np.int64)
-        return empty, empty.astype(np.int32), empty.astype(np.int8), empty
+        return empty, empty.astype(np.int32), empty.astype(np.int32), empty
     if dense_applies(book, entries, mode):
         return _dense(book, entries, pool4)
     return _sparse(book, entries, pool4, mode)
@@ -90,7 +90,7 @@ def _dense(book: LineBook, entries: Entries, pool4: IntArray) -> Rows:
     order = paying // slots
     slot_of = paying - order * slots
     return (order, members.ravel()[book.order_rows[order] * slots + slot_of],
-            slot_of.astype(np.int8), flat[paying])
+            slot_of.astype(np.int32), flat[paying])
 
 
 def _sparse(book: LineBook, entries: Entries, pool4: IntArray, mode: str) -> Rows:

@@ -33,13 +33,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .errors import ArgumentTypeError, InvalidPolicyError, did_you_mean
 from .models import FrozenMap, FrozenModel, Problems
 from .money import Rate, rate_units
 
 __all__ = [
+    "MAX_GENERATION",
     "DifferentialRule",
     "LayersRule",
     "Policy",
@@ -50,6 +51,14 @@ __all__ = [
 ]
 
 Name = Annotated[str, Field(min_length=1, strict=True)]
+
+MAX_GENERATION = 1000
+"""The largest ``max_generation`` a policy may have: a chain of the seller and 1,000 uplines.
+
+Far beyond any real plan (two or three levels are the norm; a chain that pays a thousand
+levels up is a typo, or a pyramid), yet small enough that settling an order walks at most
+1,001 links and a rule has at most 2,001 payout slots, well inside the batch engine's integer
+widths. A larger value is refused with the limit named, rather than hanging the engine."""
 
 
 class _PolicyPart(FrozenModel):
@@ -153,7 +162,7 @@ class Policy(_PolicyPart):
     group_rates: FrozenMap[Rate]
     sku_rates: FrozenMap[Rate] = Field(default_factory=lambda: MappingProxyType({}))
     self_purchase: bool = Field(default=False, strict=True)
-    max_generation: int = Field(default=1, ge=0, strict=True)
+    max_generation: int = Field(default=1, ge=0, strict=True)  # at most MAX_GENERATION
     compression: bool = Field(default=False, strict=True)
     rounding: Literal[
         "largest_remainder",  # total rounded half-to-even, leftover fen to the largest remainders
@@ -164,6 +173,15 @@ class Policy(_PolicyPart):
         "line",  # round each line, then sum a member's amounts (yudao)
     ] = "order"
     rules: tuple[Rule, ...] = ()
+
+    @field_validator("max_generation")
+    @classmethod
+    def _bounded(cls, value: int) -> int:
+        if value > MAX_GENERATION:
+            raise ValueError(
+                f"max_generation={value} is above the limit of {MAX_GENERATION} generations; "
+                f"a chain pays at most {MAX_GENERATION} uplines (plans pay two or three)")
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Policy:

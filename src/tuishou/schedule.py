@@ -3,8 +3,13 @@
 A seller's chain (generation by generation, with compression's jump to the next active
 upline) and each rule's share per *slot*, a (generation, rule, kind) in the payout order of
 domain.md §6, computed for all sellers at once with numpy. The work depends on the number of
-distinct sellers, not of orders, and never recurses, however deep the tree. Only the slots
-that pay are kept (``bulk.Entries``).
+distinct sellers, not of orders, and never recurses, however deep the tree. The chains stop at
+the deepest seller's root, so ``max_generation`` beyond the tree's depth costs nothing. Only
+the slots that pay are kept (``bulk.Entries``).
+
+Integer widths: a slot index is int32 (a policy has at most 2·``MAX_GENERATION`` + 1 slots
+per rule), a rule position int32, a generation int32, a member index int32 (a tree of up to
+2^31 − 1 members); shares, counts and offsets are int64.
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ class Schedule:
         slots.sort(key=lambda slot: slot[0])
         keys = [key for key, _, _ in slots]
         self.generation_of = np.array([k[0] for k in keys], dtype=np.int32)
-        self.rule_of = np.array([k[1] for k in keys], dtype=np.int16)
+        self.rule_of = np.array([k[1] for k in keys], dtype=np.int32)
         self.kind_of = np.array([_kind(policy.rules[k[1]], bool(k[2])) for k in keys],
                                 dtype=np.int8)
         rows = len(self.sellers) + 1
@@ -92,7 +97,10 @@ def _chains(policy: Policy, arrays: TreeArrays, sellers: IntArray) -> list[IntAr
         step = nearest[parent]
     chain = [sellers]
     for _ in range(policy.max_generation):
-        chain.append(step[chain[-1]])
+        above = step[chain[-1]]
+        if (above == size).all():  # every chain has reached its root: nobody further up
+            break
+        chain.append(above)
     return chain
 
 
@@ -142,13 +150,14 @@ def _differential(rule: DifferentialRule, policy: Policy,
     top = np.full(sellers, -1, dtype=np.int64)
     peers = np.zeros(sellers, dtype=np.int64)
     nobody = len(policy.tiers)
+    peer_max = min(rule.peer_max, len(rank))  # no chain has more peers than links
     slots = []
     for generation in range(0 if rule.include_seller else 1, len(rank)):
         tier = rank[generation]
         rate = table[tier]
         raise_ = rate > paid
         peer = (~raise_ & (generation >= 1) & (tier == top) & (tier != nobody)
-                & (peers < rule.peer_max))
+                & (peers < peer_max))
         slots.append((generation, "differential", np.where(raise_, rate - paid, 0)))
         slots.append((generation, "peer", np.where(peer, peer_rate, 0)))
         peers += peer

@@ -12,7 +12,9 @@
    then forfeited to the platform;
 5. **allocation**: exact amounts are rounded once (allocation.py), per order or per line.
 
-Every intermediate value is an exact int: amounts in fen times rates in 1/10 000.
+Every intermediate value is an exact int: amounts in fen times rates in 1/10 000. The
+``Decimal`` values a person reads (``exact``, ``share``) are built from those ints digit for
+digit, never through a Decimal context that could round them.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from .errors import (
     UnknownTierError,
     did_you_mean,
 )
-from .money import RATE_PLACES, RATE_SCALE
+from .money import RATE_PLACES, RATE_SCALE, rate_units
 from .orders import Order, OrderLine
 from .rules import DifferentialRule, LayersRule, Policy, SellerRule
 from .tree import InviteTree, Status
@@ -279,7 +281,7 @@ def _line_pools(policy: Policy, order: Order) -> tuple[LinePool, ...]:
             )
         sku_rate = policy.sku_rates.get(line.sku)
         rate = sku_rate if sku_rate is not None else group_rate
-        exact = line.amount * int(rate.scaleb(RATE_PLACES))
+        exact = line.amount * rate_units(rate)
         lines.append(LinePool(line.sku, line.group, line.amount, rate,
                               "sku" if sku_rate is not None else "group",
                               _exact_fen(exact, RATE_PLACES), None))
@@ -371,14 +373,20 @@ def _allocate(
 
 
 def _units(line: LinePool) -> int:
-    """A line's exact pool in units of 1/10 000 fen."""
-    return int(line.exact.scaleb(RATE_PLACES))
+    """A line's exact pool in units of 1/10 000 fen (ints only: exact at any size)."""
+    return line.amount * rate_units(line.rate)
 
 
 def _exact_fen(units: int, places: int) -> Decimal:
-    """``units / 10**places`` as a Decimal without trailing zeros (4497.4, not 4497.40000000)."""
-    value = Decimal(units).scaleb(-places)
-    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+    """``units / 10**places`` as a Decimal without trailing zeros (4497.4, not 4497.40000000),
+    exact however many digits: built from the digits, not computed in a Decimal context.
+
+    >>> _exact_fen(44974000, 4), _exact_fen(12000, 0), _exact_fen(10**40 + 5, 8)
+    (Decimal('4497.4'), Decimal('12000'), Decimal('100000000000000000000000000000000.00000005'))
+    """
+    while places > 0 and units % 10 == 0:
+        units, places = units // 10, places - 1
+    return Decimal(units) if places == 0 else Decimal(f"{units}E-{places}")
 
 
 def _demo_policy() -> Policy:
