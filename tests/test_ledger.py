@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ledger_support import BACKENDS, DAY0, ORDER, POLICY, TREE, bal, day, ledgers, posted
 from tuishou import (
     ArgumentTypeError,
-    Balance,
     DuplicateOrderError,
     DuplicateRequestError,
     InsufficientBalanceError,
     Ledger,
     LedgerError,
-    LedgerPolicy,
-    Order,
     OrderLine,
     UnknownOrderError,
     resettle,
@@ -26,53 +23,13 @@ from tuishou import (
 )
 from tuishou.money import MAX_ORDER_FEN
 
-from helpers import any_scenarios, policy, tree_from_text
+from helpers import any_scenarios, policy
 
-CN = timezone(timedelta(hours=8), "CST")  # the ledger takes aware times only
-DAY0 = datetime(2026, 11, 1, 12, 0, tzinfo=CN)
-
-
-def day(n: int) -> datetime:
-    return DAY0 + timedelta(days=n)
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def make_ledger(request, tmp_path):
-    opened = []
-
-    def make(**fields):
-        chosen = LedgerPolicy(**fields)
-        ledger = Ledger(chosen) if request.param == "memory" else Ledger.open(
-            tmp_path / f"ledger{len(opened)}.db", policy=chosen)
-        opened.append(ledger)
-        return ledger
-
-    yield make
-    for ledger in opened:
-        ledger.close()
-
-
-# C sells; B is its inviter. Seller 10%, layer 5%, pool = the paid amount.
-POLICY = policy(group_rates={"g": "1"},
-                rules=[{"kind": "seller", "rates": {"member": "0.1"}},
-                       {"kind": "layers", "rates": {"member": ["0.05"]}}])
-TREE = tree_from_text("A>B>C")
-ORDER = Order(order_id="o1", sharer_id="C", paid_at=DAY0, lines=[
-    OrderLine(sku="x", group="g", amount=10000, quantity=2),
-    OrderLine(sku="y", group="g", amount=5000)])
-
-
-def posted(ledger, order=ORDER, at=DAY0):
-    ledger.post(order, settle(POLICY, TREE, order), at=at)
-    return ledger
+make_ledger = pytest.fixture(params=BACKENDS)(ledgers)
 
 
 def balances(ledger):
     return {m: ledger.balance(m) for m in ("B", "C")}
-
-
-def bal(pending=0, available=0, written_off=0, withdrawn=0, fees=0):
-    return Balance(pending, available, written_off, withdrawn, fees)
 
 
 @pytest.mark.parametrize("freeze_from", ["paid", "received"])

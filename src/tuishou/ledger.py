@@ -42,19 +42,10 @@ from .errors import (
 )
 from .ledger_checks import check_amount, check_ids, check_settlement, check_time
 from .ledger_models import Balance, Entry, LedgerPolicy, PolicyChange, RefundResult
-from .ledger_refunds import (
-    Key,
-    digest,
-    never_raised,
-    refund_fingerprint,
-    refund_quantities,
-    remaining,
-    totals,
-)
+from .ledger_refunds import Key, digest, refund, totals
 from .ledger_store import Store, entry_row, stored_time
 from .money import check_fen
 from .orders import Order, OrderLine
-from .rules import Policy
 from .settlement import Settlement
 
 __all__ = ["Ledger"]
@@ -77,11 +68,12 @@ class Ledger:
         self._store = Store(path, policy_json=(policy or LedgerPolicy()).model_dump_json(),
                             read_only=read_only)
         if policy is not None and policy != self.policy:
+            differences = _policy_differences(self.policy, policy)
             self.close()
             raise LedgerError.from_problems(
                 f"the ledger {path} keeps a different LedgerPolicy than the one given (nothing "
                 "changed); open it without policy= to use its own, or record the change with "
-                "ledger.change_policy(policy, at=...)", _policy_differences(self.policy, policy))
+                "ledger.change_policy(policy, at=...)", differences)
 
     @classmethod
     def open(cls, path: str | Path, *, policy: LedgerPolicy | None = None,
@@ -138,9 +130,10 @@ class Ledger:
         with self._store.transaction():
             if policy == self.policy:
                 return False
-            last = self._store.one("SELECT MAX(at) FROM ledger_policy")[0]
-            if at < datetime.fromisoformat(last):
-                raise LedgerError(f"at={at} is before the last policy change ({last}); "
+            changes = [datetime.fromisoformat(when) for _, when, _, _ in
+                       self._store.policy_rows()[1:]]  # the first applies from the start
+            if changes and at < max(changes):
+                raise LedgerError(f"at={at} is before the last policy change ({max(changes)}); "
                                   "changes are recorded in time order")
             self._store.record_policy(policy.model_dump_json(), at, note)
             return True
@@ -260,64 +253,12 @@ class Ledger:
         ``refund_id`` a retry of the same request is a no-op.
         """
         check_time(at)
-        check_ids(order_id=order_id, refund_id=refund_id)
+        check_ids(order_id=order_id, refund_id=refund_id, optional=("refund_id",))
         if lines is not None and not isinstance(lines, Mapping):
             raise ArgumentTypeError(f"lines is a {type(lines).__name__}; pass a dict of SKU "
                                     "to quantity, or None to refund everything left")
-        request = refund_fingerprint(order_id, lines)
         with self._store.transaction():
-            order, snapshot, refunded, policy, released, posted_at = self._load(order_id)
-            if refund_id is not None and self._store.seen(refund_id, "refund", request):
-                pool, _ = remaining(policy, snapshot, order, refunded)
-                now = self._store.payouts(order_id)
-                return RefundResult(order_id, now, (), pool, pool - sum(now.values()), True)
-            if at < posted_at:
-                raise LedgerError(f"at={at} is before order {order_id!r} was posted "
-                                  f"({posted_at}); a refund cannot precede its order")
-            after = refund_quantities(order, refunded, lines)
-            pool, target = remaining(policy, snapshot, order, after)
-            current = self._store.payouts(order_id)
-            kept = never_raised(current, target)
-            entries = self._post_differences(order_id, current, kept, released, at, refund_id)
-            self._store.db.execute("UPDATE orders SET refunded_json = ? WHERE order_id = ?",
-                                   (json.dumps(after), order_id))
-            if refund_id is not None:
-                self._store.record_request(refund_id, "refund", request, at)
-            return RefundResult(order_id, kept, tuple(entries), pool, pool - sum(kept.values()))
-
-    def _load(self, order_id: str) -> tuple[Order, dict[str, Any], list[int], Policy, bool,
-                                            datetime]:
-        order_json, snapshot_json, refunded_json, policy_json, released, posted_at = (
-            self._store.order_row(order_id, "order_json, snapshot_json, refunded_json, "
-                                  "policy_json, released_at, posted_at", join=True))
-        return (Order.model_validate_json(order_json), json.loads(snapshot_json),
-                json.loads(refunded_json), Policy.model_validate_json(policy_json),
-                released is not None, datetime.fromisoformat(posted_at))
-
-    def _post_differences(self, order_id: str, current: dict[Key, int], kept: dict[Key, int],
-                          released: bool, at: datetime, refund_id: str | None) -> list[Entry]:
-        entries: list[Entry] = []
-        for key in sorted(set(current) | set(kept)):
-            taken = current.get(key, 0) - kept.get(key, 0)  # never negative: see never_raised
-            if not taken:
-                continue
-            if released:
-                rows = self._clawback(key, taken, at, order_id, refund_id)
-            else:
-                rows = [entry_row(key, "pending", "refund", -taken, at, order_id, refund_id)]
-            entries += self._store.add_entries(rows)
-            self._store.set_payout(order_id, key, kept.get(key, 0))
-        return entries
-
-    def _clawback(self, key: Key, amount: int, at: datetime, order_id: str,
-                  refund_id: str | None) -> list[dict[str, Any]]:
-        rows = [entry_row(key, "available", "clawback", -amount, at, order_id, refund_id)]
-        if self.policy.clawback == "cap_at_balance":
-            short = amount - max(self._store.available(key[0]), 0)
-            if short > 0:  # the balance cannot cover it: record what is not taken
-                rows.append(entry_row(key, "available", "write_off", short, at, order_id,
-                                      refund_id))
-        return rows
+            return refund(self._store, self.policy, order_id, lines, at, refund_id)
 
     # ------------------------------------------------------------------- withdrawals
 
@@ -375,7 +316,7 @@ class Ledger:
 
     def entries(self, member_id: str | None = None, order_id: str | None = None) -> list[Entry]:
         """The history, oldest first, of one member, one order, both, or everything."""
-        check_ids(member_id=member_id, order_id=order_id)
+        check_ids(member_id=member_id, order_id=order_id, optional=("member_id", "order_id"))
         conditions = [(column, value) for column, value in
                       (("member_id", member_id), ("order_id", order_id)) if value is not None]
         where = " AND ".join(f"{column} = ?" for column, _ in conditions) or "1"

@@ -43,10 +43,17 @@ def check_time(moment: object, *, name: str = "at") -> datetime:
     return moment
 
 
-def check_ids(**ids: object) -> None:
-    """Refuse any id that does not follow ``tuishou.ids`` (None means "not given")."""
+def check_ids(*, optional: tuple[str, ...] = (), **ids: object) -> None:
+    """Refuse any id that does not follow ``tuishou.ids``; those named ``optional`` may be None.
+
+    >>> check_ids(order_id="o1", refund_id=None, optional=("refund_id",))
+    >>> check_ids(withdrawal_id=None)
+    Traceback (most recent call last):
+    ...
+    tuishou.errors.ArgumentTypeError: withdrawal_id=None is a NoneType; ids are text (str)
+    """
     for name, value in ids.items():
-        if value is not None:
+        if value is not None or name not in optional:
             check_id(value, name=name)
 
 

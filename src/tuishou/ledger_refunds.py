@@ -14,18 +14,74 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from .errors import LedgerError, did_you_mean
 from .ids import id_problem
+from .ledger_models import Entry, LedgerPolicy, RefundResult
+from .ledger_store import Store, entry_row
 from .orders import Order, OrderLine
 from .rules import Policy
 from .settlement import ChainLink, Settlement, settle_chain
 
-__all__ = ["Key", "digest", "never_raised", "refund_fingerprint", "refund_quantities",
+__all__ = ["Key", "digest", "never_raised", "refund", "refund_fingerprint", "refund_quantities",
            "remaining", "totals"]
 
 Key = tuple[str, str, str]  # (member_id, rule, kind)
+
+
+def refund(store: Store, policy: LedgerPolicy, order_id: str, lines: Mapping[str, int] | None,
+           at: datetime, refund_id: str | None) -> RefundResult:
+    """Carry out a refund inside the caller's transaction (``Ledger.refund`` checks the
+    arguments and opens it)."""
+    request = refund_fingerprint(order_id, lines)
+    order, snapshot, refunded, commission, released, posted_at = _load(store, order_id)
+    if refund_id is not None and store.seen(refund_id, "refund", request):
+        pool, _ = remaining(commission, snapshot, order, refunded)
+        now = store.payouts(order_id)
+        return RefundResult(order_id, now, (), pool, pool - sum(now.values()), True)
+    if at < posted_at:
+        raise LedgerError(f"at={at} is before order {order_id!r} was posted ({posted_at}); "
+                          "a refund cannot precede its order")
+    after = refund_quantities(order, refunded, lines)
+    pool, target = remaining(commission, snapshot, order, after)
+    current = store.payouts(order_id)
+    kept = never_raised(current, target)
+    entries: list[Entry] = []
+    for key in sorted(set(current) | set(kept)):
+        taken = current.get(key, 0) - kept.get(key, 0)  # never negative: see never_raised
+        if taken:
+            rows = (_clawback(store, policy, key, taken, at, order_id, refund_id) if released
+                    else [entry_row(key, "pending", "refund", -taken, at, order_id, refund_id)])
+            entries += store.add_entries(rows)
+            store.set_payout(order_id, key, kept.get(key, 0))
+    store.db.execute("UPDATE orders SET refunded_json = ? WHERE order_id = ?",
+                     (json.dumps(after), order_id))
+    if refund_id is not None:
+        store.record_request(refund_id, "refund", request, at)
+    return RefundResult(order_id, kept, tuple(entries), pool, pool - sum(kept.values()))
+
+
+def _load(store: Store, order_id: str) -> tuple[Order, dict[str, Any], list[int], Policy, bool,
+                                                datetime]:
+    order_json, snapshot_json, refunded_json, policy_json, released, posted_at = (
+        store.order_row(order_id, "order_json, snapshot_json, refunded_json, policy_json, "
+                        "released_at, posted_at", join=True))
+    return (Order.model_validate_json(order_json), json.loads(snapshot_json),
+            json.loads(refunded_json), Policy.model_validate_json(policy_json),
+            released is not None, datetime.fromisoformat(posted_at))
+
+
+def _clawback(store: Store, policy: LedgerPolicy, key: Key, amount: int, at: datetime,
+              order_id: str, refund_id: str | None) -> list[dict[str, Any]]:
+    """Take ``amount`` back from released commission (capped, the rest written off)."""
+    rows = [entry_row(key, "available", "clawback", -amount, at, order_id, refund_id)]
+    if policy.clawback == "cap_at_balance":
+        short = amount - max(store.available(key[0]), 0)
+        if short > 0:  # the balance cannot cover it: record what is not taken
+            rows.append(entry_row(key, "available", "write_off", short, at, order_id, refund_id))
+    return rows
 
 
 def digest(text: str) -> str:
