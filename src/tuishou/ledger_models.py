@@ -70,7 +70,7 @@ class LedgerPolicy(FrozenModel):
     Traceback (most recent call last):
     ...
     tuishou.errors.LedgerError: invalid ledger policy: 1 problem(s)
-      1. freeze_days: Input should be less than or equal to 365
+      1. freeze_days: Input should be less than or equal to 365 (got 10000000000)
     """
 
     error_class: ClassVar = LedgerError
