@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from hypothesis import strategies as st
+
 from tuishou import Balance, Ledger, LedgerPolicy, Order, OrderLine, settle
 
 from helpers import policy, tree_from_text
@@ -55,3 +57,22 @@ def posted(ledger, order=ORDER, at=DAY0):
 
 def bal(pending=0, available=0, written_off=0, withdrawn=0, fees=0):
     return Balance(pending, available, written_off, withdrawn, fees)
+
+
+@st.composite
+def refund_plans(draw, order):
+    """A sequence of partial refunds (sku → quantity) that never exceeds what was bought."""
+    left = {}
+    for line in order.lines:
+        left[line.sku] = left.get(line.sku, 0) + line.quantity
+    plans = []
+    for _ in range(draw(st.integers(0, 4))):
+        skus = [sku for sku, n in left.items() if n]
+        if not skus:
+            break
+        chosen = draw(st.lists(st.sampled_from(skus), min_size=1, unique=True))
+        plan = {sku: draw(st.integers(1, left[sku])) for sku in chosen}
+        for sku, n in plan.items():
+            left[sku] -= n
+        plans.append(plan)
+    return plans

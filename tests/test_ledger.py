@@ -8,7 +8,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger_support import BACKENDS, DAY0, ORDER, POLICY, TREE, bal, day, ledgers, posted
+from ledger_support import (
+    BACKENDS,
+    DAY0,
+    ORDER,
+    POLICY,
+    TREE,
+    bal,
+    day,
+    ledgers,
+    posted,
+    refund_plans,
+)
 from tuishou import (
     ArgumentTypeError,
     DuplicateOrderError,
@@ -229,25 +240,6 @@ def test_a_file_ledger_survives_reopening(tmp_path):
 
 PROPERTY = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-@st.composite
-def refund_plans(draw, order):
-    """A sequence of partial refunds (sku → quantity) that never exceeds what was bought."""
-    left = {}
-    for line in order.lines:
-        left[line.sku] = left.get(line.sku, 0) + line.quantity
-    plans = []
-    for _ in range(draw(st.integers(0, 4))):
-        skus = [sku for sku, n in left.items() if n]
-        if not skus:
-            break
-        chosen = draw(st.lists(st.sampled_from(skus), min_size=1, unique=True))
-        plan = {sku: draw(st.integers(1, left[sku])) for sku in chosen}
-        for sku, n in plan.items():
-            left[sku] -= n
-        plans.append(plan)
-    return plans
 
 
 def posted_or_refused(ledger, order, settlement):

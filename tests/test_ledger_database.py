@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
+import subprocess
+import sys
+import tempfile
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
+import tuishou
 from ledger_support import BACKENDS, DAY0, ORDER, POLICY, TREE, bal, day, ledgers, posted
 from tuishou import Ledger, LedgerError, LedgerPolicy, settle
 from tuishou.errors import DuplicateRequestError
@@ -166,18 +172,40 @@ def test_a_read_only_ledger_reports_and_refuses_every_write(tmp_path, write):
     assert path.read_bytes() == before
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write a read-only file")
-def test_a_read_only_file_can_be_read_for_balances(tmp_path):
-    path = _report_file(tmp_path)
+READ_A_READ_ONLY_FILE = """
+import sys
+from tuishou import Ledger, LedgerError
+path = sys.argv[1]
+try:
+    Ledger.open(path)
+except LedgerError as exc:
+    print("refused:", exc)
+with Ledger.open(path, read_only=True) as ledger:
+    print("available:", ledger.balance("C").available)
+"""
+
+
+def test_a_read_only_file_in_a_read_only_folder_can_be_read_for_balances():
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        pytest.skip("root may write a read-only file, and setpriv is missing to drop root")
+    folder = Path(tempfile.mkdtemp(prefix="tuishou-ro-"))  # reachable by the user below
+    path = _report_file(folder)
     path.chmod(0o444)
-    tmp_path.chmod(0o555)  # no -wal or -shm file can be made either
+    folder.chmod(0o555)  # no -wal or -shm file can be made either
+    # root may write anything: run the reader as nobody then, so the file really is read-only
+    as_user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    command = [*(as_user if os.geteuid() == 0 else []), sys.executable, "-c",
+               READ_A_READ_ONLY_FILE, str(path)]
     try:
-        with Ledger.open(path, read_only=True) as ledger:
-            assert ledger.balance("C") == bal(available=1500)
-        with pytest.raises(LedgerError, match="read-only"):
-            Ledger.open(path)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "PYTHONPATH": str(Path(tuishou.__file__)
+                                                                   .parents[1])})
     finally:
-        tmp_path.chmod(0o755)
+        folder.chmod(0o755)
+        shutil.rmtree(folder)
+    assert done.returncode == 0, done.stderr
+    assert "is read-only; open it with read_only=True for reports" in done.stdout
+    assert "available: 1500" in done.stdout
 
 
 def test_read_only_needs_an_existing_ledger(tmp_path):
