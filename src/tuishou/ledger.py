@@ -122,6 +122,14 @@ class Ledger:
 
         It applies to what happens from then on (posts, releases, refunds, withdrawals);
         orders already posted keep their due dates. Changes are recorded in time order.
+
+        >>> from datetime import UTC
+        >>> ledger = Ledger(LedgerPolicy(min_withdrawal=100))
+        >>> ledger.change_policy(LedgerPolicy(), at=datetime(2026, 12, 1, tzinfo=UTC),
+        ...                      note="campaign: no minimum")
+        True
+        >>> [(change.note, change.policy.min_withdrawal) for change in ledger.policy_history()]
+        [('created', 100), ('campaign: no minimum', 0)]
         """
         check_time(at)
         if not isinstance(policy, LedgerPolicy) or not isinstance(note, str):
