@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 
 from tuishou import InviteTree, Ledger, Order, OrderLine, Policy, settle
 
@@ -31,7 +31,7 @@ def main(path: str, first: int, count: int, slow: bool) -> None:
     with Ledger.open(path) as ledger:
         for number in range(first, first + count):
             order = make_order(number)
-            ledger.post(order, settle(POLICY, TREE, order), at=datetime(2026, 11, 1))
+            ledger.post(order, settle(POLICY, TREE, order), at=datetime(2026, 11, 1, tzinfo=UTC))
             if slow:
                 time.sleep(0.002)
 

@@ -3,74 +3,44 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ledger_support import (
+    BACKENDS,
+    DAY0,
+    ORDER,
+    POLICY,
+    TREE,
+    bal,
+    day,
+    ledgers,
+    posted,
+    refund_plans,
+)
 from tuishou import (
     ArgumentTypeError,
-    Balance,
     DuplicateOrderError,
     DuplicateRequestError,
     InsufficientBalanceError,
     Ledger,
     LedgerError,
-    LedgerPolicy,
-    Order,
     OrderLine,
     UnknownOrderError,
     resettle,
     settle,
 )
+from tuishou.money import MAX_ORDER_FEN
 
-from helpers import any_scenarios, policy, tree_from_text
+from helpers import any_scenarios, policy
 
-DAY0 = datetime(2026, 11, 1, 12, 0)
-
-
-def day(n: int) -> datetime:
-    return DAY0 + timedelta(days=n)
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def make_ledger(request, tmp_path):
-    opened = []
-
-    def make(**fields):
-        chosen = LedgerPolicy(**fields)
-        ledger = Ledger(chosen) if request.param == "memory" else Ledger.open(
-            tmp_path / f"ledger{len(opened)}.db", policy=chosen)
-        opened.append(ledger)
-        return ledger
-
-    yield make
-    for ledger in opened:
-        ledger.close()
-
-
-# C sells; B is its inviter. Seller 10%, layer 5%, pool = the paid amount.
-POLICY = policy(group_rates={"g": "1"},
-                rules=[{"kind": "seller", "rates": {"member": "0.1"}},
-                       {"kind": "layers", "rates": {"member": ["0.05"]}}])
-TREE = tree_from_text("A>B>C")
-ORDER = Order(order_id="o1", sharer_id="C", paid_at=DAY0, lines=[
-    OrderLine(sku="x", group="g", amount=10000, quantity=2),
-    OrderLine(sku="y", group="g", amount=5000)])
-
-
-def posted(ledger, order=ORDER, at=DAY0):
-    ledger.post(order, settle(POLICY, TREE, order), at=at)
-    return ledger
+make_ledger = pytest.fixture(params=BACKENDS)(ledgers)
 
 
 def balances(ledger):
     return {m: ledger.balance(m) for m in ("B", "C")}
-
-
-def bal(pending=0, available=0, written_off=0, withdrawn=0, fees=0):
-    return Balance(pending, available, written_off, withdrawn, fees)
 
 
 @pytest.mark.parametrize("freeze_from", ["paid", "received"])
@@ -272,52 +242,58 @@ PROPERTY = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-@st.composite
-def refund_plans(draw, order):
-    """A sequence of partial refunds (sku → quantity) that never exceeds what was bought."""
-    left = {}
-    for line in order.lines:
-        left[line.sku] = left.get(line.sku, 0) + line.quantity
-    plans = []
-    for _ in range(draw(st.integers(0, 4))):
-        skus = [sku for sku, n in left.items() if n]
-        if not skus:
-            break
-        chosen = draw(st.lists(st.sampled_from(skus), min_size=1, unique=True))
-        plan = {sku: draw(st.integers(1, left[sku])) for sku in chosen}
-        for sku, n in plan.items():
-            left[sku] -= n
-        plans.append(plan)
-    return plans
+def posted_or_refused(ledger, order, settlement):
+    """Post ``order``; True if posted, False if it is above the supported amount (refused)."""
+    if order.amount <= MAX_ORDER_FEN:
+        ledger.post(order, settlement, at=DAY0)
+        return True
+    with pytest.raises(LedgerError, match=rf"amount={order.amount} fen, above the supported"):
+        ledger.post(order, settlement, at=DAY0)
+    assert ledger.entries() == []
+    return False
 
 
 @PROPERTY
 @given(data=st.data())
-def test_after_any_refunds_payouts_equal_resettling_the_remaining_order(make_ledger, data):
+def test_after_any_refunds_payouts_are_the_resettled_remaining_order_never_raised(make_ledger,
+                                                                                  data):
     chosen_policy, tree, order = data.draw(any_scenarios())
     release_first = data.draw(st.booleans())
     ledger = make_ledger(freeze_days=0, clawback=data.draw(
         st.sampled_from(["allow_negative", "cap_at_balance"])))
     first = settle(chosen_policy, tree, order)
-    ledger.post(order, first, at=DAY0)
+    if not posted_or_refused(ledger, order, first):
+        return
     if release_first:
         ledger.release(DAY0)
+    held = _totals(first)
     refunded: dict[str, int] = {}
     for number, plan in enumerate(data.draw(refund_plans(order))):
-        ledger.refund(order.order_id, lines=plan, at=day(1), refund_id=f"r{number}")
+        result = ledger.refund(order.order_id, lines=plan, at=day(1), refund_id=f"r{number}")
         for sku, n in plan.items():
             refunded[sku] = refunded.get(sku, 0) + n
-        expected = _expected(first, order, refunded)
-        assert ledger.payouts(order.order_id) == expected
+        again = _resettled(first, order, refunded)
+        # A refund never raises a payout: what re-rounding would add stays with the platform.
+        expected = {key: min(amount, held.get(key, 0))
+                    for key, amount in (_totals(again) if again else {}).items()}
+        expected = {key: amount for key, amount in expected.items() if amount}
+        assert ledger.payouts(order.order_id) == result.remaining == expected
+        assert all(e.amount <= 0 for e in result.entries if e.reason != "write_off")
+        for member in {e.member_id for e in result.entries}:
+            assert sum(e.amount for e in result.entries if e.member_id == member) <= 0
         net = sum(e.amount for e in ledger.entries(order_id=order.order_id)
                   if e.reason in ("post", "refund", "clawback"))
         assert net == sum(expected.values()) <= first.pool
+        assert result.pool == (again.pool if again else 0)
+        assert result.pool == sum(result.remaining.values()) + result.retained
+        assert result.retained >= (again.retained if again else 0)
+        held = expected
         before = ledger.entries()
         ledger.refund(order.order_id, lines=plan, at=day(2), refund_id=f"r{number}")  # a retry
         assert ledger.entries() == before
 
 
-def _expected(first, order, refunded):
+def _resettled(first, order, refunded):
     """The remaining order, refunded SKU by SKU in line order, settled on the first chain."""
     left = dict(refunded)
     lines = []
@@ -328,11 +304,12 @@ def _expected(first, order, refunded):
         if kept:
             lines.append(OrderLine(sku=line.sku, group=line.group, quantity=kept,
                                    amount=line.amount * kept // line.quantity))
-    if not lines:
-        return {}
-    again = resettle(first, order.model_copy(update={"lines": tuple(lines)}))
+    return resettle(first, order.model_copy(update={"lines": tuple(lines)})) if lines else None
+
+
+def _totals(settlement):
     totals: dict[tuple[str, str, str], int] = {}
-    for p in again.payouts:
+    for p in settlement.payouts:
         totals[(p.member_id, p.rule, p.kind)] = totals.get((p.member_id, p.rule, p.kind), 0) \
             + p.amount
     return totals
@@ -346,8 +323,9 @@ def test_tier_changes_and_moves_after_posting_never_change_a_refund(make_ledger,
     results = []
     for mutate in (False, True):
         ledger = make_ledger()
-        ledger.post(order, settle(chosen_policy, tree.__class__.from_records(
-            tree.to_records(), tiers=tree.tiers), order), at=DAY0)
+        if not posted_or_refused(ledger, order, settle(chosen_policy, tree.__class__.from_records(
+                tree.to_records(), tiers=tree.tiers), order)):
+            return
         if mutate:
             for member in list(tree):
                 tree.set_tier(member, chosen_policy.tiers[-1])

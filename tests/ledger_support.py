@@ -1,0 +1,78 @@
+"""Shared by the ledger's tests: both backends, a small scenario, aware days, balances."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from hypothesis import strategies as st
+
+from tuishou import Balance, Ledger, LedgerPolicy, Order, OrderLine, settle
+
+from helpers import policy, tree_from_text
+
+CN = timezone(timedelta(hours=8), "CST")  # the ledger takes aware times only
+DAY0 = datetime(2026, 11, 1, 12, 0, tzinfo=CN)
+
+
+BACKENDS = ["memory", "sqlite"]
+
+
+def day(n: int) -> datetime:
+    return DAY0 + timedelta(days=n)
+
+
+def ledgers(request, tmp_path):
+    """A fixture body: ``make(**policy_fields)`` opens a ledger on the parametrised backend.
+
+    Each test module declares ``make_ledger = pytest.fixture(params=BACKENDS)(ledgers)``.
+    """
+    opened = []
+
+    def make(**fields):
+        chosen = LedgerPolicy(**fields)
+        ledger = Ledger(chosen) if request.param == "memory" else Ledger.open(
+            tmp_path / f"ledger{len(opened)}.db", policy=chosen)
+        opened.append(ledger)
+        return ledger
+
+    yield make
+    for ledger in opened:
+        ledger.close()
+
+
+# C sells; B is its inviter. Seller 10%, layer 5%, pool = the paid amount.
+POLICY = policy(group_rates={"g": "1"},
+                rules=[{"kind": "seller", "rates": {"member": "0.1"}},
+                       {"kind": "layers", "rates": {"member": ["0.05"]}}])
+TREE = tree_from_text("A>B>C")
+ORDER = Order(order_id="o1", sharer_id="C", paid_at=DAY0, lines=[
+    OrderLine(sku="x", group="g", amount=10000, quantity=2),
+    OrderLine(sku="y", group="g", amount=5000)])
+
+
+def posted(ledger, order=ORDER, at=DAY0):
+    ledger.post(order, settle(POLICY, TREE, order), at=at)
+    return ledger
+
+
+def bal(pending=0, available=0, written_off=0, withdrawn=0, fees=0):
+    return Balance(pending, available, written_off, withdrawn, fees)
+
+
+@st.composite
+def refund_plans(draw, order):
+    """A sequence of partial refunds (sku → quantity) that never exceeds what was bought."""
+    left = {}
+    for line in order.lines:
+        left[line.sku] = left.get(line.sku, 0) + line.quantity
+    plans = []
+    for _ in range(draw(st.integers(0, 4))):
+        skus = [sku for sku, n in left.items() if n]
+        if not skus:
+            break
+        chosen = draw(st.lists(st.sampled_from(skus), min_size=1, unique=True))
+        plan = {sku: draw(st.integers(1, left[sku])) for sku in chosen}
+        for sku, n in plan.items():
+            left[sku] -= n
+        plans.append(plan)
+    return plans
