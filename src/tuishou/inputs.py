@@ -6,7 +6,10 @@
 - **orders file**: one row per order line, the columns of :func:`tuishou.engine.settle_batch`:
   ``order_id``, ``buyer_id``, ``sharer_id``, ``sku``, ``group``, ``amount`` (int fen),
   ``quantity``. A buyer the members file does not list is a guest (as in ``settle``); a
-  sharer it does not list is an error.
+  sharer it does not list is an error. An order (so each line) is at most
+  ``tuishou.money.MAX_ORDER_FEN``.
+- **ids** (member, inviter, tier, order, buyer, sharer, SKU, group) follow :mod:`tuishou.ids`:
+  one that is not normal is refused with its file, line and normal form, as the library does.
 - **roster** and **mapping** files: the rows of :func:`tuishou.migrate_team`'s roster
   (``RosterEntry``) and of its ``MigrationPolicy`` (``TierMapping``).
 
@@ -27,27 +30,32 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .cells import Column, describe_bad_integer
+from .cells import Column, describe_bad_integer, too_large
 from .errors import InvalidPolicyError, InvalidTreeError, UnknownOrderError, did_you_mean
-from .files import Problems, Table, read_table
+from .files import DataFile, Problems, Table, read_table
+from .ids import id_problem
+from .money import MAX_ORDER_FEN
 from .orders import Order, OrderLine
 from .records import RECORD_KEYS, SUGGEST_LIMIT
 from .rules import Policy, load_policy
 from .tree import InviteTree
 
-__all__ = ["MEMBER_COLUMNS", "ORDER_COLUMNS", "OrderLines", "load_data", "read_members",
-           "read_orders", "read_policy", "read_rows", "translate"]
+__all__ = ["MEMBER_COLUMNS", "ORDER_COLUMNS", "OrderLines", "check_ids", "load_data",
+           "read_members", "read_orders", "read_policy", "read_rows", "translate"]
 
 _REQUIRED_MEMBER = ("member_id", "inviter_id", "tier")
 MEMBER_COLUMNS = tuple(
     Column(name, "value", required=name in _REQUIRED_MEMBER,
-           blank_is_none=name not in ("member_id", "tier"))  # blank ids: the library says so
+           blank_is_none=name not in ("member_id", "tier"),  # blank ids: the library says so
+           identifier=name in _REQUIRED_MEMBER)
     for name in RECORD_KEYS)
 ORDER_COLUMNS = (
-    Column("order_id"), Column("buyer_id", required=False), Column("sharer_id", required=False),
-    Column("sku"), Column("group"), Column("amount", "integer"),
+    Column("order_id", identifier=True), Column("buyer_id", required=False, identifier=True),
+    Column("sharer_id", required=False, identifier=True), Column("sku", identifier=True),
+    Column("group", identifier=True), Column("amount", "integer"),
     Column("quantity", "integer", required=False),
 )
+_NORMAL_ASCII = r"^[!-~]([ -~]*[!-~])?$"  # printable ASCII, trimmed: a normal id for sure
 _PER_ORDER = ("buyer_id", "sharer_id")  # the same on every line of an order
 
 
@@ -66,8 +74,8 @@ def read_policy(path: Path) -> Policy:
         raise InvalidPolicyError.from_problems(f"{path}: invalid policy", exc.problems) from None
 
 
-def load_data(policies: Sequence[Policy], members: Path,
-              orders: Path) -> tuple[InviteTree, OrderLines]:
+def load_data(policies: Sequence[Policy], members: Path | DataFile,
+              orders: Path | DataFile) -> tuple[InviteTree, OrderLines]:
     """The tree and the order lines, checked against every policy; or ``InvalidFileError``
     listing every problem of both files. Members' tiers must be in each policy.
 
@@ -90,10 +98,11 @@ def load_data(policies: Sequence[Policy], members: Path,
     return tree, lines
 
 
-def read_rows(path: Path, columns: Sequence[Column],
+def read_rows(path: Path | DataFile, columns: Sequence[Column],
               problems: Problems) -> tuple[Table, list[dict[str, Any]]]:
     """The table and its rows as dicts of the columns present; integers in text columns of
-    JSON Lines or Parquet become text (the library's models take ids as text).
+    JSON Lines or Parquet become text (the library's models take ids as text). Ids that are
+    not normal are reported (:func:`check_ids`); the library checks the rest.
 
     >>> import tempfile; folder = Path(tempfile.mkdtemp())
     >>> _ = (folder / "m.jsonl").write_text('{"member_id": 7, "inviter_id": null, "tier": "m"}')
@@ -101,6 +110,7 @@ def read_rows(path: Path, columns: Sequence[Column],
     [{'member_id': '7', 'inviter_id': None, 'tier': 'm'}]
     """
     table = read_table(path, columns, problems)
+    check_ids(table, columns, problems)
     present = [c.name for c in columns if c.name in table.columns]
     values = [[_as_text(v) for v in table.text(name)] for name in present]
     return table, [dict(zip(present, row, strict=True)) for row in zip(*values, strict=True)]
@@ -110,7 +120,7 @@ def _as_text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-def read_members(path: Path, *, tiers: Sequence[str] | None,
+def read_members(path: Path | DataFile, *, tiers: Sequence[str] | None,
                  problems: Problems) -> tuple[InviteTree | None, set[str]]:
     """The invite tree of a members file (None if it has problems) and every id it lists.
 
@@ -161,7 +171,8 @@ def translate(problem: str, table: Table, word: str, problems: Problems,
         row, rest = int(found[1]), pattern.sub(where, problem[found.end():])
         rest = rest[1:] if rest.startswith(".") else rest  # "mappings.3.tier: ..."
         separator = "" if rest.startswith((" (", ":")) else ": "
-        problems.text(table.path, row, f"{table.place(row)}{separator}{rest}")
+        if not problems.said(table, row, rest):  # e.g. an id the file's checks refused
+            problems.text(table.path, row, f"{table.place(row)}{separator}{rest}")
         return
     cycle = _CYCLE.match(problem)
     members = cycle[1].split(" → ") if cycle else []
@@ -214,8 +225,8 @@ class OrderLines:
                          for row in rows])
 
 
-def read_orders(path: Path, *, member_ids: Collection[str] | None, policies: Sequence[Policy],
-                problems: Problems) -> OrderLines:
+def read_orders(path: Path | DataFile, *, member_ids: Collection[str] | None,
+                policies: Sequence[Policy], problems: Problems) -> OrderLines:
     """Read and check an orders file: cells, groups in every policy, sharers in
     ``member_ids`` (None: not known, not checked), one buyer and sharer per order.
 
@@ -230,12 +241,14 @@ def read_orders(path: Path, *, member_ids: Collection[str] | None, policies: Seq
     for column in ORDER_COLUMNS:
         if column.name in table.columns:
             _check_cells(table, column, problems)
+    said = check_ids(table, ORDER_COLUMNS, problems)
     present = {c.name for c in ORDER_COLUMNS if c.required} <= set(table.columns)
     if present:
+        _check_order_totals(table, problems)
         for policy in policies:
-            _check_groups(table, policy, problems)
+            _check_groups(table, policy, said["group"], problems)
         if member_ids is not None and "sharer_id" in table.columns:
-            _check_sharers(table, member_ids, problems)
+            _check_sharers(table, member_ids, said["sharer_id"], problems)
         for name in _PER_ORDER:
             if name in table.columns:
                 _check_one_per_order(table, name, problems)
@@ -258,6 +271,9 @@ def _check_cells(table: Table, column: Column, problems: Problems) -> None:
         low = np.flatnonzero(low)
         problems.rows(table, low, lambda row: f"{name}={int(values[row])} is " + (
             "negative; amounts are fen >= 0" if name == "amount" else "below 1"))
+        if name == "amount":
+            high = np.flatnonzero(values > MAX_ORDER_FEN)
+            problems.rows(table, high, lambda row: too_large(name, int(values[row])))
         return
     problems.rows(table, bad, lambda row: f"{name}={table.cell(name, row)!r} is a "
                   f"{type(table.cell(name, row)).__name__}; ids and names are text")
@@ -267,20 +283,22 @@ def _check_cells(table: Table, column: Column, problems: Problems) -> None:
         problems.rows(table, np.flatnonzero(empty), lambda row: f"{name} is empty")
 
 
-def _check_groups(table: Table, policy: Policy, problems: Problems) -> None:
+def _check_groups(table: Table, policy: Policy, said: npt.NDArray[np.bool_],
+                  problems: Problems) -> None:
     groups = table.columns["group"]
     known = pa.array(list(policy.group_rates), pa.string())
-    unknown = ~_mask(pc.or_(pc.is_in(groups, known), pc.is_null(groups)))  # empty: said so
+    unknown = ~_mask(pc.or_(pc.is_in(groups, known), pc.is_null(groups))) & ~said  # said so
     hint = _hints(list(policy.group_rates))
     problems.rows(table, np.flatnonzero(unknown), lambda row: (
         f"group={groups[row].as_py()!r} has no pool rate in policy {policy.name!r}; "
         f"{hint(groups[row].as_py())}"))
 
 
-def _check_sharers(table: Table, member_ids: Collection[str], problems: Problems) -> None:
+def _check_sharers(table: Table, member_ids: Collection[str], said: npt.NDArray[np.bool_],
+                   problems: Problems) -> None:
     sharers = table.columns["sharer_id"]
     known = pa.array(list(member_ids), pa.string())
-    strangers = ~_mask(pc.or_(pc.is_in(sharers, known), pc.is_null(sharers)))
+    strangers = ~_mask(pc.or_(pc.is_in(sharers, known), pc.is_null(sharers))) & ~said
     hint = _hints(member_ids)
     problems.rows(table, np.flatnonzero(strangers), lambda row: (
         f"sharer_id={sharers[row].as_py()!r} is not a member; {hint(sharers[row].as_py())} "
@@ -291,9 +309,8 @@ def _check_one_per_order(table: Table, name: str, problems: Problems) -> None:
     """Every line of an order names the buyer (sharer) of its first line."""
     orders = _codes(table.columns["order_id"])
     values = _codes(table.columns[name])
-    first = np.full(orders.max(initial=-1) + 1, table.size, dtype=np.int64)
+    first = _first_rows(orders, table.size)
     known = orders >= 0  # a line without an order id is reported as such, not here
-    np.minimum.at(first, orders[known], np.flatnonzero(known))
     head = np.where(known, first[np.maximum(orders, 0)], np.arange(table.size))
     differs = np.flatnonzero(values != values[head])
     column = table.columns[name]
@@ -304,6 +321,77 @@ def _check_one_per_order(table: Table, name: str, problems: Problems) -> None:
                 f"({table.where(start)}: {column[start].as_py()!r}); an order has one {name}")
 
     problems.rows(table, differs, describe)
+
+
+def _check_order_totals(table: Table, problems: Problems) -> None:
+    """Every order's lines sum to at most ``MAX_ORDER_FEN`` (lines above it are said already)."""
+    orders = _codes(table.columns["order_id"])
+    amounts = np.asarray(table.columns["amount"], dtype=np.int64)
+    counted = (orders >= 0) & (amounts >= 0) & (amounts <= MAX_ORDER_FEN)
+    totals = np.zeros(orders.max(initial=0) + 1, dtype=np.int64)  # < 2**63: ≤ 10**10 a line
+    np.add.at(totals, orders[counted], amounts[counted])
+    over = np.flatnonzero(totals > MAX_ORDER_FEN)
+    if not len(over):
+        return
+    first = _first_rows(orders, table.size)
+    lines = np.bincount(orders[orders >= 0], minlength=len(totals))
+    column = table.columns["order_id"]
+
+    def describe(row: int) -> str:
+        code = int(orders[row])
+        return too_large("order_id", column[row].as_py(), why=f"its {int(lines[code])} "
+                         f"line(s) sum to {int(totals[code]):,} fen; ")
+
+    problems.rows(table, np.sort(first[over]), describe)
+
+
+def check_ids(table: Table, columns: Sequence[Column],
+              problems: Problems) -> dict[str, npt.NDArray[np.bool_]]:
+    """Report every id cell that is not normal (``tuishou.ids.id_problem``); return, for each
+    id column, the rows reported, so that later checks do not name them again.
+
+    Empty cells and cells that are not text are left to the checks that say so.
+
+    >>> problems = Problems()
+    >>> table = Table(Path("m.csv"), 2, {"tier": ["m", "m "]}, {}, lambda: [2, 3])
+    >>> check_ids(table, [Column("tier", "value", identifier=True)], problems)["tier"].tolist()
+    [False, True]
+    >>> print(problems.error().problems[0])
+    m.csv, line 3: tier='m ' is not a normal id; use its normal form 'm' (NFKC, trimmed)
+    """
+    said: dict[str, npt.NDArray[np.bool_]] = {}
+    for column in columns:
+        values = table.columns.get(column.name)
+        said[column.name] = np.zeros(table.size, dtype=bool)
+        if values is None or not column.identifier:
+            continue
+        if isinstance(values, list):
+            text = pa.array([v if isinstance(v, str) else None for v in values], pa.string())
+        else:
+            text = values
+        unusual = pc.unique(pc.filter(text, pc.invert(pc.fill_null(
+            pc.match_substring_regex(text, _NORMAL_ASCII), True))))
+        found = {value: problem for value in unusual.to_pylist()
+                 if value and (problem := id_problem(value, name=column.name))}
+        if found:
+            said[column.name] = _report(table, text, found, problems)
+    return said
+
+
+def _report(table: Table, text: Any, found: dict[str, str],
+            problems: Problems) -> npt.NDArray[np.bool_]:
+    """Report the rows of ``text`` holding a value of ``found`` with its problem."""
+    rows = _mask(pc.fill_null(pc.is_in(text, pa.array(list(found), pa.string())), False))
+    problems.rows(table, np.flatnonzero(rows), lambda row: found[text[row].as_py()])
+    return rows
+
+
+def _first_rows(orders: npt.NDArray[np.int64], size: int) -> npt.NDArray[np.int64]:
+    """The first row of each order (by code; -1 codes, missing ids, are left out)."""
+    first = np.full(orders.max(initial=0) + 1, size, dtype=np.int64)
+    known = orders >= 0
+    np.minimum.at(first, orders[known], np.flatnonzero(known))
+    return first
 
 
 def _codes(values: Any) -> npt.NDArray[np.int64]:
