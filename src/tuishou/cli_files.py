@@ -125,8 +125,9 @@ def _streams(ctx: click.Context,
         named = [p.opts[0] for p, kind in dashes if kind.output is direction]
         if len(named) > 1:
             stream = "output" if direction else "input"
-            raise click.UsageError(f"{' and '.join(named)} are all '-'; only one file can be "
-                                   f"standard {stream}", ctx)
+            each = "both" if len(named) == 2 else "all"
+            raise click.UsageError(f"{' and '.join(named)} are {each} '-'; only one file can "
+                                   f"be standard {stream}", ctx)
     for param, kind in dashes:
         if chosen is None:
             raise click.UsageError(
