@@ -228,3 +228,41 @@ def test_many_bad_cells_of_one_column_are_summarised(tmp_path, capsys, monkeypat
     assert f"{paths['orders']}, row 3: amount=249.0 is not a whole number of fen" in err
     assert f"{paths['orders']}: 2 more row(s) like these, from row 4: amount=249.0 is not " \
            "a whole number of fen" in err
+
+
+@pytest.mark.parametrize(("file", "row", "cell", "message"), [
+    ("roster", 1, {"member_id": " T1"}, "member_id=' T1' " + normal("", "T1")),
+    ("roster", 2, {"inviter_id": "T1 "}, "inviter_id='T1 ' " + normal("", "T1")),
+    ("mapping", 0, {"tier": "senior_advisor "}, "tier='senior_advisor ' "
+                                                + normal("", "senior_advisor")),
+])
+def test_migration_files_follow_the_id_rule(tmp_path, capsys, file, row, cell, message):
+    from test_cli_migrate import MAPPING, ROSTER, migrate
+
+    rows = {"roster": [dict(r) for r in ROSTER], "mapping": [dict(r) for r in MAPPING]}
+    rows[file][row].update(cell)
+    code, _, err = migrate(tmp_path, capsys, "--attach-to", "A", roster=rows["roster"],
+                           mapping=rows["mapping"])
+    assert code == 2
+    assert f"{tmp_path / file}.csv, line {row + 2}: {message}\n" in err
+    assert not (tmp_path / "new_members.csv").exists()
+
+
+def test_the_librarys_word_on_an_id_the_file_refused_is_not_repeated():
+    """When the library also checks ids (``InviteTree.from_records``), its problem for a row
+    the file's checks already named is not listed twice."""
+    from pathlib import Path
+
+    from tuishou.file_checks import check_ids
+    from tuishou.files import Problems, Table
+    from tuishou.inputs import MEMBER_COLUMNS, translate
+
+    problems = Problems()
+    table = Table(Path("m.csv"), 2, {"member_id": ["A", "D "]}, {}, lambda: [2, 3])
+    check_ids(table, MEMBER_COLUMNS, problems)
+    said = "member_id='D ' " + normal("", "D")
+    translate(f"record 1 (member_id='D '): {said}", table, "record", problems, {})
+    translate("record 1 (member_id='D '): inviter_id='Q' is not a member", table, "record",
+              problems, {})
+    assert problems.error().problems == (
+        f"m.csv, line 3: {said}", "m.csv, line 3 (member_id='D '): inviter_id='Q' is not a member")

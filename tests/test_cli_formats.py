@@ -114,3 +114,31 @@ def test_full_width_digits_are_refused_in_rates_on_every_path(tmp_path, capsys):
 def test_other_non_ascii_numbers_are_refused_in_rates(rate, message):
     with pytest.raises(InvalidArgumentError, match=f"^{re.escape(message)}$"):
         check_rate(rate)
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["demo", "--members", "５"], "Invalid value for '--members': members='５' is not written in "
+                                  "ASCII digits; write '5'"),
+    (["demo", "--seed", "７"], "Invalid value for '--seed': seed='７' is not written in ASCII "
+                               "digits; write '7'"),
+])
+def test_full_width_digits_are_refused_in_options(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (2, "")
+    assert message in err
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--probation-days", "９０",
+     "probation_days='９０' is not written in ASCII digits; write '90'"),
+    ("--as-of", "２０２６-11-24", "as_of='２０２６-11-24' is not written in ASCII digits; write "
+                                 "'2026-11-24'"),
+])
+def test_full_width_digits_are_refused_in_migrate_options(tmp_path, capsys, option, value,
+                                                          message):
+    from test_cli_migrate import migrate
+
+    code, _, err = migrate(tmp_path, capsys, option, value)
+    assert code == 2
+    assert f"Invalid value for '{option}': {message}" in err
+    assert not (tmp_path / "new_members.csv").exists()

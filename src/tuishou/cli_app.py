@@ -28,7 +28,7 @@ import click
 from rich.console import Console
 
 from .batch import BatchResult
-from .cli_files import FileArg, FileCommand, format_option
+from .cli_files import AsciiDateTime, AsciiInt, FileArg, FileCommand, format_option
 from .cli_report import (
     LONG_INPUT,
     Phases,
@@ -245,12 +245,12 @@ def validate_command(policy_path: Path) -> int:
 @click.option("--attach-to", metavar="ID", help="Member the team's leaders join under "
               "(default: they become roots).")
 @click.option("--cap", metavar="TIER", help="Highest tier the migration grants.")
-@click.option("--probation-days", type=click.IntRange(min=0), default=90, show_default=True,
+@click.option("--probation-days", type=AsciiInt(min=0), default=90, show_default=True,
               metavar="N", help="Days migrated members hold their tier before review.")
 @click.option("--on-unmapped", type=click.Choice(["reject", "lowest"]), default="reject",
               show_default=True, help="A (platform, source tier) without a mapping row: "
               "refuse the migration, or grant the lowest tier.")
-@click.option("--as-of", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+@click.option("--as-of", type=AsciiDateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
               help="When the team joins (default: today, 00:00).")
 @out_option("every member, the migrated ones included")
 @click.option("--report", type=_NEW, metavar="FILE",
@@ -284,11 +284,11 @@ def migrate_command(members: DataFile, policy_path: Path, roster: DataFile, mapp
 
 
 @app.command("demo")
-@click.option("--members", type=click.IntRange(min=1), default=3000, show_default=True,
+@click.option("--members", type=AsciiInt(min=1), default=3000, show_default=True,
               metavar="N", help="Members in the generated tree.")
-@click.option("--orders", type=click.IntRange(min=0), default=30000, show_default=True,
+@click.option("--orders", type=AsciiInt(min=0), default=30000, show_default=True,
               metavar="N", help="Generated orders.")
-@click.option("--seed", type=int, default=7, show_default=True, metavar="N",
+@click.option("--seed", type=AsciiInt(), default=7, show_default=True, metavar="N",
               help="Seed of the generator; same seed, same report.")
 def demo_command(members: int, orders: int, seed: int) -> int:
     """Settle generated example data under the bundled 有品推手-style policy; print a summary."""

@@ -15,6 +15,9 @@ no output may overwrite an input. Applied to every command by :class:`FileComman
 
 Data options reach the command as :class:`tuishou.files.DataFile`; other file options as
 ``Path``. Refusals are usage errors: exit status 2, nothing read or written.
+
+Numbers and dates in options are ASCII too (:class:`AsciiInt`, :class:`AsciiDateTime`):
+``int()`` alone would read full-width ``９０``, which files and policies refuse.
 """
 
 from __future__ import annotations
@@ -29,8 +32,10 @@ import click
 
 from .errors import InvalidFileError
 from .files import FORMATS, DataFile
+from .money import digits_problem
 
-__all__ = ["FileArg", "FileCommand", "format_option", "same_file"]
+__all__ = ["AsciiDateTime", "AsciiInt", "FileArg", "FileCommand", "format_option",
+           "same_file"]
 
 _STREAM = Path("<stream>")  # a data option given "-", until --format is known
 
@@ -63,6 +68,37 @@ class FileArg(click.Path):
             return DataFile.of(path)
         except InvalidFileError as exc:
             self.fail(str(exc), param, ctx)
+
+
+def _ascii(kind: click.ParamType[Any], value: Any, param: click.Parameter | None,
+           ctx: click.Context | None) -> None:
+    if isinstance(value, str) and not value.isascii():
+        name = (param.name if param is not None else None) or "value"
+        kind.fail(digits_problem(value, name=name) or f"{value!r} is not ASCII", param, ctx)
+
+
+class AsciiInt(click.IntRange):
+    """A whole number option written in ASCII digits (``IntRange`` otherwise).
+
+    >>> AsciiInt(min=0).convert("９０", None, None)
+    Traceback (most recent call last):
+    ...
+    click.exceptions.BadParameter: value='９０' is not written in ASCII digits; write '90'
+    """
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        _ascii(self, value, param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class AsciiDateTime(click.DateTime):
+    """A date option written in ASCII digits (``DateTime`` otherwise)."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        _ascii(self, value, param, ctx)
+        return super().convert(value, param, ctx)
 
 
 def format_option(command: Any) -> Any:
