@@ -159,7 +159,8 @@ def write(path, rows, columns, typed):
     return path
 
 
-def settle_crafted(tmp_path, capsys, file, changes, suffix):
+def craft(tmp_path, file, changes, suffix):
+    """The scenario in ``suffix`` with the cells of ``changes`` in ``file``; its paths."""
     data = {"members": [dict(r) for r in MEMBERS], "orders": [dict(r) for r in ORDERS]}
     typed = {}
     for row, cells in changes.items():
@@ -171,6 +172,11 @@ def settle_crafted(tmp_path, capsys, file, changes, suffix):
     paths = scenario(tmp_path, suffix)
     write(paths["members"], data["members"], MEMBER_COLUMNS, typed if file == "members" else {})
     write(paths["orders"], data["orders"], ORDER_COLUMNS, typed if file == "orders" else {})
+    return paths
+
+
+def settle_crafted(tmp_path, capsys, file, changes, suffix):
+    paths = craft(tmp_path, file, changes, suffix)
     code, out, err = run(capsys, *settle_args(paths, tmp_path / "payouts.csv"))
     assert (code, out) == (2, ""), err
     assert err.startswith("tuishou: error: bad input: ")
@@ -266,3 +272,19 @@ def test_the_librarys_word_on_an_id_the_file_refused_is_not_repeated():
               problems, {})
     assert problems.error().problems == (
         f"m.csv, line 3: {said}", "m.csv, line 3 (member_id='D '): inviter_id='Q' is not a member")
+
+
+@pytest.mark.parametrize("name", ["settle", "explain", "compare"])
+@pytest.mark.parametrize(("changes", "row", "message"), [
+    ({1: {"amount": {".parquet": Typed(2**63, pa.uint64())}}}, 1,
+     f"amount=9223372036854775808 is too large: {LIMIT}"),
+    ({2: {"buyer_id": {".parquet": "guest-1 "}}}, 2, "buyer_id='guest-1 ' "
+                                                     + normal("", "guest-1")),
+])
+def test_every_command_refuses_the_same_cells(tmp_path, capsys, name, changes, row, message):
+    paths = craft(tmp_path, "orders", changes, ".parquet")
+    argv = settle_args(paths, tmp_path / "payouts.csv")[1:]
+    extra = {"settle": [], "explain": ["o-1001"], "compare": []}[name]
+    code, out, err = run(capsys, name, *(argv if name == "settle" else argv[:-2]), *extra)
+    assert (code, out) == (2, "")
+    assert f"{paths['orders']}, {place('.parquet', row)}: {message}\n" in err

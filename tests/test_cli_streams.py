@@ -229,3 +229,14 @@ def test_parquet_to_a_pipe_is_whole(tmp_path, capsysbinary):
     assert code == 0
     (tmp_path / "p.parquet").write_bytes(out)
     assert pq.read_table(tmp_path / "p.parquet").num_rows == len(PAYOUTS)
+
+
+def test_a_roster_can_come_from_standard_input(tmp_path, capsys, monkeypatch):
+    paths = files(tmp_path)
+    stdin(monkeypatch, paths["roster"].read_bytes())
+    argv = command(paths, "migrate", out=tmp_path / "new.jsonl")
+    argv[argv.index("--roster") + 1] = "-"
+    code, out, err = run(capsys, *argv, "--format", "csv", "--attach-to", "A")
+    assert (code, err) == (0, "")
+    assert out.startswith("Migrated 3 member(s) on 2026-11-24")
+    assert len((tmp_path / "new.jsonl").read_text().splitlines()) == 8
