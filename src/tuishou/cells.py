@@ -159,8 +159,8 @@ def describe_bad_integer(name: str, value: Any, *, money: bool) -> str:
         return f"{name} is empty"
     if isinstance(value, bool):
         return f"{name}={value!r} is a bool; write a whole number" + (" of fen" if money else "")
-    if isinstance(value, str) and digits_problem(value, name=name):
-        return str(digits_problem(value, name=name))
+    if isinstance(value, str) and (problem := digits_problem(value, name=name)):
+        return problem
     text = value.strip() if isinstance(value, str) else repr(value)
     is_decimal = isinstance(value, float | Decimal) or bool(_DECIMAL.fullmatch(text))
     if is_decimal and money:

@@ -125,8 +125,8 @@ def app() -> None:
 @orders_option
 @out_option("one row per payout")
 @format_option
-def settle_command(policy_path: Path, members: DataFile, orders: DataFile, out: DataFile,
-                   data_format: str | None) -> int:
+def settle_command(policy_path: Path, members: DataFile, orders: DataFile,
+                   out: DataFile) -> int:
     """Settle every order; write one row per payout and print a summary on stderr.
 
     Payout columns: order_id, member_id, rule, kind, generation, amount (fen).
@@ -175,7 +175,7 @@ def _rows_to_lines(message: str, lines: OrderLines) -> str:
               help="Also write a self-contained HTML report, with the figure.")
 @format_option
 def compare_command(policy_path: tuple[Path, ...], members: DataFile, orders: DataFile,
-                    html: Path | None, data_format: str | None) -> int:
+                    html: Path | None) -> int:
     """Settle every order under each --policy; print the totals and paid by tier.
 
     The first --policy is the baseline: each delta is a policy minus it. Policies are
@@ -214,8 +214,8 @@ def policy_labels(paths: tuple[Path, ...], policies: list[Policy]) -> list[str]:
 @orders_option
 @click.argument("order_id")
 @format_option
-def explain_command(policy_path: Path, members: DataFile, orders: DataFile, order_id: str,
-                    data_format: str | None) -> int:
+def explain_command(policy_path: Path, members: DataFile, orders: DataFile,
+                    order_id: str) -> int:
     """Explain how ORDER_ID settles: seller, pool, chain, every share and its rounding."""
     from .settlement import settle
 
@@ -260,7 +260,7 @@ def validate_command(policy_path: Path) -> int:
 def migrate_command(members: DataFile, policy_path: Path, roster: DataFile, mapping: DataFile,
                     attach_to: str | None, cap: str | None, probation_days: int,
                     on_unmapped: Literal["reject", "lowest"], as_of: datetime | None,
-                    out: DataFile, report: Path | None, data_format: str | None) -> int:
+                    out: DataFile, report: Path | None) -> int:
     """Migrate a team from a rival platform (等级平移), keeping its structure and tiers.
 
     The policy gives our tiers, lowest first. All or nothing: any problem in any file is

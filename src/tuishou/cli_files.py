@@ -102,7 +102,8 @@ class AsciiDateTime(click.DateTime):
 
 
 def format_option(command: Any) -> Any:
-    """``--format csv|parquet|jsonl``: the format of every data option given ``-``.
+    """``--format csv|parquet|jsonl``: the format of every data option given ``-``. A
+    :class:`FileCommand` gives it to those options; the command's body does not see it.
 
     >>> [p.name for p in format_option(click.command()(lambda data_format: None)).params]
     ['data_format']
@@ -119,6 +120,7 @@ class FileCommand(click.Command):
     def invoke(self, ctx: click.Context) -> Any:
         _streams(ctx, list(_file_options(self, ctx)))
         _no_overwrite(ctx, list(_file_options(self, ctx)))
+        ctx.params.pop("data_format", None)  # said by the data options themselves now
         return super().invoke(ctx)
 
 
