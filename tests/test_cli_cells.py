@@ -288,3 +288,23 @@ def test_every_command_refuses_the_same_cells(tmp_path, capsys, name, changes, r
     code, out, err = run(capsys, name, *(argv if name == "settle" else argv[:-2]), *extra)
     assert (code, out) == (2, "")
     assert f"{paths['orders']}, {place('.parquet', row)}: {message}\n" in err
+
+
+def test_a_roster_cell_of_the_wrong_type_is_named_with_its_value(tmp_path, capsys):
+    from test_cli_migrate import MAPPING, MAPPING_COLUMNS
+    from tuishou.cli import main
+
+    paths = scenario(tmp_path)
+    write(tmp_path / "mapping.csv", MAPPING, MAPPING_COLUMNS, {})
+    pq.write_table(pa.table({"member_id": ["T0", "T1"], "inviter_id": [None, "T0"],
+                             "platform": pa.array([1.5, 2.5]),
+                             "source_tier": ["高级顾问", "顾问"]}), tmp_path / "roster.parquet")
+    code = main(["migrate", "--members", str(paths["members"]), "--policy", str(paths["policy"]),
+                 "--roster", str(tmp_path / "roster.parquet"), "--mapping",
+                 str(tmp_path / "mapping.csv"), "--out", str(tmp_path / "new.csv")])
+    err = capsys.readouterr().err
+    assert code == 2
+    for row, value in [(1, "1.5"), (2, "2.5")]:
+        assert any(f"roster.parquet, row {row}: platform" in line and value in line
+                   for line in err.splitlines()), err
+    assert not (tmp_path / "new.csv").exists()

@@ -106,7 +106,8 @@ def load_data(policies: Sequence[Policy], members: Path | DataFile,
 def read_rows(path: Path | DataFile, columns: Sequence[Column],
               problems: Problems) -> tuple[Table, list[dict[str, Any]]]:
     """The table and its rows as dicts of the columns present; integers in text columns of
-    JSON Lines or Parquet become text (the library's models take ids as text). Ids that are
+    JSON Lines or Parquet become text (the library's models take ids as text), and other
+    values that are not text are passed on as read, for the library to name. Ids that are
     not normal are reported (:func:`check_ids`); the library checks the rest.
 
     >>> import tempfile; folder = Path(tempfile.mkdtemp())
@@ -118,6 +119,9 @@ def read_rows(path: Path | DataFile, columns: Sequence[Column],
     check_ids(table, columns, problems)
     present = [c.name for c in columns if c.name in table.columns]
     values = [[_as_text(v) for v in table.text(name)] for name in present]
+    for name, column in zip(present, values, strict=True):
+        for row in table.bad.get(name, []):  # a float or bytes id: the library says so
+            column[row] = table.cell(name, row)
     return table, [dict(zip(present, row, strict=True)) for row in zip(*values, strict=True)]
 
 
