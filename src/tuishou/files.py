@@ -402,8 +402,3 @@ def _read_jsonl(path: _Source) -> Raw:
 
 _READERS: dict[str, Callable[[_Source], Raw]] = {
     ".csv": _read_csv, ".parquet": _read_parquet, ".jsonl": _read_jsonl}
-
-
-# ---------------------------------------------------------------------------- conversion
-
-

@@ -46,8 +46,8 @@ from .records import RECORD_KEYS, SUGGEST_LIMIT
 from .rules import Policy, load_policy
 from .tree import InviteTree
 
-__all__ = ["MEMBER_COLUMNS", "ORDER_COLUMNS", "OrderLines", "load_data", "read_members",
-           "read_orders", "read_policy", "read_rows", "translate"]
+__all__ = ["MEMBER_COLUMNS", "ORDER_COLUMNS", "OrderLines", "first_rows", "load_data",
+           "read_members", "read_orders", "read_policy", "read_rows", "translate"]
 
 _REQUIRED_MEMBER = ("member_id", "inviter_id", "tier")
 MEMBER_COLUMNS = tuple(
@@ -148,19 +148,29 @@ def read_members(path: Path | DataFile, *, tiers: Sequence[str] | None,
     try:
         return InviteTree.from_records(records, tiers=tiers), ids
     except InvalidTreeError as exc:
-        row_of: dict[Any, int] = {}
-        for row, record in enumerate(records):
-            row_of.setdefault(record.get("member_id"), row)
         for problem in exc.problems:
-            translate(problem, table, "record", problems, row_of)
+            translate(problem, table, "record", problems, first_rows(records))
         return None, ids
+
+
+def first_rows(records: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """The first row of each text ``member_id`` (other values cannot be in a cycle's path).
+
+    >>> first_rows([{"member_id": "A"}, {"member_id": []}, {"member_id": "A"}])
+    {'A': 0}
+    """
+    rows: dict[str, int] = {}
+    for row, record in enumerate(records):
+        if isinstance(record.get("member_id"), str):
+            rows.setdefault(record["member_id"], row)
+    return rows
 
 
 _CYCLE = re.compile(r"cycle: (.*?) \(X → Y")
 
 
 def translate(problem: str, table: Table, word: str, problems: Problems,
-              row_of: dict[Any, int]) -> None:
+              row_of: dict[str, int]) -> None:
     """Add a library problem that names rows by index (``record 3``, ``entry 3``,
     ``mappings.3``) with the file and line instead; a cycle gets the lines of its members.
 

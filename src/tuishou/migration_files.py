@@ -21,7 +21,7 @@ from typing import Any, Literal
 from .cells import Column
 from .errors import InvalidPolicyError, MigrationError
 from .files import DataFile, Problems, Table
-from .inputs import read_members, read_rows, translate
+from .inputs import first_rows, read_members, read_rows, translate
 from .migration import MigrationPolicy, migrate_team
 from .migration_report import MigrationReport
 from .records import RECORD_KEYS
@@ -81,7 +81,7 @@ def migrate_files(*, policy: Policy, members: Path | DataFile, roster: Path | Da
             policy=migration or MigrationPolicy(mappings=(), on_unmapped="lowest"),
             attach_to=attach_to if tree is not None else None)
     except MigrationError as exc:
-        row_of = {entry.get("member_id"): row for row, entry in reversed(list(enumerate(entries)))}
+        row_of = first_rows(entries)
         for problem in exc.problems:
             _roster_problem(problem, roster_table, problems, row_of)
         raise problems.error() from None
@@ -108,7 +108,7 @@ def _migration_policy(rows: list[dict[str, Any]], table: Table, problems: Proble
 
 
 def _roster_problem(problem: str, table: Table, problems: Problems,
-                    row_of: dict[Any, int]) -> None:
+                    row_of: dict[str, int]) -> None:
     if problem.startswith("attach_to="):
         problems.add("--attach-to", problem)
     else:
