@@ -98,14 +98,17 @@ def test_a_float_amount_in_json_lines_is_refused(tmp_path, capsys):
 
 
 def test_a_float_amount_column_in_parquet_is_refused(tmp_path, capsys):
+    """Cell by cell, with the words JSON Lines gets (a whole float column: every row)."""
     paths = scenario(tmp_path, ".parquet")
     table = pq.read_table(paths["orders"])
     floats = table.set_column(5, "amount", pa.array([199.99, 999.0, 249.0, 249.0]))
     pq.write_table(floats, paths["orders"])
     code, _, err = run(capsys, *settle_args(paths, tmp_path / "payouts.csv"))
     assert code == 2
-    assert "orders.parquet: column 'amount' holds floats (double, e.g. 199.99); write whole " \
-           "numbers as int64: money is integer fen (分)" in err
+    assert err.startswith("tuishou: error: bad input: 4 problem(s)\n")
+    assert "orders.parquet, row 1: amount=199.99 is not a whole number of fen: money is " \
+           "integer fen (分), e.g. 19999 for ¥199.99" in err
+    assert "orders.parquet, row 4: amount=249.0 is not a whole number of fen" in err
     assert not (tmp_path / "payouts.csv").exists()
 
 
@@ -228,4 +231,7 @@ def test_a_parquet_column_of_the_wrong_type_is_named(tmp_path, capsys):
                    paths["orders"])
     code, _, err = run(capsys, *settle_args(paths, tmp_path / "payouts.csv"))
     assert code == 2
-    assert "orders.parquet: column 'buyer_id' holds double values; ids and names are text" in err
+    assert err.startswith("tuishou: error: bad input: 4 problem(s)\n")
+    for row, value in enumerate([1.0, 1.0, 2.0, 3.0], 1):
+        assert f"orders.parquet, row {row}: buyer_id={value} is a float; ids and names are " \
+               "text" in err

@@ -12,13 +12,16 @@ Glossary:
 
 - **bad cell**: one that cannot be read as its kind. :func:`convert` lists their rows; the
   caller, who knows what the column means, reports them (see :func:`describe_bad_integer`).
-  A column whose whole type is wrong (floats in Parquet) raises :class:`ColumnError`.
+  A Parquet column of another type (floats, bytes, bools, decimals) is read cell by cell like
+  JSON Lines values, so every format names the same cells with the same words.
+- **identifier** columns hold ids: the caller checks them with :mod:`tuishou.ids`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
 import numpy as np
@@ -26,11 +29,12 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .money import fen_example
+from .money import MAX_ORDER_FEN, digits_problem, fen_example, yuan
 
-__all__ = ["Column", "ColumnError", "convert", "describe_bad_integer", "empty"]
+__all__ = ["Column", "convert", "describe_bad_integer", "too_large"]
 
 _WHOLE = re.compile(r"-?[0-9]{1,18}")  # beyond 18 digits an int64 could overflow
+_INT64_MAX = 2**63 - 1
 _DECIMAL = re.compile(  # 12.5, .5, 12., 1e3, 1.5E-2: numbers a spreadsheet may write
     r"[+-]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?[0-9]+[eE][+-]?[0-9]+")
 
@@ -52,16 +56,13 @@ class Column:
     ] = "text"
     required: bool = True  # the file must have the column (its cells may still be empty)
     blank_is_none: bool = True  # False: "" is kept, for the caller's own "is empty" message
-
-
-class ColumnError(Exception):
-    """A column whose type cannot hold its kind; the message completes "column 'x' ..."."""
+    identifier: bool = False  # its values are ids (tuishou.ids): checked for normal form
 
 
 def convert(column: Column, values: Any) -> tuple[Any, list[int]]:
     """A column as read (a pyarrow array, or a list of JSON values) as its kind, and the rows
     of its bad cells: text as a pyarrow string array, integers as int64 (0 where bad),
-    values as a list. Raises ``ColumnError`` for a column of the wrong type.
+    values as a list.
 
     >>> numbers, bad = convert(Column("amount", "integer"), pa.array(["100", "1.5"]))
     >>> numbers.tolist(), bad
@@ -85,17 +86,6 @@ def convert(column: Column, values: Any) -> tuple[Any, list[int]]:
     return converted, bad
 
 
-def empty(column: Column, size: int) -> Any:
-    """A column of ``size`` missing cells, for a column of the wrong type (already reported).
-
-    >>> empty(Column("amount", "integer"), 2).tolist()
-    [0, 0]
-    """
-    if column.kind == "text":
-        return pa.nulls(size, pa.string())
-    return np.zeros(size, dtype=np.int64)
-
-
 def _text_cells(values: list[Any]) -> tuple[list[Any], list[int]]:
     """JSON values as text: strings, and integers written as text; others are bad (None)."""
     out: list[Any] = []
@@ -116,7 +106,7 @@ def _text_arrow(values: Any) -> tuple[Any, list[int]]:
     if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_integer(kind) \
             or pa.types.is_null(kind):
         return values.cast(pa.string()), []
-    raise ColumnError(f"holds {kind} values; ids and names are text")
+    return _text_cells(values.to_pylist())  # floats, bytes, bools...: named cell by cell
 
 
 def _integer_cells(values: list[Any]) -> tuple[npt.NDArray[np.int64], list[int]]:
@@ -136,20 +126,23 @@ def _integer_cells(values: list[Any]) -> tuple[npt.NDArray[np.int64], list[int]]
 def _integer_arrow(values: Any) -> tuple[npt.NDArray[np.int64], list[int]]:
     kind = values.type
     if pa.types.is_integer(kind):
-        missing = np.flatnonzero(values.is_null().to_numpy(zero_copy_only=False)).tolist()
-        numbers = values.fill_null(0).cast(pa.int64()).to_numpy()
-        return np.asarray(numbers, dtype=np.int64), missing
+        bad = values.is_null()
+        if kind == pa.uint64():  # 2**63 and above do not fit an int64: bad cells, not a crash
+            largest = pa.scalar(_INT64_MAX, kind)
+            bad = pc.or_(bad, pc.fill_null(pc.greater(values, largest), False))
+        numbers = pc.if_else(bad, pa.scalar(0, kind), values).cast(pa.int64()).to_numpy()
+        return np.asarray(numbers, dtype=np.int64), _rows(bad)
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
-        if pa.types.is_floating(kind):
-            first = next((v for v in values.to_pylist() if v is not None), None)
-            raise ColumnError(f"holds floats ({kind}, e.g. {first!r}); write whole numbers "
-                              "as int64: money is integer fen (分)")
-        raise ColumnError(f"holds {kind} values; expected whole numbers")
+        return _integer_cells(values.to_pylist())  # floats, bools, decimals: cell by cell
     text = pc.utf8_trim_whitespace(values)
     whole = pc.fill_null(pc.match_substring_regex(text, r"^-?[0-9]{1,18}$"), False)
     numbers = pc.if_else(whole, text, "0").cast(pa.int64()).to_numpy()
-    bad = np.flatnonzero(~whole.to_numpy(zero_copy_only=False)).tolist()
-    return np.asarray(numbers, dtype=np.int64), bad
+    return np.asarray(numbers, dtype=np.int64), _rows(pc.invert(whole))
+
+
+def _rows(mask: Any) -> list[int]:
+    rows: list[int] = np.flatnonzero(mask.to_numpy(zero_copy_only=False)).tolist()
+    return rows
 
 
 def describe_bad_integer(name: str, value: Any, *, money: bool) -> str:
@@ -159,18 +152,32 @@ def describe_bad_integer(name: str, value: Any, *, money: bool) -> str:
     "amount='12.5' is not a whole number of fen: money is integer fen (分), e.g. 1250 for ¥12.50"
     >>> describe_bad_integer("quantity", None, money=False)
     'quantity is empty'
+    >>> describe_bad_integer("amount", "１２５０", money=True)
+    "amount='１２５０' is not written in ASCII digits; write '1250'"
     """
     if value is None or (isinstance(value, str) and not value.strip()):
         return f"{name} is empty"
+    if isinstance(value, bool):
+        return f"{name}={value!r} is a bool; write a whole number" + (" of fen" if money else "")
+    if isinstance(value, str) and (problem := digits_problem(value, name=name)):
+        return problem
     text = value.strip() if isinstance(value, str) else repr(value)
-    is_decimal = isinstance(value, float) or bool(_DECIMAL.fullmatch(text))
+    is_decimal = isinstance(value, float | Decimal) or bool(_DECIMAL.fullmatch(text))
     if is_decimal and money:
-        example = fen_example(text)
+        example = fen_example(str(value) if isinstance(value, Decimal) else text)
         hint = f", {example}" if example else ""
         return (f"{name}={value!r} is not a whole number of fen: money is integer fen (分)"
                 f"{hint}")
     if isinstance(value, int | str) and re.fullmatch(r"-?[0-9]{19,}", str(value).strip()):
-        return f"{name}={value!r} is too large"
+        return too_large(name, value) if money else f"{name}={value!r} is too large"
     return f"{name}={value!r} is not a whole number"
 
 
+def too_large(name: str, value: Any, *, why: str = "") -> str:
+    """An amount above ``tuishou.money.MAX_ORDER_FEN``, the most one order (so one line) may be.
+
+    >>> too_large("amount", 10**10 + 1)
+    'amount=10000000001 is too large: one order is at most 10,000,000,000 fen (¥100,000,000.00)'
+    """
+    return (f"{name}={value!r} is too large: {why}one order is at most {MAX_ORDER_FEN:,} fen "
+            f"({yuan(MAX_ORDER_FEN)})")

@@ -7,9 +7,11 @@
 - ``migrate``: bring a rival platform's team in (等级平移); write the new members file.
 - ``demo``: settle generated example data and print a summary.
 
-Options that several commands share (``--policy``, ``--members``, ``--orders``, ``--out``)
-are defined once below, as are the file readers (``tuishou.inputs.load_data``), so a command
-over several policies needs only its own body.
+Options that several commands share (``--policy``, ``--members``, ``--orders``, ``--out``,
+``--format``) are defined once below, as are the file readers (``tuishou.inputs.load_data``),
+so a command over several policies needs only its own body. Every command is a
+:class:`tuishou.cli_files.FileCommand`: ``-`` and ``--format`` are resolved, and an output
+naming an input is refused, before its body runs.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import click
 from rich.console import Console
 
 from .batch import BatchResult
+from .cli_files import AsciiDateTime, AsciiInt, FileArg, FileCommand, format_option
 from .cli_report import (
     LONG_INPUT,
     Phases,
@@ -35,8 +38,8 @@ from .cli_report import (
     settle_summary,
 )
 from .errors import InvalidFileError, InvalidOrderError, UnknownGroupError, UnknownMemberError
-from .file_output import replacing, write_into, write_table
-from .files import check_format
+from .file_output import delivering, replacing, write_into, write_table
+from .files import DataFile
 from .inputs import OrderLines, load_data, read_policy
 from .rules import Policy
 from .tree import InviteTree
@@ -44,18 +47,10 @@ from .tree import InviteTree
 __all__ = ["app"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
-_EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
-_NEW = click.Path(dir_okay=False, path_type=Path)
-
-
-def _format(_: click.Context, parameter: click.Parameter, value: Path | None) -> Path | None:
-    """Refuse a data file whose extension names no format we read or write, before any work."""
-    if value is not None:
-        try:
-            check_format(value)
-        except InvalidFileError as exc:
-            raise click.BadParameter(str(exc), param=parameter) from None
-    return value
+_EXISTING = FileArg(output=False, data=False)  # a policy
+_NEW = FileArg(output=True, data=False)  # an HTML page, a report
+_DATA_IN = FileArg(output=False, data=True)  # by extension, or "-" with --format
+_DATA_OUT = FileArg(output=True, data=True)
 
 
 def policy_option(*, multiple: bool = False) -> Callable[[_F], _F]:
@@ -76,13 +71,12 @@ def policy_option(*, multiple: bool = False) -> Callable[[_F], _F]:
 
 def members_option(command: _F) -> _F:
     """``--members FILE``: member_id, inviter_id, tier, status (by extension: csv, parquet,
-    jsonl; another extension is a usage error).
+    jsonl; another extension is a usage error; ``-`` with ``--format``: standard input).
 
     >>> [p.name for p in members_option(click.command()(lambda members: None)).params]
     ['members']
     """
-    return click.option("--members", type=_EXISTING, required=True, metavar="FILE",
-                        callback=_format,
+    return click.option("--members", type=_DATA_IN, required=True, metavar="FILE",
                         help="Members: member_id, inviter_id, tier[, status].")(command)
 
 
@@ -92,30 +86,36 @@ def orders_option(command: _F) -> _F:
     >>> [p.name for p in orders_option(click.command()(lambda orders: None)).params]
     ['orders']
     """
-    return click.option("--orders", type=_EXISTING, required=True, metavar="FILE",
-                        callback=_format,
+    return click.option("--orders", type=_DATA_IN, required=True, metavar="FILE",
                         help="Order lines: order_id, buyer_id, sharer_id, sku, group, amount "
                              "(int fen), quantity.")(command)
 
 
 def out_option(what: str) -> Callable[[_F], _F]:
-    """``--out FILE``: where the result goes, in the format of its extension.
+    """``--out FILE``: where the result goes, in the format of its extension (``-`` with
+    ``--format``: standard output).
 
     >>> [p.name for p in out_option("payouts")(click.command()(lambda out: None)).params]
     ['out']
     """
-    return click.option("--out", type=_NEW, required=True, metavar="FILE", callback=_format,
-                        help=f"Where to write {what} (.csv, .parquet or .jsonl).")
+    return click.option("--out", type=_DATA_OUT, required=True, metavar="FILE",
+                        help=f"Where to write {what} (.csv, .parquet or .jsonl; '-' with "
+                             "--format: standard output).")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _App(click.Group):
+    command_class = FileCommand  # every command: "-", --format, no output over an input
+
+
+@click.group(cls=_App, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tuishou")
 def app() -> None:
     """Exact, explainable commissions over a referral (invite) tree.
 
-    Data files are CSV (UTF-8, with a header), Parquet or JSON Lines, chosen by extension.
-    Money is integer fen. Exit status: 0 done, 2 bad input or usage (nothing written),
-    1 a file could not be read or written.
+    Data files are CSV (UTF-8, with a header), Parquet or JSON Lines, chosen by extension;
+    '-' is standard input or output, in the format given by --format. Money is integer fen.
+    Exit status: 0 done, 2 bad input or usage (nothing written), 1 a file could not be read
+    or written.
     """
 
 
@@ -124,7 +124,9 @@ def app() -> None:
 @members_option
 @orders_option
 @out_option("one row per payout")
-def settle_command(policy_path: Path, members: Path, orders: Path, out: Path) -> int:
+@format_option
+def settle_command(policy_path: Path, members: DataFile, orders: DataFile,
+                   out: DataFile) -> int:
     """Settle every order; write one row per payout and print a summary on stderr.
 
     Payout columns: order_id, member_id, rule, kind, generation, amount (fen).
@@ -132,7 +134,7 @@ def settle_command(policy_path: Path, members: Path, orders: Path, out: Path) ->
     started = time.perf_counter()
     console = Console(stderr=True)
     steps = ["reading the files", "settling", "writing payouts"]
-    with Phases.shown(console, steps, long=orders.stat().st_size >= LONG_INPUT) as phases:
+    with Phases.shown(console, steps, long=orders.size() >= LONG_INPUT) as phases:
         policy = read_policy(policy_path)
         tree, lines = load_data([policy], members, orders)
         phases.advance(steps[0], following=steps[1])
@@ -140,7 +142,7 @@ def settle_command(policy_path: Path, members: Path, orders: Path, out: Path) ->
         phases.advance(steps[1], following=steps[2])
         write_table(result.payouts.to_arrow(), out)
         phases.advance(steps[2])
-    console.print(settle_summary(policy, result, lines=lines.size, out=out,
+    console.print(settle_summary(policy, result, lines=lines.size, out=str(out),
                                  seconds=time.perf_counter() - started))
     return 0
 
@@ -171,7 +173,8 @@ def _rows_to_lines(message: str, lines: OrderLines) -> str:
 @orders_option
 @click.option("--html", type=_NEW, metavar="FILE",
               help="Also write a self-contained HTML report, with the figure.")
-def compare_command(policy_path: tuple[Path, ...], members: Path, orders: Path,
+@format_option
+def compare_command(policy_path: tuple[Path, ...], members: DataFile, orders: DataFile,
                     html: Path | None) -> int:
     """Settle every order under each --policy; print the totals and paid by tier.
 
@@ -210,7 +213,9 @@ def policy_labels(paths: tuple[Path, ...], policies: list[Policy]) -> list[str]:
 @members_option
 @orders_option
 @click.argument("order_id")
-def explain_command(policy_path: Path, members: Path, orders: Path, order_id: str) -> int:
+@format_option
+def explain_command(policy_path: Path, members: DataFile, orders: DataFile,
+                    order_id: str) -> int:
     """Explain how ORDER_ID settles: seller, pool, chain, every share and its rounding."""
     from .settlement import settle
 
@@ -232,28 +237,30 @@ def validate_command(policy_path: Path) -> int:
 @app.command("migrate")
 @members_option
 @policy_option()
-@click.option("--roster", type=_EXISTING, required=True, metavar="FILE", callback=_format,
+@click.option("--roster", type=_DATA_IN, required=True, metavar="FILE",
               help="Incoming members: member_id, inviter_id, platform, source_tier[, "
                    "source_member_id, evidence].")
-@click.option("--mapping", type=_EXISTING, required=True, metavar="FILE", callback=_format,
+@click.option("--mapping", type=_DATA_IN, required=True, metavar="FILE",
               help="Tier mapping: platform, source_tier, tier.")
 @click.option("--attach-to", metavar="ID", help="Member the team's leaders join under "
               "(default: they become roots).")
 @click.option("--cap", metavar="TIER", help="Highest tier the migration grants.")
-@click.option("--probation-days", type=click.IntRange(min=0), default=90, show_default=True,
+@click.option("--probation-days", type=AsciiInt(min=0), default=90, show_default=True,
               metavar="N", help="Days migrated members hold their tier before review.")
 @click.option("--on-unmapped", type=click.Choice(["reject", "lowest"]), default="reject",
               show_default=True, help="A (platform, source tier) without a mapping row: "
               "refuse the migration, or grant the lowest tier.")
-@click.option("--as-of", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+@click.option("--as-of", type=AsciiDateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
               help="When the team joins (default: today, 00:00).")
 @out_option("every member, the migrated ones included")
 @click.option("--report", type=_NEW, metavar="FILE",
-              help="Write the migration report here (default: standard output).")
-def migrate_command(members: Path, policy_path: Path, roster: Path, mapping: Path,
+              help="Write the migration report here (default: standard output; standard "
+                   "error when --out is '-').")
+@format_option
+def migrate_command(members: DataFile, policy_path: Path, roster: DataFile, mapping: DataFile,
                     attach_to: str | None, cap: str | None, probation_days: int,
                     on_unmapped: Literal["reject", "lowest"], as_of: datetime | None,
-                    out: Path, report: Path | None) -> int:
+                    out: DataFile, report: Path | None) -> int:
     """Migrate a team from a rival platform (等级平移), keeping its structure and tiers.
 
     The policy gives our tiers, lowest first. All or nothing: any problem in any file is
@@ -266,23 +273,22 @@ def migrate_command(members: Path, policy_path: Path, roster: Path, mapping: Pat
         policy=read_policy(policy_path), members=members, roster=roster, mapping=mapping,
         attach_to=attach_to, cap=cap, probation_days=probation_days,
         on_unmapped=on_unmapped, as_of=when)
-    suffix = check_format(out)
     with ExitStack() as both:  # the members file and the report appear together or not at all
-        write_into(members_table(tree, typed_dates=suffix == ".parquet"),
-                   both.enter_context(replacing(out)), suffix)
+        write_into(members_table(tree, typed_dates=out.suffix == ".parquet"),
+                   both.enter_context(delivering(out)), out.suffix)
         if report is not None:
             both.enter_context(replacing(report)).write_text(f"{account}\n", encoding="utf-8")
     if report is None:
-        click.echo(str(account))
+        click.echo(str(account), err=out.std)  # standard output may carry the members file
     return 0
 
 
 @app.command("demo")
-@click.option("--members", type=click.IntRange(min=1), default=3000, show_default=True,
+@click.option("--members", type=AsciiInt(min=1), default=3000, show_default=True,
               metavar="N", help="Members in the generated tree.")
-@click.option("--orders", type=click.IntRange(min=0), default=30000, show_default=True,
+@click.option("--orders", type=AsciiInt(min=0), default=30000, show_default=True,
               metavar="N", help="Generated orders.")
-@click.option("--seed", type=int, default=7, show_default=True, metavar="N",
+@click.option("--seed", type=AsciiInt(), default=7, show_default=True, metavar="N",
               help="Seed of the generator; same seed, same report.")
 def demo_command(members: int, orders: int, seed: int) -> int:
     """Settle generated example data under the bundled 有品推手-style policy; print a summary."""

@@ -61,7 +61,7 @@ class Phases:
             self.progress.update(task, advance=1, description=following or done)
 
 
-def settle_summary(policy: Policy, result: BatchResult, *, lines: int, out: Path,
+def settle_summary(policy: Policy, result: BatchResult, *, lines: int, out: str | Path,
                    seconds: float) -> Table:
     """The totals of a settle run, as a two-column table.
 

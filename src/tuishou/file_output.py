@@ -1,7 +1,8 @@
 """Writing result files atomically: a failed run never leaves a partial file behind.
 
-The format is chosen by the extension, as for reading (:mod:`tuishou.files`). CSV is
-written unquoted where it can be (pyarrow), else quoted where needed (Python's csv).
+The format is chosen by the extension, as for reading (:mod:`tuishou.files`), or given
+for standard output. CSV is written unquoted where it can be (pyarrow), else quoted where
+needed (Python's csv). Standard output gets the whole file once everything has succeeded.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,9 +22,9 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from .files import check_format
+from .files import DataFile
 
-__all__ = ["replacing", "write_into", "write_table"]
+__all__ = ["delivering", "replacing", "write_into", "write_table"]
 
 
 @contextmanager
@@ -49,16 +52,42 @@ def replacing(path: Path) -> Iterator[Path]:
         raise
 
 
-def write_table(table: Any, path: Path) -> None:
-    """Write a pyarrow Table to ``path`` in the format of its extension, atomically.
+@contextmanager
+def delivering(target: DataFile) -> Iterator[Path]:
+    """Like :func:`replacing`, for a file or standard output: a temporary path that becomes
+    the file, or is copied to standard output, when the block succeeds.
+
+    >>> import tempfile; target = DataFile.of(Path(tempfile.mkdtemp()) / "out.jsonl")
+    >>> with delivering(target) as temporary:
+    ...     _ = temporary.write_text("{}\\n")
+    >>> target.path.read_text()
+    '{}\\n'
+    """
+    if not target.std:
+        with replacing(target.path) as temporary:
+            yield temporary
+        return
+    with tempfile.TemporaryDirectory(prefix="tuishou-") as folder:
+        temporary = Path(folder) / f"out{target.suffix}"
+        yield temporary
+        sys.stdout.flush()
+        with temporary.open("rb") as written:
+            shutil.copyfileobj(written, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+
+
+def write_table(table: Any, target: Path | DataFile) -> None:
+    """Write a pyarrow Table to ``target`` (a path in the format of its extension, or standard
+    output), atomically.
 
     >>> import tempfile; folder = Path(tempfile.mkdtemp())
     >>> write_table(pa.table({"member_id": ["A"], "amount": [500]}), folder / "p.csv")
     >>> (folder / "p.csv").read_text()
     'member_id,amount\\nA,500\\n'
     """
-    with replacing(path) as temporary:
-        write_into(table, temporary, check_format(path))
+    target = DataFile.of(target)
+    with delivering(target) as temporary:
+        write_into(table, temporary, target.suffix)
 
 
 def write_into(table: Any, path: Path, suffix: str) -> None:

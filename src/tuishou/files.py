@@ -4,7 +4,9 @@ command line's input (``tuishou[cli]``: it needs pyarrow).
 Glossary:
 
 - **format**: chosen by the file's extension: ``.csv`` (UTF-8, a header line), ``.parquet``
-  or ``.jsonl`` (one JSON object a line). Any other extension is refused, naming these.
+  or ``.jsonl`` (one JSON object a line, naming each key once). Any other extension is
+  refused, naming these. Standard input and output (``-`` on the command line) have no
+  extension: their format is given (:class:`DataFile`). A UTF-8 BOM is accepted.
 - **place**: where a row is, for messages. CSV and JSON Lines count physical lines from 1:
   a CSV's header is line 1, so its first row is line 2 (a quoted value spanning two lines
   moves the rows after it down). Parquet has no lines, so its rows are counted from 1.
@@ -18,23 +20,64 @@ A cell that cannot be read is reported by the caller, which knows what the colum
 from __future__ import annotations
 
 import csv
+import io
 import json
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from .cells import Column, ColumnError, convert, empty
+from . import jsontext
+from .cells import Column, convert
 from .errors import InvalidFileError, did_you_mean
 
-__all__ = ["FORMATS", "Problems", "Table", "check_format", "read_table"]
+__all__ = ["FORMATS", "DataFile", "Problems", "Table", "check_format", "read_table"]
 
 FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".jsonl": "JSON Lines"}
+
+
+@dataclass(frozen=True, slots=True)
+class DataFile:
+    """A data file to read or write: a ``path`` in the format of ``suffix``; for standard
+    input or output (``-`` on the command line), ``std`` is set and ``path`` is only a label.
+
+    >>> DataFile.of(Path("orders.CSV"))
+    DataFile(path=PosixPath('orders.CSV'), suffix='.csv', std=False)
+    >>> str(DataFile.stdin(".jsonl"))
+    '<stdin>'
+    """
+
+    path: Path
+    suffix: str
+    std: bool = False
+
+    @classmethod
+    def of(cls, path: Path | DataFile) -> DataFile:
+        """``path`` itself, or the file at a path in the format of its extension."""
+        return path if isinstance(path, DataFile) else cls(path, check_format(path))
+
+    @classmethod
+    def stdin(cls, suffix: str) -> DataFile:
+        """Standard input, in the format of ``suffix``."""
+        return cls(Path("<stdin>"), suffix, std=True)
+
+    @classmethod
+    def stdout(cls, suffix: str) -> DataFile:
+        """Standard output, in the format of ``suffix``."""
+        return cls(Path("<stdout>"), suffix, std=True)
+
+    def size(self) -> int:
+        """Bytes in the file (0 for standard input: not known before it is read)."""
+        return 0 if self.std else self.path.stat().st_size
+
+    def __str__(self) -> str:
+        return str(self.path)
 
 
 @dataclass(eq=False)
@@ -119,6 +162,7 @@ class Problems:
     def __init__(self) -> None:
         self._found: list[tuple[int, int, str]] = []  # (file order, row, text); row -1: file
         self._files: dict[str, int] = {}
+        self._messages: dict[tuple[str, int], list[str]] = {}  # what ``at`` said of a row
 
     def __bool__(self) -> bool:
         return bool(self._found)
@@ -129,7 +173,19 @@ class Problems:
 
     def at(self, table: Table, row: int, message: str) -> None:
         """A problem of one row: ``"orders.csv, line 7: <message>"``."""
+        self._messages.setdefault((str(table.path), row), []).append(message)
         self.text(table.path, row, f"{table.place(row)}: {message}")
+
+    def said(self, table: Table, row: int, text: str) -> bool:
+        """Whether ``text`` ends with what was already said of this row (the library may
+        report again what the file's checks found, e.g. an id that is not normal).
+
+        >>> problems, table = Problems(), Table(Path("m.csv"), 1, {}, {}, lambda: [2])
+        >>> problems.at(table, 0, "tier='m ' is not a normal id")
+        >>> problems.said(table, 0, "(member_id='A'): tier='m ' is not a normal id")
+        True
+        """
+        return any(text.endswith(m) for m in self._messages.get((str(table.path), row), ()))
 
     def text(self, path: str | Path, row: int, text: str) -> None:
         """A problem already worded with its place; ``row`` orders it within its file."""
@@ -174,9 +230,10 @@ def check_format(path: Path) -> str:
     return suffix
 
 
-def read_table(path: Path, columns: Sequence[Column], problems: Problems) -> Table:
-    """Read ``path`` (by extension), keeping the ``columns``; file-wide problems (unreadable,
-    a missing or unknown column) go to ``problems``. Cells are checked by the caller.
+def read_table(file: Path | DataFile, columns: Sequence[Column], problems: Problems) -> Table:
+    """Read ``file`` (a path by its extension, or standard input), keeping the ``columns``;
+    file-wide problems (unreadable, a missing or unknown column) go to ``problems``. Cells are
+    checked by the caller.
 
     >>> import tempfile; folder = Path(tempfile.mkdtemp())
     >>> _ = (folder / "t.csv").write_text("sku,amount\\nmi-band,24900\\nphone,12.5\\n")
@@ -185,13 +242,14 @@ def read_table(path: Path, columns: Sequence[Column], problems: Problems) -> Tab
     >>> table.columns["amount"].tolist(), table.bad["amount"], table.where(1)
     ([24900, 0], [1], 'line 3')
     """
-    suffix = check_format(path)
+    source = _Source.of(DataFile.of(file))
+    path = source.path
     try:
-        names, size, raw, lines = _READERS[suffix](path)
+        names, size, raw, lines = _READERS[source.suffix](source)
     except _Unreadable as exc:
         problems.add(path, str(exc))
         return Table(path, 0, {}, {}, None)
-    if not size and suffix == ".jsonl":  # no line names a column: take them all, empty
+    if not size and source.suffix == ".jsonl":  # no line names a column: take them all, empty
         names, raw = [c.name for c in columns], {c.name: [] for c in columns}
     known = {column.name for column in columns}
     for name in names:
@@ -203,12 +261,7 @@ def read_table(path: Path, columns: Sequence[Column], problems: Problems) -> Tab
     table = Table(path, size, {}, {}, lines, _raw=raw)
     for column in columns:
         if column.name in raw:
-            try:
-                converted, bad = convert(column, raw[column.name])
-            except ColumnError as exc:
-                problems.add(path, f"column {column.name!r} {exc}")
-                converted, bad = empty(column, size), []
-            table.columns[column.name], table.bad[column.name] = converted, bad
+            table.columns[column.name], table.bad[column.name] = convert(column, raw[column.name])
     return table
 
 
@@ -219,16 +272,39 @@ class _Unreadable(Exception):  # noqa: N818  (internal: becomes a problem of the
     """A file that cannot be read at all, with the reason."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """What a reader reads: a file, or the bytes of standard input (read once, kept)."""
+
+    path: Path  # for messages
+    suffix: str
+    data: bytes | None  # standard input's bytes; None: read the file at ``path``
+
+    @classmethod
+    def of(cls, file: DataFile) -> _Source:
+        return cls(file.path, file.suffix, sys.stdin.buffer.read() if file.std else None)
+
+    def arrow(self) -> Any:
+        """What pyarrow reads: the path, or a buffer over the bytes."""
+        return self.path if self.data is None else pa.BufferReader(self.data)
+
+    def text(self, newline: str | None = None) -> IO[str]:
+        """The text, UTF-8 with or without a BOM."""
+        if self.data is None:
+            return self.path.open(newline=newline, encoding="utf-8-sig")
+        return io.TextIOWrapper(io.BytesIO(self.data), encoding="utf-8-sig", newline=newline)
+
+
 Raw = tuple[list[str], int, dict[str, Any], Callable[[], list[int]] | None]
 
 
-def _read_csv(path: Path) -> Raw:
+def _read_csv(path: _Source) -> Raw:
     header = _csv_header(path)
     if len(set(header)) != len(header):
         raise _Unreadable(f"the header names a column twice: {header}")
     try:
         table = pa_csv.read_csv(
-            path,  # the names as _csv_header cleaned them (a BOM, blanks around a name)
+            path.arrow(),  # the names as _csv_header cleaned them (a BOM, blanks around a name)
             read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1),
             parse_options=pa_csv.ParseOptions(newlines_in_values=True),
             convert_options=pa_csv.ConvertOptions(
@@ -241,9 +317,9 @@ def _read_csv(path: Path) -> Raw:
     return header, table.num_rows, raw, lambda: _csv_lines(path)
 
 
-def _csv_header(path: Path) -> list[str]:
+def _csv_header(path: _Source) -> list[str]:
     try:
-        with path.open(newline="", encoding="utf-8-sig") as file:
+        with path.text(newline="") as file:
             header = next(csv.reader(file), [])
     except UnicodeDecodeError:
         raise _Unreadable("is not UTF-8 text; save it as CSV UTF-8") from None
@@ -252,10 +328,10 @@ def _csv_header(path: Path) -> list[str]:
     return [name.strip() for name in header]
 
 
-def _csv_lines(path: Path) -> list[int]:
+def _csv_lines(path: _Source) -> list[int]:
     """The physical line each row starts on (only computed when a problem needs it)."""
     starts = []
-    with path.open(newline="", encoding="utf-8-sig") as file:
+    with path.text(newline="") as file:
         reader = csv.reader(file)
         next(reader)
         end = reader.line_num
@@ -266,11 +342,11 @@ def _csv_lines(path: Path) -> list[int]:
     return starts
 
 
-def _csv_failure(path: Path, width: int, exc: Exception) -> str:
+def _csv_failure(path: _Source, width: int, exc: Exception) -> str:
     """Why pyarrow could not read a CSV: find the rows with the wrong number of cells."""
     wrong = []
     try:
-        with path.open(newline="", encoding="utf-8-sig") as file:
+        with path.text(newline="") as file:
             reader = csv.reader(file)
             for record in reader:
                 if record and len(record) != width:
@@ -283,28 +359,31 @@ def _csv_failure(path: Path, width: int, exc: Exception) -> str:
     return f"rows must have {width} cells like the header: {shown}"
 
 
-def _read_parquet(path: Path) -> Raw:
+def _read_parquet(path: _Source) -> Raw:
     try:
-        table = pq.read_table(path)
+        table = pq.read_table(path.arrow())
     except (pa.ArrowException, OSError) as exc:
         raise _Unreadable(f"cannot be read as Parquet: {exc}") from None
     names = list(table.column_names)
     return names, table.num_rows, {name: table.column(name) for name in names}, None
 
 
-def _read_jsonl(path: Path) -> Raw:
+def _read_jsonl(path: _Source) -> Raw:
     rows: list[dict[str, Any]] = []
     lines: list[int] = []
     bad: list[str] = []
     try:
-        with path.open(encoding="utf-8-sig") as file:
+        with path.text() as file:
             for number, text in enumerate(file, 1):
                 if not text.strip():
                     continue
                 try:
-                    row = json.loads(text)
+                    row = jsontext.loads(text)
                 except json.JSONDecodeError as exc:
                     bad.append(f"line {number} is not JSON ({exc.msg})")
+                    continue
+                except jsontext.RepeatedKeyError as exc:
+                    bad.append(f"line {number}: {exc}")
                     continue
                 if not isinstance(row, dict):
                     bad.append(f"line {number} is a JSON {type(row).__name__}, not an object")
@@ -321,10 +400,5 @@ def _read_jsonl(path: Path) -> Raw:
     return names, len(rows), raw, lambda: lines
 
 
-_READERS: dict[str, Callable[[Path], Raw]] = {
+_READERS: dict[str, Callable[[_Source], Raw]] = {
     ".csv": _read_csv, ".parquet": _read_parquet, ".jsonl": _read_jsonl}
-
-
-# ---------------------------------------------------------------------------- conversion
-
-

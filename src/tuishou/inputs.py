@@ -6,7 +6,10 @@
 - **orders file**: one row per order line, the columns of :func:`tuishou.engine.settle_batch`:
   ``order_id``, ``buyer_id``, ``sharer_id``, ``sku``, ``group``, ``amount`` (int fen),
   ``quantity``. A buyer the members file does not list is a guest (as in ``settle``); a
-  sharer it does not list is an error.
+  sharer it does not list is an error. An order (so each line) is at most
+  ``tuishou.money.MAX_ORDER_FEN``.
+- **ids** (member, inviter, tier, order, buyer, sharer, SKU, group) follow :mod:`tuishou.ids`:
+  one that is not normal is refused with its file, line and normal form, as the library does.
 - **roster** and **mapping** files: the rows of :func:`tuishou.migrate_team`'s roster
   (``RosterEntry``) and of its ``MigrationPolicy`` (``TierMapping``).
 
@@ -17,35 +20,45 @@ the message names the file and line instead (see :mod:`tuishou.files` for places
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .cells import Column, describe_bad_integer
+from .cells import Column
 from .errors import InvalidPolicyError, InvalidTreeError, UnknownOrderError, did_you_mean
-from .files import Problems, Table, read_table
+from .file_checks import (
+    check_cells,
+    check_groups,
+    check_ids,
+    check_one_per_order,
+    check_order_totals,
+    check_sharers,
+    mask,
+)
+from .files import DataFile, Problems, Table, read_table
 from .orders import Order, OrderLine
 from .records import RECORD_KEYS, SUGGEST_LIMIT
 from .rules import Policy, load_policy
 from .tree import InviteTree
 
-__all__ = ["MEMBER_COLUMNS", "ORDER_COLUMNS", "OrderLines", "load_data", "read_members",
-           "read_orders", "read_policy", "read_rows", "translate"]
+__all__ = ["MEMBER_COLUMNS", "ORDER_COLUMNS", "OrderLines", "first_rows", "load_data",
+           "read_members", "read_orders", "read_policy", "read_rows", "translate"]
 
 _REQUIRED_MEMBER = ("member_id", "inviter_id", "tier")
 MEMBER_COLUMNS = tuple(
     Column(name, "value", required=name in _REQUIRED_MEMBER,
-           blank_is_none=name not in ("member_id", "tier"))  # blank ids: the library says so
+           blank_is_none=name not in ("member_id", "tier"),  # blank ids: the library says so
+           identifier=name in _REQUIRED_MEMBER)
     for name in RECORD_KEYS)
 ORDER_COLUMNS = (
-    Column("order_id"), Column("buyer_id", required=False), Column("sharer_id", required=False),
-    Column("sku"), Column("group"), Column("amount", "integer"),
+    Column("order_id", identifier=True), Column("buyer_id", required=False, identifier=True),
+    Column("sharer_id", required=False, identifier=True), Column("sku", identifier=True),
+    Column("group", identifier=True), Column("amount", "integer"),
     Column("quantity", "integer", required=False),
 )
 _PER_ORDER = ("buyer_id", "sharer_id")  # the same on every line of an order
@@ -66,8 +79,8 @@ def read_policy(path: Path) -> Policy:
         raise InvalidPolicyError.from_problems(f"{path}: invalid policy", exc.problems) from None
 
 
-def load_data(policies: Sequence[Policy], members: Path,
-              orders: Path) -> tuple[InviteTree, OrderLines]:
+def load_data(policies: Sequence[Policy], members: Path | DataFile,
+              orders: Path | DataFile) -> tuple[InviteTree, OrderLines]:
     """The tree and the order lines, checked against every policy; or ``InvalidFileError``
     listing every problem of both files. Members' tiers must be in each policy.
 
@@ -90,10 +103,12 @@ def load_data(policies: Sequence[Policy], members: Path,
     return tree, lines
 
 
-def read_rows(path: Path, columns: Sequence[Column],
+def read_rows(path: Path | DataFile, columns: Sequence[Column],
               problems: Problems) -> tuple[Table, list[dict[str, Any]]]:
     """The table and its rows as dicts of the columns present; integers in text columns of
-    JSON Lines or Parquet become text (the library's models take ids as text).
+    JSON Lines or Parquet become text (the library's models take ids as text), and other
+    values that are not text are passed on as read, for the library to name. Ids that are
+    not normal are reported (:func:`check_ids`); the library checks the rest.
 
     >>> import tempfile; folder = Path(tempfile.mkdtemp())
     >>> _ = (folder / "m.jsonl").write_text('{"member_id": 7, "inviter_id": null, "tier": "m"}')
@@ -101,8 +116,12 @@ def read_rows(path: Path, columns: Sequence[Column],
     [{'member_id': '7', 'inviter_id': None, 'tier': 'm'}]
     """
     table = read_table(path, columns, problems)
+    check_ids(table, columns, problems)
     present = [c.name for c in columns if c.name in table.columns]
     values = [[_as_text(v) for v in table.text(name)] for name in present]
+    for name, column in zip(present, values, strict=True):
+        for row in table.bad.get(name, []):  # a float or bytes id: the library says so
+            column[row] = table.cell(name, row)
     return table, [dict(zip(present, row, strict=True)) for row in zip(*values, strict=True)]
 
 
@@ -110,7 +129,7 @@ def _as_text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-def read_members(path: Path, *, tiers: Sequence[str] | None,
+def read_members(path: Path | DataFile, *, tiers: Sequence[str] | None,
                  problems: Problems) -> tuple[InviteTree | None, set[str]]:
     """The invite tree of a members file (None if it has problems) and every id it lists.
 
@@ -129,19 +148,29 @@ def read_members(path: Path, *, tiers: Sequence[str] | None,
     try:
         return InviteTree.from_records(records, tiers=tiers), ids
     except InvalidTreeError as exc:
-        row_of: dict[Any, int] = {}
-        for row, record in enumerate(records):
-            row_of.setdefault(record.get("member_id"), row)
         for problem in exc.problems:
-            translate(problem, table, "record", problems, row_of)
+            translate(problem, table, "record", problems, first_rows(records))
         return None, ids
+
+
+def first_rows(records: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """The first row of each text ``member_id`` (other values cannot be in a cycle's path).
+
+    >>> first_rows([{"member_id": "A"}, {"member_id": []}, {"member_id": "A"}])
+    {'A': 0}
+    """
+    rows: dict[str, int] = {}
+    for row, record in enumerate(records):
+        if isinstance(record.get("member_id"), str):
+            rows.setdefault(record["member_id"], row)
+    return rows
 
 
 _CYCLE = re.compile(r"cycle: (.*?) \(X → Y")
 
 
 def translate(problem: str, table: Table, word: str, problems: Problems,
-              row_of: dict[Any, int]) -> None:
+              row_of: dict[str, int]) -> None:
     """Add a library problem that names rows by index (``record 3``, ``entry 3``,
     ``mappings.3``) with the file and line instead; a cycle gets the lines of its members.
 
@@ -161,7 +190,8 @@ def translate(problem: str, table: Table, word: str, problems: Problems,
         row, rest = int(found[1]), pattern.sub(where, problem[found.end():])
         rest = rest[1:] if rest.startswith(".") else rest  # "mappings.3.tier: ..."
         separator = "" if rest.startswith((" (", ":")) else ": "
-        problems.text(table.path, row, f"{table.place(row)}{separator}{rest}")
+        if not problems.said(table, row, rest):  # e.g. an id the file's checks refused
+            problems.text(table.path, row, f"{table.place(row)}{separator}{rest}")
         return
     cycle = _CYCLE.match(problem)
     members = cycle[1].split(" → ") if cycle else []
@@ -198,7 +228,7 @@ class OrderLines:
         100
         """
         same = pc.fill_null(pc.equal(self.table.columns["order_id"], order_id), False)
-        rows = np.flatnonzero(_mask(same)).tolist()
+        rows = np.flatnonzero(mask(same)).tolist()
         if not rows:
             known = pc.unique(self.table.columns["order_id"]).to_pylist()
             hint = did_you_mean(order_id, known) if len(known) <= SUGGEST_LIMIT \
@@ -214,8 +244,8 @@ class OrderLines:
                          for row in rows])
 
 
-def read_orders(path: Path, *, member_ids: Collection[str] | None, policies: Sequence[Policy],
-                problems: Problems) -> OrderLines:
+def read_orders(path: Path | DataFile, *, member_ids: Collection[str] | None,
+                policies: Sequence[Policy], problems: Problems) -> OrderLines:
     """Read and check an orders file: cells, groups in every policy, sharers in
     ``member_ids`` (None: not known, not checked), one buyer and sharer per order.
 
@@ -229,103 +259,20 @@ def read_orders(path: Path, *, member_ids: Collection[str] | None, policies: Seq
     table = read_table(path, ORDER_COLUMNS, problems)
     for column in ORDER_COLUMNS:
         if column.name in table.columns:
-            _check_cells(table, column, problems)
+            check_cells(table, column, problems)
+    said = check_ids(table, ORDER_COLUMNS, problems)
     present = {c.name for c in ORDER_COLUMNS if c.required} <= set(table.columns)
     if present:
+        check_order_totals(table, problems)
         for policy in policies:
-            _check_groups(table, policy, problems)
+            check_groups(table, policy, said["group"], problems)
         if member_ids is not None and "sharer_id" in table.columns:
-            _check_sharers(table, member_ids, problems)
+            check_sharers(table, member_ids, said["sharer_id"], problems)
         for name in _PER_ORDER:
             if name in table.columns:
-                _check_one_per_order(table, name, problems)
+                check_one_per_order(table, name, problems)
     columns = {name: pc.dictionary_encode(values) if isinstance(values, pa.ChunkedArray | pa.Array)
                else values for name, values in table.columns.items()}
     if "quantity" not in columns:
         columns["quantity"] = np.ones(table.size, dtype=np.int64)
     return OrderLines(table, columns)
-
-
-def _check_cells(table: Table, column: Column, problems: Problems) -> None:
-    name = column.name
-    bad = table.bad.get(name, [])
-    values = table.columns[name]
-    if column.kind == "integer":
-        problems.rows(table, bad, lambda row: describe_bad_integer(
-            name, table.cell(name, row), money=name == "amount"))
-        low = values < (0 if name == "amount" else 1)
-        low[bad] = False  # unreadable cells hold 0 and are reported above
-        low = np.flatnonzero(low)
-        problems.rows(table, low, lambda row: f"{name}={int(values[row])} is " + (
-            "negative; amounts are fen >= 0" if name == "amount" else "below 1"))
-        return
-    problems.rows(table, bad, lambda row: f"{name}={table.cell(name, row)!r} is a "
-                  f"{type(table.cell(name, row)).__name__}; ids and names are text")
-    if column.required:
-        empty = _mask(pc.is_null(values))
-        empty[bad] = False
-        problems.rows(table, np.flatnonzero(empty), lambda row: f"{name} is empty")
-
-
-def _check_groups(table: Table, policy: Policy, problems: Problems) -> None:
-    groups = table.columns["group"]
-    known = pa.array(list(policy.group_rates), pa.string())
-    unknown = ~_mask(pc.or_(pc.is_in(groups, known), pc.is_null(groups)))  # empty: said so
-    hint = _hints(list(policy.group_rates))
-    problems.rows(table, np.flatnonzero(unknown), lambda row: (
-        f"group={groups[row].as_py()!r} has no pool rate in policy {policy.name!r}; "
-        f"{hint(groups[row].as_py())}"))
-
-
-def _check_sharers(table: Table, member_ids: Collection[str], problems: Problems) -> None:
-    sharers = table.columns["sharer_id"]
-    known = pa.array(list(member_ids), pa.string())
-    strangers = ~_mask(pc.or_(pc.is_in(sharers, known), pc.is_null(sharers)))
-    hint = _hints(member_ids)
-    problems.rows(table, np.flatnonzero(strangers), lambda row: (
-        f"sharer_id={sharers[row].as_py()!r} is not a member; {hint(sharers[row].as_py())} "
-        "(a sharer must be in the members file; an unknown buyer is a guest)"))
-
-
-def _check_one_per_order(table: Table, name: str, problems: Problems) -> None:
-    """Every line of an order names the buyer (sharer) of its first line."""
-    orders = _codes(table.columns["order_id"])
-    values = _codes(table.columns[name])
-    first = np.full(orders.max(initial=-1) + 1, table.size, dtype=np.int64)
-    known = orders >= 0  # a line without an order id is reported as such, not here
-    np.minimum.at(first, orders[known], np.flatnonzero(known))
-    head = np.where(known, first[np.maximum(orders, 0)], np.arange(table.size))
-    differs = np.flatnonzero(values != values[head])
-    column = table.columns[name]
-
-    def describe(row: int) -> str:
-        start = int(head[row])
-        return (f"{name}={column[row].as_py()!r} differs from the order's first line "
-                f"({table.where(start)}: {column[start].as_py()!r}); an order has one {name}")
-
-    problems.rows(table, differs, describe)
-
-
-def _codes(values: Any) -> npt.NDArray[np.int64]:
-    """Dictionary codes of a text column, -1 for a missing value."""
-    encoded = pc.dictionary_encode(values)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    return np.asarray(encoded.indices.fill_null(-1).to_numpy(), dtype=np.int64)
-
-
-def _mask(values: Any) -> npt.NDArray[np.bool_]:
-    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=bool)
-
-
-def _hints(known: Collection[str]) -> Callable[[str], str]:
-    """``did_you_mean`` per distinct name, remembered: many rows often share one bad name."""
-    seen: dict[str, str] = {}
-
-    def hint(name: str) -> str:
-        if name not in seen:
-            seen[name] = did_you_mean(name, known) if len(known) <= SUGGEST_LIMIT \
-                else "check the id"
-        return seen[name]
-
-    return hint

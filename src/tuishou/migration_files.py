@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 from .cells import Column
 from .errors import InvalidPolicyError, MigrationError
-from .files import Problems, Table
-from .inputs import read_members, read_rows, translate
+from .files import DataFile, Problems, Table
+from .inputs import first_rows, read_members, read_rows, translate
 from .migration import MigrationPolicy, migrate_team
 from .migration_report import MigrationReport
 from .records import RECORD_KEYS
@@ -32,18 +32,20 @@ from .tree import InviteTree
 __all__ = ["MAPPING_COLUMNS", "ROSTER_COLUMNS", "members_table", "migrate_files"]
 
 ROSTER_COLUMNS = (
-    Column("member_id", blank_is_none=False), Column("inviter_id", required=False),
+    Column("member_id", blank_is_none=False, identifier=True),
+    Column("inviter_id", required=False, identifier=True),
     Column("platform", blank_is_none=False), Column("source_tier", blank_is_none=False),
     Column("source_member_id", required=False), Column("evidence", required=False),
 )
 MAPPING_COLUMNS = (Column("platform", blank_is_none=False),
-                   Column("source_tier", blank_is_none=False), Column("tier", blank_is_none=False))
+                   Column("source_tier", blank_is_none=False),
+                   Column("tier", blank_is_none=False, identifier=True))
 _DATES = ("joined_at", "probation_until")
 
 
-def migrate_files(*, policy: Policy, members: Path, roster: Path, mapping: Path,
-                  attach_to: str | None, cap: str | None, probation_days: int,
-                  on_unmapped: Literal["reject", "lowest"],
+def migrate_files(*, policy: Policy, members: Path | DataFile, roster: Path | DataFile,
+                  mapping: Path | DataFile, attach_to: str | None, cap: str | None,
+                  probation_days: int, on_unmapped: Literal["reject", "lowest"],
                   as_of: datetime) -> tuple[InviteTree, MigrationReport]:
     """Read the three files and migrate the roster into the members' tree, or raise
     ``InvalidFileError`` listing every problem (nothing is changed or written then).
@@ -79,7 +81,7 @@ def migrate_files(*, policy: Policy, members: Path, roster: Path, mapping: Path,
             policy=migration or MigrationPolicy(mappings=(), on_unmapped="lowest"),
             attach_to=attach_to if tree is not None else None)
     except MigrationError as exc:
-        row_of = {entry.get("member_id"): row for row, entry in reversed(list(enumerate(entries)))}
+        row_of = first_rows(entries)
         for problem in exc.problems:
             _roster_problem(problem, roster_table, problems, row_of)
         raise problems.error() from None
@@ -106,7 +108,7 @@ def _migration_policy(rows: list[dict[str, Any]], table: Table, problems: Proble
 
 
 def _roster_problem(problem: str, table: Table, problems: Problems,
-                    row_of: dict[Any, int]) -> None:
+                    row_of: dict[str, int]) -> None:
     if problem.startswith("attach_to="):
         problems.add("--attach-to", problem)
     else:

@@ -12,6 +12,7 @@ Inside the library a rate is also carried as an integer number of basis points
 
 from __future__ import annotations
 
+import unicodedata
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Annotated, Any
@@ -21,7 +22,7 @@ from pydantic import BeforeValidator
 from .errors import ArgumentTypeError, FloatRefusedError, InvalidArgumentError
 
 __all__ = ["MAX_ORDER_FEN", "RATE_PLACES", "RATE_SCALE", "Fen", "Rate", "check_fen",
-           "check_rate", "fen_example", "yuan"]
+           "check_rate", "digits_problem", "fen_example", "yuan"]
 
 RATE_PLACES = 4
 RATE_SCALE = 10**RATE_PLACES
@@ -81,10 +82,31 @@ def check_rate(value: object, *, name: str = "rate") -> Decimal:
     return _parse_rate(value, name)
 
 
+def digits_problem(value: str, *, name: str) -> str | None:
+    """Why a number written in full-width (or other compatibility) characters is refused,
+    naming the ASCII form to write; None when that is not the number's problem.
+
+    Numbers (rates, amounts) are read from ASCII digits only, like ids (see ``tuishou.ids``):
+    full-width ``０.０５`` is refused on every path, never read silently.
+
+    >>> digits_problem("０.０５", name="rate")
+    "rate='０.０５' is not written in ASCII digits; write '0.05'"
+    >>> digits_problem("0.05", name="rate"), digits_problem("¥5", name="rate")
+    (None, None)
+    """
+    normal = unicodedata.normalize("NFKC", value).strip()
+    if value.isascii() or not normal.isascii() or not normal:
+        return None
+    return f"{name}={value!r} is not written in ASCII digits; write {normal!r}"
+
+
 def _parse_rate(value: object, name: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         kind = type(value).__name__
         raise ArgumentTypeError(f'{name}={value!r} is a {kind}; write rates as strings: "0.05"')
+    if isinstance(value, str) and not value.isascii():  # Decimal() would take "０.５" or "٠٫٥"
+        problem = digits_problem(value, name=name)  # amounts and ids refuse them too
+        raise InvalidArgumentError(problem or f"{name}={value!r} is not a number")
     try:
         rate = Decimal(value.strip() if isinstance(value, str) else value)
     except InvalidOperation:

@@ -35,6 +35,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from . import jsontext
 from .errors import ArgumentTypeError, InvalidPolicyError, did_you_mean
 from .models import FrozenMap, FrozenModel, Problems
 from .money import Rate, rate_units
@@ -299,21 +300,30 @@ def replace(policy: Policy, /, **changes: Any) -> Policy:
 def load_policy(path: str | Path | Traversable) -> Policy:
     """Read a policy from a ``.toml`` or ``.json`` file (rates as strings: "0.05").
 
+    The file is UTF-8, with or without a BOM (as for every text file tuishou reads). A key
+    named twice is refused in both formats (TOML forbids it; in JSON it would silently keep
+    the last value).
+
     >>> import importlib.resources
     >>> load_policy(importlib.resources.files("tuishou") / "data" / "youpin.toml").name
     'youpin-tuishou'
     """
     path = Path(str(path))
-    text = path.read_text(encoding="utf-8")
-    if path.suffix.lower() == ".toml":
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise InvalidPolicyError(f"{path}: not valid TOML: {exc}") from None
-        return Policy.model_validate(data)
-    if path.suffix.lower() == ".json":
-        return Policy.model_validate_json(text)
-    raise InvalidPolicyError(f"{path}: unknown policy format {path.suffix!r}; use .toml or .json")
+    suffix = path.suffix.lower()
+    if suffix not in (".toml", ".json"):
+        raise InvalidPolicyError(
+            f"{path}: unknown policy format {path.suffix!r}; use .toml or .json")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidPolicyError(f"{path}: is not UTF-8 text; save it as UTF-8") from None
+    try:
+        data = tomllib.loads(text) if suffix == ".toml" else jsontext.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidPolicyError(f"{path}: not valid TOML: {exc}") from None
+    except ValueError as exc:  # json.JSONDecodeError, jsontext.RepeatedKeyError
+        raise InvalidPolicyError(f"{path}: invalid JSON: {exc}") from None
+    return Policy.model_validate(data)
 
 
 def _demo_policy() -> Policy:
