@@ -186,7 +186,7 @@ def _id_problems(name: str, column: Encoded) -> list[str]:
     """Ids not in normal form, among the distinct values only (a pass per bad value shown)."""
     if isinstance(column.values, np.ndarray):  # int order ids: nothing to normalise
         return []
-    problems = []
+    problems: list[str] = []
     for code, value in enumerate(column.values):
         problem = id_problem(value, name=name)
         if problem is None:

@@ -26,7 +26,7 @@ from .errors import FloatRefusedError, _ProblemsError, did_you_mean
 from .ids import id_problem
 from .money import FloatValueError
 
-__all__ = ["FrozenMap", "FrozenModel", "Id", "Problems"]
+__all__ = ["FrozenMap", "FrozenModel", "Id", "Problems", "normal_id_field"]
 
 _V = TypeVar("_V")
 
@@ -44,7 +44,8 @@ def _as_dict(value: Mapping[str, Any], handler: Any) -> Any:
 FrozenMap = Annotated[Mapping[str, _V], AfterValidator(_freeze), WrapSerializer(_as_dict)]
 
 
-def _normal_id(value: str, info: ValidationInfo) -> str:
+def normal_id_field(value: str, info: ValidationInfo) -> str:
+    """A pydantic after-validator: the field's value must be an id in normal form."""
     problem = id_problem(value, name=info.field_name or "id")
     if problem is not None:
         raise ValueError(problem)
@@ -53,7 +54,7 @@ def _normal_id(value: str, info: ValidationInfo) -> str:
 
 # An identifier field (order, buyer, sharer, SKU, group, tier, ...): text in the one normal
 # form of ``tuishou.ids``; anything else is refused with the normal form named.
-Id = Annotated[str, Field(strict=True), AfterValidator(_normal_id)]
+Id = Annotated[str, Field(strict=True), AfterValidator(normal_id_field)]
 
 
 class Problems(ValueError):  # noqa: N818  (pydantic-internal carrier, never escapes)

@@ -49,8 +49,8 @@ from .records import (
     code_problems,
     cycle_problems,
     field_problems,
+    id_field_problems,
     parents_first,
-    text_problems,
 )
 
 __all__ = ["STATUSES", "InviteTree", "Status"]
@@ -448,7 +448,7 @@ class InviteTree:
         'mentor'
         """
         self._require(member_id)
-        problems = text_problems({"tier": tier}, "tier")
+        problems = id_field_problems({"tier": tier}, "tier")
         if problems:
             raise InvalidTreeError(problems[0])
         self._check_tier(tier)
