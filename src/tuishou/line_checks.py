@@ -51,8 +51,9 @@ def _null_mask(values: Any) -> npt.NDArray[np.bool_] | None:
         if not values.null_count:
             return None
         mask = np.asarray(values.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    elif hasattr(values, "isna"):  # pandas: NA, NaN and None alike
-        mask = np.asarray(values.isna().to_numpy(), dtype=bool)
+    elif hasattr(values, "isna"):  # pandas (a Series or an array): NA, NaN and None alike
+        found = values.isna()
+        mask = np.asarray(found.to_numpy() if hasattr(found, "to_numpy") else found, dtype=bool)
     else:
         array = values if isinstance(values, np.ndarray) else np.asarray(values, dtype=object)
         if array.dtype.kind == "f":

@@ -96,7 +96,8 @@ def check_records(
     links: dict[str, str | None] = {}  # every usable inviter link, even of bad records
     for where, row in checked:
         member, inviter = row["member_id"], row["inviter_id"]
-        if isinstance(inviter, str) and inviter.strip() and inviter not in seen:
+        if isinstance(inviter, str) and inviter not in seen and \
+                id_problem(inviter, name="inviter_id") is None:  # a bad id is reported already
             hint = "check the id" if len(seen) > SUGGEST_LIMIT else did_you_mean(inviter, seen)
             problems.append(f"{where}: inviter_id={inviter!r} is not a member; {hint}")
         if isinstance(member, str) and member in seen and member != inviter:
