@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cli_support import run
 from tuishou import InviteTree, Policy
@@ -22,6 +24,7 @@ from tuishou.errors import (
     InvalidTreeError,
     TuishouError,
 )
+from tuishou.ids import all_ids, id_problem
 from tuishou.ladder import Tier
 
 FORMS = {"leading space": " {}", "trailing space": "{} ", "full width": "{wide}",
@@ -172,3 +175,10 @@ def test_many_problems_are_listed_up_to_a_hundred_and_all_kept():
         InviteTree.from_arrays(ids, [f"x{i}" for i in range(300)], ["m"] * 300)
     assert len(info.value.problems) == 300
     assert str(info.value).splitlines()[-1] == "  ... and 200 more: see the error's .problems"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=4), st.sampled_from(["A", " A", "Ａ", "e\u0301", ""])),
+                min_size=1, max_size=5))
+def test_the_fast_check_of_a_column_agrees_with_the_rule(values):
+    assert all_ids(values) == all(id_problem(v, name="id") is None for v in values)

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import InvalidTreeError, did_you_mean
-from .ids import id_problem, is_missing
+from .ids import all_ids, id_problem, is_missing
 from .records import STATUSES, SUGGEST_LIMIT, cycle_problems
 
 __all__ = ["CheckedColumns", "TreeArrays", "check_arrays", "column"]
@@ -166,6 +166,8 @@ def column(values: Any) -> list[Any]:
         if hasattr(values, method):
             converted = getattr(values, method)()
             break
+    if set(map(type, converted)) <= {str, type(None)}:  # the usual column: nothing to map
+        return converted
     return [v if type(v) is str or not is_missing(v) else None for v in converted]
 
 
@@ -193,10 +195,10 @@ def check_arrays(member_ids: Any, inviter_ids: Any, tier: Any, status: Any,
             continue
         if inviter == ids[row]:
             problems.append(f"row {row}: member_id={inviter!r} invites itself")
-        elif (problem := id_problem(inviter, name="inviter_id")) is not None:
-            problems.append(f"row {row}: {problem}")
         elif inviter in index:
             parent[row] = index[inviter]
+        elif (problem := id_problem(inviter, name="inviter_id")) is not None:
+            problems.append(f"row {row}: {problem}")
         else:
             hint = "check the id" if size > SUGGEST_LIMIT else did_you_mean(str(inviter), index)
             problems.append(f"row {row}: inviter_id={inviter!r} is not a member; {hint}")
@@ -216,14 +218,15 @@ def _blank(value: Any) -> bool:
 def _value_problems(ids: list[Any], tiers_column: list[Any], statuses: list[Any],
                     ladder: Sequence[str] | None) -> list[str]:
     problems = []
+    members_ok, tiers_ok = all_ids(ids), all_ids(tiers_column)  # fast when all are fine
     for row, (member, tier, status) in enumerate(zip(ids, tiers_column, statuses, strict=True)):
         if not isinstance(member, str) or not member.strip():
             problems.append(f"row {row}: member_id={member!r} must be a non-empty string")
-        elif (problem := id_problem(member, name="member_id")) is not None:
+        elif not members_ok and (problem := id_problem(member, name="member_id")) is not None:
             problems.append(f"row {row}: {problem}")
         if not isinstance(tier, str) or not tier.strip():
             problems.append(f"row {row}: tier={tier!r} must be a non-empty string")
-        elif (problem := id_problem(tier, name="tier")) is not None:
+        elif not tiers_ok and (problem := id_problem(tier, name="tier")) is not None:
             problems.append(f"row {row}: {problem}")
         elif ladder is not None and tier not in ladder:
             problems.append(f"row {row}: tier={tier!r} is not in the ladder; "

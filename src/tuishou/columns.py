@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import InvalidOrderError, did_you_mean
-from .ids import id_problem
+from .ids import all_ids, id_problem
 from .line_checks import integers, order_amount_problems, rows_where, values_of
 from .orders import ID_COLUMNS, LINE_COLUMNS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 
@@ -185,6 +185,8 @@ def _checked_text(name: str, values: Any) -> Encoded:
 def _id_problems(name: str, column: Encoded) -> list[str]:
     """Ids not in normal form, among the distinct values only (a pass per bad value shown)."""
     if isinstance(column.values, np.ndarray):  # int order ids: nothing to normalise
+        return []
+    if all_ids(list(column.values)):  # the usual case, in one pass in C
         return []
     problems: list[str] = []
     for code, value in enumerate(column.values):

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 
 from .errors import ArgumentTypeError, InvalidIdentifierError
 
-__all__ = ["check_id", "id_problem", "id_problems", "is_missing", "normal_id"]
+__all__ = ["all_ids", "check_id", "id_problem", "id_problems", "is_missing", "normal_id"]
 
 
 def normal_id(value: str) -> str:
@@ -105,3 +105,21 @@ def is_missing(value: object) -> bool:
     if isinstance(value, float):
         return value != value
     return type(value).__name__ in ("NAType", "NaTType")
+
+
+def all_ids(values: list[object]) -> bool:
+    """Whether every value is a valid id: one pass in C over the joined text, so a column of
+    a million ids is checked in milliseconds (call ``id_problem`` per value only when not).
+
+    >>> all_ids(["A", "张三", "m-1"]), all_ids(["A", "B "]), all_ids(["A", None]), all_ids([""])
+    (True, False, False, False)
+    """
+    if not values or set(map(type, values)) != {str}:
+        return not values
+    texts: list[str] = values  # type: ignore[assignment]  # every value is a str
+    joined = "\n".join(texts)  # a newline never composes, so NFKC works piece by piece
+    # Printable NFKC text has no white space but ' ': look for it at the edges of every id.
+    return ("" not in texts and "".join(texts).isprintable()
+            and unicodedata.is_normalized("NFKC", joined)
+            and "\n " not in joined and " \n" not in joined
+            and not joined.startswith(" ") and not joined.endswith(" "))

@@ -59,8 +59,10 @@ def _null_mask(values: Any) -> npt.NDArray[np.bool_] | None:
         if array.dtype.kind == "f":
             mask = np.isnan(array)
         elif array.dtype.kind == "O":
-            mask = np.fromiter((is_missing(v) for v in array.tolist()), dtype=bool,
-                               count=len(array))
+            items = array.tolist()
+            if set(map(type, items)) <= {int}:  # the usual list: nothing is missing
+                return None
+            mask = np.fromiter(map(is_missing, items), dtype=bool, count=len(items))
         else:
             return None
     return mask if mask.any() else None
@@ -98,11 +100,12 @@ def integers(name: str, values: Any, minimum: int) -> IntArray:
 def _python_ints(name: str, values: Any) -> npt.NDArray[Any]:
     """Python values (a list, an object array) as an int array; bools and floats refused."""
     items = values.tolist() if hasattr(values, "tolist") else list(values)
-    kinds = {type(v) for v in items}
+    kinds = set(map(type, items))
     if kinds <= {int}:
-        wide = np.iinfo(np.int64)
-        big = any(v > wide.max or v < wide.min for v in items)
-        return np.array(items, dtype=object if big else np.int64)
+        try:
+            return np.array(items, dtype=np.int64)
+        except OverflowError:  # ints beyond int64: kept exact, refused by the range check
+            return np.array(items, dtype=object)
     mask = np.fromiter((type(v) is not int for v in items), dtype=bool, count=len(items))
     first = items[int(np.flatnonzero(mask)[0])]
     if isinstance(first, float):
