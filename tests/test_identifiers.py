@@ -182,3 +182,13 @@ def test_many_problems_are_listed_up_to_a_hundred_and_all_kept():
                 min_size=1, max_size=5))
 def test_the_fast_check_of_a_column_agrees_with_the_rule(values):
     assert all_ids(values) == all(id_problem(v, name="id") is None for v in values)
+
+
+def test_a_move_into_a_long_team_gives_a_short_message():
+    ids = [f"m{i}" for i in range(5_000)]
+    tree = InviteTree.from_arrays(ids, [None, *ids[:-1]], ["m"] * len(ids))
+    with pytest.raises(InvalidTreeError, match=r"would create a cycle: m0 → m1 → .* → m9 → "
+                                               r"\.\.\. \(4990 more\) → m0$") as info:
+        tree.move("m0", new_inviter_id="m4999")
+    assert len(str(info.value)) < 200
+    assert tree.inviter("m0") is None  # nothing changed
