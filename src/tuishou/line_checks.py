@@ -78,6 +78,8 @@ def integers(name: str, values: Any, minimum: int) -> IntArray:
         raise InvalidOrderError(f"column {name!r} is empty in {rows_where(empty)}; every "
                                 f"order line needs its {name}{hint}")
     array = values_of(values)
+    if len(array) == 0:  # an empty frame's columns have any dtype (pandas: float64)
+        return np.zeros(0, dtype=np.int64)
     if not isinstance(array, np.ndarray) or array.dtype.kind == "O":
         array = _python_ints(name, array)  # int64, or objects for ints beyond it
     elif array.dtype.kind == "b":
@@ -88,8 +90,6 @@ def integers(name: str, values: Any, minimum: int) -> IntArray:
             "amounts): floats cannot hold money exactly")
     elif array.dtype.kind not in "iu":
         raise InvalidOrderError(f"column {name!r} must hold ints, found {array.dtype}")
-    if len(array) == 0:
-        return np.zeros(0, dtype=np.int64)
     problems = _range_problems(name, array, minimum)
     if problems:
         raise InvalidOrderError("; ".join(problems), problems)

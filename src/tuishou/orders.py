@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from .errors import InvalidOrderError
 from .models import FrozenModel, Id, Problems
@@ -49,6 +49,12 @@ def amount_problem(amount: int, *, order_id: object = None, lines: int = 1) -> s
             "(amounts are int fen)")
 
 
+def _no_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"quantity={value!r} is a bool; pass an int number of units")
+    return value
+
+
 def _line_amount(amount: int) -> int:
     problem = amount_problem(amount)
     if problem is not None:
@@ -76,7 +82,7 @@ class OrderLine(_OrderPart):
     sku: Id
     group: Id
     amount: Annotated[Fen, AfterValidator(_line_amount)] = Field(ge=0, strict=True)
-    quantity: int = Field(default=1, ge=1, strict=True)
+    quantity: Annotated[int, BeforeValidator(_no_bool)] = Field(default=1, ge=1, strict=True)
 
 
 class Order(_OrderPart):
