@@ -137,6 +137,15 @@ def test_from_arrays_reads_pandas_na_as_an_empty_cell():
         InviteTree.from_arrays(pd.array(["A", pd.NA], **text), [None, None], ["m", "m"])
 
 
+def test_from_records_reads_pandas_empty_cells_as_none():
+    frame = pd.DataFrame({"member_id": ["A", "B"], "inviter_id": [None, "A"],
+                          "tier": ["m", "m"], "status": [pd.NA, "suspended"]})
+    frame.loc[0, "inviter_id"] = float("nan")  # what to_dict("records") gives for a blank
+    tree = InviteTree.from_records(frame.to_dict("records"))
+    assert (tree.inviter("A"), tree.inviter("B")) == (None, "A")
+    assert (tree.status("A"), tree.status("B")) == ("active", "suspended")
+
+
 @pytest.mark.parametrize("code", [None, 1234567, b"2345678"])
 def test_join_with_a_code_that_is_not_text_is_a_type_error(code):
     tree = grown()

@@ -334,3 +334,17 @@ def test_every_problem_is_reported_at_once():
                 "column 'amount' holds bools", "column 'quantity' is empty in row(s) 1"]
     assert len(error.problems) == len(expected)
     assert all(e in p for e, p in zip(expected, error.problems, strict=True)), error.problems
+
+
+def test_the_order_strategies_stay_within_the_supported_maximum():
+    from hypothesis import Phase, find, settings
+
+    from tuishou.errors import InvalidArgumentError
+    from tuishou.testing import orders
+
+    reach = settings(database=None, max_examples=2000, phases=[Phase.generate])
+    large = find(orders(TREE), lambda o: o.amount >= MAX_ORDER_FEN // 4, settings=reach)
+    assert large.amount <= MAX_ORDER_FEN
+    with pytest.raises(InvalidArgumentError, match=r"max_amount=10000000000 x max_lines=4 is "
+                                                   r"above the supported order amount"):
+        orders(TREE, max_amount=MAX_ORDER_FEN)

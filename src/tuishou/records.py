@@ -15,7 +15,7 @@ from typing import Any, Literal, get_args
 
 from .codes import check_code
 from .errors import ArgumentTypeError, InvalidInviteCodeError, did_you_mean
-from .ids import id_problem
+from .ids import id_problem, is_missing
 
 __all__ = [
     "NODE_KEYS",
@@ -72,7 +72,9 @@ def check_records(
         if not isinstance(record, Mapping):
             problems.append(f"{where}: is a {type(record).__name__}, expected a mapping")
             continue
-        row = {key: record.get(key) for key in RECORD_KEYS}
+        # An empty cell however it was read (None, NaN, pandas' NA) is None, as in from_arrays.
+        row = {key: None if is_missing(value := record.get(key)) else value
+               for key in RECORD_KEYS}
         row["status"] = "active" if row["status"] is None else row["status"]
         if isinstance(row["member_id"], str) and row["member_id"]:
             where += f" (member_id={row['member_id']!r})"
