@@ -52,7 +52,7 @@ def reference_settle(policy: Policy, tree: InviteTree, order: Order):
 
 
 def _reference_seller(policy, tree, order):
-    if order.sharer_id is not None:
+    if order.sharer_id is not None and order.sharer_id != order.buyer_id:  # own link: none
         return order.sharer_id
     if order.buyer_id in tree:
         return order.buyer_id if policy.self_purchase else tree.inviter(order.buyer_id)

@@ -53,6 +53,10 @@ SELLER_POLICY = {
         (True, None, None, None, "none"),
         (True, "guest-1", "B", "B", "sharer"),
         (True, "C", "A", "A", "sharer"),  # the share link wins over self-purchase
+        # A buyer's own share link counts as no link: self_purchase=false still holds.
+        (False, "C", "C", "B", "buyer_inviter"),
+        (True, "C", "C", "C", "self_purchase"),
+        (False, "A", "A", None, "none"),
     ],
 )
 def test_attribution(self_purchase, buyer, sharer, seller, attribution):

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import InvalidTreeError, did_you_mean
+from .ids import all_ids, id_problem, is_missing
 from .records import STATUSES, SUGGEST_LIMIT, cycle_problems
 
 __all__ = ["CheckedColumns", "TreeArrays", "check_arrays", "column"]
@@ -153,19 +154,29 @@ class CheckedColumns:
 
 
 def column(values: Any) -> list[Any]:
-    """A column (list, tuple, numpy array, pandas Series, pyarrow array) as a Python list."""
+    """A column (list, tuple, numpy array, pandas Series, pyarrow array) as a Python list;
+    an empty cell (None, NaN, pandas' NA) becomes None.
+
+    >>> import pandas as pd
+    >>> column(pd.array(["A", None], dtype="string"))
+    ['A', None]
+    """
+    converted: list[Any] = list(values)
     for method in ("to_pylist", "tolist"):
         if hasattr(values, method):
-            converted: list[Any] = getattr(values, method)()
-            return converted
-    return list(values)
+            converted = getattr(values, method)()
+            break
+    if set(map(type, converted)) <= {str, type(None)}:  # the usual column: nothing to map
+        return converted
+    return [v if type(v) is str or not is_missing(v) else None for v in converted]
 
 
 def check_arrays(member_ids: Any, inviter_ids: Any, tier: Any, status: Any,
                  tiers: Sequence[str] | None) -> CheckedColumns:
     """Check tree columns as ``InviteTree.from_records`` checks records; report every problem."""
     ids, inviters, tier_column = column(member_ids), column(inviter_ids), column(tier)
-    statuses = column(status) if status is not None else ["active"] * len(ids)
+    statuses = ["active" if s is None else s for s in column(status)] if status is not None \
+        else ["active"] * len(ids)  # an empty status is active, as in from_records
     if not len(ids) == len(inviters) == len(tier_column) == len(statuses):
         raise InvalidTreeError(
             f"columns of different lengths: member_ids {len(ids)}, inviter_ids {len(inviters)}, "
@@ -186,6 +197,8 @@ def check_arrays(member_ids: Any, inviter_ids: Any, tier: Any, status: Any,
             problems.append(f"row {row}: member_id={inviter!r} invites itself")
         elif inviter in index:
             parent[row] = index[inviter]
+        elif (problem := id_problem(inviter, name="inviter_id")) is not None:
+            problems.append(f"row {row}: {problem}")
         else:
             hint = "check the id" if size > SUGGEST_LIMIT else did_you_mean(str(inviter), index)
             problems.append(f"row {row}: inviter_id={inviter!r} is not a member; {hint}")
@@ -198,18 +211,23 @@ def check_arrays(member_ids: Any, inviter_ids: Any, tier: Any, status: Any,
 
 
 def _blank(value: Any) -> bool:
-    """None, '' and NaN (what pandas reads from an empty cell) all mean "no inviter"."""
-    return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
+    """None (any empty cell, see ``column``) and '' both mean "no inviter"."""
+    return value is None or value == ""
 
 
 def _value_problems(ids: list[Any], tiers_column: list[Any], statuses: list[Any],
                     ladder: Sequence[str] | None) -> list[str]:
     problems = []
+    members_ok, tiers_ok = all_ids(ids), all_ids(tiers_column)  # fast when all are fine
     for row, (member, tier, status) in enumerate(zip(ids, tiers_column, statuses, strict=True)):
         if not isinstance(member, str) or not member.strip():
             problems.append(f"row {row}: member_id={member!r} must be a non-empty string")
+        elif not members_ok and (problem := id_problem(member, name="member_id")) is not None:
+            problems.append(f"row {row}: {problem}")
         if not isinstance(tier, str) or not tier.strip():
             problems.append(f"row {row}: tier={tier!r} must be a non-empty string")
+        elif not tiers_ok and (problem := id_problem(tier, name="tier")) is not None:
+            problems.append(f"row {row}: {problem}")
         elif ladder is not None and tier not in ladder:
             problems.append(f"row {row}: tier={tier!r} is not in the ladder; "
                             f"{did_you_mean(tier, ladder)}")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 
-from .errors import InvalidInviteCodeError
+from .errors import ArgumentTypeError, InvalidInviteCodeError
 
 __all__ = ["ALPHABET", "CODE_LENGTH", "candidate_codes", "check_code", "normalise_code"]
 
@@ -83,7 +83,14 @@ def check_code(text: str, is_known: Callable[[str], bool] | None = None) -> str:
     Traceback (most recent call last):
     ...
     tuishou.errors.InvalidInviteCodeError: invite code 'ABCDEFG' looks mistyped: ...
+    >>> check_code(None)
+    Traceback (most recent call last):
+    ...
+    tuishou.errors.ArgumentTypeError: invite_code=None is a NoneType; pass the inviter's ...
     """
+    if not isinstance(text, str):
+        raise ArgumentTypeError(f"invite_code={text!r} is a {type(text).__name__}; pass the "
+                                "inviter's 7-character code as text")
     code = normalise_code(text)
     bad = sorted({char for char in code if char not in _VALUE})
     if bad or len(code) != CODE_LENGTH:

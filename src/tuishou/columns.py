@@ -3,27 +3,39 @@
 One row per order line with ``order_id``, ``buyer_id``, ``sharer_id``, ``sku``, ``group``,
 ``amount`` (int fen) and ``quantity`` (``buyer_id``, ``sharer_id`` and ``quantity`` may be
 left out). Text columns are dictionary-encoded once (codes + distinct values), so the engine
-works on integers. Problems name the column and the first offending rows.
+works on integers.
+
+The contract is the ``Order`` model's (:mod:`tuishou.orders`), checked column-wise: no
+column outside ``LINE_COLUMNS`` (a did-you-mean names the intended one), no column twice,
+every column as long as the others, no empty cell in a required column, ids in normal form
+(:mod:`tuishou.ids`, checked on the distinct values only), amounts and quantities int (a
+bool or float is refused) and every order (its lines summed) at most ``MAX_ORDER_FEN``.
+Problems name the column and the first offending rows; every problem found is reported in
+one ``InvalidOrderError`` (a float column raises ``FloatRefusedError``, a ``TypeError``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from .errors import FloatRefusedError, InvalidOrderError
+from .errors import InvalidOrderError, did_you_mean
+from .ids import all_ids, id_problem
+from .line_checks import integers, order_amount_problems, rows_where, values_of
+from .orders import ID_COLUMNS, LINE_COLUMNS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 
-__all__ = ["LineColumns", "read_lines"]
+__all__ = ["LineColumns", "check_column_names", "read_lines", "rows_where"]
 
 IntArray = npt.NDArray[np.int64]
 CodeArray = npt.NDArray[np.int32]  # codes of text columns: 4 bytes a row is enough
-REQUIRED = ("order_id", "sku", "group", "amount")
-OPTIONAL = ("buyer_id", "sharer_id", "quantity")
-_SHOWN_ROWS = 5
+REQUIRED = REQUIRED_COLUMNS
+OPTIONAL = OPTIONAL_COLUMNS
+_SHOWN_VALUES = 20  # bad distinct values or orders spelled out (each costs a pass)
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,40 +73,78 @@ def read_lines(orders: Any) -> LineColumns:
     ([0, 0], [100, 250])
     >>> read_lines(lines) is lines  # already read: a sweep over policies reads once
     True
+    >>> read_lines({"order_id": ["o1"], "sharer": ["A"], "sku": ["a"], "group": ["g"],
+    ...             "amount": [True]})
+    Traceback (most recent call last):
+    ...
+    tuishou.errors.InvalidOrderError: unknown column 'sharer'; did you mean 'sharer_id'? ...
     """
     if isinstance(orders, LineColumns):
         return orders
     columns = _as_mapping(orders)
-    missing = [name for name in REQUIRED if name not in columns]
-    if missing:
-        raise InvalidOrderError(
-            f"order lines lack the column(s) {missing}; columns are {list(REQUIRED)} and "
-            f"optionally {list(OPTIONAL)}")
-    size = len(_values(columns["amount"]))
-    encoded = {name: _encode(name, columns[name]) if name in columns else
-               Encoded(np.full(size, -1, dtype=np.int32), [])
-               for name in ("order_id", "buyer_id", "sharer_id", "sku", "group")}
-    for name in ("order_id", "sku", "group"):
-        _no_missing(name, encoded[name])
-    amount = _integers("amount", columns["amount"], size, minimum=0)
-    quantity = (_integers("quantity", columns["quantity"], size, minimum=1)
+    check_column_names(list(columns))
+    size = _check_lengths(columns)
+    problems: list[str] = []
+
+    def attempt(step: Callable[..., _T], *args: Any) -> _T | None:
+        try:
+            return step(*args)
+        except InvalidOrderError as exc:
+            problems.extend(exc.problems)
+            return None
+
+    encoded = {name: attempt(_checked_text, name, columns[name]) if name in columns else
+               Encoded(np.full(size, -1, dtype=np.int32), []) for name in ID_COLUMNS}
+    amount = attempt(integers, "amount", columns["amount"], 0)
+    quantity = (attempt(integers, "quantity", columns["quantity"], 1)
                 if "quantity" in columns else np.ones(size, dtype=np.int64))
-    return LineColumns(encoded["order_id"], encoded["buyer_id"], encoded["sharer_id"],
-                       encoded["sku"], encoded["group"], amount, quantity)
+    order = encoded["order_id"]
+    if amount is not None and order is not None and not problems:
+        problems += order_amount_problems(order.codes, order.values, amount)
+    if problems:
+        raise InvalidOrderError.from_problems("invalid order lines", problems)
+    text = {name: column for name, column in encoded.items() if column is not None}
+    assert amount is not None  # every step succeeded: no problems
+    assert quantity is not None
+    return LineColumns(text["order_id"], text["buyer_id"], text["sharer_id"], text["sku"],
+                       text["group"], amount, quantity)
 
 
-def rows_where(mask: npt.NDArray[np.bool_]) -> str:
-    """The first offending row numbers, for a message."""
-    rows = np.flatnonzero(mask)
-    shown = ", ".join(str(r) for r in rows[:_SHOWN_ROWS].tolist())
-    return f"row(s) {shown}" + (f" and {len(rows) - _SHOWN_ROWS} more" if len(rows) > _SHOWN_ROWS
-                                else "")
+def check_column_names(names: Sequence[str]) -> None:
+    """Refuse a column twice, an unknown column (with a did-you-mean) or a missing one.
+
+    >>> check_column_names(["order_id", "sku", "group", "amout"])
+    Traceback (most recent call last):
+    ...
+    tuishou.errors.InvalidOrderError: unknown column 'amout'; did you mean 'amount'? ...
+    """
+    problems = [f"column {name!r} appears {names.count(name)} times; keep one"
+                for name in dict.fromkeys(names) if names.count(name) > 1]
+    problems += [_unknown(str(name)) for name in dict.fromkeys(names)
+                 if name not in LINE_COLUMNS]
+    missing = [name for name in REQUIRED if name not in names]
+    if missing:
+        problems.append(f"order lines lack the column(s) {missing}; columns are "
+                        f"{list(REQUIRED)} and optionally {list(OPTIONAL)}")
+    if problems:
+        raise InvalidOrderError("; ".join(problems), problems)
+
+
+def _unknown(name: str) -> str:
+    hint = did_you_mean(name, LINE_COLUMNS)
+    known = ", ".join(LINE_COLUMNS)
+    return (f"unknown column {name!r}; " + (f"{hint} " if hint.startswith("did") else "")
+            + f"(order lines have the columns {known}; leave other columns out)")
 
 
 def _as_mapping(orders: Any) -> dict[str, Any]:
     if hasattr(orders, "column_names") and hasattr(orders, "column"):  # a pyarrow Table
-        return {name: orders.column(name) for name in orders.column_names}
+        names = list(orders.column_names)
+        check_column_names(names)  # before .column(name), which fails on a repeated name
+        return {name: orders.column(name) for name in names}
     if hasattr(orders, "columns") and hasattr(orders, "__getitem__"):  # a pandas DataFrame
+        names = [str(name) for name in orders.columns]
+        check_column_names(names)  # before frame[name], a DataFrame for a repeated name
         return {str(name): orders[name] for name in orders.columns}
     if isinstance(orders, dict):
         return orders
@@ -103,12 +153,52 @@ def _as_mapping(orders: Any) -> dict[str, Any]:
         "a pyarrow Table with one row per order line")
 
 
-def _values(values: Any) -> Any:
-    if hasattr(values, "to_numpy") and hasattr(values, "combine_chunks"):  # pyarrow
-        return values.to_numpy()
-    if hasattr(values, "to_numpy"):  # pandas
-        return values.to_numpy()
-    return values
+def _check_lengths(columns: dict[str, Any]) -> int:
+    """The number of lines: every column must have one value per line."""
+    lengths = {}
+    for name, values in columns.items():
+        try:
+            lengths[name] = len(values)
+        except TypeError:
+            raise InvalidOrderError(
+                f"column {name!r} is a {type(values).__name__}, not a column of values; "
+                "pass a list, an array or a Series per column") from None
+    if len(set(lengths.values())) > 1:
+        shown = ", ".join(f"{name} {length}" for name, length in lengths.items())
+        raise InvalidOrderError(f"columns have different lengths ({shown}); every column "
+                                "needs one value per order line")
+    return lengths["amount"]
+
+
+def _checked_text(name: str, values: Any) -> Encoded:
+    """A text column encoded, its distinct values in normal form, required cells filled."""
+    encoded = _encode(name, values)
+    problems = _id_problems(name, encoded)
+    if name in REQUIRED and (encoded.codes < 0).any():
+        problems.append(f"column {name!r} is empty in {rows_where(encoded.codes < 0)}; "
+                        f"every order line needs its {name}")
+    if problems:
+        raise InvalidOrderError("; ".join(problems), problems)
+    return encoded
+
+
+def _id_problems(name: str, column: Encoded) -> list[str]:
+    """Ids not in normal form, among the distinct values only (a pass per bad value shown)."""
+    if isinstance(column.values, np.ndarray):  # int order ids: nothing to normalise
+        return []
+    if all_ids(list(column.values)):  # the usual case, in one pass in C
+        return []
+    problems: list[str] = []
+    for code, value in enumerate(column.values):
+        problem = id_problem(value, name=name)
+        if problem is None:
+            continue
+        if len(problems) < _SHOWN_VALUES:
+            problem = f"column {name!r}, {rows_where(column.codes == code)}: {problem}"
+        else:
+            problem = f"column {name!r}: {problem}"
+        problems.append(problem)
+    return problems
 
 
 def _encode(name: str, values: Any) -> Encoded:
@@ -120,14 +210,14 @@ def _encode(name: str, values: Any) -> Encoded:
     """
     dtype = getattr(values, "dtype", None)
     if name == "order_id" and getattr(dtype, "kind", "") in "iu" and dtype is not None:
-        return _encode_integers(np.asarray(_values(values)))
+        return _encode_integers(np.asarray(values_of(values)))
     codes, distinct = _dictionary(values)
     if codes is None:
         try:
             import pandas as pd
         except ImportError:  # pragma: no cover - exercised where pandas is absent
-            return _encode_slowly(name, _values(values))
-        raw, uniques = pd.factorize(np.asarray(_values(values), dtype=object), sort=False)
+            return _encode_slowly(name, values_of(values))
+        raw, uniques = pd.factorize(np.asarray(values_of(values), dtype=object), sort=False)
         codes, distinct = raw.astype(np.int32, copy=False), uniques.tolist()
     allowed = (str, int) if name == "order_id" else (str,)
     bad = [] if _all_text(values) else [
@@ -193,31 +283,3 @@ def _encode_slowly(name: str, values: Any) -> Encoded:
                                     f"{type(value).__name__}; ids and names are text")
         codes[row] = seen.setdefault(value, len(seen))
     return Encoded(codes, list(seen))
-
-
-def _no_missing(name: str, column: Encoded) -> None:
-    if (column.codes < 0).any():
-        raise InvalidOrderError(f"column {name!r} is empty in {rows_where(column.codes < 0)}")
-
-
-def _integers(name: str, values: Any, size: int, *, minimum: int) -> IntArray:
-    array = np.asarray(_values(values))
-    if len(array) != size:
-        raise InvalidOrderError(f"column {name!r} has {len(array)} rows, 'amount' has {size}")
-    if size == 0:
-        return np.zeros(0, dtype=np.int64)
-    if array.dtype.kind == "f":
-        raise FloatRefusedError(
-            f"column {name!r} holds floats ({array.dtype}); {name} must be int (fen for "
-            "amounts): floats cannot hold money exactly")
-    if array.dtype.kind not in "iu" or array.dtype == np.bool_:
-        if size and not all(type(v) is int for v in array.tolist()):
-            raise InvalidOrderError(f"column {name!r} must hold ints, found {array.dtype}")
-        array = np.array(array.tolist(), dtype=np.int64)
-    if array.dtype.kind == "u" and size and int(array.max()) > np.iinfo(np.int64).max:
-        raise InvalidOrderError(f"column {name!r} holds values beyond int64")
-    array = array.astype(np.int64, copy=False)
-    if size and (array < minimum).any():
-        raise InvalidOrderError(f"column {name!r} must be >= {minimum}: "
-                                f"{rows_where(array < minimum)}")
-    return array

@@ -9,7 +9,10 @@
 All lines of one order must be in the same partition (partition by order id, e.g.
 ``ddf.shuffle("order_id")`` or ``set_index("order_id")``): an order split across
 partitions would be settled twice, in parts. ``settle_dask`` checks this before it returns
-and raises ``InvalidOrderError`` naming an order found in two partitions.
+and raises ``InvalidOrderError`` naming an order found in two partitions. The columns'
+names are checked at once (an unknown or repeated column is refused before anything runs);
+every other rule of the order-line contract (:mod:`tuishou.columns`) is checked per
+partition, when the result is computed.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import dask.dataframe as dd
 import pandas as pd
 from dask.delayed import delayed
 
+from .columns import check_column_names
 from .engine import settle_batch
 from .errors import InvalidOrderError
 from .rules import Policy
@@ -58,6 +62,7 @@ def settle_dask(policy: Policy, tree: InviteTree, orders: dd.DataFrame, *,
     >>> settle_dask(_demo_policy(), tree, lines).payouts.compute().amount.tolist()
     [500, 1000]
     """
+    check_column_names([str(name) for name in orders.columns])  # now, not at compute()
     tree.arrays()  # build the columns once, before the tree is shipped to the workers
     shipped = _broadcast(tree)
     if check_partitions:

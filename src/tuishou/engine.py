@@ -188,7 +188,8 @@ def _member_index(values: Any, codes: npt.NDArray[Any], arrays: TreeArrays) -> I
 def _sellers(policy: Policy, arrays: TreeArrays, lines: LineColumns,
              buyer_codes: npt.NDArray[Any], sharer_codes: npt.NDArray[Any],
              first: IntArray) -> IntArray:
-    """domain.md §3 per order; the tree size N means "no seller"."""
+    """domain.md §3 per order; the tree size N means "no seller". A sharer who is the buyer
+    counts as no share link (a self-share cannot get around ``self_purchase = false``)."""
     size = arrays.size
     buyer = _member_index(lines.buyer.values, buyer_codes, arrays)
     parent = np.append(arrays.parent, size)
@@ -204,7 +205,8 @@ def _sellers(policy: Policy, arrays: TreeArrays, lines: LineColumns,
         raise UnknownMemberError(
             f"column 'sharer_id' names non-members in {rows_where(strangers[lines.order.codes])}, "
             f"e.g. {value!r}; {hint}")
-    return np.where(sharer >= 0, sharer, by_buyer)
+    shared = (sharer >= 0) & (sharer != buyer)
+    return np.where(shared, sharer, by_buyer)
 
 
 def _line_rates(policy: Policy, lines: LineColumns) -> IntArray:

@@ -40,6 +40,7 @@ __all__ = [
 
 
 _SHOWN = 100  # problems spelled out in a message; .problems always holds every one
+_SHOWN_CHARS = 300  # of one problem in a message (a cycle of 100 000 members is one problem)
 
 
 class TuishouError(Exception):
@@ -59,12 +60,26 @@ class _ProblemsError(TuishouError):
 
     @classmethod
     def from_problems(cls, what: str, problems: Sequence[str]) -> _ProblemsError:
-        """Build one error whose message lists the problems, numbered (``.problems`` has all)."""
+        """Build one error whose message lists the problems, numbered (``.problems`` has all,
+        whole; the message shows the first 100, each cut to 300 characters).
+
+        >>> error = InvalidTreeError.from_problems("invalid tree", ["x" * 1000])
+        >>> len(str(error)) < 400, len(error.problems[0])
+        (True, 1000)
+        """
         lines = [f"{what}: {len(problems)} problem(s)"]
-        lines += [f"  {i}. {problem}" for i, problem in enumerate(problems[:_SHOWN], 1)]
+        lines += [f"  {i}. {_shortened(problem)}"
+                  for i, problem in enumerate(problems[:_SHOWN], 1)]
         if len(problems) > _SHOWN:
             lines.append(f"  ... and {len(problems) - _SHOWN} more: see the error's .problems")
         return cls("\n".join(lines), problems)
+
+
+def _shortened(problem: str) -> str:
+    if len(problem) <= _SHOWN_CHARS:
+        return problem
+    return (f"{problem[:_SHOWN_CHARS - 60]} ... [{len(problem)} characters; the whole "
+            "problem is in the error's .problems]")
 
 
 class _KeyErrorMessage(KeyError):  # noqa: N818  (a mixin, not an error of its own)

@@ -45,8 +45,10 @@ def explain(settlement: Settlement) -> str:
     s = settlement
     lines = [f"Order {s.order_id} under policy {s.policy_name!r} "
              f"({_ROUNDING[(s.policy.rounding, s.policy.rounding_scope)]})"]
+    own = "" if s.own_link is None else (
+        f"{s.own_link} bought through their own share link, which counts as no share link; ")
     lines.append(f"Seller: {s.seller_id or '-'}: "
-                 + _ATTRIBUTION[s.attribution].format(seller=s.seller_id))
+                 + own + _ATTRIBUTION[s.attribution].format(seller=s.seller_id))
     lines += _pool_lines(s)
     if s.chain:
         lines.append("Chain (generation, member, tier, status):")

@@ -341,7 +341,7 @@ def _check_types(policy: object, tree: object, order: object, settlement: object
 
 
 def _expected_seller(policy: Policy, tree: InviteTree, order: Order) -> str | None:
-    if order.sharer_id is not None:
+    if order.sharer_id is not None and order.sharer_id != order.buyer_id:  # own link: none
         return order.sharer_id
     if order.buyer_id is not None and order.buyer_id in tree:
         return order.buyer_id if policy.self_purchase else tree.inviter(order.buyer_id)

@@ -27,7 +27,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from .errors import InvalidLadderError, UnknownTierError, did_you_mean
-from .models import FrozenMap, FrozenModel, Problems
+from .models import FrozenMap, FrozenModel, Problems, normal_id_field
 from .money import Fen
 
 __all__ = ["Requirements", "Tier", "TierLadder"]
@@ -45,6 +45,7 @@ def _not_blank(value: str) -> str:
 
 
 _Name = Annotated[str, Field(strict=True), AfterValidator(_not_blank)]
+_Id = Annotated[_Name, AfterValidator(normal_id_field)]  # a tier name: an id (tuishou.ids)
 _Count = Annotated[int, Field(strict=True, ge=0)]
 
 
@@ -104,7 +105,7 @@ class Tier(_LadderPart):
 
     what: ClassVar[str] = "invalid tier"
 
-    name: _Name
+    name: _Id
     label: _Name | None = None
     requires: Requirements | None = None
 

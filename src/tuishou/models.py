@@ -12,12 +12,21 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Annotated, Any, ClassVar, Self, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, WrapSerializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    WrapSerializer,
+)
 
-from .errors import FloatRefusedError, _ProblemsError
+from .errors import FloatRefusedError, _ProblemsError, did_you_mean
+from .ids import id_problem
 from .money import FloatValueError
 
-__all__ = ["FrozenMap", "FrozenModel", "Problems"]
+__all__ = ["FrozenMap", "FrozenModel", "Id", "Problems", "normal_id_field"]
 
 _V = TypeVar("_V")
 
@@ -33,6 +42,19 @@ def _as_dict(value: Mapping[str, Any], handler: Any) -> Any:
 # A read-only mapping, dumped as a plain dict: a validated model cannot be edited behind its
 # validators' back.
 FrozenMap = Annotated[Mapping[str, _V], AfterValidator(_freeze), WrapSerializer(_as_dict)]
+
+
+def normal_id_field(value: str, info: ValidationInfo) -> str:
+    """A pydantic after-validator: the field's value must be an id in normal form."""
+    problem = id_problem(value, name=info.field_name or "id")
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+# An identifier field (order, buyer, sharer, SKU, group, tier, ...): text in the one normal
+# form of ``tuishou.ids``; anything else is refused with the normal form named.
+Id = Annotated[str, Field(strict=True), AfterValidator(normal_id_field)]
 
 
 class Problems(ValueError):  # noqa: N818  (pydantic-internal carrier, never escapes)
@@ -72,7 +94,7 @@ class FrozenModel(BaseModel):
 
 
 def _translate(model: type[FrozenModel], exc: ValidationError) -> _ProblemsError:
-    located = _locate(exc)
+    located = _locate(exc, _field_names(model))
     problems = [f"{where}: {message}" if where else message for where, message, _ in located]
     has_float = any(is_float for _, _, is_float in located)
     error_class = _with_type_error(model.error_class) if has_float else model.error_class
@@ -81,11 +103,12 @@ def _translate(model: type[FrozenModel], exc: ValidationError) -> _ProblemsError
     return error
 
 
-def _locate(exc: ValidationError) -> list[tuple[str, str, bool]]:
+def _locate(exc: ValidationError, known: set[str]) -> list[tuple[str, str, bool]]:
     """(field path, message, is a float problem) for every error, nested ones flattened.
 
     A model with its own ``__init__`` is built through it even when nested, so an inner
-    model's translated error can arrive here wrapped; its problems are re-rooted.
+    model's translated error can arrive here wrapped; its problems are re-rooted. An unknown
+    field gets a did-you-mean among ``known`` (the model's fields and its nested models').
     """
     located: list[tuple[str, str, bool]] = []
     for error in exc.errors():
@@ -96,8 +119,28 @@ def _locate(exc: ValidationError) -> list[tuple[str, str, bool]]:
             located += [(".".join(p for p in (where, w) if p), m, f) for w, m, f in inner]
             continue
         is_float = isinstance(cause, FloatValueError)
-        located += [(where, message, is_float) for message in _messages(error, cause)]
+        messages = _messages(error, cause)
+        if error["type"] == "extra_forbidden":
+            field = str(error["loc"][-1])
+            messages = [f"{m}; {did_you_mean(field, known - {field})}" for m in messages]
+        located += [(where, message, is_float) for message in messages]
     return located
+
+
+def _field_names(model: type[BaseModel]) -> set[str]:
+    """The field names of ``model`` and of the models nested in it (for did-you-mean)."""
+    names = set(model.model_fields)
+    for info in model.model_fields.values():
+        for inner in _nested_models(info.annotation):
+            if inner is not model:
+                names |= _field_names(inner)
+    return names
+
+
+def _nested_models(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in getattr(annotation, "__args__", ()) for m in _nested_models(arg)]
 
 
 def _messages(error: Any, cause: object) -> list[str]:

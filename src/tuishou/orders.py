@@ -4,6 +4,11 @@
 - **sharer**: the member whose share link was used (分享), if any; it must be a member.
 - **line**: one SKU of a product group, with what the buyer paid for the whole line
   (all units) in fen, and the quantity (kept for partial refunds).
+
+Orders arrive as these models or as columns (:mod:`tuishou.columns`, files); both follow one
+contract, written here once: the fields are ``LINE_COLUMNS`` and nothing else, ids follow
+:mod:`tuishou.ids`, amounts are int fen (never bool or float) and an order (the sum of its
+lines) is at most ``MAX_ORDER_FEN``.
 """
 
 from __future__ import annotations
@@ -12,17 +17,49 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
-from pydantic import Field
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from .errors import InvalidOrderError
-from .models import FrozenModel
-from .money import Fen
+from .models import FrozenModel, Id, Problems
+from .money import MAX_ORDER_FEN, Fen, yuan
 
-__all__ = ["LINE_COLUMNS", "Order", "OrderLine", "order_columns"]
+__all__ = ["LINE_COLUMNS", "OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "Order", "OrderLine",
+           "amount_problem", "order_columns"]
 
 LINE_COLUMNS = ("order_id", "buyer_id", "sharer_id", "sku", "group", "amount", "quantity")
+REQUIRED_COLUMNS = ("order_id", "sku", "group", "amount")
+OPTIONAL_COLUMNS = tuple(name for name in LINE_COLUMNS if name not in REQUIRED_COLUMNS)
+ID_COLUMNS = ("order_id", "buyer_id", "sharer_id", "sku", "group")
 
-_Text = Annotated[str, Field(min_length=1, strict=True)]
+
+def amount_problem(amount: int, *, order_id: object = None, lines: int = 1) -> str | None:
+    """Why a line or order of ``amount`` fen is refused (above ``MAX_ORDER_FEN``), or None.
+
+    >>> amount_problem(10**10) is None
+    True
+    >>> amount_problem(2 * 10**10 + 2, order_id="o-1", lines=2)  # doctest: +ELLIPSIS
+    "order_id='o-1': amount=20000000002 fen (2 lines) is above the supported maximum ..."
+    """
+    if amount <= MAX_ORDER_FEN:
+        return None
+    where = "" if order_id is None else f"order_id={order_id!r}: "
+    over = f" ({lines} lines)" if lines > 1 else ""
+    return (f"{where}amount={amount} fen{over} is above the supported maximum of "
+            f"{MAX_ORDER_FEN} fen ({yuan(MAX_ORDER_FEN)}) per order; check the unit "
+            "(amounts are int fen)")
+
+
+def _no_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"quantity={value!r} is a bool; pass an int number of units")
+    return value
+
+
+def _line_amount(amount: int) -> int:
+    problem = amount_problem(amount)
+    if problem is not None:
+        raise ValueError(problem)
+    return amount
 
 
 class _OrderPart(FrozenModel):
@@ -42,10 +79,10 @@ class OrderLine(_OrderPart):
       1. amount: amount=249.0 is a float; pass an int number of fen, e.g. 24900 for ¥249.00
     """
 
-    sku: _Text
-    group: _Text
-    amount: Fen = Field(ge=0, strict=True)
-    quantity: int = Field(default=1, ge=1, strict=True)
+    sku: Id
+    group: Id
+    amount: Annotated[Fen, AfterValidator(_line_amount)] = Field(ge=0, strict=True)
+    quantity: Annotated[int, BeforeValidator(_no_bool)] = Field(default=1, ge=1, strict=True)
 
 
 class Order(_OrderPart):
@@ -57,11 +94,18 @@ class Order(_OrderPart):
     19999
     """
 
-    order_id: _Text
-    buyer_id: _Text | None = None
-    sharer_id: _Text | None = None
+    order_id: Id
+    buyer_id: Id | None = None
+    sharer_id: Id | None = None
     paid_at: datetime | None = None
     lines: tuple[OrderLine, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _in_range(self) -> Order:
+        problem = amount_problem(self.amount, order_id=self.order_id, lines=len(self.lines))
+        if problem is not None:
+            raise Problems([problem])
+        return self
 
     @property
     def amount(self) -> int:

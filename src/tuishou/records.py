@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any, Literal, get_args
 
 from .codes import check_code
-from .errors import InvalidInviteCodeError, did_you_mean
+from .errors import ArgumentTypeError, InvalidInviteCodeError, did_you_mean
+from .ids import id_problem, is_missing
 
 __all__ = [
     "NODE_KEYS",
@@ -27,6 +28,7 @@ __all__ = [
     "cycle_problems",
     "datetime_problems",
     "field_problems",
+    "id_field_problems",
     "node_attributes",
     "parents_first",
     "text_problems",
@@ -70,7 +72,9 @@ def check_records(
         if not isinstance(record, Mapping):
             problems.append(f"{where}: is a {type(record).__name__}, expected a mapping")
             continue
-        row = {key: record.get(key) for key in RECORD_KEYS}
+        # An empty cell however it was read (None, NaN, pandas' NA) is None, as in from_arrays.
+        row = {key: None if is_missing(value := record.get(key)) else value
+               for key in RECORD_KEYS}
         row["status"] = "active" if row["status"] is None else row["status"]
         if isinstance(row["member_id"], str) and row["member_id"]:
             where += f" (member_id={row['member_id']!r})"
@@ -94,7 +98,8 @@ def check_records(
     links: dict[str, str | None] = {}  # every usable inviter link, even of bad records
     for where, row in checked:
         member, inviter = row["member_id"], row["inviter_id"]
-        if isinstance(inviter, str) and inviter.strip() and inviter not in seen:
+        if isinstance(inviter, str) and inviter not in seen and \
+                id_problem(inviter, name="inviter_id") is None:  # a bad id is reported already
             hint = "check the id" if len(seen) > SUGGEST_LIMIT else did_you_mean(inviter, seen)
             problems.append(f"{where}: inviter_id={inviter!r} is not a member; {hint}")
         if isinstance(member, str) and member in seen and member != inviter:
@@ -104,10 +109,10 @@ def check_records(
 
 def field_problems(row: dict[str, Any], record: Mapping[str, Any] | None = None) -> list[str]:
     """What is wrong with one record's fields (normalises its code and joined_at in place)."""
-    problems = text_problems(row, "member_id") + text_problems(row, "tier")
+    problems = id_field_problems(row, "member_id") + id_field_problems(row, "tier")
     inviter = row["inviter_id"]
     if inviter is not None:
-        problems += text_problems(row, "inviter_id")
+        problems += id_field_problems(row, "inviter_id")
         if inviter == row["member_id"]:
             problems.append(f"invites itself (inviter_id={inviter!r})")
     if row["status"] not in STATUSES:
@@ -120,7 +125,7 @@ def field_problems(row: dict[str, Any], record: Mapping[str, Any] | None = None)
     if row["invite_code"] is not None:
         try:
             row["invite_code"] = check_code(row["invite_code"])
-        except (InvalidInviteCodeError, AttributeError) as exc:
+        except (InvalidInviteCodeError, ArgumentTypeError) as exc:
             problems.append(f"invite_code: {exc}")
     if record is not None:
         extra = sorted(set(record) - set(RECORD_KEYS), key=str)
@@ -165,6 +170,17 @@ def text_problems(row: Mapping[str, Any], key: str) -> list[str]:
     return []
 
 
+def id_field_problems(row: Mapping[str, Any], key: str) -> list[str]:
+    """A problem if ``row[key]`` is not a non-empty string in the normal form of an id.
+
+    >>> id_field_problems({"member_id": "\uff24"}, "member_id")
+    ["member_id='Ｄ' is not a normal id; use its normal form 'D' (NFKC, trimmed)"]
+    """
+    problems = text_problems(row, key)
+    problem = None if problems else id_problem(row[key], name=key)
+    return problems + ([problem] if problem else [])
+
+
 def datetime_problems(row: dict[str, Any], key: str) -> list[str]:
     """A problem if ``row[key]`` is not a datetime, ISO text or None (parses text in place)."""
     value = row[key]
@@ -184,7 +200,15 @@ def node_attributes(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def cycle_problems(inviter_of: Mapping[str, str | None]) -> list[str]:
-    """Every cycle among the inviter links, each named once by its members in order."""
+    """Every cycle among the inviter links, each named once by all its members in order
+    (a long one says how many first: an error's message shortens it, ``.problems`` keeps it).
+
+    >>> cycle_problems({"B": "A", "A": "B", "C": None})
+    ['cycle: A → B → A (X → Y: X invited Y); a tree has no cycles']
+    >>> ring = {f"m{i:02}": f"m{(i + 1) % 12:02}" for i in range(12)}
+    >>> cycle_problems(ring)[0]  # doctest: +ELLIPSIS
+    'cycle of 12 members: m00 → m11 → m10 → ... → m01 → m00 (X → Y: X invited Y); ...'
+    """
     state: dict[str, int] = {}  # 1: on the current walk, 2: known to reach a root
     problems = []
     for start in sorted(inviter_of):
@@ -199,11 +223,14 @@ def cycle_problems(inviter_of: Mapping[str, str | None]) -> list[str]:
             # Start at the smallest id so the message does not depend on input order.
             first = invites.index(min(invites))
             invites = invites[first:] + invites[:first]
-            problems.append(
-                "cycle: "
-                + " → ".join([*invites, invites[0]])
-                + " (X → Y: X invited Y); a tree has no cycles"
-            )
+            problems.append(_cycle(invites))
         for walked in walk:
             state[walked] = 2
     return problems
+
+
+
+def _cycle(invites: list[str]) -> str:
+    size = "" if len(invites) <= 10 else f" of {len(invites)} members"
+    return (f"cycle{size}: {' → '.join([*invites, invites[0]])} "
+            "(X → Y: X invited Y); a tree has no cycles")

@@ -37,7 +37,8 @@ from pydantic import Field, field_validator, model_validator
 
 from . import jsontext
 from .errors import ArgumentTypeError, InvalidPolicyError, did_you_mean
-from .models import FrozenMap, FrozenModel, Problems
+from .ids import id_problems
+from .models import FrozenMap, FrozenModel, Id, Problems
 from .money import Rate, rate_units
 
 __all__ = [
@@ -68,7 +69,7 @@ class _PolicyPart(FrozenModel):
 
 
 class _RuleBase(_PolicyPart):
-    name: Name  # defaults to the rule's kind, filled in before validation
+    name: Id  # defaults to the rule's kind, filled in before validation
 
     @model_validator(mode="before")
     @classmethod
@@ -186,7 +187,7 @@ class Policy(_PolicyPart):
 
     @model_validator(mode="after")
     def _check(self) -> Policy:
-        problems = _tier_problems(self) + _rule_problems(self)
+        problems = _name_problems(self) + _tier_problems(self) + _rule_problems(self)
         if not problems and self.budget() > 1:
             parts = ", ".join(f"{rule.name} {rule.max_share()}" for rule in self.rules)
             problems.append(
@@ -235,6 +236,13 @@ def _rule_units(rule: SellerRule | LayersRule | DifferentialRule) -> dict[str, A
     if isinstance(rule, DifferentialRule):
         units["peer_rate"] = rate_units(rule.peer_rate)
     return units
+
+
+def _name_problems(policy: Policy) -> list[str]:
+    """Tier, group and SKU names that are not ids in normal form (``tuishou.ids``)."""
+    return ([f"tiers: {p}" for p in id_problems(policy.tiers, name="tier")]
+            + [f"group_rates: {p}" for p in id_problems(policy.group_rates, name="group")]
+            + [f"sku_rates: {p}" for p in id_problems(policy.sku_rates, name="sku")])
 
 
 def _tier_problems(policy: Policy) -> list[str]:

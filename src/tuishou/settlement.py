@@ -3,7 +3,9 @@
 ``settle(policy, tree, order)`` follows domain.md §3-§6 step by step:
 
 1. **attribution**: the seller is the sharer, else the buyer (自购省, with
-   ``self_purchase``) or the buyer's inviter, else nobody (a guest order pays nothing);
+   ``self_purchase``) or the buyer's inviter, else nobody (a guest order pays nothing).
+   A buyer who shared to themselves (sharer = buyer) is treated as having no share link,
+   so a self-share cannot get around ``self_purchase = false``;
 2. **pool**: each line's amount × its pool rate, exact;
 3. **chain**: the seller (generation 0) and its uplines up to ``max_generation``; with
    ``compression`` suspended uplines are skipped and the next one moves down;
@@ -115,7 +117,8 @@ class LinePool:
 class Settlement:
     """The result of settling one order: who gets what, and what the platform keeps.
 
-    ``pool == sum(p.amount for p in payouts) + retained`` always holds.
+    ``pool == sum(p.amount for p in payouts) + retained`` always holds. ``own_link`` names
+    the buyer when the order came through the buyer's own share link (treated as no link).
     """
 
     order_id: str
@@ -128,6 +131,7 @@ class Settlement:
     lines: tuple[LinePool, ...]
     chain: tuple[ChainLink, ...]
     shares: tuple[Share, ...]
+    own_link: str | None = None
 
     @property
     def policy_name(self) -> str:
@@ -174,7 +178,8 @@ def settle(policy: Policy, tree: InviteTree, order: Order) -> Settlement:
     _check_types(policy, tree, order)
     seller, attribution = _seller(policy, tree, order)
     chain = _chain(policy, tree, seller) if seller is not None else ()
-    return settle_chain(policy, order, seller, attribution, chain)
+    own_link = order.sharer_id if order.sharer_id == order.buyer_id else None
+    return settle_chain(policy, order, seller, attribution, chain, own_link=own_link)
 
 
 def resettle(previous: Settlement, order: Order) -> Settlement:
@@ -199,12 +204,14 @@ def resettle(previous: Settlement, order: Order) -> Settlement:
     if order.order_id != previous.order_id:
         raise InvalidOrderError(f"order_id={order.order_id!r} is not the settled order "
                                 f"{previous.order_id!r}")
-    return settle_chain(policy, order, previous.seller_id, previous.attribution, previous.chain)
+    return settle_chain(policy, order, previous.seller_id, previous.attribution, previous.chain,
+                        own_link=previous.own_link)
 
 
 def settle_chain(policy: Policy, order: Order, seller: str | None, attribution: Attribution,
-                 chain: tuple[ChainLink, ...]) -> Settlement:
-    """Settle ``order`` on a given chain (steps 2, 4 and 5 of the module docs)."""
+                 chain: tuple[ChainLink, ...], *, own_link: str | None = None) -> Settlement:
+    """Settle ``order`` on a given chain (steps 2, 4 and 5 of the module docs); ``own_link``
+    names a buyer who shared to themselves (for ``explain``)."""
     lines = _line_pools(policy, order)
     shares = _shares(policy, chain) if chain else ()
     paying = [share for share in shares if share.paid]
@@ -219,7 +226,7 @@ def settle_chain(policy: Policy, order: Order, seller: str | None, attribution: 
     return Settlement(
         order_id=order.order_id, seller_id=seller, pool=pool, payouts=payouts,
         retained=pool - sum(p.amount for p in payouts), attribution=attribution,
-        policy=policy, lines=lines, chain=chain, shares=shares,
+        policy=policy, lines=lines, chain=chain, shares=shares, own_link=own_link,
     )
 
 
@@ -255,13 +262,15 @@ def _check_types(policy: object, tree: object, order: object) -> None:
 
 
 def _seller(policy: Policy, tree: InviteTree, order: Order) -> tuple[str | None, Attribution]:
+    """domain.md §3; a sharer who is the buyer counts as no share link (own link ignored)."""
     if order.sharer_id is not None:
         if order.sharer_id not in tree:
             raise UnknownMemberError(
                 f"order {order.order_id!r}: sharer_id={order.sharer_id!r} is not a member; "
                 f"{tree._hint(order.sharer_id)}"
             )
-        return order.sharer_id, "sharer"
+        if order.sharer_id != order.buyer_id:
+            return order.sharer_id, "sharer"
     if order.buyer_id is not None and order.buyer_id in tree:
         if policy.self_purchase:
             return order.buyer_id, "self_purchase"

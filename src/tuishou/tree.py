@@ -49,8 +49,8 @@ from .records import (
     code_problems,
     cycle_problems,
     field_problems,
+    id_field_problems,
     parents_first,
-    text_problems,
 )
 
 __all__ = ["STATUSES", "InviteTree", "Status"]
@@ -448,7 +448,7 @@ class InviteTree:
         'mentor'
         """
         self._require(member_id)
-        problems = text_problems({"tier": tier}, "tier")
+        problems = id_field_problems({"tier": tier}, "tier")
         if problems:
             raise InvalidTreeError(problems[0])
         self._check_tier(tier)
@@ -499,10 +499,12 @@ class InviteTree:
             self._require(new_inviter_id)
             path = [new_inviter_id, *self.upline(new_inviter_id)]
             if member_id in path:
-                loop = " → ".join([*reversed(path[: path.index(member_id) + 1]), member_id])
+                loop = [*reversed(path[: path.index(member_id) + 1]), member_id]
+                shown = " → ".join(loop if len(loop) <= 12 else
+                                   [*loop[:10], f"... ({len(loop) - 11} more)", member_id])
                 raise InvalidTreeError(
-                    f"moving {member_id!r} under {new_inviter_id!r} would create a cycle: {loop}"
-                )
+                    f"moving {member_id!r} under {new_inviter_id!r} would create a cycle: "
+                    f"{shown}")
         old = self._inviter[member_id]
         if self._children is not None:
             if old is not None:

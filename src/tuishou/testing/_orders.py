@@ -2,9 +2,10 @@
 
 Three orders in four are bought by a member of the tree (self-purchase, or as its inviter's
 customer) or come through a member's share link: only those pay anybody. The others are
-bought by a guest the tree does not know, or by nobody. Line amounts go up to 10^11 fen (a
-billion yuan) per line, where exact integer arithmetic matters. Shrinking moves towards one
-line of 0 fen, bought by the newest member.
+bought by a guest the tree does not know, or by nobody. Orders go up to the supported
+maximum (``MAX_ORDER_FEN``, ¥100 000 000 per order: each of 4 lines up to a quarter of it),
+where exact integer arithmetic matters. Shrinking moves towards one line of 0 fen, bought by
+the newest member.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from ..errors import ArgumentTypeError
+from ..errors import ArgumentTypeError, InvalidArgumentError
+from ..money import MAX_ORDER_FEN
 from ..orders import Order, OrderLine
 from ..tree import InviteTree
 from ._arguments import (
@@ -31,7 +33,6 @@ from ._arguments import (
 
 __all__ = ["order_batches", "orders"]
 
-_MAX_AMOUNT = 10**11  # fen per line: ¥1 000 000 000.00
 _MAX_QUANTITY = 3
 
 
@@ -41,14 +42,15 @@ def orders(
     groups: Sequence[str] = DEFAULT_GROUPS,
     skus: Sequence[str] = DEFAULT_SKUS,
     max_lines: int = 4,
-    max_amount: int = _MAX_AMOUNT,
+    max_amount: int | None = None,
     order_id: str = "o1",
 ) -> st.SearchStrategy[Order]:
     """Orders called ``order_id`` by buyers and sharers from ``tree`` (as it is now).
 
     Lines (1 to ``max_lines``) are of a product group in ``groups`` (your policy's
     ``group_rates`` keys) and a sku in ``skus`` (include some of ``policy.sku_rates`` to
-    reach them), each paid 0 to ``max_amount`` fen.
+    reach them), each paid 0 to ``max_amount`` fen (default: ``MAX_ORDER_FEN // max_lines``,
+    so that every order is within the supported maximum).
 
     >>> from hypothesis import find
     >>> from tuishou import InviteTree
@@ -69,7 +71,7 @@ def order_batches(
     groups: Sequence[str] = DEFAULT_GROUPS,
     skus: Sequence[str] = DEFAULT_SKUS,
     max_lines: int = 4,
-    max_amount: int = _MAX_AMOUNT,
+    max_amount: int | None = None,
 ) -> st.SearchStrategy[list[Order]]:
     """Lists of ``min_size`` to ``max_size`` orders with distinct ids ``o0``, ``o1``, ...
 
@@ -103,15 +105,16 @@ class _Parts:
 
 
 def _parts(tree: InviteTree, groups: Sequence[str], skus: Sequence[str], max_lines: int,
-           max_amount: int) -> _Parts:
+           max_amount: int | None) -> _Parts:
     """Check the arguments; take the members now, so that every draw sees the same."""
     if not isinstance(tree, InviteTree):
         raise ArgumentTypeError(f"tree is a {type(tree).__name__}, expected InviteTree; draw "
                                 "one with invite_trees() or build one with "
                                 "InviteTree.from_records(records)")
+    max_lines = check_count("max_lines", max_lines, least=1)
     lines = st.lists(_lines(check_names("groups", groups), check_names("skus", skus),
-                            check_count("max_amount", max_amount, least=0)),
-                     min_size=1, max_size=check_count("max_lines", max_lines, least=1))
+                            _line_bound(max_amount, max_lines)),
+                     min_size=1, max_size=max_lines)
     # Newest members first: hypothesis favours the first of a sample, and members that joined
     # last (deepest, in a tree built from records) have the longest chains above them.
     members = tuple(tree)[::-1]
@@ -149,6 +152,18 @@ def _lines(groups: tuple[str, ...], skus: tuple[str, ...],
     amounts = st.integers(0, max_amount)
     return st.builds(OrderLine, sku=sample(skus), group=sample(groups),
                      amount=amounts, quantity=st.integers(1, _MAX_QUANTITY))
+
+
+def _line_bound(max_amount: int | None, max_lines: int) -> int:
+    """The most one line may be paid: orders stay within ``MAX_ORDER_FEN``."""
+    if max_amount is None:
+        return MAX_ORDER_FEN // max_lines
+    bound = check_count("max_amount", max_amount, least=0)
+    if bound * max_lines > MAX_ORDER_FEN:
+        raise InvalidArgumentError(
+            f"max_amount={bound} x max_lines={max_lines} is above the supported order amount "
+            f"MAX_ORDER_FEN={MAX_ORDER_FEN}; use max_amount <= {MAX_ORDER_FEN // max_lines}")
+    return bound
 
 
 def _guest(members: tuple[str, ...]) -> str:
