@@ -261,9 +261,6 @@ def example_e_policy(self_purchase):
                   rules=[{"kind": "seller", "rates": {"m": "0.20"}}])
 
 
-@pytest.mark.xfail(raises=AssertionError, reason=(
-    "the self-share rule (issue 10, item 6) lands with branch h-input; remove this marker "
-    "when it is merged (xfail_strict makes the suite say so)"))
 def test_example_e_own_link_is_no_link():
     """docs/domain.md §15, Example E: with self-purchase off, Z is paid and A is not."""
     result = settle(example_e_policy(False), EXAMPLE_E_TREE, EXAMPLE_E_ORDER)
