@@ -178,8 +178,7 @@ def settle(policy: Policy, tree: InviteTree, order: Order) -> Settlement:
     _check_types(policy, tree, order)
     seller, attribution = _seller(policy, tree, order)
     chain = _chain(policy, tree, seller) if seller is not None else ()
-    own_link = order.sharer_id if order.sharer_id == order.buyer_id else None
-    return settle_chain(policy, order, seller, attribution, chain, own_link=own_link)
+    return settle_chain(policy, order, seller, attribution, chain)
 
 
 def resettle(previous: Settlement, order: Order) -> Settlement:
@@ -204,14 +203,12 @@ def resettle(previous: Settlement, order: Order) -> Settlement:
     if order.order_id != previous.order_id:
         raise InvalidOrderError(f"order_id={order.order_id!r} is not the settled order "
                                 f"{previous.order_id!r}")
-    return settle_chain(policy, order, previous.seller_id, previous.attribution, previous.chain,
-                        own_link=previous.own_link)
+    return settle_chain(policy, order, previous.seller_id, previous.attribution, previous.chain)
 
 
 def settle_chain(policy: Policy, order: Order, seller: str | None, attribution: Attribution,
-                 chain: tuple[ChainLink, ...], *, own_link: str | None = None) -> Settlement:
-    """Settle ``order`` on a given chain (steps 2, 4 and 5 of the module docs); ``own_link``
-    names a buyer who shared to themselves (for ``explain``)."""
+                 chain: tuple[ChainLink, ...]) -> Settlement:
+    """Settle ``order`` on a given chain (steps 2, 4 and 5 of the module docs)."""
     lines = _line_pools(policy, order)
     shares = _shares(policy, chain) if chain else ()
     paying = [share for share in shares if share.paid]
@@ -226,7 +223,8 @@ def settle_chain(policy: Policy, order: Order, seller: str | None, attribution: 
     return Settlement(
         order_id=order.order_id, seller_id=seller, pool=pool, payouts=payouts,
         retained=pool - sum(p.amount for p in payouts), attribution=attribution,
-        policy=policy, lines=lines, chain=chain, shares=shares, own_link=own_link,
+        policy=policy, lines=lines, chain=chain, shares=shares,
+        own_link=order.sharer_id if order.sharer_id == order.buyer_id else None,
     )
 
 
