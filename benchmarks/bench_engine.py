@@ -295,7 +295,7 @@ def is_floor_line(policy: Policy) -> bool:
 
 
 def example_ladder() -> TierLadder:
-    """A 4-tier ladder like domain.md Example C, with a ``min_direct_at`` requirement."""
+    """A 4-tier ladder like docs/domain.md §15 Example C, with a ``min_direct_at`` requirement."""
     return TierLadder(tiers=[
         Tier(name="member"),
         Tier(name="pusher", requires=Requirements(min_personal_sales=39_600)),
@@ -572,7 +572,7 @@ def networkx_settle(graph: Any, policy: Policy, orders: Sequence[Order]
 
 def _networkx_shares(policy: Policy, tiers: list[str], chain: list[str]
                      ) -> list[tuple[str, str, int]]:
-    """(member, kind, share in 1/10 000) for every rule, domain.md §5, with plain ints."""
+    """(member, kind, share in 1/10 000) for every rule, docs/domain.md §8, with plain ints."""
     shares = []
     for rule, units in zip(policy.rules, policy.units.rules, strict=True):
         rates = units["rates"]
@@ -722,7 +722,7 @@ class DuckdbPlan:
         FROM ranked) WHERE amount > 0"""
 
     def line_sellers(self) -> str:
-        """Each line's pool (1/10 000 fen) and seller (domain.md §3, §4)."""
+        """Each line's pool (1/10 000 fen) and seller (docs/domain.md §6, §7)."""
         units = self.units
         rate = _case("l.grp", {i: units.group.get(g, 0) for i, g in enumerate(self.groups)},
                      "NULL")

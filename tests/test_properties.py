@@ -1,8 +1,8 @@
-"""domain.md §7's invariants, under hypothesis, plus an independent reference settlement.
+"""docs/domain.md §14's invariants, under hypothesis, plus an independent reference settlement.
 
 The scenarios come from ``tuishou.testing``, the strategies users test their policies with.
 
-The reference (``reference_settle``) re-reads domain.md §3-§6 with ``Fraction`` and Python's
+The reference (``reference_settle``) re-reads docs/domain.md §6-§10 with ``Fraction`` and Python's
 own half-to-even ``round``; it shares no code with tuishou's settlement.
 """
 

@@ -239,7 +239,7 @@ def test_without_hypothesis_the_import_says_what_to_install(monkeypatch):
 
 
 def example_a():
-    """domain.md's Example A: D 4497 (seller), C 450 (peer), B 1349, A 900; retained 1799."""
+    """docs/domain.md §15, Example A: D 4497 (seller), C 450 (peer), B 1349, A 900; kept 1799."""
     tree = tree_from_text("Z>A>B>C>D", tiers="Z:senior_advisor A:senior_advisor B:mentor "
                                               "C:pusher D:pusher")
     order = Order(order_id="A-1", buyer_id="D", lines=[
@@ -296,7 +296,7 @@ BREAKAGES = [
     ("chain", lambda p, t, o, r: (p, t, o, changed(r, "B", member_id="ghost")),
      "pays 'ghost' 1349 fen at generation 2"),
     ("chain", lambda p, t, o, r: (p, t, o, replace(r, seller_id="C")),
-     "credits seller 'C', but domain.md §3 gives 'D'"),
+     "credits seller 'C', but docs/domain.md §6 gives 'D'"),
     ("rules", lambda p, t, o, r: (p, t, o, changed(r, "B", rule="bonus")),
      "pays 'B' by rule 'bonus', which policy 'youpin-tuishou' does not have"),
     ("rules", lambda p, t, o, r: (p, t, o, changed(r, "B", kind="layer")),

@@ -1,4 +1,4 @@
-"""Tier ladders and qualification (domain.md §9, Example C)."""
+"""Tier ladders and qualification (docs/domain.md §11 and §15, Example C)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rounding exact amounts to whole fen: the one place tuishou rounds (domain.md §6).
+"""Rounding exact amounts to whole fen: the one place tuishou rounds (docs/domain.md §10).
 
 Exact amounts arrive as ints in units of ``1/scale`` fen, so nothing here is inexact.
 
@@ -42,7 +42,7 @@ def round_total(exact: int, scale: int, rounding: Rounding) -> int:
 def allocate(exact: Sequence[int], scale: int, rounding: Rounding) -> list[int]:
     """Round each exact amount (in ``1/scale`` fen) to whole fen.
 
-    Example A of domain.md: 4497.4, 449.74, 1349.22 and 899.48 fen.
+    Example A of docs/domain.md §15: 4497.4, 449.74, 1349.22 and 899.48 fen.
 
     >>> allocate([449740, 44974, 134922, 89948], 100, "largest_remainder")
     [4497, 450, 1349, 900]

@@ -25,7 +25,7 @@ class PayoutTable:
     """One row per payout: order, member, rule, kind (codes), generation, amount (fen).
 
     Rows come order by order (in the order orders first appear in the input), each order's
-    payouts in the order of domain.md §6 — the order of ``Settlement.payouts``.
+    payouts in the order of docs/domain.md §10 — the order of ``Settlement.payouts``.
     """
 
     order: IntArray

@@ -3,7 +3,7 @@
 A seller's schedule lists only the slots that pay it something (a sparse, CSR-like layout):
 most orders pay one or two members, so the work follows the payouts, not the
 ``orders × slots`` rectangle. For each item (an order, or a line when rounding per line) the
-item's entries are laid out contiguously, in slot order — the payout order of domain.md §6.
+item's entries are laid out contiguously, in slot order — the payout order of docs/domain.md §10.
 
 Amounts are exact: ``pool4 × share`` is split into whole fen and a remainder in 1/10^8 fen
 (``split``); rounding is floor, or largest remainder with ties to the earlier slot, as in

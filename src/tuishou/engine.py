@@ -3,10 +3,10 @@
 It computes what :func:`tuishou.settle` computes, order for order and fen for fen, in four
 vectorised steps:
 
-1. **sellers**: every order's seller, from the sharer and buyer columns (domain.md §3);
+1. **sellers**: every order's seller, from the sharer and buyer columns (docs/domain.md §6);
 2. **schedules** (``schedule.py``): for every distinct seller, its chain (generation by
    generation, with compression's jump to the next active upline) and each rule's share per
-   *slot*, a (generation, rule, kind) in the payout order of domain.md §6. Work here depends
+   *slot*, a (generation, rule, kind) in the payout order of docs/domain.md §10. Work here depends
    on the number of sellers, not of orders, and on how deep their chains really go (at most
    ``max_generation``), never on ``max_generation`` itself;
 3. **pools**: each line's pool in units of 1/10 000 fen (int64);
@@ -188,7 +188,7 @@ def _member_index(values: Any, codes: npt.NDArray[Any], arrays: TreeArrays) -> I
 def _sellers(policy: Policy, arrays: TreeArrays, lines: LineColumns,
              buyer_codes: npt.NDArray[Any], sharer_codes: npt.NDArray[Any],
              first: IntArray) -> IntArray:
-    """domain.md §3 per order; the tree size N means "no seller". A sharer who is the buyer
+    """docs/domain.md §6 per order; the tree size N means "no seller". A sharer who is the buyer
     counts as no share link (a self-share cannot get around ``self_purchase = false``)."""
     size = arrays.size
     buyer = _member_index(lines.buyer.values, buyer_codes, arrays)

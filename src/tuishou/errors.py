@@ -267,7 +267,7 @@ class UnknownOrderError(TuishouError, _KeyErrorMessage):
 
 
 class InvariantError(TuishouError, AssertionError):
-    """A settlement that breaks one of domain.md §7's invariants (see ``tuishou.invariants``).
+    """A settlement that breaks one of docs/domain.md §14's invariants (see ``tuishou.invariants``).
 
     An ``AssertionError``, so test runners report it as a failed check. ``.invariant`` names
     the invariant (e.g. ``"conservation"``), ``.order_id`` the order.

@@ -1,4 +1,4 @@
-"""The invariants of a settlement (domain.md §7), as code: what tuishou promises of every order.
+"""The invariants of a settlement (docs/domain.md §14) as code: what tuishou promises of an order.
 
 ``check_settlement(policy, tree, order, settlement)`` checks them in the order below and raises
 an ``InvariantError`` (an ``AssertionError``) for the first that fails, naming the invariant,
@@ -6,8 +6,8 @@ the order and the numbers:
 
 - ``inputs``: the settlement is of this order (its id) under this policy;
 - ``amounts``: every payout is a whole number of fen above 0 (payouts of 0 are left out);
-- ``pool``: the pool is Σ line amount × pool rate, rounded once the policy's way (domain.md §4,
-  §6);
+- ``pool``: the pool is Σ line amount × pool rate, rounded once the policy's way (docs/domain.md §7,
+  §10);
 - ``conservation``: Σ payouts + retained = pool, to the fen;
 - ``retained``: retained ≥ 0;
 - ``max_generation``: nobody beyond ``max_generation`` is paid;
@@ -52,7 +52,7 @@ __all__ = ["INVARIANTS", "check_settlement"]
 def check_settlement(
     policy: Policy, tree: InviteTree, order: Order, settlement: Settlement
 ) -> None:
-    """Check domain.md §7 on ``settlement``; raise ``InvariantError`` for the first that fails.
+    """Check docs/domain.md §14 on ``settlement``; raise ``InvariantError`` for the first failure.
 
     ``InvariantError`` is an ``AssertionError`` whose ``.invariant`` names the invariant
     (see ``INVARIANTS``); the message gives the order id and the numbers.
@@ -94,7 +94,7 @@ class _Case:
 
     @cached_property
     def line_pools(self) -> list[Fraction]:
-        """Each line's exact pool in fen, straight from domain.md §4."""
+        """Each line's exact pool in fen, straight from docs/domain.md §7."""
         return [line.amount * Fraction(self.policy.pool_rate(line.sku, line.group) or 0)
                 for line in self.order.lines]
 
@@ -108,7 +108,7 @@ class _Case:
 
     @cached_property
     def chain(self) -> list[str]:
-        """The members at generation 0, 1, ... as domain.md §3 and §5 define them."""
+        """The members at generation 0, 1, ... as docs/domain.md §6, §8 and §9 define them."""
         seller = _expected_seller(self.policy, self.tree, self.order)
         if seller is None:
             return []
@@ -191,7 +191,8 @@ def _chain(case: _Case) -> str | None:
     chain = case.chain
     seller = chain[0] if chain else None
     if case.settlement.seller_id != seller:
-        return f"credits seller {case.settlement.seller_id!r}, but domain.md §3 gives {seller!r}"
+        return (f"credits seller {case.settlement.seller_id!r}, "
+                f"but docs/domain.md §6 gives {seller!r}")
     for p in case.settlement.payouts:
         expected = chain[p.generation] if p.generation < len(chain) else None
         if p.member_id != expected:

@@ -1,6 +1,6 @@
 """Tier ladders (等级): the tiers, lowest first, and what each one requires.
 
-Glossary (domain.md §9):
+Glossary (docs/domain.md §11):
 
 - **tier ladder**: the tiers, lowest first (member 会员 < pusher 推手 < mentor 导师 < ...).
   The lowest tier has no requirements: everyone holds at least it.
@@ -193,7 +193,7 @@ def _ladder_problems(tiers: tuple[Tier, ...]) -> list[str]:
 
 
 def _example_ladder() -> TierLadder:
-    """The ladder of domain.md Example C, used by the doctests."""
+    """The ladder of docs/domain.md §15 Example C, used by the doctests."""
     return TierLadder(tiers=[
         Tier(name="member", label="会员"),
         Tier(name="pusher", label="推手", requires=Requirements(min_personal_sales=39_600)),

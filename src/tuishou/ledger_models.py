@@ -1,6 +1,6 @@
 """The ledger's vocabulary: its policy, its entries and the balances they add up to.
 
-Glossary (domain.md §10):
+Glossary (docs/domain.md §12):
 
 - **pending** (冻结): earned but frozen until ``freeze_days`` after payment (or receipt);
 - **available** (可提现): released, can be withdrawn;

@@ -1,6 +1,6 @@
 """Tier migration (等级平移): bring a whole team over from a rival platform.
 
-Glossary (domain.md §11):
+Glossary (docs/domain.md §13):
 
 - **roster**: the incoming team, one ``RosterEntry`` per member: its new ``member_id``, its
   ``inviter_id`` inside the roster (None for the team's **leaders**), and where it comes

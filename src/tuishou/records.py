@@ -36,7 +36,7 @@ __all__ = [
 
 Status = Literal[
     "active",  # earns commissions and counts towards others' qualification
-    "suspended",  # keeps its place in the tree but earns nothing (see domain.md §5)
+    "suspended",  # keeps its place in the tree but earns nothing (see docs/domain.md §9)
 ]
 STATUSES: tuple[str, ...] = get_args(Status)
 # The attributes every member node carries (see InviteTree), then the record-only fields.

@@ -1,6 +1,6 @@
 """Commission policies (佣金规则): what share of an order's pool each member in the chain gets.
 
-Glossary (domain.md §4-§6):
+Glossary (docs/domain.md §7-§10):
 
 - **pool** (佣金池): each line's paid amount × its pool rate (``sku_rates`` before
   ``group_rates``), summed over the order.
@@ -120,7 +120,7 @@ class LayersRule(_RuleBase):
 
 
 class DifferentialRule(_RuleBase):
-    """级差 with an optional 平级 peer bonus; see domain.md §5 for the walk.
+    """级差 with an optional 平级 peer bonus; see docs/domain.md §8 for the walk.
 
     >>> rule = DifferentialRule(kind="differential", rates={"pusher": "0.5", "mentor": "0.65"},
     ...                         peer_rate="0.05", peer_max=1)
@@ -135,7 +135,7 @@ class DifferentialRule(_RuleBase):
     peer_max: int = Field(default=0, ge=0, strict=True)
 
     def max_share(self) -> Decimal:
-        """Top tier rate plus ``peer_rate × peer_max`` (domain.md §5's budget)."""
+        """Top tier rate plus ``peer_rate × peer_max`` (docs/domain.md §8's budget)."""
         return max(self.rates.values(), default=Decimal(0)) + self.peer_rate * self.peer_max
 
 
@@ -199,7 +199,7 @@ class Policy(_PolicyPart):
         return self
 
     def budget(self) -> Decimal:
-        """The largest share of the pool this policy could pay for one order (domain.md §5)."""
+        """The largest share of the pool this policy could pay for one order (docs/domain.md §8)."""
         return sum((rule.max_share() for rule in self.rules), Decimal(0))
 
     def pool_rate(self, sku: str, group: str) -> Decimal | None:

@@ -2,7 +2,7 @@
 
 A seller's chain (generation by generation, with compression's jump to the next active
 upline) and each rule's share per *slot*, a (generation, rule, kind) in the payout order of
-domain.md §6, computed for all sellers at once with numpy. The work depends on the number of
+docs/domain.md §10, computed for all sellers at once with numpy. The work depends on the number of
 distinct sellers, not of orders, and never recurses, however deep the tree. The chains stop at
 the deepest seller's root, so ``max_generation`` beyond the tree's depth costs nothing. Only
 the slots that pay are kept (``bulk.Entries``).

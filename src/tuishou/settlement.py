@@ -1,6 +1,6 @@
 """Settling one order (结算): the seller, the chain, each member's share, rounded to the fen.
 
-``settle(policy, tree, order)`` follows domain.md §3-§6 step by step:
+``settle(policy, tree, order)`` follows docs/domain.md §6-§10 step by step:
 
 1. **attribution**: the seller is the sharer, else the buyer (自购省, with
    ``self_purchase``) or the buyer's inviter, else nobody (a guest order pays nothing).
@@ -157,7 +157,7 @@ class Settlement:
 def settle(policy: Policy, tree: InviteTree, order: Order) -> Settlement:
     """Settle one order under ``policy`` on ``tree``: exact, rounded once, conserved.
 
-    Example B of domain.md (two-level, floor per line):
+    Example B of docs/domain.md §15 (two-level, floor per line):
 
     >>> from tuishou import InviteTree, Order, OrderLine, Policy
     >>> tree = InviteTree.from_records([
@@ -260,7 +260,7 @@ def _check_types(policy: object, tree: object, order: object) -> None:
 
 
 def _seller(policy: Policy, tree: InviteTree, order: Order) -> tuple[str | None, Attribution]:
-    """domain.md §3; a sharer who is the buyer counts as no share link (own link ignored)."""
+    """docs/domain.md §6; a sharer who is the buyer counts as no share link (own link ignored)."""
     if order.sharer_id is not None:
         if order.sharer_id not in tree:
             raise UnknownMemberError(
@@ -324,7 +324,7 @@ def _shares(policy: Policy, chain: tuple[ChainLink, ...]) -> tuple[Share, ...]:
         for link, kind, share in _rule_shares(rule, units, counted):
             if share > 0:
                 generation = link.generation or 0  # counted links always have one
-                key = (generation, position, kind == "peer")  # domain.md §6's payout order
+                key = (generation, position, kind == "peer")  # docs/domain.md §10's payout order
                 found.append((key, Share(link.member_id, rule.name, kind, generation, share,
                                          link.status == "active")))
     return tuple(share for _, share in sorted(found, key=lambda item: item[0]))

@@ -1,7 +1,7 @@
 """Tier qualification (升级): which tier of a ladder each member has earned.
 
 The ladder itself (``TierLadder``, ``Tier``, ``Requirements``) is defined in
-:mod:`tuishou.ladder` and re-exported here. Glossary (domain.md §9):
+:mod:`tuishou.ladder` and re-exported here. Glossary (docs/domain.md §11):
 
 - **qualified tier**: the highest tier whose requirements hold; it may skip tiers.
 - **demotion** (降级): off by default, so tiers never go down; with ``demote=True`` every

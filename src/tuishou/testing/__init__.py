@@ -4,7 +4,7 @@
   :func:`orders` and :func:`order_batches` over a tree, :func:`policies` (every rule kind and
   option, always within budget), :func:`scenarios` (all three together) and :func:`rosters`
   for a migration (等级平移);
-- :func:`check_settlement`, which checks every invariant of domain.md §7 on a settlement and
+- :func:`check_settlement`, which checks every invariant of docs/domain.md §14 on a settlement and
   raises an ``InvariantError`` (an ``AssertionError``) naming the one that fails. It needs no
   hypothesis: ``from tuishou.invariants import check_settlement`` works without the extra.
 

@@ -1,6 +1,6 @@
 """Commission policies for property tests: every rule kind and option, always within budget.
 
-A policy's rules may pay at most the whole pool for one order (domain.md §5's budget). Rather
+A policy's rules may pay at most the whole pool for one order (docs/domain.md §8's budget). Rather
 than drawing rates and throwing away policies over budget, the 10 000 basis points are cut
 into one slice per rule (often a fair share each, sometimes all of them to one rule), and each
 rule draws its rates within its slice: a differential rule counts ``peer_rate × peer_max`` in
