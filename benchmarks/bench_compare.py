@@ -1,4 +1,4 @@
-"""Benchmark ``tuishou.analysis.compare`` (two policies) against the per-order path.
+"""Benchmark ``tuishou.analysis.compare.compare`` (two policies) against the per-order path.
 
 Generates the same kind of data as ``bench_engine.py`` (deterministic, ``--seed``):
 ``--members`` members (default 100 000) and ``--orders`` orders (default 1 000 000,
@@ -28,7 +28,7 @@ import pandas as pd
 from bench_engine import best_of, build_tree, generate_lines, policies, sample_orders
 from bench_settle import member_totals
 from tuishou import settle_many
-from tuishou.analysis import compare, replace
+from tuishou.analysis.compare import compare, replace
 from tuishou.orders import order_columns
 
 LINES_PER_ORDER = 2  # generate_lines draws 1-3 lines per order

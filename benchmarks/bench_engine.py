@@ -86,8 +86,8 @@ from tuishou import (
     load_policy,
     settle,
 )
-from tuishou.batch import KINDS
-from tuishou.engine import member_totals, settle_batch
+from tuishou.engine.batch import member_totals, settle_batch
+from tuishou.engine.tables import KINDS
 
 T = TypeVar("T")
 

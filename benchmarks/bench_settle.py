@@ -1,6 +1,6 @@
 """Benchmark ``settle_many`` against a hand-written pure-Python loop, in the same process.
 
-Builds the demo's generated invite tree (``tuishou.demo.example_tree``, default 100 000
+Builds the demo's generated invite tree (``tuishou.cli.demo.example_tree``, default 100 000
 members) and orders (default 100 000), then times, best of ``--repeat`` after a warm-up:
 
 - ``settle_many`` under the bundled 有品推手 policy (three-generation 级差 with a 平级
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tuishou import DifferentialRule, InviteTree, Order, Policy, settle_many
-from tuishou.demo import example_orders, example_policy, example_tree
+from tuishou.cli.demo import example_orders, example_policy, example_tree
 from tuishou.money import RATE_SCALE, rate_units
 
 T = TypeVar("T")

@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tuishou.cli import main
+from tuishou.cli.main import main
 
 POLICY = Path(str(files("tuishou") / "data" / "youpin.toml"))
 MEMBER_COLUMNS = ("member_id", "inviter_id", "tier", "status")

@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from tuishou import InviteTree, Order, OrderLine, Policy, settle
-from tuishou.engine import member_totals, settle_batch
+from tuishou.engine.batch import member_totals, settle_batch
 from tuishou.orders import order_columns
 from tuishou.testing import DEFAULT_TIERS, Scenario, scenarios
 

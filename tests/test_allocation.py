@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tuishou.allocation import allocate, round_half_even, round_total
+from tuishou.rounding import allocate, round_half_even, round_total
 
 
 @pytest.mark.parametrize(

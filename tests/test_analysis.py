@@ -21,7 +21,7 @@ from tuishou import (
     OrderLine,
     settle,
 )
-from tuishou.analysis import compare, in_yuan, replace
+from tuishou.analysis.compare import compare, in_yuan, replace
 from tuishou.orders import order_columns
 from tuishou.testing import invite_trees, order_batches, policies
 

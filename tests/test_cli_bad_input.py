@@ -179,7 +179,7 @@ def test_many_problems_are_summarised(tmp_path, capsys):
 
 
 def test_the_summary_of_many_rows_names_where_they_start(tmp_path, capsys, monkeypatch):
-    from tuishou.files import Problems
+    from tuishou.io.files import Problems
 
     monkeypatch.setattr(Problems, "per_check", 2)
     orders = [{**ORDERS[3], "order_id": f"o-{i}", "amount": "-1"} for i in range(5)]

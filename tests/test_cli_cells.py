@@ -25,7 +25,7 @@ from cli_support import (
     scenario,
     settle_args,
 )
-from tuishou.cli import main
+from tuishou.cli.main import main
 
 LIMIT = "one order is at most 10,000,000,000 fen (¥100,000,000.00)"
 NOT_TEXT = "ids and names are text"
@@ -226,7 +226,7 @@ def test_a_refused_id_is_not_reported_again_as_unknown(tmp_path, capsys, suffix)
 
 def test_many_bad_cells_of_one_column_are_summarised(tmp_path, capsys, monkeypatch):
     """A Parquet column of the wrong type is named cell by cell, then counted."""
-    from tuishou.files import Problems
+    from tuishou.io.files import Problems
 
     monkeypatch.setattr(Problems, "per_check", 3)
     orders = [{**ORDERS[3], "order_id": f"o-{i}"} for i in range(5)]
@@ -264,9 +264,9 @@ def test_the_librarys_word_on_an_id_the_file_refused_is_not_repeated():
     the file's checks already named is not listed twice."""
     from pathlib import Path
 
-    from tuishou.file_checks import check_ids
-    from tuishou.files import Problems, Table
-    from tuishou.inputs import MEMBER_COLUMNS, translate
+    from tuishou.io.checks import check_ids
+    from tuishou.io.files import Problems, Table
+    from tuishou.io.inputs import MEMBER_COLUMNS, translate
 
     problems = Problems()
     table = Table(Path("m.csv"), 2, {"member_id": ["A", "D "]}, {}, lambda: [2, 3])

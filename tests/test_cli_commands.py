@@ -150,9 +150,9 @@ def test_help_lists_every_command(capsys):
 
 
 def test_without_the_cli_extra_the_command_says_what_to_install(capsys, monkeypatch):
-    from tuishou import cli
+    from tuishou.cli import main as cli
 
-    monkeypatch.delitem(sys.modules, "tuishou.cli_app", raising=False)
+    monkeypatch.delitem(sys.modules, "tuishou.cli.app", raising=False)
     monkeypatch.setitem(sys.modules, "click", None)  # as if click were not installed
     assert cli.main(["validate", "--policy", "p.toml"]) == 2
     assert capsys.readouterr().err == (

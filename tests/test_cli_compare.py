@@ -8,7 +8,7 @@ import pytest
 
 from cli_support import MEMBERS, ORDERS, POLICY, leftovers, run, scenario
 from tuishou import InviteTree, load_policy
-from tuishou.analysis import compare
+from tuishou.analysis.compare import compare
 
 
 def proposal_file(folder, rate="0.25", name="ecosystem-25"):

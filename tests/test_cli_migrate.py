@@ -8,8 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from cli_support import leftovers, run, scenario, write_rows
-from tuishou.files import Problems
-from tuishou.inputs import read_members
+from tuishou.io.files import Problems
+from tuishou.io.inputs import read_members
 
 ROSTER_COLUMNS = ("member_id", "inviter_id", "platform", "source_tier", "source_member_id")
 MAPPING_COLUMNS = ("platform", "source_tier", "tier")

@@ -20,8 +20,9 @@ from cli_support import (
     settle_args,
     write_rows,
 )
-from tuishou import demo, file_output
-from tuishou.engine import settle_batch
+from tuishou.cli import demo
+from tuishou.engine.batch import settle_batch
+from tuishou.io import output as file_output
 
 FORMATS = [".csv", ".parquet", ".jsonl"]
 
@@ -79,7 +80,7 @@ def test_every_format_gives_what_settle_batch_gives(tmp_path, capsys, generated,
 def test_the_progress_bar_changes_nothing_but_the_screen(tmp_path, capsys, monkeypatch):
     from rich.console import Console
 
-    from tuishou import cli_app
+    from tuishou.cli import app as cli_app
 
     paths = scenario(tmp_path)
     assert run(capsys, *settle_args(paths, tmp_path / "plain.csv"))[0] == 0
@@ -196,7 +197,8 @@ def test_an_orders_file_without_rows_gives_an_empty_payouts_file(tmp_path, capsy
 
 
 def test_a_row_the_engine_still_refuses_is_named_by_its_line(tmp_path, capsys, monkeypatch):
-    from tuishou import InvalidOrderError, engine
+    from tuishou import InvalidOrderError
+    from tuishou.engine import batch as engine
 
     def refuse(policy, tree, orders):
         raise InvalidOrderError("column 'amount' must be >= 0: row(s) 0, 2")

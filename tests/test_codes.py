@@ -13,7 +13,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuishou.codes import ALPHABET, CODE_LENGTH, candidate_codes, check_code, normalise_code
 from tuishou.errors import (
     InvalidInviteCodeError,
     InvalidTreeError,
@@ -21,6 +20,7 @@ from tuishou.errors import (
     UnknownTierError,
 )
 from tuishou.ids import id_problem, normal_id
+from tuishou.members.codes import ALPHABET, CODE_LENGTH, candidate_codes, check_code, normalise_code
 from tuishou.tree import InviteTree
 
 LADDER = ["member", "pusher", "mentor"]

@@ -10,8 +10,8 @@ dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
 from tuishou import InvalidOrderError  # noqa: E402
-from tuishou.dask import settle_dask  # noqa: E402
-from tuishou.engine import settle_batch  # noqa: E402
+from tuishou.engine.batch import settle_batch  # noqa: E402
+from tuishou.engine.dask import settle_dask  # noqa: E402
 
 from helpers import policy, tree_from_text  # noqa: E402
 

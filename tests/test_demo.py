@@ -7,8 +7,9 @@ import sys
 
 import pytest
 
-from tuishou import InvalidTreeError, demo, settle_many
-from tuishou.cli import main
+from tuishou import InvalidTreeError, settle_many
+from tuishou.cli import demo
+from tuishou.cli.main import main
 
 SECTIONS = [
     "Overview",

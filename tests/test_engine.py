@@ -17,7 +17,7 @@ from tuishou import (
     UnknownMemberError,
     UnknownTierError,
 )
-from tuishou.engine import member_totals, settle_batch
+from tuishou.engine.batch import member_totals, settle_batch
 from tuishou.money import MAX_ORDER_FEN
 from tuishou.orders import order_columns
 from tuishou.testing import DEFAULT_GROUPS, invite_trees, order_batches, policies

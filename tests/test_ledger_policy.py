@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from ledger_support import BACKENDS, DAY0, POLICY, TREE, bal, day, ledgers, posted
 from tuishou import ArgumentTypeError, Ledger, LedgerError, LedgerPolicy, Order, OrderLine, settle
-from tuishou.ledger_models import MAX_FREEZE_DAYS
+from tuishou.ledger.models import MAX_FREEZE_DAYS
 from tuishou.money import MAX_ORDER_FEN
 
 make_ledger = pytest.fixture(params=BACKENDS)(ledgers)

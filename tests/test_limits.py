@@ -21,16 +21,16 @@ from tuishou import (
     OrderLine,
     Policy,
     load_policy,
-    per_line,
     replace,
     settle,
 )
-from tuishou.bulk import exact_sum
-from tuishou.engine import _check_batch_total, member_totals, settle_batch
+from tuishou.engine import per_line
+from tuishou.engine.batch import _check_batch_total, member_totals, settle_batch
+from tuishou.engine.bulk import exact_sum
+from tuishou.engine.schedule import _chains
 from tuishou.money import MAX_ORDER_FEN
 from tuishou.orders import order_columns
 from tuishou.rules import MAX_GENERATION
-from tuishou.schedule import _chains
 
 from helpers import assert_same, reference_rows
 
@@ -108,7 +108,7 @@ def test_the_issue_example_through_the_command_line(rules, variant, tmp_path, ca
 
 
 def compare_income(chosen: Policy, tree: InviteTree, order_list: list[Order]) -> dict[str, int]:
-    from tuishou.analysis import compare
+    from tuishou.analysis.compare import compare
 
     table = compare({"p": chosen}, tree, order_list).by_member
     return {m: int(a) for m, a in zip(table["member_id"], table["p"], strict=True) if a}
@@ -118,7 +118,7 @@ def dask_rows(chosen: Policy, tree: InviteTree, order_list: list[Order]) -> list
     dd = pytest.importorskip("dask.dataframe")
     import pandas as pd
 
-    from tuishou.dask import settle_dask
+    from tuishou.engine.dask import settle_dask
 
     lines = dd.from_pandas(pd.DataFrame(order_columns(order_list)), npartitions=1)
     found = settle_dask(chosen, tree, lines).payouts.compute()
@@ -269,7 +269,7 @@ def test_settle_is_exact_whatever_the_decimal_context():
 
 def test_sums_across_a_million_orders_at_the_limit_are_exact():
     """Totals past 2**53 (where a float sum stops being exact): batch, member and compare."""
-    from tuishou.analysis import compare
+    from tuishou.analysis.compare import compare
 
     count = (1 << 20) + 3
     chosen = deep_policy(1, [{"kind": "seller", "rates": {"m": "0.9999"}}])

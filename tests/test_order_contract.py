@@ -13,9 +13,9 @@ import pyarrow as pa
 import pytest
 
 from tuishou import Order, OrderLine, TuishouError
-from tuishou.analysis import compare
-from tuishou.columns import read_lines
-from tuishou.engine import member_totals, settle_batch
+from tuishou.analysis.compare import compare
+from tuishou.engine.batch import member_totals, settle_batch
+from tuishou.engine.columns import read_lines
 from tuishou.errors import FloatRefusedError, InvalidOrderError
 from tuishou.money import MAX_ORDER_FEN
 from tuishou.orders import LINE_COLUMNS
@@ -84,7 +84,7 @@ def with_compare(columns: Any) -> Any:
 
 def with_dask(columns: Any) -> Any:
     dd = pytest.importorskip("dask.dataframe")
-    from tuishou.dask import settle_dask
+    from tuishou.engine.dask import settle_dask
 
     frame = columns if isinstance(columns, pd.DataFrame) else \
         columns.to_pandas() if isinstance(columns, pa.Table) else pd.DataFrame(columns)
@@ -290,7 +290,7 @@ def test_a_column_given_twice_is_refused(build):
 
 def test_dask_refuses_an_unknown_column_before_computing():
     dd = pytest.importorskip("dask.dataframe")
-    from tuishou.dask import settle_dask
+    from tuishou.engine.dask import settle_dask
 
     frame = dd.from_pandas(pd.DataFrame({**GOOD, "sharer": ["A"] * 3}), npartitions=1)
     refused(lambda: settle_dask(POLICY, TREE, frame), InvalidOrderError,

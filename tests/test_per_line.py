@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuishou import per_line, replace
-from tuishou.engine import settle_batch
+from tuishou import replace
+from tuishou.engine import per_line
+from tuishou.engine.batch import settle_batch
 from tuishou.orders import order_columns
 from tuishou.testing import invite_trees, order_batches, policies
 

@@ -14,8 +14,8 @@ import pytest
 
 from cli_support import run
 from tuishou import InviteTree, Order, OrderLine, settle
-from tuishou.analysis import compare
-from tuishou.engine import member_totals, settle_batch
+from tuishou.analysis.compare import compare
+from tuishou.engine.batch import member_totals, settle_batch
 from tuishou.invariants import check_settlement
 from tuishou.orders import order_columns
 
@@ -53,7 +53,7 @@ def by_compare(p: Any, tree: InviteTree) -> dict[str, int]:
 
 def by_dask(p: Any, tree: InviteTree) -> dict[str, int]:
     dd = pytest.importorskip("dask.dataframe")
-    from tuishou.dask import settle_dask
+    from tuishou.engine.dask import settle_dask
 
     frame = dd.from_pandas(pd.DataFrame(order_columns([ORDER])), npartitions=1)
     payouts = settle_dask(p, tree, frame).payouts.compute()

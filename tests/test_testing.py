@@ -31,7 +31,7 @@ from tuishou import (
     settle,
 )
 from tuishou import invariants as invariants_module
-from tuishou.demo import example_policy
+from tuishou.cli.demo import example_policy
 from tuishou.testing import (
     DEFAULT_TIERS,
     INVARIANTS,

@@ -10,7 +10,7 @@ rates are exact decimals, and every fen of a settlement has a reason (``explain(
 '¥199.99'
 """
 
-from .errors import (
+from tuishou.errors import (
     ArgumentTypeError,
     DuplicateOrderError,
     DuplicateRequestError,
@@ -32,16 +32,16 @@ from .errors import (
     UnknownOrderError,
     UnknownTierError,
 )
-from .ids import check_id
-from .ledger import Ledger
-from .ledger_models import Balance, Entry, LedgerPolicy, RefundResult
-from .migration import MigrationPolicy, RosterEntry, TierMapping, migrate_team
-from .migration_report import MigratedMember, MigrationReport
-from .money import yuan
-from .orders import Order, OrderLine, order_columns
-from .records import Origin
-from .rules import DifferentialRule, LayersRule, Policy, SellerRule, load_policy, replace
-from .settlement import (
+from tuishou.ids import check_id
+from tuishou.ledger.ledger import Ledger
+from tuishou.ledger.models import Balance, Entry, LedgerPolicy, RefundResult
+from tuishou.members.records import Origin
+from tuishou.migration.report import MigratedMember, MigrationReport
+from tuishou.migration.team import MigrationPolicy, RosterEntry, TierMapping, migrate_team
+from tuishou.money import yuan
+from tuishou.orders import Order, OrderLine, order_columns
+from tuishou.rules import DifferentialRule, LayersRule, Policy, SellerRule, load_policy, replace
+from tuishou.settlement import (
     ChainLink,
     LinePool,
     Payout,
@@ -51,7 +51,7 @@ from .settlement import (
     settle,
     settle_many,
 )
-from .tiers import (
+from tuishou.tiers import (
     Requirements,
     Tier,
     TierChange,
@@ -60,7 +60,7 @@ from .tiers import (
     evaluate_tiers,
     review_probation,
 )
-from .tree import InviteTree
+from tuishou.tree import InviteTree
 
 __all__ = [
     "ArgumentTypeError",

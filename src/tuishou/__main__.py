@@ -1,5 +1,5 @@
 """``python -m tuishou``: the same command line as the ``tuishou`` script."""
 
-from .cli import main
+from tuishou.cli.main import main
 
 raise SystemExit(main())

@@ -11,10 +11,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from .money import yuan
+from tuishou.money import yuan
 
 if TYPE_CHECKING:
-    from .settlement import Settlement
+    from tuishou.settlement import Settlement
 
 __all__ = ["explain"]
 

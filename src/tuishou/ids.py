@@ -22,7 +22,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 
-from .errors import ArgumentTypeError, InvalidIdentifierError
+from tuishou.errors import ArgumentTypeError, InvalidIdentifierError
 
 __all__ = ["all_ids", "check_id", "id_problem", "id_problems", "is_missing", "normal_id"]
 

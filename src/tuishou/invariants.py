@@ -40,11 +40,11 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import cached_property
 
-from .errors import ArgumentTypeError, InvariantError
-from .orders import Order
-from .rules import DifferentialRule, LayersRule, Policy, SellerRule
-from .settlement import Payout, Settlement, resettle, settle
-from .tree import InviteTree
+from tuishou.errors import ArgumentTypeError, InvariantError
+from tuishou.orders import Order
+from tuishou.rules import DifferentialRule, LayersRule, Policy, SellerRule
+from tuishou.settlement import Payout, Settlement, resettle, settle
+from tuishou.tree import InviteTree
 
 __all__ = ["INVARIANTS", "check_settlement"]
 
@@ -59,7 +59,7 @@ def check_settlement(
 
     >>> from dataclasses import replace
     >>> from tuishou import InviteTree, Order, OrderLine, settle
-    >>> from tuishou.demo import example_policy
+    >>> from tuishou.cli.demo import example_policy
     >>> policy = example_policy()
     >>> tree = InviteTree.from_records([
     ...     {"member_id": "A", "inviter_id": None, "tier": "mentor"},

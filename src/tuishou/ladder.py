@@ -26,9 +26,9 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from .errors import InvalidLadderError, UnknownTierError, did_you_mean
-from .models import FrozenMap, FrozenModel, Problems, normal_id_field
-from .money import Fen
+from tuishou.errors import InvalidLadderError, UnknownTierError, did_you_mean
+from tuishou.models import FrozenMap, FrozenModel, Problems, normal_id_field
+from tuishou.money import Fen
 
 __all__ = ["Requirements", "Tier", "TierLadder"]
 

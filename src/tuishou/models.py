@@ -22,9 +22,9 @@ from pydantic import (
     WrapSerializer,
 )
 
-from .errors import FloatRefusedError, _ProblemsError, did_you_mean
-from .ids import id_problem
-from .money import FloatValueError
+from tuishou.errors import FloatRefusedError, _ProblemsError, did_you_mean
+from tuishou.ids import id_problem
+from tuishou.money import FloatValueError
 
 __all__ = ["FrozenMap", "FrozenModel", "Id", "Problems", "normal_id_field"]
 

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator
 
-from .errors import ArgumentTypeError, FloatRefusedError, InvalidArgumentError
+from tuishou.errors import ArgumentTypeError, FloatRefusedError, InvalidArgumentError
 
 __all__ = ["MAX_ORDER_FEN", "RATE_PLACES", "RATE_SCALE", "Fen", "Rate", "check_fen",
            "check_rate", "digits_problem", "fen_example", "yuan"]

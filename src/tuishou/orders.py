@@ -5,7 +5,7 @@
 - **line**: one SKU of a product group, with what the buyer paid for the whole line
   (all units) in fen, and the quantity (kept for partial refunds).
 
-Orders arrive as these models or as columns (:mod:`tuishou.columns`, files); both follow one
+Orders arrive as these models or as columns (:mod:`tuishou.engine.columns`, files); both follow one
 contract, written here once: the fields are ``LINE_COLUMNS`` and nothing else, ids follow
 :mod:`tuishou.ids`, amounts are int fen (never bool or float) and an order (the sum of its
 lines) is at most ``MAX_ORDER_FEN``.
@@ -19,9 +19,9 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from .errors import InvalidOrderError
-from .models import FrozenModel, Id, Problems
-from .money import MAX_ORDER_FEN, Fen, yuan
+from tuishou.errors import InvalidOrderError
+from tuishou.models import FrozenModel, Id, Problems
+from tuishou.money import MAX_ORDER_FEN, Fen, yuan
 
 __all__ = ["LINE_COLUMNS", "OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "Order", "OrderLine",
            "amount_problem", "order_columns"]

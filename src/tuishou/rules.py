@@ -35,11 +35,11 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from . import jsontext
-from .errors import ArgumentTypeError, InvalidPolicyError, did_you_mean
-from .ids import id_problems
-from .models import FrozenMap, FrozenModel, Id, Problems
-from .money import Rate, rate_units
+from tuishou.errors import ArgumentTypeError, InvalidPolicyError, did_you_mean
+from tuishou.ids import id_problems
+from tuishou.io import jsontext
+from tuishou.models import FrozenMap, FrozenModel, Id, Problems
+from tuishou.money import Rate, rate_units
 
 __all__ = [
     "MAX_GENERATION",

@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from .allocation import allocate, round_total
-from .errors import (
+from tuishou.errors import (
     ArgumentTypeError,
     InvalidOrderError,
     UnknownGroupError,
@@ -35,10 +34,11 @@ from .errors import (
     UnknownTierError,
     did_you_mean,
 )
-from .money import RATE_PLACES, RATE_SCALE, rate_units
-from .orders import Order, OrderLine
-from .rules import DifferentialRule, LayersRule, Policy, SellerRule
-from .tree import InviteTree, Status
+from tuishou.money import RATE_PLACES, RATE_SCALE, rate_units
+from tuishou.orders import Order, OrderLine
+from tuishou.rounding import allocate, round_total
+from tuishou.rules import DifferentialRule, LayersRule, Policy, SellerRule
+from tuishou.tree import InviteTree, Status
 
 __all__ = [
     "ChainLink", "LinePool", "Payout", "Settlement", "Share", "resettle", "settle", "settle_many",
@@ -149,7 +149,7 @@ class Settlement:
 
     def explain(self) -> str:
         """A readable account of the order, for support staff to paste to a member."""
-        from .explain import explain  # a view module; imported late to keep the core small
+        from tuishou.explain import explain  # a view module; imported late to keep the core small
 
         return explain(self)
 
@@ -186,7 +186,7 @@ def resettle(previous: Settlement, order: Order) -> Settlement:
 
     The chain (members, tiers, statuses, generations) is taken as it was when ``previous``
     was settled, never from today's tree: this is how a refund re-settles what remains of an
-    order (see :class:`tuishou.ledger.Ledger`). ``order`` must have ``previous``'s order id.
+    order (see :class:`tuishou.ledger.ledger.Ledger`). ``order`` must have ``previous``'s order id.
 
     >>> from tuishou import Order, OrderLine
     >>> first = _demo_settlement()  # A shared an order of 10000 fen: A gets 500

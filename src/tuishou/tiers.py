@@ -23,22 +23,22 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .errors import (
+from tuishou.errors import (
     ArgumentTypeError,
     InvalidTreeError,
     UnknownMemberError,
     UnknownTierError,
     did_you_mean,
 )
-from .ladder import (
+from tuishou.ladder import (
     Requirements,
     Tier,
     TierLadder,
     _example_ladder,  # noqa: F401  (the doctests use it)
 )
-from .money import check_fen
-from .tier_engine import on_probation, qualify_levels
-from .tree import InviteTree
+from tuishou.money import check_fen
+from tuishou.tier_levels import on_probation, qualify_levels
+from tuishou.tree import InviteTree
 
 __all__ = ["Requirements", "Tier", "TierChange", "TierLadder", "apply_tier_changes",
            "evaluate_tiers", "review_probation"]

@@ -28,9 +28,7 @@ from typing import Any
 
 import networkx as nx
 
-from .arrays import TreeArrays, check_arrays
-from .codes import candidate_codes, check_code
-from .errors import (
+from tuishou.errors import (
     ArgumentTypeError,
     InvalidArgumentError,
     InvalidInviteCodeError,
@@ -39,7 +37,9 @@ from .errors import (
     UnknownTierError,
     did_you_mean,
 )
-from .records import (
+from tuishou.members.arrays import TreeArrays, check_arrays
+from tuishou.members.codes import candidate_codes, check_code
+from tuishou.members.records import (
     NODE_KEYS,
     STATUSES,
     SUGGEST_LIMIT,

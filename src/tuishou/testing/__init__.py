@@ -26,14 +26,14 @@ except ModuleNotFoundError as exc:  # pragma: no cover  (the dev environment has
     raise ImportError("tuishou.testing needs hypothesis, which is not installed: "
                       "pip install 'tuishou[testing]'") from exc
 
-from ..errors import InvariantError
-from ..invariants import INVARIANTS, check_settlement
-from ._arguments import DEFAULT_GROUPS, DEFAULT_SKUS, DEFAULT_TIERS
-from ._orders import order_batches, orders
-from ._policies import policies
-from ._rosters import Roster, rosters
-from ._scenarios import Scenario, scenarios
-from ._trees import invite_trees
+from tuishou.errors import InvariantError
+from tuishou.invariants import INVARIANTS, check_settlement
+from tuishou.testing._arguments import DEFAULT_GROUPS, DEFAULT_SKUS, DEFAULT_TIERS
+from tuishou.testing._orders import order_batches, orders
+from tuishou.testing._policies import policies
+from tuishou.testing._rosters import Roster, rosters
+from tuishou.testing._scenarios import Scenario, scenarios
+from tuishou.testing._trees import invite_trees
 
 __all__ = [
     "DEFAULT_GROUPS",

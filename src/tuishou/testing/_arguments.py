@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 
-from ..errors import ArgumentTypeError, InvalidArgumentError
+from tuishou.errors import ArgumentTypeError, InvalidArgumentError
 
 T = TypeVar("T")
 

@@ -17,11 +17,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from ..errors import ArgumentTypeError, InvalidArgumentError
-from ..money import MAX_ORDER_FEN
-from ..orders import Order, OrderLine
-from ..tree import InviteTree
-from ._arguments import (
+from tuishou.errors import ArgumentTypeError, InvalidArgumentError
+from tuishou.money import MAX_ORDER_FEN
+from tuishou.orders import Order, OrderLine
+from tuishou.testing._arguments import (
     DEFAULT_GROUPS,
     DEFAULT_SKUS,
     check_count,
@@ -30,6 +29,7 @@ from ._arguments import (
     check_text,
     sample,
 )
+from tuishou.tree import InviteTree
 
 __all__ = ["order_batches", "orders"]
 

@@ -18,9 +18,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from ..money import RATE_SCALE
-from ..rules import Policy
-from ._arguments import (
+from tuishou.money import RATE_SCALE
+from tuishou.rules import Policy
+from tuishou.testing._arguments import (
     DEFAULT_GROUPS,
     DEFAULT_SKUS,
     DEFAULT_TIERS,

@@ -15,10 +15,10 @@ from typing import ClassVar
 
 from hypothesis import strategies as st
 
-from ..errors import MigrationError
-from ..migration import MigrationPolicy, RosterEntry, TierMapping
-from ..models import FrozenModel
-from ._arguments import (
+from tuishou.errors import MigrationError
+from tuishou.migration.team import MigrationPolicy, RosterEntry, TierMapping
+from tuishou.models import FrozenModel
+from tuishou.testing._arguments import (
     DEFAULT_PLATFORMS,
     DEFAULT_SOURCE_TIERS,
     DEFAULT_TIERS,

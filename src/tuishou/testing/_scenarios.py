@@ -11,10 +11,9 @@ from typing import Any, NamedTuple
 
 from hypothesis import strategies as st
 
-from ..orders import Order
-from ..rules import Policy
-from ..tree import InviteTree
-from ._arguments import (
+from tuishou.orders import Order
+from tuishou.rules import Policy
+from tuishou.testing._arguments import (
     DEFAULT_GROUPS,
     DEFAULT_SKUS,
     DEFAULT_TIERS,
@@ -22,9 +21,10 @@ from ._arguments import (
     check_names,
     check_ratio,
 )
-from ._orders import orders
-from ._policies import policies
-from ._trees import invite_trees
+from tuishou.testing._orders import orders
+from tuishou.testing._policies import policies
+from tuishou.testing._trees import invite_trees
+from tuishou.tree import InviteTree
 
 __all__ = ["Scenario", "scenarios"]
 

@@ -18,8 +18,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from ..tree import InviteTree
-from ._arguments import (
+from tuishou.testing._arguments import (
     DEFAULT_TIERS,
     check_flag,
     check_names,
@@ -28,6 +27,7 @@ from ._arguments import (
     check_text,
     sample,
 )
+from tuishou.tree import InviteTree
 
 __all__ = ["invite_trees"]
 

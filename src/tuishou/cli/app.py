@@ -1,0 +1,306 @@
+"""The ``tuishou`` commands, built with click; :func:`tuishou.cli.main.main` runs them.
+
+- ``settle``: settle an orders file over a members file; write one row per payout.
+- ``explain``: the account of one order (``Settlement.explain()``).
+- ``compare``: settle the same orders under several policies; print totals and paid by tier.
+- ``validate``: check a policy file; print its rates, budget and compliance notes.
+- ``migrate``: bring a rival platform's team in (等级平移); write the new members file.
+- ``demo``: settle generated example data and print a summary.
+
+Options that several commands share (``--policy``, ``--members``, ``--orders``, ``--out``,
+``--format``) are defined once below, as are the file readers (``tuishou.io.inputs.load_data``),
+so a command over several policies needs only its own body. Every command is a
+:class:`tuishou.cli.files.FileCommand`: ``-`` and ``--format`` are resolved, and an output
+naming an input is refused, before its body runs.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import click
+from rich.console import Console
+
+from tuishou.cli.files import AsciiDateTime, AsciiInt, FileArg, FileCommand, format_option
+from tuishou.cli.report import (
+    LONG_INPUT,
+    Phases,
+    comparison_report,
+    policy_report,
+    print_whole,
+    settle_summary,
+)
+from tuishou.engine.tables import BatchResult
+from tuishou.errors import (
+    InvalidFileError,
+    InvalidOrderError,
+    UnknownGroupError,
+    UnknownMemberError,
+)
+from tuishou.io.files import DataFile
+from tuishou.io.inputs import OrderLines, load_data, read_policy
+from tuishou.io.output import delivering, replacing, write_into, write_table
+from tuishou.rules import Policy
+from tuishou.tree import InviteTree
+
+__all__ = ["app"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_EXISTING = FileArg(output=False, data=False)  # a policy
+_NEW = FileArg(output=True, data=False)  # an HTML page, a report
+_DATA_IN = FileArg(output=False, data=True)  # by extension, or "-" with --format
+_DATA_OUT = FileArg(output=True, data=True)
+
+
+def policy_option(*, multiple: bool = False) -> Callable[[_F], _F]:
+    """``--policy FILE``: a policy in TOML or JSON; with ``multiple``, given once per policy
+    (the parameter is then a tuple of paths, e.g. for comparing policies).
+
+    >>> @click.command()
+    ... @policy_option(multiple=True)
+    ... def compare(policy_path: tuple[Path, ...]) -> None: ...
+    >>> [(p.name, p.multiple) for p in compare.params]
+    [('policy_path', True)]
+    """
+    return click.option("--policy", "policy_path", type=_EXISTING, required=True,
+                        multiple=multiple, metavar="FILE",
+                        help="Commission policy (.toml or .json)"
+                             + ("; repeat it for each policy." if multiple else "."))
+
+
+def members_option(command: _F) -> _F:
+    """``--members FILE``: member_id, inviter_id, tier, status (by extension: csv, parquet,
+    jsonl; another extension is a usage error; ``-`` with ``--format``: standard input).
+
+    >>> [p.name for p in members_option(click.command()(lambda members: None)).params]
+    ['members']
+    """
+    return click.option("--members", type=_DATA_IN, required=True, metavar="FILE",
+                        help="Members: member_id, inviter_id, tier[, status].")(command)
+
+
+def orders_option(command: _F) -> _F:
+    """``--orders FILE``: one row per order line.
+
+    >>> [p.name for p in orders_option(click.command()(lambda orders: None)).params]
+    ['orders']
+    """
+    return click.option("--orders", type=_DATA_IN, required=True, metavar="FILE",
+                        help="Order lines: order_id, buyer_id, sharer_id, sku, group, amount "
+                             "(int fen), quantity.")(command)
+
+
+def out_option(what: str) -> Callable[[_F], _F]:
+    """``--out FILE``: where the result goes, in the format of its extension (``-`` with
+    ``--format``: standard output).
+
+    >>> [p.name for p in out_option("payouts")(click.command()(lambda out: None)).params]
+    ['out']
+    """
+    return click.option("--out", type=_DATA_OUT, required=True, metavar="FILE",
+                        help=f"Where to write {what} (.csv, .parquet or .jsonl; '-' with "
+                             "--format: standard output).")
+
+
+class _App(click.Group):
+    command_class = FileCommand  # every command: "-", --format, no output over an input
+
+
+@click.group(cls=_App, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tuishou")
+def app() -> None:
+    """Exact, explainable commissions over a referral (invite) tree.
+
+    Data files are CSV (UTF-8, with a header), Parquet or JSON Lines, chosen by extension;
+    '-' is standard input or output, in the format given by --format. Money is integer fen.
+    Exit status: 0 done, 2 bad input or usage (nothing written), 1 a file could not be read
+    or written.
+    """
+
+
+@app.command("settle")
+@policy_option()
+@members_option
+@orders_option
+@out_option("one row per payout")
+@format_option
+def settle_command(policy_path: Path, members: DataFile, orders: DataFile,
+                   out: DataFile) -> int:
+    """Settle every order; write one row per payout and print a summary on stderr.
+
+    Payout columns: order_id, member_id, rule, kind, generation, amount (fen).
+    """
+    started = time.perf_counter()
+    console = Console(stderr=True)
+    steps = ["reading the files", "settling", "writing payouts"]
+    with Phases.shown(console, steps, long=orders.size() >= LONG_INPUT) as phases:
+        policy = read_policy(policy_path)
+        tree, lines = load_data([policy], members, orders)
+        phases.advance(steps[0], following=steps[1])
+        result = _settle_lines(policy, tree, lines)
+        phases.advance(steps[1], following=steps[2])
+        write_table(result.payouts.to_arrow(), out)
+        phases.advance(steps[2])
+    console.print(settle_summary(policy, result, lines=lines.size, out=str(out),
+                                 seconds=time.perf_counter() - started))
+    return 0
+
+
+def _settle_lines(policy: Policy, tree: InviteTree, lines: OrderLines) -> BatchResult:
+    """``settle_batch`` on checked lines; should it still refuse a row, name its file line."""
+    from tuishou.engine.batch import settle_batch  # numpy-heavy: imported when a command needs it
+
+    try:
+        return settle_batch(policy, tree, lines.columns)
+    except (InvalidOrderError, UnknownGroupError, UnknownMemberError) as exc:
+        raise InvalidFileError(f"{lines.table.path}: {_rows_to_lines(str(exc), lines)}") from None
+
+
+def _rows_to_lines(message: str, lines: OrderLines) -> str:
+    """The engine counts rows from 0; a file's readers count lines."""
+
+    def replace(match: re.Match[str]) -> str:
+        rows = [int(row) for row in re.findall(r"[0-9]+", match[1])]
+        return lines.table.where_all(rows)
+
+    return re.sub(r"row\(s\) ([0-9]+(?:, [0-9]+)*)", replace, message)
+
+
+@app.command("compare")
+@policy_option(multiple=True)
+@members_option
+@orders_option
+@click.option("--html", type=_NEW, metavar="FILE",
+              help="Also write a self-contained HTML report, with the figure.")
+@format_option
+def compare_command(policy_path: tuple[Path, ...], members: DataFile, orders: DataFile,
+                    html: Path | None) -> int:
+    """Settle every order under each --policy; print the totals and paid by tier.
+
+    The first --policy is the baseline: each delta is a policy minus it. Policies are
+    labelled by their names (by file name when two share a name).
+    """
+    from tuishou.analysis.compare import compare
+
+    policies = [read_policy(path) for path in policy_path]
+    tree, lines = load_data(policies, members, orders)
+    labels = policy_labels(policy_path, policies)
+    comparison = compare(dict(zip(labels, policies, strict=True)), tree, lines.columns)
+    print_whole(comparison_report(comparison))
+    if html is not None:
+        with replacing(html) as temporary:
+            temporary.write_text(comparison.to_html(), encoding="utf-8")
+    return 0
+
+
+def policy_labels(paths: tuple[Path, ...], policies: list[Policy]) -> list[str]:
+    """Each policy's name; file names (or whole paths) where names would repeat.
+
+    >>> from tuishou.settlement import _demo_policy
+    >>> policy_labels((Path("a/now.toml"), Path("b/next.toml")), [_demo_policy()] * 2)
+    ['now', 'next']
+    """
+    for labels in ([p.name for p in policies], [path.stem for path in paths],
+                   [str(path) for path in paths]):
+        if len(set(labels)) == len(labels):
+            return labels
+    raise click.BadParameter("the same policy file is given twice", param_hint="--policy")
+
+
+@app.command("explain")
+@policy_option()
+@members_option
+@orders_option
+@click.argument("order_id")
+@format_option
+def explain_command(policy_path: Path, members: DataFile, orders: DataFile,
+                    order_id: str) -> int:
+    """Explain how ORDER_ID settles: seller, pool, chain, every share and its rounding."""
+    from tuishou.settlement import settle
+
+    policy = read_policy(policy_path)
+    tree, lines = load_data([policy], members, orders)
+    click.echo(settle(policy, tree, lines.order(order_id)).explain())
+    return 0
+
+
+@app.command("validate")
+@policy_option()
+def validate_command(policy_path: Path) -> int:
+    """Check a policy file; print its rates, rules, budget and compliance notes."""
+    policy = read_policy(policy_path)
+    Console().print(policy_report(policy, policy_path))
+    return 0
+
+
+@app.command("migrate")
+@members_option
+@policy_option()
+@click.option("--roster", type=_DATA_IN, required=True, metavar="FILE",
+              help="Incoming members: member_id, inviter_id, platform, source_tier[, "
+                   "source_member_id, evidence].")
+@click.option("--mapping", type=_DATA_IN, required=True, metavar="FILE",
+              help="Tier mapping: platform, source_tier, tier.")
+@click.option("--attach-to", metavar="ID", help="Member the team's leaders join under "
+              "(default: they become roots).")
+@click.option("--cap", metavar="TIER", help="Highest tier the migration grants.")
+@click.option("--probation-days", type=AsciiInt(min=0), default=90, show_default=True,
+              metavar="N", help="Days migrated members hold their tier before review.")
+@click.option("--on-unmapped", type=click.Choice(["reject", "lowest"]), default="reject",
+              show_default=True, help="A (platform, source tier) without a mapping row: "
+              "refuse the migration, or grant the lowest tier.")
+@click.option("--as-of", type=AsciiDateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+              help="When the team joins (default: today, 00:00).")
+@out_option("every member, the migrated ones included")
+@click.option("--report", type=_NEW, metavar="FILE",
+              help="Write the migration report here (default: standard output; standard "
+                   "error when --out is '-').")
+@format_option
+def migrate_command(members: DataFile, policy_path: Path, roster: DataFile, mapping: DataFile,
+                    attach_to: str | None, cap: str | None, probation_days: int,
+                    on_unmapped: Literal["reject", "lowest"], as_of: datetime | None,
+                    out: DataFile, report: Path | None) -> int:
+    """Migrate a team from a rival platform (等级平移), keeping its structure and tiers.
+
+    The policy gives our tiers, lowest first. All or nothing: any problem in any file is
+    reported with its line, and nothing is written.
+    """
+    from tuishou.io.roster_files import members_table, migrate_files
+
+    when = as_of or datetime.combine(datetime.now().date(), datetime.min.time())
+    tree, account = migrate_files(
+        policy=read_policy(policy_path), members=members, roster=roster, mapping=mapping,
+        attach_to=attach_to, cap=cap, probation_days=probation_days,
+        on_unmapped=on_unmapped, as_of=when)
+    with ExitStack() as both:  # the members file and the report appear together or not at all
+        write_into(members_table(tree, typed_dates=out.suffix == ".parquet"),
+                   both.enter_context(delivering(out)), out.suffix)
+        if report is not None:
+            both.enter_context(replacing(report)).write_text(f"{account}\n", encoding="utf-8")
+    if report is None:
+        click.echo(str(account), err=out.std)  # standard output may carry the members file
+    return 0
+
+
+@app.command("demo")
+@click.option("--members", type=AsciiInt(min=1), default=3000, show_default=True,
+              metavar="N", help="Members in the generated tree.")
+@click.option("--orders", type=AsciiInt(min=0), default=30000, show_default=True,
+              metavar="N", help="Generated orders.")
+@click.option("--seed", type=AsciiInt(), default=7, show_default=True, metavar="N",
+              help="Seed of the generator; same seed, same report.")
+def demo_command(members: int, orders: int, seed: int) -> int:
+    """Settle generated example data under the bundled 有品推手-style policy; print a summary."""
+    from tuishou.cli import demo  # building and settling pull in the whole library
+
+    policy = demo.example_policy()
+    tree = demo.example_tree(size=members, seed=seed)
+    click.echo(demo.summary(policy, tree, demo.example_orders(tree, count=orders, seed=seed)),
+               nl=False)
+    return 0

@@ -1,0 +1,326 @@
+"""The batch engine: ``settle_batch`` settles millions of order lines with numpy, exactly.
+
+It computes what :func:`tuishou.settle` computes, order for order and fen for fen, in four
+vectorised steps:
+
+1. **sellers**: every order's seller, from the sharer and buyer columns (docs/domain.md §6);
+2. **schedules** (``schedule.py``): for every distinct seller, its chain (generation by
+   generation, with compression's jump to the next active upline) and each rule's share per
+   *slot*, a (generation, rule, kind) in the payout order of docs/domain.md §10. Work here depends
+   on the number of sellers, not of orders, and on how deep their chains really go (at most
+   ``max_generation``), never on ``max_generation`` itself;
+3. **pools**: each line's pool in units of 1/10 000 fen (int64);
+4. **allocation**: every (order or line) × slot amount split into whole fen and a remainder
+   (``bulk.split``), then largest remainder or floor, in chunks.
+
+Every value fits int64 exactly: an order is at most ``MAX_ORDER_FEN`` (refused above it when
+the columns are read), so a pool × share is at most 10^18 fen·10^-8; and a batch whose
+amounts add up to 2^63 fen or more is refused, so no sum across orders (per member, per
+order, the batch's totals) can wrap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from tuishou.engine.bulk import Entries, allocate, chunks, exact_sum, group_sums, round_split
+from tuishou.engine.columns import LineColumns, read_lines, rows_where
+from tuishou.engine.per_line import LineBook, per_line
+from tuishou.engine.schedule import Schedule
+from tuishou.engine.tables import BatchResult, MemberTotals, OrderTable, PayoutTable
+from tuishou.errors import (
+    ArgumentTypeError,
+    InvalidOrderError,
+    UnknownGroupError,
+    UnknownMemberError,
+    did_you_mean,
+)
+from tuishou.members.arrays import TreeArrays
+from tuishou.money import RATE_SCALE
+from tuishou.rules import Policy
+from tuishou.tree import InviteTree
+
+__all__ = ["member_totals", "settle_batch"]
+
+IntArray = npt.NDArray[np.int64]
+MAX_BATCH_FEN = 2**63 - 1  # the amounts of one batch together: what an int64 total holds
+
+
+def settle_batch(policy: Policy, tree: InviteTree, orders: Any) -> BatchResult:
+    """Settle order lines given as columns; the result equals :func:`settle`, row for row.
+
+    ``orders`` is a dict of arrays, a pandas DataFrame or a pyarrow Table with one row per
+    order line (``order_id``, ``buyer_id``, ``sharer_id``, ``sku``, ``group``, ``amount``,
+    ``quantity``); lines of one order share its buyer and sharer.
+
+    >>> from tuishou.settlement import _demo_policy
+    >>> tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
+    >>> result = settle_batch(_demo_policy(), tree, {
+    ...     "order_id": ["o1", "o2"], "sharer_id": ["A", None], "sku": ["s", "s"],
+    ...     "group": ["g", "g"], "amount": [10000, 999]})
+    >>> result.payouts.rows()
+    [('o1', 'A', 'seller', 'seller', 0, 500)]
+    >>> result.orders.rows()
+    [('o1', 'A', 1000, 500, 500), ('o2', None, 100, 0, 100)]
+    """
+    work = _Work(policy, tree, orders)
+    payouts, pools = _allocate(policy, work.book, work.schedule, work.lines, work.pool4)
+    return _assemble(work.book, work.arrays, policy, work.schedule, payouts, pools)
+
+
+def member_totals(policy: Policy, tree: InviteTree, orders: Any) -> MemberTotals:
+    """What each member earns from all the orders together: ``settle_batch``'s payouts summed
+    per member, without building a row per payout (for what-if analysis at scale).
+
+    >>> from tuishou.settlement import _demo_policy
+    >>> tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
+    >>> member_totals(_demo_policy(), tree, {"order_id": ["o1", "o2"], "sharer_id": ["A", "A"],
+    ...     "sku": ["s", "s"], "group": ["g", "g"], "amount": [10000, 999]}).rows()
+    [('A', 550)]
+    """
+    work = _Work(policy, tree, orders)
+    entries, mode = work.schedule.entries, policy.rounding
+    totals = np.zeros(work.arrays.size, dtype=np.int64)  # each at most the batch's amounts
+    if policy.rounding_scope == "order":
+        pool4, seller = work.book.sum_lines(work.lines, work.pool4), work.book.seller
+    else:  # a member's total is the sum over lines: no need to gather lines per order
+        pool4, seller = work.pool4, work.book.seller[work.lines.order.codes]
+
+    def allocate_part(part: slice) -> tuple[IntArray, IntArray, IntArray]:
+        return allocate(pool4[part], work.schedule.rows_for(seller[part]), entries, mode)
+
+    for _, entry, amount in _in_chunks(allocate_part, len(pool4)):
+        np.add.at(totals, entries.member[entry], amount)
+    earners = np.flatnonzero(totals)
+    return MemberTotals(earners, totals[earners], work.arrays.ids)
+
+
+class _Work:
+    """The inputs every batch computation starts from: checked lines, sellers, schedules."""
+
+    def __init__(self, policy: Policy, tree: InviteTree, orders: Any) -> None:
+        if not isinstance(policy, Policy) or not isinstance(tree, InviteTree):
+            raise ArgumentTypeError("settle_batch(policy, tree, orders) takes a Policy and an "
+                                    "InviteTree")
+        self.lines = read_lines(orders)
+        _check_batch_total(exact_sum(self.lines.amount), self.lines.size)
+        self.arrays = tree.arrays()
+        self.book = _Orders(self.lines, self.arrays, policy)
+        self.pool4 = self.lines.amount * _line_rates(policy, self.lines)  # in 1/10 000 fen
+        self.schedule = Schedule(policy, self.arrays, self.book.seller)
+
+
+class _Orders:
+    """Per-order facts: the order of first appearance, the lines' order codes, the seller."""
+
+    def __init__(self, lines: LineColumns, arrays: TreeArrays, policy: Policy) -> None:
+        count = len(lines.order.values)
+        self.count = count
+        self.tree_size = arrays.size  # a seller of tree_size means "no seller"
+        codes = lines.order.codes
+        # Lines grouped by order with codes counting up (files sorted by order id, the
+        # usual case) allow linear-time reductions instead of scattered ones.
+        self.grouped = bool(count and codes[0] == 0 and (np.diff(codes) >= 0).all()
+                            and codes[-1] == count - 1)
+        if self.grouped:
+            first = np.flatnonzero(np.concatenate([[True], codes[1:] != codes[:-1]]))
+        else:
+            first = np.full(count, lines.size, dtype=np.int64)
+            np.minimum.at(first, codes, np.arange(lines.size))
+        self.first_row = first
+        self.position = np.argsort(first, kind="stable")  # output order: first appearance
+        # Codes already numbered by first appearance need no reordering of the output.
+        self.in_input_order = bool((self.position == np.arange(count)).all())
+        self.ids = lines.order.values
+        buyer = _per_order(lines.buyer.codes, lines, first, "buyer_id")
+        sharer = _per_order(lines.sharer.codes, lines, first, "sharer_id")
+        self.seller = _sellers(policy, arrays, lines, buyer, sharer, first)
+
+    def sum_lines(self, lines: LineColumns, values: IntArray) -> IntArray:
+        """Exact int64 sums of a line column per order."""
+        if self.grouped:
+            return group_sums(values, self.first_row)
+        sums = np.zeros(self.count, dtype=np.int64)
+        np.add.at(sums, lines.order.codes, values)
+        return sums
+
+
+def _check_batch_total(total: int, size: int) -> None:
+    """Refuse a batch whose amounts (``total`` fen over ``size`` lines) pass what an int64
+    total holds: every sum the engine makes is at most this one, so none can wrap.
+
+    >>> _check_batch_total(2**63, 10**9)
+    Traceback (most recent call last):
+    ...
+    tuishou.errors.InvalidOrderError: the 1000000000 order lines total 9223372036854775808 fen, ...
+    """
+    if total > MAX_BATCH_FEN:
+        raise InvalidOrderError(
+            f"the {size} order lines total {total} fen, above the {MAX_BATCH_FEN} fen one "
+            "batch can add up exactly; settle them in smaller batches and add the results in "
+            "Python")
+
+
+def _per_order(codes: npt.NDArray[Any], lines: LineColumns, first: IntArray,
+               name: str) -> npt.NDArray[Any]:
+    """A column that must be the same on every line of an order, per order."""
+    if len(first) == lines.size:  # one line per order: nothing can differ
+        return codes[first]
+    per_order = codes[first]
+    differs = per_order[lines.order.codes] != codes
+    if differs.any():
+        raise InvalidOrderError(f"column {name!r} differs between lines of one order in "
+                                f"{rows_where(differs)}; an order has one {name}")
+    return per_order
+
+
+def _member_index(values: Any, codes: npt.NDArray[Any], arrays: TreeArrays) -> IntArray:
+    """Tree indices of an encoded member column; -1 for guests and missing values."""
+    lookup = np.append(arrays.lookup(values), -1)
+    found: IntArray = lookup[codes]  # code -1 takes the appended -1
+    return found
+
+
+def _sellers(policy: Policy, arrays: TreeArrays, lines: LineColumns,
+             buyer_codes: npt.NDArray[Any], sharer_codes: npt.NDArray[Any],
+             first: IntArray) -> IntArray:
+    """docs/domain.md §6 per order; the tree size N means "no seller". A sharer who is the buyer
+    counts as no share link (a self-share cannot get around ``self_purchase = false``)."""
+    size = arrays.size
+    buyer = _member_index(lines.buyer.values, buyer_codes, arrays)
+    parent = np.append(arrays.parent, size)
+    credited = buyer if policy.self_purchase else parent[np.where(buyer >= 0, buyer, size)]
+    by_buyer = np.where(buyer >= 0, credited, size)
+    if not len(lines.sharer.values):  # no share links at all
+        return by_buyer
+    sharer = _member_index(lines.sharer.values, sharer_codes, arrays)
+    strangers = (sharer_codes >= 0) & (sharer < 0)
+    if strangers.any():
+        value = lines.sharer.values[int(sharer_codes[np.flatnonzero(strangers)[0]])]
+        hint = did_you_mean(str(value), arrays.index) if size <= 50_000 else "check the id"
+        raise UnknownMemberError(
+            f"column 'sharer_id' names non-members in {rows_where(strangers[lines.order.codes])}, "
+            f"e.g. {value!r}; {hint}")
+    shared = (sharer >= 0) & (sharer != buyer)
+    return np.where(shared, sharer, by_buyer)
+
+
+def _line_rates(policy: Policy, lines: LineColumns) -> IntArray:
+    units = policy.units
+    groups = list(lines.group.values)
+    unknown = [g for g in groups if g not in units.group]
+    if unknown:
+        code = groups.index(unknown[0])
+        raise UnknownGroupError(
+            f"column 'group' holds {unknown[0]!r} in {rows_where(lines.group.codes == code)}, "
+            f"which has no pool rate in policy {policy.name!r}; "
+            f"{did_you_mean(unknown[0], units.group)}")
+    group_rate = np.array([units.group[g] for g in groups], dtype=np.int64)[lines.group.codes]
+    if not units.sku:
+        return group_rate
+    sku_table = np.array([units.sku.get(s, -1) for s in lines.sku.values] + [-1],
+                         dtype=np.int64)
+    overridden = (sku_table >= 0)[lines.sku.codes]  # usually few lines: patch them in place
+    group_rate[overridden] = sku_table[lines.sku.codes[overridden]]
+    return group_rate
+
+
+def _allocate(policy: Policy, book: _Orders, schedule: Schedule, lines: LineColumns,
+              pool4: IntArray) -> tuple[_Rows, IntArray]:
+    """Every payout as rows, and every order's pool."""
+    mode = policy.rounding
+    entries = schedule.entries
+    if policy.rounding_scope == "order":
+        order_pool4 = book.sum_lines(lines, pool4)
+        pools = _round_pool(order_pool4, mode)
+
+        def allocate_part(part: slice) -> tuple[IntArray, IntArray, IntArray]:
+            item, entry, amount = allocate(order_pool4[part],
+                                           schedule.rows_for(book.seller[part]), entries, mode)
+            return item + part.start, entry, amount
+
+        return _Rows.build(entries, _in_chunks(allocate_part, book.count)), pools
+    pools = book.sum_lines(lines, _round_pool(pool4, mode))
+    line_book = LineBook(schedule.rows_for(book.seller), lines.order.codes,
+                         book.first_row if book.grouped else None)
+    return _Rows(*per_line(line_book, entries, pool4, mode)), pools
+
+
+_T = TypeVar("_T")
+
+
+def _in_chunks(work: Callable[[slice], _T], size: int) -> list[_T]:
+    """``work`` over chunks of ``range(size)``: bounded temporaries. (Threads were measured
+    and did not help: the steps are memory-bound.)"""
+    return [work(chunk) for chunk in chunks(size)]
+
+
+def _round_pool(pool4: IntArray, mode: str) -> IntArray:
+    """Pools from 1/10 000 fen to fen: half to even, or down."""
+    whole: IntArray = pool4 // RATE_SCALE  # one division: numpy's divmod is slower on int64
+    if mode == "floor":
+        return whole
+    return round_split(whole, (pool4 - whole * RATE_SCALE) * RATE_SCALE, mode)
+
+
+class _Rows:
+    """Payout rows as (order code, member, slot, amount) columns."""
+
+    def __init__(self, order: IntArray, member: npt.NDArray[np.int32],
+                 slot: npt.NDArray[np.int32], amount: IntArray) -> None:
+        self.order, self.member, self.slot, self.amount = order, member, slot, amount
+
+    @classmethod
+    def build(cls, entries: Entries,
+              parts: list[tuple[IntArray, IntArray, IntArray]]) -> _Rows:
+        """Rows from (order, entry, amount) parts, keeping the non-zero amounts."""
+        if parts:
+            order, entry, amount = (np.concatenate(c) for c in zip(*parts, strict=True))
+        else:
+            order = entry = amount = np.zeros(0, dtype=np.int64)
+        paying = amount > 0
+        order, entry, amount = order[paying], entry[paying], amount[paying]
+        return cls(order, entries.member[entry], entries.slot[entry], amount)
+
+
+def _assemble(book: _Orders, arrays: TreeArrays, policy: Policy, schedule: Schedule,
+              rows: _Rows, pools: IntArray) -> BatchResult:
+    """The rows in order of first appearance, then slot; the per-order table."""
+    slot = rows.slot
+    columns: list[npt.NDArray[Any]] = [
+        rows.order, rows.member, schedule.rule_of[slot], schedule.kind_of[slot],
+        schedule.generation_of[slot], rows.amount]
+    del rows
+    rule_names = tuple(rule.name for rule in policy.rules)
+    if not book.in_input_order:
+        rank = np.empty(book.count, dtype=np.int64)
+        rank[book.position] = np.arange(book.count)
+        by_order = np.argsort(rank[columns[0]], kind="stable")
+        columns = [column[by_order] for column in columns]
+    order, member, rule, kind, generation, amount = columns
+    payout_table = PayoutTable(
+        order=order, member=member, rule=rule, kind=kind, generation=generation, amount=amount,
+        order_ids=book.ids, member_ids=arrays.ids, rules=rule_names)
+    # An order pays at most its pool, at most MAX_ORDER_FEN < 2**53: a float bincount is exact.
+    paid = np.bincount(order, weights=amount.astype(np.float64),
+                       minlength=book.count).astype(np.int64)
+    seller = np.where(book.seller < book.tree_size, book.seller, -1)
+    out = book.position
+    if not book.in_input_order:  # codes in input order (the usual case) need no reordering
+        seller, pools, paid = seller[out], pools[out], paid[out]
+    order_table = OrderTable(order=out, seller=seller, pool=pools, paid=paid,
+                             retained=pools - paid, order_ids=book.ids, member_ids=arrays.ids)
+    return BatchResult(payout_table, order_table)
+
+
+def _demo_result() -> BatchResult:
+    """A one-order batch for doctests."""
+    from tuishou.settlement import _demo_policy
+
+    tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
+    return settle_batch(_demo_policy(), tree, {"order_id": ["o1"], "sharer_id": ["A"],
+                                               "sku": ["s"], "group": ["g"], "amount": [10000]})

@@ -1,0 +1,113 @@
+"""Scale-out with Dask (``tuishou[dask]``): settle an order history partition by partition.
+
+``settle_dask(policy, tree, orders)`` takes a Dask DataFrame of order lines (the columns
+``settle_batch`` reads) and returns a :class:`DaskSettlement` with lazy ``payouts`` and
+``orders`` Dask DataFrames. The tree's arrays are built once and broadcast to every worker
+(scattered when a ``distributed`` client is running), and each partition is settled with
+:func:`tuishou.engine.batch.settle_batch`.
+
+All lines of one order must be in the same partition (partition by order id, e.g.
+``ddf.shuffle("order_id")`` or ``set_index("order_id")``): an order split across
+partitions would be settled twice, in parts. ``settle_dask`` checks this before it returns
+and raises ``InvalidOrderError`` naming an order found in two partitions. The columns'
+names are checked at once (an unknown or repeated column is refused before anything runs);
+every other rule of the order-line contract (:mod:`tuishou.engine.columns`) is checked per
+partition, when the result is computed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import dask.dataframe as dd
+import pandas as pd
+from dask.delayed import delayed
+
+from tuishou.engine.batch import settle_batch
+from tuishou.engine.columns import check_column_names
+from tuishou.errors import InvalidOrderError
+from tuishou.rules import Policy
+from tuishou.tree import InviteTree
+
+__all__ = ["DaskSettlement", "settle_dask"]
+
+_PAYOUT_META = pd.DataFrame({
+    "order_id": pd.Series(dtype=object), "member_id": pd.Series(dtype=object),
+    "rule": pd.Series(dtype=object), "kind": pd.Series(dtype=object),
+    "generation": pd.Series(dtype="int64"), "amount": pd.Series(dtype="int64")})
+_ORDER_META = pd.DataFrame({
+    "order_id": pd.Series(dtype=object), "seller_id": pd.Series(dtype=object),
+    "pool": pd.Series(dtype="int64"), "paid": pd.Series(dtype="int64"),
+    "retained": pd.Series(dtype="int64")})
+
+
+@dataclass(frozen=True)
+class DaskSettlement:
+    """Lazy results: ``payouts`` (one row per payout) and ``orders`` (one row per order)."""
+
+    payouts: dd.DataFrame
+    orders: dd.DataFrame
+
+
+def settle_dask(policy: Policy, tree: InviteTree, orders: dd.DataFrame, *,
+                check_partitions: bool = True) -> DaskSettlement:
+    """Settle a Dask DataFrame of order lines partition by partition with ``settle_batch``.
+
+    >>> import dask.dataframe as dd, pandas as pd
+    >>> from tuishou.settlement import _demo_policy
+    >>> tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
+    >>> lines = dd.from_pandas(pd.DataFrame({"order_id": ["o1", "o2"], "sharer_id": ["A", "A"],
+    ...     "sku": ["s", "s"], "group": ["g", "g"], "amount": [10000, 20000]}), npartitions=2)
+    >>> settle_dask(_demo_policy(), tree, lines).payouts.compute().amount.tolist()
+    [500, 1000]
+    """
+    check_column_names([str(name) for name in orders.columns])  # now, not at compute()
+    tree.arrays()  # build the columns once, before the tree is shipped to the workers
+    shipped = _broadcast(tree)
+    if check_partitions:
+        _check_partitions(orders)
+    parts = orders.to_delayed()
+    settled = [delayed(_settle_partition)(policy, shipped, part) for part in parts]
+    payouts = dd.from_delayed([delayed(lambda pair: pair[0])(s) for s in settled],
+                              meta=_PAYOUT_META, verify_meta=False)
+    per_order = dd.from_delayed([delayed(lambda pair: pair[1])(s) for s in settled],
+                                meta=_ORDER_META, verify_meta=False)
+    return DaskSettlement(payouts, per_order)
+
+
+def _broadcast(tree: InviteTree) -> Any:
+    """The tree as a future on every worker when a distributed client runs, else as is."""
+    try:
+        from distributed import get_client
+
+        return get_client().scatter(tree, broadcast=True)
+    except (ImportError, ValueError):  # no distributed, or no client: the local scheduler
+        return delayed(tree)
+
+
+def _settle_partition(policy: Policy, tree: InviteTree,
+                      lines: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    result = settle_batch(policy, tree, lines)
+    return _plain(result.payouts.to_pandas()), _plain(result.orders.to_pandas())
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as plain objects: partitions' categories differ and must concatenate."""
+    for name in frame.columns:
+        if isinstance(frame[name].dtype, pd.CategoricalDtype):
+            frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+    return frame
+
+
+def _check_partitions(orders: dd.DataFrame) -> None:
+    def ids(frame: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({"order_id": pd.unique(frame["order_id"])})
+
+    found = orders.map_partitions(ids, meta={"order_id": object}).compute()["order_id"]
+    twice = found[found.duplicated()]
+    if len(twice):
+        raise InvalidOrderError(
+            f"order {twice.iloc[0]!r} has lines in more than one partition "
+            f"({len(twice)} order(s) in all); partition by order id first, e.g. "
+            "orders.shuffle('order_id')")

@@ -1,0 +1,193 @@
+"""What ``settle_batch`` returns: a payouts table and a per-order table, as numpy columns.
+
+Text columns are kept as integer codes into their distinct values, so 10 million payouts
+cost a few integer arrays; ``to_pandas()`` turns them into categorical columns and
+``to_arrow()`` into dictionary arrays without materialising a string per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["KINDS", "BatchResult", "MemberTotals", "OrderTable", "PayoutTable"]
+
+IntArray = npt.NDArray[np.int64]
+KINDS = ("seller", "layer", "differential", "peer")
+
+
+@dataclass(frozen=True, eq=False)
+class PayoutTable:
+    """One row per payout: order, member, rule, kind (codes), generation, amount (fen).
+
+    Rows come order by order (in the order orders first appear in the input), each order's
+    payouts in the order of docs/domain.md §10 — the order of ``Settlement.payouts``.
+    """
+
+    order: IntArray
+    member: IntArray
+    rule: IntArray
+    kind: IntArray
+    generation: IntArray
+    amount: IntArray
+    order_ids: Sequence[Any] | npt.NDArray[Any]
+    member_ids: Sequence[str]
+    rules: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.amount)
+
+    def rows(self) -> list[tuple[Any, str, str, str, int, int]]:
+        """Every row as (order_id, member_id, rule, kind, generation, amount): for small results.
+
+        >>> from tuishou.engine.batch import _demo_result
+        >>> _demo_result().payouts.rows()
+        [('o1', 'A', 'seller', 'seller', 0, 500)]
+        """
+        return [(_plain(self.order_ids[o]), self.member_ids[m], self.rules[r], KINDS[k], g, a)
+                for o, m, r, k, g, a in zip(*(c.tolist() for c in self._codes()), strict=True)]
+
+    def _codes(self) -> list[IntArray]:
+        return [self.order, self.member, self.rule, self.kind, self.generation, self.amount]
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame; text columns are categoricals over the codes (no copies).
+
+        >>> from tuishou.engine.batch import _demo_result
+        >>> _demo_result().payouts.to_pandas().amount.tolist()
+        [500]
+        """
+        import pandas as pd
+
+        return pd.DataFrame({
+            "order_id": _categorical(self.order, self.order_ids),
+            "member_id": _categorical(self.member, self.member_ids),
+            "rule": _categorical(self.rule, self.rules),
+            "kind": _categorical(self.kind, KINDS),
+            "generation": self.generation, "amount": self.amount,
+        })
+
+    def to_arrow(self) -> Any:
+        """A pyarrow Table with dictionary-encoded text columns."""
+        import pyarrow as pa
+
+        return pa.table({
+            "order_id": _dictionary(self.order, self.order_ids),
+            "member_id": _dictionary(self.member, self.member_ids),
+            "rule": _dictionary(self.rule, self.rules),
+            "kind": _dictionary(self.kind, KINDS),
+            "generation": self.generation, "amount": self.amount,
+        })
+
+
+@dataclass(frozen=True, eq=False)
+class OrderTable:
+    """One row per order, in order of first appearance: seller (-1: none), pool, paid,
+    retained, all in fen; ``pool == paid + retained``."""
+
+    order: IntArray
+    seller: IntArray
+    pool: IntArray
+    paid: IntArray
+    retained: IntArray
+    order_ids: Sequence[Any] | npt.NDArray[Any]
+    member_ids: Sequence[str]
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def rows(self) -> list[tuple[Any, str | None, int, int, int]]:
+        """Every row as (order_id, seller_id, pool, paid, retained): for small results.
+
+        >>> from tuishou.engine.batch import _demo_result
+        >>> _demo_result().orders.rows()
+        [('o1', 'A', 1000, 500, 500)]
+        """
+        return [(_plain(self.order_ids[o]), self.member_ids[s] if s >= 0 else None, p, d, r)
+                for o, s, p, d, r in zip(self.order.tolist(), self.seller.tolist(),
+                                         self.pool.tolist(), self.paid.tolist(),
+                                         self.retained.tolist(), strict=True)]
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame with categorical order and seller ids."""
+        import pandas as pd
+
+        return pd.DataFrame({
+            "order_id": _categorical(self.order, self.order_ids),
+            "seller_id": _categorical(self.seller, self.member_ids),
+            "pool": self.pool, "paid": self.paid, "retained": self.retained,
+        })
+
+    def to_arrow(self) -> Any:
+        """A pyarrow Table with dictionary-encoded ids."""
+        import pyarrow as pa
+
+        return pa.table({
+            "order_id": _dictionary(self.order, self.order_ids),
+            "seller_id": _dictionary(self.seller, self.member_ids),
+            "pool": self.pool, "paid": self.paid, "retained": self.retained,
+        })
+
+
+@dataclass(frozen=True, eq=False)
+class BatchResult:
+    """``payouts`` (one row per payout) and ``orders`` (one row per order)."""
+
+    payouts: PayoutTable
+    orders: OrderTable
+
+    @property
+    def paid(self) -> int:
+        """Everything paid, in fen."""
+        return int(self.payouts.amount.sum())
+
+    @property
+    def pool(self) -> int:
+        """Every order's pool together, in fen."""
+        return int(self.orders.pool.sum())
+
+
+@dataclass(frozen=True, eq=False)
+class MemberTotals:
+    """Fen earned per member (members who earn nothing are left out), by tree index."""
+
+    member: IntArray
+    amount: IntArray
+    member_ids: Sequence[str]
+
+    def __len__(self) -> int:
+        return len(self.member)
+
+    def rows(self) -> list[tuple[str, int]]:
+        """Every row as (member_id, amount): for small results."""
+        return [(self.member_ids[m], a)
+                for m, a in zip(self.member.tolist(), self.amount.tolist(), strict=True)]
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame (member_id as a categorical, amount in fen)."""
+        import pandas as pd
+
+        return pd.DataFrame({"member_id": _categorical(self.member, self.member_ids),
+                             "amount": self.amount})
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _categorical(codes: IntArray, values: Sequence[Any] | npt.NDArray[Any]) -> Any:
+    import pandas as pd
+
+    return pd.Categorical.from_codes(codes, categories=pd.Index(list(values)))
+
+
+def _dictionary(codes: IntArray, values: Sequence[Any] | npt.NDArray[Any]) -> Any:
+    import pyarrow as pa
+
+    mask = codes < 0
+    return pa.DictionaryArray.from_arrays(pa.array(np.where(mask, 0, codes), mask=mask),
+                                          pa.array(list(values)))

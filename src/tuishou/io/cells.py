@@ -1,0 +1,183 @@
+"""How a file's column is read: text, whole numbers or values passed on, cell by cell.
+
+Glossary:
+
+- **column kind**:
+
+  - ``text``: ids and names. An empty cell is missing (None) unless the column keeps blanks
+    for its own check; integers in JSON Lines and Parquet are read as text (1001 → "1001").
+  - ``integer``: whole numbers, e.g. fen. Integers, or text holding one ("1250"). Decimals
+    ("12.5") and floats are refused: money is integer fen.
+  - ``value``: passed on as read (dates: ISO text, or Parquet timestamps) for the library.
+
+- **bad cell**: one that cannot be read as its kind. :func:`convert` lists their rows; the
+  caller, who knows what the column means, reports them (see :func:`describe_bad_integer`).
+  A Parquet column of another type (floats, bytes, bools, decimals) is read cell by cell like
+  JSON Lines values, so every format names the same cells with the same words.
+- **identifier** columns hold ids: the caller checks them with :mod:`tuishou.ids`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tuishou.money import MAX_ORDER_FEN, digits_problem, fen_example, yuan
+
+__all__ = ["Column", "convert", "describe_bad_integer", "too_large"]
+
+_WHOLE = re.compile(r"-?[0-9]{1,18}")  # beyond 18 digits an int64 could overflow
+_INT64_MAX = 2**63 - 1
+_DECIMAL = re.compile(  # 12.5, .5, 12., 1e3, 1.5E-2: numbers a spreadsheet may write
+    r"[+-]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?[0-9]+[eE][+-]?[0-9]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """What a column holds: its ``kind`` of cells, whether the file must have it, and whether
+    an empty cell is a missing value (None) or kept as "" for the caller's own message.
+
+    >>> Column("amount", "integer").required
+    True
+    """
+
+    name: str
+    kind: Literal[
+        "text",  # ids and names: a pyarrow string array
+        "integer",  # whole numbers (fen, quantities): an int64 array
+        "value",  # passed on as read, for the library's own checks (dates)
+    ] = "text"
+    required: bool = True  # the file must have the column (its cells may still be empty)
+    blank_is_none: bool = True  # False: "" is kept, for the caller's own "is empty" message
+    identifier: bool = False  # its values are ids (tuishou.ids): checked for normal form
+
+
+def convert(column: Column, values: Any) -> tuple[Any, list[int]]:
+    """A column as read (a pyarrow array, or a list of JSON values) as its kind, and the rows
+    of its bad cells: text as a pyarrow string array, integers as int64 (0 where bad),
+    values as a list.
+
+    >>> numbers, bad = convert(Column("amount", "integer"), pa.array(["100", "1.5"]))
+    >>> numbers.tolist(), bad
+    ([100, 0], [1])
+    """
+    if column.kind == "value":
+        listed = values if isinstance(values, list) else values.to_pylist()
+        return [None if v == "" and column.blank_is_none else v for v in listed], []
+    if isinstance(values, list):
+        converted, bad = (_text_cells if column.kind == "text" else _integer_cells)(values)
+    else:
+        if pa.types.is_dictionary(values.type):
+            values = values.cast(values.type.value_type)
+        converted, bad = (_text_arrow if column.kind == "text" else _integer_arrow)(values)
+    if column.kind == "text":
+        if isinstance(converted, list):
+            converted = pa.array(converted, type=pa.string())
+        if column.blank_is_none:
+            converted = pc.if_else(pc.equal(converted, ""), pa.scalar(None, pa.string()),
+                                   converted)
+    return converted, bad
+
+
+def _text_cells(values: list[Any]) -> tuple[list[Any], list[int]]:
+    """JSON values as text: strings, and integers written as text; others are bad (None)."""
+    out: list[Any] = []
+    bad = []
+    for row, value in enumerate(values):
+        if value is None or isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            out.append(str(value))
+        else:
+            out.append(None)
+            bad.append(row)
+    return out, bad
+
+
+def _text_arrow(values: Any) -> tuple[Any, list[int]]:
+    kind = values.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_integer(kind) \
+            or pa.types.is_null(kind):
+        return values.cast(pa.string()), []
+    return _text_cells(values.to_pylist())  # floats, bytes, bools...: named cell by cell
+
+
+def _integer_cells(values: list[Any]) -> tuple[npt.NDArray[np.int64], list[int]]:
+    """JSON values as int64: integers, or text holding one; anything else is bad (0)."""
+    out = np.zeros(len(values), dtype=np.int64)
+    bad = []
+    for row, value in enumerate(values):
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**18:
+            out[row] = value
+        elif isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
+            out[row] = int(value)
+        else:
+            bad.append(row)
+    return out, bad
+
+
+def _integer_arrow(values: Any) -> tuple[npt.NDArray[np.int64], list[int]]:
+    kind = values.type
+    if pa.types.is_integer(kind):
+        bad = values.is_null()
+        if kind == pa.uint64():  # 2**63 and above do not fit an int64: bad cells, not a crash
+            largest = pa.scalar(_INT64_MAX, kind)
+            bad = pc.or_(bad, pc.fill_null(pc.greater(values, largest), False))
+        numbers = pc.if_else(bad, pa.scalar(0, kind), values).cast(pa.int64()).to_numpy()
+        return np.asarray(numbers, dtype=np.int64), _rows(bad)
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return _integer_cells(values.to_pylist())  # floats, bools, decimals: cell by cell
+    text = pc.utf8_trim_whitespace(values)
+    whole = pc.fill_null(pc.match_substring_regex(text, r"^-?[0-9]{1,18}$"), False)
+    numbers = pc.if_else(whole, text, "0").cast(pa.int64()).to_numpy()
+    return np.asarray(numbers, dtype=np.int64), _rows(pc.invert(whole))
+
+
+def _rows(mask: Any) -> list[int]:
+    rows: list[int] = np.flatnonzero(mask.to_numpy(zero_copy_only=False)).tolist()
+    return rows
+
+
+def describe_bad_integer(name: str, value: Any, *, money: bool) -> str:
+    """Why a cell is not a whole number, saying what to write instead.
+
+    >>> describe_bad_integer("amount", "12.5", money=True)
+    "amount='12.5' is not a whole number of fen: money is integer fen (分), e.g. 1250 for ¥12.50"
+    >>> describe_bad_integer("quantity", None, money=False)
+    'quantity is empty'
+    >>> describe_bad_integer("amount", "１２５０", money=True)
+    "amount='１２５０' is not written in ASCII digits; write '1250'"
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return f"{name} is empty"
+    if isinstance(value, bool):
+        return f"{name}={value!r} is a bool; write a whole number" + (" of fen" if money else "")
+    if isinstance(value, str) and (problem := digits_problem(value, name=name)):
+        return problem
+    text = value.strip() if isinstance(value, str) else repr(value)
+    is_decimal = isinstance(value, float | Decimal) or bool(_DECIMAL.fullmatch(text))
+    if is_decimal and money:
+        example = fen_example(str(value) if isinstance(value, Decimal) else text)
+        hint = f", {example}" if example else ""
+        return (f"{name}={value!r} is not a whole number of fen: money is integer fen (分)"
+                f"{hint}")
+    if isinstance(value, int | str) and re.fullmatch(r"-?[0-9]{19,}", str(value).strip()):
+        return too_large(name, value) if money else f"{name}={value!r} is too large"
+    return f"{name}={value!r} is not a whole number"
+
+
+def too_large(name: str, value: Any, *, why: str = "") -> str:
+    """An amount above ``tuishou.money.MAX_ORDER_FEN``, the most one order (so one line) may be.
+
+    >>> too_large("amount", 10**10 + 1)
+    'amount=10000000001 is too large: one order is at most 10,000,000,000 fen (¥100,000,000.00)'
+    """
+    return (f"{name}={value!r} is too large: {why}one order is at most {MAX_ORDER_FEN:,} fen "
+            f"({yuan(MAX_ORDER_FEN)})")

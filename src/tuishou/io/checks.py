@@ -1,0 +1,200 @@
+"""The cell checks of the command line's input files: each problem with its file, row and value.
+
+- **ids** (member, inviter, tier, order, buyer, sharer, SKU, group): the columns marked
+  ``identifier`` follow :mod:`tuishou.ids`; a cell that is not normal is refused, naming its
+  normal form, in the words of the library (``tuishou.ids.id_problem``).
+- **orders**: whole numbers where they belong, amounts from 0 to ``MAX_ORDER_FEN`` per line
+  and per order, groups every policy rates, sharers who are members, one buyer and one
+  sharer per order.
+
+Rows already reported for one problem are not reported again by a later check of the same
+column (a padded group is not also an unknown group).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tuishou.errors import did_you_mean
+from tuishou.ids import id_problem
+from tuishou.io.cells import Column, describe_bad_integer, too_large
+from tuishou.io.files import Problems, Table
+from tuishou.members.records import SUGGEST_LIMIT
+from tuishou.money import MAX_ORDER_FEN
+from tuishou.rules import Policy
+
+__all__ = ["check_cells", "check_groups", "check_ids", "check_one_per_order",
+           "check_order_totals", "check_sharers", "mask"]
+
+_NORMAL_ASCII = r"^[!-~]([ -~]*[!-~])?$"  # printable ASCII, trimmed: a normal id for sure
+
+
+def check_cells(table: Table, column: Column, problems: Problems) -> None:
+    """The cells of one orders column: readable as its kind, in range, not empty if required."""
+    name = column.name
+    bad = table.bad.get(name, [])
+    values = table.columns[name]
+    if column.kind == "integer":
+        problems.rows(table, bad, lambda row: describe_bad_integer(
+            name, table.cell(name, row), money=name == "amount"))
+        low = values < (0 if name == "amount" else 1)
+        low[bad] = False  # unreadable cells hold 0 and are reported above
+        low = np.flatnonzero(low)
+        problems.rows(table, low, lambda row: f"{name}={int(values[row])} is " + (
+            "negative; amounts are fen >= 0" if name == "amount" else "below 1"))
+        if name == "amount":
+            high = np.flatnonzero(values > MAX_ORDER_FEN)
+            problems.rows(table, high, lambda row: too_large(name, int(values[row])))
+        return
+    problems.rows(table, bad, lambda row: f"{name}={table.cell(name, row)!r} is a "
+                  f"{type(table.cell(name, row)).__name__}; ids and names are text")
+    if column.required:
+        empty = mask(pc.is_null(values))
+        empty[bad] = False
+        problems.rows(table, np.flatnonzero(empty), lambda row: f"{name} is empty")
+
+
+def check_groups(table: Table, policy: Policy, said: npt.NDArray[np.bool_],
+                 problems: Problems) -> None:
+    """Every group has a pool rate in ``policy`` (rows in ``said`` were reported already)."""
+    groups = table.columns["group"]
+    known = pa.array(list(policy.group_rates), pa.string())
+    unknown = ~mask(pc.or_(pc.is_in(groups, known), pc.is_null(groups))) & ~said  # said so
+    hint = _hints(list(policy.group_rates))
+    problems.rows(table, np.flatnonzero(unknown), lambda row: (
+        f"group={groups[row].as_py()!r} has no pool rate in policy {policy.name!r}; "
+        f"{hint(groups[row].as_py())}"))
+
+
+def check_sharers(table: Table, member_ids: Collection[str], said: npt.NDArray[np.bool_],
+                  problems: Problems) -> None:
+    """Every sharer is a member (rows in ``said`` were reported already)."""
+    sharers = table.columns["sharer_id"]
+    known = pa.array(list(member_ids), pa.string())
+    strangers = ~mask(pc.or_(pc.is_in(sharers, known), pc.is_null(sharers))) & ~said
+    hint = _hints(member_ids)
+    problems.rows(table, np.flatnonzero(strangers), lambda row: (
+        f"sharer_id={sharers[row].as_py()!r} is not a member; {hint(sharers[row].as_py())} "
+        "(a sharer must be in the members file; an unknown buyer is a guest)"))
+
+
+def check_one_per_order(table: Table, name: str, problems: Problems) -> None:
+    """Every line of an order names the buyer (sharer) of its first line."""
+    orders = _codes(table.columns["order_id"])
+    values = _codes(table.columns[name])
+    first = _first_rows(orders, table.size)
+    known = orders >= 0  # a line without an order id is reported as such, not here
+    head = np.where(known, first[np.maximum(orders, 0)], np.arange(table.size))
+    differs = np.flatnonzero(values != values[head])
+    column = table.columns[name]
+
+    def describe(row: int) -> str:
+        start = int(head[row])
+        return (f"{name}={column[row].as_py()!r} differs from the order's first line "
+                f"({table.where(start)}: {column[start].as_py()!r}); an order has one {name}")
+
+    problems.rows(table, differs, describe)
+
+
+def check_order_totals(table: Table, problems: Problems) -> None:
+    """Every order's lines sum to at most ``MAX_ORDER_FEN`` (lines above it are said already)."""
+    orders = _codes(table.columns["order_id"])
+    amounts = np.asarray(table.columns["amount"], dtype=np.int64)
+    counted = (orders >= 0) & (amounts >= 0) & (amounts <= MAX_ORDER_FEN)
+    totals = np.zeros(orders.max(initial=0) + 1, dtype=np.int64)  # < 2**63: ≤ 10**10 a line
+    np.add.at(totals, orders[counted], amounts[counted])
+    over = np.flatnonzero(totals > MAX_ORDER_FEN)
+    if not len(over):
+        return
+    first = _first_rows(orders, table.size)
+    lines = np.bincount(orders[orders >= 0], minlength=len(totals))
+    column = table.columns["order_id"]
+
+    def describe(row: int) -> str:
+        code = int(orders[row])
+        return too_large("order_id", column[row].as_py(), why=f"its {int(lines[code])} "
+                         f"line(s) sum to {int(totals[code]):,} fen; ")
+
+    problems.rows(table, np.sort(first[over]), describe)
+
+
+def check_ids(table: Table, columns: Sequence[Column],
+              problems: Problems) -> dict[str, npt.NDArray[np.bool_]]:
+    """Report every id cell that is not normal (``tuishou.ids.id_problem``); return, for each
+    id column, the rows reported, so that later checks do not name them again.
+
+    Empty cells and cells that are not text are left to the checks that say so.
+
+    >>> from pathlib import Path
+    >>> problems = Problems()
+    >>> table = Table(Path("m.csv"), 2, {"tier": ["m", "m "]}, {}, lambda: [2, 3])
+    >>> check_ids(table, [Column("tier", "value", identifier=True)], problems)["tier"].tolist()
+    [False, True]
+    >>> print(problems.error().problems[0])
+    m.csv, line 3: tier='m ' is not a normal id; use its normal form 'm' (NFKC, trimmed)
+    """
+    said: dict[str, npt.NDArray[np.bool_]] = {}
+    for column in columns:
+        values = table.columns.get(column.name)
+        said[column.name] = np.zeros(table.size, dtype=bool)
+        if values is None or not column.identifier:
+            continue
+        if isinstance(values, list):
+            text = pa.array([v if isinstance(v, str) else None for v in values], pa.string())
+        else:
+            text = values
+        unusual = pc.unique(pc.filter(text, pc.invert(pc.fill_null(
+            pc.match_substring_regex(text, _NORMAL_ASCII), True))))
+        found = {value: problem for value in unusual.to_pylist()
+                 if value and (problem := id_problem(value, name=column.name))}
+        if found:
+            said[column.name] = _report(table, text, found, problems)
+    return said
+
+
+def _report(table: Table, text: Any, found: dict[str, str],
+            problems: Problems) -> npt.NDArray[np.bool_]:
+    """Report the rows of ``text`` holding a value of ``found`` with its problem."""
+    rows = mask(pc.fill_null(pc.is_in(text, pa.array(list(found), pa.string())), False))
+    problems.rows(table, np.flatnonzero(rows), lambda row: found[text[row].as_py()])
+    return rows
+
+
+def _first_rows(orders: npt.NDArray[np.int64], size: int) -> npt.NDArray[np.int64]:
+    """The first row of each order (by code; -1 codes, missing ids, are left out)."""
+    first = np.full(orders.max(initial=0) + 1, size, dtype=np.int64)
+    known = orders >= 0
+    np.minimum.at(first, orders[known], np.flatnonzero(known))
+    return first
+
+
+def _codes(values: Any) -> npt.NDArray[np.int64]:
+    """Dictionary codes of a text column, -1 for a missing value."""
+    encoded = pc.dictionary_encode(values)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    return np.asarray(encoded.indices.fill_null(-1).to_numpy(), dtype=np.int64)
+
+
+def mask(values: Any) -> npt.NDArray[np.bool_]:
+    """A pyarrow boolean array as a numpy one."""
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _hints(known: Collection[str]) -> Callable[[str], str]:
+    """``did_you_mean`` per distinct name, remembered: many rows often share one bad name."""
+    seen: dict[str, str] = {}
+
+    def hint(name: str) -> str:
+        if name not in seen:
+            seen[name] = did_you_mean(name, known) if len(known) <= SUGGEST_LIMIT \
+                else "check the id"
+        return seen[name]
+
+    return hint

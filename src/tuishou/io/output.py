@@ -1,0 +1,145 @@
+"""Writing result files atomically: a failed run never leaves a partial file behind.
+
+The format is chosen by the extension, as for reading (:mod:`tuishou.io.files`), or given
+for standard output. CSV is written unquoted where it can be (pyarrow), else quoted where
+needed (Python's csv). Standard output gets the whole file once everything has succeeded.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from tuishou.io.files import DataFile
+
+__all__ = ["delivering", "replacing", "write_into", "write_table"]
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; it replaces ``path`` when the block succeeds
+    and is removed when it fails, so a failed run never leaves a partial file.
+
+    >>> import tempfile; target = Path(tempfile.mkdtemp()) / "out.txt"
+    >>> with replacing(target) as temporary:
+    ...     _ = temporary.write_text("done")
+    >>> target.read_text(), sorted(p.name for p in target.parent.iterdir())
+    ('done', ['out.txt'])
+    """
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        umask = os.umask(0)  # mkstemp makes the file private; give it the usual permissions
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
+        yield temporary
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def delivering(target: DataFile) -> Iterator[Path]:
+    """Like :func:`replacing`, for a file or standard output: a temporary path that becomes
+    the file, or is copied to standard output, when the block succeeds.
+
+    >>> import tempfile; target = DataFile.of(Path(tempfile.mkdtemp()) / "out.jsonl")
+    >>> with delivering(target) as temporary:
+    ...     _ = temporary.write_text("{}\\n")
+    >>> target.path.read_text()
+    '{}\\n'
+    """
+    if not target.std:
+        with replacing(target.path) as temporary:
+            yield temporary
+        return
+    with tempfile.TemporaryDirectory(prefix="tuishou-") as folder:
+        temporary = Path(folder) / f"out{target.suffix}"
+        yield temporary
+        sys.stdout.flush()
+        with temporary.open("rb") as written:
+            shutil.copyfileobj(written, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+
+
+def write_table(table: Any, target: Path | DataFile) -> None:
+    """Write a pyarrow Table to ``target`` (a path in the format of its extension, or standard
+    output), atomically.
+
+    >>> import tempfile; folder = Path(tempfile.mkdtemp())
+    >>> write_table(pa.table({"member_id": ["A"], "amount": [500]}), folder / "p.csv")
+    >>> (folder / "p.csv").read_text()
+    'member_id,amount\\nA,500\\n'
+    """
+    target = DataFile.of(target)
+    with delivering(target) as temporary:
+        write_into(table, temporary, target.suffix)
+
+
+def write_into(table: Any, path: Path, suffix: str) -> None:
+    """Write a pyarrow Table to ``path`` in the format of ``suffix`` (not atomic: for a path
+    from :func:`replacing`, when several files must appear together or not at all).
+
+    >>> import tempfile; folder = Path(tempfile.mkdtemp())
+    >>> write_into(pa.table({"a": [1]}), folder / "x.part", ".jsonl")
+    >>> (folder / "x.part").read_text()
+    '{"a": 1}\\n'
+    """
+    _WRITERS[suffix](table, path)
+
+
+def _plain(table: Any) -> Any:
+    """Dictionary columns decoded: CSV and JSON hold plain values."""
+    columns = [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c
+               for c in table.columns]
+    return pa.table(columns, names=table.column_names)
+
+
+def _write_csv(table: Any, path: Path) -> None:
+    """pyarrow writes fast but quotes every string; unquoted is what people expect to see.
+    A value with a comma, quote or line break needs quotes: then Python's csv writes it."""
+    plain = _plain(table)
+    try:
+        pa_csv.write_csv(plain, path, write_options=pa_csv.WriteOptions(
+            quoting_style="none", quoting_header="none"))
+    except pa.ArrowInvalid:
+        with path.open("w", encoding="utf-8", newline="") as file:
+            writer = csv.writer(file, lineterminator="\n")
+            writer.writerow(plain.column_names)
+            for batch in plain.to_batches(max_chunksize=65_536):
+                writer.writerows(zip(*(c.to_pylist() for c in batch.columns), strict=True))
+
+
+def _write_parquet(table: Any, path: Path) -> None:
+    pq.write_table(table, path)
+
+
+def _write_jsonl(table: Any, path: Path) -> None:
+    with path.open("w", encoding="utf-8") as file:
+        for batch in _plain(table).to_batches(max_chunksize=65_536):
+            file.writelines(json.dumps(row, ensure_ascii=False, default=_json_value) + "\n"
+                            for row in batch.to_pylist())
+
+
+def _json_value(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+_WRITERS: dict[str, Callable[[Any, Path], None]] = {
+    ".csv": _write_csv, ".parquet": _write_parquet, ".jsonl": _write_jsonl}

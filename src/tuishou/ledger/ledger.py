@@ -1,0 +1,372 @@
+"""The commission ledger (佣金账本): post, freeze, release, refund, claw back, withdraw.
+
+A ``Ledger`` records settlements as immutable entries and answers balances. Each operation
+is one transaction and is idempotent where a retry can happen: posting an identical
+settlement again, or repeating a refund or withdrawal id, changes nothing. Refunds
+re-settle what remains of the order with the chain and the policy recorded when it was
+posted, never with today's tree, and post only the difference. See ``ledger_models`` for the
+vocabulary and ``docs/ledger.md`` for the full lifecycle.
+
+Times are aware datetimes only (stored in UTC); the ledger's own settings (``LedgerPolicy``)
+are stored in its database and change only through ``change_policy``, recorded.
+
+>>> from datetime import UTC, datetime
+>>> from tuishou.settlement import _demo_settlement
+>>> ledger = Ledger(LedgerPolicy(freeze_days=7))
+>>> settlement = _demo_settlement()  # A shared an order of ¥100.00 and earns 500 fen
+>>> order = _demo_order()
+>>> _ = ledger.post(order, settlement, at=datetime(2026, 11, 1, tzinfo=UTC))
+>>> ledger.balance("A")
+Balance(pending=500, available=0, written_off=0, withdrawn=0, fees=0)
+>>> _ = ledger.release(datetime(2026, 11, 8, tzinfo=UTC))
+>>> ledger.refund("o1", lines={"s": 1}, at=datetime(2026, 11, 9, tzinfo=UTC)).remaining
+{}
+>>> ledger.balance("A").available
+0
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from tuishou.errors import (
+    ArgumentTypeError,
+    DuplicateOrderError,
+    InsufficientBalanceError,
+    LedgerError,
+)
+from tuishou.ledger.checks import check_amount, check_ids, check_settlement, check_time
+from tuishou.ledger.models import Balance, Entry, LedgerPolicy, PolicyChange, RefundResult
+from tuishou.ledger.refunds import Key, digest, refund, totals
+from tuishou.ledger.store import Store, entry_row, stored_time
+from tuishou.money import check_fen
+from tuishou.orders import Order, OrderLine
+from tuishou.settlement import Settlement
+
+__all__ = ["Ledger"]
+
+
+class Ledger:
+    """Commission balances from immutable entries, in memory or in a SQLite file.
+
+    ``Ledger()`` keeps everything in memory; ``Ledger.open(path)`` uses a SQLite database
+    (created if missing), safe for several processes and for crashes. The ``policy`` is
+    stored in the database: reopening without one uses the stored one, a different one is
+    refused (change it with ``change_policy``). ``read_only=True`` opens a file for reports.
+    """
+
+    def __init__(self, policy: LedgerPolicy | None = None, *, path: str | Path = ":memory:",
+                 read_only: bool = False):
+        if policy is not None and not isinstance(policy, LedgerPolicy):
+            raise ArgumentTypeError(f"policy is a {type(policy).__name__}, expected LedgerPolicy")
+        self._policies: dict[int, LedgerPolicy] = {}
+        self._store = Store(path, policy_json=(policy or LedgerPolicy()).model_dump_json(),
+                            read_only=read_only)
+        if policy is not None and policy != self.policy:
+            differences = _policy_differences(self.policy, policy)
+            self.close()
+            raise LedgerError.from_problems(
+                f"the ledger {path} keeps a different LedgerPolicy than the one given (nothing "
+                "changed); open it without policy= to use its own, or record the change with "
+                "ledger.change_policy(policy, at=...)", differences)
+
+    @classmethod
+    def open(cls, path: str | Path, *, policy: LedgerPolicy | None = None,
+             read_only: bool = False) -> Ledger:
+        """Open (or create) a ledger in a SQLite file; ``read_only=True`` for reports.
+
+        >>> import tempfile, pathlib
+        >>> with Ledger.open(pathlib.Path(tempfile.mkdtemp()) / "ledger.db") as ledger:
+        ...     ledger.balance("nobody").available
+        0
+        """
+        return cls(policy, path=path, read_only=read_only)
+
+    @staticmethod
+    def upgrade(path: str | Path, *, policy: LedgerPolicy, naive_times: tzinfo | None = None
+                ) -> None:
+        """Upgrade a schema-1 ledger file in place (one transaction): see ``ledger_upgrade``."""
+        from tuishou.ledger.upgrade import (
+            upgrade,  # used once per file; kept out of the import path
+        )
+
+        upgrade(str(path), policy, naive_times)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------ policy
+
+    @property
+    def policy(self) -> LedgerPolicy:
+        """The ledger's policy now: the last one recorded in its database."""
+        change_id, policy_json = self._store.one(
+            "SELECT change_id, policy_json FROM ledger_policy ORDER BY change_id DESC LIMIT 1")
+        if change_id not in self._policies:
+            self._policies[change_id] = LedgerPolicy.model_validate_json(policy_json)
+        return self._policies[change_id]
+
+    def change_policy(self, policy: LedgerPolicy, *, at: datetime, note: str = "") -> bool:
+        """Record ``policy`` as the ledger's policy from ``at`` on; False if it is already.
+
+        It applies to what happens from then on (posts, releases, refunds, withdrawals);
+        orders already posted keep their due dates. Changes are recorded in time order.
+
+        >>> from datetime import UTC
+        >>> ledger = Ledger(LedgerPolicy(min_withdrawal=100))
+        >>> ledger.change_policy(LedgerPolicy(), at=datetime(2026, 12, 1, tzinfo=UTC),
+        ...                      note="campaign: no minimum")
+        True
+        >>> [(change.note, change.policy.min_withdrawal) for change in ledger.policy_history()]
+        [('created', 100), ('campaign: no minimum', 0)]
+        """
+        check_time(at)
+        if not isinstance(policy, LedgerPolicy) or not isinstance(note, str):
+            raise ArgumentTypeError("change_policy(policy, at=..., note='') takes a "
+                                    "LedgerPolicy and a str note")
+        with self._store.transaction():
+            if policy == self.policy:
+                return False
+            changes = [datetime.fromisoformat(when) for _, when, _, _ in
+                       self._store.policy_rows()[1:]]  # the first applies from the start
+            if changes and at < max(changes):
+                raise LedgerError(f"at={at} is before the last policy change ({max(changes)}); "
+                                  "changes are recorded in time order")
+            self._store.record_policy(policy.model_dump_json(), at, note)
+            return True
+
+    def policy_history(self) -> list[PolicyChange]:
+        """Every policy the ledger recorded, oldest first (the first one at its creation)."""
+        return [PolicyChange(datetime.fromisoformat(at),
+                             LedgerPolicy.model_validate_json(policy_json), note)
+                for _, at, policy_json, note in self._store.policy_rows()]
+
+    # ----------------------------------------------------------------------- posting
+
+    def post(self, order: Order, settlement: Settlement, *, at: datetime) -> list[Entry]:
+        """Record an order's payouts as pending entries; returns them.
+
+        ``settlement`` must be the settlement of ``order`` (same lines, pool and payouts under
+        its own policy and chain). Idempotent by order id: the identical settlement again is a
+        no-op (returns ``[]``); a different one raises ``DuplicateOrderError``.
+        """
+        check_time(at)
+        if not isinstance(order, Order) or not isinstance(settlement, Settlement):
+            raise ArgumentTypeError("post(order, settlement, at=...) takes an Order and the "
+                                    "Settlement that settle() returned for it")
+        check_ids(order_id=order.order_id)
+        if order.paid_at is not None:
+            check_time(order.paid_at, name="order.paid_at")
+        check_amount(order)
+        check_settlement(order, settlement)
+        policy_json = settlement.policy.model_dump_json()
+        policy_id = digest(policy_json)
+        snapshot = _snapshot(settlement)
+        order_json = order.model_dump_json()
+        fingerprint = digest(json.dumps([order_json, policy_id, snapshot,
+                                         _payout_rows(settlement)], sort_keys=True))
+        with self._store.transaction() as db:
+            found = self._store.one("SELECT fingerprint FROM orders WHERE order_id = ?",
+                                    (order.order_id,))
+            if found is not None:
+                if found[0] == fingerprint:
+                    return []
+                raise DuplicateOrderError(
+                    f"order {order.order_id!r} was already posted with a different settlement; "
+                    "refund it, or post the change under a new order id")
+            policy = self.policy
+            start = (order.paid_at or at) if policy.freeze_from == "paid" else None
+            due = _due(start, policy.freeze_days) if start else None
+            db.execute("INSERT OR IGNORE INTO policies VALUES (?, ?)", (policy_id, policy_json))
+            db.execute(
+                "INSERT INTO orders (order_id, fingerprint, policy_id, order_json, snapshot_json, "
+                "refunded_json, posted_at, freeze_start, due_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (order.order_id, fingerprint, policy_id, order_json,
+                 json.dumps(snapshot), json.dumps([0] * len(order.lines)), stored_time(at),
+                 _iso(start), _iso(due)))
+            paid = totals(settlement)
+            db.executemany("INSERT INTO payouts VALUES (?, ?, ?, ?, ?)",
+                           [(order.order_id, *key, amount) for key, amount in paid.items()])
+            return self._store.add_entries([
+                entry_row(key, "pending", "post", amount, at, order.order_id)
+                for key, amount in paid.items()])
+
+    def mark_received(self, order_id: str, at: datetime) -> None:
+        """Say the buyer received the goods: with ``freeze_from="received"`` the freeze starts.
+
+        Marking again keeps the first time; with ``freeze_from="paid"`` nothing changes.
+        """
+        check_time(at)
+        check_ids(order_id=order_id)
+        with self._store.transaction() as db:
+            row = self._store.order_row(order_id, "freeze_start")
+            policy = self.policy
+            if policy.freeze_from == "received" and row[0] is None:
+                db.execute("UPDATE orders SET freeze_start = ?, due_at = ? WHERE order_id = ?",
+                           (stored_time(at), _iso(_due(at, policy.freeze_days)), order_id))
+
+    def release(self, as_of: datetime) -> list[Entry]:
+        """Move every pending payout whose freeze has ended by ``as_of`` to available.
+
+        Returns the new available entries (what moved); running it again moves nothing.
+        """
+        check_time(as_of, name="as_of")
+        with self._store.transaction() as db:
+            waiting = db.execute("SELECT order_id, due_at FROM orders "
+                                 "WHERE released_at IS NULL AND due_at IS NOT NULL").fetchall()
+            moved: list[Entry] = []
+            for order_id, due_at in sorted(waiting):
+                if datetime.fromisoformat(due_at) > as_of:
+                    continue
+                pending = db.execute(
+                    "SELECT member_id, rule, kind, SUM(amount) FROM entries WHERE order_id = ? "
+                    "AND bucket = 'pending' GROUP BY member_id, rule, kind "
+                    "ORDER BY member_id, rule, kind", (order_id,)).fetchall()
+                rows = []
+                for member, rule, kind, amount in pending:
+                    if amount:
+                        rows.append(entry_row((member, rule, kind), "pending", "release",
+                                              -amount, as_of, order_id))
+                        rows.append(entry_row((member, rule, kind), "available", "release",
+                                              amount, as_of, order_id))
+                moved += [e for e in self._store.add_entries(rows) if e.bucket == "available"]
+                db.execute("UPDATE orders SET released_at = ? WHERE order_id = ?",
+                           (stored_time(as_of), order_id))
+            return moved
+
+    # ----------------------------------------------------------------------- refunds
+
+    def refund(self, order_id: str, *, lines: Mapping[str, int] | None = None, at: datetime,
+               refund_id: str | None = None) -> RefundResult:
+        """Refund some quantity of some SKUs (``lines``), or everything left (None).
+
+        The remaining order is re-settled with the chain and policy recorded at posting; no
+        payout goes up (a fen re-rounding would move to a member stays with the platform) and
+        the difference is posted: pending payouts are reduced or cancelled; released ones get a
+        negative clawback entry (capped at the balance, the rest written off, under
+        ``clawback="cap_at_balance"``). Unknown orders or SKUs, empty refunds, refunds of more
+        than is left or dated before the order was posted are refused, changing nothing. With
+        ``refund_id`` a retry of the same request is a no-op.
+        """
+        check_time(at)
+        check_ids(order_id=order_id, refund_id=refund_id, optional=("refund_id",))
+        if lines is not None and not isinstance(lines, Mapping):
+            raise ArgumentTypeError(f"lines is a {type(lines).__name__}; pass a dict of SKU "
+                                    "to quantity, or None to refund everything left")
+        with self._store.transaction():
+            return refund(self._store, self.policy, order_id, lines, at, refund_id)
+
+    # ------------------------------------------------------------------- withdrawals
+
+    def withdraw(self, member_id: str, amount: int, *, at: datetime,
+                 withdrawal_id: str) -> list[Entry]:
+        """Take ``amount`` out of the available balance (提现), less the withdrawal fee.
+
+        Refused, changing nothing, above the available balance or below
+        ``min_withdrawal``. The fee (``LedgerPolicy.fee``: the rate rounded up to the fen by
+        default, at least ``min_fee``) is its own entry. A repeated ``withdrawal_id`` is a
+        no-op (returns ``[]``).
+        """
+        check_time(at)
+        check_fen(amount)
+        check_ids(member_id=member_id, withdrawal_id=withdrawal_id)
+        request = digest(json.dumps([member_id, amount]))
+        with self._store.transaction():
+            if self._store.seen(withdrawal_id, "withdrawal", request):
+                return []
+            policy = self.policy
+            available = self._store.available(member_id)
+            if amount < max(policy.min_withdrawal, 1):
+                raise InsufficientBalanceError(
+                    f"withdrawal of {amount} fen is below the minimum of "
+                    f"{max(policy.min_withdrawal, 1)} fen")
+            if amount > available:
+                raise InsufficientBalanceError(
+                    f"member {member_id!r} asked to withdraw {amount} fen but has {available} "
+                    "fen available")
+            fee = policy.fee(amount)
+            key = (member_id, "", "")
+            rows = [entry_row(key, "available", "withdrawal", -amount, at, None, withdrawal_id),
+                    entry_row(key, "withdrawn", "withdrawal", amount - fee, at, None,
+                              withdrawal_id)]
+            if fee:
+                rows.append(entry_row(key, "fees", "fee", fee, at, None, withdrawal_id))
+            self._store.record_request(withdrawal_id, "withdrawal", request, at)
+            return self._store.add_entries(rows)
+
+    # ----------------------------------------------------------------------- queries
+
+    def balance(self, member_id: str, *, as_of: datetime | None = None) -> Balance:
+        """A member's balance from its entries (those at or before ``as_of``, if given)."""
+        if as_of is not None:
+            check_time(as_of, name="as_of")
+        check_ids(member_id=member_id)
+        totals = {"pending": 0, "available": 0, "withdrawn": 0, "fees": 0, "write_off": 0}
+        for entry in self._store.entries("member_id = ?", (member_id,)):
+            if as_of is None or entry.at <= as_of:
+                totals[entry.bucket] += entry.amount
+                totals["write_off"] += entry.amount if entry.reason == "write_off" else 0
+        return Balance(pending=totals["pending"], available=totals["available"],
+                       written_off=totals["write_off"], withdrawn=totals["withdrawn"],
+                       fees=totals["fees"])
+
+    def entries(self, member_id: str | None = None, order_id: str | None = None) -> list[Entry]:
+        """The history, oldest first, of one member, one order, both, or everything."""
+        check_ids(member_id=member_id, order_id=order_id, optional=("member_id", "order_id"))
+        conditions = [(column, value) for column, value in
+                      (("member_id", member_id), ("order_id", order_id)) if value is not None]
+        where = " AND ".join(f"{column} = ?" for column, _ in conditions) or "1"
+        return self._store.entries(where, [value for _, value in conditions])
+
+    def payouts(self, order_id: str) -> dict[Key, int]:
+        """What the order pays now, per (member, rule, kind), after refunds."""
+        check_ids(order_id=order_id)
+        with self._store.reading():
+            self._store.order_row(order_id, "order_id")
+            return self._store.payouts(order_id)
+
+
+def _policy_differences(stored: LedgerPolicy, given: LedgerPolicy) -> list[str]:
+    mine, theirs = stored.model_dump(), given.model_dump()
+    return [f"{name}: the ledger keeps {mine[name]!r}, given {theirs[name]!r}"
+            for name in mine if mine[name] != theirs[name]]
+
+
+def _due(start: datetime, days: int) -> datetime:
+    try:
+        return start + timedelta(days=days)
+    except OverflowError:
+        raise LedgerError(f"{start} + {days} days is beyond the year 9999; check the "
+                          "time") from None
+
+
+def _snapshot(settlement: Settlement) -> dict[str, Any]:
+    return {"seller_id": settlement.seller_id, "attribution": settlement.attribution,
+            "chain": [[c.member_id, c.tier, c.status, c.generation] for c in settlement.chain]}
+
+
+def _payout_rows(settlement: Settlement) -> list[list[Any]]:
+    return [[p.member_id, p.rule, p.kind, p.generation, p.amount] for p in settlement.payouts]
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return stored_time(moment) if moment is not None else None
+
+
+def _demo_order() -> Order:
+    return Order(order_id="o1", sharer_id="A", lines=[
+        OrderLine(sku="s", group="g", amount=10000)])

@@ -1,0 +1,172 @@
+"""The ledger's vocabulary: its policy, its entries and the balances they add up to.
+
+Glossary (docs/domain.md §12):
+
+- **pending** (冻结): earned but frozen until ``freeze_days`` after payment (or receipt);
+- **available** (可提现): released, can be withdrawn;
+- **clawback** (追回): what a refund takes back from commission already released;
+- **written off** (核销): a clawback that could not be taken because the balance was too
+  small (``clawback="cap_at_balance"``); recorded, never silently lost;
+- **withdrawal** (提现): money taken out of the available balance, less a fee (手续费),
+  rounded as ``fee_rounding`` says (up to the fen by default, so splitting a withdrawal into
+  small ones never pays less in fees).
+
+Every change is an immutable ``Entry`` in one **bucket** (pending, available, withdrawn,
+fees) with a signed amount and a **reason**; a balance is the sum of a member's entries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import ClassVar, Literal, Self
+
+from pydantic import Field, model_validator
+
+from tuishou.errors import LedgerError
+from tuishou.models import FrozenModel, Problems
+from tuishou.money import MAX_ORDER_FEN, RATE_SCALE, Fen, Rate, rate_units
+
+__all__ = ["MAX_FREEZE_DAYS", "Balance", "Bucket", "Entry", "FeeRounding", "LedgerPolicy",
+           "PolicyChange", "Reason", "RefundResult"]
+
+MAX_FREEZE_DAYS = 365
+"""The longest freeze a ledger accepts: a year, far beyond any return window (7 to 30 days).
+
+It keeps every due date a valid ``datetime`` (a freeze of 10**10 days would make every post
+fail) and catches a freeze given in hours or minutes by mistake."""
+
+FeeRounding = Literal[
+    "up",  # the fee is rounded up to the fen: n small withdrawals never pay less than one big
+    "half_up",  # yudao's rounding; 37 fen at 0.6% pays 0, so splitting avoids the fee
+]
+
+Bucket = Literal[
+    "pending",  # frozen commission, not yet withdrawable
+    "available",  # released commission (may go negative with allow_negative clawbacks)
+    "withdrawn",  # paid out to the member by withdrawals, net of fees
+    "fees",  # withdrawal fees kept by the platform
+]
+Reason = Literal[
+    "post",  # an order's payout, recorded pending
+    "release",  # pending moved to available after the freeze
+    "refund",  # a refund lowered a payout while it was pending (never raises one)
+    "clawback",  # a refund took back released commission
+    "write_off",  # the part of a clawback the balance could not cover (cap_at_balance)
+    "withdrawal",  # money taken out of the available balance
+    "fee",  # the withdrawal fee
+]
+
+
+class LedgerPolicy(FrozenModel):
+    """How the ledger freezes, claws back and pays out.
+
+    The ledger stores its policy in its database; see ``Ledger.change_policy``.
+
+    >>> LedgerPolicy(freeze_days=15, clawback="cap_at_balance").freeze_from
+    'paid'
+    >>> LedgerPolicy(freeze_days=10**10)
+    Traceback (most recent call last):
+    ...
+    tuishou.errors.LedgerError: invalid ledger policy: 1 problem(s)
+      1. freeze_days: Input should be less than or equal to 365 (got 10000000000)
+    """
+
+    error_class: ClassVar = LedgerError
+    what: ClassVar[str] = "invalid ledger policy"
+
+    freeze_days: int = Field(default=7, ge=0, le=MAX_FREEZE_DAYS, strict=True)
+    freeze_from: Literal[
+        "paid",  # the freeze starts when the order is paid (order.paid_at, else posting time)
+        "received",  # it starts when mark_received() says the goods arrived
+    ] = "paid"
+    clawback: Literal[
+        "allow_negative",  # the available balance may go below zero; later earnings repay it
+        "cap_at_balance",  # take the balance to zero at most; write the rest off, recorded
+    ] = "allow_negative"
+    min_withdrawal: Fen = Field(default=0, ge=0, le=MAX_ORDER_FEN, strict=True)
+    withdrawal_fee_rate: Rate = Decimal(0)
+    fee_rounding: FeeRounding = "up"
+    min_fee: Fen = Field(default=0, ge=0, le=MAX_ORDER_FEN, strict=True)
+
+    @model_validator(mode="after")
+    def _fee_fits_the_smallest_withdrawal(self) -> Self:
+        smallest = max(self.min_withdrawal, 1)
+        if self.min_fee > smallest:
+            raise Problems([f"min_fee={self.min_fee} is above the smallest withdrawal "
+                            f"({smallest} fen): a withdrawal could pay more in fees than it "
+                            f"takes out; set min_withdrawal to at least {self.min_fee}"])
+        return self
+
+    def fee(self, amount: int) -> int:
+        """The fee on a withdrawal of ``amount`` fen: the rate, rounded by ``fee_rounding``,
+        and at least ``min_fee``.
+
+        >>> LedgerPolicy(withdrawal_fee_rate="0.006").fee(37)  # 0.222 fen, rounded up
+        1
+        >>> LedgerPolicy(withdrawal_fee_rate="0.006", fee_rounding="half_up").fee(37)
+        0
+        """
+        exact = amount * rate_units(self.withdrawal_fee_rate)  # in 1/10 000 fen
+        if self.fee_rounding == "up":
+            rounded = -(-exact // RATE_SCALE)
+        else:
+            rounded = (2 * exact + RATE_SCALE) // (2 * RATE_SCALE)
+        return max(rounded, self.min_fee) if amount else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One immutable line of the ledger: who, which order and rule, which bucket, why, when."""
+
+    entry_id: int
+    member_id: str
+    bucket: Bucket
+    reason: Reason
+    amount: int
+    at: datetime
+    order_id: str | None = None
+    rule: str | None = None
+    kind: str | None = None
+    request_id: str | None = None  # the refund or withdrawal id, when there is one
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """A member's money, in fen: ``pending`` (frozen), ``available`` (withdrawable; negative
+    after a clawback with allow_negative), ``written_off`` (clawbacks not taken), and what was
+    ``withdrawn`` and paid in ``fees`` so far."""
+
+    pending: int
+    available: int
+    written_off: int
+    withdrawn: int = 0
+    fees: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RefundResult:
+    """What a refund did: the remaining order's payouts per (member, rule, kind), the new
+    entries, and whether it was a retry of an earlier refund with the same id.
+
+    ``pool`` is the pool of what is left of the order and ``retained`` what the platform keeps
+    of it: ``pool == sum(remaining.values()) + retained``. A refund never raises a payout, so
+    a fen that re-rounding the smaller order would move to a member stays in ``retained``.
+    """
+
+    order_id: str
+    remaining: dict[tuple[str, str, str], int]
+    entries: tuple[Entry, ...]
+    pool: int
+    retained: int
+    repeated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyChange:
+    """One recorded setting of a ledger's policy: from ``at`` on, ``policy`` applies."""
+
+    at: datetime
+    policy: LedgerPolicy
+    note: str

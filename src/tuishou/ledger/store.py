@@ -1,0 +1,344 @@
+"""The ledger's storage: one SQLite database (``:memory:`` by default), versioned.
+
+Schema, version 2 (see ``docs/ledger.md`` for the meaning of each column):
+
+- ``schema_version(version)``: one row; a newer version is refused, version 1 is upgraded
+  only by an explicit ``Ledger.upgrade`` (see ``ledger_upgrade``).
+- ``ledger_policy(change_id, at, policy_json, note)``: the ``LedgerPolicy`` the ledger was
+  created with and every recorded change of it; the last row applies.
+- ``policies(policy_id, policy_json)``: every commission policy an order was posted under,
+  keyed by the SHA-256 of its JSON.
+- ``orders(order_id PRIMARY KEY, ...)``: one row per posted order: its fingerprint, the order
+  and the settlement snapshot (seller, attribution, chain), the quantities refunded so far,
+  and the freeze clock (``freeze_start``, ``due_at``, ``released_at``). The primary key makes
+  posting an order twice impossible, even from two processes.
+- ``payouts(order_id, member_id, rule, kind, ...)``: what each order currently pays each
+  member under each rule, after refunds.
+- ``entries(entry_id, ...)``: the immutable history every balance is summed from.
+- ``requests(request_id PRIMARY KEY, ...)``: refund and withdrawal ids already carried out.
+
+Every time is ISO 8601 text in UTC. Every write runs in one ``BEGIN IMMEDIATE`` transaction,
+so a crash leaves each operation either fully recorded or not at all, and concurrent writers
+queue rather than interleave. Every ``sqlite3`` error comes out as a ``LedgerError`` that
+says what to do.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tuishou.errors import DuplicateRequestError, LedgerError, UnknownOrderError
+from tuishou.ledger.models import Entry
+
+__all__ = ["LEDGER_TABLES", "POLICY_TABLE", "SCHEMA_VERSION", "Store", "database_errors",
+           "entry_row", "schema_version", "stored_time"]
+
+SCHEMA_VERSION = 2
+POLICY_TABLE = """
+CREATE TABLE ledger_policy (
+    change_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    policy_json TEXT NOT NULL,
+    note TEXT NOT NULL
+)"""
+_SCHEMA = """
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+CREATE TABLE policies (policy_id TEXT PRIMARY KEY, policy_json TEXT NOT NULL);
+CREATE TABLE orders (
+    order_id TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    policy_id TEXT NOT NULL REFERENCES policies (policy_id),
+    order_json TEXT NOT NULL,
+    snapshot_json TEXT NOT NULL,
+    refunded_json TEXT NOT NULL,
+    posted_at TEXT NOT NULL,
+    freeze_start TEXT,
+    due_at TEXT,
+    released_at TEXT
+);
+CREATE TABLE payouts (
+    order_id TEXT NOT NULL REFERENCES orders (order_id),
+    member_id TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    PRIMARY KEY (order_id, member_id, rule, kind)
+);
+CREATE TABLE entries (
+    entry_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    member_id TEXT NOT NULL,
+    bucket TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    order_id TEXT,
+    rule TEXT,
+    kind TEXT,
+    request_id TEXT
+);
+CREATE INDEX entries_by_member ON entries (member_id);
+CREATE INDEX entries_by_order ON entries (order_id);
+CREATE TABLE requests (
+    request_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+""" + POLICY_TABLE
+LEDGER_TABLES = frozenset({"schema_version", "ledger_policy", "policies", "orders", "payouts",
+                           "entries", "requests"})
+_ENTRY_COLUMNS = "entry_id, member_id, bucket, reason, amount, at, order_id, rule, kind, request_id"
+_ADVICE = [  # (part of sqlite's message, what the ledger says), first match wins
+    ("not a database", "is not a SQLite database (another kind of file, or damaged); pass the "
+                       "path of a ledger file, or a new path to create one"),
+    ("integer overflow", "holds a sum beyond SQLite's 64-bit integers, which the ledger never "
+                         "writes (amounts are bounded): restore the file from a backup"),
+    ("readonly", "is read-only; open it with read_only=True for reports, or make it writable"),
+    ("locked", "stayed locked by another process for 60 s; retry when it is done"),
+    ("busy", "stayed locked by another process for 60 s; retry when it is done"),
+    ("unable to open", "cannot be opened; check that the path and its folder exist and that "
+                       "you may read them"),
+]
+
+
+@contextmanager
+def database_errors(path: str) -> Iterator[None]:
+    """Turn any ``sqlite3`` error into a ``LedgerError`` naming the file and the way out."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        text = str(exc)
+        advice = next((say for part, say in _ADVICE if part in text.lower()),
+                      "failed; check the file and the disk, or restore it from a backup")
+        raise LedgerError(f"the ledger database {path} {advice} (sqlite: {text})") from exc
+
+
+def stored_time(moment: datetime) -> str:
+    """How the ledger writes an (aware) time: ISO 8601 in UTC."""
+    return moment.astimezone(UTC).isoformat()
+
+
+class Store:
+    """A SQLite connection with the ledger's schema and transaction helpers.
+
+    ``policy_json`` is recorded as the ledger's policy when the database is new.
+    """
+
+    def __init__(self, path: str | Path, *, policy_json: str, read_only: bool = False) -> None:
+        self.path = str(path)
+        self.read_only = read_only
+        with database_errors(self.path):
+            self.db = _connect(self.path, read_only)
+        try:
+            with database_errors(self.path):
+                self.db.execute("PRAGMA foreign_keys = ON")
+            self._prepare(policy_json)  # before WAL: someone else's file is left as it was
+            with database_errors(self.path):
+                if self.path != ":memory:" and not read_only:
+                    self.db.execute("PRAGMA journal_mode = WAL")
+                    self.db.execute("PRAGMA synchronous = FULL")
+        except BaseException:
+            self.db.close()
+            raise
+
+    def _prepare(self, policy_json: str) -> None:
+        with self.reading() if self.read_only else self.transaction() as db:
+            version = schema_version(db, self.path)
+            if version is None and not self.read_only:
+                for statement in _SCHEMA.split(";"):  # executescript would commit early
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+                self.record_policy(policy_json, datetime.now(UTC), "created")
+                return
+        if version is None:
+            raise LedgerError(f"{self.path} holds no ledger yet; a read-only ledger can only "
+                              "open an existing one")
+        if version == 1:
+            raise LedgerError(
+                f"{self.path} is a ledger of schema version 1 (naive times, no stored policy); "
+                "upgrade it once with Ledger.upgrade(path, policy=<the LedgerPolicy it ran "
+                "with>, naive_times=<the time zone its naive times were in>)")
+        if version != SCHEMA_VERSION:
+            raise LedgerError(
+                f"{self.path} has ledger schema version {version}, newer than this tuishou "
+                f"understands ({SCHEMA_VERSION}); upgrade tuishou to open it")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction: all of it is recorded, or none of it."""
+        if self.read_only:
+            raise LedgerError(f"the ledger {self.path} was opened read-only (for reports); "
+                              "open it without read_only=True to change it")
+        with self._transaction("BEGIN IMMEDIATE") as db:
+            yield db
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every query inside it sees the same state."""
+        with self._transaction("BEGIN") as db:
+            yield db
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
+        with database_errors(self.path):
+            self.db.execute(begin)
+            try:
+                yield self.db
+            except BaseException:
+                if self.db.in_transaction:  # SQLite may have rolled back already (disk full)
+                    self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    def one(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
+        """The first row of a query, or None."""
+        with database_errors(self.path):
+            return self.db.execute(sql, parameters).fetchone()
+
+    def rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+        """Every row of a query."""
+        with database_errors(self.path):
+            return self.db.execute(sql, parameters).fetchall()
+
+    def record_policy(self, policy_json: str, at: datetime, note: str) -> None:
+        """Record ``policy_json`` as the ledger's policy from ``at`` on."""
+        self.db.execute("INSERT INTO ledger_policy (at, policy_json, note) VALUES (?, ?, ?)",
+                        (stored_time(at), policy_json, note))
+
+    def policy_rows(self) -> list[tuple[int, str, str, str]]:
+        """Every recorded policy, oldest first: (change_id, at, policy_json, note)."""
+        return self.rows("SELECT change_id, at, policy_json, note FROM ledger_policy "
+                         "ORDER BY change_id")
+
+    def add_entries(self, rows: Sequence[dict[str, Any]]) -> list[Entry]:
+        """Insert entries (dicts with Entry's fields but the id) and return them with ids."""
+        made = []
+        for row in rows:
+            cursor = self.db.execute(
+                "INSERT INTO entries (member_id, bucket, reason, amount, at, order_id, rule, "
+                "kind, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (row["member_id"], row["bucket"], row["reason"], row["amount"],
+                 stored_time(row["at"]), row.get("order_id"), row.get("rule"), row.get("kind"),
+                 row.get("request_id")),
+            )
+            made.append(Entry(entry_id=cursor.lastrowid or 0,
+                              **{**row, "at": row["at"].astimezone(UTC)}))
+        return made
+
+    def entries(self, where: str = "1", parameters: Sequence[Any] = ()) -> list[Entry]:
+        """Entries matching a SQL condition, oldest first."""
+        rows = self.rows(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE {where} ORDER BY entry_id",
+                         parameters)
+        return [_entry(row) for row in rows]
+
+    def payouts(self, order_id: str) -> dict[tuple[str, str, str], int]:
+        """What an order pays now, per (member, rule, kind)."""
+        rows = self.rows("SELECT member_id, rule, kind, amount FROM payouts "
+                         "WHERE order_id = ? AND amount != 0", (order_id,))
+        return {(m, r, k): amount for m, r, k, amount in rows}
+
+    def set_payout(self, order_id: str, key: tuple[str, str, str], amount: int) -> None:
+        """Record what an order pays one (member, rule, kind) now."""
+        self.db.execute("INSERT INTO payouts VALUES (?, ?, ?, ?, ?) ON CONFLICT (order_id, "
+                        "member_id, rule, kind) DO UPDATE SET amount = excluded.amount",
+                        (order_id, *key, amount))
+
+    def available(self, member_id: str) -> int:
+        """A member's available balance (SQLite refuses, never wraps, a sum beyond int64)."""
+        row = self.one("SELECT COALESCE(SUM(amount), 0) FROM entries "
+                       "WHERE bucket = 'available' AND member_id = ?", (member_id,))
+        return int(row[0])
+
+    def order_row(self, order_id: str, columns: str, *, join: bool = False) -> Any:
+        """Columns of a posted order (joined with its commission policy); refuses others."""
+        source = "orders JOIN policies USING (policy_id)" if join else "orders"
+        row = self.one(f"SELECT {columns} FROM {source} WHERE order_id = ?", (order_id,))
+        if row is None:
+            raise UnknownOrderError(f"order {order_id!r} was never posted to this ledger")
+        return row
+
+    def seen(self, request_id: str, kind: str, fingerprint: str) -> bool:
+        """Whether this refund or withdrawal was carried out; refuses an id used otherwise."""
+        row = self.one("SELECT kind, fingerprint FROM requests WHERE request_id = ?",
+                       (request_id,))
+        if row is None:
+            return False
+        if tuple(row) != (kind, fingerprint):
+            raise DuplicateRequestError(f"{kind} id {request_id!r} was already used for a "
+                                        "different request; use a new id")
+        return True
+
+    def record_request(self, request_id: str, kind: str, fingerprint: str, at: datetime) -> None:
+        """Remember that a refund or withdrawal id was carried out."""
+        self.db.execute("INSERT INTO requests VALUES (?, ?, ?, ?)",
+                        (request_id, kind, fingerprint, stored_time(at)))
+
+
+def _connect(path: str, read_only: bool) -> sqlite3.Connection:
+    # Autocommit mode: transactions are opened explicitly, in transaction() and reading().
+    if not read_only:
+        return sqlite3.connect(path, timeout=60, isolation_level=None)
+    if path == ":memory:" or not Path(path).is_file():
+        raise LedgerError(f"there is no ledger file at {path}; a read-only ledger opens an "
+                          "existing file")
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    try:
+        db = sqlite3.connect(uri, uri=True, timeout=60, isolation_level=None)
+        db.execute("SELECT 1 FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError:  # a WAL file in a folder we cannot write: no -shm file
+        return sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None)
+
+
+def schema_version(db: sqlite3.Connection, path: str) -> int | None:
+    """The ledger schema version of an open database; None for an empty database.
+
+    Refuses someone else's database (tables, but no ledger) and a damaged ledger.
+    """
+    tables = {name for (name,) in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+    if not tables:
+        return None
+    if "schema_version" not in tables:
+        shown = ", ".join(sorted(tables)[:5])
+        raise LedgerError(f"{path} is a SQLite database of something else (tables {shown}), "
+                          "not a ledger; tuishou adds no tables to it: pass a new path")
+    try:
+        found = db.execute("SELECT version FROM schema_version").fetchall()
+    except sqlite3.OperationalError as exc:
+        found = [(str(exc),)]
+    if len(found) != 1 or type(found[0][0]) is not int or found[0][0] < 1:
+        raise LedgerError(f"{path} has a damaged schema_version table ({found[:3]!r}, expected "
+                          "one row with the version number); restore the file from a backup")
+    version: int = found[0][0]
+    missing = LEDGER_TABLES - tables - ({"ledger_policy"} if version == 1 else set())
+    if missing and version <= SCHEMA_VERSION:
+        raise LedgerError(f"{path} is a damaged ledger: tables {', '.join(sorted(missing))} are "
+                          "missing; restore the file from a backup")
+    return version
+
+
+def entry_row(key: tuple[str, str, str], bucket: str, reason: str, amount: int, at: datetime,
+              order_id: str | None, request_id: str | None = None) -> dict[str, Any]:
+    """An entry to add (``Store.add_entries``) for a (member, rule, kind)."""
+    member, rule, kind = key
+    return {"member_id": member, "bucket": bucket, "reason": reason, "amount": amount, "at": at,
+            "order_id": order_id, "rule": rule or None, "kind": kind or None,
+            "request_id": request_id}
+
+
+def _entry(row: Sequence[Any]) -> Entry:
+    entry_id, member, bucket, reason, amount, at, order_id, rule, kind, request_id = row
+    return Entry(entry_id=entry_id, member_id=member, bucket=bucket, reason=reason, amount=amount,
+                 at=datetime.fromisoformat(at), order_id=order_id, rule=rule, kind=kind,
+                 request_id=request_id)

@@ -1,0 +1,249 @@
+"""The invite tree as numpy columns, for batch settlement and large-tree checks.
+
+Members are numbered 0..N-1; ``parent[i]`` is the index of i's inviter, or ``N`` for a root.
+The sentinel is N, never -1: a negative index silently wraps around in numpy. ``tier[i]`` is
+a code into ``tier_names``, ``active[i]`` False for a suspended member.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tuishou.errors import InvalidTreeError, did_you_mean
+from tuishou.ids import all_ids, id_problem, is_missing
+from tuishou.members.records import STATUSES, SUGGEST_LIMIT, cycle_problems
+
+__all__ = ["CheckedColumns", "TreeArrays", "check_arrays", "column"]
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, eq=False)
+class TreeArrays:
+    """A tree as columns: ids, parent indices (N = none), tier codes and active flags."""
+
+    ids: list[str]
+    index: dict[str, int]
+    parent: IntArray
+    tier_names: tuple[str, ...]
+    tier: IntArray
+    active: npt.NDArray[np.bool_]
+
+    @classmethod
+    def build(cls, inviter: Mapping[str, str | None], tier: Mapping[str, str],
+              suspended: set[str]) -> TreeArrays:
+        """Columns from the tree's core dicts (in the tree's iteration order)."""
+        ids = list(inviter)
+        index = {member: i for i, member in enumerate(ids)}
+        size = len(ids)
+        parent = np.fromiter((size if p is None else index[p] for p in inviter.values()),
+                             dtype=np.int64, count=size)
+        return cls._with_tiers(ids, index, parent, [tier[m] for m in ids],
+                               np.fromiter((m not in suspended for m in ids), bool, size))
+
+    @classmethod
+    def _with_tiers(cls, ids: list[str], index: dict[str, int], parent: IntArray,
+                    tiers: list[str], active: npt.NDArray[np.bool_]) -> TreeArrays:
+        names = tuple(sorted(set(tiers)))
+        code = {name: i for i, name in enumerate(names)}
+        tier = np.fromiter((code[t] for t in tiers), dtype=np.int64, count=len(tiers))
+        return cls(ids, index, parent, names, tier, active)
+
+    def lookup(self, ids: Sequence[Any]) -> IntArray:
+        """The index of each id, -1 for ids not in the tree (a hash join when pandas is there).
+
+        >>> TreeArrays.build({"A": None, "B": "A"}, {"A": "m", "B": "m"}, set()).lookup(
+        ...     ["B", "x"]).tolist()
+        [1, -1]
+        """
+        index = self._pandas_index
+        if index is None:  # pragma: no cover - exercised where pandas is absent
+            return np.array([self.index.get(i, -1) for i in ids], dtype=np.int64)
+        for seen, found in self._lookups:  # the same categories again: same answer
+            if seen is ids:
+                return found
+        asked = ids if isinstance(ids, index.__class__) else index.__class__(list(ids),
+                                                                             dtype=object)
+        if len(asked) == len(index) and asked.equals(index):  # ids listed like the tree's
+            found = np.arange(len(index), dtype=np.int64)
+        else:
+            found = index.get_indexer(asked).astype(np.int64)
+        if asked is ids:  # a pandas Index is immutable: safe to remember by identity
+            self._lookups[:] = [(ids, found), *self._lookups[:3]]
+        return found
+
+    @cached_property
+    def _lookups(self) -> list[tuple[Any, IntArray]]:
+        """The last few (ids object, indices) looked up: categories repeat across calls."""
+        return []
+
+    @cached_property
+    def _pandas_index(self) -> Any:
+        try:
+            import pandas as pd
+        except ImportError:  # pragma: no cover - exercised where pandas is absent
+            return None
+        return pd.Index(self.ids, dtype=object)
+
+    @property
+    def size(self) -> int:
+        """The number of members."""
+        return len(self.ids)
+
+    def depth(self) -> IntArray:
+        """Every member's depth (roots 0), by pointer doubling: O(N log depth), no recursion.
+
+        Computed once per arrays (tier evaluation, team sizes and comparisons all need it)
+        and read-only, since it is shared.
+
+        >>> TreeArrays.build({"A": None, "B": "A", "C": "B"}, dict.fromkeys("ABC", "m"),
+        ...                  set()).depth().tolist()
+        [0, 1, 2]
+        """
+        return self._depths
+
+    @cached_property
+    def _depths(self) -> IntArray:
+        size = self.size
+        up = np.append(self.parent, size)  # up[size] = size: the sentinel points to itself
+        hops = (up[:size] != size).astype(np.int64)
+        jump = up.copy()
+        for _ in range(max(1, math.ceil(math.log2(size + 1)) + 1)):
+            # hops[i] counts edges from i to jump[i]; doubling: add the jumped-to's count.
+            hops = hops + np.where(jump[:size] != size,
+                                   np.append(hops, 0)[jump[:size]], 0)
+            jump = jump[jump]
+        depths: IntArray = hops
+        depths.flags.writeable = False
+        return depths
+
+    def team_sizes(self) -> IntArray:
+        """How many members are below each member, at any depth (``InviteTree.team_size``).
+
+        Deepest level first, each level adds its teams to its inviters: linear, no recursion.
+
+        >>> TreeArrays.build({"A": None, "B": "A", "C": "B", "D": "A"}, dict.fromkeys("ABCD", "m"),
+        ...                  set()).team_sizes().tolist()
+        [3, 1, 0, 0]
+        """
+        size = self.size
+        below = np.zeros(size + 1, dtype=np.int64)  # below[size]: the roots' sink, never read
+        depth = self.depth()
+        by_depth = np.argsort(-depth, kind="stable")
+        for level in np.split(by_depth, np.flatnonzero(np.diff(depth[by_depth])) + 1):
+            np.add.at(below, self.parent[level], below[level] + 1)
+        sizes: IntArray = below[:size]
+        return sizes
+
+
+@dataclass(frozen=True)
+class CheckedColumns:
+    """Columns that passed :func:`check_arrays`, with their arrays."""
+
+    ids: list[str]
+    inviters: list[str | None]
+    tier_column: list[str]
+    arrays: TreeArrays
+
+
+def column(values: Any) -> list[Any]:
+    """A column (list, tuple, numpy array, pandas Series, pyarrow array) as a Python list;
+    an empty cell (None, NaN, pandas' NA) becomes None.
+
+    >>> import pandas as pd
+    >>> column(pd.array(["A", None], dtype="string"))
+    ['A', None]
+    """
+    converted: list[Any] = list(values)
+    for method in ("to_pylist", "tolist"):
+        if hasattr(values, method):
+            converted = getattr(values, method)()
+            break
+    if set(map(type, converted)) <= {str, type(None)}:  # the usual column: nothing to map
+        return converted
+    return [v if type(v) is str or not is_missing(v) else None for v in converted]
+
+
+def check_arrays(member_ids: Any, inviter_ids: Any, tier: Any, status: Any,
+                 tiers: Sequence[str] | None) -> CheckedColumns:
+    """Check tree columns as ``InviteTree.from_records`` checks records; report every problem."""
+    ids, inviters, tier_column = column(member_ids), column(inviter_ids), column(tier)
+    statuses = ["active" if s is None else s for s in column(status)] if status is not None \
+        else ["active"] * len(ids)  # an empty status is active, as in from_records
+    if not len(ids) == len(inviters) == len(tier_column) == len(statuses):
+        raise InvalidTreeError(
+            f"columns of different lengths: member_ids {len(ids)}, inviter_ids {len(inviters)}, "
+            f"tier {len(tier_column)}, status {len(statuses)}")
+    inviters = [None if _blank(inviter) else inviter for inviter in inviters]
+    problems = _value_problems(ids, tier_column, statuses, tiers)
+    index: dict[str, int] = {}
+    for row, member in enumerate(ids):
+        if isinstance(member, str) and index.setdefault(member, row) != row:
+            problems.append(f"row {row}: duplicate member_id={member!r}, "
+                            f"first in row {index[member]}")
+    size = len(ids)
+    parent = np.full(size, size, dtype=np.int64)
+    for row, inviter in enumerate(inviters):
+        if inviter is None:
+            continue
+        if inviter == ids[row]:
+            problems.append(f"row {row}: member_id={inviter!r} invites itself")
+        elif inviter in index:
+            parent[row] = index[inviter]
+        elif (problem := id_problem(inviter, name="inviter_id")) is not None:
+            problems.append(f"row {row}: {problem}")
+        else:
+            hint = "check the id" if size > SUGGEST_LIMIT else did_you_mean(str(inviter), index)
+            problems.append(f"row {row}: inviter_id={inviter!r} is not a member; {hint}")
+    problems += _cycles(ids, parent)
+    if problems:
+        raise InvalidTreeError.from_problems("invalid tree columns", problems)
+    active = np.fromiter((s == "active" for s in statuses), dtype=bool, count=size)
+    arrays = TreeArrays._with_tiers(ids, index, parent, tier_column, active)
+    return CheckedColumns(ids, inviters, tier_column, arrays)
+
+
+def _blank(value: Any) -> bool:
+    """None (any empty cell, see ``column``) and '' both mean "no inviter"."""
+    return value is None or value == ""
+
+
+def _value_problems(ids: list[Any], tiers_column: list[Any], statuses: list[Any],
+                    ladder: Sequence[str] | None) -> list[str]:
+    problems = []
+    members_ok, tiers_ok = all_ids(ids), all_ids(tiers_column)  # fast when all are fine
+    for row, (member, tier, status) in enumerate(zip(ids, tiers_column, statuses, strict=True)):
+        if not isinstance(member, str) or not member.strip():
+            problems.append(f"row {row}: member_id={member!r} must be a non-empty string")
+        elif not members_ok and (problem := id_problem(member, name="member_id")) is not None:
+            problems.append(f"row {row}: {problem}")
+        if not isinstance(tier, str) or not tier.strip():
+            problems.append(f"row {row}: tier={tier!r} must be a non-empty string")
+        elif not tiers_ok and (problem := id_problem(tier, name="tier")) is not None:
+            problems.append(f"row {row}: {problem}")
+        elif ladder is not None and tier not in ladder:
+            problems.append(f"row {row}: tier={tier!r} is not in the ladder; "
+                            f"{did_you_mean(tier, ladder)}")
+        if status not in STATUSES:
+            problems.append(f"row {row}: status={status!r} is not one of {STATUSES}")
+    return problems
+
+
+def _cycles(ids: list[Any], parent: IntArray) -> list[str]:
+    """Name the cycles, if any: pointer doubling finds members that never reach a root."""
+    size = len(ids)
+    up = np.append(parent, size)
+    for _ in range(max(1, math.ceil(math.log2(size + 1)) + 1)):
+        up = up[up]
+    stuck = np.flatnonzero(up[:size] != size)
+    if stuck.size == 0:
+        return []
+    links = {ids[i]: ids[int(parent[i])] for i in stuck.tolist()}
+    return cycle_problems(links)
