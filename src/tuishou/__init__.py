@@ -33,6 +33,7 @@ from tuishou.errors import (
     UnknownTierError,
 )
 from tuishou.ids import check_id
+from tuishou.io.policy_file import load_policy
 from tuishou.ledger.ledger import Ledger
 from tuishou.ledger.models import Balance, Entry, LedgerPolicy, RefundResult
 from tuishou.members.records import Origin
@@ -40,7 +41,7 @@ from tuishou.migration.report import MigratedMember, MigrationReport
 from tuishou.migration.team import MigrationPolicy, RosterEntry, TierMapping, migrate_team
 from tuishou.money import yuan
 from tuishou.orders import Order, OrderLine, order_columns
-from tuishou.rules import DifferentialRule, LayersRule, Policy, SellerRule, load_policy, replace
+from tuishou.rules import DifferentialRule, LayersRule, Policy, SellerRule, replace
 from tuishou.settlement import (
     ChainLink,
     LinePool,

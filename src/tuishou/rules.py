@@ -24,12 +24,9 @@ use ``replace(policy, field=value, ...)``, which validates the copy like a new p
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
 from functools import cached_property
-from importlib.resources.abc import Traversable
-from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -37,7 +34,6 @@ from pydantic import Field, field_validator, model_validator
 
 from tuishou.errors import ArgumentTypeError, InvalidPolicyError, did_you_mean
 from tuishou.ids import id_problems
-from tuishou.io import jsontext
 from tuishou.models import FrozenMap, FrozenModel, Id, Problems
 from tuishou.money import Rate, rate_units
 
@@ -48,7 +44,6 @@ __all__ = [
     "Policy",
     "Rule",
     "SellerRule",
-    "load_policy",
     "replace",
 ]
 
@@ -303,35 +298,6 @@ def replace(policy: Policy, /, **changes: Any) -> Policy:
             raise InvalidPolicyError(
                 f"replace(): Policy has no field {name!r}; {did_you_mean(name, fields)}")
     return Policy.model_validate({**policy.model_dump(), **changes})
-
-
-def load_policy(path: str | Path | Traversable) -> Policy:
-    """Read a policy from a ``.toml`` or ``.json`` file (rates as strings: "0.05").
-
-    The file is UTF-8, with or without a BOM (as for every text file tuishou reads). A key
-    named twice is refused in both formats (TOML forbids it; in JSON it would silently keep
-    the last value).
-
-    >>> import importlib.resources
-    >>> load_policy(importlib.resources.files("tuishou") / "data" / "youpin.toml").name
-    'youpin-tuishou'
-    """
-    path = Path(str(path))
-    suffix = path.suffix.lower()
-    if suffix not in (".toml", ".json"):
-        raise InvalidPolicyError(
-            f"{path}: unknown policy format {path.suffix!r}; use .toml or .json")
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidPolicyError(f"{path}: is not UTF-8 text; save it as UTF-8") from None
-    try:
-        data = tomllib.loads(text) if suffix == ".toml" else jsontext.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidPolicyError(f"{path}: not valid TOML: {exc}") from None
-    except ValueError as exc:  # json.JSONDecodeError, jsontext.RepeatedKeyError
-        raise InvalidPolicyError(f"{path}: invalid JSON: {exc}") from None
-    return Policy.model_validate(data)
 
 
 def _demo_policy() -> Policy:

@@ -34,6 +34,7 @@ from tuishou.errors import (
     UnknownTierError,
     did_you_mean,
 )
+from tuishou.explain import explain
 from tuishou.money import RATE_PLACES, RATE_SCALE, rate_units
 from tuishou.orders import Order, OrderLine
 from tuishou.rounding import allocate, round_total
@@ -149,8 +150,6 @@ class Settlement:
 
     def explain(self) -> str:
         """A readable account of the order, for support staff to paste to a member."""
-        from tuishou.explain import explain  # a view module; imported late to keep the core small
-
         return explain(self)
 
 

@@ -21,9 +21,10 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from tuishou.errors import InvalidTreeError
+from tuishou.io.policy_file import load_policy
 from tuishou.money import yuan
 from tuishou.orders import Order, OrderLine
-from tuishou.rules import Policy, load_policy
+from tuishou.rules import Policy
 from tuishou.settlement import Settlement, settle_many
 from tuishou.tree import InviteTree
 

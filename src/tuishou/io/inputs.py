@@ -41,9 +41,10 @@ from tuishou.io.checks import (
     mask,
 )
 from tuishou.io.files import DataFile, Problems, Table, read_table
+from tuishou.io.policy_file import load_policy
 from tuishou.members.records import RECORD_KEYS, SUGGEST_LIMIT
 from tuishou.orders import Order, OrderLine
-from tuishou.rules import Policy, load_policy
+from tuishou.rules import Policy
 from tuishou.tree import InviteTree
 
 __all__ = ["MEMBER_COLUMNS", "ORDER_COLUMNS", "OrderLines", "first_rows", "load_data",

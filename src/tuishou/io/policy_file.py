@@ -1,0 +1,46 @@
+"""Policy files: a ``Policy`` read from TOML or JSON (rates written as strings).
+
+Every text file tuishou reads is UTF-8, with or without a BOM, and a key named twice is
+refused (TOML forbids it; in JSON it would silently keep the last value).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+from tuishou.errors import InvalidPolicyError
+from tuishou.io import jsontext
+from tuishou.rules import Policy
+
+__all__ = ["load_policy"]
+
+
+def load_policy(path: str | Path | Traversable) -> Policy:
+    """Read a policy from a ``.toml`` or ``.json`` file (rates as strings: "0.05").
+
+    The file is UTF-8, with or without a BOM (as for every text file tuishou reads). A key
+    named twice is refused in both formats (TOML forbids it; in JSON it would silently keep
+    the last value).
+
+    >>> import importlib.resources
+    >>> load_policy(importlib.resources.files("tuishou") / "data" / "youpin.toml").name
+    'youpin-tuishou'
+    """
+    path = Path(str(path))
+    suffix = path.suffix.lower()
+    if suffix not in (".toml", ".json"):
+        raise InvalidPolicyError(
+            f"{path}: unknown policy format {path.suffix!r}; use .toml or .json")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidPolicyError(f"{path}: is not UTF-8 text; save it as UTF-8") from None
+    try:
+        data = tomllib.loads(text) if suffix == ".toml" else jsontext.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidPolicyError(f"{path}: not valid TOML: {exc}") from None
+    except ValueError as exc:  # json.JSONDecodeError, jsontext.RepeatedKeyError
+        raise InvalidPolicyError(f"{path}: invalid JSON: {exc}") from None
+    return Policy.model_validate(data)
