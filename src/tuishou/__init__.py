@@ -5,10 +5,19 @@ the invite tree (``InviteTree``), commission policies (``Policy``), per-order se
 (``settle``) and tier ladders (``TierLadder``, ``evaluate_tiers``). Money is int fen,
 rates are exact decimals, and every fen of a settlement has a reason (``explain()``).
 
+Many orders at once: ``settle_batch`` and ``member_totals`` (the batch engine), and
+``compare`` for what-if studies; these three are imported on first use, so ``import tuishou``
+stays light. The subpackages group the rest by concept: ``engine``, ``ledger``,
+``migration``, ``analysis``, ``io``, ``cli`` and ``testing`` (see docs/architecture.md).
+
 >>> import tuishou
 >>> tuishou.yuan(19999)
 '¥199.99'
 """
+
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
 
 from tuishou.errors import (
     ArgumentTypeError,
@@ -63,6 +72,14 @@ from tuishou.tiers import (
 )
 from tuishou.tree import InviteTree
 
+if _TYPE_CHECKING:
+    from tuishou.analysis.compare import compare
+    from tuishou.engine.batch import member_totals, settle_batch
+
+# Imported on first use (PEP 562): the batch engine and the analysis are larger than the core.
+_LAZY = {"compare": "tuishou.analysis.compare", "member_totals": "tuishou.engine.batch",
+         "settle_batch": "tuishou.engine.batch"}
+
 __all__ = [
     "ArgumentTypeError",
     "Balance",
@@ -113,16 +130,31 @@ __all__ = [
     "UnknownTierError",
     "apply_tier_changes",
     "check_id",
+    "compare",
     "evaluate_tiers",
     "load_policy",
+    "member_totals",
     "migrate_team",
     "order_columns",
     "replace",
     "resettle",
     "review_probation",
     "settle",
+    "settle_batch",
     "settle_many",
     "yuan",
 ]
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> _Any:
+    if name in _LAZY:
+        value = getattr(_importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # the next lookup is an ordinary one
+        return value
+    raise AttributeError(f"module 'tuishou' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -36,6 +36,7 @@ __all__ = [
     "UnknownMemberError",
     "UnknownOrderError",
     "UnknownTierError",
+    "did_you_mean",
 ]
 
 

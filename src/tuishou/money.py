@@ -21,8 +21,20 @@ from pydantic import BeforeValidator
 
 from tuishou.errors import ArgumentTypeError, FloatRefusedError, InvalidArgumentError
 
-__all__ = ["MAX_ORDER_FEN", "RATE_PLACES", "RATE_SCALE", "Fen", "Rate", "check_fen",
-           "check_rate", "digits_problem", "fen_example", "yuan"]
+__all__ = [
+    "MAX_ORDER_FEN",
+    "RATE_PLACES",
+    "RATE_SCALE",
+    "Fen",
+    "FloatValueError",
+    "Rate",
+    "check_fen",
+    "check_rate",
+    "digits_problem",
+    "fen_example",
+    "rate_units",
+    "yuan",
+]
 
 RATE_PLACES = 4
 RATE_SCALE = 10**RATE_PLACES

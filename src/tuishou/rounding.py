@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-__all__ = ["Rounding", "allocate", "round_total"]
+__all__ = ["Rounding", "allocate", "round_half_even", "round_total"]
 
 Rounding = Literal["largest_remainder", "floor"]
 

@@ -42,6 +42,7 @@ __all__ = [
     "DifferentialRule",
     "LayersRule",
     "Policy",
+    "PolicyUnits",
     "Rule",
     "SellerRule",
     "replace",

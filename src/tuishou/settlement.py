@@ -42,7 +42,15 @@ from tuishou.rules import DifferentialRule, LayersRule, Policy, SellerRule
 from tuishou.tree import InviteTree, Status
 
 __all__ = [
-    "ChainLink", "LinePool", "Payout", "Settlement", "Share", "resettle", "settle", "settle_many",
+    "ChainLink",
+    "LinePool",
+    "Payout",
+    "Settlement",
+    "Share",
+    "resettle",
+    "settle",
+    "settle_chain",
+    "settle_many",
 ]
 
 Attribution = Literal[

@@ -49,7 +49,7 @@ from tuishou.io.output import delivering, replacing, write_into, write_table
 from tuishou.rules import Policy
 from tuishou.tree import InviteTree
 
-__all__ = ["app"]
+__all__ = ["app", "members_option", "orders_option", "out_option", "policy_labels", "policy_option"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _EXISTING = FileArg(output=False, data=False)  # a policy

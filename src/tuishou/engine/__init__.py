@@ -1,0 +1,19 @@
+"""The batch engine: many orders settled at once with numpy, to the fen of ``settle``.
+
+- :mod:`~tuishou.engine.batch`: ``settle_batch`` and ``member_totals``;
+- :mod:`~tuishou.engine.columns`, :mod:`~tuishou.engine.line_checks`: order lines as checked,
+  encoded columns (dict of lists, pandas, Arrow);
+- :mod:`~tuishou.engine.schedule`: each distinct seller's payout slots, from the rule kinds;
+- :mod:`~tuishou.engine.bulk`, :mod:`~tuishou.engine.per_line`: exact splits and rounding of
+  many pools at once;
+- :mod:`~tuishou.engine.tables`: the result tables (``BatchResult``, ``MemberTotals``);
+- :mod:`~tuishou.engine.dask`: ``settle_dask`` over a Dask DataFrame (extra ``dask``).
+
+>>> from tuishou.engine import settle_batch, member_totals
+"""
+
+from tuishou.engine.batch import member_totals, settle_batch
+from tuishou.engine.tables import BatchResult, MemberTotals, OrderTable, PayoutTable
+
+__all__ = ["BatchResult", "MemberTotals", "OrderTable", "PayoutTable", "member_totals",
+           "settle_batch"]

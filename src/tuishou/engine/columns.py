@@ -28,7 +28,7 @@ from tuishou.errors import InvalidOrderError, did_you_mean
 from tuishou.ids import all_ids, id_problem
 from tuishou.orders import ID_COLUMNS, LINE_COLUMNS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 
-__all__ = ["LineColumns", "check_column_names", "read_lines", "rows_where"]
+__all__ = ["Encoded", "LineColumns", "check_column_names", "read_lines", "rows_where"]
 
 IntArray = npt.NDArray[np.int64]
 CodeArray = npt.NDArray[np.int32]  # codes of text columns: 4 bytes a row is enough

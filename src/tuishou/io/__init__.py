@@ -1,0 +1,11 @@
+"""Reading and writing tables and files: CSV, Parquet, JSON Lines, policy TOML and JSON.
+
+- :mod:`~tuishou.io.files`, :mod:`~tuishou.io.cells`: a file read column by column, every bad
+  cell named with its file, line and value;
+- :mod:`~tuishou.io.checks`, :mod:`~tuishou.io.inputs`, :mod:`~tuishou.io.roster_files`:
+  members, orders, rosters and mappings turned into the library's objects;
+- :mod:`~tuishou.io.output`: atomic writes; :mod:`~tuishou.io.jsontext`: JSON that refuses
+  a repeated key; :mod:`~tuishou.io.policy_file`: ``load_policy``.
+
+Tables need the ``cli`` extra (pyarrow); ``load_policy`` needs nothing more than the core.
+"""

@@ -1,0 +1,16 @@
+"""The commission ledger (佣金账本): payouts frozen, released, refunded and withdrawn.
+
+- :mod:`~tuishou.ledger.ledger`: ``Ledger`` (post, release, refund, withdraw, balances);
+- :mod:`~tuishou.ledger.models`: ``LedgerPolicy``, ``Entry``, ``Balance``, ``RefundResult``;
+- :mod:`~tuishou.ledger.checks`: what the ledger checks at its door;
+- :mod:`~tuishou.ledger.refunds`: refunds re-settled, never raising a payout;
+- :mod:`~tuishou.ledger.store`, :mod:`~tuishou.ledger.upgrade`: the SQLite schema and its
+  explicit upgrade.
+
+>>> from tuishou.ledger import Ledger, LedgerPolicy
+"""
+
+from tuishou.ledger.ledger import Ledger
+from tuishou.ledger.models import Balance, Entry, LedgerPolicy, PolicyChange, RefundResult
+
+__all__ = ["Balance", "Entry", "Ledger", "LedgerPolicy", "PolicyChange", "RefundResult"]

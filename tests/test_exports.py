@@ -1,0 +1,45 @@
+"""Every public module states its API: a docstring, an ``__all__`` that names what it defines,
+and a docstring for each exported class and function (pydantic's test_exports, per module)."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+
+import pytest
+
+import tuishou
+
+MODULES = sorted(
+    info.name for info in pkgutil.walk_packages(tuishou.__path__, "tuishou.")
+    if not any(part.startswith("_") for part in info.name.split(".")[1:])
+)
+
+
+def test_the_package_is_laid_out_by_concept():
+    top = [name for name in MODULES if name.count(".") == 1]
+    packages = {"tuishou.analysis", "tuishou.cli", "tuishou.engine", "tuishou.io",
+                "tuishou.ledger", "tuishou.members", "tuishou.migration", "tuishou.testing"}
+    assert packages <= set(top)
+    assert len(set(top) - packages) <= 15  # docs/architecture.md: about 15 modules at the top
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_every_public_module_documents_and_lists_its_api(name):
+    module = importlib.import_module(name)
+    assert inspect.getdoc(module), f"{name} has no docstring"
+    exported = getattr(module, "__all__", None)
+    if module.__file__ and module.__file__.endswith("__init__.py") and exported is None:
+        return  # a package that only introduces its modules
+    assert exported is not None, f"{name} has no __all__"
+    missing = [n for n in exported if not hasattr(module, n)]
+    assert missing == [], f"{name}.__all__ names what it does not have"
+    defined = [n for n, v in vars(module).items()
+               if not n.startswith("_") and (inspect.isfunction(v) or inspect.isclass(v))
+               and v.__module__ == name]
+    assert sorted(set(defined) - set(exported)) == [], f"{name} defines public names it hides"
+    values = {n: getattr(module, n) for n in exported}
+    undocumented = [n for n, v in values.items()
+                    if (inspect.isfunction(v) or inspect.isclass(v)) and not inspect.getdoc(v)]
+    assert undocumented == [], f"{name}: exported without a docstring"
