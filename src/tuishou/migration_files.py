@@ -21,6 +21,7 @@ from typing import Any, Literal
 from .cells import Column
 from .errors import InvalidPolicyError, MigrationError
 from .files import DataFile, Problems, Table
+from .ids import id_problem
 from .inputs import first_rows, read_members, read_rows, translate
 from .migration import MigrationPolicy, migrate_team
 from .migration_report import MigrationReport
@@ -75,6 +76,9 @@ def migrate_files(*, policy: Policy, members: Path | DataFile, roster: Path | Da
     # reported too: on an empty tree, or granting everyone the lowest tier. Such a run's
     # result is thrown away, as problems are raised below.
     target = tree if tree is not None else InviteTree()
+    if tree is None and attach_to is not None \
+            and (problem := id_problem(attach_to, name="attach_to")) is not None:
+        problems.add("--attach-to", problem)  # with a tree, migrate_team says it
     try:
         report = migrate_team(
             target, entries, ladder=ladder, as_of=as_of,
