@@ -222,9 +222,8 @@ def migrate_team(
 
 
 def _parse(roster: Iterable[Any]) -> tuple[dict[int, RosterEntry], set[str], list[str]]:
-    """The valid entries by their index in the roster; the member ids of the refused ones (as
-    given and in normal form, so that their team is not also told its inviter is missing);
-    every problem."""
+    """The valid entries by their index in the roster; what the refused entries' member ids
+    stand for (so that their team is not also told its inviter is missing); every problem."""
     entries: dict[int, RosterEntry] = {}
     refused: set[str] = set()
     problems: list[str] = []
@@ -237,10 +236,20 @@ def _parse(roster: Iterable[Any]) -> tuple[dict[int, RosterEntry], set[str], lis
             problems += [f"entry {index}: {problem}" for problem in found]
             member_id = item.get("member_id") if isinstance(item, Mapping) else None
             if isinstance(member_id, str):
-                refused |= {member_id, normal_id(member_id)}
+                refused |= _meant(member_id)
     if not entries and not problems:
         problems.append("the roster is empty: nothing to migrate")
     return entries, refused, problems
+
+
+def _meant(member_id: str) -> set[str]:
+    """What a refused member id may stand for: as given, normal, without control characters.
+
+    >>> sorted(_meant("Ｔ1\\x07 "))
+    ['T1', 'T1\\x07', 'Ｔ1\\x07 ']
+    """
+    normal = normal_id(member_id)
+    return {member_id, normal, "".join(char for char in normal if char.isprintable())}
 
 
 def _roster_problems(tree: InviteTree, entries: dict[int, RosterEntry], refused: set[str],
