@@ -176,3 +176,16 @@ def test_attach_to_not_normal_is_reported_even_when_the_members_file_is_refused(
     assert code == 2
     assert "tier='boss' is not in the ladder" in err
     assert "--attach-to: attach_to='A ' is not a normal id; use its normal form 'A'" in err
+
+
+def test_a_mapping_row_refused_on_its_own_does_not_hide_the_other_rows_problems(tmp_path,
+                                                                               capsys):
+    mapping = [MAPPING[0], {**MAPPING[1], "tier": "mentor "}, {**MAPPING[2], "tier": "boss"}]
+    code, _, err = migrate(tmp_path, capsys, "--cap", " mentor", mapping=mapping)
+    assert code == 2
+    assert err.startswith("tuishou: error: bad input: 3 problem(s)")
+    for message in ["mapping.csv, line 3: tier='mentor ' is not a normal id; use its normal "
+                    "form 'mentor'",
+                    "mapping.csv, line 4 (每日一淘, 会员): tier 'boss' is not in the ladder",
+                    "--cap: cap=' mentor' is not a normal id; use its normal form 'mentor'"]:
+        assert message in err
