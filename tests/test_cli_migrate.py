@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import pyarrow.parquet as pq
 import pytest
 
 from cli_support import leftovers, run, scenario, write_rows
+from test_migration import STRING_FORMS, spoilt
 from tuishou.io.files import Problems
 from tuishou.io.inputs import read_members
 
@@ -27,8 +29,8 @@ MAPPING = [
 
 
 def migrate(tmp_path, capsys, *extra, roster=None, mapping=None, suffix=".csv",
-            out="new_members.csv"):
-    paths = scenario(tmp_path, suffix)
+            out="new_members.csv", members=None):
+    paths = scenario(tmp_path, suffix, members=members)
     write_rows(tmp_path / f"roster{suffix}", roster or ROSTER, ROSTER_COLUMNS)
     write_rows(tmp_path / f"mapping{suffix}", mapping or MAPPING, MAPPING_COLUMNS)
     return run(capsys, "migrate", "--members", str(paths["members"]),
@@ -123,3 +125,67 @@ def test_every_file_is_checked_before_anything_is_refused(tmp_path, capsys):
     assert code == 2
     assert "mapping.csv, line 3" in err
     assert "roster.csv, line 3: platform" in err
+
+
+PLACES = {".csv": "line {}", ".jsonl": "line {}", ".parquet": "row {}"}
+FIRST = {".csv": 2, ".jsonl": 1, ".parquet": 1}  # the line (or row) of the first record
+
+
+@pytest.mark.parametrize("suffix", PLACES)
+@pytest.mark.parametrize("form", STRING_FORMS)
+def test_ids_not_normal_are_refused_with_file_line_and_value_all_together(tmp_path, capsys, form,
+                                                                          suffix):
+    def bad(good, name):
+        return spoilt(form, good, name)[0]
+
+    roster = [ROSTER[0], {**ROSTER[1], "inviter_id": bad("T0", "inviter_id")},
+              {**ROSTER[2], "member_id": bad("T2", "member_id")}]
+    mapping = [MAPPING[0], {**MAPPING[1], "tier": bad("mentor", "tier")}, MAPPING[2]]
+    code, stdout, err = migrate(tmp_path, capsys, "--cap", bad("mentor", "cap"), "--attach-to",
+                                bad("A", "attach_to"), roster=roster, mapping=mapping,
+                                suffix=suffix, out="new.csv")
+    assert (code, stdout) == (2, "")
+
+    def place(file, index):
+        return re.escape(f"{tmp_path / file}{suffix}, "
+                         + PLACES[suffix].format(FIRST[suffix] + index) + ": ")
+    expected = [place("mapping", 1) + spoilt(form, "mentor", "tier")[1],
+                "--cap: " + spoilt(form, "mentor", "cap")[1],
+                place("roster", 1) + spoilt(form, "T0", "inviter_id")[1],
+                place("roster", 2) + spoilt(form, "T2", "member_id")[1],
+                "--attach-to: " + spoilt(form, "A", "attach_to")[1]]
+    lines = err.splitlines()
+    assert lines[0] == "tuishou: error: bad input: 5 problem(s)", err
+    for line, says in zip(lines[1:], expected, strict=True):
+        assert re.match(r"  [0-9]\. " + says, line), (line, says)
+    assert leftovers(tmp_path, f"roster{suffix}", f"mapping{suffix}") == []
+
+
+def test_a_float_id_in_a_roster_or_mapping_is_refused_with_its_line(tmp_path, capsys):
+    code, _, err = migrate(tmp_path, capsys, roster=[{**ROSTER[0], "member_id": 7.5}],
+                           mapping=[{**MAPPING[0], "tier": 7.5}], suffix=".jsonl")
+    assert code == 2
+    assert "mapping.jsonl, line 1: tier: Input should be a valid string (got 7.5)" in err
+    assert "roster.jsonl, line 1: member_id: Input should be a valid string (got 7.5)" in err
+
+
+def test_attach_to_not_normal_is_reported_even_when_the_members_file_is_refused(tmp_path,
+                                                                                capsys):
+    code, _, err = migrate(tmp_path, capsys, "--attach-to", "A ",
+                           members=[{"member_id": "A", "inviter_id": None, "tier": "boss"}])
+    assert code == 2
+    assert "tier='boss' is not in the ladder" in err
+    assert "--attach-to: attach_to='A ' is not a normal id; use its normal form 'A'" in err
+
+
+def test_a_mapping_row_refused_on_its_own_does_not_hide_the_other_rows_problems(tmp_path,
+                                                                               capsys):
+    mapping = [MAPPING[0], {**MAPPING[1], "tier": "mentor "}, {**MAPPING[2], "tier": "boss"}]
+    code, _, err = migrate(tmp_path, capsys, "--cap", " mentor", mapping=mapping)
+    assert code == 2
+    assert err.startswith("tuishou: error: bad input: 3 problem(s)")
+    for message in ["mapping.csv, line 3: tier='mentor ' is not a normal id; use its normal "
+                    "form 'mentor'",
+                    "mapping.csv, line 4 (每日一淘, 会员): tier 'boss' is not in the ladder",
+                    "--cap: cap=' mentor' is not a normal id; use its normal form 'mentor'"]:
+        assert message in err

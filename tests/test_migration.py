@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from test_identifiers import spoiled
 from tuishou import (
     ArgumentTypeError,
     InvalidPolicyError,
@@ -197,6 +199,100 @@ def test_several_problems_are_all_reported_together():
     assert len(problems) == 6, problems
     assert str(caught.value).startswith("migration refused, nothing was added: 6 problem(s)")
     assert tree.to_records() == before
+
+
+# ------------------------------------------------------------------------------ our ids
+
+def spoilt(form, good, name):
+    """``good`` spoilt in ``form``, and the refusal of it (a regex): naming its normal form."""
+    def named(bad):
+        return re.escape(f"{name}={bad!r} is not a normal id; use its normal form {good!r} "
+                         "(NFKC, trimmed)")
+    wide = spoiled("full width", good)
+    return {
+        "leading space": (f" {good}", named(f" {good}")),
+        "trailing space": (f"{good} ", named(f"{good} ")),
+        "full width": (wide, named(wide)),
+        "no-break space": (f"{good}\u00a0", named(f"{good}\u00a0")),
+        "control character": (f"{good}\x07", re.escape(f"{name}={good + chr(7)!r} holds a "
+                                                        "control character; ids are printable")),
+        "not text": (7, re.escape(f"{name}=7 is a int; ids are text (str)") if name == "attach_to"
+                     else r"Input should be a valid string \(got 7\)"),
+    }[form]
+
+
+ID_FORMS = ["leading space", "trailing space", "full width", "no-break space",
+            "control character", "not text"]
+STRING_FORMS = ID_FORMS[:-1]
+# (field, the entry whose field is spoilt or None for the attach_to argument, its good value)
+ROSTER_IDS = [("member_id", 5, "T5"), ("inviter_id", 1, "T0"), ("attach_to", None, "A")]
+
+
+@pytest.mark.parametrize("form", ID_FORMS)
+@pytest.mark.parametrize(("field", "index", "good"), ROSTER_IDS)
+def test_an_id_of_ours_not_normal_is_refused_with_every_other_problem(field, index, good, form):
+    bad, says = spoilt(form, good, field)
+    roster = [dict(item) for item in ROSTER] + [entry("B"), entry("Q", source_tier="钻石")]
+    arguments = {"attach_to": bad} if index is None else {}
+    if index is not None:
+        roster[index][field] = bad
+    tree = host_tree()
+    before = tree.to_records()
+    with pytest.raises(MigrationError) as caught:
+        migrate(tree, roster, **arguments)
+    problems = caught.value.problems
+    where = "" if index is None else f"entry {index}: {field}: "
+    assert [p for p in problems if re.match(where + says, p)] != [], problems
+    assert len(problems) == 3, problems  # and entries 8 (B) and 9 (钻石): no knock-on
+    assert any("entry 8 (member_id='B'): is already" in p for p in problems)
+    assert any("entry 9 (member_id='Q'): (每日一淘, 钻石) has no mapping" in p for p in problems)
+    assert tree.to_records() == before
+
+
+@pytest.mark.parametrize("form", STRING_FORMS)
+def test_a_refused_leader_is_not_also_reported_missing_by_its_team(form):
+    bad, says = spoilt(form, "T1", "member_id")
+    roster = [dict(item) for item in ROSTER]
+    roster[1]["member_id"] = bad  # T1 invites T3 and T4
+    with pytest.raises(MigrationError, match=r"entry 1: member_id: " + says) as caught:
+        migrate(host_tree(), roster)
+    assert len(caught.value.problems) == 1, caught.value.problems
+
+
+def test_an_entry_after_a_refused_one_is_named_by_its_own_index():
+    roster = [entry(" T0"), entry("T1"), entry("T1")]
+    with pytest.raises(MigrationError) as caught:
+        migrate(host_tree(), roster)
+    assert caught.value.problems[1] == (
+        "entry 2 (member_id='T1'): duplicate member_id, first in entry 1")
+
+
+@pytest.mark.parametrize("form", ID_FORMS)
+@pytest.mark.parametrize("field", ["tier", "cap"])
+def test_a_mapped_tier_or_a_cap_not_normal_is_refused_with_every_other_problem(field, form):
+    good = "pusher" if field == "tier" else "senior_advisor"
+    bad, says = spoilt(form, good, field)
+    rows = [{"platform": p, "source_tier": s, "tier": t} for p, s, t in MAPPINGS]
+    cap = "senior_advisor"
+    if field == "tier":
+        rows[4]["tier"] = bad
+    else:
+        cap = bad
+    says = ("mappings.4.tier: " if field == "tier" else "cap: ") + says
+    with pytest.raises(InvalidPolicyError, match=says) as caught:
+        MigrationPolicy.model_validate({"mappings": rows, "cap": cap, "probation_days": -1})
+    assert len(caught.value.problems) == 2  # and probation_days
+    if isinstance(bad, str):
+        with pytest.raises(InvalidPolicyError, match=says.removeprefix("mappings.4.")):
+            TierMapping(platform="云集", source_tier="店主", tier=bad) if field == "tier" \
+                else MigrationPolicy(mappings=(), cap=bad)
+
+
+def test_only_the_rival_names_are_matched_after_nfkc_and_trimming():
+    row = TierMapping(platform=" Ｙｕｎｊｉ", source_tier="ＶＩＰ\u00a0", tier="pusher")
+    assert (row.platform, row.source_tier, row.tier) == ("Yunji", "VIP", "pusher")
+    member = RosterEntry(member_id="Q", platform="Ｙｕｎｊｉ ", source_tier=" VIP")
+    assert (member.platform, member.source_tier) == ("Yunji", "VIP")
 
 
 def test_a_failure_while_adding_rolls_everything_back(monkeypatch):

@@ -14,17 +14,19 @@ written; see :func:`tuishou.migrate_team` for what is checked.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from tuishou.errors import InvalidPolicyError, MigrationError
+from tuishou.ids import id_problem
 from tuishou.io.cells import Column
 from tuishou.io.files import DataFile, Problems, Table
 from tuishou.io.inputs import first_rows, read_members, read_rows, translate
 from tuishou.members.records import RECORD_KEYS
 from tuishou.migration.report import MigrationReport
-from tuishou.migration.team import MigrationPolicy, migrate_team
+from tuishou.migration.team import MigrationPolicy, TierMapping, migrate_team
 from tuishou.rules import Policy
 from tuishou.tiers import Tier, TierLadder
 from tuishou.tree import InviteTree
@@ -75,6 +77,9 @@ def migrate_files(*, policy: Policy, members: Path | DataFile, roster: Path | Da
     # reported too: on an empty tree, or granting everyone the lowest tier. Such a run's
     # result is thrown away, as problems are raised below.
     target = tree if tree is not None else InviteTree()
+    if tree is None and attach_to is not None \
+            and (problem := id_problem(attach_to, name="attach_to")) is not None:
+        problems.add("--attach-to", problem)  # with a tree, migrate_team says it
     try:
         report = migrate_team(
             target, entries, ladder=ladder, as_of=as_of,
@@ -92,19 +97,47 @@ def migrate_files(*, policy: Policy, members: Path | DataFile, roster: Path | Da
 def _migration_policy(rows: list[dict[str, Any]], table: Table, problems: Problems, *,
                       ladder: TierLadder, cap: str | None, probation_days: int,
                       on_unmapped: Literal["reject", "lowest"]) -> MigrationPolicy | None:
-    """The mapping rows as a ``MigrationPolicy`` that fits the ladder, or None (problems)."""
+    """The mapping rows as a ``MigrationPolicy`` that fits the ladder, or None (problems).
+
+    A row refused on its own (an id that is not normal, a blank name) and a ``cap`` that is
+    not an id are reported and left out, so that the rest is checked in the same run too:
+    rows mapped twice, tiers or a cap the ladder does not list.
+    """
+    kept = [index for index, row in enumerate(rows)
+            if _mapping_row_ok(index, row, table, problems)]
+    whole = len(kept) == len(rows)
+    if cap is not None and (problem := id_problem(cap, name="cap")) is not None:
+        problems.add("--cap", problem)
+        cap, whole = None, False
     try:
-        migration = MigrationPolicy(mappings=rows, cap=cap, probation_days=probation_days,
-                                    on_unmapped=on_unmapped)
+        migration = MigrationPolicy(mappings=[rows[index] for index in kept], cap=cap,
+                                    probation_days=probation_days, on_unmapped=on_unmapped)
         migration.check(ladder)
     except InvalidPolicyError as exc:
         for problem in exc.problems:
-            if problem.startswith("mappings."):
+            if problem.startswith("mappings."):  # numbered among the kept rows
+                problem = _ROW.sub(lambda found: f"mappings.{kept[int(found[1])]}", problem)
                 translate(problem, table, "mappings.", problems, {})
-            else:  # the cap: an option, not a line of the file
-                problems.add("--cap", problem.removeprefix("cap: "))
+            else:  # an option, not a line of the file: "cap: 'boss' is not in the ladder"
+                field, _, message = problem.partition(": ")
+                problems.add(_OPTIONS.get(field, field), message)
         return None
-    return migration
+    return migration if whole else None
+
+
+_ROW = re.compile(r"\bmappings\.([0-9]+)")
+_OPTIONS = {"cap": "--cap", "probation_days": "--probation-days", "on_unmapped": "--on-unmapped"}
+
+
+def _mapping_row_ok(index: int, row: dict[str, Any], table: Table, problems: Problems) -> bool:
+    """Whether a mapping row is valid on its own; if not, its problems are reported."""
+    try:
+        TierMapping.model_validate(row)
+    except InvalidPolicyError as exc:
+        for problem in exc.problems:
+            translate(f"mappings.{index}.{problem}", table, "mappings.", problems, {})
+        return False
+    return True
 
 
 def _roster_problem(problem: str, table: Table, problems: Problems,

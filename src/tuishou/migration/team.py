@@ -6,8 +6,12 @@ Glossary (docs/domain.md §13):
   ``inviter_id`` inside the roster (None for the team's **leaders**), and where it comes
   from (``platform``, ``source_tier``, optionally its id there and some evidence).
 - **mapping**: (platform, source tier) → one of our tiers, e.g. (每日一淘, 高级顾问) →
-  ``senior_advisor``. Names are compared after Unicode NFKC normalisation and trimming, so
-  full-width text from a rival's export matches; otherwise case-sensitively.
+  ``senior_advisor``. The rival's names are labels, not ids: they are compared after Unicode
+  NFKC normalisation and trimming, so full-width text from a rival's export matches;
+  otherwise case-sensitively.
+- **ids**: our side's ids (``member_id``, ``inviter_id``, ``attach_to``, the mapped ``tier``
+  and the ``cap``) follow :mod:`tuishou.ids`: one that is not normal is refused, naming its
+  normal form, and reported with every other problem; it is never normalised silently.
 - **cap**: the highest tier a migration may grant.
 - **probation**: migrated members hold their granted tier for ``probation_days``; until then
   it is never demoted, and :func:`tuishou.tiers.review_probation` re-qualifies them after.
@@ -32,9 +36,10 @@ from tuishou.errors import (
     TuishouError,
     did_you_mean,
 )
+from tuishou.ids import id_problem, normal_id
 from tuishou.members.records import Origin, cycle_problems
 from tuishou.migration.report import MigratedMember, MigrationReport
-from tuishou.models import FrozenModel, Problems
+from tuishou.models import FrozenModel, Id, Problems
 from tuishou.tiers import TierLadder
 from tuishou.tree import InviteTree
 
@@ -64,8 +69,16 @@ _Text = Annotated[str, Field(strict=True, min_length=1)]
 class TierMapping(FrozenModel):
     """One row of the mapping table: (platform, source_tier) on the rival → our ``tier``.
 
+    The rival's names are matched after NFKC and trimming; ``tier`` is our id, so it must be
+    normal already.
+
     >>> TierMapping(platform=" 每日一淘", source_tier="高级顾问", tier="senior_advisor").platform
     '每日一淘'
+    >>> TierMapping(platform="每日一淘", source_tier="高级顾问", tier="senior_advisor ")
+    Traceback (most recent call last):
+    ...
+    tuishou.errors.InvalidPolicyError: invalid migration policy: 1 problem(s)
+      1. tier: tier='senior_advisor ' is not a normal id; use its normal form 'senior_advisor' ...
     """
 
     error_class: ClassVar = InvalidPolicyError
@@ -73,7 +86,7 @@ class TierMapping(FrozenModel):
 
     platform: _Name
     source_tier: _Name
-    tier: _Name
+    tier: Id
 
 
 class MigrationPolicy(FrozenModel):
@@ -92,7 +105,7 @@ class MigrationPolicy(FrozenModel):
     what: ClassVar[str] = "invalid migration policy"
 
     mappings: tuple[TierMapping, ...]
-    cap: _Name | None = None
+    cap: Id | None = None
     probation_days: int = Field(default=90, ge=0, strict=True)
     on_unmapped: Literal[
         "reject",  # an unmapped (platform, source tier) stops the migration
@@ -142,6 +155,9 @@ class MigrationPolicy(FrozenModel):
 class RosterEntry(FrozenModel):
     """One incoming member: its new id, its inviter inside the roster, where it comes from.
 
+    ``member_id`` and ``inviter_id`` are our ids (normal, or refused); ``platform`` and
+    ``source_tier`` are the rival's labels, matched after NFKC and trimming.
+
     >>> RosterEntry(member_id="L1", platform="每日一淘", source_tier="高级顾问").inviter_id is None
     True
     """
@@ -149,8 +165,8 @@ class RosterEntry(FrozenModel):
     error_class: ClassVar = MigrationError
     what: ClassVar[str] = "invalid roster entry"
 
-    member_id: _Text
-    inviter_id: _Text | None = None
+    member_id: Id
+    inviter_id: Id | None = None
     platform: _Name
     source_tier: _Name
     source_member_id: _Text | None = None
@@ -171,9 +187,9 @@ def migrate_team(
     Leaders attach under ``attach_to`` (or become roots); everyone else keeps its inviter.
     Each member gets ``min(mapped tier, cap)``, status active, ``joined_at = as_of``, a fresh
     invite code, its origin, and probation until ``as_of + probation_days``. Every problem
-    (duplicate ids, ids already in the tree, inviters outside the roster, cycles, an unknown
-    ``attach_to``, unmapped tiers under ``"reject"``) is raised together in one
-    ``MigrationError``, and then the tree is unchanged.
+    (ids that are not normal, duplicate ids, ids already in the tree, inviters outside the
+    roster, cycles, an unknown ``attach_to``, unmapped tiers under ``"reject"``) is raised
+    together in one ``MigrationError``, and then the tree is unchanged.
 
     >>> from tuishou.tiers import _example_ladder
     >>> tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "member"}])
@@ -192,8 +208,8 @@ def migrate_team(
     if not isinstance(as_of, datetime):
         raise ArgumentTypeError(f"as_of={as_of!r} must be a datetime, e.g. datetime(2026, 11, 24)")
     policy.check(ladder)
-    entries, problems = _parse(roster)
-    problems += _roster_problems(tree, entries, attach_to)
+    entries, refused, problems = _parse(roster)
+    problems += _roster_problems(tree, entries, refused, attach_to)
     members = _grant(entries, ladder, policy, tree, problems)
     if problems:
         raise MigrationError.from_problems("migration refused, nothing was added", problems)
@@ -205,27 +221,44 @@ def migrate_team(
     )
 
 
-def _parse(roster: Iterable[Any]) -> tuple[list[RosterEntry], list[str]]:
-    entries: list[RosterEntry] = []
+def _parse(roster: Iterable[Any]) -> tuple[dict[int, RosterEntry], set[str], list[str]]:
+    """The valid entries by their index in the roster; what the refused entries' member ids
+    stand for (so that their team is not also told its inviter is missing); every problem."""
+    entries: dict[int, RosterEntry] = {}
+    refused: set[str] = set()
     problems: list[str] = []
     for index, item in enumerate(roster):
         try:
-            entries.append(item if isinstance(item, RosterEntry)
-                           else RosterEntry.model_validate(item))
+            entries[index] = item if isinstance(item, RosterEntry) \
+                else RosterEntry.model_validate(item)
         except TuishouError as exc:
             found = getattr(exc, "problems", (str(exc),))
             problems += [f"entry {index}: {problem}" for problem in found]
+            member_id = item.get("member_id") if isinstance(item, Mapping) else None
+            if isinstance(member_id, str):
+                refused |= _meant(member_id)
     if not entries and not problems:
         problems.append("the roster is empty: nothing to migrate")
-    return entries, problems
+    return entries, refused, problems
 
 
-def _roster_problems(tree: InviteTree, entries: list[RosterEntry],
+def _meant(member_id: str) -> set[str]:
+    """What a refused member id may stand for: as given, normal, without control characters.
+
+    >>> sorted(_meant("Ｔ1\\x07 "))
+    ['T1', 'T1\\x07', 'Ｔ1\\x07 ']
+    """
+    normal = normal_id(member_id)
+    return {member_id, normal, "".join(char for char in normal if char.isprintable())}
+
+
+def _roster_problems(tree: InviteTree, entries: dict[int, RosterEntry], refused: set[str],
                      attach_to: str | None) -> list[str]:
     problems: list[str] = []
     first: dict[str, int] = {}
-    roster_ids = {entry.member_id for entry in entries}
-    for index, entry in enumerate(entries):
+    roster_ids = {entry.member_id for entry in entries.values()}
+    known = roster_ids | refused  # an inviter refused already is not reported missing too
+    for index, entry in entries.items():
         where = f"entry {index} (member_id={entry.member_id!r})"
         earlier = first.setdefault(entry.member_id, index)
         if earlier != index:
@@ -234,24 +267,35 @@ def _roster_problems(tree: InviteTree, entries: list[RosterEntry],
             problems.append(f"{where}: is already a member of the tree; give it a new id")
         if entry.inviter_id == entry.member_id:
             problems.append(f"{where}: invites itself (inviter_id={entry.inviter_id!r})")
-        elif entry.inviter_id is not None and entry.inviter_id not in roster_ids:
+        elif entry.inviter_id is not None and entry.inviter_id not in known:
             where_inviter = "a member of the tree, not of the roster" \
                 if entry.inviter_id in tree else "not in the roster"
             problems.append(f"{where}: inviter_id={entry.inviter_id!r} is {where_inviter}; "
                             "inviters must be roster entries (leaders have none)")
-    links = {e.member_id: e.inviter_id for e in entries if e.inviter_id != e.member_id}
+    links = {e.member_id: e.inviter_id for e in entries.values()
+             if e.inviter_id != e.member_id}
     problems += cycle_problems(links)
-    if attach_to is not None and attach_to not in tree:
-        problems.append(f"attach_to={attach_to!r} is not a member of the tree; "
-                        f"{tree._hint(attach_to)}")
+    if attach_to is not None:
+        problems += _attach_problems(tree, attach_to)
     return problems
 
 
-def _grant(entries: list[RosterEntry], ladder: TierLadder, policy: MigrationPolicy,
+def _attach_problems(tree: InviteTree, attach_to: object) -> list[str]:
+    """Why ``attach_to`` cannot take the leaders: not an id in normal form, or not a member."""
+    problem = id_problem(attach_to, name="attach_to")
+    if problem is not None:
+        return [problem]
+    if attach_to not in tree:
+        return [f"attach_to={attach_to!r} is not a member of the tree; "
+                f"{tree._hint(attach_to)}"]
+    return []
+
+
+def _grant(entries: dict[int, RosterEntry], ladder: TierLadder, policy: MigrationPolicy,
            tree: InviteTree, problems: list[str]) -> list[MigratedMember]:
     cap = ladder.rank(policy.cap) if policy.cap is not None else len(ladder.names) - 1
     members = []
-    for index, entry in enumerate(entries):
+    for index, entry in entries.items():
         mapped = policy.tier_for(entry.platform, entry.source_tier)
         if mapped is None and policy.on_unmapped == "reject":
             known = [r.source_tier for r in policy.mappings if r.platform == entry.platform]
