@@ -119,8 +119,7 @@ def test_scopes_round_orders_or_lines(found, rounding):
     rounded = round_order(line_pools, shares, rounding, "line")
     assert rounded.pool == sum(r.pool for r in by_line)
     assert rounded.lines == tuple(r.pool for r in by_line)
-    assert rounded.amounts == tuple(sum(r.amounts[i] for r in by_line)
-                                    for i in range(len(shares)))
+    assert rounded.amounts == [sum(r.amounts[i] for r in by_line) for i in range(len(shares))]
     whole = round_order(line_pools, shares, rounding, "order")
     assert whole.lines is None
     assert whole.pool == round_total(sum(line_pools), POOL_SCALE, rounding)

@@ -33,8 +33,7 @@ A refund keeps ``amount × left ÷ quantity`` fen of a partly refunded line, rou
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -239,13 +238,12 @@ def floor_split(pool4: IntArray, share: IntArray, *, reuse_share: bool = False) 
 # ------------------------------------------------------------ scope: per order or per line
 
 
-@dataclass(frozen=True, slots=True)
-class Rounded:
+class Rounded(NamedTuple):
     """One order rounded to fen: its ``pool``, what each share pays (``amounts``), and with
     scope ``line`` each line's rounded pool (``lines``; None with scope ``order``)."""
 
     pool: int
-    amounts: tuple[int, ...]
+    amounts: list[int]
     lines: tuple[int, ...] | None
 
 
@@ -257,20 +255,20 @@ def round_order(line_pools: Sequence[int], shares: Sequence[int], rounding: Roun
     (basis points) in payout order. Example B of docs/domain.md §15 (floor per line):
 
     >>> round_order([199990000, 49990000], [500, 200], "floor", "line")
-    Rounded(pool=24998, amounts=(1248, 498), lines=(19999, 4999))
+    Rounded(pool=24998, amounts=[1248, 498], lines=(19999, 4999))
     >>> round_order([199990000, 49990000], [500, 200], "floor", "order")
-    Rounded(pool=24998, amounts=(1249, 499), lines=None)
+    Rounded(pool=24998, amounts=[1249, 499], lines=None)
     """
     if scope == "order":
         exact_pool = sum(line_pools)
         amounts = allocate([exact_pool * s for s in shares], SHARE_SCALE, rounding)
-        return Rounded(round_total(exact_pool, POOL_SCALE, rounding), tuple(amounts), None)
+        return Rounded(round_total(exact_pool, POOL_SCALE, rounding), amounts, None)
     totals = [0] * len(shares)
     for line_pool in line_pools:
         per_line = allocate([line_pool * s for s in shares], SHARE_SCALE, rounding)
         totals = [a + b for a, b in zip(totals, per_line, strict=True)]
     rounded = tuple(round_total(line_pool, POOL_SCALE, rounding) for line_pool in line_pools)
-    return Rounded(sum(rounded), tuple(totals), rounded)
+    return Rounded(sum(rounded), totals, rounded)
 
 
 def scope_items(line_pool4: IntArray, per_order: Callable[[IntArray], IntArray],

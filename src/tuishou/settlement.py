@@ -368,7 +368,7 @@ def _differential(
 
 def _allocate(
     policy: Policy, lines: tuple[LinePool, ...], units: list[int]
-) -> tuple[int, tuple[int, ...], tuple[LinePool, ...]]:
+) -> tuple[int, list[int], tuple[LinePool, ...]]:
     """Round the pool and every paying share (``rounding.round_order``); return (pool,
     amounts, lines), the lines with their rounded pools when rounding per line."""
     rounded = round_order([_units(line) for line in lines], units, policy.rounding,
