@@ -252,7 +252,10 @@ def round_order(line_pools: Sequence[int], shares: Sequence[int], rounding: Roun
     """Round one order: its pool and each paying share of it, once per order or per line.
 
     ``line_pools`` are the lines' exact pools (1/10 000 fen), ``shares`` the paying shares
-    (basis points) in payout order. Example B of docs/domain.md §15 (floor per line):
+    (basis points) in payout order. Vectorised: ``scope_items`` picks what is rounded as
+    one item, ``allocate_items`` rounds the items' shares (the engine adds a line's amounts
+    up per order), ``scope_pools`` gives the pools. Example B of docs/domain.md §15 (floor
+    per line):
 
     >>> round_order([199990000, 49990000], [500, 200], "floor", "line")
     Rounded(pool=24998, amounts=[1248, 498], lines=(19999, 4999))
@@ -277,9 +280,8 @@ def scope_items(line_pool4: IntArray, per_order: Callable[[IntArray], IntArray],
     each order's (``per_order`` sums a line column per order) or each line's.
 
     >>> per_order = lambda lines: np.array([lines.sum()])
-    >>> scope_items(np.array([5, 7]), per_order, "order"), scope_items(np.array([5, 7]),
-    ...     per_order, "line")
-    (array([12]), array([5, 7]))
+    >>> [scope_items(np.array([5, 7]), per_order, scope) for scope in ("order", "line")]
+    [array([12]), array([5, 7])]
     """
     return per_order(line_pool4) if scope == "order" else line_pool4
 
