@@ -1,21 +1,92 @@
-"""Rounding exact amounts to whole fen: the one place tuishou rounds (docs/domain.md §10).
+"""Rounding exact amounts to whole fen: every rounding rule of tuishou, stated once.
 
-Exact amounts arrive as ints in units of ``1/scale`` fen, so nothing here is inexact.
+The rules are those of docs/domain.md §10 (settling an order) and §12 (refunds, withdrawal
+fees). Each is written here once, in scalar form (Python ints: ``settle`` and the ledger) and,
+beside it, in vectorised form (int64 numpy arrays: the batch engine). The engine keeps only
+*layouts* (how its arrays are expanded, chunked and summed); what is rounded, and how, comes
+from here.
 
-- ``largest_remainder``: the total is rounded half-to-even; every amount gets its floor,
-  and the fen still missing go one each to the largest fractional parts (ties: the
-  earlier amount). The rounded amounts always add up to the rounded total.
-- ``floor``: every amount is rounded down on its own.
+Nothing here is inexact: an exact pool is an int in 1/10 000 fen (``POOL_SCALE``: an amount
+in fen times a rate in basis points), an exact payout an int in 1/10^8 fen (``SHARE_SCALE``:
+a pool times a share in basis points).
+
+The closed sets, used end to end (``Policy``, the engine, the ledger):
+
+- ``Rounding``, the policy's ``rounding``:
+
+  - ``largest_remainder``: the total (a pool, or what an order pays) is rounded
+    half-to-even; every amount gets its floor, and the fen still missing go one each to the
+    largest fractional parts, ties to the earlier amount in payout order. The rounded
+    amounts always add up to the rounded total (``allocate`` / ``allocate_items``);
+  - ``floor``: every amount, and the pool, is rounded down on its own.
+
+- ``RoundingScope``, the policy's ``rounding_scope``: ``order`` rounds each order's pool and
+  payouts once; ``line`` rounds each line's, and an order's pool and a member's payout are
+  the sums of the rounded lines (``round_order`` / ``scope_items`` and ``scope_pools``).
+- ``FeeRounding``, the ledger's ``fee_rounding``: a withdrawal fee rounded ``up`` or
+  ``half_up`` (``round_fee``).
+
+A refund keeps ``amount × left ÷ quantity`` fen of a partly refunded line, rounded down
+(``prorate``); what is left is then settled again, rounded as above.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Callable, Sequence
+from typing import Literal, NamedTuple
 
-__all__ = ["Rounding", "allocate", "round_half_even", "round_total"]
+import numpy as np
+import numpy.typing as npt
 
-Rounding = Literal["largest_remainder", "floor"]
+from tuishou.money import RATE_SCALE
+
+__all__ = [
+    "MAX_ITEMS",
+    "POOL_SCALE",
+    "SHARE_SCALE",
+    "FeeRounding",
+    "Rounded",
+    "Rounding",
+    "RoundingScope",
+    "allocate",
+    "allocate_items",
+    "each_alone",
+    "floor_split",
+    "prorate",
+    "round_fee",
+    "round_half_even",
+    "round_order",
+    "round_pools",
+    "round_split",
+    "round_total",
+    "scope_items",
+    "scope_pools",
+    "split",
+]
+
+Rounding = Literal[
+    "largest_remainder",  # total rounded half-to-even, leftover fen to the largest remainders
+    "floor",  # every payout and the pool rounded down (yudao, CRMEB)
+]
+RoundingScope = Literal[
+    "order",  # round once per order (default)
+    "line",  # round each line, then sum a member's amounts (yudao)
+]
+FeeRounding = Literal[
+    "up",  # the fee is rounded up to the fen: n small withdrawals never pay less than one big
+    "half_up",  # yudao's rounding; 37 fen at 0.6% pays 0, so splitting avoids the fee
+]
+
+IntArray = npt.NDArray[np.int64]
+POOL_SCALE: int = RATE_SCALE  # an exact pool: fen times a rate in basis points
+SHARE_SCALE: int = RATE_SCALE * RATE_SCALE  # an exact payout: a pool times a share in basis points
+_REST_BITS = (SHARE_SCALE - 1).bit_length()  # 27: a remainder in 1/10^8 fen
+MAX_ITEMS = 1 << (63 - _REST_BITS)
+"""The most items one ``allocate_items`` call takes: its 63-bit sort key holds the item
+above the remainder (the engine allocates in chunks of fewer rows)."""
+
+
+# ------------------------------------------------------------ totals: half-to-even or down
 
 
 def round_half_even(numerator: int, scale: int) -> int:
@@ -39,6 +110,48 @@ def round_total(exact: int, scale: int, rounding: Rounding) -> int:
     return round_half_even(exact, scale) if rounding == "largest_remainder" else exact // scale
 
 
+def round_split(whole: IntArray, rest: IntArray, rounding: Rounding) -> IntArray:
+    """Vectorised ``round_total`` of ``whole + rest / SHARE_SCALE`` fen (``split``'s halves).
+
+    >>> round_split(np.array([2, 3]), np.array([50_000_000, 50_000_000]), "largest_remainder")
+    array([2, 4])
+    """
+    if rounding == "floor":
+        return whole
+    half = SHARE_SCALE // 2
+    up = (rest > half) | ((rest == half) & (whole % 2 == 1))
+    rounded: IntArray = whole + up
+    return rounded
+
+
+def round_pools(pool4: IntArray, rounding: Rounding) -> IntArray:
+    """Vectorised ``round_total`` of exact pools (1/10 000 fen) to fen.
+
+    >>> round_pools(np.array([89948000, 25000, 35000]), "largest_remainder").tolist()
+    [8995, 2, 4]
+    """
+    whole: IntArray = pool4 // POOL_SCALE  # one division: numpy's divmod is slower on int64
+    if rounding == "floor":
+        return whole
+    return round_split(whole, (pool4 - whole * POOL_SCALE) * POOL_SCALE, rounding)
+
+
+def split(pool4: IntArray, share: IntArray) -> tuple[IntArray, IntArray]:
+    """``pool4 × share`` (1/10^8 fen) as (whole fen, remainder in 1/10^8 fen), exactly.
+
+    The product is at most 10^18 < 2^63 for an order within ``MAX_ORDER_FEN`` at rate 1.
+
+    >>> [a.tolist() for a in split(np.array([89948000, 10**14]), np.array([5000, 10**4]))]
+    [[4497, 10000000000], [40000000, 0]]
+    """
+    product = pool4 * share
+    whole = product // SHARE_SCALE  # one division and a multiply: faster than np.divmod
+    return whole, product - whole * SHARE_SCALE
+
+
+# ------------------------------------------------------------ allocation: shares to fen
+
+
 def allocate(exact: Sequence[int], scale: int, rounding: Rounding) -> list[int]:
     """Round each exact amount (in ``1/scale`` fen) to whole fen.
 
@@ -58,3 +171,153 @@ def allocate(exact: Sequence[int], scale: int, rounding: Rounding) -> list[int]:
         for i in by_remainder[:missing]:
             floors[i] += 1
     return floors
+
+
+def allocate_items(pool4: IntArray, item: IntArray, share: IntArray, rounding: Rounding, *,
+                   row_total: IntArray, rows: IntArray) -> IntArray:
+    """Vectorised ``allocate`` of many items (orders or lines) at once: each entry's fen.
+
+    Item ``i`` has the exact pool ``pool4[i]`` (1/10 000 fen); its entries are the ``k``
+    with ``item[k] == i``, laid out contiguously in payout order, each paying ``pool4[i] ×
+    share[k]``. ``row_total[rows[i]]`` is the sum of item ``i``'s shares (read only by
+    largest remainder). At most ``MAX_ITEMS`` items per call.
+
+    Example A of docs/domain.md §15 (one item, the pool 8994.8 fen):
+
+    >>> shares, one = np.array([5000, 500, 1500, 1000]), np.zeros(4, dtype=np.int64)
+    >>> for rounding in ("largest_remainder", "floor"):
+    ...     print(allocate_items(np.array([89948000]), one, shares, rounding,
+    ...                          row_total=np.array([8000]), rows=np.array([0])).tolist())
+    [4497, 450, 1349, 900]
+    [4497, 449, 1349, 899]
+    """
+    if rounding == "floor" or not len(item):
+        return floor_split(pool4[item], share)
+    whole, rest = split(pool4[item], share)
+    total = round_split(*split(pool4, row_total[rows]), rounding)
+    starts = np.flatnonzero(np.concatenate([[True], item[1:] != item[:-1]]))
+    missing = total[item[starts]] - np.add.reduceat(whole, starts)
+    # Rank each entry within its item: larger remainder first, ties to the earlier entry.
+    # The key is the item above the remainder (27 bits); an item's entries come in payout
+    # order, so the stable sort keeps ties in that order, however many entries there are.
+    key = (item << _REST_BITS) | (SHARE_SCALE - 1 - rest)
+    by_key = np.argsort(key, kind="stable")
+    first = np.repeat(starts, np.diff(np.append(starts, len(item))))
+    rank = np.empty(len(item), dtype=np.int64)
+    rank[by_key] = np.arange(len(item)) - first
+    need = np.repeat(missing, np.diff(np.append(starts, len(item))))
+    rounded: IntArray = whole + (rank < need)
+    return rounded
+
+
+def each_alone(rounding: Rounding) -> bool:
+    """Whether ``rounding`` rounds each amount on its own (``floor``, by ``floor_split``),
+    never looking at the others: a layout may then round amounts in any grouping and order.
+
+    >>> each_alone("floor"), each_alone("largest_remainder")
+    (True, False)
+    """
+    return rounding == "floor"
+
+
+def floor_split(pool4: IntArray, share: IntArray, *, reuse_share: bool = False) -> IntArray:
+    """Vectorised floor of each ``pool4 × share`` to fen: ``split``'s first half, in one
+    division. With ``reuse_share``, the result may be computed in ``share``'s own buffer.
+
+    >>> floor_split(np.array([89948000]), np.array([5000])).tolist()
+    [4497]
+    """
+    if reuse_share:  # no temporaries: each one costs first-touch page faults
+        share *= pool4
+        share //= SHARE_SCALE
+        return share
+    floors: IntArray = (pool4 * share) // SHARE_SCALE
+    return floors
+
+
+# ------------------------------------------------------------ scope: per order or per line
+
+
+class Rounded(NamedTuple):
+    """One order rounded to fen: its ``pool``, what each share pays (``amounts``), and with
+    scope ``line`` each line's rounded pool (``lines``; None with scope ``order``)."""
+
+    pool: int
+    amounts: list[int]
+    lines: tuple[int, ...] | None
+
+
+def round_order(line_pools: Sequence[int], shares: Sequence[int], rounding: Rounding,
+                scope: RoundingScope) -> Rounded:
+    """Round one order: its pool and each paying share of it, once per order or per line.
+
+    ``line_pools`` are the lines' exact pools (1/10 000 fen), ``shares`` the paying shares
+    (basis points) in payout order. Vectorised: ``scope_items`` picks what is rounded as
+    one item, ``allocate_items`` rounds the items' shares (the engine adds a line's amounts
+    up per order), ``scope_pools`` gives the pools. Example B of docs/domain.md §15 (floor
+    per line):
+
+    >>> round_order([199990000, 49990000], [500, 200], "floor", "line")
+    Rounded(pool=24998, amounts=[1248, 498], lines=(19999, 4999))
+    >>> round_order([199990000, 49990000], [500, 200], "floor", "order")
+    Rounded(pool=24998, amounts=[1249, 499], lines=None)
+    """
+    if scope == "order":
+        exact_pool = sum(line_pools)
+        amounts = allocate([exact_pool * s for s in shares], SHARE_SCALE, rounding)
+        return Rounded(round_total(exact_pool, POOL_SCALE, rounding), amounts, None)
+    totals = [0] * len(shares)
+    for line_pool in line_pools:
+        per_line = allocate([line_pool * s for s in shares], SHARE_SCALE, rounding)
+        totals = [a + b for a, b in zip(totals, per_line, strict=True)]
+    rounded = tuple(round_total(line_pool, POOL_SCALE, rounding) for line_pool in line_pools)
+    return Rounded(sum(rounded), totals, rounded)
+
+
+def scope_items(line_pool4: IntArray, per_order: Callable[[IntArray], IntArray],
+                scope: RoundingScope) -> IntArray:
+    """Vectorised scope: the exact pools rounded as one item each (``allocate_items``):
+    each order's (``per_order`` sums a line column per order) or each line's.
+
+    >>> per_order = lambda lines: np.array([lines.sum()])
+    >>> [scope_items(np.array([5, 7]), per_order, scope) for scope in ("order", "line")]
+    [array([12]), array([5, 7])]
+    """
+    return per_order(line_pool4) if scope == "order" else line_pool4
+
+
+def scope_pools(items: IntArray, per_order: Callable[[IntArray], IntArray],
+                rounding: Rounding, scope: RoundingScope) -> IntArray:
+    """Vectorised scope: each order's pool in fen, from the items of ``scope_items``.
+
+    >>> per_order = lambda lines: np.array([lines.sum()])
+    >>> scope_pools(np.array([15000, 15000]), per_order, "largest_remainder", "line")
+    array([4])
+    """
+    pools = round_pools(items, rounding)
+    return pools if scope == "order" else per_order(pools)
+
+
+# ------------------------------------------------------------ the ledger: fees and refunds
+
+
+def round_fee(exact: int, rounding: FeeRounding) -> int:
+    """A withdrawal fee, exact in 1/10 000 fen (amount × fee rate), to whole fen: rounded
+    ``up``, or ``half_up``.
+
+    >>> round_fee(2220, "up"), round_fee(2220, "half_up"), round_fee(5000, "half_up")
+    (1, 0, 1)
+    """
+    if rounding == "up":
+        return -(-exact // POOL_SCALE)
+    return (2 * exact + POOL_SCALE) // (2 * POOL_SCALE)
+
+
+def prorate(amount: int, part: int, whole: int) -> int:
+    """``amount × part ÷ whole`` fen, rounded down: what is left of a line when ``part`` of
+    its ``whole`` quantity remains after a refund.
+
+    >>> prorate(1000, 1, 3), prorate(1000, 3, 3)
+    (333, 1000)
+    """
+    return amount * part // whole

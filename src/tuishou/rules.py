@@ -36,6 +36,7 @@ from tuishou.errors import ArgumentTypeError, InvalidPolicyError, did_you_mean
 from tuishou.ids import id_problems
 from tuishou.models import FrozenMap, FrozenModel, Id, Problems
 from tuishou.money import Rate, rate_units
+from tuishou.rounding import Rounding, RoundingScope
 
 __all__ = [
     "MAX_GENERATION",
@@ -162,14 +163,8 @@ class Policy(_PolicyPart):
     self_purchase: bool = Field(default=False, strict=True)
     max_generation: int = Field(default=1, ge=0, strict=True)  # at most MAX_GENERATION
     compression: bool = Field(default=False, strict=True)
-    rounding: Literal[
-        "largest_remainder",  # total rounded half-to-even, leftover fen to the largest remainders
-        "floor",  # every payout and the pool rounded down (yudao, CRMEB)
-    ] = "largest_remainder"
-    rounding_scope: Literal[
-        "order",  # round once per order (default)
-        "line",  # round each line, then sum a member's amounts (yudao)
-    ] = "order"
+    rounding: Rounding = "largest_remainder"  # the closed sets and their rules: tuishou.rounding
+    rounding_scope: RoundingScope = "order"
     rules: tuple[Rule, ...] = ()
 
     @field_validator("max_generation")

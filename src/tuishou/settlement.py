@@ -12,7 +12,8 @@
 4. **shares**: every rule, in policy order, gives chain members a share of the pool;
    shares of suspended members are computed (they still raise the differential) and
    then forfeited to the platform;
-5. **allocation**: exact amounts are rounded once (allocation.py), per order or per line.
+5. **allocation**: exact amounts are rounded once (``tuishou.rounding``), per order or per
+   line.
 
 Every intermediate value is an exact int: amounts in fen times rates in 1/10 000. The
 ``Decimal`` values a person reads (``exact``, ``share``) are built from those ints digit for
@@ -35,9 +36,9 @@ from tuishou.errors import (
     did_you_mean,
 )
 from tuishou.explain import explain
-from tuishou.money import RATE_PLACES, RATE_SCALE, rate_units
+from tuishou.money import RATE_PLACES, rate_units
 from tuishou.orders import Order, OrderLine
-from tuishou.rounding import allocate, round_total
+from tuishou.rounding import round_order
 from tuishou.rules import DifferentialRule, LayersRule, Policy, SellerRule
 from tuishou.tree import InviteTree, Status
 
@@ -60,7 +61,6 @@ Attribution = Literal[
     "none",  # a guest or root buyer without a sharer: nobody is paid
 ]
 PayoutKind = Literal["seller", "layer", "differential", "peer"]
-_SHARE_SCALE = RATE_SCALE * RATE_SCALE  # a pool rate times a share: 1/10^8 fen per unit
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,21 +369,15 @@ def _differential(
 def _allocate(
     policy: Policy, lines: tuple[LinePool, ...], units: list[int]
 ) -> tuple[int, list[int], tuple[LinePool, ...]]:
-    """Round the pool and every paying share; return (pool, amounts, lines)."""
-    if policy.rounding_scope == "order":
-        exact_pool = sum(_units(line) for line in lines)
-        amounts = allocate([exact_pool * u for u in units], _SHARE_SCALE, policy.rounding)
-        return round_total(exact_pool, RATE_SCALE, policy.rounding), amounts, lines
-    totals = [0] * len(units)
-    rounded_lines = []
-    for line in lines:
-        line_units = _units(line)
-        per_line = allocate([line_units * u for u in units], _SHARE_SCALE, policy.rounding)
-        totals = [a + b for a, b in zip(totals, per_line, strict=True)]
-        rounded = round_total(line_units, RATE_SCALE, policy.rounding)
-        rounded_lines.append(LinePool(line.sku, line.group, line.amount, line.rate,
-                                      line.rate_from, line.exact, rounded))
-    return sum(line.rounded or 0 for line in rounded_lines), totals, tuple(rounded_lines)
+    """Round the pool and every paying share (``rounding.round_order``); return (pool,
+    amounts, lines), the lines with their rounded pools when rounding per line."""
+    rounded = round_order([_units(line) for line in lines], units, policy.rounding,
+                          policy.rounding_scope)
+    if rounded.lines is not None:
+        lines = tuple(LinePool(line.sku, line.group, line.amount, line.rate, line.rate_from,
+                               line.exact, pool)
+                      for line, pool in zip(lines, rounded.lines, strict=True))
+    return rounded.pool, rounded.amounts, lines
 
 
 def _units(line: LinePool) -> int:

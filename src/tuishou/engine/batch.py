@@ -10,8 +10,9 @@ vectorised steps:
    on the number of sellers, not of orders, and on how deep their chains really go (at most
    ``max_generation``), never on ``max_generation`` itself;
 3. **pools**: each line's pool in units of 1/10 000 fen (int64);
-4. **allocation**: every (order or line) × slot amount split into whole fen and a remainder
-   (``bulk.split``), then largest remainder or floor, in chunks.
+4. **allocation**: every (order or line) × slot amount rounded to fen as
+   :mod:`tuishou.rounding` says (largest remainder or floor, per order or per line), laid
+   out in chunks (``bulk``, ``per_line``).
 
 Every value fits int64 exactly: an order is at most ``MAX_ORDER_FEN`` (refused above it when
 the columns are read), so a pool × share is at most 10^18 fen·10^-8; and a batch whose
@@ -22,12 +23,13 @@ order, the batch's totals) can wrap.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from tuishou.engine.bulk import Entries, allocate, chunks, exact_sum, group_sums, round_split
+from tuishou.engine.bulk import Entries, allocate, chunks, exact_sum, group_sums
 from tuishou.engine.columns import LineColumns, read_lines, rows_where
 from tuishou.engine.per_line import LineBook, per_line
 from tuishou.engine.schedule import Schedule
@@ -40,7 +42,7 @@ from tuishou.errors import (
     did_you_mean,
 )
 from tuishou.members.arrays import TreeArrays
-from tuishou.money import RATE_SCALE
+from tuishou.rounding import scope_items, scope_pools
 from tuishou.rules import Policy
 from tuishou.tree import InviteTree
 
@@ -83,15 +85,15 @@ def member_totals(policy: Policy, tree: InviteTree, orders: Any) -> MemberTotals
     [('A', 550)]
     """
     work = _Work(policy, tree, orders)
-    entries, mode = work.schedule.entries, policy.rounding
+    entries, rounding = work.schedule.entries, policy.rounding
     totals = np.zeros(work.arrays.size, dtype=np.int64)  # each at most the batch's amounts
-    if policy.rounding_scope == "order":
-        pool4, seller = work.book.sum_lines(work.lines, work.pool4), work.book.seller
-    else:  # a member's total is the sum over lines: no need to gather lines per order
-        pool4, seller = work.pool4, work.book.seller[work.lines.order.codes]
+    scope = policy.rounding_scope
+    pool4 = scope_items(work.pool4, partial(work.book.sum_lines, work.lines), scope)
+    # Per line, a member's total is the sum over lines: no need to gather lines per order.
+    seller = work.book.seller if scope == "order" else work.book.seller[work.lines.order.codes]
 
     def allocate_part(part: slice) -> tuple[IntArray, IntArray, IntArray]:
-        return allocate(pool4[part], work.schedule.rows_for(seller[part]), entries, mode)
+        return allocate(pool4[part], work.schedule.rows_for(seller[part]), entries, rounding)
 
     for _, entry, amount in _in_chunks(allocate_part, len(pool4)):
         np.add.at(totals, entries.member[entry], amount)
@@ -231,23 +233,23 @@ def _line_rates(policy: Policy, lines: LineColumns) -> IntArray:
 
 def _allocate(policy: Policy, book: _Orders, schedule: Schedule, lines: LineColumns,
               pool4: IntArray) -> tuple[_Rows, IntArray]:
-    """Every payout as rows, and every order's pool."""
-    mode = policy.rounding
+    """Every payout as rows, and every order's pool, rounded as :mod:`tuishou.rounding` says."""
+    rounding, scope = policy.rounding, policy.rounding_scope
     entries = schedule.entries
-    if policy.rounding_scope == "order":
-        order_pool4 = book.sum_lines(lines, pool4)
-        pools = _round_pool(order_pool4, mode)
+    per_order = partial(book.sum_lines, lines)
+    items = scope_items(pool4, per_order, scope)  # each order's pool, or each line's
+    pools = scope_pools(items, per_order, rounding, scope)
+    if scope == "line":
+        line_book = LineBook(schedule.rows_for(book.seller), lines.order.codes,
+                             book.first_row if book.grouped else None)
+        return _Rows(*per_line(line_book, entries, items, rounding)), pools
 
-        def allocate_part(part: slice) -> tuple[IntArray, IntArray, IntArray]:
-            item, entry, amount = allocate(order_pool4[part],
-                                           schedule.rows_for(book.seller[part]), entries, mode)
-            return item + part.start, entry, amount
+    def allocate_part(part: slice) -> tuple[IntArray, IntArray, IntArray]:
+        item, entry, amount = allocate(items[part], schedule.rows_for(book.seller[part]),
+                                       entries, rounding)
+        return item + part.start, entry, amount
 
-        return _Rows.build(entries, _in_chunks(allocate_part, book.count)), pools
-    pools = book.sum_lines(lines, _round_pool(pool4, mode))
-    line_book = LineBook(schedule.rows_for(book.seller), lines.order.codes,
-                         book.first_row if book.grouped else None)
-    return _Rows(*per_line(line_book, entries, pool4, mode)), pools
+    return _Rows.build(entries, _in_chunks(allocate_part, book.count)), pools
 
 
 _T = TypeVar("_T")
@@ -257,14 +259,6 @@ def _in_chunks(work: Callable[[slice], _T], size: int) -> list[_T]:
     """``work`` over chunks of ``range(size)``: bounded temporaries. (Threads were measured
     and did not help: the steps are memory-bound.)"""
     return [work(chunk) for chunk in chunks(size)]
-
-
-def _round_pool(pool4: IntArray, mode: str) -> IntArray:
-    """Pools from 1/10 000 fen to fen: half to even, or down."""
-    whole: IntArray = pool4 // RATE_SCALE  # one division: numpy's divmod is slower on int64
-    if mode == "floor":
-        return whole
-    return round_split(whole, (pool4 - whole * RATE_SCALE) * RATE_SCALE, mode)
 
 
 class _Rows:

@@ -1,15 +1,15 @@
-"""Splitting many pools over their sellers' payout slots at once, exactly (the engine's core).
+"""Laying out many pools over their sellers' payout slots at once (the engine's core layout).
 
 A seller's schedule lists only the slots that pay it something (a sparse, CSR-like layout):
 most orders pay one or two members, so the work follows the payouts, not the
 ``orders × slots`` rectangle. For each item (an order, or a line when rounding per line) the
 item's entries are laid out contiguously, in slot order — the payout order of docs/domain.md §10.
 
-Amounts are exact: ``pool4 × share`` is split into whole fen and a remainder in 1/10^8 fen
-(``split``); rounding is floor, or largest remainder with ties to the earlier slot, as in
-:mod:`tuishou.rounding`. An order is at most ``MAX_ORDER_FEN`` = 10^10 fen (refused above it
-where orders come in), so a pool is at most 10^14 in 1/10 000 fen and ``pool4 × share`` at
-most 10^18 < 2^63: int64 holds every product, with no slower path for large amounts.
+What is rounded how is :mod:`tuishou.rounding`'s (``allocate_items``); this module only lays
+the entries out, in chunks of at most ``CHUNK`` items. An order is at most ``MAX_ORDER_FEN``
+= 10^10 fen (refused above it where orders come in), so a pool is at most 10^14 in 1/10 000
+fen and ``pool4 × share`` at most 10^18 < 2^63: int64 holds every product, with no slower
+path for large amounts.
 """
 
 from __future__ import annotations
@@ -19,17 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from tuishou.money import RATE_SCALE
+from tuishou.rounding import MAX_ITEMS, Rounding, allocate_items
 
-__all__ = ["CHUNK", "Entries", "allocate", "chunks", "exact_sum", "floor_split", "group_sums",
-           "round_split", "split"]
+__all__ = ["CHUNK", "Entries", "allocate", "chunks", "exact_sum", "group_sums"]
 
 IntArray = npt.NDArray[np.int64]
-_SCALE = RATE_SCALE * RATE_SCALE  # a pool in 1/10 000 fen times a share in 1/10 000
 CHUNK = 1 << 20  # rows allocated at a time: bounds the temporary arrays
-_REST_BITS = (_SCALE - 1).bit_length()  # 27: a remainder in 1/10^8 fen
-_MAX_ITEMS = 1 << (63 - _REST_BITS)  # items per allocate() call the 63-bit sort key can hold
-assert CHUNK <= _MAX_ITEMS  # callers allocate in chunks, so the key never overflows
+assert CHUNK <= MAX_ITEMS  # callers allocate in chunks, so rounding's sort key never overflows
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,69 +61,19 @@ class Entries:
 
 
 def allocate(pool4: IntArray, rows: IntArray, entries: Entries,
-             mode: str) -> tuple[IntArray, IntArray, IntArray]:
-    """(item, entry, amount in fen) for items with pools ``pool4`` (1/10 000 fen); at most
-    ``CHUNK`` items at a time (``chunks``)."""
+             rounding: Rounding) -> tuple[IntArray, IntArray, IntArray]:
+    """(item, entry, amount in fen) for items with pools ``pool4`` (1/10 000 fen) whose
+    schedule rows are ``rows``, rounded by :func:`tuishou.rounding.allocate_items`; at most
+    ``CHUNK`` items at a time (``chunks``).
+
+    >>> entries = Entries.from_dense(np.array([[7, 8]], dtype=np.int32), np.array([[5000, 500]]))
+    >>> [a.tolist() for a in allocate(np.array([89948000]), np.array([0]), entries, "floor")]
+    [[0, 0], [0, 1], [4497, 449]]
+    """
     item, entry = entries.expand(rows)
-    share = entries.share[entry]
-    if mode == "floor" or not len(item):
-        return item, entry, floor_split(pool4[item], share)
-    whole, rest = split(pool4[item], share)
-    total = round_split(*split(pool4, entries.row_total[rows]), mode)
-    starts = np.flatnonzero(np.concatenate([[True], item[1:] != item[:-1]]))
-    missing = total[item[starts]] - np.add.reduceat(whole, starts)
-    # Rank each entry within its item: larger remainder first, ties to the earlier slot.
-    # The key is the item above the remainder (27 bits); an item's entries come in slot
-    # order, so the stable sort keeps ties in slot order, however many slots there are.
-    key = (item << _REST_BITS) | (_SCALE - 1 - rest)
-    by_key = np.argsort(key, kind="stable")
-    first = np.repeat(starts, np.diff(np.append(starts, len(item))))
-    rank = np.empty(len(item), dtype=np.int64)
-    rank[by_key] = np.arange(len(item)) - first
-    need = np.repeat(missing, np.diff(np.append(starts, len(item))))
-    return item, entry, whole + (rank < need)
-
-
-def split(pool4: IntArray, share: IntArray) -> tuple[IntArray, IntArray]:
-    """``pool4 × share`` (1/10^8 fen) as (whole fen, remainder in 1/10^8 fen), exactly.
-
-    The product is at most 10^18 < 2^63 for an order within ``MAX_ORDER_FEN`` at rate 1.
-
-    >>> [a.tolist() for a in split(np.array([89948000, 10**14]), np.array([5000, 10**4]))]
-    [[4497, 10000000000], [40000000, 0]]
-    """
-    product = pool4 * share
-    whole = product // _SCALE  # one division and a multiply: faster than np.divmod
-    return whole, product - whole * _SCALE
-
-
-def floor_split(pool4: IntArray, share: IntArray, *, reuse_share: bool = False) -> IntArray:
-    """The whole fen of ``pool4 × share / 10^8``: ``split``'s first half, in one division.
-    With ``reuse_share``, the result may be computed in ``share``'s own buffer.
-
-    >>> floor_split(np.array([89948000]), np.array([5000])).tolist()
-    [4497]
-    """
-    if reuse_share:  # no temporaries: each one costs first-touch page faults
-        share *= pool4
-        share //= _SCALE
-        return share
-    floors: IntArray = (pool4 * share) // _SCALE
-    return floors
-
-
-def round_split(whole: IntArray, rest: IntArray, mode: str) -> IntArray:
-    """Round (whole + rest/10^8) fen by the policy's mode: half to even, or down.
-
-    >>> round_split(np.array([2, 3]), np.array([50_000_000, 50_000_000]), "largest_remainder")
-    array([2, 4])
-    """
-    if mode == "floor":
-        return whole
-    half = _SCALE // 2
-    up = (rest > half) | ((rest == half) & (whole % 2 == 1))
-    rounded: IntArray = whole + up
-    return rounded
+    amount = allocate_items(pool4, item, entries.share[entry], rounding,
+                            row_total=entries.row_total, rows=rows)
+    return item, entry, amount
 
 
 def group_sums(values: IntArray, starts: IntArray) -> IntArray:

@@ -1,5 +1,7 @@
 """Rounding per line (yudao, CRMEB): round each line's shares, then add them up per order.
 
+The rule is :mod:`tuishou.rounding`'s (scope ``line``); this module holds its two layouts.
+
 Every line of an order pays the order's schedule entries (same seller, same chain), so a
 member's amount for the order is the sum over the lines of the rounded line amounts. Two
 layouts compute it, with the same result:
@@ -8,8 +10,9 @@ layouts compute it, with the same result:
   order's entry. The work follows the entries: best when a seller's schedule has few of
   many possible slots (a deep 级差 with peers);
 - **dense**: one pass over all lines per slot, summed per order (``group_sums``). Best for
-  a few slots that nearly every seller pays (two-level 分销), and only for floor rounding of
-  lines grouped by order (the usual sorted export), where no scattered writes are needed.
+  a few slots that nearly every seller pays (two-level 分销), and only for a rounding that
+  rounds each amount alone (``floor``: ``rounding.each_alone``) of lines grouped by order
+  (the usual sorted export), where no scattered writes are needed.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from tuishou.engine.bulk import Entries, allocate, chunks, floor_split, group_sums
+from tuishou.engine.bulk import Entries, allocate, chunks, group_sums
+from tuishou.rounding import Rounding, each_alone, floor_split
 
 __all__ = ["LineBook", "dense_applies", "per_line"]
 
@@ -35,7 +39,7 @@ class LineBook:
         self.order_rows, self.codes, self.first_row = order_rows, codes, first_row
 
 
-def per_line(book: LineBook, entries: Entries, pool4: IntArray, mode: str) -> Rows:
+def per_line(book: LineBook, entries: Entries, pool4: IntArray, rounding: Rounding) -> Rows:
     """Payout rows (order code, member, slot, amount > 0) when rounding each line.
 
     >>> entries = Entries.from_dense(np.array([[7, 8], [0, 0]], dtype=np.int32),
@@ -47,21 +51,22 @@ def per_line(book: LineBook, entries: Entries, pool4: IntArray, mode: str) -> Ro
     if not len(entries.slot):  # nobody is ever paid: no rows
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty.astype(np.int32), empty.astype(np.int32), empty
-    if dense_applies(book, entries, mode):
+    if dense_applies(book, entries, rounding):
         return _dense(book, entries, pool4)
-    return _sparse(book, entries, pool4, mode)
+    return _sparse(book, entries, pool4, rounding)
 
 
-def dense_applies(book: LineBook, entries: Entries, mode: str) -> bool:
-    """Whether the dense layout is used: floor rounding, lines grouped by order, and one
-    pass per slot over the lines cheaper than expanding them into their entries.
+def dense_applies(book: LineBook, entries: Entries, rounding: Rounding) -> bool:
+    """Whether the dense layout is used: a rounding of each amount alone (floor), lines
+    grouped by order, and one pass per slot over the lines cheaper than expanding them into
+    their entries.
 
     >>> entries = Entries.from_dense(np.array([[7, 8]], dtype=np.int32), np.array([[50, 20]]))
     >>> book = LineBook(np.array([0]), np.array([0, 0], dtype=np.int32), np.array([0]))
     >>> dense_applies(book, entries, "floor"), dense_applies(book, entries, "largest_remainder")
     (True, False)
     """
-    if mode != "floor" or book.first_row is None or not len(entries.slot):
+    if not each_alone(rounding) or book.first_row is None or not len(entries.slot):
         return False
     slots = int(entries.slot.max()) + 1
     per_order = np.diff(entries.ptr)[book.order_rows]
@@ -83,7 +88,7 @@ def _dense(book: LineBook, entries: Entries, pool4: IntArray) -> Rows:
         share = np.zeros(rows, dtype=np.int64)
         share[entry_row[has]] = entries.share[has]
         members[entry_row[has], slot] = entries.member[has]
-        amount = floor_split(pool4, share[line_rows], reuse_share=True)
+        amount = floor_split(pool4, share[line_rows], reuse_share=True)  # each alone
         totals[:, slot] = group_sums(amount, book.first_row)
     flat = totals.ravel()
     paying = np.flatnonzero(flat)  # row-major: each order's slots in payout order
@@ -93,7 +98,7 @@ def _dense(book: LineBook, entries: Entries, pool4: IntArray) -> Rows:
             slot_of.astype(np.int32), flat[paying])
 
 
-def _sparse(book: LineBook, entries: Entries, pool4: IntArray, mode: str) -> Rows:
+def _sparse(book: LineBook, entries: Entries, pool4: IntArray, rounding: Rounding) -> Rows:
     order_rows, codes = book.order_rows, book.codes
     order_count = entries.ptr[order_rows + 1] - entries.ptr[order_rows]
     order_first = np.cumsum(order_count) - order_count  # each order's first entry
@@ -103,7 +108,7 @@ def _sparse(book: LineBook, entries: Entries, pool4: IntArray, mode: str) -> Row
     order_offset = order_first - entries.ptr[order_rows]
     for part in chunks(len(codes)):  # bounded temporaries
         owner = codes[part]
-        item, entry, amount = allocate(pool4[part], order_rows[owner], entries, mode)
+        item, entry, amount = allocate(pool4[part], order_rows[owner], entries, rounding)
         target = order_offset[owner][item]
         target += entry
         np.add.at(totals, target, amount)

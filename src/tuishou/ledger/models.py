@@ -9,7 +9,7 @@ Glossary (docs/domain.md §12):
   small (``clawback="cap_at_balance"``); recorded, never silently lost;
 - **withdrawal** (提现): money taken out of the available balance, less a fee (手续费),
   rounded as ``fee_rounding`` says (up to the fen by default, so splitting a withdrawal into
-  small ones never pays less in fees).
+  small ones never pays less in fees; the rule is ``tuishou.rounding.round_fee``).
 
 Every change is an immutable ``Entry`` in one **bucket** (pending, available, withdrawn,
 fees) with a signed amount and a **reason**; a balance is the sum of a member's entries.
@@ -26,21 +26,17 @@ from pydantic import Field, model_validator
 
 from tuishou.errors import LedgerError
 from tuishou.models import FrozenModel, Problems
-from tuishou.money import MAX_ORDER_FEN, RATE_SCALE, Fen, Rate, rate_units
+from tuishou.money import MAX_ORDER_FEN, Fen, Rate, rate_units
+from tuishou.rounding import FeeRounding, round_fee
 
-__all__ = ["MAX_FREEZE_DAYS", "Balance", "Bucket", "Entry", "FeeRounding", "LedgerPolicy",
-           "PolicyChange", "Reason", "RefundResult"]
+__all__ = ["MAX_FREEZE_DAYS", "Balance", "Bucket", "Entry", "LedgerPolicy", "PolicyChange",
+           "Reason", "RefundResult"]
 
 MAX_FREEZE_DAYS = 365
 """The longest freeze a ledger accepts: a year, far beyond any return window (7 to 30 days).
 
 It keeps every due date a valid ``datetime`` (a freeze of 10**10 days would make every post
 fail) and catches a freeze given in hours or minutes by mistake."""
-
-FeeRounding = Literal[
-    "up",  # the fee is rounded up to the fen: n small withdrawals never pay less than one big
-    "half_up",  # yudao's rounding; 37 fen at 0.6% pays 0, so splitting avoids the fee
-]
 
 Bucket = Literal[
     "pending",  # frozen commission, not yet withdrawable
@@ -109,11 +105,7 @@ class LedgerPolicy(FrozenModel):
         0
         """
         exact = amount * rate_units(self.withdrawal_fee_rate)  # in 1/10 000 fen
-        if self.fee_rounding == "up":
-            rounded = -(-exact // RATE_SCALE)
-        else:
-            rounded = (2 * exact + RATE_SCALE) // (2 * RATE_SCALE)
-        return max(rounded, self.min_fee) if amount else 0
+        return max(round_fee(exact, self.fee_rounding), self.min_fee) if amount else 0
 
 
 @dataclass(frozen=True, slots=True)

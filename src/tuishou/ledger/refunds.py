@@ -1,12 +1,12 @@
 """Refunds (退款): what is left of an order, what it pays now, and how a request is told apart.
 
 A refund rebuilds what is left of the order (a line with ``n`` of ``q`` units left keeps
-``amount × n ÷ q`` fen, rounded down) and re-settles it with the chain and the policy recorded
-when it was posted. **A refund never raises a payout**: where re-rounding the smaller order
-would give a member a fen more than it holds now (largest remainder can move a fen between
-members), the member keeps what it holds and that fen stays with the platform, in the
-remaining order's ``retained``. So every refund entry is zero or negative, and
-``pool == paid + retained`` stays exact.
+``amount × n ÷ q`` fen, rounded down: ``tuishou.rounding.prorate``) and re-settles it with
+the chain and the policy recorded when it was posted. **A refund never raises a payout**:
+where re-rounding the smaller order would give a member a fen more than it holds now
+(largest remainder can move a fen between members), the member keeps what it holds and that
+fen stays with the platform, in the remaining order's ``retained``. So every refund entry is
+zero or negative, and ``pool == paid + retained`` stays exact.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from tuishou.ids import id_problem
 from tuishou.ledger.models import Entry, LedgerPolicy, RefundResult
 from tuishou.ledger.store import Store, entry_row
 from tuishou.orders import Order, OrderLine
+from tuishou.rounding import prorate
 from tuishou.rules import Policy
 from tuishou.settlement import ChainLink, Settlement, settle_chain
 
@@ -141,7 +142,7 @@ def remaining(policy: Policy, snapshot: dict[str, Any], order: Order,
               refunded: list[int]) -> tuple[int, dict[Key, int]]:
     """Re-settle what is left of ``order`` on the recorded chain: (its pool, its payouts)."""
     kept = [OrderLine(sku=line.sku, group=line.group, quantity=line.quantity - done,
-                      amount=line.amount * (line.quantity - done) // line.quantity)
+                      amount=prorate(line.amount, line.quantity - done, line.quantity))
             for line, done in zip(order.lines, refunded, strict=True) if done < line.quantity]
     if not kept:
         return 0, {}
