@@ -37,9 +37,10 @@ def order_lines(count: int) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
+    # ":0": any free port; another cluster on this machine must not make the test fail
 def client():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as connected:
         yield connected
 
