@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from tuishou import InviteTree, Order, OrderLine, Policy, settle
+from tuishou import InviteTree, Order, OrderLine, Policy, Settlement, settle
 from tuishou.engine.batch import member_totals, settle_batch
 from tuishou.orders import order_columns
 from tuishou.testing import DEFAULT_TIERS, Scenario, scenarios
@@ -77,13 +78,25 @@ def any_scenarios() -> st.SearchStrategy[Scenario]:
     return ladders().flatmap(lambda tiers: scenarios(tiers=tiers))
 
 
+def examples(count: int) -> int:
+    """``count`` examples under the default hypothesis profile, more under a larger one
+    (``HYPOTHESIS_PROFILE=thorough``: ten times as many; see conftest.py)."""
+    scale = settings.default.max_examples / settings.get_profile("default").max_examples
+    return max(1, round(count * scale))
+
+
 def reference_rows(chosen: Policy, tree: InviteTree,
                    order_list: list[Order]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """What ``settle`` gives, as ``settle_batch``'s payout rows and per-order rows."""
+    return rows_of(order_list, [settle(chosen, tree, order) for order in order_list])
+
+
+def rows_of(order_list: list[Order], settlements: list[Settlement],
+            ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Settlements of ``order_list`` as ``settle_batch``'s payout rows and per-order rows."""
     payouts: list[tuple[Any, ...]] = []
     per_order: list[tuple[Any, ...]] = []
-    for order in order_list:
-        result = settle(chosen, tree, order)
+    for order, result in zip(order_list, settlements, strict=True):
         payouts += [(order.order_id, p.member_id, p.rule, p.kind, p.generation, p.amount)
                     for p in result.payouts]
         per_order.append((order.order_id, result.seller_id, result.pool, result.paid,

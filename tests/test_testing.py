@@ -193,6 +193,37 @@ def test_rosters_reach_caps_unmapped_tiers_and_shuffled_entries(condition):
     assert condition(find(rosters(), condition, settings=REACH))
 
 
+@CHECKED
+@given(invite_trees(max_size=3, max_chain=200, tiers=("a", "b")))
+def test_a_chain_comes_first_and_is_at_most_max_chain_long(tree):
+    chain = 1 + max(i for i in range(len(tree)) if tree.upline(f"m{i}") == [
+        f"m{j}" for j in range(i - 1, -1, -1)])
+    assert len(tree) - chain <= 3  # the others, after the chain (one may continue it)
+    assert chain <= 200 + 3
+
+
+def test_a_chain_reaches_max_chain():
+    tree = find(invite_trees(max_size=1, max_chain=60), lambda t: len(t) > 60, settings=REACH)
+    assert len(tree.upline("m59")) == 59
+
+
+@pytest.mark.parametrize("deep", [
+    lambda p: any(r.kind == "layers" and any(len(rates) == p.max_generation and rates[-1] > 0
+                                             for rates in r.rates.values()) for r in p.rules),
+    lambda p: any(r.kind == "differential" and r.peer_max > 128 and r.peer_rate
+                  for r in p.rules),
+], ids=["layers-every-generation", "many-peers"])
+def test_deep_policies_pay_every_generation(deep):
+    def found(p):
+        return p.max_generation > 128 and deep(p)
+    assert found(find(policies(max_generation=st.integers(0, 300)), found, settings=REACH))
+
+
+def test_a_strategy_of_max_generations_is_checked_when_drawn():
+    with pytest.raises(InvalidArgumentError, match=r"max_generation=-2 is below 0"):
+        find(policies(max_generation=st.just(-2)), lambda p: True, settings=REACH)
+
+
 def test_rosters_shrink_to_leaders():
     roster = find(rosters(), lambda r: len(r.entries) >= 3, settings=FIND)
     assert roster.leaders == roster.member_ids == ("r0", "r1", "r2")
@@ -211,6 +242,9 @@ def test_rosters_shrink_to_leaders():
     (lambda: invite_trees(forest=1), ArgumentTypeError, r"forest=1 is a int; pass True"),
     (lambda: policies(groups=("g", "")), InvalidArgumentError, r"groups: '' is not"),
     (lambda: policies(max_generation=-1), InvalidArgumentError, r"max_generation=-1"),
+    (lambda: policies(max_generation="3"), ArgumentTypeError,
+     r"max_generation='3' is a str; pass an int, a strategy of ints"),
+    (lambda: invite_trees(max_chain=-1), InvalidArgumentError, r"max_chain=-1 is below 0"),
     (lambda: orders({"m0": None}), ArgumentTypeError, r"tree is a dict, expected InviteTree"),
     (lambda: orders(InviteTree(), max_lines=0), InvalidArgumentError, r"max_lines=0 is below 1"),
     (lambda: orders(InviteTree(), order_id=""), ArgumentTypeError, r"order_id='' must be"),
