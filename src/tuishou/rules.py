@@ -203,14 +203,7 @@ def _rule_problems(policy: Policy) -> list[str]:
         if rule.name in names:
             problems.append(f"{where}: the name {rule.name!r} is used twice; name each rule")
         names.add(rule.name)
-        if isinstance(rule, LayersRule):
-            for tier, rates in rule.rates.items():
-                if len(rates) > policy.max_generation:
-                    problems.append(
-                        f"{where}: rates[{tier!r}] lists {len(rates)} generations but "
-                        f"max_generation={policy.max_generation}; shorten the list or raise "
-                        "max_generation"
-                    )
+        problems += [f"{where}: {problem}" for problem in rule.problems(policy.max_generation)]
     return problems
 
 

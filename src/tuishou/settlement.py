@@ -6,12 +6,13 @@
    ``self_purchase``) or the buyer's inviter, else nobody (a guest order pays nothing).
    A buyer who shared to themselves (sharer = buyer) is treated as having no share link,
    so a self-share cannot get around ``self_purchase = false``;
-2. **pool**: each line's amount × its pool rate, exact;
+2. **pool**: each line's amount × its pool rate (``rulebook.pool_rate``), exact;
 3. **chain**: the seller (generation 0) and its uplines up to ``max_generation``; with
    ``compression`` suspended uplines are skipped and the next one moves down;
-4. **shares**: every rule, in policy order, gives chain members a share of the pool;
-   shares of suspended members are computed (they still raise the differential) and
-   then forfeited to the platform;
+4. **shares**: every rule, in policy order, gives chain members a share of the pool (each
+   rule kind's walk is in ``tuishou.rulebook``, shared with the batch engine); shares of
+   suspended members are computed (they still raise the differential) and then forfeited
+   to the platform;
 5. **allocation**: exact amounts are rounded once (allocation.py), per order or per line.
 
 Every intermediate value is an exact int: amounts in fen times rates in 1/10 000. The

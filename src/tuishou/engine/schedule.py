@@ -5,7 +5,11 @@ upline) and each rule's share per *slot*, a (generation, rule, kind) in the payo
 docs/domain.md §10, computed for all sellers at once with numpy. The work depends on the number of
 distinct sellers, not of orders, and never recurses, however deep the tree. The chains stop at
 the deepest seller's root, so ``max_generation`` beyond the tree's depth costs nothing. Only
-the slots that pay are kept (``bulk.Entries``).
+the slots that pay are kept (``bulk.Entries``). Each rule kind's slots come from its module
+in ``tuishou.rulebook``, beside the per-chain shares ``settle`` uses.
+
+Sentinels, one per array kind: a member index is N (the tree size) for "no member"; a tier
+rank is ``len(tiers)`` for "nobody" (``tuishou.rulebook.base``).
 
 Integer widths: a slot index is int32 (a policy has at most 2·``MAX_GENERATION`` + 1 slots
 per rule), a rule position int32, a generation int32, a member index int32 (a tree of up to

@@ -105,6 +105,10 @@ class RuleBase(PolicyPart):
             return {**data, "name": data.get("kind")}
         return data
 
+    def problems(self, max_generation: int) -> list[str]:
+        """What is wrong with this rule in a policy paying up to ``max_generation``."""
+        return []
+
     def tier_names(self) -> set[str]:
         """The tiers this rule names."""
         rates: Mapping[str, Any] = getattr(self, "rates")  # noqa: B009  (every rule has rates)

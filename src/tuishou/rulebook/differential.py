@@ -47,6 +47,10 @@ class DifferentialRule(RuleBase):
         """Top tier rate plus ``peer_rate × peer_max`` (docs/domain.md §8's budget)."""
         return max(self.rates.values(), default=Decimal(0)) + self.peer_rate * self.peer_max
 
+    def tier_rates(self, tier: str) -> tuple[Decimal, ...]:
+        """The rates this rule lists for ``tier`` (none when it names no rate)."""
+        return (self.rates[tier],) if tier in self.rates else ()
+
     def seller_share(self, tier: str) -> Decimal:
         """The most a seller of ``tier`` gets: its rate, when the walk starts at the seller."""
         return self.rates.get(tier, Decimal(0)) if self.include_seller else Decimal(0)

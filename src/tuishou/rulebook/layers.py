@@ -32,6 +32,16 @@ class LayersRule(RuleBase):
     rates: FrozenMap[tuple[Rate, ...]]
     pays: ClassVar[tuple[PayoutKind, ...]] = ("layer",)
 
+    def problems(self, max_generation: int) -> list[str]:
+        """Lists of rates longer than the generations the policy pays.
+
+        >>> LayersRule(kind="layers", rates={"m": ["0.02", "0.01"]}).problems(1)
+        ["rates['m'] lists 2 generations but max_generation=1; shorten the list or raise ..."]
+        """
+        return [f"rates[{tier!r}] lists {len(rates)} generations but "
+                f"max_generation={max_generation}; shorten the list or raise max_generation"
+                for tier, rates in self.rates.items() if len(rates) > max_generation]
+
     def depth(self) -> int:
         """The number of generations the longest list of rates names."""
         return max((len(r) for r in self.rates.values()), default=0)
@@ -43,6 +53,10 @@ class LayersRule(RuleBase):
              for g in range(self.depth())),
             Decimal(0),
         )
+
+    def tier_rates(self, tier: str) -> tuple[Decimal, ...]:
+        """The rates this rule lists for ``tier``, generation 1 first."""
+        return self.rates.get(tier, ())
 
     def seller_share(self, tier: str) -> Decimal:
         """The most a seller of ``tier`` gets from this rule: nothing, it pays uplines."""

@@ -36,6 +36,10 @@ class SellerRule(RuleBase):
         """The most this rule can pay for one order, as a share of the pool."""
         return max(self.rates.values(), default=Decimal(0))
 
+    def tier_rates(self, tier: str) -> tuple[Decimal, ...]:
+        """The rates this rule lists for ``tier`` (none when it names no rate)."""
+        return (self.rates[tier],) if tier in self.rates else ()
+
     def seller_share(self, tier: str) -> Decimal:
         """The most a seller of ``tier`` gets from this rule for one order."""
         return self.rates.get(tier, Decimal(0))
