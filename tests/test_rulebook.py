@@ -1,5 +1,5 @@
 """Each rule kind's two forms agree: the per-chain shares ``settle`` uses and the vectorised
-slots the batch engine uses, on the same chains of tier ranks (short chains end in NOBODY)."""
+slots the batch engine uses, on the same chains of tier ranks (short chains end in "nobody")."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ RULES = [
 
 
 def chains(count: int, generations: int) -> list[list[int]]:
-    """Random chains of tier ranks, each ending early (padded with NOBODY) at random."""
+    """Random chains of tier ranks, each ending early (padded with "nobody") at random."""
     rng = random.Random(11)
     result = []
     for _ in range(count):

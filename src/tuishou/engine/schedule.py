@@ -97,7 +97,8 @@ def _chains(policy: Policy, arrays: TreeArrays, sellers: IntArray) -> list[IntAr
 
 
 def _policy_ranks(policy: Policy, arrays: TreeArrays, chain: list[IntArray]) -> list[IntArray]:
-    """Each chain member's rank in the policy's tiers (``NOBODY``, len(tiers), for no member)."""
+    """Each chain member's rank in the policy's tiers; len(tiers) for no member (the
+    rank arrays' one sentinel, ``rulebook.base.nobody``)."""
     ranks = policy.units.tier_rank
     nobody = len(policy.tiers)
     by_code = np.array([ranks.get(name, nobody) for name in arrays.tier_names] + [nobody],

@@ -4,9 +4,9 @@ A rule kind states its semantics once, in its own module, on *tier ranks*: a cha
 list of its members' tier ranks, generation by generation (``ranks[g]``), where a rank is a
 tier's position in ``Policy.tiers``. The per-order path gives one int per generation, the
 batch engine one numpy array per generation (one entry per seller). Every rate table of a
-rule is indexed by rank and ends with one more entry, 0, for ``NOBODY``.
+rule is indexed by rank and ends with one more entry, 0, for "nobody".
 
-**The sentinel of a tier-rank array is ``NOBODY = len(tiers)``**, never -1 (a negative index
+**The sentinel of a tier-rank array is ``nobody(tiers)``, len(tiers)**, never -1 (a negative index
 silently wraps around in numpy): it stands for "no member at this generation" (the chain
 ended at its root) and, in the differential walk, for "no tier has raised the rate yet".
 Every rate table pays 0 to it, so a walk needs no special case for a short chain.
@@ -65,7 +65,7 @@ def nobody(tiers: Sequence[str]) -> int:
 
 
 def rank_table(rates: Mapping[str, Decimal], tiers: Sequence[str]) -> tuple[int, ...]:
-    """Rates by tier rank in 1/10 000, with 0 appended for ``NOBODY``.
+    """Rates by tier rank in 1/10 000, with 0 appended for "nobody" (rank ``len(tiers)``).
 
     >>> rank_table({"mentor": Decimal("0.65")}, ("member", "mentor"))
     (0, 6500, 0)
