@@ -575,7 +575,7 @@ def _networkx_shares(policy: Policy, tiers: list[str], chain: list[str]
     """(member, kind, share in 1/10 000) for every rule, docs/domain.md §8, with plain ints."""
     shares = []
     for rule, units in zip(policy.rules, policy.units.rules, strict=True):
-        rates = units["rates"]
+        rates = units.rates
         if rule.kind == "seller":
             shares.append((chain[0], "seller", rates.get(tiers[0], 0)))
         elif rule.kind == "layers":
@@ -591,7 +591,7 @@ def _networkx_shares(policy: Policy, tiers: list[str], chain: list[str]
                     shares.append((chain[g], "differential", rate - paid))
                     paid, top = rate, tiers[g]
                 elif g and tiers[g] == top and peers < rule.peer_max:
-                    shares.append((chain[g], "peer", units["peer_rate"]))
+                    shares.append((chain[g], "peer", units.peer_rate))
                     peers += 1
     return shares
 
@@ -746,9 +746,9 @@ class DuckdbPlan:
             rate, seed, peer_rate, peer_max = "0", "0", 0, 0
         else:
             units = self.units.rules[self.policy.rules.index(rule)]
-            rate = self.tier_case("m.tier", units["rates"])
+            rate = self.tier_case("m.tier", units.rates)
             seed = rate if rule.include_seller else "0"
-            peer_rate, peer_max = units["peer_rate"], rule.peer_max
+            peer_rate, peer_max = units.peer_rate, rule.peer_max
         peer = f"{rate} <= c.paid AND m.tier = c.top AND c.peers < {peer_max}"
         return f"""
     chain AS (
@@ -775,13 +775,13 @@ class DuckdbPlan:
                                                      strict=True)):
             pick = f"SELECT seller, member, active, gen, {position} AS pos"
             if isinstance(rule, SellerRule):
-                share = self.tier_case("tier", units["rates"])
+                share = self.tier_case("tier", units.rates)
                 slots.append(f"{pick}, 0 AS peer, 0 AS kind, {share} AS share "
                              "FROM chain WHERE gen = 0")
             elif isinstance(rule, LayersRule):
                 by_generation = " ".join(
                     f"WHEN {g} THEN " + self.tier_case("tier", {
-                        t: rates[g - 1] for t, rates in units["rates"].items()
+                        t: rates[g - 1] for t, rates in units.rates.items()
                         if g <= len(rates)})
                     for g in range(1, self.policy.max_generation + 1))
                 slots.append(f"{pick}, 0 AS peer, 1 AS kind, "

@@ -42,7 +42,7 @@ from functools import cached_property
 
 from tuishou.errors import ArgumentTypeError, InvariantError
 from tuishou.orders import Order
-from tuishou.rules import DifferentialRule, LayersRule, Policy, SellerRule
+from tuishou.rules import DifferentialRule, Policy
 from tuishou.settlement import Payout, Settlement, resettle, settle
 from tuishou.tree import InviteTree
 
@@ -94,7 +94,11 @@ class _Case:
 
     @cached_property
     def line_pools(self) -> list[Fraction]:
-        """Each line's exact pool in fen, straight from docs/domain.md §7."""
+        """Each line's exact pool in fen, straight from docs/domain.md §7.
+
+        The rate comes from ``Policy.pool_rate``, the one lookup settlement uses too (a plain
+        precedence, SKU before group); the sums and the rounding are checked independently.
+        """
         return [line.amount * Fraction(self.policy.pool_rate(line.sku, line.group) or 0)
                 for line in self.order.lines]
 
@@ -108,7 +112,11 @@ class _Case:
 
     @cached_property
     def chain(self) -> list[str]:
-        """The members at generation 0, 1, ... as docs/domain.md §6, §8 and §9 define them."""
+        """The members at generation 0, 1, ... as docs/domain.md §6, §8 and §9 define them.
+
+        Written here again on purpose, from the tree's public methods: an independent
+        statement of attribution and compression, so that a bug in ``settle``'s is caught.
+        """
         seller = _expected_seller(self.policy, self.tree, self.order)
         if seller is None:
             return []
@@ -202,11 +210,6 @@ def _chain(case: _Case) -> str | None:
     return None
 
 
-_KINDS: dict[type, tuple[str, ...]] = {
-    SellerRule: ("seller",), LayersRule: ("layer",), DifferentialRule: ("differential", "peer"),
-}
-
-
 def _rules(case: _Case) -> str | None:
     rules = {rule.name: rule for rule in case.policy.rules}
     for p in case.settlement.payouts:
@@ -214,12 +217,14 @@ def _rules(case: _Case) -> str | None:
         if rule is None:
             return f"pays {p.member_id!r} by rule {p.rule!r}, which policy " \
                    f"{case.policy.name!r} does not have"
-        if p.kind not in _KINDS[type(rule)]:
+        if p.kind not in rule.pays:  # the kinds a rule kind declares, not its walk
             return f"pays {p.member_id!r} a {p.kind!r} payout by {rule.kind} rule {p.rule!r}"
     return None
 
 
 def _peer_max(case: _Case) -> str | None:
+    # Stated on the payouts, independently of the differential walk (tuishou.rulebook): a
+    # check that re-ran the walk could not catch a bug in it.
     for rule in case.policy.rules:
         if isinstance(rule, DifferentialRule):
             peers = [p for p in case.settlement.payouts if p.rule == rule.name and p.kind == "peer"]

@@ -6,7 +6,8 @@ Glossary (docs/domain.md §7-§10):
   ``group_rates``), summed over the order.
 - **chain**: the seller (generation 0), its inviter (generation 1), ... up to
   ``max_generation``.
-- **rule**: gives chain members a *share of the pool*. Three kinds:
+- **rule**: gives chain members a *share of the pool*. Three kinds, each with its semantics
+  in one module of :mod:`tuishou.rulebook` (re-exported here):
 
   - ``seller`` (分享赚 / 自购省): the seller gets ``rates[tier]``;
   - ``layers`` (一级/二级分销): generation g ≥ 1 gets ``rates[tier][g - 1]``;
@@ -25,18 +26,27 @@ use ``replace(policy, field=value, ...)``, which validates the copy like a new p
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 from types import MappingProxyType
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 
 from tuishou.errors import ArgumentTypeError, InvalidPolicyError, did_you_mean
 from tuishou.ids import id_problems
-from tuishou.models import FrozenMap, FrozenModel, Id, Problems
+from tuishou.models import FrozenMap, Problems
 from tuishou.money import Rate, rate_units
 from tuishou.rounding import Rounding, RoundingScope
+from tuishou.rulebook import (
+    DifferentialRule,
+    LayersRule,
+    RuleUnits,
+    SellerRule,
+    pool_rate,
+)
+from tuishou.rulebook.base import PolicyPart
 
 __all__ = [
     "MAX_GENERATION",
@@ -60,86 +70,10 @@ levels up is a typo, or a pyramid), yet small enough that settling an order walk
 widths. A larger value is refused with the limit named, rather than hanging the engine."""
 
 
-class _PolicyPart(FrozenModel):
-    error_class: ClassVar = InvalidPolicyError
-    what: ClassVar[str] = "invalid policy"
-
-
-class _RuleBase(_PolicyPart):
-    name: Id  # defaults to the rule's kind, filled in before validation
-
-    @model_validator(mode="before")
-    @classmethod
-    def _default_name(cls, data: Any) -> Any:
-        if isinstance(data, Mapping) and data.get("name") is None:
-            return {**data, "name": data.get("kind")}
-        return data
-
-    def tier_names(self) -> set[str]:
-        """The tiers this rule names."""
-        rates: Mapping[str, Any] = getattr(self, "rates")  # noqa: B009  (every rule has rates)
-        return set(rates)
-
-
-class SellerRule(_RuleBase):
-    """分享赚 / 自购省: the seller (generation 0) gets ``rates[its tier]`` of the pool.
-
-    >>> SellerRule(kind="seller", rates={"member": "0.05"}).rates["member"]
-    Decimal('0.05')
-    """
-
-    kind: Literal["seller"]
-    rates: FrozenMap[Rate]
-
-    def max_share(self) -> Decimal:
-        """The most this rule can pay for one order, as a share of the pool."""
-        return max(self.rates.values(), default=Decimal(0))
-
-
-class LayersRule(_RuleBase):
-    """一级/二级分销: the member at generation g ≥ 1 gets ``rates[its tier][g - 1]``.
-
-    >>> LayersRule(kind="layers", rates={"member": ["0.02", "0.01"]}).rates["member"]
-    (Decimal('0.02'), Decimal('0.01'))
-    """
-
-    kind: Literal["layers"]
-    rates: FrozenMap[tuple[Rate, ...]]
-
-    def max_share(self) -> Decimal:
-        """The most this rule can pay for one order: the top rate of every generation."""
-        depth = max((len(r) for r in self.rates.values()), default=0)
-        return sum(
-            (max((r[g] for r in self.rates.values() if g < len(r)), default=Decimal(0))
-             for g in range(depth)),
-            Decimal(0),
-        )
-
-
-class DifferentialRule(_RuleBase):
-    """级差 with an optional 平级 peer bonus; see docs/domain.md §8 for the walk.
-
-    >>> rule = DifferentialRule(kind="differential", rates={"pusher": "0.5", "mentor": "0.65"},
-    ...                         peer_rate="0.05", peer_max=1)
-    >>> rule.max_share()
-    Decimal('0.70')
-    """
-
-    kind: Literal["differential"]
-    rates: FrozenMap[Rate]
-    include_seller: bool = Field(default=True, strict=True)
-    peer_rate: Rate = Decimal(0)
-    peer_max: int = Field(default=0, ge=0, strict=True)
-
-    def max_share(self) -> Decimal:
-        """Top tier rate plus ``peer_rate × peer_max`` (docs/domain.md §8's budget)."""
-        return max(self.rates.values(), default=Decimal(0)) + self.peer_rate * self.peer_max
-
-
 Rule = Annotated[SellerRule | LayersRule | DifferentialRule, Field(discriminator="kind")]
 
 
-class Policy(_PolicyPart):
+class Policy(PolicyPart):
     """A commission policy: tiers, pool rates, rules and how to round.
 
     >>> policy = Policy.model_validate({
@@ -199,34 +133,38 @@ class Policy(_PolicyPart):
         >>> _demo_policy().pool_rate("redmi", "xiaomi"), _demo_policy().pool_rate("x", "toys")
         (Decimal('0.05'), None)
         """
-        rate = self.sku_rates.get(sku)
-        return rate if rate is not None else self.group_rates.get(group)
+        found = pool_rate(self.sku_rates, self.group_rates, sku, group)
+        return None if found is None else found[0]
 
     @cached_property
     def units(self) -> PolicyUnits:
         """The policy's rates as int basis points, computed once: what settlement runs on."""
-        return PolicyUnits(self)
+        return PolicyUnits.of(self)
 
 
+@dataclass(frozen=True, slots=True)
 class PolicyUnits:
-    """A policy's rates as int units of 1/10 000, keyed for fast lookups during settlement."""
+    """A policy's rates as int units of 1/10 000, keyed for fast lookups during settlement:
+    ``tier_rank`` (a tier's position in ``tiers``), the pool rates by ``group`` and ``sku``,
+    and each rule in its integer form (see :mod:`tuishou.rulebook`).
 
-    __slots__ = ("group", "rules", "sku", "tier_rank")
+    >>> units = _demo_policy().units
+    >>> units.group, units.tier_rank, units.rules
+    ({'xiaomi': 500}, {'member': 0}, ())
+    """
 
-    def __init__(self, policy: Policy) -> None:
-        self.tier_rank = {tier: rank for rank, tier in enumerate(policy.tiers)}
-        self.group = {g: rate_units(r) for g, r in policy.group_rates.items()}
-        self.sku = {s: rate_units(r) for s, r in policy.sku_rates.items()}
-        self.rules: tuple[dict[str, Any], ...] = tuple(_rule_units(rule) for rule in policy.rules)
+    tier_rank: Mapping[str, int]
+    group: Mapping[str, int]
+    sku: Mapping[str, int]
+    rules: tuple[RuleUnits, ...]
 
-
-def _rule_units(rule: SellerRule | LayersRule | DifferentialRule) -> dict[str, Any]:
-    if isinstance(rule, LayersRule):
-        return {"rates": {t: tuple(rate_units(r) for r in rs) for t, rs in rule.rates.items()}}
-    units: dict[str, Any] = {"rates": {t: rate_units(r) for t, r in rule.rates.items()}}
-    if isinstance(rule, DifferentialRule):
-        units["peer_rate"] = rate_units(rule.peer_rate)
-    return units
+    @classmethod
+    def of(cls, policy: Policy) -> PolicyUnits:
+        """The units of ``policy`` (``Policy.units`` computes them once)."""
+        return cls({tier: rank for rank, tier in enumerate(policy.tiers)},
+                   {g: rate_units(r) for g, r in policy.group_rates.items()},
+                   {s: rate_units(r) for s, r in policy.sku_rates.items()},
+                   tuple(rule.units(policy.tiers) for rule in policy.rules))
 
 
 def _name_problems(policy: Policy) -> list[str]:
@@ -260,14 +198,7 @@ def _rule_problems(policy: Policy) -> list[str]:
         if rule.name in names:
             problems.append(f"{where}: the name {rule.name!r} is used twice; name each rule")
         names.add(rule.name)
-        if isinstance(rule, LayersRule):
-            for tier, rates in rule.rates.items():
-                if len(rates) > policy.max_generation:
-                    problems.append(
-                        f"{where}: rates[{tier!r}] lists {len(rates)} generations but "
-                        f"max_generation={policy.max_generation}; shorten the list or raise "
-                        "max_generation"
-                    )
+        problems += [f"{where}: {problem}" for problem in rule.problems(policy.max_generation)]
     return problems
 
 

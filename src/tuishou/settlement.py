@@ -6,12 +6,13 @@
    ``self_purchase``) or the buyer's inviter, else nobody (a guest order pays nothing).
    A buyer who shared to themselves (sharer = buyer) is treated as having no share link,
    so a self-share cannot get around ``self_purchase = false``;
-2. **pool**: each line's amount × its pool rate, exact;
+2. **pool**: each line's amount × its pool rate (``rulebook.pool_rate``), exact;
 3. **chain**: the seller (generation 0) and its uplines up to ``max_generation``; with
    ``compression`` suspended uplines are skipped and the next one moves down;
-4. **shares**: every rule, in policy order, gives chain members a share of the pool;
-   shares of suspended members are computed (they still raise the differential) and
-   then forfeited to the platform;
+4. **shares**: every rule, in policy order, gives chain members a share of the pool (each
+   rule kind's walk is in ``tuishou.rulebook``, shared with the batch engine); shares of
+   suspended members are computed (they still raise the differential) and then forfeited
+   to the platform;
 5. **allocation**: exact amounts are rounded once (``tuishou.rounding``), per order or per
    line.
 
@@ -25,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
 from tuishou.errors import (
     ArgumentTypeError,
@@ -39,7 +40,8 @@ from tuishou.explain import explain
 from tuishou.money import RATE_PLACES, rate_units
 from tuishou.orders import Order, OrderLine
 from tuishou.rounding import round_order
-from tuishou.rules import DifferentialRule, LayersRule, Policy, SellerRule
+from tuishou.rulebook import PayoutKind, RateFrom, payout_order, pool_rate
+from tuishou.rules import Policy
 from tuishou.tree import InviteTree, Status
 
 __all__ = [
@@ -60,7 +62,6 @@ Attribution = Literal[
     "buyer_inviter",  # a member bought; its inviter is credited with the sale
     "none",  # a guest or root buyer without a sharer: nobody is paid
 ]
-PayoutKind = Literal["seller", "layer", "differential", "peer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +118,7 @@ class LinePool:
     group: str
     amount: int
     rate: Decimal
-    rate_from: Literal["sku", "group"]
+    rate_from: RateFrom
     exact: Decimal
     rounded: int | None
 
@@ -287,18 +288,16 @@ def _seller(policy: Policy, tree: InviteTree, order: Order) -> tuple[str | None,
 def _line_pools(policy: Policy, order: Order) -> tuple[LinePool, ...]:
     lines = []
     for line in order.lines:
-        group_rate = policy.group_rates.get(line.group)
-        if group_rate is None:
+        if line.group not in policy.group_rates:
             raise UnknownGroupError(
                 f"order {order.order_id!r}: group={line.group!r} (sku {line.sku!r}) has no pool "
                 f"rate in policy {policy.name!r}; {did_you_mean(line.group, policy.group_rates)}"
             )
-        sku_rate = policy.sku_rates.get(line.sku)
-        rate = sku_rate if sku_rate is not None else group_rate
-        exact = line.amount * rate_units(rate)
-        lines.append(LinePool(line.sku, line.group, line.amount, rate,
-                              "sku" if sku_rate is not None else "group",
-                              _exact_fen(exact, RATE_PLACES), None))
+        found = pool_rate(policy.sku_rates, policy.group_rates, line.sku, line.group)
+        assert found is not None  # the group has a rate
+        rate, rate_from = found
+        lines.append(LinePool(line.sku, line.group, line.amount, rate, rate_from,
+                              _exact_fen(line.amount * rate_units(rate), RATE_PLACES), None))
     return tuple(lines)
 
 
@@ -325,45 +324,18 @@ def _link(policy: Policy, tree: InviteTree, member: str, generation: int | None)
 
 
 def _shares(policy: Policy, chain: tuple[ChainLink, ...]) -> tuple[Share, ...]:
-    counted = [link for link in chain if link.generation is not None]
+    """Every rule's shares on the chain (each rule kind's walk is in tuishou.rulebook)."""
+    counted = [link for link in chain if link.generation is not None]  # generations 0, 1, ...
+    ranks = [policy.units.tier_rank[link.tier] for link in counted]
     found: list[tuple[tuple[int, int, bool], Share]] = []
     for position, (rule, units) in enumerate(zip(policy.rules, policy.units.rules, strict=True)):
-        for link, kind, share in _rule_shares(rule, units, counted):
+        for generation, kind, share in units.shares(ranks):
             if share > 0:
-                generation = link.generation or 0  # counted links always have one
-                key = (generation, position, kind == "peer")  # docs/domain.md §10's payout order
-                found.append((key, Share(link.member_id, rule.name, kind, generation, share,
-                                         link.status == "active")))
+                link = counted[generation]
+                found.append((payout_order(generation, position, kind),
+                              Share(link.member_id, rule.name, kind, generation, share,
+                                    link.status == "active")))
     return tuple(share for _, share in sorted(found, key=lambda item: item[0]))
-
-
-def _rule_shares(
-    rule: SellerRule | LayersRule | DifferentialRule, units: dict[str, Any], chain: list[ChainLink]
-) -> Iterable[tuple[ChainLink, PayoutKind, int]]:
-    rates = units["rates"]
-    if isinstance(rule, SellerRule):
-        yield chain[0], "seller", rates.get(chain[0].tier, 0)
-    elif isinstance(rule, LayersRule):
-        for g, link in enumerate(chain[1:], 1):
-            by_generation = rates.get(link.tier, ())
-            yield link, "layer", by_generation[g - 1] if g <= len(by_generation) else 0
-    else:
-        walk = chain if rule.include_seller else chain[1:]
-        yield from _differential(rates, units["peer_rate"], rule.peer_max, walk)
-
-
-def _differential(
-    rates: dict[str, int], peer_rate: int, peer_max: int, chain: list[ChainLink]
-) -> Iterable[tuple[ChainLink, PayoutKind, int]]:
-    paid, top, peers = 0, None, 0
-    for link in chain:
-        rate = rates.get(link.tier, 0)
-        if rate > paid:
-            yield link, "differential", rate - paid
-            paid, top = rate, link.tier
-        elif link.generation and link.tier == top and peers < peer_max:
-            yield link, "peer", peer_rate
-            peers += 1
 
 
 def _allocate(

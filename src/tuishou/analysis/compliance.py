@@ -5,7 +5,8 @@ Glossary:
 - **budget**: the largest share of an order's pool the policy could pay (``Policy.budget``);
   times a group's pool rate, the largest share of what the buyer paid.
 - **largest share by tier**: the most one member of a tier can receive from one order, as
-  the seller (generation 0) or as an upline (generation 1 or more), over every rule.
+  the seller (generation 0) or as an upline (generation 1 or more), over every rule; each
+  rule kind states its own (``seller_share``, ``upline_shares`` in ``tuishou.rulebook``).
 - **generations paid**: the deepest generation above the seller any rule can pay.
 - **compliance notes**: facts of the policy worth checking with counsel, in the terms
   regulators use: 三级分销 (distribution commonly kept to three levels), 传销 (pyramid
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tuishou.rules import DifferentialRule, LayersRule, Policy, SellerRule
+from tuishou.rules import DifferentialRule, Policy
 
 __all__ = ["compliance_notes", "generations_paid", "largest_shares", "percent"]
 
@@ -31,14 +32,7 @@ def generations_paid(policy: Policy) -> int:
     >>> generations_paid(example_policy())
     3
     """
-    deepest = 0
-    for rule in policy.rules:
-        if isinstance(rule, LayersRule):
-            depth = max((len(rates) for rates in rule.rates.values()), default=0)
-            deepest = max(deepest, min(depth, policy.max_generation))
-        elif isinstance(rule, DifferentialRule) and any(rule.rates.values()):
-            deepest = max(deepest, policy.max_generation)
-    return deepest
+    return max((rule.generations(policy.max_generation) for rule in policy.rules), default=0)
 
 
 def largest_shares(policy: Policy) -> dict[str, tuple[Decimal, Decimal]]:
@@ -53,30 +47,14 @@ def largest_shares(policy: Policy) -> dict[str, tuple[Decimal, Decimal]]:
 
 
 def _as_seller(policy: Policy, tier: str) -> Decimal:
-    total = Decimal(0)
-    for rule in policy.rules:
-        if isinstance(rule, SellerRule | DifferentialRule) and getattr(rule, "include_seller",
-                                                                       True):
-            total += rule.rates.get(tier, Decimal(0))
-    return total
+    return sum((rule.seller_share(tier) for rule in policy.rules), Decimal(0))
 
 
 def _as_upline(policy: Policy, tier: str) -> Decimal:
-    if policy.max_generation == 0:
-        return Decimal(0)
-    by_generation = [Decimal(0)] * policy.max_generation  # a member sits at one generation
-    other = Decimal(0)
-    for rule in policy.rules:
-        if isinstance(rule, LayersRule):
-            for g, rate in enumerate(rule.rates.get(tier, ())[:policy.max_generation]):
-                by_generation[g] += rate
-        elif isinstance(rule, DifferentialRule):
-            rate = rule.rates.get(tier, Decimal(0))
-            # A member gets the difference (at most its rate) or a peer bonus, not both; a
-            # peer bonus needs a tier that raised the rate, so a positive rate.
-            peer = rule.peer_rate if rule.peer_max and rate > 0 else Decimal(0)
-            other += max(rate, peer)
-    return max(by_generation) + other
+    """A member sits at one generation: the most every rule pays there, at the best one."""
+    by_rule = [rule.upline_shares(tier, policy.max_generation) for rule in policy.rules]
+    by_generation = [sum(shares, Decimal(0)) for shares in zip(*by_rule, strict=True)]
+    return max(by_generation, default=Decimal(0))
 
 
 def compliance_notes(policy: Policy) -> list[str]:

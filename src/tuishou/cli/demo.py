@@ -24,6 +24,7 @@ from tuishou.errors import InvalidTreeError
 from tuishou.io.policy_file import load_policy
 from tuishou.money import yuan
 from tuishou.orders import Order, OrderLine
+from tuishou.rulebook import PAYOUT_KINDS
 from tuishou.rules import Policy
 from tuishou.settlement import Settlement, settle_many
 from tuishou.tree import InviteTree
@@ -238,8 +239,7 @@ def _by_rule(policy: Policy, settlements: Sequence[Settlement]) -> list[str]:
         count[p.rule, p.kind] += 1
         amount[p.rule, p.kind] += p.amount
     position = {rule.name: i for i, rule in enumerate(policy.rules)}
-    kinds = ("seller", "layer", "differential", "peer")
-    keys = sorted(count, key=lambda k: (position[k[0]], kinds.index(k[1])))
+    keys = sorted(count, key=lambda k: (position[k[0]], PAYOUT_KINDS.index(k[1])))
     rows = [(f"{rule} / {kind}", f"{count[rule, kind]:,}", yuan(amount[rule, kind]),
              _pct(amount[rule, kind], paid)) for rule, kind in keys]
     head = ("rule / kind", "payouts", "amount", "of paid")

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # the analysis pulls in the engine: import it only when compa
 from tuishou.analysis.compliance import compliance_notes, generations_paid, largest_shares, percent
 from tuishou.engine.tables import BatchResult
 from tuishou.money import yuan
-from tuishou.rules import DifferentialRule, LayersRule, Policy, SellerRule
+from tuishou.rules import DifferentialRule, Policy, Rule
 
 __all__ = ["Phases", "comparison_report", "policy_report", "print_whole", "settle_summary"]
 
@@ -221,12 +221,9 @@ def _rules_table(policy: Policy) -> Table:
     return table
 
 
-def _rule_rate(rule: SellerRule | LayersRule | DifferentialRule, tier: str) -> str:
-    if isinstance(rule, LayersRule):
-        rates = rule.rates.get(tier, ())
-        return " / ".join(percent(r) for r in rates) if rates else "-"
-    rate = rule.rates.get(tier)
-    return percent(rate) if rate is not None else "-"
+def _rule_rate(rule: Rule, tier: str) -> str:
+    rates = rule.tier_rates(tier)
+    return " / ".join(percent(r) for r in rates) if rates else "-"
 
 
 def _notes(policy: Policy) -> Table:

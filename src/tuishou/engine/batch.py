@@ -43,6 +43,7 @@ from tuishou.errors import (
 )
 from tuishou.members.arrays import TreeArrays
 from tuishou.rounding import scope_items, scope_pools
+from tuishou.rulebook import pool_rates
 from tuishou.rules import Policy
 from tuishou.tree import InviteTree
 
@@ -181,10 +182,13 @@ def _per_order(codes: npt.NDArray[Any], lines: LineColumns, first: IntArray,
 
 
 def _member_index(values: Any, codes: npt.NDArray[Any], arrays: TreeArrays) -> IntArray:
-    """Tree indices of an encoded member column; -1 for guests and missing values."""
-    lookup = np.append(arrays.lookup(values), -1)
-    found: IntArray = lookup[codes]  # code -1 takes the appended -1
-    return found
+    """Tree indices of an encoded member column; N (the tree size) for guests and missing
+    values, the member arrays' one sentinel."""
+    size = arrays.size
+    found = arrays.lookup(values)
+    lookup = np.append(np.where(found < 0, size, found), size)
+    index: IntArray = lookup[codes]  # code -1 takes the appended N
+    return index
 
 
 def _sellers(policy: Policy, arrays: TreeArrays, lines: LineColumns,
@@ -194,24 +198,24 @@ def _sellers(policy: Policy, arrays: TreeArrays, lines: LineColumns,
     counts as no share link (a self-share cannot get around ``self_purchase = false``)."""
     size = arrays.size
     buyer = _member_index(lines.buyer.values, buyer_codes, arrays)
-    parent = np.append(arrays.parent, size)
-    credited = buyer if policy.self_purchase else parent[np.where(buyer >= 0, buyer, size)]
-    by_buyer = np.where(buyer >= 0, credited, size)
+    parent = np.append(arrays.parent, size)  # "no member" (N) has no inviter: N
+    by_buyer = buyer if policy.self_purchase else parent[buyer]
     if not len(lines.sharer.values):  # no share links at all
         return by_buyer
     sharer = _member_index(lines.sharer.values, sharer_codes, arrays)
-    strangers = (sharer_codes >= 0) & (sharer < 0)
+    strangers = (sharer_codes >= 0) & (sharer == size)
     if strangers.any():
         value = lines.sharer.values[int(sharer_codes[np.flatnonzero(strangers)[0]])]
         hint = did_you_mean(str(value), arrays.index) if size <= 50_000 else "check the id"
         raise UnknownMemberError(
             f"column 'sharer_id' names non-members in {rows_where(strangers[lines.order.codes])}, "
             f"e.g. {value!r}; {hint}")
-    shared = (sharer >= 0) & (sharer != buyer)
+    shared = (sharer < size) & (sharer != buyer)
     return np.where(shared, sharer, by_buyer)
 
 
 def _line_rates(policy: Policy, lines: LineColumns) -> IntArray:
+    """Each line's pool rate in 1/10 000 (``rulebook.pool_rates``); unknown groups refused."""
     units = policy.units
     groups = list(lines.group.values)
     unknown = [g for g in groups if g not in units.group]
@@ -221,14 +225,8 @@ def _line_rates(policy: Policy, lines: LineColumns) -> IntArray:
             f"column 'group' holds {unknown[0]!r} in {rows_where(lines.group.codes == code)}, "
             f"which has no pool rate in policy {policy.name!r}; "
             f"{did_you_mean(unknown[0], units.group)}")
-    group_rate = np.array([units.group[g] for g in groups], dtype=np.int64)[lines.group.codes]
-    if not units.sku:
-        return group_rate
-    sku_table = np.array([units.sku.get(s, -1) for s in lines.sku.values] + [-1],
-                         dtype=np.int64)
-    overridden = (sku_table >= 0)[lines.sku.codes]  # usually few lines: patch them in place
-    group_rate[overridden] = sku_table[lines.sku.codes[overridden]]
-    return group_rate
+    return pool_rates(units.sku, units.group, lines.sku.values, lines.sku.codes, groups,
+                      lines.group.codes)
 
 
 def _allocate(policy: Policy, book: _Orders, schedule: Schedule, lines: LineColumns,

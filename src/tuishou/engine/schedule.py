@@ -5,7 +5,11 @@ upline) and each rule's share per *slot*, a (generation, rule, kind) in the payo
 docs/domain.md §10, computed for all sellers at once with numpy. The work depends on the number of
 distinct sellers, not of orders, and never recurses, however deep the tree. The chains stop at
 the deepest seller's root, so ``max_generation`` beyond the tree's depth costs nothing. Only
-the slots that pay are kept (``bulk.Entries``).
+the slots that pay are kept (``bulk.Entries``). Each rule kind's slots come from its module
+in ``tuishou.rulebook``, beside the per-chain shares ``settle`` uses.
+
+Sentinels, one per array kind: a member index is N (the tree size) for "no member"; a tier
+rank is ``len(tiers)`` for "nobody" (``tuishou.rulebook.base``).
 
 Integer widths: a slot index is int32 (a policy has at most 2·``MAX_GENERATION`` + 1 slots
 per rule), a rule position int32, a generation int32, a member index int32 (a tree of up to
@@ -14,17 +18,14 @@ per rule), a rule position int32, a generation int32, a member index int32 (a tr
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
 
 from tuishou.engine.bulk import Entries
-from tuishou.engine.tables import KINDS
 from tuishou.errors import UnknownTierError, did_you_mean
 from tuishou.members.arrays import TreeArrays
-from tuishou.money import RATE_SCALE
-from tuishou.rules import DifferentialRule, LayersRule, Policy, SellerRule
+from tuishou.rulebook import PAYOUT_KINDS, PayoutKind, payout_order
+from tuishou.rules import Policy
 
 __all__ = ["Schedule"]
 
@@ -47,23 +48,22 @@ class Schedule:
         chain = _chains(policy, arrays, self.sellers)
         rank = _policy_ranks(policy, arrays, chain)
         active = np.append(arrays.active, False)
-        slots: list[tuple[tuple[int, int, int], IntArray, IntArray]] = []
-        for position, rule in enumerate(policy.rules):
-            for generation, kind, share in _rule_slots(rule, policy, chain, rank):
+        slots: list[tuple[tuple[int, int, bool], PayoutKind, IntArray, IntArray]] = []
+        for position, units in enumerate(policy.units.rules):
+            for generation, kind, share in units.slots(rank):  # the rule kind's semantics
                 paid = np.where(active[chain[generation]], share, 0)
                 if paid.any():
-                    key = (generation, position, kind == "peer")
-                    slots.append((key, chain[generation], paid))
+                    key = payout_order(generation, position, kind)
+                    slots.append((key, kind, chain[generation], paid))
         slots.sort(key=lambda slot: slot[0])
-        keys = [key for key, _, _ in slots]
-        self.generation_of = np.array([k[0] for k in keys], dtype=np.int32)
-        self.rule_of = np.array([k[1] for k in keys], dtype=np.int32)
-        self.kind_of = np.array([_kind(policy.rules[k[1]], bool(k[2])) for k in keys],
+        self.generation_of = np.array([key[0] for key, *_ in slots], dtype=np.int32)
+        self.rule_of = np.array([key[1] for key, *_ in slots], dtype=np.int32)
+        self.kind_of = np.array([PAYOUT_KINDS.index(kind) for _, kind, _, _ in slots],
                                 dtype=np.int8)
         rows = len(self.sellers) + 1
         members = np.zeros((rows, len(slots)), dtype=np.int32)
         shares = np.zeros((rows, len(slots)), dtype=np.int64)
-        for column, (_, member, share) in enumerate(slots):
+        for column, (_, _, member, share) in enumerate(slots):
             members[:-1, column] = member
             shares[:-1, column] = share
         self.entries = Entries.from_dense(members, shares)  # only the paying slots are kept
@@ -72,14 +72,6 @@ class Schedule:
         """The schedule row of each seller (all of them must be in the schedule)."""
         rows: IntArray = self.row_of[seller]
         return rows
-
-
-def _kind(rule: SellerRule | LayersRule | DifferentialRule, peer: bool) -> int:
-    if isinstance(rule, SellerRule):
-        return KINDS.index("seller")
-    if isinstance(rule, LayersRule):
-        return KINDS.index("layer")
-    return KINDS.index("peer" if peer else "differential")
 
 
 def _chains(policy: Policy, arrays: TreeArrays, sellers: IntArray) -> list[IntArray]:
@@ -105,67 +97,22 @@ def _chains(policy: Policy, arrays: TreeArrays, sellers: IntArray) -> list[IntAr
 
 
 def _policy_ranks(policy: Policy, arrays: TreeArrays, chain: list[IntArray]) -> list[IntArray]:
-    """Each chain member's rank in the policy's tiers (len(tiers) for "nobody")."""
+    """Each chain member's rank in the policy's tiers; len(tiers) for no member (the
+    rank arrays' one sentinel, ``rulebook.base.nobody``)."""
     ranks = policy.units.tier_rank
-    none = len(policy.tiers)
-    by_code = np.array([ranks.get(name, -1) for name in arrays.tier_names] + [none],
+    nobody = len(policy.tiers)
+    by_code = np.array([ranks.get(name, nobody) for name in arrays.tier_names] + [nobody],
                        dtype=np.int64)
+    known = np.array([name in ranks for name in arrays.tier_names] + [True])
     tier = np.append(arrays.tier, len(arrays.tier_names))
     result = []
     for links in chain:
-        rank = by_code[tier[links]]
-        if (rank < 0).any():
-            member = int(links[np.flatnonzero(rank < 0)[0]])
+        codes = tier[links]
+        if not known[codes].all():
+            member = int(links[np.flatnonzero(~known[codes])[0]])
             name = arrays.tier_names[int(arrays.tier[member])]
             raise UnknownTierError(
                 f"member {arrays.ids[member]!r} has tier {name!r}, which policy "
                 f"{policy.name!r} does not list; {did_you_mean(name, policy.tiers)}")
-        result.append(rank)
+        result.append(by_code[codes])
     return result
-
-
-def _rule_slots(rule: SellerRule | LayersRule | DifferentialRule, policy: Policy,
-                chain: list[IntArray], rank: list[IntArray]) -> list[tuple[int, str, IntArray]]:
-    """(generation, kind, share per seller) for every slot the rule can pay."""
-    tiers = policy.tiers
-    if isinstance(rule, SellerRule):
-        table = _table([rule.rates.get(t, 0) for t in tiers])
-        return [(0, "seller", table[rank[0]])]
-    if isinstance(rule, LayersRule):
-        slots = []
-        for generation in range(1, len(chain)):
-            rates = [r[generation - 1] if generation <= len(r) else 0
-                     for r in (rule.rates.get(t, ()) for t in tiers)]
-            slots.append((generation, "layer", _table(rates)[rank[generation]]))
-        return slots
-    return _differential(rule, policy, rank)
-
-
-def _differential(rule: DifferentialRule, policy: Policy,
-                  rank: list[IntArray]) -> list[tuple[int, str, IntArray]]:
-    table = _table([rule.rates.get(t, 0) for t in policy.tiers])
-    peer_rate = int(rule.peer_rate.scaleb(4))
-    sellers = len(rank[0])
-    paid = np.zeros(sellers, dtype=np.int64)
-    top = np.full(sellers, -1, dtype=np.int64)
-    peers = np.zeros(sellers, dtype=np.int64)
-    nobody = len(policy.tiers)
-    peer_max = min(rule.peer_max, len(rank))  # no chain has more peers than links
-    slots = []
-    for generation in range(0 if rule.include_seller else 1, len(rank)):
-        tier = rank[generation]
-        rate = table[tier]
-        raise_ = rate > paid
-        peer = (~raise_ & (generation >= 1) & (tier == top) & (tier != nobody)
-                & (peers < peer_max))
-        slots.append((generation, "differential", np.where(raise_, rate - paid, 0)))
-        slots.append((generation, "peer", np.where(peer, peer_rate, 0)))
-        peers += peer
-        paid = np.where(raise_, rate, paid)
-        top = np.where(raise_, tier, top)
-    return slots
-
-
-def _table(rates: list[Any]) -> IntArray:
-    """Rates by policy tier rank as basis points, with 0 appended for "nobody"."""
-    return np.array([int(r * RATE_SCALE) for r in rates] + [0], dtype=np.int64)

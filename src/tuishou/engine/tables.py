@@ -14,15 +14,21 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tuishou.rulebook import PAYOUT_KINDS
+
 __all__ = ["KINDS", "BatchResult", "MemberTotals", "OrderTable", "PayoutTable"]
 
 IntArray = npt.NDArray[np.int64]
-KINDS = ("seller", "layer", "differential", "peer")
+KINDS = PAYOUT_KINDS
+"""The payout kinds by their code in ``PayoutTable.kind`` (``tuishou.rulebook.PAYOUT_KINDS``)."""
 
 
 @dataclass(frozen=True, eq=False)
 class PayoutTable:
     """One row per payout: order, member, rule, kind (codes), generation, amount (fen).
+
+    ``kind`` codes index ``KINDS``. Codes in result tables use -1 for "none" (pandas' and
+    Arrow's missing code), e.g. ``OrderTable.seller``; nothing else is negative.
 
     Rows come order by order (in the order orders first appear in the input), each order's
     payouts in the order of docs/domain.md §10 — the order of ``Settlement.payouts``.
