@@ -8,27 +8,37 @@ self-invites and cycles) and nothing is built from a bad batch.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from tuishou.errors import ArgumentTypeError, InvalidInviteCodeError, did_you_mean
+from tuishou.errors import (
+    ArgumentTypeError,
+    InvalidInviteCodeError,
+    InvalidTreeError,
+    did_you_mean,
+)
 from tuishou.ids import id_problem, is_missing
 from tuishou.members.codes import check_code
 
 __all__ = [
+    "EXTRA_KEYS",
     "NODE_KEYS",
+    "NO_ORIGIN",
     "RECORD_KEYS",
     "STATUSES",
+    "SUGGEST_LIMIT",
     "Origin",
     "Status",
     "check_records",
+    "checked_rows",
     "code_problems",
     "cycle_problems",
     "datetime_problems",
     "field_problems",
     "id_field_problems",
+    "member_hint",
     "node_attributes",
     "parents_first",
     "text_problems",
@@ -46,6 +56,7 @@ NODE_KEYS = (
     "probation_until",  # a migrated member's tier cannot be demoted before this time
 )
 RECORD_KEYS = ("member_id", "inviter_id", *NODE_KEYS, "invite_code")
+EXTRA_KEYS = NODE_KEYS[2:]  # the node attributes kept only when set (all but tier and status)
 _OPTIONAL_TEXT = ("origin_platform", "origin_tier", "origin_member_id")
 
 
@@ -56,7 +67,42 @@ class Origin:
     platform: str
     source_tier: str
     source_member_id: str | None = None
+
+    def fields(self) -> dict[str, str | None]:
+        """The record fields of this origin.
+
+        >>> Origin("每日一淘", "顾问").fields()["origin_tier"]
+        '顾问'
+        """
+        return {"origin_platform": self.platform, "origin_tier": self.source_tier,
+                "origin_member_id": self.source_member_id}
+
+
+NO_ORIGIN: dict[str, str | None] = dict.fromkeys(_OPTIONAL_TEXT)  # a member who joined here
 SUGGEST_LIMIT = 50_000  # above this many members, skip "did you mean" (it scans them all)
+
+
+def member_hint(member_id: object, members: Collection[str]) -> str:
+    """The hint that follows "is not in the tree": a close id, or "check the id" (also for
+    trees above ``SUGGEST_LIMIT`` members, where suggesting would scan them all).
+
+    >>> member_hint("Alise", ["Alice", "Bob"]), member_hint(7, ["Alice"])
+    ("did you mean 'Alice'?", 'check the id')
+    """
+    if not isinstance(member_id, str) or len(members) > SUGGEST_LIMIT:
+        return "check the id"
+    return did_you_mean(member_id, members)
+
+
+def checked_rows(records: Iterable[Any], tiers: Sequence[str] | None) -> list[dict[str, Any]]:
+    """The rows of ``records``, checked and ordered parents first, or one ``InvalidTreeError``
+    listing every problem (bad fields, duplicates, unknown inviters, cycles, shared codes)."""
+    rows, links, problems = check_records(list(records), tiers)
+    problems += cycle_problems(links)
+    problems += code_problems(rows)
+    if problems:
+        raise InvalidTreeError.from_problems("invalid tree", problems)
+    return parents_first(rows)
 
 
 def check_records(
