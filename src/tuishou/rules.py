@@ -201,7 +201,9 @@ class Policy(_PolicyPart):
     def pool_rate(self, sku: str, group: str) -> Decimal | None:
         """The pool rate of a line: ``sku_rates[sku]``, else ``group_rates[group]``, else None.
 
-        >>> _demo_policy().pool_rate("redmi", "xiaomi"), _demo_policy().pool_rate("x", "toys")
+        >>> from tuishou.examples import example_rates_policy
+        >>> policy = example_rates_policy()
+        >>> policy.pool_rate("redmi", "xiaomi"), policy.pool_rate("x", "toys")
         (Decimal('0.05'), None)
         """
         rate = self.sku_rates.get(sku)
@@ -281,7 +283,8 @@ def replace(policy: Policy, /, **changes: Any) -> Policy:
 
     Only top-level fields can be changed; pass a whole new mapping to change one rate.
 
-    >>> policy = _demo_policy()
+    >>> from tuishou.examples import example_rates_policy
+    >>> policy = example_rates_policy()
     >>> richer = replace(policy, group_rates={**policy.group_rates, "xiaomi": "0.08"})
     >>> richer.group_rates["xiaomi"], policy.group_rates["xiaomi"]
     (Decimal('0.08'), Decimal('0.05'))
@@ -300,8 +303,3 @@ def replace(policy: Policy, /, **changes: Any) -> Policy:
                 f"replace(): Policy has no field {name!r}; {did_you_mean(name, fields)}")
     return Policy.model_validate({**policy.model_dump(), **changes})
 
-
-def _demo_policy() -> Policy:
-    return Policy.model_validate({
-        "name": "demo", "tiers": ["member"], "group_rates": {"xiaomi": "0.05"}, "rules": [],
-    })

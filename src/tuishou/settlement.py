@@ -35,8 +35,9 @@ from tuishou.errors import (
     did_you_mean,
 )
 from tuishou.explain import explain
+from tuishou.members.records import member_hint
 from tuishou.money import RATE_PLACES, RATE_SCALE, rate_units
-from tuishou.orders import Order, OrderLine
+from tuishou.orders import Order
 from tuishou.rounding import allocate, round_total
 from tuishou.rules import DifferentialRule, LayersRule, Policy, SellerRule
 from tuishou.tree import InviteTree, Status
@@ -196,7 +197,8 @@ def resettle(previous: Settlement, order: Order) -> Settlement:
     order (see :class:`tuishou.ledger.ledger.Ledger`). ``order`` must have ``previous``'s order id.
 
     >>> from tuishou import Order, OrderLine
-    >>> first = _demo_settlement()  # A shared an order of 10000 fen: A gets 500
+    >>> from tuishou.examples import example_settlement
+    >>> first = example_settlement()  # A shared an order of 10000 fen: A gets 500
     >>> half = Order(order_id="o1", sharer_id="A", lines=[
     ...     OrderLine(sku="s", group="g", amount=5000)])
     >>> resettle(first, half).amount_for("A")
@@ -272,7 +274,7 @@ def _seller(policy: Policy, tree: InviteTree, order: Order) -> tuple[str | None,
         if order.sharer_id not in tree:
             raise UnknownMemberError(
                 f"order {order.order_id!r}: sharer_id={order.sharer_id!r} is not a member; "
-                f"{tree._hint(order.sharer_id)}"
+                f"{member_hint(order.sharer_id, tree)}"
             )
         if order.sharer_id != order.buyer_id:
             return order.sharer_id, "sharer"
@@ -402,14 +404,3 @@ def _exact_fen(units: int, places: int) -> Decimal:
         units, places = units // 10, places - 1
     return Decimal(units) if places == 0 else Decimal(f"{units}E-{places}")
 
-
-def _demo_policy() -> Policy:
-    return Policy.model_validate({"name": "demo", "tiers": ["m"], "group_rates": {"g": "0.1"},
-                                  "rules": [{"kind": "seller", "rates": {"m": "0.5"}}]})
-
-
-def _demo_settlement() -> Settlement:
-    """A one-line order shared by A, for doctests."""
-    tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
-    line = OrderLine(sku="s", group="g", amount=10000)
-    return settle(_demo_policy(), tree, Order(order_id="o1", sharer_id="A", lines=[line]))

@@ -97,7 +97,7 @@ def on_probation(until: datetime | None, as_of: datetime | None) -> bool:
 def _on_probation(tree: InviteTree, index: Mapping[str, int],
                   as_of: datetime | None) -> npt.NDArray[np.bool_]:
     protected = np.zeros(len(index), dtype=bool)
-    for member, extra in tree._extra.items():
-        if on_probation(extra.get("probation_until"), as_of):
+    for member, until in tree.probations().items():
+        if on_probation(until, as_of):
             protected[index[member]] = True
     return protected

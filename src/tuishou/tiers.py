@@ -34,7 +34,6 @@ from tuishou.ladder import (
     Requirements,
     Tier,
     TierLadder,
-    _example_ladder,  # noqa: F401  (the doctests use it)
 )
 from tuishou.money import check_fen
 from tuishou.tier_levels import on_probation, qualify_levels
@@ -88,10 +87,10 @@ def _compile(ladder: TierLadder) -> list[_Rule | None]:
         if r is None:
             rules.append(None)
             continue
-        at = sorted((r.min_direct_at or {}).items(), key=lambda kv: (ladder._ranks[kv[0]], kv[0]))
+        at = sorted((r.min_direct_at or {}).items(), key=lambda kv: (ladder.ranks[kv[0]], kv[0]))
         thresholds = [
             ("{} active directs", _DIRECTS, r.min_direct),
-            *((f"{{}} active directs at {name} or higher", _AT_OR_ABOVE + ladder._ranks[name], need)
+            *((f"{{}} active directs at {name} or higher", _AT_OR_ABOVE + ladder.ranks[name], need)
               for name, need in at),
             ("team size {}", _TEAM_SIZE, r.min_team_size),
             ("personal sales {}", _PERSONAL, r.min_personal_sales),
@@ -124,11 +123,12 @@ def evaluate_tiers(
     ``UnknownMemberError`` naming them all), and members whose tier the ladder does not
     list (one ``UnknownTierError`` naming them all).
 
+    >>> from tuishou.examples import example_ladder
     >>> tree = InviteTree.from_records([
     ...     {"member_id": "A", "inviter_id": None, "tier": "member"},
     ...     {"member_id": "B", "inviter_id": "A", "tier": "member"},
     ... ])
-    >>> for change in evaluate_tiers(_example_ladder(), tree, {"A": 39_600, "B": 39_599}):
+    >>> for change in evaluate_tiers(example_ladder(), tree, {"A": 39_600, "B": 39_599}):
     ...     print(change.member_id, change.new, "|", change.reason)
     A pusher | qualifies for pusher: personal sales 39600 >= 39600
     """
@@ -158,7 +158,7 @@ def _evaluate_with_numpy(ladder: TierLadder, tree: InviteTree, sales: Mapping[st
     """evaluate_tiers for large trees: the same changes, computed level by level."""
     _check_sales(tree, sales)
     arrays = tree.arrays()
-    by_code = np.array([ladder._ranks.get(name, -1) for name in arrays.tier_names],
+    by_code = np.array([ladder.ranks.get(name, -1) for name in arrays.tier_names],
                        dtype=np.int64)
     current = by_code[arrays.tier]
     if (current < 0).any():
@@ -189,12 +189,13 @@ def review_probation(
     ``old == new`` for those who keep their tier, each reason starting "probation review".
 
     >>> from datetime import datetime
+    >>> from tuishou.examples import example_ladder
     >>> tree = InviteTree.from_records([
     ...     {"member_id": "A", "inviter_id": None, "tier": "mentor",
     ...      "probation_until": datetime(2027, 2, 1)}])
-    >>> review_probation(_example_ladder(), tree, {"A": 40_000}, as_of=datetime(2027, 1, 31))
+    >>> review_probation(example_ladder(), tree, {"A": 40_000}, as_of=datetime(2027, 1, 31))
     []
-    >>> [change] = review_probation(_example_ladder(), tree, {"A": 40_000},
+    >>> [change] = review_probation(example_ladder(), tree, {"A": 40_000},
     ...                             as_of=datetime(2027, 2, 1))
     >>> change.new, change.reason
     ('pusher', 'probation review: demoted: qualifies only for pusher (personal sales 40000 ...)')
@@ -241,7 +242,7 @@ def _qualify(
     # Highest first; the lowest tier and hand-granted tiers are never qualified for.
     ranked = [(rank, rule) for rank, rule in reversed(list(enumerate(rules))) if rank and rule]
     size = len(ladder.tiers)
-    inviter_of = tree._inviter  # a plain dict: the whole pass stays O(members)
+    inviter_of = tree.inviters  # a plain dict: the whole pass stays O(members)
     team_sales: dict[str, int] = {}
     team_size: dict[str, int] = {}
     directs_by_rank: dict[str, list[int]] = {}  # active directs per (new) tier rank
@@ -294,7 +295,7 @@ def _current_ranks(ladder: TierLadder, tree: InviteTree) -> dict[str, int]:
     unknown: list[str] = []
     for member in tree:
         tier = tree.tier(member)
-        rank = ladder._ranks.get(tier)
+        rank = ladder.ranks.get(tier)
         if rank is None:
             unknown.append(f"member_id={member!r} has tier={tier!r} "
                            f"({did_you_mean(tier, ladder.names)})")

@@ -81,10 +81,8 @@ class MemberCore:
             self.suspended.discard(member)
             self.extra.pop(member, None)
             self.codes.discard(member)
-            if self._children is not None:
-                self._children.pop(member, None)
-                if inviter is not None:
-                    self._children[inviter].remove(member)
+            if self._children is not None and inviter is not None:
+                self._children[inviter].remove(member)
         self._arrays = None
 
     def set_tier(self, member: str, tier: str) -> None:
