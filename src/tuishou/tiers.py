@@ -10,7 +10,9 @@ The ladder itself (``TierLadder``, ``Tier``, ``Requirements``) is defined in
   (:func:`review_probation`).
 
 :func:`evaluate_tiers` computes the changes without touching the tree, in one bottom-up pass
-linear in the tree size; :func:`apply_tier_changes` applies them, all or nothing.
+linear in the tree size; :func:`apply_tier_changes` applies them, all or nothing. What
+qualifies, and the pass itself (numpy, level by level, for every tree size), are defined once
+in :mod:`tuishou.tier_levels`; this module chooses who may rise or fall and says why.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from tuishou.ladder import (
     Tier,
     TierLadder,
 )
+from tuishou.members.records import SUGGEST_LIMIT
 from tuishou.money import check_fen
 from tuishou.tier_levels import TierTest, on_probation, qualify_levels, tier_tests
 from tuishou.tree import InviteTree
@@ -189,7 +192,7 @@ def _check_sales(tree: InviteTree, sales: Mapping[str, int]) -> None:
         check_fen(sales[member], name=f"sales[{member!r}]")
     unknown = sorted((m for m in sales if m not in tree), key=str)
     if unknown:
-        hint = (did_you_mean(unknown[0], tree) if len(unknown) == 1 and len(tree) <= 50_000
+        hint = (did_you_mean(unknown[0], tree) if len(unknown) == 1 and len(tree) <= SUGGEST_LIMIT
                 else "every key of sales must be a member id")
         listing = _listing([repr(member) for member in unknown], ", ")
         raise UnknownMemberError(
