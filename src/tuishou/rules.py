@@ -302,4 +302,3 @@ def replace(policy: Policy, /, **changes: Any) -> Policy:
             raise InvalidPolicyError(
                 f"replace(): Policy has no field {name!r}; {did_you_mean(name, fields)}")
     return Policy.model_validate({**policy.model_dump(), **changes})
-

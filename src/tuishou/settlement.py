@@ -403,4 +403,3 @@ def _exact_fen(units: int, places: int) -> Decimal:
     while places > 0 and units % 10 == 0:
         units, places = units // 10, places - 1
     return Decimal(units) if places == 0 else Decimal(f"{units}E-{places}")
-
