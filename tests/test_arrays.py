@@ -47,10 +47,14 @@ def test_every_problem_in_columns_is_reported():
             status=["active"] * 7 + ["gone"], tiers=["m"])
     problems = caught.value.problems
     assert len(problems) == 7, problems
-    for expected in ["row 2: duplicate member_id='B', first in row 1",
-                     "row 3: member_id='C' invites itself", "row 6: member_id='' must be",
-                     "row 7: tier='boss' is not in the ladder", "row 7: status='gone'",
-                     "row 7: inviter_id='Q' is not a member", "cycle: D → E → D"]:
+    # The wording of from_records (one checker, members.records.member_problems), by row.
+    for expected in ["row 2 (member_id='B'): duplicate member_id, first seen in row 1",
+                     "row 3 (member_id='C'): invites itself (inviter_id='C')",
+                     "row 6: member_id='' is empty",
+                     "row 7 (member_id='F'): tier='boss' is not in the ladder",
+                     "row 7 (member_id='F'): status='gone'",
+                     "row 7 (member_id='F'): inviter_id='Q' is not a member",
+                     "cycle: D → E → D"]:
         assert any(expected in p for p in problems), expected
 
 
@@ -70,3 +74,28 @@ def test_a_ten_thousand_level_chain_needs_no_recursion():
                                   [None, *(f"m{i}" for i in range(size - 1))], ["m"] * size)
     assert tree.arrays().depth()[-1] == size - 1
     assert tree.depth(f"m{size - 1}") == size - 1
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [("A", None, "m", "active"), ("B", "B", "m", "active")],  # invites itself
+        [("A", None, "m", "active"), ("A", None, "m", "active")],  # duplicate
+        [("", None, "m", "active"), (7, None, "m", "active")],  # empty and int ids
+        [("A", None, "boss", "gone")],  # tier not in the ladder, unknown status
+        [("A", "Q", "m", "active"), ("B", " A", "m", "active")],  # unknown and spoiled inviter
+        [("A", "B", "m", "active"), ("B", "A", "m", "active")],  # a cycle
+        [(" A", None, " m", "active")],  # ids not in normal form
+    ],
+)
+def test_columns_and_records_word_each_problem_alike(rows):
+    """One checker (members.records.member_problems): the same problem reads the same,
+    ``row n`` for columns where records say ``record n``."""
+    records = [{"member_id": m, "inviter_id": i, "tier": t, "status": s} for m, i, t, s in rows]
+    with pytest.raises(InvalidTreeError) as from_records:
+        InviteTree.from_records(records, tiers=["m"])
+    member_ids, inviter_ids, tiers, statuses = (list(column) for column in zip(*rows, strict=True))
+    with pytest.raises(InvalidTreeError) as from_arrays:
+        InviteTree.from_arrays(member_ids, inviter_ids, tiers, status=statuses, tiers=["m"])
+    as_rows = [p.replace("record ", "row ") for p in from_records.value.problems]
+    assert sorted(from_arrays.value.problems) == sorted(as_rows)

@@ -629,3 +629,30 @@ def test_a_move_never_creates_a_cycle(
             assert tree.inviter(member) == new_inviter
         assert nx.is_branching(tree.graph)
         assert len(tree) == size
+
+
+def test_remove_members_is_all_or_nothing_and_frees_codes() -> None:
+    tree = demo()
+    before = tree.to_records()
+    code = tree.invite_code("C")
+    with pytest.raises(InvalidTreeError, match=r"cannot remove 'B': its invitees \['C'\]"):
+        tree.remove_members(["D", "B"])
+    with pytest.raises(UnknownMemberError):
+        tree.remove_members(["D", "nobody"])
+    assert tree.to_records() == before
+    tree.remove_members(["B", "C"])
+    assert sorted(tree) == ["A", "D", "R"]
+    assert tree.direct_invites("A") == ["D"]
+    tree.add_member("C2", inviter_id="A", tier="member", invite_code=code)
+    assert tree.code_owner(code) == "C2"
+
+
+def test_inviters_and_probations_are_read_only_views_of_the_core() -> None:
+    tree = demo()
+    assert dict(tree.inviters) == {m: tree.inviter(m) for m in tree}
+    with pytest.raises(TypeError):
+        tree.inviters["C"] = None  # type: ignore[index]
+    tree.set_probation("B", datetime(2027, 1, 1))
+    assert tree.probations() == {"B": datetime(2027, 1, 1)}
+    tree.probations().clear()
+    assert tree.probation_until("B") == datetime(2027, 1, 1)

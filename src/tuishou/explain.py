@@ -35,8 +35,8 @@ _ROUNDING = {
 def explain(settlement: Settlement) -> str:
     """Render ``settlement`` as text; see ``Settlement.explain``.
 
-    >>> from tuishou.settlement import _demo_settlement
-    >>> print(explain(_demo_settlement()))  # doctest: +ELLIPSIS
+    >>> from tuishou.examples import example_settlement
+    >>> print(explain(example_settlement()))  # doctest: +ELLIPSIS
     Order o1 under policy 'demo' (largest remainder, once per order)
     Seller: A: the order came through A's share link
     ...

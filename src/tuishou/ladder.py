@@ -21,7 +21,9 @@ Qualification against a ladder lives in :mod:`tuishou.tiers`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
+from types import MappingProxyType
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, model_validator
@@ -30,7 +32,7 @@ from tuishou.errors import InvalidLadderError, UnknownTierError, did_you_mean
 from tuishou.models import FrozenMap, FrozenModel, Problems, normal_id_field
 from tuishou.money import Fen
 
-__all__ = ["Requirements", "Tier", "TierLadder"]
+__all__ = ["Requirements", "Tier", "TierLadder", "example_ladder"]
 
 _Mode = Literal[
     "all",  # every threshold that is set must hold
@@ -113,7 +115,7 @@ class Tier(_LadderPart):
 class TierLadder(_LadderPart):
     """The tiers, lowest first, checked together: every problem is reported at once.
 
-    >>> ladder = _example_ladder()
+    >>> ladder = example_ladder()
     >>> ladder.names
     ('member', 'pusher', 'mentor', 'senior_advisor')
     >>> ladder.rank("mentor"), ladder.lowest.name, ladder.tier("pusher").label
@@ -142,8 +144,13 @@ class TierLadder(_LadderPart):
         return tuple(tier.name for tier in self.tiers)
 
     @cached_property
-    def _ranks(self) -> dict[str, int]:
-        return {name: rank for rank, name in enumerate(self.names)}
+    def ranks(self) -> Mapping[str, int]:
+        """Each tier name's rank, 0 for the lowest (read-only).
+
+        >>> example_ladder().ranks["mentor"]
+        2
+        """
+        return MappingProxyType({name: rank for rank, name in enumerate(self.names)})
 
     @property
     def lowest(self) -> Tier:
@@ -153,12 +160,12 @@ class TierLadder(_LadderPart):
     def rank(self, name: str) -> int:
         """The tier's position, 0 for the lowest; ``UnknownTierError`` for a name not listed.
 
-        >>> _example_ladder().rank("mentr")
+        >>> example_ladder().rank("mentr")
         Traceback (most recent call last):
         ...
         tuishou.errors.UnknownTierError: tier='mentr' is not in the ladder; did you mean 'mentor'?
         """
-        rank = self._ranks.get(name)
+        rank = self.ranks.get(name)
         if rank is None:
             raise UnknownTierError(
                 f"tier={name!r} is not in the ladder; {did_you_mean(name, self.names)}")
@@ -167,7 +174,7 @@ class TierLadder(_LadderPart):
     def tier(self, name: str) -> Tier:
         """The tier called ``name``.
 
-        >>> _example_ladder().tier("senior_advisor").requires.min_team_size
+        >>> example_ladder().tier("senior_advisor").requires.min_team_size
         8
         """
         return self.tiers[self.rank(name)]
@@ -192,8 +199,8 @@ def _ladder_problems(tiers: tuple[Tier, ...]) -> list[str]:
     return problems
 
 
-def _example_ladder() -> TierLadder:
-    """The ladder of docs/domain.md §15 Example C, used by the doctests."""
+def example_ladder() -> TierLadder:
+    """The ladder of docs/domain.md §15 Example C, used by the doctests (``tuishou.examples``)."""
     return TierLadder(tiers=[
         Tier(name="member", label="会员"),
         Tier(name="pusher", label="推手", requires=Requirements(min_personal_sales=39_600)),

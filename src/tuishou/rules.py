@@ -130,7 +130,9 @@ class Policy(PolicyPart):
     def pool_rate(self, sku: str, group: str) -> Decimal | None:
         """The pool rate of a line: ``sku_rates[sku]``, else ``group_rates[group]``, else None.
 
-        >>> _demo_policy().pool_rate("redmi", "xiaomi"), _demo_policy().pool_rate("x", "toys")
+        >>> from tuishou.examples import example_rates_policy
+        >>> policy = example_rates_policy()
+        >>> policy.pool_rate("redmi", "xiaomi"), policy.pool_rate("x", "toys")
         (Decimal('0.05'), None)
         """
         found = pool_rate(self.sku_rates, self.group_rates, sku, group)
@@ -148,7 +150,8 @@ class PolicyUnits:
     ``tier_rank`` (a tier's position in ``tiers``), the pool rates by ``group`` and ``sku``,
     and each rule in its integer form (see :mod:`tuishou.rulebook`).
 
-    >>> units = _demo_policy().units
+    >>> from tuishou.examples import example_rates_policy
+    >>> units = example_rates_policy().units
     >>> units.group, units.tier_rank, units.rules
     ({'xiaomi': 500}, {'member': 0}, ())
     """
@@ -207,7 +210,8 @@ def replace(policy: Policy, /, **changes: Any) -> Policy:
 
     Only top-level fields can be changed; pass a whole new mapping to change one rate.
 
-    >>> policy = _demo_policy()
+    >>> from tuishou.examples import example_rates_policy
+    >>> policy = example_rates_policy()
     >>> richer = replace(policy, group_rates={**policy.group_rates, "xiaomi": "0.08"})
     >>> richer.group_rates["xiaomi"], policy.group_rates["xiaomi"]
     (Decimal('0.08'), Decimal('0.05'))
@@ -225,9 +229,3 @@ def replace(policy: Policy, /, **changes: Any) -> Policy:
             raise InvalidPolicyError(
                 f"replace(): Policy has no field {name!r}; {did_you_mean(name, fields)}")
     return Policy.model_validate({**policy.model_dump(), **changes})
-
-
-def _demo_policy() -> Policy:
-    return Policy.model_validate({
-        "name": "demo", "tiers": ["member"], "group_rates": {"xiaomi": "0.05"}, "rules": [],
-    })

@@ -37,8 +37,9 @@ from tuishou.errors import (
     did_you_mean,
 )
 from tuishou.explain import explain
+from tuishou.members.records import member_hint
 from tuishou.money import RATE_PLACES, rate_units
-from tuishou.orders import Order, OrderLine
+from tuishou.orders import Order
 from tuishou.rounding import round_order
 from tuishou.rulebook import PayoutKind, RateFrom, payout_order, pool_rate
 from tuishou.rules import Policy
@@ -197,7 +198,8 @@ def resettle(previous: Settlement, order: Order) -> Settlement:
     order (see :class:`tuishou.ledger.ledger.Ledger`). ``order`` must have ``previous``'s order id.
 
     >>> from tuishou import Order, OrderLine
-    >>> first = _demo_settlement()  # A shared an order of 10000 fen: A gets 500
+    >>> from tuishou.examples import example_settlement
+    >>> first = example_settlement()  # A shared an order of 10000 fen: A gets 500
     >>> half = Order(order_id="o1", sharer_id="A", lines=[
     ...     OrderLine(sku="s", group="g", amount=5000)])
     >>> resettle(first, half).amount_for("A")
@@ -273,7 +275,7 @@ def _seller(policy: Policy, tree: InviteTree, order: Order) -> tuple[str | None,
         if order.sharer_id not in tree:
             raise UnknownMemberError(
                 f"order {order.order_id!r}: sharer_id={order.sharer_id!r} is not a member; "
-                f"{tree._hint(order.sharer_id)}"
+                f"{member_hint(order.sharer_id, tree)}"
             )
         if order.sharer_id != order.buyer_id:
             return order.sharer_id, "sharer"
@@ -367,15 +369,3 @@ def _exact_fen(units: int, places: int) -> Decimal:
     while places > 0 and units % 10 == 0:
         units, places = units // 10, places - 1
     return Decimal(units) if places == 0 else Decimal(f"{units}E-{places}")
-
-
-def _demo_policy() -> Policy:
-    return Policy.model_validate({"name": "demo", "tiers": ["m"], "group_rates": {"g": "0.1"},
-                                  "rules": [{"kind": "seller", "rates": {"m": "0.5"}}]})
-
-
-def _demo_settlement() -> Settlement:
-    """A one-line order shared by A, for doctests."""
-    tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
-    line = OrderLine(sku="s", group="g", amount=10000)
-    return settle(_demo_policy(), tree, Order(order_id="o1", sharer_id="A", lines=[line]))

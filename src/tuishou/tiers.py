@@ -10,18 +10,20 @@ The ladder itself (``TierLadder``, ``Tier``, ``Requirements``) is defined in
   (:func:`review_probation`).
 
 :func:`evaluate_tiers` computes the changes without touching the tree, in one bottom-up pass
-linear in the tree size; :func:`apply_tier_changes` applies them, all or nothing.
+linear in the tree size; :func:`apply_tier_changes` applies them, all or nothing. What
+qualifies, and the pass itself (numpy, level by level, for every tree size), are defined once
+in :mod:`tuishou.tier_levels`; this module chooses who may rise or fall and says why.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import accumulate
-from typing import NamedTuple
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from tuishou.errors import (
     ArgumentTypeError,
@@ -34,15 +36,17 @@ from tuishou.ladder import (
     Requirements,
     Tier,
     TierLadder,
-    _example_ladder,  # noqa: F401  (the doctests use it)
 )
+from tuishou.members.records import SUGGEST_LIMIT
 from tuishou.money import check_fen
-from tuishou.tier_levels import on_probation, qualify_levels
+from tuishou.tier_levels import TierTest, on_probation, qualify_levels, tier_tests
 from tuishou.tree import InviteTree
 
 __all__ = ["Requirements", "Tier", "TierChange", "TierLadder", "apply_tier_changes",
            "evaluate_tiers", "review_probation"]
 
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 _SHOWN = 10  # how many offenders an error message names before "and N more"
 
 
@@ -59,47 +63,6 @@ class TierChange:
     old: str
     new: str
     reason: str
-
-
-# A member's measures are a flat list: these four slots, then one slot per tier rank r
-# holding its active directs whose (new) tier ranks r or higher.
-_DIRECTS, _TEAM_SIZE, _PERSONAL, _TEAM_SALES, _AT_OR_ABOVE = range(5)
-
-
-class _Rule(NamedTuple):
-    """One tier's requirements, compiled: (description, measure slot, threshold) triples."""
-
-    mode: str  # "all" or "any", as in Requirements.mode
-    thresholds: list[tuple[str, int, int]]
-
-    def holds(self, measures: list[int]) -> bool:
-        met = (measures[slot] >= need for _, slot, need in self.thresholds)
-        return all(met) if self.mode == "all" else any(met)
-
-    def describe(self, measures: list[int], *, only_met: bool = False) -> list[str]:
-        return [f"{what.format(measures[slot])} {'>=' if measures[slot] >= need else '<'} {need}"
-                for what, slot, need in self.thresholds if measures[slot] >= need or not only_met]
-
-
-def _compile(ladder: TierLadder) -> list[_Rule | None]:
-    rules: list[_Rule | None] = []
-    for tier in ladder.tiers:
-        r = tier.requires
-        if r is None:
-            rules.append(None)
-            continue
-        at = sorted((r.min_direct_at or {}).items(), key=lambda kv: (ladder._ranks[kv[0]], kv[0]))
-        thresholds = [
-            ("{} active directs", _DIRECTS, r.min_direct),
-            *((f"{{}} active directs at {name} or higher", _AT_OR_ABOVE + ladder._ranks[name], need)
-              for name, need in at),
-            ("team size {}", _TEAM_SIZE, r.min_team_size),
-            ("personal sales {}", _PERSONAL, r.min_personal_sales),
-            ("team sales {}", _TEAM_SALES, r.min_team_sales),
-        ]
-        rules.append(_Rule(r.mode, [(what, slot, need) for what, slot, need in thresholds
-                                    if need is not None]))
-    return rules
 
 
 def evaluate_tiers(
@@ -124,54 +87,25 @@ def evaluate_tiers(
     ``UnknownMemberError`` naming them all), and members whose tier the ladder does not
     list (one ``UnknownTierError`` naming them all).
 
+    >>> from tuishou.examples import example_ladder
     >>> tree = InviteTree.from_records([
     ...     {"member_id": "A", "inviter_id": None, "tier": "member"},
     ...     {"member_id": "B", "inviter_id": "A", "tier": "member"},
     ... ])
-    >>> for change in evaluate_tiers(_example_ladder(), tree, {"A": 39_600, "B": 39_599}):
+    >>> for change in evaluate_tiers(example_ladder(), tree, {"A": 39_600, "B": 39_599}):
     ...     print(change.member_id, change.new, "|", change.reason)
     A pusher | qualifies for pusher: personal sales 39600 >= 39600
     """
     _check_as_of(as_of, required=False)
-    if len(tree) >= _ENGINE_MIN:
-        return _evaluate_with_numpy(ladder, tree, sales, demote=demote, as_of=as_of)
-
-    def choose(member: str, old: int, qualified: int) -> int:
-        if qualified > old or (demote and not _on_probation(tree, member, as_of)):
-            return qualified
-        return old
-
+    current = _current_ranks(ladder, tree, sales)
+    lower: BoolArray | bool = demote and ~_on_probation(tree, as_of)
+    new, measures, tests = _qualify(ladder, tree, sales, current, may_raise=True,
+                                    may_lower=lower)
+    ids = tree.arrays().ids
     changes = [
-        TierChange(member, ladder.names[old], ladder.names[new],
-                   _reason(ladder, rules, old, new, measures))
-        for member, old, new, measures, rules in _qualify(ladder, tree, sales, choose)
-        if new != old
-    ]
-    return sorted(changes, key=lambda change: change.member_id)
-
-
-_ENGINE_MIN = 2_000  # members from which the level-by-level numpy pass is faster
-
-
-def _evaluate_with_numpy(ladder: TierLadder, tree: InviteTree, sales: Mapping[str, int], *,
-                         demote: bool, as_of: datetime | None) -> list[TierChange]:
-    """evaluate_tiers for large trees: the same changes, computed level by level."""
-    _check_sales(tree, sales)
-    arrays = tree.arrays()
-    by_code = np.array([ladder._ranks.get(name, -1) for name in arrays.tier_names],
-                       dtype=np.int64)
-    current = by_code[arrays.tier]
-    if (current < 0).any():
-        _current_ranks(ladder, tree)  # raises, naming every member with an unknown tier
-    rules = _compile(ladder)
-    ranked = [(rank, rule.mode, rule.thresholds)
-              for rank, rule in reversed(list(enumerate(rules))) if rank and rule]
-    old, new, measures = qualify_levels(tree, sales, current, ranked, len(ladder.tiers),
-                                        demote=demote, as_of=as_of)
-    changes = [
-        TierChange(arrays.ids[i], ladder.names[old[i]], ladder.names[new[i]],
-                   _reason(ladder, rules, int(old[i]), int(new[i]), measures[i].tolist()))
-        for i in np.flatnonzero(new != old).tolist()
+        TierChange(ids[i], ladder.names[current[i]], ladder.names[new[i]],
+                   _reason(ladder, tests, int(current[i]), int(new[i]), measures[i].tolist()))
+        for i in np.flatnonzero(new != current).tolist()
     ]
     return sorted(changes, key=lambda change: change.member_id)
 
@@ -189,12 +123,13 @@ def review_probation(
     ``old == new`` for those who keep their tier, each reason starting "probation review".
 
     >>> from datetime import datetime
+    >>> from tuishou.examples import example_ladder
     >>> tree = InviteTree.from_records([
     ...     {"member_id": "A", "inviter_id": None, "tier": "mentor",
     ...      "probation_until": datetime(2027, 2, 1)}])
-    >>> review_probation(_example_ladder(), tree, {"A": 40_000}, as_of=datetime(2027, 1, 31))
+    >>> review_probation(example_ladder(), tree, {"A": 40_000}, as_of=datetime(2027, 1, 31))
     []
-    >>> [change] = review_probation(_example_ladder(), tree, {"A": 40_000},
+    >>> [change] = review_probation(example_ladder(), tree, {"A": 40_000},
     ...                             as_of=datetime(2027, 2, 1))
     >>> change.new, change.reason
     ('pusher', 'probation review: demoted: qualifies only for pusher (personal sales 40000 ...)')
@@ -202,17 +137,17 @@ def review_probation(
     ('pusher', None)
     """
     _check_as_of(as_of, required=True)
-    due = {m for m in tree if (until := tree.probation_until(m)) is not None and until <= as_of}
-
-    def choose(member: str, old: int, qualified: int) -> int:
-        return qualified if member in due else old
-
+    current = _current_ranks(ladder, tree, sales)
+    arrays = tree.arrays()
+    due = np.zeros(arrays.size, dtype=bool)
+    due[[arrays.index[m] for m, until in tree.probations().items() if until <= as_of]] = True
+    new, measures, tests = _qualify(ladder, tree, sales, current, may_raise=due, may_lower=due)
     changes = [
-        TierChange(member, ladder.names[old], ladder.names[new],
-                   "probation review: " + (_reason(ladder, rules, old, new, measures)
-                                           if new != old else f"keeps {ladder.names[old]}"))
-        for member, old, new, measures, rules in _qualify(ladder, tree, sales, choose)
-        if member in due
+        TierChange(arrays.ids[i], ladder.names[current[i]], ladder.names[new[i]],
+                   "probation review: " + (
+                       _reason(ladder, tests, int(current[i]), int(new[i]), measures[i].tolist())
+                       if new[i] != current[i] else f"keeps {ladder.names[current[i]]}"))
+        for i in np.flatnonzero(due).tolist()
     ]
     refused = sorted({c.new for c in changes} - set(tree.tiers or {c.new for c in changes}))
     if refused:  # checked before anything changes: a review is all or nothing
@@ -224,49 +159,24 @@ def review_probation(
     return sorted(changes, key=lambda change: change.member_id)
 
 
-def _qualify(
-    ladder: TierLadder,
-    tree: InviteTree,
-    sales: Mapping[str, int],
-    choose: Callable[[str, int, int], int],
-) -> Iterator[tuple[str, int, int, list[int], list[_Rule | None]]]:
-    """One bottom-up pass: (member, old rank, new rank, measures, rules) for every member.
-
-    ``choose(member, old, qualified)`` gives each member's new rank; inviters count their
-    directs by it, so a promotion counts in the same pass.
-    """
-    _check_sales(tree, sales)
-    current = _current_ranks(ladder, tree)
-    rules = _compile(ladder)
-    # Highest first; the lowest tier and hand-granted tiers are never qualified for.
-    ranked = [(rank, rule) for rank, rule in reversed(list(enumerate(rules))) if rank and rule]
-    size = len(ladder.tiers)
-    inviter_of = tree._inviter  # a plain dict: the whole pass stays O(members)
-    team_sales: dict[str, int] = {}
-    team_size: dict[str, int] = {}
-    directs_by_rank: dict[str, list[int]] = {}  # active directs per (new) tier rank
-    for member in _invitees_first(inviter_of):
-        own = sales.get(member, 0)
-        at_or_above = list(accumulate(reversed(directs_by_rank.get(member) or [0] * size)))[::-1]
-        measures = [at_or_above[0], team_size.get(member, 0), own,
-                    team_sales.get(member, 0) + own, *at_or_above]
-        old = current[member]
-        qualified = next((rank for rank, rule in ranked if rule.holds(measures)), 0)
-        new = choose(member, old, qualified)
-        yield member, old, new, measures, rules
-        inviter = inviter_of[member]
-        if inviter is None:
-            continue
-        team_sales[inviter] = team_sales.get(inviter, 0) + measures[_TEAM_SALES]
-        below = team_size.get(inviter, 0) + measures[_TEAM_SIZE]
-        if tree.status(member) == "active":
-            below += 1
-            directs_by_rank.setdefault(inviter, [0] * size)[new] += 1
-        team_size[inviter] = below
+def _qualify(ladder: TierLadder, tree: InviteTree, sales: Mapping[str, int], current: IntArray,
+             *, may_raise: BoolArray | bool, may_lower: BoolArray | bool,
+             ) -> tuple[IntArray, Any, list[TierTest | None]]:
+    """The one qualification pass (``tier_levels``): new ranks, measures and the tests."""
+    tests = tier_tests(ladder)
+    new, measures = qualify_levels(tree, sales, current, tests, may_raise=may_raise,
+                                   may_lower=may_lower)
+    return new, measures, tests
 
 
-def _on_probation(tree: InviteTree, member: str, as_of: datetime | None) -> bool:
-    return on_probation(tree.probation_until(member), as_of)
+def _on_probation(tree: InviteTree, as_of: datetime | None) -> BoolArray:
+    """Which members (in ``tree.arrays()`` order) are on probation at ``as_of``."""
+    arrays = tree.arrays()
+    protected = np.zeros(arrays.size, dtype=bool)
+    for member, until in tree.probations().items():
+        if on_probation(until, as_of):
+            protected[arrays.index[member]] = True
+    return protected
 
 
 def _check_as_of(as_of: object, *, required: bool) -> None:
@@ -282,25 +192,25 @@ def _check_sales(tree: InviteTree, sales: Mapping[str, int]) -> None:
         check_fen(sales[member], name=f"sales[{member!r}]")
     unknown = sorted((m for m in sales if m not in tree), key=str)
     if unknown:
-        hint = (did_you_mean(unknown[0], tree) if len(unknown) == 1 and len(tree) <= 50_000
+        hint = (did_you_mean(unknown[0], tree) if len(unknown) == 1 and len(tree) <= SUGGEST_LIMIT
                 else "every key of sales must be a member id")
         listing = _listing([repr(member) for member in unknown], ", ")
         raise UnknownMemberError(
             f"sales names {len(unknown)} member(s) not in the tree: {listing}; {hint}")
 
 
-def _current_ranks(ladder: TierLadder, tree: InviteTree) -> dict[str, int]:
-    current: dict[str, int] = {}
-    unknown: list[str] = []
-    for member in tree:
-        tier = tree.tier(member)
-        rank = ladder._ranks.get(tier)
-        if rank is None:
-            unknown.append(f"member_id={member!r} has tier={tier!r} "
-                           f"({did_you_mean(tier, ladder.names)})")
-        else:
-            current[member] = rank
-    if unknown:
+def _current_ranks(ladder: TierLadder, tree: InviteTree, sales: Mapping[str, int]) -> IntArray:
+    """Each member's ladder rank in ``tree.arrays()`` order, once ``sales`` is checked; one
+    ``UnknownTierError`` names every member whose tier the ladder does not list."""
+    _check_sales(tree, sales)
+    arrays = tree.arrays()
+    by_code = np.array([ladder.ranks.get(name, -1) for name in arrays.tier_names],
+                       dtype=np.int64)
+    current: IntArray = by_code[arrays.tier]
+    if (current < 0).any():
+        unknown = [f"member_id={member!r} has tier={tier!r} "
+                   f"({did_you_mean(tier, ladder.names)})"
+                   for member in tree if (tier := tree.tier(member)) not in ladder.ranks]
         raise UnknownTierError(f"{len(unknown)} member(s) hold a tier the ladder does not list: "
                                f"{_listing(sorted(unknown), '; ')}")
     return current
@@ -311,25 +221,10 @@ def _listing(items: list[str], sep: str) -> str:
     return sep.join(items[:_SHOWN]) + more
 
 
-def _invitees_first(inviter_of: Mapping[str, str | None]) -> list[str]:
-    """Every member after all of its team: a breadth-first order from the roots, reversed."""
-    children: dict[str, list[str]] = {}
-    order = []
-    for member, inviter in inviter_of.items():
-        if inviter is None:
-            order.append(member)
-        else:
-            children.setdefault(inviter, []).append(member)
-    for member in order:  # the list grows while we walk it: breadth-first
-        order.extend(children.get(member, ()))
-    order.reverse()
-    return order
-
-
-def _reason(ladder: TierLadder, rules: list[_Rule | None], old: int, new: int,
+def _reason(ladder: TierLadder, tests: list[TierTest | None], old: int, new: int,
             measures: list[int]) -> str:
     """Why ``old`` becomes ``new`` (which is always the qualified tier), naming thresholds."""
-    new_rule, old_rule = rules[new], rules[old]
+    new_rule, old_rule = tests[new], tests[old]
     met = new_rule.describe(measures, only_met=True) if new_rule else []
     if new > old:
         return f"qualifies for {ladder.names[new]}: " + ", ".join(met)

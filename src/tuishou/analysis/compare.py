@@ -86,11 +86,11 @@ def compare(policies: Mapping[str, Policy], tree: InviteTree, orders: Any) -> Co
     pyarrow Table, one row per line) or a list of ``Order``.
 
     >>> from tuishou import InviteTree, Order, OrderLine
-    >>> from tuishou.settlement import _demo_policy
+    >>> from tuishou.examples import example_policy
     >>> tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
     >>> orders = [Order(order_id="o1", sharer_id="A",
     ...                 lines=[OrderLine(sku="s", group="g", amount=10000)])]
-    >>> current = _demo_policy()
+    >>> current = example_policy()
     >>> richer = replace(current, rules=[{"kind": "seller", "rates": {"m": "0.6"}}])
     >>> result = compare({"current": current, "richer": richer}, tree, orders)
     >>> result.totals[["gmv", "pool", "paid", "retained"]].to_dict("index")["richer"]

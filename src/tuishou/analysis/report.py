@@ -26,8 +26,8 @@ _CURVE_POINTS = 400  # enough for a smooth Lorenz curve over millions of members
 def plot_comparison(comparison: Comparison) -> Any:
     """Two panels: how payouts spread over members (Lorenz curves) and paid by tier.
 
-    >>> from tuishou.analysis.report import _demo_comparison
-    >>> figure = plot_comparison(_demo_comparison())
+    >>> from tuishou.examples import example_comparison
+    >>> figure = plot_comparison(example_comparison())
     >>> [axes.get_title() for axes in figure.axes]
     ['How payouts spread over members', 'Paid by tier']
     """
@@ -85,8 +85,8 @@ def _plot_tiers(axes: Any, comparison: Comparison) -> None:
 def html_report(comparison: Comparison) -> str:
     """One HTML page with the totals, distribution, by-tier and by-rule tables and the figure.
 
-    >>> from tuishou.analysis.report import _demo_comparison
-    >>> page = html_report(_demo_comparison())
+    >>> from tuishou.examples import example_comparison
+    >>> page = html_report(example_comparison())
     >>> page.startswith("<!DOCTYPE html>"), "data:image/png;base64," in page
     (True, True)
     """
@@ -131,19 +131,3 @@ img {{ max-width: 100%; }}
 {tables}
 </body></html>
 """
-
-
-def _demo_comparison() -> Comparison:
-    """A two-policy comparison on one small order, for doctests."""
-    from tuishou.analysis.compare import compare, replace
-    from tuishou.orders import Order, OrderLine
-    from tuishou.settlement import _demo_policy
-    from tuishou.tree import InviteTree
-
-    tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"},
-                                    {"member_id": "B", "inviter_id": "A", "tier": "m"}])
-    orders = [Order(order_id="o1", sharer_id="B", lines=[
-        OrderLine(sku="s", group="g", amount=10000)])]
-    current = _demo_policy()
-    richer = replace(current, rules=[{"kind": "seller", "rates": {"m": "0.6"}}])
-    return compare({"current": current, "richer": richer}, tree, orders)

@@ -202,8 +202,8 @@ def compare_command(policy_path: tuple[Path, ...], members: DataFile, orders: Da
 def policy_labels(paths: tuple[Path, ...], policies: list[Policy]) -> list[str]:
     """Each policy's name; file names (or whole paths) where names would repeat.
 
-    >>> from tuishou.settlement import _demo_policy
-    >>> policy_labels((Path("a/now.toml"), Path("b/next.toml")), [_demo_policy()] * 2)
+    >>> from tuishou.examples import example_policy
+    >>> policy_labels((Path("a/now.toml"), Path("b/next.toml")), [example_policy()] * 2)
     ['now', 'next']
     """
     for labels in ([p.name for p in policies], [path.stem for path in paths],

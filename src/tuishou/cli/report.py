@@ -65,9 +65,8 @@ def settle_summary(policy: Policy, result: BatchResult, *, lines: int, out: str 
                    seconds: float) -> Table:
     """The totals of a settle run, as a two-column table.
 
-    >>> from tuishou.engine.batch import _demo_result
-    >>> from tuishou.settlement import _demo_policy
-    >>> table = settle_summary(_demo_policy(), _demo_result(), lines=1, out=Path("p.csv"),
+    >>> from tuishou.examples import example_policy, example_result
+    >>> table = settle_summary(example_policy(), example_result(), lines=1, out=Path("p.csv"),
     ...                        seconds=0.01)
     >>> import io
     >>> console = Console(width=80, record=True, file=io.StringIO())
@@ -104,10 +103,10 @@ def settle_summary(policy: Policy, result: BatchResult, *, lines: int, out: str 
 def comparison_report(comparison: Comparison) -> RenderableType:
     """What ``tuishou compare`` prints: the totals per policy and paid by tier, in yuan.
 
-    >>> from tuishou.analysis.report import _demo_comparison
+    >>> from tuishou.examples import example_comparison
     >>> import io
     >>> console = Console(width=120, record=True, file=io.StringIO())
-    >>> console.print(comparison_report(_demo_comparison()))
+    >>> console.print(comparison_report(example_comparison()))
     >>> "+¥1.00" in console.export_text()  # the richer policy pays B one more yuan
     True
     """

@@ -60,9 +60,9 @@ def settle_batch(policy: Policy, tree: InviteTree, orders: Any) -> BatchResult:
     order line (``order_id``, ``buyer_id``, ``sharer_id``, ``sku``, ``group``, ``amount``,
     ``quantity``); lines of one order share its buyer and sharer.
 
-    >>> from tuishou.settlement import _demo_policy
+    >>> from tuishou.examples import example_policy
     >>> tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
-    >>> result = settle_batch(_demo_policy(), tree, {
+    >>> result = settle_batch(example_policy(), tree, {
     ...     "order_id": ["o1", "o2"], "sharer_id": ["A", None], "sku": ["s", "s"],
     ...     "group": ["g", "g"], "amount": [10000, 999]})
     >>> result.payouts.rows()
@@ -79,9 +79,9 @@ def member_totals(policy: Policy, tree: InviteTree, orders: Any) -> MemberTotals
     """What each member earns from all the orders together: ``settle_batch``'s payouts summed
     per member, without building a row per payout (for what-if analysis at scale).
 
-    >>> from tuishou.settlement import _demo_policy
+    >>> from tuishou.examples import example_policy
     >>> tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
-    >>> member_totals(_demo_policy(), tree, {"order_id": ["o1", "o2"], "sharer_id": ["A", "A"],
+    >>> member_totals(example_policy(), tree, {"order_id": ["o1", "o2"], "sharer_id": ["A", "A"],
     ...     "sku": ["s", "s"], "group": ["g", "g"], "amount": [10000, 999]}).rows()
     [('A', 550)]
     """
@@ -307,12 +307,3 @@ def _assemble(book: _Orders, arrays: TreeArrays, policy: Policy, schedule: Sched
     order_table = OrderTable(order=out, seller=seller, pool=pools, paid=paid,
                              retained=pools - paid, order_ids=book.ids, member_ids=arrays.ids)
     return BatchResult(payout_table, order_table)
-
-
-def _demo_result() -> BatchResult:
-    """A one-order batch for doctests."""
-    from tuishou.settlement import _demo_policy
-
-    tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
-    return settle_batch(_demo_policy(), tree, {"order_id": ["o1"], "sharer_id": ["A"],
-                                               "sku": ["s"], "group": ["g"], "amount": [10000]})

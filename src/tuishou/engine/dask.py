@@ -55,11 +55,11 @@ def settle_dask(policy: Policy, tree: InviteTree, orders: dd.DataFrame, *,
     """Settle a Dask DataFrame of order lines partition by partition with ``settle_batch``.
 
     >>> import dask.dataframe as dd, pandas as pd
-    >>> from tuishou.settlement import _demo_policy
+    >>> from tuishou.examples import example_policy
     >>> tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
     >>> lines = dd.from_pandas(pd.DataFrame({"order_id": ["o1", "o2"], "sharer_id": ["A", "A"],
     ...     "sku": ["s", "s"], "group": ["g", "g"], "amount": [10000, 20000]}), npartitions=2)
-    >>> settle_dask(_demo_policy(), tree, lines).payouts.compute().amount.tolist()
+    >>> settle_dask(example_policy(), tree, lines).payouts.compute().amount.tolist()
     [500, 1000]
     """
     check_column_names([str(name) for name in orders.columns])  # now, not at compute()

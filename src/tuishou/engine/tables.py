@@ -50,8 +50,8 @@ class PayoutTable:
     def rows(self) -> list[tuple[Any, str, str, str, int, int]]:
         """Every row as (order_id, member_id, rule, kind, generation, amount): for small results.
 
-        >>> from tuishou.engine.batch import _demo_result
-        >>> _demo_result().payouts.rows()
+        >>> from tuishou.examples import example_result
+        >>> example_result().payouts.rows()
         [('o1', 'A', 'seller', 'seller', 0, 500)]
         """
         return [(_plain(self.order_ids[o]), self.member_ids[m], self.rules[r], KINDS[k], g, a)
@@ -63,8 +63,8 @@ class PayoutTable:
     def to_pandas(self) -> Any:
         """A pandas DataFrame; text columns are categoricals over the codes (no copies).
 
-        >>> from tuishou.engine.batch import _demo_result
-        >>> _demo_result().payouts.to_pandas().amount.tolist()
+        >>> from tuishou.examples import example_result
+        >>> example_result().payouts.to_pandas().amount.tolist()
         [500]
         """
         import pandas as pd
@@ -109,8 +109,8 @@ class OrderTable:
     def rows(self) -> list[tuple[Any, str | None, int, int, int]]:
         """Every row as (order_id, seller_id, pool, paid, retained): for small results.
 
-        >>> from tuishou.engine.batch import _demo_result
-        >>> _demo_result().orders.rows()
+        >>> from tuishou.examples import example_result
+        >>> example_result().orders.rows()
         [('o1', 'A', 1000, 500, 500)]
         """
         return [(_plain(self.order_ids[o]), self.member_ids[s] if s >= 0 else None, p, d, r)

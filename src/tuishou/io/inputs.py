@@ -86,10 +86,10 @@ def load_data(policies: Sequence[Policy], members: Path | DataFile,
     listing every problem of both files. Members' tiers must be in each policy.
 
     >>> import tempfile; folder = Path(tempfile.mkdtemp())
-    >>> from tuishou.settlement import _demo_policy
+    >>> from tuishou.examples import example_policy
     >>> _ = (folder / "m.csv").write_text("member_id,inviter_id,tier\\nA,,m\\n")
     >>> _ = (folder / "o.csv").write_text("order_id,sharer_id,sku,group,amount\\no1,A,s,g,100\\n")
-    >>> tree, lines = load_data([_demo_policy()], folder / "m.csv", folder / "o.csv")
+    >>> tree, lines = load_data([example_policy()], folder / "m.csv", folder / "o.csv")
     >>> len(tree), lines.size
     (1, 1)
     """

@@ -152,8 +152,8 @@ def members_table(tree: InviteTree, *, typed_dates: bool) -> Any:
     """Every member of ``tree`` as a pyarrow Table with the columns of a members file;
     dates as timestamps (``typed_dates``, for Parquet) or ISO text (CSV, JSON Lines).
 
-    >>> from tuishou.tree import _demo
-    >>> members_table(_demo(), typed_dates=False).column("member_id").to_pylist()
+    >>> from tuishou.examples import example_tree
+    >>> members_table(example_tree(), typed_dates=False).column("member_id").to_pylist()
     ['A', 'B', 'D', 'C']
     """
     import pyarrow as pa

@@ -11,10 +11,10 @@ Times are aware datetimes only (stored in UTC); the ledger's own settings (``Led
 are stored in its database and change only through ``change_policy``, recorded.
 
 >>> from datetime import UTC, datetime
->>> from tuishou.settlement import _demo_settlement
+>>> from tuishou.examples import example_order, example_settlement
 >>> ledger = Ledger(LedgerPolicy(freeze_days=7))
->>> settlement = _demo_settlement()  # A shared an order of ¥100.00 and earns 500 fen
->>> order = _demo_order()
+>>> settlement = example_settlement()  # A shared an order of ¥100.00 and earns 500 fen
+>>> order = example_order()
 >>> _ = ledger.post(order, settlement, at=datetime(2026, 11, 1, tzinfo=UTC))
 >>> ledger.balance("A")
 Balance(pending=500, available=0, written_off=0, withdrawn=0, fees=0)
@@ -45,7 +45,7 @@ from tuishou.ledger.models import Balance, Entry, LedgerPolicy, PolicyChange, Re
 from tuishou.ledger.refunds import Key, digest, refund, totals
 from tuishou.ledger.store import Store, entry_row, stored_time
 from tuishou.money import check_fen
-from tuishou.orders import Order, OrderLine
+from tuishou.orders import Order
 from tuishou.settlement import Settlement
 
 __all__ = ["Ledger"]
@@ -365,8 +365,3 @@ def _payout_rows(settlement: Settlement) -> list[list[Any]]:
 
 def _iso(moment: datetime | None) -> str | None:
     return stored_time(moment) if moment is not None else None
-
-
-def _demo_order() -> Order:
-    return Order(order_id="o1", sharer_id="A", lines=[
-        OrderLine(sku="s", group="g", amount=10000)])

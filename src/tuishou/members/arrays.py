@@ -16,9 +16,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tuishou.errors import InvalidTreeError, did_you_mean
-from tuishou.ids import all_ids, id_problem, is_missing
-from tuishou.members.records import STATUSES, SUGGEST_LIMIT, cycle_problems
+from tuishou.errors import InvalidTreeError
+from tuishou.ids import all_ids, is_missing
+from tuishou.members.records import (
+    STATUSES,
+    cycle_problems,
+    duplicate_problem,
+    location,
+    member_problems,
+    unknown_inviter,
+)
 
 __all__ = ["CheckedColumns", "TreeArrays", "check_arrays", "column"]
 
@@ -173,7 +180,9 @@ def column(values: Any) -> list[Any]:
 
 def check_arrays(member_ids: Any, inviter_ids: Any, tier: Any, status: Any,
                  tiers: Sequence[str] | None) -> CheckedColumns:
-    """Check tree columns as ``InviteTree.from_records`` checks records; report every problem."""
+    """Check tree columns with the checks of ``InviteTree.from_records`` (the same
+    ``member_problems``, duplicate and unknown-inviter wording, rows for records), and report
+    every problem at once. An empty inviter cell ('' too) means a root."""
     ids, inviters, tier_column = column(member_ids), column(inviter_ids), column(tier)
     statuses = ["active" if s is None else s for s in column(status)] if status is not None \
         else ["active"] * len(ids)  # an empty status is active, as in from_records
@@ -182,26 +191,21 @@ def check_arrays(member_ids: Any, inviter_ids: Any, tier: Any, status: Any,
             f"columns of different lengths: member_ids {len(ids)}, inviter_ids {len(inviters)}, "
             f"tier {len(tier_column)}, status {len(statuses)}")
     inviters = [None if _blank(inviter) else inviter for inviter in inviters]
-    problems = _value_problems(ids, tier_column, statuses, tiers)
+    problems = _row_problems(ids, inviters, tier_column, statuses, tiers)
     index: dict[str, int] = {}
     for row, member in enumerate(ids):
         if isinstance(member, str) and index.setdefault(member, row) != row:
-            problems.append(f"row {row}: duplicate member_id={member!r}, "
-                            f"first in row {index[member]}")
+            where = location("row", row, member)
+            problems.append(f"{where}: {duplicate_problem(f'row {index[member]}')}")
     size = len(ids)
     parent = np.full(size, size, dtype=np.int64)
     for row, inviter in enumerate(inviters):
-        if inviter is None:
+        if inviter is None or inviter == ids[row]:  # a self-invite is a row problem
             continue
-        if inviter == ids[row]:
-            problems.append(f"row {row}: member_id={inviter!r} invites itself")
-        elif inviter in index:
+        if inviter in index:
             parent[row] = index[inviter]
-        elif (problem := id_problem(inviter, name="inviter_id")) is not None:
-            problems.append(f"row {row}: {problem}")
-        else:
-            hint = "check the id" if size > SUGGEST_LIMIT else did_you_mean(str(inviter), index)
-            problems.append(f"row {row}: inviter_id={inviter!r} is not a member; {hint}")
+        elif isinstance(inviter, str) and (problem := unknown_inviter(inviter, index)):
+            problems.append(f"{location('row', row, ids[row])}: {problem}")
     problems += _cycles(ids, parent)
     if problems:
         raise InvalidTreeError.from_problems("invalid tree columns", problems)
@@ -215,24 +219,20 @@ def _blank(value: Any) -> bool:
     return value is None or value == ""
 
 
-def _value_problems(ids: list[Any], tiers_column: list[Any], statuses: list[Any],
-                    ladder: Sequence[str] | None) -> list[str]:
+def _row_problems(ids: list[Any], inviters: list[Any], tiers_column: list[Any],
+                  statuses: list[Any], ladder: Sequence[str] | None) -> list[str]:
+    """``member_problems`` of every row that might have one (all rows look fine quickly)."""
     problems = []
-    members_ok, tiers_ok = all_ids(ids), all_ids(tiers_column)  # fast when all are fine
-    for row, (member, tier, status) in enumerate(zip(ids, tiers_column, statuses, strict=True)):
-        if not isinstance(member, str) or not member.strip():
-            problems.append(f"row {row}: member_id={member!r} must be a non-empty string")
-        elif not members_ok and (problem := id_problem(member, name="member_id")) is not None:
-            problems.append(f"row {row}: {problem}")
-        if not isinstance(tier, str) or not tier.strip():
-            problems.append(f"row {row}: tier={tier!r} must be a non-empty string")
-        elif not tiers_ok and (problem := id_problem(tier, name="tier")) is not None:
-            problems.append(f"row {row}: {problem}")
-        elif ladder is not None and tier not in ladder:
-            problems.append(f"row {row}: tier={tier!r} is not in the ladder; "
-                            f"{did_you_mean(tier, ladder)}")
-        if status not in STATUSES:
-            problems.append(f"row {row}: status={status!r} is not one of {STATUSES}")
+    valid = all_ids(ids) and all_ids(tiers_column) and \
+        all_ids([inviter for inviter in inviters if inviter is not None])
+    for row, (member, inviter, tier, status) in enumerate(
+            zip(ids, inviters, tiers_column, statuses, strict=True)):
+        if valid and inviter != member and status in STATUSES and (
+                ladder is None or tier in ladder):
+            continue
+        fields = {"member_id": member, "inviter_id": inviter, "tier": tier, "status": status}
+        where = location("row", row, member)
+        problems += [f"{where}: {problem}" for problem in member_problems(fields, ladder)]
     return problems
 
 

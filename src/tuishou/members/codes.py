@@ -16,11 +16,12 @@ Input is forgiving: case, spaces and hyphens are ignored.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 
-from tuishou.errors import ArgumentTypeError, InvalidInviteCodeError
+from tuishou.errors import ArgumentTypeError, InvalidInviteCodeError, InvalidTreeError
 
-__all__ = ["ALPHABET", "CODE_LENGTH", "candidate_codes", "check_code", "normalise_code"]
+__all__ = ["ALPHABET", "CODE_LENGTH", "CodeBook", "candidate_codes", "check_code",
+           "normalise_code"]
 
 # 31 symbols, a prime: digits without 0/1, letters without I/O (look-alikes) and Z (like 2).
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXY"
@@ -125,3 +126,77 @@ def _one_slip_away(code: str) -> Iterator[str]:
                 yield code[:i] + char + code[i + 1 :]
     for i in range(len(code) - 1):
         yield code[:i] + code[i + 1] + code[i] + code[i + 2 :]
+
+
+class CodeBook:
+    """Every member's invite code, assigned when first needed (package-internal: the tree's).
+
+    Codes given on import (``supply``) are kept as they are. The others are assigned the first
+    time any code is asked for: supplied codes first, then generated ones in id order, so the
+    codes do not depend on the order members arrived in. Members added later get theirs at once.
+
+    >>> book = CodeBook()
+    >>> book.codes(["alice"])["alice"] == next(candidate_codes("alice"))
+    True
+    >>> book.owner(book.codes(["alice"])["alice"].lower(), ["alice"])
+    'alice'
+    """
+
+    __slots__ = ("_code_of", "_owner_of", "_supplied")
+
+    def __init__(self) -> None:
+        self._supplied: dict[str, str] = {}  # codes given on import, kept as they are
+        self._code_of: dict[str, str] | None = None  # all codes, once assigned
+        self._owner_of: dict[str, str] = {}
+
+    def add(self, member_id: str, supplied: str | None) -> None:
+        """Record a new member (and the code it brings); gives it a code if codes exist."""
+        if supplied is not None:
+            self._supplied[member_id] = check_code(supplied)
+        if self._code_of is not None:
+            self._give(self._code_of, member_id, self._supplied.get(member_id))
+
+    def discard(self, member_id: str) -> None:
+        """Forget a removed member's code."""
+        self._supplied.pop(member_id, None)
+        if self._code_of is not None:
+            del self._owner_of[self._code_of.pop(member_id)]
+
+    def codes(self, members: Collection[str]) -> dict[str, str]:
+        """Every member's code (``members``: all the tree's ids, to assign the missing ones)."""
+        if self._code_of is None:
+            book: dict[str, str] = {}
+            for member, code in self._supplied.items():
+                self._give(book, member, code)
+            for member in sorted(m for m in members if m not in self._supplied):
+                self._give(book, member, None)
+            self._code_of = book
+        return self._code_of
+
+    def owner(self, invite_code: str, members: Collection[str]) -> str:
+        """Who holds ``invite_code``, or ``InvalidInviteCodeError`` saying why nobody does."""
+        self.codes(members)
+        code = check_code(invite_code, self._owner_of.__contains__)
+        owner = self._owner_of.get(code)
+        if owner is None:
+            raise InvalidInviteCodeError(
+                f"invite code {invite_code!r} is well formed but nobody holds it; "
+                "ask the inviter to copy their code again",
+                reason="unknown",
+            )
+        return owner
+
+    def check_free(self, invite_code: str, members: Collection[str]) -> None:
+        """``InvalidTreeError`` if a member already holds ``invite_code``."""
+        code = check_code(invite_code)
+        self.codes(members)
+        if code in self._owner_of:
+            holder = self._owner_of[code]
+            raise InvalidTreeError(f"invite_code={invite_code!r} is already held by {holder!r}")
+
+    def _give(self, book: dict[str, str], member_id: str, supplied: str | None) -> None:
+        code = check_code(supplied) if supplied is not None else next(
+            c for c in candidate_codes(member_id) if c not in self._owner_of
+        )
+        book[member_id] = code
+        self._owner_of[code] = member_id

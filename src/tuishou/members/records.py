@@ -8,30 +8,44 @@ self-invites and cycles) and nothing is built from a bad batch.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from tuishou.errors import ArgumentTypeError, InvalidInviteCodeError, did_you_mean
+from tuishou.errors import (
+    ArgumentTypeError,
+    InvalidInviteCodeError,
+    InvalidTreeError,
+    did_you_mean,
+)
 from tuishou.ids import id_problem, is_missing
 from tuishou.members.codes import check_code
 
 __all__ = [
+    "EXTRA_KEYS",
     "NODE_KEYS",
+    "NO_ORIGIN",
     "RECORD_KEYS",
     "STATUSES",
+    "SUGGEST_LIMIT",
     "Origin",
     "Status",
     "check_records",
+    "checked_rows",
     "code_problems",
     "cycle_problems",
     "datetime_problems",
+    "duplicate_problem",
     "field_problems",
     "id_field_problems",
+    "location",
+    "member_hint",
+    "member_problems",
     "node_attributes",
     "parents_first",
     "text_problems",
+    "unknown_inviter",
 ]
 
 Status = Literal[
@@ -46,6 +60,7 @@ NODE_KEYS = (
     "probation_until",  # a migrated member's tier cannot be demoted before this time
 )
 RECORD_KEYS = ("member_id", "inviter_id", *NODE_KEYS, "invite_code")
+EXTRA_KEYS = NODE_KEYS[2:]  # the node attributes kept only when set (all but tier and status)
 _OPTIONAL_TEXT = ("origin_platform", "origin_tier", "origin_member_id")
 
 
@@ -56,7 +71,42 @@ class Origin:
     platform: str
     source_tier: str
     source_member_id: str | None = None
+
+    def fields(self) -> dict[str, str | None]:
+        """The record fields of this origin.
+
+        >>> Origin("每日一淘", "顾问").fields()["origin_tier"]
+        '顾问'
+        """
+        return {"origin_platform": self.platform, "origin_tier": self.source_tier,
+                "origin_member_id": self.source_member_id}
+
+
+NO_ORIGIN: dict[str, str | None] = dict.fromkeys(_OPTIONAL_TEXT)  # a member who joined here
 SUGGEST_LIMIT = 50_000  # above this many members, skip "did you mean" (it scans them all)
+
+
+def member_hint(member_id: object, members: Collection[str]) -> str:
+    """The hint that follows "is not in the tree": a close id, or "check the id" (also for
+    trees above ``SUGGEST_LIMIT`` members, where suggesting would scan them all).
+
+    >>> member_hint("Alise", ["Alice", "Bob"]), member_hint(7, ["Alice"])
+    ("did you mean 'Alice'?", 'check the id')
+    """
+    if not isinstance(member_id, str) or len(members) > SUGGEST_LIMIT:
+        return "check the id"
+    return did_you_mean(member_id, members)
+
+
+def checked_rows(records: Iterable[Any], tiers: Sequence[str] | None) -> list[dict[str, Any]]:
+    """The rows of ``records``, checked and ordered parents first, or one ``InvalidTreeError``
+    listing every problem (bad fields, duplicates, unknown inviters, cycles, shared codes)."""
+    rows, links, problems = check_records(list(records), tiers)
+    problems += cycle_problems(links)
+    problems += code_problems(rows)
+    if problems:
+        raise InvalidTreeError.from_problems("invalid tree", problems)
+    return parents_first(rows)
 
 
 def check_records(
@@ -68,28 +118,20 @@ def check_records(
     seen: dict[str, int] = {}
     checked: list[tuple[str, dict[str, Any]]] = []
     for index, record in enumerate(records):
-        where = f"record {index}"
         if not isinstance(record, Mapping):
-            problems.append(f"{where}: is a {type(record).__name__}, expected a mapping")
+            problems.append(f"record {index}: is a {type(record).__name__}, expected a mapping")
             continue
         # An empty cell however it was read (None, NaN, pandas' NA) is None, as in from_arrays.
         row = {key: None if is_missing(value := record.get(key)) else value
                for key in RECORD_KEYS}
         row["status"] = "active" if row["status"] is None else row["status"]
-        if isinstance(row["member_id"], str) and row["member_id"]:
-            where += f" (member_id={row['member_id']!r})"
-        row_problems = [f"{where}: {p}" for p in field_problems(row, record)]
-        tier = row["tier"]
-        if isinstance(tier, str) and tiers is not None and tier not in tiers:
-            row_problems.append(
-                f"{where}: tier={tier!r} is not in the ladder; {did_you_mean(tier, tiers)}"
-            )
+        where = location("record", index, row["member_id"])
+        row_problems = [f"{where}: {p}" for p in field_problems(row, record, tiers)]
         problems += row_problems
         checked.append((where, row))
         member = row["member_id"]
         if isinstance(member, str) and member in seen:
-            first = seen[member]
-            problems.append(f"{where}: duplicate member_id, first seen in record {first}")
+            problems.append(f"{where}: {duplicate_problem(f'record {seen[member]}')}")
             continue
         if isinstance(member, str) and member.strip():
             seen[member] = index  # known even if the record is bad: no knock-on problems
@@ -98,18 +140,27 @@ def check_records(
     links: dict[str, str | None] = {}  # every usable inviter link, even of bad records
     for where, row in checked:
         member, inviter = row["member_id"], row["inviter_id"]
-        if isinstance(inviter, str) and inviter not in seen and \
-                id_problem(inviter, name="inviter_id") is None:  # a bad id is reported already
-            hint = "check the id" if len(seen) > SUGGEST_LIMIT else did_you_mean(inviter, seen)
-            problems.append(f"{where}: inviter_id={inviter!r} is not a member; {hint}")
+        if isinstance(inviter, str) and (problem := unknown_inviter(inviter, seen)):
+            problems.append(f"{where}: {problem}")
         if isinstance(member, str) and member in seen and member != inviter:
             links.setdefault(member, inviter if isinstance(inviter, str) else None)
     return rows, links, problems
 
 
-def field_problems(row: dict[str, Any], record: Mapping[str, Any] | None = None) -> list[str]:
-    """What is wrong with one record's fields (normalises its code and joined_at in place)."""
-    problems = id_field_problems(row, "member_id") + id_field_problems(row, "tier")
+def member_problems(row: Mapping[str, Any], ladder: Sequence[str] | None = None) -> list[str]:
+    """What is wrong with a member's own fields (``member_id``, ``inviter_id``, ``tier``,
+    ``status``): the one check of records (``from_records``, ``add_member``) and of columns
+    (``from_arrays``), so the same problem reads the same. ``ladder``: the tiers allowed.
+
+    >>> for problem in member_problems(
+    ...         {"member_id": "A", "inviter_id": "A", "tier": "x", "status": "on"}, ["m"]):
+    ...     print(problem)
+    invites itself (inviter_id='A')
+    status='on' is not one of ('active', 'suspended')
+    tier='x' is not in the ladder; known: 'm'
+    """
+    tier_problems = id_field_problems(row, "tier")
+    problems = id_field_problems(row, "member_id") + tier_problems
     inviter = row["inviter_id"]
     if inviter is not None:
         problems += id_field_problems(row, "inviter_id")
@@ -117,6 +168,44 @@ def field_problems(row: dict[str, Any], record: Mapping[str, Any] | None = None)
             problems.append(f"invites itself (inviter_id={inviter!r})")
     if row["status"] not in STATUSES:
         problems.append(f"status={row['status']!r} is not one of {STATUSES}")
+    tier = row["tier"]
+    if not tier_problems and ladder is not None and tier not in ladder:
+        problems.append(f"tier={tier!r} is not in the ladder; {did_you_mean(tier, ladder)}")
+    return problems
+
+
+def location(kind: str, index: int, member_id: object) -> str:
+    """Where a problem is: ``record 3 (member_id='A')``, ``row 3`` for an unusable id.
+
+    >>> location("row", 3, "A"), location("record", 0, "")
+    ("row 3 (member_id='A')", 'record 0')
+    """
+    named = isinstance(member_id, str) and member_id
+    return f"{kind} {index}" + (f" (member_id={member_id!r})" if named else "")
+
+
+def duplicate_problem(first: str) -> str:
+    """A member id given again; ``first``: where it was first seen (``record 0``, ``row 0``)."""
+    return f"duplicate member_id, first seen in {first}"
+
+
+def unknown_inviter(inviter: str, members: Collection[str]) -> str | None:
+    """The problem of an inviter that is not among ``members``, or None; an inviter that is
+    not a valid id is reported by :func:`member_problems`, not again here.
+
+    >>> unknown_inviter("Q", ["A"]), unknown_inviter("A", ["A"]), unknown_inviter(" A", [])
+    ("inviter_id='Q' is not a member; known: 'A'", None, None)
+    """
+    if inviter in members or id_problem(inviter, name="inviter_id") is not None:
+        return None
+    return f"inviter_id={inviter!r} is not a member; {member_hint(inviter, members)}"
+
+
+def field_problems(row: dict[str, Any], record: Mapping[str, Any] | None = None,
+                   ladder: Sequence[str] | None = None) -> list[str]:
+    """What is wrong with one record's fields (normalises its code and joined_at in place):
+    :func:`member_problems`, then the fields only records have."""
+    problems = member_problems(row, ladder)
     problems += datetime_problems(row, "joined_at") + datetime_problems(row, "probation_until")
     for key in _OPTIONAL_TEXT:
         problems += text_problems(row, key) if row[key] is not None else []

@@ -37,7 +37,7 @@ from tuishou.errors import (
     did_you_mean,
 )
 from tuishou.ids import id_problem, normal_id
-from tuishou.members.records import Origin, cycle_problems
+from tuishou.members.records import Origin, cycle_problems, member_hint
 from tuishou.migration.report import MigratedMember, MigrationReport
 from tuishou.models import FrozenModel, Id, Problems
 from tuishou.tiers import TierLadder
@@ -191,7 +191,7 @@ def migrate_team(
     roster, cycles, an unknown ``attach_to``, unmapped tiers under ``"reject"``) is raised
     together in one ``MigrationError``, and then the tree is unchanged.
 
-    >>> from tuishou.tiers import _example_ladder
+    >>> from tuishou.examples import example_ladder
     >>> tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "member"}])
     >>> policy = MigrationPolicy(mappings=[
     ...     TierMapping(platform="每日一淘", source_tier="高级顾问", tier="senior_advisor"),
@@ -199,7 +199,7 @@ def migrate_team(
     >>> report = migrate_team(tree, [
     ...     {"member_id": "L", "platform": "每日一淘", "source_tier": "高级顾问"},
     ...     {"member_id": "M", "inviter_id": "L", "platform": "每日一淘", "source_tier": "顾问"},
-    ... ], ladder=_example_ladder(), policy=policy, attach_to="A", as_of=datetime(2026, 11, 24))
+    ... ], ladder=example_ladder(), policy=policy, attach_to="A", as_of=datetime(2026, 11, 24))
     >>> tree.upline("M"), tree.tier("L"), tree.probation_until("L")
     (['L', 'A'], 'senior_advisor', datetime.datetime(2027, 2, 22, 0, 0))
     >>> report.by_tier
@@ -287,7 +287,7 @@ def _attach_problems(tree: InviteTree, attach_to: object) -> list[str]:
         return [problem]
     if attach_to not in tree:
         return [f"attach_to={attach_to!r} is not a member of the tree; "
-                f"{tree._hint(attach_to)}"]
+                f"{member_hint(attach_to, tree)}"]
     return []
 
 
@@ -336,5 +336,5 @@ def _add(tree: InviteTree, members: list[MigratedMember], attach_to: str | None,
             )
             added.append(m.member_id)
     except BaseException:
-        tree._discard(reversed(added))
+        tree.remove_members(added)
         raise
