@@ -1,0 +1,72 @@
+"""The ledger's clock never runs backwards.
+
+Every operation that records something (``post``, ``mark_received``, ``release``, ``refund``,
+``withdraw``, ``change_policy``) must be dated at or after the latest time the ledger has
+recorded: an entry, an order posted, received (its freeze started) or released, a refund or
+withdrawal id, a policy change. Otherwise a late operation would rewrite the past: a
+withdrawal dated before a release it relied on, or a refund dated between a release and the
+clawback it causes, would make ``balance(as_of=...)`` show what never was (a negative available
+balance under ``clawback="cap_at_balance"``). The check runs inside the operation's write
+transaction, so concurrent writers cannot slip an older time in between.
+
+The creation of a ledger is not on its clock: its first policy applies from the start, so a
+new ledger may take a history that began before it (a policy change may not, see
+``Ledger.change_policy``). An exact repeat (the same settlement, refund or withdrawal id) is a
+no-op at any time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from tuishou.errors import LedgerError
+from tuishou.ledger.store import Store
+
+__all__ = ["check_clock", "latest"]
+
+# (table, the latest of one kind of recorded time, its column, what happened then)
+_SOURCES: list[tuple[str, str, str, Callable[[dict[str, Any]], str]]] = [
+    ("entries", "SELECT entry_id, reason, member_id, at FROM entries ORDER BY at DESC LIMIT 1",
+     "at", lambda r: f"entry {r['entry_id']}: {r['reason']} of member {r['member_id']!r}"),
+    ("orders", "SELECT order_id, posted_at FROM orders ORDER BY posted_at DESC LIMIT 1",
+     "posted_at", lambda r: f"order {r['order_id']!r} posted"),
+    ("orders", "SELECT order_id, freeze_start FROM orders WHERE freeze_start IS NOT NULL "
+     "ORDER BY freeze_start DESC LIMIT 1",
+     "freeze_start", lambda r: f"the freeze of order {r['order_id']!r} started"),
+    ("orders", "SELECT order_id, released_at FROM orders WHERE released_at IS NOT NULL "
+     "ORDER BY released_at DESC LIMIT 1",
+     "released_at", lambda r: f"order {r['order_id']!r} released"),
+    ("requests", "SELECT request_id, kind, at FROM requests ORDER BY at DESC LIMIT 1",
+     "at", lambda r: f"{r['kind']} id {r['request_id']!r} carried out"),
+    ("ledger_policy", "SELECT change_id, at FROM ledger_policy WHERE change_id > "
+     "(SELECT MIN(change_id) FROM ledger_policy) ORDER BY at DESC LIMIT 1",
+     "at", lambda r: "the last policy change"),
+]
+
+
+def latest(store: Store) -> tuple[datetime, str] | None:
+    """The latest time the ledger has recorded and what happened then; None if nothing yet."""
+    found: tuple[datetime, str] | None = None
+    for table, sql, column, what in _SOURCES:
+        for row in store.read(table, sql):
+            if found is None or row[column] > found[0]:
+                found = (row[column], what(row))
+    return found
+
+
+def check_clock(store: Store, at: datetime, *, name: str = "at", doing: str) -> None:
+    """Refuse ``at`` if it is before the latest time the ledger has recorded.
+
+    Call it inside the operation's write transaction, after spotting an exact repeat.
+    """
+    last = latest(store)
+    if last is not None and at < last[0]:
+        when, what = last
+        raise LedgerError(
+            f"{name}={at.isoformat()} is before {when.isoformat()}, the latest time this ledger "
+            f"has recorded ({what}); the ledger's clock never runs backwards, so that its "
+            f"history and every balance as of a past time stay as they were: date the {doing} "
+            f"at or after {when.isoformat()} (a late correction is recorded when it is made, "
+            "e.g. datetime.now(UTC)); nothing changed")
