@@ -2,17 +2,19 @@
 
 Every operation that records something (``post``, ``mark_received``, ``release``, ``refund``,
 ``withdraw``, ``change_policy``) must be dated at or after the latest time the ledger has
-recorded: an entry, an order posted, received (its freeze started) or released, a refund or
-withdrawal id, a policy change. Otherwise a late operation would rewrite the past: a
+recorded an operation: an entry, an order posted, received (its freeze started) or released,
+a refund or withdrawal id. Otherwise a late operation would rewrite the past: a
 withdrawal dated before a release it relied on, or a refund dated between a release and the
 clawback it causes, would make ``balance(as_of=...)`` show what never was (a negative available
 balance under ``clawback="cap_at_balance"``). The check runs inside the operation's write
 transaction, so concurrent writers cannot slip an older time in between.
 
-The creation of a ledger is not on its clock: its first policy applies from the start, so a
-new ledger may take a history that began before it (a policy change may not, see
-``Ledger.change_policy``). An exact repeat (the same settlement, refund or withdrawal id) is a
-no-op at any time.
+A policy change is dated at or after the clock too (it cannot rewrite what was done), but it
+does not move the clock: a change may be scheduled for a later date while operations go on
+under the policy in force at their own times (see ``Ledger.change_policy``). The creation of a
+ledger is not on its clock either: its first policy applies from the start, so a new ledger
+may take a history that began before it. An exact repeat (the same settlement, refund or
+withdrawal id) is a no-op at any time.
 """
 
 from __future__ import annotations
@@ -40,14 +42,11 @@ _SOURCES: list[tuple[str, str, str, Callable[[dict[str, Any]], str]]] = [
      "released_at", lambda r: f"order {r['order_id']!r} released"),
     ("requests", "SELECT request_id, kind, at FROM requests ORDER BY at DESC LIMIT 1",
      "at", lambda r: f"{r['kind']} id {r['request_id']!r} carried out"),
-    ("ledger_policy", "SELECT change_id, at FROM ledger_policy WHERE change_id > "
-     "(SELECT MIN(change_id) FROM ledger_policy) ORDER BY at DESC LIMIT 1",
-     "at", lambda r: "the last policy change"),
 ]
 
 
 def latest(store: Store) -> tuple[datetime, str] | None:
-    """The latest time the ledger has recorded and what happened then; None if nothing yet."""
+    """The latest time the ledger has recorded an operation, and what it was; None if none."""
     found: tuple[datetime, str] | None = None
     for table, sql, column, what in _SOURCES:
         for row in store.read(table, sql):

@@ -169,13 +169,15 @@ class Ledger:
             if policy == rows[-1][1]:
                 return False
             check_clock(self._store, at, doing="policy change")
-            created = rows[0][0]
-            if at < created:
+            last = rows[-1][0]  # changes are in time order, after the creation
+            if at < last:
                 raise LedgerError(
-                    f"at={at.isoformat()} is before the ledger was created "
-                    f"({created.isoformat()}), whose policy applies from the start; date the "
-                    "change at or after the creation, or create a ledger with that policy; "
-                    "nothing changed")
+                    f"at={at.isoformat()} is before the last policy change "
+                    f"({last.isoformat()}); changes are recorded in time order: date it at or "
+                    "after that; nothing changed" if len(rows) > 1 else
+                    f"at={at.isoformat()} is before the ledger was created ({last.isoformat()}),"
+                    " whose policy applies from the start: date the change at or after the "
+                    "creation, or create a ledger with that policy; nothing changed")
             self._store.record_policy(policy.model_dump_json(), at, note)
             return True
 

@@ -175,6 +175,8 @@ the file was altered outside tuishou: restore it from a backup (nothing was chan
     """
     keys = [f"{key}={row[key]!r}" for key in _KEYS.get(table, ()) if key in row and key != column]
     where = f"row {', '.join(keys)}" if keys else "a row"
+    if (table, column) == ("orders", "policy_json"):  # read joined with the order
+        table, where = "policies", f"the commission policy of the orders {where}"
     shown = repr(row.get(column))
     shown = shown if len(shown) <= 80 else shown[:77] + "..."
     return LedgerError(f"the ledger {path} holds a damaged value: table {table}, {where}, "
