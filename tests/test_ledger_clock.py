@@ -273,3 +273,84 @@ def test_any_interleaving_at_random_times_keeps_every_past_balance_in_the_clawba
                     assert balance.available >= 0
                 else:
                     assert balance.written_off == 0
+
+
+# ------------------------------------------------- F6: damaged files are LedgerErrors
+
+
+def _file(tmp_path):
+    """o1 posted and released (C has 1,500 fen available), o2 posted and waiting."""
+    path = tmp_path / "ledger.db"
+    with Ledger.open(path, policy=LedgerPolicy(freeze_days=0)) as ledger:
+        posted(ledger)
+        ledger.release(DAY0)
+        ledger.withdraw("C", 100, at=DAY0, withdrawal_id="w1")
+        posted(ledger, order(2))
+    return path
+
+
+OPEN = lambda led: None  # noqa: E731  (the damage shows when the file is opened)
+DAMAGE = {  # what was done to the file with sqlite3: (SQL, the call that reads it, message)
+    "no policy": ("DELETE FROM ledger_policy", OPEN,
+                  r"has an empty ledger_policy table .*restore it from a backup"),
+    "policy json": ("UPDATE ledger_policy SET policy_json = '{\"freeze_days\": -1}'", OPEN,
+                    r"table ledger_policy, row change_id=1, policy_json='\{\"freeze_days\": "
+                    r"-1\}' \(invalid ledger policy: .*freeze_days"),
+    "policy time": ("UPDATE ledger_policy SET at = 'soon'", OPEN,
+                    r"table ledger_policy, row change_id=1, at='soon'"),
+    "entry time": ("UPDATE entries SET at = 'yesterday'", lambda led: led.entries(),
+                   r"table entries, row entry_id=1, at='yesterday' \(Invalid isoformat"),
+    "naive due_at": ("UPDATE orders SET due_at = '2026-11-01T04:00:00' WHERE order_id = 'o2'",
+                     lambda led: led.release(day(1)),
+                     r"table orders, row order_id='o2', due_at='2026-11-01T04:00:00' "
+                     r"\(expected a time in UTC as the ledger writes it"),
+    "text amount": ("UPDATE entries SET amount = 'abc' WHERE member_id = 'C'",
+                    lambda led: led.balance("C"),
+                    r"table entries, row entry_id=\d+, amount='abc' \(expected a whole number"),
+    "text amount, withdrawing": (
+        "UPDATE entries SET amount = 'abc' WHERE bucket = 'available'",
+        lambda led: led.withdraw("C", 100, at=day(1), withdrawal_id="w2"),
+        r"table entries, row entry_id=\d+, amount='abc'"),
+    "real amount": ("UPDATE entries SET amount = 1.5", lambda led: led.balance("B"),
+                    r"table entries, row entry_id=\d+, amount=1.5 \(expected a whole number"),
+    "bucket": ("UPDATE entries SET bucket = 'savings'", lambda led: led.balance("C"),
+               r"table entries, row entry_id=1, bucket='savings' \(expected one of pending"),
+    "member id": ("UPDATE entries SET member_id = ''", lambda led: led.entries(),
+                  r"table entries, row entry_id=1, member_id='' \(expected non-empty text"),
+    "order json": ("UPDATE orders SET order_json = '{}'", lambda led: led.refund("o1", at=day(1)),
+                   r"table orders, row order_id='o1', order_json='\{\}'"),
+    "snapshot": ("UPDATE orders SET snapshot_json = '[]'",
+                 lambda led: led.refund("o1", at=day(1)),
+                 r"table orders, row order_id='o1', snapshot_json='\[\]' \(expected the "
+                 r"settlement snapshot"),
+    "refunded": ("UPDATE orders SET refunded_json = '[0]'",
+                 lambda led: led.refund("o1", at=day(1)),
+                 r"table orders, row order_id='o1', refunded_json=\[0\] \(expected one count"),
+    "commission policy": ("UPDATE policies SET policy_json = 'x'",
+                          lambda led: led.refund("o1", at=day(1)),
+                          r"table policies, the commission policy of the orders row "
+                          r"order_id='o1', policy_json='x'"),
+    "payout": ("UPDATE payouts SET amount = 'abc'", lambda led: led.payouts("o1"),
+               r"table payouts, row order_id='o1', member_id='\w', rule='\w+', kind='\w+', "
+               r"amount='abc'"),
+    "request time": ("UPDATE requests SET at = 'later'",
+                     lambda led: led.withdraw("C", 100, at=day(1), withdrawal_id="w2"),
+                     r"table requests, row request_id='w1', at='later'"),
+    "posted_at": ("UPDATE orders SET posted_at = 'x' WHERE order_id = 'o1'",
+                  lambda led: led.refund("o1", at=day(1)),
+                  r"table orders, row order_id='o1', posted_at='x'"),
+}
+
+
+@pytest.mark.parametrize(("damage", "call", "match"), DAMAGE.values(), ids=DAMAGE.keys())
+def test_every_damaged_value_is_a_ledger_error_naming_file_table_row_and_value(
+        tmp_path, damage, call, match):
+    path = _file(tmp_path)
+    with sqlite3.connect(path) as db:
+        db.execute(damage)
+    before = path.read_bytes()
+    with pytest.raises(LedgerError, match=rf"the ledger \S*ledger\.db (holds a damaged value: )?"
+                                          rf"{match}") as caught, Ledger.open(path) as ledger:
+        call(ledger)
+    assert "the file was altered outside tuishou: restore it from a backup" in str(caught.value)
+    assert path.read_bytes() == before
