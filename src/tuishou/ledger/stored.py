@@ -18,12 +18,14 @@ import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, get_args
 
 from tuishou.errors import LedgerError, TuishouError
 from tuishou.ledger.models import LedgerPolicy
+from tuishou.members.records import STATUSES
 from tuishou.orders import Order
 from tuishou.rules import Policy
+from tuishou.settlement import Attribution
 
 __all__ = ["COLUMNS", "any_time", "damaged", "decode", "stored_time"]
 
@@ -109,7 +111,7 @@ def _snapshot(value: object) -> dict[str, Any]:
     snapshot = json.loads(_text(value))
     if (type(snapshot) is not dict or set(snapshot) != {"seller_id", "attribution", "chain"}
             or not isinstance(snapshot["seller_id"], str | None)
-            or not isinstance(snapshot["attribution"], str)
+            or snapshot["attribution"] not in get_args(Attribution)
             or type(snapshot["chain"]) is not list
             or not all(_is_link(link) for link in snapshot["chain"])):
         raise ValueError("expected the settlement snapshot the ledger writes (seller_id, "
@@ -120,7 +122,7 @@ def _snapshot(value: object) -> dict[str, Any]:
 def _is_link(link: object) -> bool:
     """A chain link as the snapshot stores it: [member, tier, status, generation or null]."""
     return (type(link) is list and len(link) == 4
-            and all(type(part) is str for part in link[:3])
+            and all(type(part) is str for part in link[:3]) and link[2] in STATUSES
             and (link[3] is None or type(link[3]) is int))
 
 

@@ -74,13 +74,17 @@ def _upgrade(db: sqlite3.Connection, path: str, policy: LedgerPolicy,
                       for column, text in zip(columns, row[1:], strict=True)]
             db.execute(f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} "
                        f"WHERE {key} = ?", (*values, row[0]))
-    for request_id, fingerprint in db.execute(
+    for found in db.execute(
             "SELECT request_id, fingerprint FROM requests WHERE kind = 'refund'").fetchall():
-        posted = db.execute("SELECT order_id FROM entries WHERE request_id = ? LIMIT 1",
-                            (request_id,)).fetchone()
-        if posted is not None and fingerprint == refund_fingerprint(posted[0], {}):
+        request_id, fingerprint = decode(path, "requests", dict(
+            zip(("request_id", "fingerprint"), found, strict=True))).values()
+        posted = db.execute("SELECT entry_id, order_id FROM entries WHERE request_id = ? "
+                            "LIMIT 1", (request_id,)).fetchone()
+        order_id = posted and decode(path, "entries", {"entry_id": posted[0],
+                                                       "order_id": posted[1]})["order_id"]
+        if order_id and fingerprint == refund_fingerprint(order_id, {}):
             db.execute("UPDATE requests SET fingerprint = ? WHERE request_id = ?",
-                       (refund_fingerprint(posted[0], None), request_id))
+                       (refund_fingerprint(order_id, None), request_id))
     db.execute(POLICY_TABLE)
     db.execute("INSERT INTO ledger_policy (at, policy_json, note) VALUES (?, ?, ?)",
                (stored_time(datetime.now(UTC)), policy.model_dump_json(),
