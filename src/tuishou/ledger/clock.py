@@ -20,13 +20,14 @@ withdrawal id) is a no-op at any time.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tuishou.errors import LedgerError
+from tuishou.ledger.models import LedgerPolicy
 from tuishou.ledger.store import Store
 
-__all__ = ["check_clock", "latest"]
+__all__ = ["check_clock", "due_date", "in_force", "latest"]
 
 # (table, the latest of one kind of recorded time, its column, what happened then)
 _SOURCES: list[tuple[str, str, str, Callable[[dict[str, Any]], str]]] = [
@@ -53,6 +54,21 @@ def latest(store: Store) -> tuple[datetime, str] | None:
             if found is None or row[column] > found[0]:
                 found = (row[column], what(row))
     return found
+
+
+def in_force(rows: list[tuple[datetime, LedgerPolicy, str]], at: datetime) -> LedgerPolicy:
+    """The policy in force at ``at`` among the recorded ones (``Store.policy_rows``): the last
+    change dated at or before it, else the first (the creation's, from the start)."""
+    return next((policy for when, policy, _ in reversed(rows[1:]) if when <= at), rows[0][1])
+
+
+def due_date(start: datetime, days: int) -> datetime:
+    """When a freeze of ``days`` from ``start`` ends; refused past the year 9999."""
+    try:
+        return start + timedelta(days=days)
+    except OverflowError:
+        raise LedgerError(f"{start} + {days} days is beyond the year 9999; check the "
+                          "time") from None
 
 
 def check_clock(store: Store, at: datetime, *, name: str = "at", doing: str) -> None:

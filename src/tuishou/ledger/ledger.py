@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -50,7 +50,7 @@ from tuishou.ledger.checks import (
     check_settlement,
     check_time,
 )
-from tuishou.ledger.clock import check_clock
+from tuishou.ledger.clock import check_clock, due_date, in_force
 from tuishou.ledger.models import Balance, Entry, LedgerPolicy, PolicyChange, RefundResult
 from tuishou.ledger.refunds import Key, digest, refund, totals
 from tuishou.ledger.store import Store, entry_row
@@ -142,7 +142,7 @@ class Ledger:
         0
         """
         check_time(at)
-        return _in_force(self._store.policy_rows(), at)
+        return in_force(self._store.policy_rows(), at)
 
     def change_policy(self, policy: LedgerPolicy, *, at: datetime, note: str = "") -> bool:
         """Record ``policy`` as the ledger's policy from ``at`` on; False if it is already.
@@ -218,9 +218,9 @@ class Ledger:
                     f"order {order.order_id!r} was already posted with a different settlement; "
                     "refund it, or post the change under a new order id")
             check_clock(self._store, at, doing="post")
-            policy = _in_force(self._store.policy_rows(), at)
+            policy = in_force(self._store.policy_rows(), at)
             start = (order.paid_at or at) if policy.freeze_from == "paid" else None
-            due = _due(start, policy.freeze_days) if start else None
+            due = due_date(start, policy.freeze_days) if start else None
             db.execute("INSERT OR IGNORE INTO policies VALUES (?, ?)", (policy_id, policy_json))
             db.execute(
                 "INSERT INTO orders (order_id, fingerprint, policy_id, order_json, snapshot_json, "
@@ -255,9 +255,9 @@ class Ledger:
                     "is paid: check the time; nothing changed")
             check_clock(self._store, at, doing="receipt")
             if row["freeze_start"] is None:  # posted under freeze_from="received"
-                days = _in_force(self._store.policy_rows(), at).freeze_days
+                days = in_force(self._store.policy_rows(), at).freeze_days
                 db.execute("UPDATE orders SET freeze_start = ?, due_at = ? WHERE order_id = ?",
-                           (stored_time(at), _iso(_due(at, days)), order_id))
+                           (stored_time(at), _iso(due_date(at, days)), order_id))
 
     def release(self, as_of: datetime) -> list[Entry]:
         """Move every pending payout whose freeze has ended by ``as_of`` to available.
@@ -308,7 +308,7 @@ class Ledger:
             raise ArgumentTypeError(f"lines is a {type(lines).__name__}; pass a dict of SKU "
                                     "to quantity, or None to refund everything left")
         with self._store.transaction():
-            policy = _in_force(self._store.policy_rows(), at)
+            policy = in_force(self._store.policy_rows(), at)
             return refund(self._store, policy, order_id, lines, at, refund_id)
 
     # ------------------------------------------------------------------- withdrawals
@@ -330,7 +330,7 @@ class Ledger:
             if self._store.seen(withdrawal_id, "withdrawal", request):
                 return []
             check_clock(self._store, at, doing="withdrawal")
-            policy = _in_force(self._store.policy_rows(), at)
+            policy = in_force(self._store.policy_rows(), at)
             available = self._store.available(member_id)
             if amount < max(policy.min_withdrawal, 1):
                 raise InsufficientBalanceError(
@@ -386,20 +386,6 @@ def _policy_differences(stored: LedgerPolicy, given: LedgerPolicy) -> list[str]:
     mine, theirs = stored.model_dump(), given.model_dump()
     return [f"{name}: the ledger keeps {mine[name]!r}, given {theirs[name]!r}"
             for name in mine if mine[name] != theirs[name]]
-
-
-def _in_force(rows: list[tuple[datetime, LedgerPolicy, str]], at: datetime) -> LedgerPolicy:
-    """The policy in force at ``at``: the last recorded change dated at or before it, else the
-    first (the creation's, which applies from the start)."""
-    return next((policy for when, policy, _ in reversed(rows[1:]) if when <= at), rows[0][1])
-
-
-def _due(start: datetime, days: int) -> datetime:
-    try:
-        return start + timedelta(days=days)
-    except OverflowError:
-        raise LedgerError(f"{start} + {days} days is beyond the year 9999; check the "
-                          "time") from None
 
 
 def _snapshot(settlement: Settlement) -> dict[str, Any]:
