@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import strategies as st
 
@@ -19,6 +19,14 @@ BACKENDS = ["memory", "sqlite"]
 
 def day(n: int) -> datetime:
     return DAY0 + timedelta(days=n)
+
+
+# A policy change is dated at or after the ledger's creation (now): these days come after it.
+LATER0 = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+
+
+def later(n: int) -> datetime:
+    return LATER0 + timedelta(days=n)
 
 
 def ledgers(request, tmp_path):

@@ -95,9 +95,10 @@ def test_freeze_from_received(make_ledger):
 def test_freeze_from_paid_uses_paid_at_else_posting_time(make_ledger):
     ledger = make_ledger(freeze_days=3)
     unpaid = ORDER.model_copy(update={"order_id": "o2", "paid_at": None})
-    posted(ledger, unpaid, at=day(5))
-    posted(ledger)
+    posted(ledger, at=day(1))  # paid at DAY0: due on day 3, not day 4
     assert {e.order_id for e in ledger.release(day(3))} == {"o1"}
+    posted(ledger, unpaid, at=day(5))  # not paid_at: due 3 days after posting
+    assert ledger.release(day(7)) == []
     assert {e.order_id for e in ledger.release(day(8))} == {"o2"}
 
 

@@ -274,3 +274,14 @@ def test_the_upgrade_reads_naive_times_in_the_given_zone_and_stores_the_policy(t
             ledger.refund("o2", at=day(2), refund_id="r-empty")
     with pytest.raises(LedgerError, match="only version 1 is upgraded"):
         Ledger.upgrade(path, policy=kept)
+
+
+def test_the_upgrade_reads_a_damaged_time_as_a_ledger_error_and_changes_nothing(tmp_path):
+    path = _schema_1_file(tmp_path)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE entries SET at = 'yesterday' WHERE entry_id = 2")
+    before = path.read_bytes()
+    with pytest.raises(LedgerError, match=r"old.db holds a damaged value: table entries, row "
+                                          r"entry_id=2, at='yesterday' \(Invalid isoformat"):
+        Ledger.upgrade(path, policy=LedgerPolicy(), naive_times=UTC)
+    assert path.read_bytes() == before

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger_support import BACKENDS, DAY0, POLICY, TREE, bal, day, ledgers, posted
+from ledger_support import BACKENDS, DAY0, POLICY, TREE, bal, day, later, ledgers, posted
 from tuishou import ArgumentTypeError, Ledger, LedgerError, LedgerPolicy, Order, OrderLine, settle
 from tuishou.ledger.models import MAX_FREEZE_DAYS
 from tuishou.money import MAX_ORDER_FEN
@@ -53,17 +53,19 @@ def test_a_policy_changes_only_through_a_recorded_call(tmp_path):
     path = tmp_path / "ledger.db"
     looser = changed(STRICT, min_withdrawal=0)
     with Ledger.open(path, policy=STRICT) as ledger:
-        assert ledger.change_policy(looser, at=day(3), note="campaign: no minimum")
-        assert not ledger.change_policy(looser, at=day(4))  # already so: nothing recorded
-        with pytest.raises(LedgerError, match="before the last policy change"):
-            ledger.change_policy(STRICT, at=day(2))
+        assert ledger.change_policy(looser, at=later(3), note="campaign: no minimum")
+        assert not ledger.change_policy(looser, at=later(4))  # already so: nothing recorded
+        with pytest.raises(LedgerError, match=r"is before the last policy change \(.*\); "
+                                              r"changes are recorded in time order"):
+            ledger.change_policy(STRICT, at=later(2))
         with pytest.raises(ArgumentTypeError, match="takes a LedgerPolicy"):
-            ledger.change_policy({"min_withdrawal": 0}, at=day(5))
-    with Ledger.open(path, policy=looser) as ledger:
+            ledger.change_policy({"min_withdrawal": 0}, at=later(5))
+    with Ledger.open(path, policy=STRICT) as ledger:  # the change applies from later(3) on
+        assert (ledger.policy, ledger.policy_at(later(3))) == (STRICT, looser)
         history = ledger.policy_history()
         assert [(c.policy, c.note) for c in history] == [(STRICT, "created"),
                                                          (looser, "campaign: no minimum")]
-        assert history[1].at == day(3)
+        assert history[1].at == later(3)
         assert history[1].at.tzinfo == UTC
 
 
@@ -72,8 +74,8 @@ def test_a_change_applies_from_then_on_in_every_process(tmp_path):
     with Ledger.open(path, policy=STRICT) as first, Ledger.open(path) as second:
         posted(first)
         first.release(DAY0)
-        second.change_policy(changed(STRICT, withdrawal_fee_rate="0.01"), at=day(1))
-        fees = [e.amount for e in first.withdraw("C", 1000, at=day(2), withdrawal_id="w1")
+        second.change_policy(changed(STRICT, withdrawal_fee_rate="0.01"), at=later(1))
+        fees = [e.amount for e in first.withdraw("C", 1000, at=later(2), withdrawal_id="w1")
                 if e.reason == "fee"]
         assert fees == [10]
 

@@ -3,9 +3,10 @@
 - :mod:`~tuishou.ledger.ledger`: ``Ledger`` (post, release, refund, withdraw, balances);
 - :mod:`~tuishou.ledger.models`: ``LedgerPolicy``, ``Entry``, ``Balance``, ``RefundResult``;
 - :mod:`~tuishou.ledger.checks`: what the ledger checks at its door;
+- :mod:`~tuishou.ledger.clock`: the clock that never runs backwards, the policy in force;
 - :mod:`~tuishou.ledger.refunds`: refunds re-settled, never raising a payout;
 - :mod:`~tuishou.ledger.store`, :mod:`~tuishou.ledger.upgrade`: the SQLite schema and its
-  explicit upgrade.
+  explicit upgrade; :mod:`~tuishou.ledger.stored`: every stored value read back, checked.
 
 >>> from tuishou.ledger import Ledger, LedgerPolicy
 """

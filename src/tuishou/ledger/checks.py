@@ -2,6 +2,7 @@
 
 - **Times** are aware ``datetime`` values only (any time zone; stored in UTC). A naive time
   is refused at every method that takes one: mixing naive and aware times cannot be ordered.
+  An order is posted once paid: its ``paid_at`` may not be after the posting time.
 - **Ids** (order, refund, withdrawal, member, SKU) follow ``tuishou.ids``.
 - **Amounts**: an order above ``MAX_ORDER_FEN`` is refused, so every amount the ledger stores
   fits SQLite's 64-bit integers with room for ~9 × 10^8 such orders per member.
@@ -19,7 +20,7 @@ from tuishou.money import MAX_ORDER_FEN, yuan
 from tuishou.orders import Order
 from tuishou.settlement import Settlement, settle_chain
 
-__all__ = ["check_amount", "check_ids", "check_settlement", "check_time"]
+__all__ = ["check_amount", "check_ids", "check_paid_at", "check_settlement", "check_time"]
 
 
 def check_time(moment: object, *, name: str = "at") -> datetime:
@@ -41,6 +42,18 @@ def check_time(moment: object, *, name: str = "at") -> datetime:
                           "only (stored in UTC), e.g. datetime(2026, 11, 24, "
                           "tzinfo=ZoneInfo('Asia/Shanghai')) or datetime.now(UTC)")
     return moment
+
+
+def check_paid_at(order: Order, at: datetime) -> None:
+    """Refuse an order whose ``paid_at`` is naive or after ``at``, the time it is posted."""
+    if order.paid_at is None:
+        return
+    check_time(order.paid_at, name="order.paid_at")
+    if order.paid_at > at:
+        raise LedgerError(
+            f"order {order.order_id!r} has paid_at={order.paid_at.isoformat()}, after "
+            f"at={at.isoformat()}; an order is posted once it is paid: post it at or after its "
+            "payment time (check the time zones); nothing was posted")
 
 
 def check_ids(*, optional: tuple[str, ...] = (), **ids: object) -> None:

@@ -7,8 +7,11 @@ re-settle what remains of the order with the chain and the policy recorded when 
 posted, never with today's tree, and post only the difference. See ``ledger_models`` for the
 vocabulary and ``docs/ledger.md`` for the full lifecycle.
 
-Times are aware datetimes only (stored in UTC); the ledger's own settings (``LedgerPolicy``)
-are stored in its database and change only through ``change_policy``, recorded.
+Times are aware datetimes only (stored in UTC), and the ledger's clock never runs backwards
+(``ledger.clock``): every operation is dated at or after the latest time it has recorded. The
+ledger's own settings (``LedgerPolicy``) are stored in its database and change only through
+``change_policy``, recorded with the time from which they apply; each operation uses the
+policy in force at its own time. Every stored value is read back through ``ledger.stored``.
 
 >>> from datetime import UTC, datetime
 >>> from tuishou.examples import example_order, example_settlement
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -40,10 +43,18 @@ from tuishou.errors import (
     InsufficientBalanceError,
     LedgerError,
 )
-from tuishou.ledger.checks import check_amount, check_ids, check_settlement, check_time
+from tuishou.ledger.checks import (
+    check_amount,
+    check_ids,
+    check_paid_at,
+    check_settlement,
+    check_time,
+)
+from tuishou.ledger.clock import check_clock, due_date, in_force
 from tuishou.ledger.models import Balance, Entry, LedgerPolicy, PolicyChange, RefundResult
 from tuishou.ledger.refunds import Key, digest, refund, totals
-from tuishou.ledger.store import Store, entry_row, stored_time
+from tuishou.ledger.store import Store, entry_row
+from tuishou.ledger.stored import stored_time
 from tuishou.money import check_fen
 from tuishou.orders import Order
 from tuishou.settlement import Settlement
@@ -64,10 +75,14 @@ class Ledger:
                  read_only: bool = False):
         if policy is not None and not isinstance(policy, LedgerPolicy):
             raise ArgumentTypeError(f"policy is a {type(policy).__name__}, expected LedgerPolicy")
-        self._policies: dict[int, LedgerPolicy] = {}
         self._store = Store(path, policy_json=(policy or LedgerPolicy()).model_dump_json(),
                             read_only=read_only)
-        if policy is not None and policy != self.policy:
+        try:
+            current = self.policy  # reads (and checks) every recorded policy
+        except BaseException:
+            self.close()
+            raise
+        if policy is not None and policy != current:
             differences = _policy_differences(self.policy, policy)
             self.close()
             raise LedgerError.from_problems(
@@ -112,22 +127,34 @@ class Ledger:
 
     @property
     def policy(self) -> LedgerPolicy:
-        """The ledger's policy now: the last one recorded in its database."""
-        change_id, policy_json = self._store.one(
-            "SELECT change_id, policy_json FROM ledger_policy ORDER BY change_id DESC LIMIT 1")
-        if change_id not in self._policies:
-            self._policies[change_id] = LedgerPolicy.model_validate_json(policy_json)
-        return self._policies[change_id]
+        """The ledger's policy in force now (``policy_at(datetime.now(UTC))``)."""
+        return self.policy_at(datetime.now(UTC))
+
+    def policy_at(self, at: datetime) -> LedgerPolicy:
+        """The policy in force at ``at``: the latest change dated at or before it, else the
+        policy the ledger was created with (it applies from the start).
+
+        >>> ledger = Ledger(LedgerPolicy(min_withdrawal=100))
+        >>> _ = ledger.change_policy(LedgerPolicy(), at=datetime(2099, 1, 1, tzinfo=UTC))
+        >>> ledger.policy_at(datetime(2098, 12, 31, tzinfo=UTC)).min_withdrawal
+        100
+        >>> ledger.policy_at(datetime(2099, 1, 1, tzinfo=UTC)).min_withdrawal
+        0
+        """
+        check_time(at)
+        return in_force(self._store.policy_rows(), at)
 
     def change_policy(self, policy: LedgerPolicy, *, at: datetime, note: str = "") -> bool:
         """Record ``policy`` as the ledger's policy from ``at`` on; False if it is already.
 
-        It applies to what happens from then on (posts, releases, refunds, withdrawals);
-        orders already posted keep their due dates. Changes are recorded in time order.
+        Each operation uses the policy in force at its own time, so a change dated in the
+        future applies from then, not now; orders already posted keep their due dates.
+        Changes are dated in time order: at or after the ledger's clock (``ledger.clock``)
+        and its creation (whose policy applies from the start).
 
         >>> from datetime import UTC
         >>> ledger = Ledger(LedgerPolicy(min_withdrawal=100))
-        >>> ledger.change_policy(LedgerPolicy(), at=datetime(2026, 12, 1, tzinfo=UTC),
+        >>> ledger.change_policy(LedgerPolicy(), at=datetime(2099, 12, 1, tzinfo=UTC),
         ...                      note="campaign: no minimum")
         True
         >>> [(change.note, change.policy.min_withdrawal) for change in ledger.policy_history()]
@@ -138,21 +165,25 @@ class Ledger:
             raise ArgumentTypeError("change_policy(policy, at=..., note='') takes a "
                                     "LedgerPolicy and a str note")
         with self._store.transaction():
-            if policy == self.policy:
+            rows = self._store.policy_rows()
+            if policy == rows[-1][1]:
                 return False
-            changes = [datetime.fromisoformat(when) for _, when, _, _ in
-                       self._store.policy_rows()[1:]]  # the first applies from the start
-            if changes and at < max(changes):
-                raise LedgerError(f"at={at} is before the last policy change ({max(changes)}); "
-                                  "changes are recorded in time order")
+            check_clock(self._store, at, doing="policy change")
+            last = rows[-1][0]  # changes are in time order, after the creation
+            if at < last:
+                raise LedgerError(
+                    f"at={at.isoformat()} is before the last policy change "
+                    f"({last.isoformat()}); changes are recorded in time order: date it at or "
+                    "after that; nothing changed" if len(rows) > 1 else
+                    f"at={at.isoformat()} is before the ledger was created ({last.isoformat()}),"
+                    " whose policy applies from the start: date the change at or after the "
+                    "creation, or create a ledger with that policy; nothing changed")
             self._store.record_policy(policy.model_dump_json(), at, note)
             return True
 
     def policy_history(self) -> list[PolicyChange]:
         """Every policy the ledger recorded, oldest first (the first one at its creation)."""
-        return [PolicyChange(datetime.fromisoformat(at),
-                             LedgerPolicy.model_validate_json(policy_json), note)
-                for _, at, policy_json, note in self._store.policy_rows()]
+        return [PolicyChange(*row) for row in self._store.policy_rows()]
 
     # ----------------------------------------------------------------------- posting
 
@@ -168,8 +199,7 @@ class Ledger:
             raise ArgumentTypeError("post(order, settlement, at=...) takes an Order and the "
                                     "Settlement that settle() returned for it")
         check_ids(order_id=order.order_id)
-        if order.paid_at is not None:
-            check_time(order.paid_at, name="order.paid_at")
+        check_paid_at(order, at)
         check_amount(order)
         check_settlement(order, settlement)
         policy_json = settlement.policy.model_dump_json()
@@ -179,17 +209,18 @@ class Ledger:
         fingerprint = digest(json.dumps([order_json, policy_id, snapshot,
                                          _payout_rows(settlement)], sort_keys=True))
         with self._store.transaction() as db:
-            found = self._store.one("SELECT fingerprint FROM orders WHERE order_id = ?",
-                                    (order.order_id,))
-            if found is not None:
-                if found[0] == fingerprint:
+            found = self._store.read("orders", "SELECT order_id, fingerprint FROM orders "
+                                     "WHERE order_id = ?", (order.order_id,))
+            if found:
+                if found[0]["fingerprint"] == fingerprint:
                     return []
                 raise DuplicateOrderError(
                     f"order {order.order_id!r} was already posted with a different settlement; "
                     "refund it, or post the change under a new order id")
-            policy = self.policy
+            check_clock(self._store, at, doing="post")
+            policy = in_force(self._store.policy_rows(), at)
             start = (order.paid_at or at) if policy.freeze_from == "paid" else None
-            due = _due(start, policy.freeze_days) if start else None
+            due = due_date(start, policy.freeze_days) if start else None
             db.execute("INSERT OR IGNORE INTO policies VALUES (?, ?)", (policy_id, policy_json))
             db.execute(
                 "INSERT INTO orders (order_id, fingerprint, policy_id, order_json, snapshot_json, "
@@ -206,18 +237,27 @@ class Ledger:
                 for key, amount in paid.items()])
 
     def mark_received(self, order_id: str, at: datetime) -> None:
-        """Say the buyer received the goods: with ``freeze_from="received"`` the freeze starts.
+        """Say the buyer received the goods: for an order posted under
+        ``freeze_from="received"`` the freeze starts (``freeze_days`` of the policy in force
+        at ``at``).
 
-        Marking again keeps the first time; with ``freeze_from="paid"`` nothing changes.
+        Marking again keeps the first time; for an order posted under ``freeze_from="paid"``
+        nothing changes. A time before the order was posted is refused.
         """
         check_time(at)
         check_ids(order_id=order_id)
         with self._store.transaction() as db:
-            row = self._store.order_row(order_id, "freeze_start")
-            policy = self.policy
-            if policy.freeze_from == "received" and row[0] is None:
+            row = self._store.order_row(order_id, "posted_at", "freeze_start")
+            if at < row["posted_at"]:
+                raise LedgerError(
+                    f"at={at.isoformat()} is before order {order_id!r} was posted "
+                    f"({row['posted_at'].isoformat()}); goods are received after their order "
+                    "is paid: check the time; nothing changed")
+            check_clock(self._store, at, doing="receipt")
+            if row["freeze_start"] is None:  # posted under freeze_from="received"
+                days = in_force(self._store.policy_rows(), at).freeze_days
                 db.execute("UPDATE orders SET freeze_start = ?, due_at = ? WHERE order_id = ?",
-                           (stored_time(at), _iso(_due(at, policy.freeze_days)), order_id))
+                           (stored_time(at), _iso(due_date(at, days)), order_id))
 
     def release(self, as_of: datetime) -> list[Entry]:
         """Move every pending payout whose freeze has ended by ``as_of`` to available.
@@ -226,23 +266,23 @@ class Ledger:
         """
         check_time(as_of, name="as_of")
         with self._store.transaction() as db:
-            waiting = db.execute("SELECT order_id, due_at FROM orders "
-                                 "WHERE released_at IS NULL AND due_at IS NOT NULL").fetchall()
+            check_clock(self._store, as_of, name="as_of", doing="release")
+            waiting = self._store.read("orders", "SELECT order_id, due_at FROM orders "
+                                       "WHERE released_at IS NULL AND due_at IS NOT NULL")
             moved: list[Entry] = []
-            for order_id, due_at in sorted(waiting):
-                if datetime.fromisoformat(due_at) > as_of:
-                    continue
-                pending = db.execute(
-                    "SELECT member_id, rule, kind, SUM(amount) FROM entries WHERE order_id = ? "
-                    "AND bucket = 'pending' GROUP BY member_id, rule, kind "
-                    "ORDER BY member_id, rule, kind", (order_id,)).fetchall()
+            for order_id in sorted(row["order_id"] for row in waiting if row["due_at"] <= as_of):
+                pending: dict[Key, int] = {}
+                for entry in self._store.entries("order_id = ? AND bucket = 'pending'",
+                                                 (order_id,)):
+                    key = (entry.member_id, entry.rule or "", entry.kind or "")
+                    pending[key] = pending.get(key, 0) + entry.amount
                 rows = []
-                for member, rule, kind, amount in pending:
+                for key, amount in sorted(pending.items()):
                     if amount:
-                        rows.append(entry_row((member, rule, kind), "pending", "release",
-                                              -amount, as_of, order_id))
-                        rows.append(entry_row((member, rule, kind), "available", "release",
-                                              amount, as_of, order_id))
+                        rows.append(entry_row(key, "pending", "release", -amount, as_of,
+                                              order_id))
+                        rows.append(entry_row(key, "available", "release", amount, as_of,
+                                              order_id))
                 moved += [e for e in self._store.add_entries(rows) if e.bucket == "available"]
                 db.execute("UPDATE orders SET released_at = ? WHERE order_id = ?",
                            (stored_time(as_of), order_id))
@@ -268,7 +308,8 @@ class Ledger:
             raise ArgumentTypeError(f"lines is a {type(lines).__name__}; pass a dict of SKU "
                                     "to quantity, or None to refund everything left")
         with self._store.transaction():
-            return refund(self._store, self.policy, order_id, lines, at, refund_id)
+            policy = in_force(self._store.policy_rows(), at)
+            return refund(self._store, policy, order_id, lines, at, refund_id)
 
     # ------------------------------------------------------------------- withdrawals
 
@@ -288,7 +329,8 @@ class Ledger:
         with self._store.transaction():
             if self._store.seen(withdrawal_id, "withdrawal", request):
                 return []
-            policy = self.policy
+            check_clock(self._store, at, doing="withdrawal")
+            policy = in_force(self._store.policy_rows(), at)
             available = self._store.available(member_id)
             if amount < max(policy.min_withdrawal, 1):
                 raise InsufficientBalanceError(
@@ -344,14 +386,6 @@ def _policy_differences(stored: LedgerPolicy, given: LedgerPolicy) -> list[str]:
     mine, theirs = stored.model_dump(), given.model_dump()
     return [f"{name}: the ledger keeps {mine[name]!r}, given {theirs[name]!r}"
             for name in mine if mine[name] != theirs[name]]
-
-
-def _due(start: datetime, days: int) -> datetime:
-    try:
-        return start + timedelta(days=days)
-    except OverflowError:
-        raise LedgerError(f"{start} + {days} days is beyond the year 9999; check the "
-                          "time") from None
 
 
 def _snapshot(settlement: Settlement) -> dict[str, Any]:

@@ -19,8 +19,10 @@ from typing import Any
 
 from tuishou.errors import LedgerError, did_you_mean
 from tuishou.ids import id_problem
+from tuishou.ledger.clock import check_clock
 from tuishou.ledger.models import Entry, LedgerPolicy, RefundResult
 from tuishou.ledger.store import Store, entry_row
+from tuishou.ledger.stored import damaged
 from tuishou.orders import Order, OrderLine
 from tuishou.rounding import prorate
 from tuishou.rules import Policy
@@ -45,6 +47,7 @@ def refund(store: Store, policy: LedgerPolicy, order_id: str, lines: Mapping[str
     if at < posted_at:
         raise LedgerError(f"at={at} is before order {order_id!r} was posted ({posted_at}); "
                           "a refund cannot precede its order")
+    check_clock(store, at, doing="refund")
     after = refund_quantities(order, refunded, lines)
     pool, target = remaining(commission, snapshot, order, after)
     current = store.payouts(order_id)
@@ -66,12 +69,15 @@ def refund(store: Store, policy: LedgerPolicy, order_id: str, lines: Mapping[str
 
 def _load(store: Store, order_id: str) -> tuple[Order, dict[str, Any], list[int], Policy, bool,
                                                 datetime]:
-    order_json, snapshot_json, refunded_json, policy_json, released, posted_at = (
-        store.order_row(order_id, "order_json, snapshot_json, refunded_json, policy_json, "
-                        "released_at, posted_at", join=True))
-    return (Order.model_validate_json(order_json), json.loads(snapshot_json),
-            json.loads(refunded_json), Policy.model_validate_json(policy_json),
-            released is not None, datetime.fromisoformat(posted_at))
+    row = store.order_row(order_id, "order_json", "snapshot_json", "refunded_json",
+                          "policy_json", "released_at", "posted_at")
+    order, refunded = row["order_json"], row["refunded_json"]
+    if len(refunded) != len(order.lines) or any(
+            done > line.quantity for line, done in zip(order.lines, refunded, strict=False)):
+        raise damaged(store.path, "orders", row, "refunded_json",
+                      "expected one count per line of the order, each at most its quantity")
+    return (order, row["snapshot_json"], refunded, row["policy_json"],
+            row["released_at"] is not None, row["posted_at"])
 
 
 def _clawback(store: Store, policy: LedgerPolicy, key: Key, amount: int, at: datetime,

@@ -5,7 +5,8 @@ Schema, version 2 (see ``docs/ledger.md`` for the meaning of each column):
 - ``schema_version(version)``: one row; a newer version is refused, version 1 is upgraded
   only by an explicit ``Ledger.upgrade`` (see ``ledger_upgrade``).
 - ``ledger_policy(change_id, at, policy_json, note)``: the ``LedgerPolicy`` the ledger was
-  created with and every recorded change of it; the last row applies.
+  created with (it applies from the start) and every recorded change of it (each applies
+  from its ``at`` on).
 - ``policies(policy_id, policy_json)``: every commission policy an order was posted under,
   keyed by the SHA-256 of its JSON.
 - ``orders(order_id PRIMARY KEY, ...)``: one row per posted order: its fingerprint, the order
@@ -17,10 +18,11 @@ Schema, version 2 (see ``docs/ledger.md`` for the meaning of each column):
 - ``entries(entry_id, ...)``: the immutable history every balance is summed from.
 - ``requests(request_id PRIMARY KEY, ...)``: refund and withdrawal ids already carried out.
 
-Every time is ISO 8601 text in UTC. Every write runs in one ``BEGIN IMMEDIATE`` transaction,
-so a crash leaves each operation either fully recorded or not at all, and concurrent writers
-queue rather than interleave. Every ``sqlite3`` error comes out as a ``LedgerError`` that
-says what to do.
+Every time is ISO 8601 text in UTC, indexed where the ledger's clock (``ledger.clock``) looks
+for the latest one; every value read back is decoded by ``ledger.stored``. Every write runs in
+one ``BEGIN IMMEDIATE`` transaction, so a crash leaves each operation either fully recorded or
+not at all, and concurrent writers queue rather than interleave. Every ``sqlite3`` error comes
+out as a ``LedgerError`` that says what to do.
 """
 
 from __future__ import annotations
@@ -33,10 +35,11 @@ from pathlib import Path
 from typing import Any
 
 from tuishou.errors import DuplicateRequestError, LedgerError, UnknownOrderError
-from tuishou.ledger.models import Entry
+from tuishou.ledger.models import Entry, LedgerPolicy
+from tuishou.ledger.stored import decode, stored_time
 
 __all__ = ["LEDGER_TABLES", "POLICY_TABLE", "SCHEMA_VERSION", "Store", "database_errors",
-           "entry_row", "schema_version", "stored_time"]
+           "entry_row", "schema_version"]
 
 SCHEMA_VERSION = 2
 POLICY_TABLE = """
@@ -83,12 +86,17 @@ CREATE TABLE entries (
 );
 CREATE INDEX entries_by_member ON entries (member_id);
 CREATE INDEX entries_by_order ON entries (order_id);
+CREATE INDEX entries_by_time ON entries (at);
+CREATE INDEX orders_by_posting ON orders (posted_at);
+CREATE INDEX orders_by_freeze ON orders (freeze_start);
+CREATE INDEX orders_by_release ON orders (released_at);
 CREATE TABLE requests (
     request_id TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
     at TEXT NOT NULL
 );
+CREATE INDEX requests_by_time ON requests (at);
 """ + POLICY_TABLE
 LEDGER_TABLES = frozenset({"schema_version", "ledger_policy", "policies", "orders", "payouts",
                            "entries", "requests"})
@@ -116,11 +124,6 @@ def database_errors(path: str) -> Iterator[None]:
         advice = next((say for part, say in _ADVICE if part in text.lower()),
                       "failed; check the file and the disk, or restore it from a backup")
         raise LedgerError(f"the ledger database {path} {advice} (sqlite: {text})") from exc
-
-
-def stored_time(moment: datetime) -> str:
-    """How the ledger writes an (aware) time: ISO 8601 in UTC."""
-    return moment.astimezone(UTC).isoformat()
 
 
 class Store:
@@ -206,19 +209,33 @@ class Store:
             return self.db.execute(sql, parameters).fetchone()
 
     def rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
-        """Every row of a query."""
+        """Every row of a query (aggregates and existence; stored values go through ``read``)."""
         with database_errors(self.path):
             return self.db.execute(sql, parameters).fetchall()
+
+    def read(self, table: str, sql: str, parameters: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Every row of a query on ``table``, each value decoded (``stored.decode``): a value
+        the ledger would not have written is a ``LedgerError`` naming the file and the row."""
+        with database_errors(self.path):
+            cursor = self.db.execute(sql, parameters)
+            names = [column[0] for column in cursor.description]
+            rows = cursor.fetchall()
+        return [decode(self.path, table, dict(zip(names, row, strict=True))) for row in rows]
 
     def record_policy(self, policy_json: str, at: datetime, note: str) -> None:
         """Record ``policy_json`` as the ledger's policy from ``at`` on."""
         self.db.execute("INSERT INTO ledger_policy (at, policy_json, note) VALUES (?, ?, ?)",
                         (stored_time(at), policy_json, note))
 
-    def policy_rows(self) -> list[tuple[int, str, str, str]]:
-        """Every recorded policy, oldest first: (change_id, at, policy_json, note)."""
-        return self.rows("SELECT change_id, at, policy_json, note FROM ledger_policy "
-                         "ORDER BY change_id")
+    def policy_rows(self) -> list[tuple[datetime, LedgerPolicy, str]]:
+        """Every recorded policy, oldest first: (at, policy, note); the first is the creation."""
+        rows = self.read("ledger_policy", "SELECT change_id, at, policy_json, note "
+                         "FROM ledger_policy ORDER BY change_id")
+        if not rows:
+            raise LedgerError(f"the ledger {self.path} has an empty ledger_policy table (a "
+                              "ledger records the policy it was created with); the file was "
+                              "altered outside tuishou: restore it from a backup")
+        return [(row["at"], row["policy_json"], row["note"]) for row in rows]
 
     def add_entries(self, rows: Sequence[dict[str, Any]]) -> list[Entry]:
         """Insert entries (dicts with Entry's fields but the id) and return them with ids."""
@@ -237,15 +254,15 @@ class Store:
 
     def entries(self, where: str = "1", parameters: Sequence[Any] = ()) -> list[Entry]:
         """Entries matching a SQL condition, oldest first."""
-        rows = self.rows(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE {where} ORDER BY entry_id",
-                         parameters)
-        return [_entry(row) for row in rows]
+        rows = self.read("entries", f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE {where} "
+                         "ORDER BY entry_id", parameters)
+        return [Entry(**row) for row in rows]
 
     def payouts(self, order_id: str) -> dict[tuple[str, str, str], int]:
         """What an order pays now, per (member, rule, kind)."""
-        rows = self.rows("SELECT member_id, rule, kind, amount FROM payouts "
+        rows = self.read("payouts", "SELECT order_id, member_id, rule, kind, amount FROM payouts "
                          "WHERE order_id = ? AND amount != 0", (order_id,))
-        return {(m, r, k): amount for m, r, k, amount in rows}
+        return {(row["member_id"], row["rule"], row["kind"]): row["amount"] for row in rows}
 
     def set_payout(self, order_id: str, key: tuple[str, str, str], amount: int) -> None:
         """Record what an order pays one (member, rule, kind) now."""
@@ -255,25 +272,31 @@ class Store:
 
     def available(self, member_id: str) -> int:
         """A member's available balance (SQLite refuses, never wraps, a sum beyond int64)."""
-        row = self.one("SELECT COALESCE(SUM(amount), 0) FROM entries "
-                       "WHERE bucket = 'available' AND member_id = ?", (member_id,))
+        where = "bucket = 'available' AND member_id = ?"
+        self.read("entries", f"SELECT entry_id, amount FROM entries WHERE {where} "  # refuses
+                  "AND typeof(amount) != 'integer' LIMIT 1", (member_id,))  # a damaged amount
+        row = self.one(f"SELECT COALESCE(SUM(amount), 0) FROM entries WHERE {where}",
+                       (member_id,))
         return int(row[0])
 
-    def order_row(self, order_id: str, columns: str, *, join: bool = False) -> Any:
-        """Columns of a posted order (joined with its commission policy); refuses others."""
-        source = "orders JOIN policies USING (policy_id)" if join else "orders"
-        row = self.one(f"SELECT {columns} FROM {source} WHERE order_id = ?", (order_id,))
-        if row is None:
+    def order_row(self, order_id: str, *columns: str) -> dict[str, Any]:
+        """Columns of a posted order, decoded (``policy_json``: its commission policy);
+        refuses an order never posted."""
+        source = ("orders JOIN policies USING (policy_id)" if "policy_json" in columns
+                  else "orders")
+        rows = self.read("orders", f"SELECT order_id, {', '.join(columns)} FROM {source} "
+                         "WHERE order_id = ?", (order_id,))
+        if not rows:
             raise UnknownOrderError(f"order {order_id!r} was never posted to this ledger")
-        return row
+        return rows[0]
 
     def seen(self, request_id: str, kind: str, fingerprint: str) -> bool:
         """Whether this refund or withdrawal was carried out; refuses an id used otherwise."""
-        row = self.one("SELECT kind, fingerprint FROM requests WHERE request_id = ?",
-                       (request_id,))
-        if row is None:
+        rows = self.read("requests", "SELECT request_id, kind, fingerprint FROM requests "
+                         "WHERE request_id = ?", (request_id,))
+        if not rows:
             return False
-        if tuple(row) != (kind, fingerprint):
+        if (rows[0]["kind"], rows[0]["fingerprint"]) != (kind, fingerprint):
             raise DuplicateRequestError(f"{kind} id {request_id!r} was already used for a "
                                         "different request; use a new id")
         return True
@@ -335,10 +358,3 @@ def entry_row(key: tuple[str, str, str], bucket: str, reason: str, amount: int, 
     return {"member_id": member, "bucket": bucket, "reason": reason, "amount": amount, "at": at,
             "order_id": order_id, "rule": rule or None, "kind": kind or None,
             "request_id": request_id}
-
-
-def _entry(row: Sequence[Any]) -> Entry:
-    entry_id, member, bucket, reason, amount, at, order_id, rule, kind, request_id = row
-    return Entry(entry_id=entry_id, member_id=member, bucket=bucket, reason=reason, amount=amount,
-                 at=datetime.fromisoformat(at), order_id=order_id, rule=rule, kind=kind,
-                 request_id=request_id)

@@ -26,13 +26,8 @@ from pathlib import Path
 from tuishou.errors import ArgumentTypeError, LedgerError
 from tuishou.ledger.models import LedgerPolicy
 from tuishou.ledger.refunds import refund_fingerprint
-from tuishou.ledger.store import (
-    POLICY_TABLE,
-    SCHEMA_VERSION,
-    database_errors,
-    schema_version,
-    stored_time,
-)
+from tuishou.ledger.store import POLICY_TABLE, SCHEMA_VERSION, database_errors, schema_version
+from tuishou.ledger.stored import any_time, decode, stored_time
 
 __all__ = ["upgrade"]
 
@@ -75,17 +70,21 @@ def _upgrade(db: sqlite3.Connection, path: str, policy: LedgerPolicy,
                           f"upgraded (to {SCHEMA_VERSION}), nothing changed")
     for table, (key, columns) in _TIMES.items():
         for row in db.execute(f"SELECT {key}, {', '.join(columns)} FROM {table}").fetchall():
-            values = [_utc(text, naive_times, f"{path}: {table}.{column}")
+            values = [_utc(path, table, {key: row[0], column: text}, naive_times)
                       for column, text in zip(columns, row[1:], strict=True)]
             db.execute(f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} "
                        f"WHERE {key} = ?", (*values, row[0]))
-    for request_id, fingerprint in db.execute(
+    for found in db.execute(
             "SELECT request_id, fingerprint FROM requests WHERE kind = 'refund'").fetchall():
-        posted = db.execute("SELECT order_id FROM entries WHERE request_id = ? LIMIT 1",
-                            (request_id,)).fetchone()
-        if posted is not None and fingerprint == refund_fingerprint(posted[0], {}):
+        request_id, fingerprint = decode(path, "requests", dict(
+            zip(("request_id", "fingerprint"), found, strict=True))).values()
+        posted = db.execute("SELECT entry_id, order_id FROM entries WHERE request_id = ? "
+                            "LIMIT 1", (request_id,)).fetchone()
+        order_id = posted and decode(path, "entries", {"entry_id": posted[0],
+                                                       "order_id": posted[1]})["order_id"]
+        if order_id and fingerprint == refund_fingerprint(order_id, {}):
             db.execute("UPDATE requests SET fingerprint = ? WHERE request_id = ?",
-                       (refund_fingerprint(posted[0], None), request_id))
+                       (refund_fingerprint(order_id, None), request_id))
     db.execute(POLICY_TABLE)
     db.execute("INSERT INTO ledger_policy (at, policy_json, note) VALUES (?, ?, ?)",
                (stored_time(datetime.now(UTC)), policy.model_dump_json(),
@@ -93,10 +92,14 @@ def _upgrade(db: sqlite3.Connection, path: str, policy: LedgerPolicy,
     db.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
 
 
-def _utc(text: str | None, naive_times: tzinfo | None, where: str) -> str | None:
+def _utc(path: str, table: str, row: dict[str, object], naive_times: tzinfo | None
+         ) -> str | None:
+    """A schema-1 time (the row's last column) in UTC, read through the checked decoder."""
+    column, text = list(row.items())[-1]
     if text is None:
         return None
-    moment = datetime.fromisoformat(text)
+    moment: datetime = decode(path, table, row, {column: any_time})[column]
+    where = f"{path}: {table}.{column}"
     if moment.utcoffset() is None:
         if naive_times is None:
             raise LedgerError(f"{where} = {text} is a naive time; pass naive_times=<the zone it "
