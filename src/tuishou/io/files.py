@@ -258,7 +258,8 @@ def read_table(file: Path | DataFile, columns: Sequence[Column], problems: Probl
     for name in names:
         if name not in known:  # refused: a misspelt column must not be silently ignored
             problems.add(path, _unknown_column(name, known))
-    missing = [c.name for c in columns if c.required and c.name not in names]
+    padded = {name.strip() for name in names}  # a padded name is said above, not missing
+    missing = [c.name for c in columns if c.required and c.name not in padded]
     if missing:
         problems.add(path, f"missing column(s) {missing}; the file has {list(names)}")
     table = Table(path, size, {}, {}, lines, _raw=raw)
