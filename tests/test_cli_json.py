@@ -7,6 +7,7 @@ padded numbers, the same in every format."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -199,3 +200,28 @@ def test_a_padded_number_is_read_the_same_in_every_format(tmp_path, capsys, suff
         assert code == 2
         place = {".csv": "line 3", ".jsonl": "line 2", ".parquet": "row 2"}[suffix]
         assert f"padded{suffix}, {place}: amount={cell!r} is not" in err, err
+
+
+# --------------------------- arguments that are not UTF-8 (a shell passes bytes as surrogates)
+
+
+def test_an_order_id_argument_that_is_not_utf8_is_refused(tmp_path, capsys):
+    paths = scenario(tmp_path)
+    argv = argv_of(paths, "explain", tmp_path)
+    code, out, err = run(capsys, *argv[:-1], "o-1001\udcff")
+    assert (code, out) == (2, "")
+    assert r"tuishou: error: order_id='o-1001\udcff' holds a control character" in err
+
+
+@pytest.mark.parametrize("option", ["out", "orders", "members", "policy"])
+def test_a_file_name_that_is_not_utf8_is_refused(tmp_path, capsys, option):
+    paths = scenario(tmp_path)
+    argv = settle_args(paths, tmp_path / "payouts.csv")
+    name = tmp_path / ("x\udcff" + Path(argv[argv.index(f"--{option}") + 1]).suffix)
+    if option != "out":
+        name.write_bytes(paths[option].read_bytes())
+    argv[argv.index(f"--{option}") + 1] = str(name)
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert f"Invalid value for '--{option}': {str(name)!r} is not a UTF-8 file name" in \
+        " ".join(err.split())

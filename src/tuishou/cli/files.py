@@ -66,6 +66,11 @@ class FileArg(click.Path):
                           "Parquet, JSON Lines); name the file", param, ctx)
             return DataFile(_STREAM, "", std=True)
         path = Path(os.fsdecode(super().convert(value, param, ctx)))
+        try:
+            str(path).encode("utf-8")
+        except UnicodeEncodeError:  # bytes that are not UTF-8 (surrogate escapes)
+            self.fail(f"{str(path)!r} is not a UTF-8 file name; name the file in UTF-8",
+                      param, ctx)
         if not self.data:
             return path
         try:
