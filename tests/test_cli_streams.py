@@ -271,6 +271,7 @@ REDIRECTIONS = [
     ("migrate", "roster", "in", "roster", "out", {"out": "roster"}),
     ("migrate", "mapping", "in", "mapping", "report", {"report": "mapping"}),
     ("migrate", "out", "out", "members", "members", {}),
+    ("migrate", "out", "out", "report", "report", {"report": "report"}),  # two outputs
 ]
 
 
@@ -279,6 +280,8 @@ REDIRECTIONS = [
 def test_a_dash_redirected_from_or_to_an_input_is_refused(tmp_path, name, option, direction,
                                                           target, other, outputs):
     paths = files(tmp_path)
+    paths["report"] = tmp_path / "report.txt"
+    paths["report"].write_text("last month's report\n")
     given = {"out": tmp_path / "new.csv"} if name != "compare" else {}
     given.update({key: paths[value] for key, value in outputs.items()})
     argv = [*dash(command(paths, name, **given), option), "--format", "csv"]
@@ -289,7 +292,7 @@ def test_a_dash_redirected_from_or_to_an_input_is_refused(tmp_path, name, option
     err = done.stderr.decode()
     assert done.returncode == 2, err
     said = "standard input comes from" if reading else "standard output goes to"
-    what = "output" if reading else "input"
+    what = "output" if reading or target == "report" else "input"
     assert f"Invalid value for '--{option}': '-': {said} {paths[target]}, the {what} " \
            f"--{other}; " in " ".join(err.split()), err
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # nothing written

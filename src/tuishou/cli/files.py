@@ -207,19 +207,20 @@ def _no_overwrite(ctx: click.Context,
     streams = [(param, kind.output) for param, kind, value in options
                if isinstance(value, DataFile) and value.std]
     for param, output in streams:
-        _no_overwrite_through(ctx, param, output, inputs if output else outputs, streams)
+        _no_overwrite_through(ctx, param, output, inputs + outputs if output else outputs,
+                              streams)
 
 
 def _no_overwrite_through(ctx: click.Context, param: click.Parameter, output: bool,
                           others: list[tuple[click.Parameter, Path, str]],
                           streams: list[tuple[click.Parameter, bool]]) -> None:
-    """Refuse a ``-`` whose stream is a regular file that another option names (an input
-    for standard output, an output for standard input), or that the other stream is."""
+    """Refuse a ``-`` whose stream is a regular file that another option names (any file for
+    standard output, an output for standard input), or that the other stream is."""
     status = _stream_file(sys.stdout if output else sys.stdin)
     if status is None:
         return
     stream = "standard output goes to" if output else "standard input comes from"
-    harm = "writing there would destroy that input" if output \
+    harm = "writing there would destroy that file" if output \
         else "writing it would destroy the input read from it"
     for other, other_path, what in others:
         if _is_file(status, other_path):
