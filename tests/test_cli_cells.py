@@ -24,7 +24,9 @@ from cli_support import (
     run,
     scenario,
     settle_args,
+    write_rows,
 )
+from test_cli_migrate import MAPPING, MAPPING_COLUMNS, ROSTER, ROSTER_COLUMNS
 from tuishou.cli.main import main
 
 LIMIT = "one order is at most 10,000,000,000 fen (¥100,000,000.00)"
@@ -315,12 +317,33 @@ def test_a_roster_cell_of_the_wrong_type_is_named_with_its_value(tmp_path, capsy
 
 
 # Any value in any cell: a result or a refusal naming the file, never a traceback. Hypothesis
-# crafts the values the table above did not think of.
-JSON_VALUES = st.one_of(
+# crafts the values the table above did not think of, including what Python's json reads but
+# no other JSON tool writes (RAW_JSON: literals written as they are).
+
+
+class RawJson:
+    """A JSON Lines cell written as this text, as it is (json.dumps cannot write it)."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __repr__(self):
+        return f"RawJson({self.text[:40]!r})"
+
+
+RAW_JSON = st.sampled_from([
+    "1" + "0" * 5000, "-" + "9" * 4301, "9" * 4300, "NaN", "Infinity", "-Infinity", "-0",
+    "-0.0", "1e400", "-1e400", "1E-400", r'"o\ud800"', r'"\udc00x"', r'"\ud83d\ude00"',
+    '{"a": {"b": [1, {"c": null}]}}', "[[[]]]", json.dumps("x" * 5000), '"\u0000"'])
+PYTHON_VALUES = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=6),
+    st.text(st.characters(categories=["Cs", "Cc", "Zs", "Nd"]), max_size=4),  # surrogates...
     st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=2), st.none(),
-                                                           max_size=1))
+                                                           max_size=1),
+    st.recursive(st.none() | st.integers(), lambda inner: st.lists(inner, max_size=2)
+                 | st.dictionaries(st.text(max_size=2), inner, max_size=2), max_leaves=4))
+JSON_VALUES = st.one_of(PYTHON_VALUES, RAW_JSON.map(RawJson))  # raw: half of the draws
 ARROW_VALUES = st.one_of(
     st.booleans(), st.integers(min_value=-(2**63), max_value=2**64 - 1),
     st.floats(allow_nan=True), st.text(max_size=6), st.binary(max_size=4),
@@ -337,28 +360,51 @@ def arrow_column(value, size):
     return pa.array([None, value] + [None] * (size - 2), kind)
 
 
+def json_line(row):
+    """A row as a JSON line (ASCII: a lone surrogate is written as its escape)."""
+    raw = {key: value.text for key, value in row.items() if isinstance(value, RawJson)}
+    text = json.dumps({key: f"@@{key}@@" if key in raw else value
+                       for key, value in row.items()})
+    for key, value in raw.items():
+        text = text.replace(json.dumps(f"@@{key}@@"), value)
+    return text + "\n"
+
+
+FILES = {"orders": (ORDERS, ORDER_COLUMNS), "members": (MEMBERS, MEMBER_COLUMNS),
+         "roster": (ROSTER, ROSTER_COLUMNS), "mapping": (MAPPING, MAPPING_COLUMNS)}
+
+
 @settings(max_examples=80, deadline=None)
-@given(file=st.sampled_from(["orders", "members"]), data=st.data(),
+@given(file=st.sampled_from(list(FILES)), data=st.data(),
        suffix=st.sampled_from([".jsonl", ".parquet"]))
 def test_no_cell_gives_a_traceback(tmp_path_factory, file, data, suffix):
     folder = tmp_path_factory.mktemp("cell")
     paths = scenario(folder, suffix)
-    column = data.draw(st.sampled_from(ORDER_COLUMNS if file == "orders" else MEMBER_COLUMNS))
+    for name in ("roster", "mapping"):
+        paths[name] = write_rows(folder / f"{name}{suffix}", *FILES[name])
+    rows, columns = FILES[file]
+    column = data.draw(st.sampled_from(columns))
     if suffix == ".jsonl":
-        rows = [dict(row) for row in (ORDERS if file == "orders" else MEMBERS)]
+        rows = [dict(row) for row in rows]
         rows[1][column] = data.draw(JSON_VALUES)
-        paths[file].write_text("".join(json.dumps(row) + "\n" for row in rows))
+        paths[file].write_text("".join(json_line(row) for row in rows))
     else:
         table = pq.read_table(paths[file])
         index = table.column_names.index(column)
         column_values = arrow_column(data.draw(ARROW_VALUES), table.num_rows)
         pq.write_table(table.set_column(index, column, column_values), paths[file])
-    out = folder / "payouts.csv"
+    out = folder / "out.csv"
+    argv = settle_args(paths, out) if file in ("orders", "members") else [
+        "migrate", "--policy", str(paths["policy"]), "--members", str(paths["members"]),
+        "--roster", str(paths["roster"]), "--mapping", str(paths["mapping"]),
+        "--as-of", "2026-11-24", "--out", str(out)]
     err = io.StringIO()
     with redirect_stderr(err):
-        code = main(settle_args(paths, out))
+        code = main(argv)
     assert code in (0, 2), err.getvalue()
     if code == 2:
         assert err.getvalue().startswith("tuishou: error: bad input: "), err.getvalue()
-        assert str(paths[file]) in err.getvalue()
+        named = [paths[file]] if file != "mapping" else [paths["mapping"], paths["roster"]]
+        assert any(str(path) in err.getvalue() for path in named)  # unmapped: the roster's line
+        assert len(err.getvalue()) < 5000, err.getvalue()[:5000]  # long values shortened
         assert not out.exists()

@@ -8,6 +8,7 @@ import pytest
 
 from cli_support import MEMBERS, ORDERS, run, scenario
 from tuishou import InviteTree, Order, OrderLine, load_policy, settle
+from tuishou.cli.main import main
 
 
 def explain_args(paths, order_id):
@@ -158,3 +159,26 @@ def test_without_the_cli_extra_the_command_says_what_to_install(capsys, monkeypa
     assert capsys.readouterr().err == (
         "tuishou: error: the command line needs click, which is not installed: "
         "pip install 'tuishou[cli]'\n")
+
+
+@pytest.mark.parametrize(("option", "most"), [("members", 1_000_000), ("orders", 200_000)])
+def test_the_demo_refuses_sizes_above_its_maximum_at_once(capsys, monkeypatch, option, most):
+    from tuishou.cli import demo
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("nothing is generated for a refused size")
+
+    monkeypatch.setattr(demo, "example_tree", refuse)
+    for value in (most + 1, 10_000_000_000, 10**40):
+        code = main(["demo", f"--{option}", str(value)])
+        err = capsys.readouterr().err
+        assert code == 2
+        assert f"Invalid value for '--{option}': {value:,} is more than the demo's {most:,} " \
+               f"{option}" in " ".join(err.split())
+
+
+def test_the_demo_maxima_are_documented(capsys):
+    assert main(["demo", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(at most 1,000,000)" in out
+    assert "(at most 200,000)" in out

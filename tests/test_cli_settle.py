@@ -211,12 +211,28 @@ def test_a_row_the_engine_still_refuses_is_named_by_its_line(tmp_path, capsys, m
                    "lines 2, 4\n")
 
 
-def test_a_spreadsheet_csv_with_a_bom_and_padded_header_is_read(tmp_path, capsys):
+def test_a_spreadsheet_csv_with_a_bom_and_crlf_is_read(tmp_path, capsys):
     paths = scenario(tmp_path)
     text = paths["orders"].read_text(encoding="utf-8")
-    header, rest = text.split("\n", 1)
-    padded = ", ".join(header.split(","))
-    paths["orders"].write_text(padded + "\r\n" + rest.replace("\n", "\r\n"), encoding="utf-8-sig")
+    paths["orders"].write_text(text.replace("\n", "\r\n"), encoding="utf-8-sig")
     out = tmp_path / "payouts.csv"
     assert run(capsys, *settle_args(paths, out))[0] == 0
     assert read_payouts(out) == PAYOUTS
+
+
+def test_a_padded_header_is_refused_naming_the_exact_names(tmp_path, capsys):
+    """Column names are exact, as the library's columns are (docs/cli.md): a padded header
+    is refused, naming each column's exact name; the BOM is no part of the first name."""
+    paths = scenario(tmp_path)
+    text = paths["orders"].read_text(encoding="utf-8")
+    header, rest = text.split("\n", 1)
+    paths["orders"].write_text(", ".join(header.split(",")) + "\n" + rest,
+                               encoding="utf-8-sig")
+    out = tmp_path / "payouts.csv"
+    code, _, err = run(capsys, *settle_args(paths, out))
+    assert code == 2
+    for name in ("buyer_id", "sharer_id", "sku", "group", "amount", "quantity"):
+        assert f"column ' {name}' has blanks around its name; name it exactly {name!r}" in err
+    assert "'order_id' has" not in err
+    assert "missing column" not in err  # said once: as padded
+    assert not out.exists()

@@ -240,3 +240,81 @@ def test_a_roster_can_come_from_standard_input(tmp_path, capsys, monkeypatch):
     assert (code, err) == (0, "")
     assert out.startswith("Migrated 3 member(s) on 2026-11-24")
     assert len((tmp_path / "new.jsonl").read_text().splitlines()) == 8
+
+
+# ------------------------------------------------------- "-" redirected from or to a file
+
+
+def tuishou(argv, *, stdin=None, stdout=None):
+    """Run the installed ``tuishou`` in a real process, with real redirections."""
+    script = Path(sys.executable).with_name("tuishou")
+    return subprocess.run([str(script), *map(str, argv)], stdin=stdin,
+                          stdout=stdout if stdout is not None else subprocess.PIPE,
+                          stderr=subprocess.PIPE, check=False, timeout=60)
+
+
+def dash(argv, option):
+    argv = list(argv)
+    argv[argv.index(f"--{option}") + 1] = "-"
+    return argv
+
+
+# (command, the option given "-", standard input ("in") or output ("out"), the file it is
+# redirected from or to, the option naming that file, and the outputs naming files)
+REDIRECTIONS = [
+    ("settle", "orders", "in", "orders", "out", {"out": "orders"}),
+    ("settle", "members", "in", "members", "out", {"out": "members"}),
+    ("settle", "out", "out", "members", "members", {}),
+    ("settle", "out", "out", "orders", "orders", {}),
+    ("settle", "out", "out", "policy", "policy", {}),
+    ("compare", "orders", "in", "orders", "html", {"html": "orders"}),
+    ("migrate", "roster", "in", "roster", "out", {"out": "roster"}),
+    ("migrate", "mapping", "in", "mapping", "report", {"report": "mapping"}),
+    ("migrate", "out", "out", "members", "members", {}),
+    ("migrate", "out", "out", "report", "report", {"report": "report"}),  # two outputs
+]
+
+
+@pytest.mark.parametrize(("name", "option", "direction", "target", "other", "outputs"),
+                         REDIRECTIONS)
+def test_a_dash_redirected_from_or_to_an_input_is_refused(tmp_path, name, option, direction,
+                                                          target, other, outputs):
+    paths = files(tmp_path)
+    paths["report"] = tmp_path / "report.txt"
+    paths["report"].write_text("last month's report\n")
+    given = {"out": tmp_path / "new.csv"} if name != "compare" else {}
+    given.update({key: paths[value] for key, value in outputs.items()})
+    argv = [*dash(command(paths, name, **given), option), "--format", "csv"]
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    reading = direction == "in"
+    with paths[target].open("rb" if reading else "ab") as stream:  # ">>": keeps the file
+        done = tuishou(argv, **{"stdin" if reading else "stdout": stream})
+    err = done.stderr.decode()
+    assert done.returncode == 2, err
+    said = "standard input comes from" if reading else "standard output goes to"
+    what = "output" if reading or target == "report" else "input"
+    assert f"Invalid value for '--{option}': '-': {said} {paths[target]}, the {what} " \
+           f"--{other}; " in " ".join(err.split()), err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # nothing written
+
+
+def test_standard_input_and_output_may_not_be_one_file(tmp_path):
+    paths = scenario(tmp_path)
+    argv = [*dash(dash(settle_args(paths, "-"), "orders"), "out"), "--format", "csv"]
+    before = paths["orders"].read_bytes()
+    with paths["orders"].open("rb") as reading, paths["orders"].open("ab") as writing:
+        done = tuishou(argv, stdin=reading, stdout=writing)
+    assert done.returncode == 2, done.stderr
+    assert "standard output goes to the file standard input comes from (--orders -)" in \
+        " ".join(done.stderr.decode().split())
+    assert paths["orders"].read_bytes() == before
+
+
+def test_a_dash_redirected_from_a_file_no_output_names_is_read(tmp_path):
+    paths = scenario(tmp_path)
+    out = tmp_path / "payouts.csv"
+    with paths["orders"].open("rb") as reading:
+        done = tuishou([*dash(settle_args(paths, out), "orders"), "--format", "csv"],
+                       stdin=reading)
+    assert done.returncode == 0, done.stderr
+    assert read_payouts(out) == PAYOUTS

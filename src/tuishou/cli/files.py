@@ -11,7 +11,10 @@ no output may overwrite an input. Applied to every command by :class:`FileComman
   terminal.
 - **overwriting an input**: an output that is an input (the same path once relative paths
   and symbolic links are resolved, or the same file through a hard link) is refused before
-  any work, and so are two outputs naming one file.
+  any work, and so are two outputs naming one file. A ``-`` counts too: standard input
+  redirected from a regular file (``< orders.csv``) is that file, and standard output
+  redirected to one (``> members.csv``, ``>> members.csv``) is that file (compared by device
+  and inode, as for hard links). A pipe is no file: what feeds it cannot be known.
 
 Data options reach the command as :class:`tuishou.io.files.DataFile`; other file options as
 ``Path``. Refusals are usage errors: exit status 2, nothing read or written.
@@ -23,6 +26,7 @@ Numbers and dates in options are ASCII too (:class:`AsciiInt`, :class:`AsciiDate
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,6 +66,11 @@ class FileArg(click.Path):
                           "Parquet, JSON Lines); name the file", param, ctx)
             return DataFile(_STREAM, "", std=True)
         path = Path(os.fsdecode(super().convert(value, param, ctx)))
+        try:
+            str(path).encode("utf-8")
+        except UnicodeEncodeError:  # bytes that are not UTF-8 (surrogate escapes)
+            self.fail(f"{str(path)!r} is not a UTF-8 file name; name the file in UTF-8",
+                      param, ctx)
         if not self.data:
             return path
         try:
@@ -182,7 +191,8 @@ def _streams(ctx: click.Context,
 
 def _no_overwrite(ctx: click.Context,
                   options: list[tuple[click.Parameter, FileArg, Any]]) -> None:
-    """Refuse an output that names an input, or the file of an earlier output."""
+    """Refuse an output that names an input, or the file of an earlier output; a ``-``
+    redirected from or to a regular file is that file."""
     named = [(param, kind.output, value.path if isinstance(value, DataFile) else value)
              for param, kind, value in options
              if not (isinstance(value, DataFile) and value.std)]
@@ -194,3 +204,59 @@ def _no_overwrite(ctx: click.Context,
                 raise click.BadParameter(
                     f"{path} is also the {what} {other.opts[0]} {other_path}; writing it "
                     "would destroy that file: name another file", ctx=ctx, param=param)
+    streams = [(param, kind.output) for param, kind, value in options
+               if isinstance(value, DataFile) and value.std]
+    for param, output in streams:
+        _no_overwrite_through(ctx, param, output, inputs + outputs if output else outputs,
+                              streams)
+
+
+def _no_overwrite_through(ctx: click.Context, param: click.Parameter, output: bool,
+                          others: list[tuple[click.Parameter, Path, str]],
+                          streams: list[tuple[click.Parameter, bool]]) -> None:
+    """Refuse a ``-`` whose stream is a regular file that another option names (any file for
+    standard output, an output for standard input), or that the other stream is."""
+    status = _stream_file(sys.stdout if output else sys.stdin)
+    if status is None:
+        return
+    stream = "standard output goes to" if output else "standard input comes from"
+    harm = "writing there would destroy that file" if output \
+        else "writing it would destroy the input read from it"
+    for other, other_path, what in others:
+        if _is_file(status, other_path):
+            raise click.BadParameter(
+                f"'-': {stream} {other_path}, the {what} {other.opts[0]}; {harm}: name "
+                "another file (or read and write through pipes)", ctx=ctx, param=param)
+    if output:
+        for other, other_output in streams:
+            reading = None if other_output else _stream_file(sys.stdin)
+            if reading is not None and _key(reading) == _key(status):
+                raise click.BadParameter(
+                    f"'-': standard output goes to the file standard input comes from "
+                    f"({other.opts[0]} -); writing it would destroy that input: name "
+                    "another file", ctx=ctx, param=param)
+
+
+def _stream_file(stream: Any) -> os.stat_result | None:
+    """The status of the regular file a standard stream is redirected from or to; None for a
+    terminal, a pipe, or a stream without a file descriptor.
+
+    >>> import io; _stream_file(io.StringIO()) is None
+    True
+    """
+    try:
+        status = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation: no descriptor
+        return None
+    return status if stat.S_ISREG(status.st_mode) else None
+
+
+def _key(status: os.stat_result) -> tuple[int, int]:
+    return status.st_dev, status.st_ino
+
+
+def _is_file(status: os.stat_result, path: Path) -> bool:
+    try:
+        return _key(os.stat(path)) == _key(status)
+    except OSError:  # does not exist (yet): not that file
+        return False

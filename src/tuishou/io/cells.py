@@ -6,8 +6,9 @@ Glossary:
 
   - ``text``: ids and names. An empty cell is missing (None) unless the column keeps blanks
     for its own check; integers in JSON Lines and Parquet are read as text (1001 → "1001").
-  - ``integer``: whole numbers, e.g. fen. Integers, or text holding one ("1250"). Decimals
-    ("12.5") and floats are refused: money is integer fen.
+  - ``integer``: whole numbers, e.g. fen. Integers, or text holding one ("1250"), with or
+    without spaces or tabs around it (" 1250", in every format; nothing else is trimmed).
+    Decimals ("12.5") and floats are refused: money is integer fen.
   - ``value``: passed on as read (dates: ISO text, or Parquet timestamps) for the library.
 
 - **bad cell**: one that cannot be read as its kind. :func:`convert` lists their rows; the
@@ -29,11 +30,13 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tuishou.io.jsontext import shown
 from tuishou.money import MAX_ORDER_FEN, digits_problem, fen_example, yuan
 
 __all__ = ["Column", "convert", "describe_bad_integer", "too_large"]
 
 _WHOLE = re.compile(r"-?[0-9]{1,18}")  # beyond 18 digits an int64 could overflow
+_BLANKS = " \t"  # trimmed around a number written as text, in every format
 _INT64_MAX = 2**63 - 1
 _DECIMAL = re.compile(  # 12.5, .5, 12., 1e3, 1.5E-2: numbers a spreadsheet may write
     r"[+-]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?[0-9]+[eE][+-]?[0-9]+")
@@ -116,8 +119,8 @@ def _integer_cells(values: list[Any]) -> tuple[npt.NDArray[np.int64], list[int]]
     for row, value in enumerate(values):
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**18:
             out[row] = value
-        elif isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
-            out[row] = int(value)
+        elif isinstance(value, str) and _WHOLE.fullmatch(value.strip(_BLANKS)):
+            out[row] = int(value.strip(_BLANKS))
         else:
             bad.append(row)
     return out, bad
@@ -134,7 +137,7 @@ def _integer_arrow(values: Any) -> tuple[npt.NDArray[np.int64], list[int]]:
         return np.asarray(numbers, dtype=np.int64), _rows(bad)
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         return _integer_cells(values.to_pylist())  # floats, bools, decimals: cell by cell
-    text = pc.utf8_trim_whitespace(values)
+    text = pc.utf8_trim(values, _BLANKS)
     whole = pc.fill_null(pc.match_substring_regex(text, r"^-?[0-9]{1,18}$"), False)
     numbers = pc.if_else(whole, text, "0").cast(pa.int64()).to_numpy()
     return np.asarray(numbers, dtype=np.int64), _rows(pc.invert(whole))
@@ -161,16 +164,16 @@ def describe_bad_integer(name: str, value: Any, *, money: bool) -> str:
         return f"{name}={value!r} is a bool; write a whole number" + (" of fen" if money else "")
     if isinstance(value, str) and (problem := digits_problem(value, name=name)):
         return problem
-    text = value.strip() if isinstance(value, str) else repr(value)
+    text = value.strip(_BLANKS) if isinstance(value, str) else repr(value)
     is_decimal = isinstance(value, float | Decimal) or bool(_DECIMAL.fullmatch(text))
     if is_decimal and money:
         example = fen_example(str(value) if isinstance(value, Decimal) else text)
         hint = f", {example}" if example else ""
-        return (f"{name}={value!r} is not a whole number of fen: money is integer fen (分)"
-                f"{hint}")
-    if isinstance(value, int | str) and re.fullmatch(r"-?[0-9]{19,}", str(value).strip()):
-        return too_large(name, value) if money else f"{name}={value!r} is too large"
-    return f"{name}={value!r} is not a whole number"
+        return (f"{name}={shown(value)} is not a whole number of fen: money is integer fen "
+                f"(分){hint}")
+    if isinstance(value, int | str) and re.fullmatch(r"-?[0-9]{19,}", str(value).strip(_BLANKS)):
+        return too_large(name, value) if money else f"{name}={shown(value)} is too large"
+    return f"{name}={shown(value)} is not a whole number"
 
 
 def too_large(name: str, value: Any, *, why: str = "") -> str:
@@ -179,5 +182,5 @@ def too_large(name: str, value: Any, *, why: str = "") -> str:
     >>> too_large("amount", 10**10 + 1)
     'amount=10000000001 is too large: one order is at most 10,000,000,000 fen (¥100,000,000.00)'
     """
-    return (f"{name}={value!r} is too large: {why}one order is at most {MAX_ORDER_FEN:,} fen "
+    return (f"{name}={shown(value)} is too large: {why}one order is at most {MAX_ORDER_FEN:,} fen "
             f"({yuan(MAX_ORDER_FEN)})")

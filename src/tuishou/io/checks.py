@@ -25,6 +25,7 @@ from tuishou.errors import did_you_mean
 from tuishou.ids import id_problem
 from tuishou.io.cells import Column, describe_bad_integer, too_large
 from tuishou.io.files import Problems, Table
+from tuishou.io.jsontext import shown
 from tuishou.members.records import SUGGEST_LIMIT
 from tuishou.money import MAX_ORDER_FEN
 from tuishou.rules import Policy
@@ -52,7 +53,7 @@ def check_cells(table: Table, column: Column, problems: Problems) -> None:
             high = np.flatnonzero(values > MAX_ORDER_FEN)
             problems.rows(table, high, lambda row: too_large(name, int(values[row])))
         return
-    problems.rows(table, bad, lambda row: f"{name}={table.cell(name, row)!r} is a "
+    problems.rows(table, bad, lambda row: f"{name}={shown(table.cell(name, row))} is a "
                   f"{type(table.cell(name, row)).__name__}; ids and names are text")
     if column.required:
         empty = mask(pc.is_null(values))

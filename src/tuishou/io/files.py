@@ -7,6 +7,8 @@ Glossary:
   or ``.jsonl`` (one JSON object a line, naming each key once). Any other extension is
   refused, naming these. Standard input and output (``-`` on the command line) have no
   extension: their format is given (:class:`DataFile`). A UTF-8 BOM is accepted.
+- **column names** are exact in every format: ``" sharer_id"`` is refused, naming
+  ``sharer_id`` (as the library refuses such a column); so is a name the reader does not know.
 - **place**: where a row is, for messages. CSV and JSON Lines count physical lines from 1:
   a CSV's header is line 1, so its first row is line 2 (a quoted value spanning two lines
   moves the rows after it down). Parquet has no lines, so its rows are counted from 1.
@@ -36,6 +38,7 @@ import pyarrow.parquet as pq
 from tuishou.errors import InvalidFileError, did_you_mean
 from tuishou.io import jsontext
 from tuishou.io.cells import Column, convert
+from tuishou.io.jsontext import shown
 
 __all__ = ["FORMATS", "DataFile", "Problems", "Table", "check_format", "read_table"]
 
@@ -254,8 +257,9 @@ def read_table(file: Path | DataFile, columns: Sequence[Column], problems: Probl
     known = {column.name for column in columns}
     for name in names:
         if name not in known:  # refused: a misspelt column must not be silently ignored
-            problems.add(path, f"unknown column {name!r}; {did_you_mean(name, known)}")
-    missing = [c.name for c in columns if c.required and c.name not in names]
+            problems.add(path, _unknown_column(name, known))
+    padded = {name.strip() for name in names}  # a padded name is said above, not missing
+    missing = [c.name for c in columns if c.required and c.name not in padded]
     if missing:
         problems.add(path, f"missing column(s) {missing}; the file has {list(names)}")
     table = Table(path, size, {}, {}, lines, _raw=raw)
@@ -263,6 +267,18 @@ def read_table(file: Path | DataFile, columns: Sequence[Column], problems: Probl
         if column.name in raw:
             table.columns[column.name], table.bad[column.name] = convert(column, raw[column.name])
     return table
+
+
+def _unknown_column(name: str, known: set[str]) -> str:
+    """Why a column is refused: a name with blanks around it is not the exact name (in
+    every format, as the library's columns), any other is unknown.
+
+    >>> _unknown_column(" sharer_id", {"sharer_id"})
+    "column ' sharer_id' has blanks around its name; name it exactly 'sharer_id'"
+    """
+    if name.strip() in known:
+        return f"column {name!r} has blanks around its name; name it exactly {name.strip()!r}"
+    return f"unknown column {shown(name)}; {did_you_mean(name, known)}"
 
 
 # ------------------------------------------------------------------------------- readers
@@ -304,7 +320,7 @@ def _read_csv(path: _Source) -> Raw:
         raise _Unreadable(f"the header names a column twice: {header}")
     try:
         table = pa_csv.read_csv(
-            path.arrow(),  # the names as _csv_header cleaned them (a BOM, blanks around a name)
+            path.arrow(),  # the names as _csv_header read them (without a BOM)
             read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1),
             parse_options=pa_csv.ParseOptions(newlines_in_values=True),
             convert_options=pa_csv.ConvertOptions(
@@ -325,7 +341,7 @@ def _csv_header(path: _Source) -> list[str]:
         raise _Unreadable("is not UTF-8 text; save it as CSV UTF-8") from None
     if not header:
         raise _Unreadable("is empty; a CSV file starts with a header line naming its columns")
-    return [name.strip() for name in header]
+    return header
 
 
 def _csv_lines(path: _Source) -> list[int]:
@@ -382,7 +398,7 @@ def _read_jsonl(path: _Source) -> Raw:
                 except json.JSONDecodeError as exc:
                     bad.append(f"line {number} is not JSON ({exc.msg})")
                     continue
-                except jsontext.RepeatedKeyError as exc:
+                except jsontext.RefusedJsonError as exc:
                     bad.append(f"line {number}: {exc}")
                     continue
                 if not isinstance(row, dict):

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tuishou.errors import InvalidPolicyError, InvalidTreeError, UnknownOrderError, did_you_mean
+from tuishou.ids import check_id
 from tuishou.io.cells import Column
 from tuishou.io.checks import (
     check_cells,
@@ -228,6 +229,7 @@ class OrderLines:
         >>> lines.order("o1").amount
         100
         """
+        check_id(order_id, name="order_id")  # e.g. not UTF-8: pyarrow could not compare it
         same = pc.fill_null(pc.equal(self.table.columns["order_id"], order_id), False)
         rows = np.flatnonzero(mask(same)).tolist()
         if not rows:

@@ -6,6 +6,8 @@ refused (TOML forbids it; in JSON it would silently keep the last value).
 
 from __future__ import annotations
 
+import re
+import sys
 import tomllib
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -37,10 +39,32 @@ def load_policy(path: str | Path | Traversable) -> Policy:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidPolicyError(f"{path}: is not UTF-8 text; save it as UTF-8") from None
+    if suffix == ".json":
+        try:
+            data = jsontext.loads(text)
+        except ValueError as exc:  # json.JSONDecodeError, jsontext.RefusedJsonError
+            raise InvalidPolicyError(f"{path}: invalid JSON: {exc}") from None
+        return Policy.model_validate(data)
     try:
-        data = tomllib.loads(text) if suffix == ".toml" else jsontext.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InvalidPolicyError(f"{path}: not valid TOML: {exc}") from None
-    except ValueError as exc:  # json.JSONDecodeError, jsontext.RepeatedKeyError
-        raise InvalidPolicyError(f"{path}: invalid JSON: {exc}") from None
+    except ValueError:  # tomllib lets int() say a number is too long, in Python's words
+        raise InvalidPolicyError(f"{path}: not valid TOML: {_long_number(text)}") from None
     return Policy.model_validate(data)
+
+
+def _long_number(text: str) -> str:
+    """What tomllib could not read: the first number longer than Python reads, shortened.
+
+    >>> print(_long_number("a = 1\\nmax_generation = " + "9" * 5000))  # doctest: +ELLIPSIS
+    line 2: the number 9999999999…9999999999 has 5,000 digits, more than the 4,300 a number ...
+    """
+    most = sys.get_int_max_str_digits()
+    for number, line in enumerate(text.splitlines(), 1):
+        for found in re.finditer(r"[0-9_]+", line):
+            digits = found[0].replace("_", "")
+            if len(digits) > most:
+                return (f"line {number}: the number {digits[:10]}…{digits[-10:]} has "
+                        f"{len(digits):,} digits, more than the {most:,} a number may have")
+    return f"a number has more than the {most:,} digits a number may have"
