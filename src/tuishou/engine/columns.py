@@ -240,7 +240,7 @@ def _encode(name: str, values: Any) -> Encoded:
     if name == "order_id" and all(map(_is_int, distinct)):
         return Encoded(codes, _int_ids(codes, distinct))
     code = next(i for i, v in enumerate(distinct) if not isinstance(v, str)
-                and (name != "order_id" or not _is_int(v) or not _has_text(distinct)))
+                and (name != "order_id" or not _is_int(v) or _has_text(distinct)))
     value, row = distinct[code], int(np.flatnonzero(codes == code)[0])
     rule = "ids and names are text"
     if name == "order_id":

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import dask
 import dask.dataframe as dd
 import pandas as pd
 from dask.delayed import delayed
@@ -73,10 +74,11 @@ def settle_dask(policy: Policy, tree: InviteTree, orders: dd.DataFrame, *,
         _check_partitions(orders)
     parts = orders.to_delayed()
     settled = [delayed(_settle_partition)(policy, shipped, part) for part in parts]
-    payouts = dd.from_delayed([delayed(lambda pair: pair[0])(s) for s in settled],
-                              meta=_PAYOUT_META, verify_meta=False)
-    per_order = dd.from_delayed([delayed(lambda pair: pair[1])(s) for s in settled],
-                                meta=_ORDER_META, verify_meta=False)
+    with dask.config.set({"dataframe.convert-string": False}):  # int order ids stay ints
+        payouts = dd.from_delayed([delayed(lambda pair: pair[0])(s) for s in settled],
+                                  meta=_PAYOUT_META, verify_meta=False)
+        per_order = dd.from_delayed([delayed(lambda pair: pair[1])(s) for s in settled],
+                                    meta=_ORDER_META, verify_meta=False)
     return DaskSettlement(payouts, per_order)
 
 
