@@ -395,7 +395,8 @@ def test_int_order_ids_are_accepted_in_every_container_and_stay_ints(column, ent
                                           (3, "A", "seller", "seller", 0, 200)]
         assert result.orders.to_arrow().column("order_id").to_pylist() == [7, 3]
         ids = result.payouts.to_pandas().order_id
-    assert [type(i) for i in ids.tolist()] == [int, int] and ids.tolist() == [7, 3]
+    assert [type(i) for i in ids.tolist()] == [int, int]
+    assert ids.tolist() == [7, 3]
 
 
 def _to_pandas(values: Any) -> Any:
@@ -431,8 +432,9 @@ BAD_INT_IDS = [
     pytest.param([7.0, 7.0, 3.0], r"7.0 is a float; order ids are text or ints", id="float"),
     pytest.param([7, 7, "o3"], r"column 'order_id', row 0: 7 is a int; order ids are text or "
                  r"ints, one or the other in a column", id="mixed"),
-    pytest.param([2**64, 2**64, 3], r"column 'order_id', row\(s\) 0, 1: order_id=18446744073709551616 "
-                 r"is beyond 64 bits; int order ids must fit int64", id="beyond-64-bits"),
+    pytest.param([2**64, 2**64, 3], r"column 'order_id', row\(s\) 0, 1: "
+                 r"order_id=18446744073709551616 is beyond 64 bits; int order ids must fit int64",
+                 id="beyond-64-bits"),
     pytest.param([-1, -1, 2**64 - 1], r"order_id=-1 is negative while others are beyond int64",
                  id="mixed-signs"),
 ]

@@ -87,8 +87,8 @@ def _as_given(orders: dd.DataFrame) -> dd.DataFrame:
     Decimal into ``'1.5'`` and ``True`` into ``'True'`` before any check sees them. (A Dask
     without expressions, or another source, is used as it is.)"""
     try:
-        from dask._expr import Expr
         from dask._collections import new_collection
+        from dask._expr import Expr
     except ImportError:  # pragma: no cover - an older Dask
         return orders
 
