@@ -216,7 +216,7 @@ def test_a_non_ascii_id_is_also_shown_escaped_so_value_and_fix_differ_on_screen(
         assert "escaped" not in problem
         return
     assert problem == (f"buyer_id={value!r} is not a normal id; use its normal form {normal!r} "
-                       f"(NFKC, trimmed; escaped: {escaped})")
+                       f"(NFKC, trimmed); escaped: {escaped}")
 
 
 @pytest.mark.parametrize("value", [" D", "D ", "D\t"])
