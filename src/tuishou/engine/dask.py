@@ -96,7 +96,8 @@ def _as_given(orders: dd.DataFrame) -> dd.DataFrame:
         operands = [untouched(o) if isinstance(o, Expr) else o for o in expr.operands]
         parameters = list(type(expr)._parameters)
         if "pyarrow_strings_enabled" not in parameters:
-            return type(expr)(*operands) if operands != expr.operands else expr
+            same = all(new is old for new, old in zip(operands, expr.operands, strict=True))
+            return expr if same else type(expr)(*operands)
         operands[parameters.index("pyarrow_strings_enabled")] = False
         return type(expr)(*operands)
 
