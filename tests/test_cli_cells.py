@@ -34,7 +34,8 @@ NOT_TEXT = "ids and names are text"
 
 
 def normal(value, form):
-    return f"is not a normal id; use its normal form {form!r} (NFKC, trimmed)"
+    escaped = "" if value.isascii() else f"; escaped: {value!a} -> {form!a}"
+    return f"is not a normal id; use its normal form {form!r} (NFKC, trimmed){escaped}"
 
 
 class Typed:
@@ -108,7 +109,7 @@ CASES = [
     ("padded member_id", "members", {4: {"member_id": each("D "), "inviter_id": each("C")}},
      4, "member_id='D ' " + normal("", "D")),
     ("full-width member_id", "members", {4: {"member_id": each("Ｄ")}},
-     4, "member_id='Ｄ' " + normal("", "D")),
+     4, "member_id='Ｄ' " + normal("Ｄ", "D")),
     ("padded inviter_id", "members", {4: {"inviter_id": each(" C")}},
      4, "inviter_id=' C' " + normal("", "C")),
     ("padded tier", "members", {3: {"tier": each("pusher ")}},

@@ -60,3 +60,30 @@ def test_an_order_split_across_partitions_is_refused(client):
     lines = order_lines(3)  # each order has two lines; three partitions split some of them
     with pytest.raises(InvalidOrderError, match="has lines in more than one partition"):
         settle_dask(POLICY, TREE, dd.from_pandas(lines, chunksize=3, sort=False))
+
+
+def _lines(order_ids: list[int], amount: list[object]) -> pd.DataFrame:
+    size = len(order_ids)
+    return pd.DataFrame({"order_id": order_ids, "buyer_id": ["D"] * size, "sku": ["s"] * size,
+                         "group": ["xiaomi"] * size, "amount": pd.Series(amount, dtype=object)})
+
+
+@pytest.mark.parametrize("shape", ["from_pandas", "filtered", "concat", "shuffled"])
+def test_partitions_are_read_as_given_through_any_graph(shape):
+    """Dask's object-to-text conversion is undone wherever the frame came from: int order ids
+    stay ints and a Decimal amount is refused as a Decimal, in settle_batch's words."""
+    from decimal import Decimal
+
+    good = dd.from_pandas(_lines([7, 7, 3], [100, 250, 1000]), npartitions=2)
+    bad = dd.from_pandas(_lines([9], [Decimal("1.5")]), npartitions=1)
+    frames = {"from_pandas": good, "filtered": good[good.order_id > 0],
+              "concat": dd.concat([good, bad]),
+              "shuffled": dd.concat([good, bad]).shuffle("order_id")}
+    frame = frames[shape]
+    orders = settle_dask(POLICY, TREE, frame, check_partitions=False).orders
+    if shape in ("from_pandas", "filtered"):
+        assert orders.compute().order_id.tolist() == [7, 3]
+        return
+    with pytest.raises(InvalidOrderError, match=r"column 'amount' must hold ints, found "
+                                                r"Decimal\('1.5'\) \(Decimal\) in row\(s\) 0"):
+        orders.compute()

@@ -201,3 +201,25 @@ def test_a_move_into_a_long_team_gives_a_short_message():
         tree.move("m0", new_inviter_id="m4999")
     assert len(str(info.value)) < 200
     assert tree.inviter("m0") is None  # nothing changed
+
+
+@pytest.mark.parametrize(("value", "normal", "escaped"), [
+    ("D\u0307", "\u1e0a", r"'D\u0307' -> '\u1e0a'"),  # D + combining dot: looks like Ḋ
+    ("\uff24", "D", r"'\uff24' -> 'D'"),  # full-width D
+    ("D\u200b", "D\u200b", None),  # zero-width space: normal, but not printable (repr shows it)
+    ("\u1e0a ", "\u1e0a", r"'\u1e0a ' -> '\u1e0a'")])
+def test_a_non_ascii_id_is_also_shown_escaped_so_value_and_fix_differ_on_screen(value, normal,
+                                                                             escaped):
+    problem = id_problem(value, name="buyer_id")
+    assert problem is not None
+    if escaped is None:
+        assert "escaped" not in problem
+        return
+    assert problem == (f"buyer_id={value!r} is not a normal id; use its normal form {normal!r} "
+                       f"(NFKC, trimmed); escaped: {escaped}")
+
+
+@pytest.mark.parametrize("value", [" D", "D ", "D\t"])
+def test_an_ascii_id_keeps_the_short_message(value):
+    assert id_problem(value, name="buyer_id") == (
+        f"buyer_id={value!r} is not a normal id; use its normal form 'D' (NFKC, trimmed)")

@@ -342,7 +342,7 @@ def test_example_g_default_is_up():
     [
         (" D", "buyer_id=' D' is not a normal id; use its normal form 'D' (NFKC, trimmed)"),
         ("\uff24", "buyer_id='\uff24' is not a normal id; use its normal form 'D' (NFKC, "
-                   "trimmed)"),
+                   "trimmed); escaped: '\\uff24' -> 'D'"),
         ("", "buyer_id='' is empty; ids are non-empty text"),
         ("A\u200bB", "buyer_id='A\\u200bB' holds a control character; ids are printable text"),
     ],

@@ -41,6 +41,8 @@ def id_problem(value: object, *, name: str) -> str | None:
 
     >>> id_problem(" gift-pack-398", name="sku")
     "sku=' gift-pack-398' is not a normal id; use its normal form 'gift-pack-398' (NFKC, trimmed)"
+    >>> print(id_problem("D\\u0307", name="buyer_id"))  # doctest: +ELLIPSIS
+    buyer_id='...' is not a normal id; ... (NFKC, trimmed); escaped: 'D\\u0307' -> '\\u1e0a'
     >>> id_problem(7, name="order_id")
     'order_id=7 is a int; ids are text (str)'
     """
@@ -51,9 +53,10 @@ def id_problem(value: object, *, name: str) -> str | None:
     normal = normal_id(value)
     if not normal:
         return f"{name}={value!r} is blank; ids are non-empty text"
-    if normal != value:
+    if normal != value:  # escaped forms too when look-alikes could hide the difference
+        escaped = "" if value.isascii() else f"; escaped: {value!a} -> {normal!a}"
         return (f"{name}={value!r} is not a normal id; "
-                f"use its normal form {normal!r} (NFKC, trimmed)")
+                f"use its normal form {normal!r} (NFKC, trimmed){escaped}")
     if not value.isprintable():
         return f"{name}={value!r} holds a control character; ids are printable text"
     return None

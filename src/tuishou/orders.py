@@ -30,6 +30,8 @@ LINE_COLUMNS = ("order_id", "buyer_id", "sharer_id", "sku", "group", "amount", "
 REQUIRED_COLUMNS = ("order_id", "sku", "group", "amount")
 OPTIONAL_COLUMNS = tuple(name for name in LINE_COLUMNS if name not in REQUIRED_COLUMNS)
 ID_COLUMNS = ("order_id", "buyer_id", "sharer_id", "sku", "group")
+# What an empty cell (None, a null) means in an optional id column; '' is refused, as in the model.
+EMPTY_MEANS = {"buyer_id": "no buyer", "sharer_id": "no share link"}
 
 
 def amount_problem(amount: int, *, order_id: object = None, lines: int = 1) -> str | None:

@@ -7,9 +7,11 @@ works on integers.
 
 The contract is the ``Order`` model's (:mod:`tuishou.orders`), checked column-wise: no
 column outside ``LINE_COLUMNS`` (a did-you-mean names the intended one), no column twice,
-every column as long as the others, no empty cell in a required column, ids in normal form
-(:mod:`tuishou.ids`, checked on the distinct values only), amounts and quantities int (a
-bool or float is refused) and every order (its lines summed) at most ``MAX_ORDER_FEN``.
+every column one-dimensional and as long as the others, no empty cell in a required column,
+ids in normal form (:mod:`tuishou.ids`, checked on the distinct values used only; ``''`` is
+refused, a null is "no buyer"), order ids text or ints in any container (never bools) and
+the other ids text, amounts and quantities int (a bool or float is refused) and every order
+(its lines summed) at most ``MAX_ORDER_FEN``.
 Problems name the column and the first offending rows; every problem found is reported in
 one ``InvalidOrderError`` (a float column raises ``FloatRefusedError``, a ``TypeError``).
 """
@@ -23,10 +25,23 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from tuishou.engine.line_checks import integers, order_amount_problems, rows_where, values_of
+from tuishou.engine.line_checks import (
+    empty_cells,
+    integers,
+    null_mask,
+    order_amount_problems,
+    rows_where,
+    values_of,
+)
 from tuishou.errors import InvalidOrderError, did_you_mean
-from tuishou.ids import all_ids, id_problem
-from tuishou.orders import ID_COLUMNS, LINE_COLUMNS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from tuishou.ids import all_ids, id_problem, is_missing
+from tuishou.orders import (
+    EMPTY_MEANS,
+    ID_COLUMNS,
+    LINE_COLUMNS,
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+)
 
 __all__ = ["Encoded", "LineColumns", "check_column_names", "read_lines", "rows_where"]
 
@@ -163,6 +178,9 @@ def _check_lengths(columns: dict[str, Any]) -> int:
             raise InvalidOrderError(
                 f"column {name!r} is a {type(values).__name__}, not a column of values; "
                 "pass a list, an array or a Series per column") from None
+        shape = getattr(values, "shape", None)
+        if shape is not None and len(shape) != 1:  # a 2-D array or a DataFrame
+            raise InvalidOrderError(_not_one_dimensional(name, tuple(shape)))
     if len(set(lengths.values())) > 1:
         shown = ", ".join(f"{name} {length}" for name, length in lengths.items())
         raise InvalidOrderError(f"columns have different lengths ({shown}); every column "
@@ -171,12 +189,11 @@ def _check_lengths(columns: dict[str, Any]) -> int:
 
 
 def _checked_text(name: str, values: Any) -> Encoded:
-    """A text column encoded, its distinct values in normal form, required cells filled."""
+    """An id column encoded, its distinct values in normal form, required cells filled."""
     encoded = _encode(name, values)
     problems = _id_problems(name, encoded)
     if name in REQUIRED and (encoded.codes < 0).any():
-        problems.append(f"column {name!r} is empty in {rows_where(encoded.codes < 0)}; "
-                        f"every order line needs its {name}")
+        problems.append(empty_cells(name, encoded.codes < 0))
     if problems:
         raise InvalidOrderError("; ".join(problems), problems)
     return encoded
@@ -193,6 +210,8 @@ def _id_problems(name: str, column: Encoded) -> list[str]:
         problem = id_problem(value, name=name)
         if problem is None:
             continue
+        if value == "" and name in EMPTY_MEANS:
+            problem += f"; use None (a null cell) for {EMPTY_MEANS[name]}"
         if len(problems) < _SHOWN_VALUES:
             problem = f"column {name!r}, {rows_where(column.codes == code)}: {problem}"
         else:
@@ -202,36 +221,82 @@ def _id_problems(name: str, column: Encoded) -> list[str]:
 
 
 def _encode(name: str, values: Any) -> Encoded:
-    """Codes into the column's distinct values (-1 for None, NaN and '').
+    """Codes into the column's distinct values used (-1 for None, NaN, pandas' NA, a null).
 
     Dictionary-encoded input (a pandas Categorical, a pyarrow dictionary array) is used as
-    it is; other text is hashed by pandas' ``factorize`` when pandas is installed (the
-    ``tuishou[notebook]`` extra) and by a plain loop otherwise. Order ids may be ints.
+    it is, keeping only the values its codes use; other text is hashed by pandas'
+    ``factorize`` when pandas is installed (the ``tuishou[notebook]`` extra) and by a plain
+    loop otherwise. Order ids may be ints in every container (never bools); the other ids
+    are text. An empty text id is kept, and refused by the id rule like in the model.
     """
-    dtype = getattr(values, "dtype", None)
-    if name == "order_id" and getattr(dtype, "kind", "") in "iu" and dtype is not None:
+    if name == "order_id" and _int_dtype(values):
+        empty = null_mask(values)
+        if empty is not None:
+            raise InvalidOrderError(empty_cells(name, empty))
         return _encode_integers(np.asarray(values_of(values)))
     codes, distinct = _dictionary(values)
     if codes is None:
-        try:
-            import pandas as pd
-        except ImportError:  # pragma: no cover - exercised where pandas is absent
-            return _encode_slowly(name, values_of(values))
-        raw, uniques = pd.factorize(np.asarray(values_of(values), dtype=object), sort=False)
-        codes, distinct = raw.astype(np.int32, copy=False), uniques.tolist()
-    allowed = (str, int) if name == "order_id" else (str,)
-    bad = [] if _all_text(values) else [
-        v for v in distinct if not isinstance(v, allowed) or isinstance(v, bool)]
-    if bad:
-        row = int(np.flatnonzero(codes == distinct.index(bad[0]))[0])
-        raise InvalidOrderError(f"column {name!r}, row {row}: {bad[0]!r} is a "
-                                f"{type(bad[0]).__name__}; ids and names are text")
-    if "" in distinct:  # an empty text cell is missing too; renumber the codes after it
-        distinct = list(distinct)
-        blank = distinct.index("")
-        codes = np.where(codes == blank, -1, codes - (codes > blank))
-        del distinct[blank]
-    return Encoded(codes, distinct)
+        codes, distinct = _factorize(name, values_of(values))
+    if _all_text(values) or set(map(type, distinct)) <= {str}:
+        return Encoded(codes, distinct)
+    if name == "order_id" and all(map(_is_int, distinct)):
+        return Encoded(codes, _int_ids(codes, distinct))
+    code = next(i for i, v in enumerate(distinct) if not isinstance(v, str)
+                and (name != "order_id" or not _is_int(v) or _has_text(distinct)))
+    value, row = distinct[code], int(np.flatnonzero(codes == code)[0])
+    rule = "ids and names are text"
+    if name == "order_id":
+        rule = "order ids are text or ints, " + (
+            "not bools" if isinstance(value, bool | np.bool_) else "one or the other in a column")
+    raise InvalidOrderError(f"column {name!r}, row {row}: {value!r} is a "
+                            f"{type(value).__name__}; {rule}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def _has_text(values: Sequence[Any]) -> bool:
+    return any(isinstance(v, str) for v in values)
+
+
+def _int_dtype(values: Any) -> bool:
+    """Whether a numpy, pandas or Arrow column has an int dtype (not bool)."""
+    dtype = getattr(values, "dtype", None)
+    if dtype is not None:
+        return getattr(dtype, "kind", "") in ("i", "u")
+    return str(getattr(values, "type", "")).startswith(("int", "uint"))
+
+
+def _int_ids(codes: CodeArray, distinct: Sequence[Any]) -> npt.NDArray[Any]:
+    """Python or numpy int order ids as an int64 (or uint64) array; beyond 64 bits refused."""
+    ints = [int(v) for v in distinct]
+    for dtype in (np.int64, np.uint64):
+        info = np.iinfo(dtype)
+        if all(info.min <= v <= info.max for v in ints):
+            return np.array(ints, dtype=dtype)
+    beyond = [i for i, v in enumerate(ints) if not -(2**63) <= v < 2**64]
+    code = beyond[0] if beyond else next(i for i, v in enumerate(ints) if v < 0)
+    why = "is beyond 64 bits" if beyond else "is negative while others are beyond int64"
+    raise InvalidOrderError(
+        f"column 'order_id', {rows_where(codes == code)}: order_id={ints[code]} {why}; int "
+        "order ids must fit int64 (or uint64 when none is negative)")
+
+
+def _factorize(name: str, values: Any) -> tuple[CodeArray, list[Any]]:
+    """Codes and distinct values of a column of Python objects (None, NaN and NA are -1)."""
+    array = values if isinstance(values, np.ndarray) else np.asarray(values, dtype=object)
+    if array.ndim != 1:
+        raise InvalidOrderError(_not_one_dimensional(name, array.shape))
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - exercised where pandas is absent
+        return _factorize_slowly(array)
+    try:
+        raw, uniques = pd.factorize(array.astype(object, copy=False), sort=False)
+    except TypeError:  # an unhashable cell (a list): named by the type check
+        return _factorize_slowly(array)
+    return raw.astype(np.int32, copy=False), uniques.tolist()
 
 
 def _all_text(values: Any) -> bool:
@@ -240,18 +305,30 @@ def _all_text(values: Any) -> bool:
     return categories is not None and categories.inferred_type in ("string", "empty")
 
 
-def _dictionary(values: Any) -> tuple[CodeArray | None, Any]:
-    """Codes and distinct values of already dictionary-encoded input, else (None, [])."""
+def _dictionary(values: Any) -> tuple[CodeArray | None, list[Any]]:
+    """Codes and the distinct values used of dictionary-encoded input, else (None, [])."""
     if hasattr(values, "cat"):  # pandas Categorical
-        return values.cat.codes.to_numpy().astype(np.int32, copy=False), values.cat.categories
+        codes = values.cat.codes.to_numpy().astype(np.int32, copy=False)
+        return _used(codes, values.cat.categories.tolist())
     if hasattr(values, "combine_chunks"):  # pyarrow ChunkedArray
         values = values.combine_chunks()
     if hasattr(values, "dictionary") and hasattr(values, "indices"):  # pyarrow dictionary
         indices = values.indices.to_numpy(zero_copy_only=False)
         codes = np.where(np.isnan(indices), -1, indices) if indices.dtype.kind == "f" \
             else indices
-        return codes.astype(np.int32), values.dictionary.to_pylist()
+        return _used(codes.astype(np.int32), values.dictionary.to_pylist())
     return None, []
+
+
+def _used(codes: CodeArray, values: list[Any]) -> tuple[CodeArray, list[Any]]:
+    """Only the dictionary's values that some row uses (an unused category is no cell) and
+    that are not null (-1, like a null cell); the codes renumbered to match."""
+    used = np.bincount(codes[codes >= 0], minlength=len(values)).astype(bool)
+    used &= ~np.fromiter(map(is_missing, values), dtype=bool, count=len(values))
+    if used.all():
+        return codes, values
+    renumber = np.append(np.where(used, np.cumsum(used) - 1, -1), -1).astype(np.int32)
+    return renumber[codes], [value for value, keep in zip(values, used, strict=True) if keep]
 
 
 def _encode_integers(array: npt.NDArray[Any]) -> Encoded:
@@ -259,6 +336,8 @@ def _encode_integers(array: npt.NDArray[Any]) -> Encoded:
 
     Sorted ids (an export ordered by order id, the usual case) take a linear fast path.
     """
+    if array.ndim != 1:
+        raise InvalidOrderError(_not_one_dimensional("order_id", array.shape))
     if len(array) and bool((array[1:] >= array[:-1]).all()):
         starts = np.concatenate([[True], array[1:] != array[:-1]])
         return Encoded(np.cumsum(starts, dtype=np.int32) - 1, array[starts])
@@ -271,15 +350,24 @@ def _encode_integers(array: npt.NDArray[Any]) -> Encoded:
     return Encoded(codes.astype(np.int32, copy=False), np.asarray(distinct))
 
 
-def _encode_slowly(name: str, values: Any) -> Encoded:
+def _factorize_slowly(array: npt.NDArray[Any]) -> tuple[CodeArray, list[Any]]:
+    """Codes by a plain loop; an unhashable cell becomes a distinct value of its own."""
     seen: dict[Any, int] = {}
-    codes = np.empty(len(values), dtype=np.int32)
-    for row, value in enumerate(values.tolist() if hasattr(values, "tolist") else values):
-        if value is None or value == "" or (isinstance(value, float) and value != value):
+    distinct: list[Any] = []
+    codes = np.empty(len(array), dtype=np.int32)
+    for row, value in enumerate(array.tolist()):
+        if is_missing(value):
             codes[row] = -1
             continue
-        if not isinstance(value, str):
-            raise InvalidOrderError(f"column {name!r}, row {row}: {value!r} is a "
-                                    f"{type(value).__name__}; ids and names are text")
-        codes[row] = seen.setdefault(value, len(seen))
-    return Encoded(codes, list(seen))
+        try:
+            codes[row] = seen.setdefault(value, len(distinct))
+        except TypeError:
+            codes[row] = len(distinct)
+        if codes[row] == len(distinct):
+            distinct.append(value)
+    return codes, distinct
+
+
+def _not_one_dimensional(name: str, shape: tuple[int, ...]) -> str:
+    return (f"column {name!r} has shape {shape}; a column is one-dimensional, one value per "
+            "order line")

@@ -12,7 +12,10 @@ partitions would be settled twice, in parts. ``settle_dask`` checks this before 
 and raises ``InvalidOrderError`` naming an order found in two partitions. The columns'
 names are checked at once (an unknown or repeated column is refused before anything runs);
 every other rule of the order-line contract (:mod:`tuishou.engine.columns`) is checked per
-partition, when the result is computed.
+partition, when the result is computed. Partitions are read as they were given: Dask's
+conversion of object columns to text (``dataframe.convert-string``) is turned off for the
+orders, so a Decimal amount, an int beyond int64 or a bool reaches the checks as itself and
+is refused as ``settle_batch`` refuses it (not as a ``str``, nor taken as a text id).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import dask
 import dask.dataframe as dd
 import pandas as pd
 from dask.delayed import delayed
@@ -63,17 +67,42 @@ def settle_dask(policy: Policy, tree: InviteTree, orders: dd.DataFrame, *,
     [500, 1000]
     """
     check_column_names([str(name) for name in orders.columns])  # now, not at compute()
+    orders = _as_given(orders)
     tree.arrays()  # build the columns once, before the tree is shipped to the workers
     shipped = _broadcast(tree)
     if check_partitions:
         _check_partitions(orders)
     parts = orders.to_delayed()
     settled = [delayed(_settle_partition)(policy, shipped, part) for part in parts]
-    payouts = dd.from_delayed([delayed(lambda pair: pair[0])(s) for s in settled],
-                              meta=_PAYOUT_META, verify_meta=False)
-    per_order = dd.from_delayed([delayed(lambda pair: pair[1])(s) for s in settled],
-                                meta=_ORDER_META, verify_meta=False)
+    with dask.config.set({"dataframe.convert-string": False}):  # int order ids stay ints
+        payouts = dd.from_delayed([delayed(lambda pair: pair[0])(s) for s in settled],
+                                  meta=_PAYOUT_META, verify_meta=False)
+        per_order = dd.from_delayed([delayed(lambda pair: pair[1])(s) for s in settled],
+                                    meta=_ORDER_META, verify_meta=False)
     return DaskSettlement(payouts, per_order)
+
+
+def _as_given(orders: dd.DataFrame) -> dd.DataFrame:
+    """``orders`` without Dask's conversion of object columns to text, which would turn a
+    Decimal into ``'1.5'`` and ``True`` into ``'True'`` before any check sees them. (A Dask
+    without expressions, or another source, is used as it is.)"""
+    try:
+        from dask._collections import new_collection
+        from dask._expr import Expr
+    except ImportError:  # pragma: no cover - an older Dask
+        return orders
+
+    def untouched(expr: Any) -> Any:
+        operands = [untouched(o) if isinstance(o, Expr) else o for o in expr.operands]
+        parameters = list(type(expr)._parameters)
+        if "pyarrow_strings_enabled" not in parameters:
+            same = all(new is old for new, old in zip(operands, expr.operands, strict=True))
+            return expr if same else type(expr)(*operands)
+        operands[parameters.index("pyarrow_strings_enabled")] = False
+        return type(expr)(*operands)
+
+    expr = getattr(orders, "expr", None)
+    return orders if expr is None else new_collection(untouched(expr))
 
 
 def _broadcast(tree: InviteTree) -> Any:

@@ -16,7 +16,8 @@ from tuishou.ids import is_missing
 from tuishou.money import MAX_ORDER_FEN
 from tuishou.orders import amount_problem
 
-__all__ = ["integers", "order_amount_problems", "rows_where", "values_of"]
+__all__ = ["empty_cells", "integers", "null_mask", "order_amount_problems", "rows_where",
+           "values_of"]
 
 IntArray = npt.NDArray[np.int64]
 _SHOWN_ROWS = 5
@@ -29,6 +30,15 @@ def rows_where(mask: npt.NDArray[np.bool_]) -> str:
     shown = ", ".join(str(r) for r in rows[:_SHOWN_ROWS].tolist())
     return f"row(s) {shown}" + (f" and {len(rows) - _SHOWN_ROWS} more" if len(rows) > _SHOWN_ROWS
                                 else "")
+
+
+def empty_cells(name: str, empty: npt.NDArray[np.bool_]) -> str:
+    """The problem of empty cells (``empty`` marks them) in the required column ``name``.
+
+    >>> empty_cells("sku", np.array([False, True]))
+    "column 'sku' is empty in row(s) 1; every order line needs its sku"
+    """
+    return f"column {name!r} is empty in {rows_where(empty)}; every order line needs its {name}"
 
 
 def _is_arrow(values: Any) -> bool:
@@ -45,7 +55,7 @@ def values_of(values: Any) -> Any:
     return values
 
 
-def _null_mask(values: Any) -> npt.NDArray[np.bool_] | None:
+def null_mask(values: Any) -> npt.NDArray[np.bool_] | None:
     """Which cells are empty (None, NaN, pandas' NA, an Arrow null), or None when none is."""
     if _is_arrow(values):
         if not values.null_count:
@@ -70,13 +80,12 @@ def _null_mask(values: Any) -> npt.NDArray[np.bool_] | None:
 
 def integers(name: str, values: Any, minimum: int) -> IntArray:
     """An int column as int64: no empty cell, no bool or float, at least ``minimum``."""
-    empty = _null_mask(values)
+    empty = null_mask(values)
     if empty is not None:
         hint = "" if getattr(values, "dtype", None) != np.float64 else (
             " (pandas turns an int column with empty cells into floats: fill them, then "
             ".astype('int64'))")
-        raise InvalidOrderError(f"column {name!r} is empty in {rows_where(empty)}; every "
-                                f"order line needs its {name}{hint}")
+        raise InvalidOrderError(empty_cells(name, empty) + hint)
     array = values_of(values)
     if len(array) == 0:  # an empty frame's columns have any dtype (pandas: float64)
         return np.zeros(0, dtype=np.int64)

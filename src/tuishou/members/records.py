@@ -262,8 +262,8 @@ def text_problems(row: Mapping[str, Any], key: str) -> list[str]:
 def id_field_problems(row: Mapping[str, Any], key: str) -> list[str]:
     """A problem if ``row[key]`` is not a non-empty string in the normal form of an id.
 
-    >>> id_field_problems({"member_id": "\uff24"}, "member_id")
-    ["member_id='Ｄ' is not a normal id; use its normal form 'D' (NFKC, trimmed)"]
+    >>> id_field_problems({"member_id": "\uff24"}, "member_id")  # doctest: +ELLIPSIS
+    ["member_id='Ｄ' is not a normal id; use its normal form 'D' (NFKC, trimmed); escaped: ..."]
     """
     problems = text_problems(row, key)
     problem = None if problems else id_problem(row[key], name=key)
