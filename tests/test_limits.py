@@ -162,11 +162,14 @@ def test_rule_positions_around_the_int8_and_int16_limits(position):
                                                                                       "up"]
 
 
-def test_a_peer_max_beyond_any_integer_width():
-    """A peer bonus of 0 may be allowed any number of times: nothing compares it in int64."""
+def test_peer_max_is_bounded_like_max_generation():
+    """peer_max at the limit settles alike on both paths; above it the policy is refused."""
     chosen = deep_policy(5, [{"kind": "differential", "rates": {"m": "0.5"},
-                              "peer_max": 10**30}])
+                              "peer_max": MAX_GENERATION}])
     assert_same(chosen, chain_tree(7), [one_line("o", 999, buyer_id="m6")])
+    for value in (MAX_GENERATION + 1, 10**30):
+        with pytest.raises(InvalidPolicyError, match=rf"peer_max={value} is above the limit"):
+            deep_policy(5, [{"kind": "differential", "rates": {"m": "0.5"}, "peer_max": value}])
 
 
 # ------------------------------------------------------------ item 2: the max_generation bound

@@ -46,7 +46,7 @@ from tuishou.rulebook import (
     SellerRule,
     pool_rate,
 )
-from tuishou.rulebook.base import PolicyPart
+from tuishou.rulebook.base import MAX_GENERATION, PolicyPart
 
 __all__ = [
     "MAX_GENERATION",
@@ -61,13 +61,6 @@ __all__ = [
 
 Name = Annotated[str, Field(min_length=1, strict=True)]
 
-MAX_GENERATION = 1000
-"""The largest ``max_generation`` a policy may have: a chain of the seller and 1,000 uplines.
-
-Far beyond any real plan (two or three levels are the norm; a chain that pays a thousand
-levels up is a typo, or a pyramid), yet small enough that settling an order walks at most
-1,001 links and a rule has at most 2,001 payout slots, well inside the batch engine's integer
-widths. A larger value is refused with the limit named, rather than hanging the engine."""
 
 
 Rule = Annotated[SellerRule | LayersRule | DifferentialRule, Field(discriminator="kind")]

@@ -27,6 +27,7 @@ from tuishou.models import FrozenModel, Id
 from tuishou.money import rate_units
 
 __all__ = [
+    "MAX_GENERATION",
     "PAYOUT_KINDS",
     "IntArray",
     "PayoutKind",
@@ -38,6 +39,15 @@ __all__ = [
     "payout_order",
     "rank_table",
 ]
+
+MAX_GENERATION = 1000
+"""The largest ``max_generation`` a policy may have: a chain of the seller and 1,000 uplines.
+
+Far beyond any real plan (two or three levels are the norm; a chain that pays a thousand
+levels up is a typo, or a pyramid), yet small enough that settling an order walks at most
+1,001 links and a rule has at most 2,001 payout slots, well inside the batch engine's integer
+widths. A larger value is refused with the limit named, rather than hanging the engine."""
+
 
 PayoutKind = Literal[
     "seller",  # a seller rule's share (分享赚 / 自购省)

@@ -18,11 +18,19 @@ from decimal import Decimal
 from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from tuishou.models import FrozenMap
 from tuishou.money import Rate, rate_units
-from tuishou.rulebook.base import IntArray, PayoutKind, RuleBase, Share, Slot, rank_table
+from tuishou.rulebook.base import (
+    MAX_GENERATION,
+    IntArray,
+    PayoutKind,
+    RuleBase,
+    Share,
+    Slot,
+    rank_table,
+)
 
 __all__ = ["DifferentialRule", "DifferentialUnits"]
 
@@ -42,6 +50,16 @@ class DifferentialRule(RuleBase):
     peer_rate: Rate = Decimal(0)
     peer_max: int = Field(default=0, ge=0, strict=True)
     pays: ClassVar[tuple[PayoutKind, ...]] = ("differential", "peer")
+
+    @field_validator("peer_max")
+    @classmethod
+    def _bounded(cls, value: int) -> int:
+        # No order has more peers than uplines: a bound of MAX_GENERATION loses nothing and
+        # keeps every count the engine holds within its integer widths.
+        if value > MAX_GENERATION:
+            raise ValueError(f"peer_max={value} is above the limit of {MAX_GENERATION}; an "
+                             f"order pays at most one peer bonus per upline")
+        return value
 
     def max_share(self) -> Decimal:
         """Top tier rate plus ``peer_rate × peer_max`` (docs/domain.md §8's budget)."""
