@@ -32,9 +32,9 @@ from tuishou.errors import InvalidLadderError, UnknownTierError, did_you_mean
 from tuishou.models import FrozenMap, FrozenModel, Problems, normal_id_field
 from tuishou.money import Fen
 
-__all__ = ["Requirements", "Tier", "TierLadder", "example_ladder"]
+__all__ = ["Requirements", "RequirementsMode", "Tier", "TierLadder", "example_ladder"]
 
-_Mode = Literal[
+RequirementsMode = Literal[
     "all",  # every threshold that is set must hold
     "any",  # at least one threshold that is set must hold
 ]
@@ -78,7 +78,7 @@ class Requirements(_LadderPart):
     min_team_size: _Count | None = None
     min_personal_sales: Fen | None = Field(default=None, strict=True, ge=0)
     min_team_sales: Fen | None = Field(default=None, strict=True, ge=0)
-    mode: _Mode = "all"
+    mode: RequirementsMode = "all"
 
     @model_validator(mode="after")
     def _some_threshold(self) -> Requirements:

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from tuishou.ladder import TierLadder
+from tuishou.ladder import RequirementsMode, TierLadder
 from tuishou.tree import InviteTree
 
 __all__ = ["AT_OR_ABOVE", "DIRECTS", "PERSONAL", "TEAM_SALES", "TEAM_SIZE", "Threshold",
@@ -59,7 +59,7 @@ class TierTest(NamedTuple):
     ['3 active directs >= 3', 'team sales 1 < 500000']
     """
 
-    mode: str
+    mode: RequirementsMode
     thresholds: tuple[Threshold, ...]
 
     def holds(self, measures: Any) -> BoolArray:

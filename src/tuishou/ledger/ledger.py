@@ -274,7 +274,7 @@ class Ledger:
                 pending: dict[Key, int] = {}
                 for entry in self._store.entries("order_id = ? AND bucket = 'pending'",
                                                  (order_id,)):
-                    key = (entry.member_id, entry.rule or "", entry.kind or "")
+                    key: Key = (entry.member_id, entry.rule or "", entry.kind or "")
                     pending[key] = pending.get(key, 0) + entry.amount
                 rows = []
                 for key, amount in sorted(pending.items()):

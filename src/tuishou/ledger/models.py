@@ -28,9 +28,19 @@ from tuishou.errors import LedgerError
 from tuishou.models import FrozenModel, Problems
 from tuishou.money import MAX_ORDER_FEN, Fen, Rate, rate_units
 from tuishou.rounding import FeeRounding, round_fee
+from tuishou.rulebook import PayoutKind
 
-__all__ = ["MAX_FREEZE_DAYS", "Balance", "Bucket", "Entry", "LedgerPolicy", "PolicyChange",
-           "Reason", "RefundResult"]
+__all__ = [
+    "MAX_FREEZE_DAYS",
+    "Balance",
+    "Bucket",
+    "Entry",
+    "LedgerPolicy",
+    "PolicyChange",
+    "Reason",
+    "RefundResult",
+    "RequestKind",
+]
 
 MAX_FREEZE_DAYS = 365
 """The longest freeze a ledger accepts: a year, far beyond any return window (7 to 30 days).
@@ -44,6 +54,11 @@ Bucket = Literal[
     "withdrawn",  # paid out to the member by withdrawals, net of fees
     "fees",  # withdrawal fees kept by the platform
 ]
+RequestKind = Literal[
+    "refund",  # a refund id (Ledger.refund)
+    "withdrawal",  # a withdrawal id (Ledger.withdraw)
+]
+
 Reason = Literal[
     "post",  # an order's payout, recorded pending
     "release",  # pending moved to available after the freeze
@@ -120,7 +135,7 @@ class Entry:
     at: datetime
     order_id: str | None = None
     rule: str | None = None
-    kind: str | None = None
+    kind: PayoutKind | None = None
     request_id: str | None = None  # the refund or withdrawal id, when there is one
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from tuishou.errors import DuplicateRequestError, LedgerError, UnknownOrderError
-from tuishou.ledger.models import Entry, LedgerPolicy
+from tuishou.ledger.models import Entry, LedgerPolicy, RequestKind
 from tuishou.ledger.stored import decode, stored_time
 
 __all__ = ["LEDGER_TABLES", "POLICY_TABLE", "SCHEMA_VERSION", "Store", "database_errors",
@@ -290,7 +290,7 @@ class Store:
             raise UnknownOrderError(f"order {order_id!r} was never posted to this ledger")
         return rows[0]
 
-    def seen(self, request_id: str, kind: str, fingerprint: str) -> bool:
+    def seen(self, request_id: str, kind: RequestKind, fingerprint: str) -> bool:
         """Whether this refund or withdrawal was carried out; refuses an id used otherwise."""
         rows = self.read("requests", "SELECT request_id, kind, fingerprint FROM requests "
                          "WHERE request_id = ?", (request_id,))
@@ -301,7 +301,8 @@ class Store:
                                         "different request; use a new id")
         return True
 
-    def record_request(self, request_id: str, kind: str, fingerprint: str, at: datetime) -> None:
+    def record_request(self, request_id: str, kind: RequestKind, fingerprint: str,
+                       at: datetime) -> None:
         """Remember that a refund or withdrawal id was carried out."""
         self.db.execute("INSERT INTO requests VALUES (?, ?, ?, ?)",
                         (request_id, kind, fingerprint, stored_time(at)))
