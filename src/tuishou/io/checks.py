@@ -74,7 +74,7 @@ def check_groups(table: Table, policy: Policy, said: npt.NDArray[np.bool_],
     unknown = ~mask(pc.or_(pc.is_in(groups, known), pc.is_null(groups))) & ~said  # said so
     hint = _hints(list(policy.group_rates))
     problems.rows(table, np.flatnonzero(unknown), lambda row: (
-        f"group={groups[row].as_py()!r} has no pool rate in policy {policy.name!r}; "
+        f"group={shown(groups[row].as_py())} has no pool rate in policy {policy.name!r}; "
         f"{hint(groups[row].as_py())}"))
 
 
@@ -86,7 +86,7 @@ def check_sharers(table: Table, member_ids: Collection[str], said: npt.NDArray[n
     strangers = ~mask(pc.or_(pc.is_in(sharers, known), pc.is_null(sharers))) & ~said
     hint = _hints(member_ids)
     problems.rows(table, np.flatnonzero(strangers), lambda row: (
-        f"sharer_id={sharers[row].as_py()!r} is not a member; {hint(sharers[row].as_py())} "
+        f"sharer_id={shown(sharers[row].as_py())} is not a member; {hint(sharers[row].as_py())} "
         "(a sharer must be in the members file; an unknown buyer is a guest)"))
 
 
@@ -102,8 +102,8 @@ def check_one_per_order(table: Table, name: str, problems: Problems) -> None:
 
     def describe(row: int) -> str:
         start = int(head[row])
-        return (f"{name}={column[row].as_py()!r} differs from the order's first line "
-                f"({table.where(start)}: {column[start].as_py()!r}); an order has one {name}")
+        return (f"{name}={shown(column[row].as_py())} differs from the order's first line "
+                f"({table.where(start)}: {shown(column[start].as_py())}); an order has one {name}")
 
     problems.rows(table, differs, describe)
 
