@@ -409,3 +409,21 @@ def test_no_cell_gives_a_traceback(tmp_path_factory, file, data, suffix):
         assert any(str(path) in err.getvalue() for path in named)  # unmapped: the roster's line
         assert len(err.getvalue()) < 5000, err.getvalue()[:5000]  # long values shortened
         assert not out.exists()
+
+
+@pytest.mark.parametrize(("row", "column", "says"), [
+    (1, "buyer_id", "differs from the order's first line"),
+    (2, "sharer_id", "is not a member"),
+    (3, "group", "has no pool rate"),
+])
+def test_a_long_value_is_shortened_in_every_check(tmp_path, capsys, row, column, says):
+    """A 6,000-character buyer, sharer or group is named shortened, by every check that names
+    it (one order, one sharer, known groups), not written out whole."""
+    orders = [dict(r) for r in ORDERS]
+    orders[row][column] = "x" * 6000
+    paths = scenario(tmp_path, ".jsonl", orders=orders)
+    code, out, err = run(capsys, *settle_args(paths, tmp_path / "payouts.csv"))
+    assert (code, out) == (2, "")
+    assert f"orders.jsonl, line {row + 1}: {column}='xxx" in err
+    assert f"(6,000 characters) {says}" in err
+    assert len(err) < 1000, err[:1000]

@@ -4,8 +4,8 @@ Glossary:
 
 - **column kind**:
 
-  - ``text``: ids and names. An empty cell is missing (None) unless the column keeps blanks
-    for its own check; integers in JSON Lines and Parquet are read as text (1001 → "1001").
+  - ``text``: ids and names; integers in JSON Lines and Parquet are read as text
+    (1001 → "1001").
   - ``integer``: whole numbers, e.g. fen. Integers, or text holding one ("1250"), with or
     without spaces or tabs around it (" 1250", in every format; nothing else is trimmed).
     Decimals ("12.5") and floats are refused: money is integer fen.
@@ -16,6 +16,11 @@ Glossary:
   A Parquet column of another type (floats, bytes, bools, decimals) is read cell by cell like
   JSON Lines values, so every format names the same cells with the same words.
 - **identifier** columns hold ids: the caller checks them with :mod:`tuishou.ids`.
+- **empty cell**: whether ``""`` is a null is the format's to say (``empty_is_null``, decided
+  once in :func:`tuishou.io.files.read_table`). A CSV cell cannot say null any other way, so
+  there an empty (or quoted empty) cell is None, unless the column keeps blanks for the
+  caller's own "is empty" message. JSON Lines and Parquet write a null as ``null``: an
+  explicit ``""`` is a value, kept, and an id column refuses it (``tuishou.io.checks``).
 """
 
 from __future__ import annotations
@@ -58,22 +63,27 @@ class Column:
         "value",  # passed on as read, for the library's own checks (dates)
     ] = "text"
     required: bool = True  # the file must have the column (its cells may still be empty)
-    blank_is_none: bool = True  # False: "" is kept, for the caller's own "is empty" message
+    blank_is_none: bool = True  # False: an empty CSV cell is "", for the caller's own message
     identifier: bool = False  # its values are ids (tuishou.ids): checked for normal form
 
 
-def convert(column: Column, values: Any) -> tuple[Any, list[int]]:
+def convert(column: Column, values: Any, *, empty_is_null: bool) -> tuple[Any, list[int]]:
     """A column as read (a pyarrow array, or a list of JSON values) as its kind, and the rows
     of its bad cells: text as a pyarrow string array, integers as int64 (0 where bad),
-    values as a list.
+    values as a list. ``empty_is_null``: the format writes a null as an empty cell (CSV).
 
-    >>> numbers, bad = convert(Column("amount", "integer"), pa.array(["100", "1.5"]))
+    >>> numbers, bad = convert(Column("amount", "integer"), pa.array(["100", "1.5"]),
+    ...                        empty_is_null=True)
     >>> numbers.tolist(), bad
     ([100, 0], [1])
+    >>> [convert(Column("buyer_id"), pa.array(["D", ""]), empty_is_null=csv)[0].to_pylist()
+    ...  for csv in (True, False)]
+    [['D', None], ['D', '']]
     """
+    blank_is_none = empty_is_null and column.blank_is_none
     if column.kind == "value":
         listed = values if isinstance(values, list) else values.to_pylist()
-        return [None if v == "" and column.blank_is_none else v for v in listed], []
+        return [None if v == "" and blank_is_none else v for v in listed], []
     if isinstance(values, list):
         converted, bad = (_text_cells if column.kind == "text" else _integer_cells)(values)
     else:
@@ -83,7 +93,7 @@ def convert(column: Column, values: Any) -> tuple[Any, list[int]]:
     if column.kind == "text":
         if isinstance(converted, list):
             converted = pa.array(converted, type=pa.string())
-        if column.blank_is_none:
+        if blank_is_none:
             converted = pc.if_else(pc.equal(converted, ""), pa.scalar(None, pa.string()),
                                    converted)
     return converted, bad

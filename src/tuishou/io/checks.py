@@ -2,7 +2,10 @@
 
 - **ids** (member, inviter, tier, order, buyer, sharer, SKU, group): the columns marked
   ``identifier`` follow :mod:`tuishou.ids`; a cell that is not normal is refused, naming its
-  normal form, in the words of the library (``tuishou.ids.id_problem``).
+  normal form, in the words of the library (``tuishou.ids.id_problem``). So is an explicit
+  ``""`` (JSON Lines, Parquet: a null is written ``null`` there), with the way out: null for
+  no buyer, no share link, no inviter. An empty CSV cell is a null, not ``""``
+  (:data:`tuishou.io.files.EMPTY_IS_NULL`).
 - **orders**: whole numbers where they belong, amounts from 0 to ``MAX_ORDER_FEN`` per line
   and per order, groups every policy rates, sharers who are members, one buyer and one
   sharer per order.
@@ -28,12 +31,14 @@ from tuishou.io.files import Problems, Table
 from tuishou.io.jsontext import shown
 from tuishou.members.records import SUGGEST_LIMIT
 from tuishou.money import MAX_ORDER_FEN
+from tuishou.orders import EMPTY_MEANS
 from tuishou.rules import Policy
 
 __all__ = ["check_cells", "check_groups", "check_ids", "check_one_per_order",
            "check_order_totals", "check_sharers", "mask"]
 
 _NORMAL_ASCII = r"^[!-~]([ -~]*[!-~])?$"  # printable ASCII, trimmed: a normal id for sure
+_NULL_MEANS = {**EMPTY_MEANS, "inviter_id": "no inviter"}  # what a null id cell says
 
 
 def check_cells(table: Table, column: Column, problems: Problems) -> None:
@@ -69,7 +74,7 @@ def check_groups(table: Table, policy: Policy, said: npt.NDArray[np.bool_],
     unknown = ~mask(pc.or_(pc.is_in(groups, known), pc.is_null(groups))) & ~said  # said so
     hint = _hints(list(policy.group_rates))
     problems.rows(table, np.flatnonzero(unknown), lambda row: (
-        f"group={groups[row].as_py()!r} has no pool rate in policy {policy.name!r}; "
+        f"group={shown(groups[row].as_py())} has no pool rate in policy {policy.name!r}; "
         f"{hint(groups[row].as_py())}"))
 
 
@@ -81,7 +86,7 @@ def check_sharers(table: Table, member_ids: Collection[str], said: npt.NDArray[n
     strangers = ~mask(pc.or_(pc.is_in(sharers, known), pc.is_null(sharers))) & ~said
     hint = _hints(member_ids)
     problems.rows(table, np.flatnonzero(strangers), lambda row: (
-        f"sharer_id={sharers[row].as_py()!r} is not a member; {hint(sharers[row].as_py())} "
+        f"sharer_id={shown(sharers[row].as_py())} is not a member; {hint(sharers[row].as_py())} "
         "(a sharer must be in the members file; an unknown buyer is a guest)"))
 
 
@@ -97,8 +102,8 @@ def check_one_per_order(table: Table, name: str, problems: Problems) -> None:
 
     def describe(row: int) -> str:
         start = int(head[row])
-        return (f"{name}={column[row].as_py()!r} differs from the order's first line "
-                f"({table.where(start)}: {column[start].as_py()!r}); an order has one {name}")
+        return (f"{name}={shown(column[row].as_py())} differs from the order's first line "
+                f"({table.where(start)}: {shown(column[start].as_py())}); an order has one {name}")
 
     problems.rows(table, differs, describe)
 
@@ -130,7 +135,8 @@ def check_ids(table: Table, columns: Sequence[Column],
     """Report every id cell that is not normal (``tuishou.ids.id_problem``); return, for each
     id column, the rows reported, so that later checks do not name them again.
 
-    Empty cells and cells that are not text are left to the checks that say so.
+    Null cells and cells that are not text are left to the checks that say so, as is ``""``
+    in a column that keeps blanks for the library's own message (``Column.blank_is_none``).
 
     >>> from pathlib import Path
     >>> problems = Problems()
@@ -139,6 +145,10 @@ def check_ids(table: Table, columns: Sequence[Column],
     [False, True]
     >>> print(problems.error().problems[0])
     m.csv, line 3: tier='m ' is not a normal id; use its normal form 'm' (NFKC, trimmed)
+    >>> table = Table(Path("o.jsonl"), 1, {"buyer_id": pa.array([""])}, {}, lambda: [1])
+    >>> _ = check_ids(table, [Column("buyer_id", identifier=True)], problems)
+    >>> print(problems.error().problems[1])
+    o.jsonl, line 1: buyer_id='' is empty; ids are non-empty text; use null for no buyer
     """
     said: dict[str, npt.NDArray[np.bool_]] = {}
     for column in columns:
@@ -153,10 +163,18 @@ def check_ids(table: Table, columns: Sequence[Column],
         unusual = pc.unique(pc.filter(text, pc.invert(pc.fill_null(
             pc.match_substring_regex(text, _NORMAL_ASCII), True))))
         found = {value: problem for value in unusual.to_pylist()
-                 if value and (problem := id_problem(value, name=column.name))}
+                 if (value or column.blank_is_none) and (problem := _id_problem(value, column))}
         if found:
             said[column.name] = _report(table, text, found, problems)
     return said
+
+
+def _id_problem(value: str, column: Column) -> str | None:
+    """``id_problem``; for ``""``, with what to write instead where a null means something."""
+    problem = id_problem(value, name=column.name)
+    if problem and not value and column.name in _NULL_MEANS:
+        problem += f"; use null for {_NULL_MEANS[column.name]}"
+    return problem
 
 
 def _report(table: Table, text: Any, found: dict[str, str],

@@ -13,6 +13,9 @@ Glossary:
   a CSV's header is line 1, so its first row is line 2 (a quoted value spanning two lines
   moves the rows after it down). Parquet has no lines, so its rows are counted from 1.
 - **cell kinds**: how a column's cells are read (see :mod:`tuishou.io.cells`).
+- **null**: a CSV cell has no way to say null but to be empty, so an empty (or quoted empty)
+  cell is null (:data:`EMPTY_IS_NULL`). JSON Lines and Parquet write ``null`` (a real null):
+  there ``""`` is a value, the empty string, which an id column refuses.
 
 A cell that cannot be read is reported by the caller, which knows what the column means;
 :class:`Problems` gathers every problem of every file, each with its place. Writing is in
@@ -40,9 +43,11 @@ from tuishou.io import jsontext
 from tuishou.io.cells import Column, convert
 from tuishou.io.jsontext import shown
 
-__all__ = ["FORMATS", "DataFile", "Problems", "Table", "check_format", "read_table"]
+__all__ = ["EMPTY_IS_NULL", "FORMATS", "DataFile", "Problems", "Table", "check_format",
+           "read_table"]
 
 FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".jsonl": "JSON Lines"}
+EMPTY_IS_NULL = frozenset({".csv"})  # the formats whose empty cell is their null
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +270,8 @@ def read_table(file: Path | DataFile, columns: Sequence[Column], problems: Probl
     table = Table(path, size, {}, {}, lines, _raw=raw)
     for column in columns:
         if column.name in raw:
-            table.columns[column.name], table.bad[column.name] = convert(column, raw[column.name])
+            table.columns[column.name], table.bad[column.name] = convert(
+                column, raw[column.name], empty_is_null=source.suffix in EMPTY_IS_NULL)
     return table
 
 

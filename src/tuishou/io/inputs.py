@@ -110,7 +110,8 @@ def read_rows(path: Path | DataFile, columns: Sequence[Column],
     """The table and its rows as dicts of the columns present; integers in text columns of
     JSON Lines or Parquet become text (the library's models take ids as text), and other
     values that are not text are passed on as read, for the library to name. Ids that are
-    not normal are reported (:func:`check_ids`); the library checks the rest.
+    not normal, or ``""`` (JSON Lines, Parquet), are reported (:func:`check_ids`; such a ``""``
+    is passed on as null, so it is said once); the library checks the rest.
 
     >>> import tempfile; folder = Path(tempfile.mkdtemp())
     >>> _ = (folder / "m.jsonl").write_text('{"member_id": 7, "inviter_id": null, "tier": "m"}')
@@ -118,12 +119,14 @@ def read_rows(path: Path | DataFile, columns: Sequence[Column],
     [{'member_id': '7', 'inviter_id': None, 'tier': 'm'}]
     """
     table = read_table(path, columns, problems)
-    check_ids(table, columns, problems)
+    said = check_ids(table, columns, problems)
     present = [c.name for c in columns if c.name in table.columns]
     values = [[_as_text(v) for v in table.text(name)] for name in present]
     for name, column in zip(present, values, strict=True):
         for row in table.bad.get(name, []):  # a float or bytes id: the library says so
             column[row] = table.cell(name, row)
+        for row in np.flatnonzero(said[name]).tolist():  # an empty id, said: null for the rest
+            column[row] = None if column[row] == "" else column[row]
     return table, [dict(zip(present, row, strict=True)) for row in zip(*values, strict=True)]
 
 
