@@ -65,6 +65,17 @@ def test_a_long_list_of_problems_is_summarised_in_the_message_but_kept_whole():
     assert str(error).endswith("... and 150 more: see the error's .problems")
 
 
+@pytest.mark.parametrize("error", [tuishou.InvalidTreeError, tuishou.InvalidFileError,
+                                   tuishou.InvalidOrderError, tuishou.MigrationError])
+def test_a_long_problem_is_cut_in_the_message_and_kept_whole(error):
+    problem = "inviter_id='A' is not a member; known: " + "x" * 6000
+    raised = error.from_problems("bad input", [problem, "a.csv, line 2: amount=1.5"])
+    assert len(str(raised)) < 500
+    cut = f"[{len(problem)} characters; the whole problem is in the error's .problems]"
+    assert cut in str(raised)
+    assert raised.problems == (problem, "a.csv, line 2: amount=1.5")
+
+
 def test_the_testing_api_is_explicit_sorted_and_documented():
     names = tuishou.testing.__all__
     assert list(names) == sorted(names)

@@ -138,7 +138,8 @@ class InvalidFileError(_ProblemsError, ValueError):
     def from_problems(cls, what: str, problems: Sequence[str]) -> InvalidFileError:
         """One error listing the first ``shown`` problems, numbered, then how many more."""
         lines = [f"{what}: {len(problems)} problem(s)"]
-        lines += [f"  {i}. {problem}" for i, problem in enumerate(problems[:cls.shown], 1)]
+        lines += [f"  {i}. {_shortened(problem)}"
+                  for i, problem in enumerate(problems[:cls.shown], 1)]
         if len(problems) > cls.shown:
             lines.append(f"  ... and {len(problems) - cls.shown} more problem(s)")
         return cls("\n".join(lines), problems)
