@@ -32,6 +32,7 @@ from tuishou import (
 )
 from tuishou import invariants as invariants_module
 from tuishou.cli.demo import example_policy
+from tuishou.invariants import checks as invariant_checks
 from tuishou.testing import (
     DEFAULT_TIERS,
     INVARIANTS,
@@ -396,14 +397,14 @@ def test_line_order_and_refund_are_checked_with_a_settle_that_breaks_them(monkey
         return replace(found, retained=found.retained + 1) if order.lines[0].sku == "phone" \
             else found
 
-    monkeypatch.setattr(invariants_module, "settle", depends_on_line_order)
+    monkeypatch.setattr(invariant_checks, "settle", depends_on_line_order)
     with pytest.raises(InvariantError, match=r"^line_order: order 'A-1' settles differently "
                                              r"with its lines reversed: retained 1800 instead "
                                              r"of 1799$"):
         check_settlement(good_policy, tree, order, result)
 
-    monkeypatch.setattr(invariants_module, "settle", settle)
-    monkeypatch.setattr(invariants_module, "resettle",
+    monkeypatch.setattr(invariant_checks, "settle", settle)
+    monkeypatch.setattr(invariant_checks, "resettle",
                         lambda previous, rest: replace(previous, pool=previous.pool - 1))
     with pytest.raises(InvariantError, match=r"^refund: order 'A-1' after a refund of its last "
                                              r"line re-settles to pool 8994 instead of 4000$"):

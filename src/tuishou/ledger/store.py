@@ -1,22 +1,7 @@
 """The ledger's storage: one SQLite database (``:memory:`` by default), versioned.
 
-Schema, version 2 (see ``docs/ledger.md`` for the meaning of each column):
-
-- ``schema_version(version)``: one row; a newer version is refused, version 1 is upgraded
-  only by an explicit ``Ledger.upgrade`` (see ``ledger_upgrade``).
-- ``ledger_policy(change_id, at, policy_json, note)``: the ``LedgerPolicy`` the ledger was
-  created with (it applies from the start) and every recorded change of it (each applies
-  from its ``at`` on).
-- ``policies(policy_id, policy_json)``: every commission policy an order was posted under,
-  keyed by the SHA-256 of its JSON.
-- ``orders(order_id PRIMARY KEY, ...)``: one row per posted order: its fingerprint, the order
-  and the settlement snapshot (seller, attribution, chain), the quantities refunded so far,
-  and the freeze clock (``freeze_start``, ``due_at``, ``released_at``). The primary key makes
-  posting an order twice impossible, even from two processes.
-- ``payouts(order_id, member_id, rule, kind, ...)``: what each order currently pays each
-  member under each rule, after refunds.
-- ``entries(entry_id, ...)``: the immutable history every balance is summed from.
-- ``requests(request_id PRIMARY KEY, ...)``: refund and withdrawal ids already carried out.
+A ``Store`` is an open ledger database (its schema, version 2, and how the file is opened and
+checked are in ``ledger.schema``) with the ledger's row reads and writes.
 
 Every time is ISO 8601 text in UTC, indexed where the ledger's clock (``ledger.clock``) looks
 for the latest one; every value read back is decoded by ``ledger.stored``. Every write runs in
@@ -36,94 +21,21 @@ from typing import Any
 
 from tuishou.errors import DuplicateRequestError, LedgerError, UnknownOrderError
 from tuishou.ledger.models import Entry, LedgerPolicy, RequestKind
+from tuishou.ledger.schema import (
+    LEDGER_TABLES,
+    POLICY_TABLE,
+    SCHEMA,
+    SCHEMA_VERSION,
+    connect,
+    database_errors,
+    schema_version,
+)
 from tuishou.ledger.stored import decode, stored_time
 
 __all__ = ["LEDGER_TABLES", "POLICY_TABLE", "SCHEMA_VERSION", "Store", "database_errors",
            "entry_row", "schema_version"]
 
-SCHEMA_VERSION = 2
-POLICY_TABLE = """
-CREATE TABLE ledger_policy (
-    change_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    policy_json TEXT NOT NULL,
-    note TEXT NOT NULL
-)"""
-_SCHEMA = """
-CREATE TABLE schema_version (version INTEGER NOT NULL);
-CREATE TABLE policies (policy_id TEXT PRIMARY KEY, policy_json TEXT NOT NULL);
-CREATE TABLE orders (
-    order_id TEXT PRIMARY KEY,
-    fingerprint TEXT NOT NULL,
-    policy_id TEXT NOT NULL REFERENCES policies (policy_id),
-    order_json TEXT NOT NULL,
-    snapshot_json TEXT NOT NULL,
-    refunded_json TEXT NOT NULL,
-    posted_at TEXT NOT NULL,
-    freeze_start TEXT,
-    due_at TEXT,
-    released_at TEXT
-);
-CREATE TABLE payouts (
-    order_id TEXT NOT NULL REFERENCES orders (order_id),
-    member_id TEXT NOT NULL,
-    rule TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    amount INTEGER NOT NULL,
-    PRIMARY KEY (order_id, member_id, rule, kind)
-);
-CREATE TABLE entries (
-    entry_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    member_id TEXT NOT NULL,
-    bucket TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    amount INTEGER NOT NULL,
-    at TEXT NOT NULL,
-    order_id TEXT,
-    rule TEXT,
-    kind TEXT,
-    request_id TEXT
-);
-CREATE INDEX entries_by_member ON entries (member_id);
-CREATE INDEX entries_by_order ON entries (order_id);
-CREATE INDEX entries_by_time ON entries (at);
-CREATE INDEX orders_by_posting ON orders (posted_at);
-CREATE INDEX orders_by_freeze ON orders (freeze_start);
-CREATE INDEX orders_by_release ON orders (released_at);
-CREATE TABLE requests (
-    request_id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    at TEXT NOT NULL
-);
-CREATE INDEX requests_by_time ON requests (at);
-""" + POLICY_TABLE
-LEDGER_TABLES = frozenset({"schema_version", "ledger_policy", "policies", "orders", "payouts",
-                           "entries", "requests"})
 _ENTRY_COLUMNS = "entry_id, member_id, bucket, reason, amount, at, order_id, rule, kind, request_id"
-_ADVICE = [  # (part of sqlite's message, what the ledger says), first match wins
-    ("not a database", "is not a SQLite database (another kind of file, or damaged); pass the "
-                       "path of a ledger file, or a new path to create one"),
-    ("integer overflow", "holds a sum beyond SQLite's 64-bit integers, which the ledger never "
-                         "writes (amounts are bounded): restore the file from a backup"),
-    ("readonly", "is read-only; open it with read_only=True for reports, or make it writable"),
-    ("locked", "stayed locked by another process for 60 s; retry when it is done"),
-    ("busy", "stayed locked by another process for 60 s; retry when it is done"),
-    ("unable to open", "cannot be opened; check that the path and its folder exist and that "
-                       "you may read them"),
-]
-
-
-@contextmanager
-def database_errors(path: str) -> Iterator[None]:
-    """Turn any ``sqlite3`` error into a ``LedgerError`` naming the file and the way out."""
-    try:
-        yield
-    except sqlite3.Error as exc:
-        text = str(exc)
-        advice = next((say for part, say in _ADVICE if part in text.lower()),
-                      "failed; check the file and the disk, or restore it from a backup")
-        raise LedgerError(f"the ledger database {path} {advice} (sqlite: {text})") from exc
 
 
 class Store:
@@ -136,7 +48,7 @@ class Store:
         self.path = str(path)
         self.read_only = read_only
         with database_errors(self.path):
-            self.db = _connect(self.path, read_only)
+            self.db = connect(self.path, read_only)
         try:
             with database_errors(self.path):
                 self.db.execute("PRAGMA foreign_keys = ON")
@@ -153,7 +65,7 @@ class Store:
         with self.reading() if self.read_only else self.transaction() as db:
             version = schema_version(db, self.path)
             if version is None and not self.read_only:
-                for statement in _SCHEMA.split(";"):  # executescript would commit early
+                for statement in SCHEMA.split(";"):  # executescript would commit early
                     if statement.strip():
                         db.execute(statement)
                 db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
@@ -307,49 +219,6 @@ class Store:
         self.db.execute("INSERT INTO requests VALUES (?, ?, ?, ?)",
                         (request_id, kind, fingerprint, stored_time(at)))
 
-
-def _connect(path: str, read_only: bool) -> sqlite3.Connection:
-    # Autocommit mode: transactions are opened explicitly, in transaction() and reading().
-    if not read_only:
-        return sqlite3.connect(path, timeout=60, isolation_level=None)
-    if path == ":memory:" or not Path(path).is_file():
-        raise LedgerError(f"there is no ledger file at {path}; a read-only ledger opens an "
-                          "existing file")
-    uri = Path(path).resolve().as_uri() + "?mode=ro"
-    try:
-        db = sqlite3.connect(uri, uri=True, timeout=60, isolation_level=None)
-        db.execute("SELECT 1 FROM sqlite_master").fetchone()
-        return db
-    except sqlite3.OperationalError:  # a WAL file in a folder we cannot write: no -shm file
-        return sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None)
-
-
-def schema_version(db: sqlite3.Connection, path: str) -> int | None:
-    """The ledger schema version of an open database; None for an empty database.
-
-    Refuses someone else's database (tables, but no ledger) and a damaged ledger.
-    """
-    tables = {name for (name,) in db.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
-    if not tables:
-        return None
-    if "schema_version" not in tables:
-        shown = ", ".join(sorted(tables)[:5])
-        raise LedgerError(f"{path} is a SQLite database of something else (tables {shown}), "
-                          "not a ledger; tuishou adds no tables to it: pass a new path")
-    try:
-        found = db.execute("SELECT version FROM schema_version").fetchall()
-    except sqlite3.OperationalError as exc:
-        found = [(str(exc),)]
-    if len(found) != 1 or type(found[0][0]) is not int or found[0][0] < 1:
-        raise LedgerError(f"{path} has a damaged schema_version table ({found[:3]!r}, expected "
-                          "one row with the version number); restore the file from a backup")
-    version: int = found[0][0]
-    missing = LEDGER_TABLES - tables - ({"ledger_policy"} if version == 1 else set())
-    if missing and version <= SCHEMA_VERSION:
-        raise LedgerError(f"{path} is a damaged ledger: tables {', '.join(sorted(missing))} are "
-                          "missing; restore the file from a backup")
-    return version
 
 
 def entry_row(key: tuple[str, str, str], bucket: str, reason: str, amount: int, at: datetime,

@@ -1,49 +1,21 @@
-"""The invariants of a settlement (docs/domain.md §14) as code: what tuishou promises of an order.
+"""The invariant checks of a settlement (docs/domain.md §14), in the order they run.
 
-``check_settlement(policy, tree, order, settlement)`` checks them in the order below and raises
-an ``InvariantError`` (an ``AssertionError``) for the first that fails, naming the invariant,
-the order and the numbers:
-
-- ``inputs``: the settlement is of this order (its id) under this policy;
-- ``amounts``: every payout is a whole number of fen above 0 (payouts of 0 are left out);
-- ``pool``: the pool is Σ line amount × pool rate, rounded once the policy's way (docs/domain.md §7,
-  §10);
-- ``conservation``: Σ payouts + retained = pool, to the fen;
-- ``retained``: retained ≥ 0;
-- ``max_generation``: nobody beyond ``max_generation`` is paid;
-- ``suspended``: suspended members are never paid;
-- ``chain``: the seller is the one §3 credits, and every payee is the chain member at its
-  generation (the seller, then its uplines, suspended ones skipped under ``compression``);
-- ``rules``: every payout names a rule of the policy and a kind that rule pays;
-- ``peer_max``: a differential rule pays at most ``peer_max`` peer bonuses (平级) per order;
-- ``budget``: each rule pays at most its largest share of the pool, and all rules together
-  at most the policy's budget (≤ 1);
-- ``rounding``: each payout is its exact share of the pool rounded once: ``floor`` never
-  rounds up and is short by less than a fen per rounding (one per order, or one per line with
-  ``rounding_scope = "line"``); ``largest_remainder`` pays the exact total rounded
-  half-to-even;
-- ``deterministic``: settling the same input again gives the same settlement, bit for bit;
-- ``line_order``: listing the lines the other way round changes nothing;
-- ``refund``: re-settling what remains after a refund of the last line, on the recorded chain
-  (``resettle``), gives the settlement of the remaining order.
-
-The tree must be the one the order was settled on: the checks read the chain from it. Each
-check settles the order a few more times, so it costs a handful of ``settle`` calls.
+``check_settlement`` runs them on one settlement; each check reads a ``Case``
+(``tuishou.invariants.case``) and returns None when its invariant holds, else what is wrong.
+``INVARIANTS`` names them in order; the list with their meaning is in ``tuishou.invariants``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from decimal import Decimal
 from fractions import Fraction
-from functools import cached_property
 
 from tuishou.errors import ArgumentTypeError, InvariantError
+from tuishou.invariants.case import Case, difference, fen, money_of
 from tuishou.orders import Order
 from tuishou.rules import DifferentialRule, Policy
-from tuishou.settlement import Payout, Settlement, resettle, settle
+from tuishou.settlement import Settlement, resettle, settle
 from tuishou.tree import InviteTree
 
 __all__ = ["INVARIANTS", "check_settlement"]
@@ -75,7 +47,7 @@ def check_settlement(
     tuishou.errors.InvariantError: conservation: order 'o1' pool 1980 fen ≠ paid 1287 + retained 692
     """
     _check_types(policy, tree, order, settlement)
-    case = _Case(policy, tree, order, settlement)
+    case = Case(policy, tree, order, settlement)
     for invariant, check in _CHECKS:
         problem = check(case)
         if problem is not None:
@@ -83,60 +55,11 @@ def check_settlement(
                                  invariant=invariant, order_id=order.order_id)
 
 
-@dataclass(frozen=True)
-class _Case:
-    """What one check reads: the inputs, the settlement, and exact values computed once."""
-
-    policy: Policy
-    tree: InviteTree
-    order: Order
-    settlement: Settlement
-
-    @cached_property
-    def line_pools(self) -> list[Fraction]:
-        """Each line's exact pool in fen, straight from docs/domain.md §7.
-
-        The rate comes from ``Policy.pool_rate``, the one lookup settlement uses too (a plain
-        precedence, SKU before group); the sums and the rounding are checked independently.
-        """
-        return [line.amount * Fraction(self.policy.pool_rate(line.sku, line.group) or 0)
-                for line in self.order.lines]
-
-    @cached_property
-    def exact_pool(self) -> Fraction:
-        return sum(self.line_pools, Fraction(0))
-
-    @property
-    def per_line(self) -> bool:
-        return self.policy.rounding_scope == "line"
-
-    @cached_property
-    def chain(self) -> list[str]:
-        """The members at generation 0, 1, ... as docs/domain.md §6, §8 and §9 define them.
-
-        Written here again on purpose, from the tree's public methods: an independent
-        statement of attribution and compression, so that a bug in ``settle``'s is caught.
-        """
-        seller = _expected_seller(self.policy, self.tree, self.order)
-        if seller is None:
-            return []
-        chain, member = [seller], self.tree.inviter(seller)
-        while member is not None and len(chain) <= self.policy.max_generation:
-            if not (self.policy.compression and self.tree.status(member) == "suspended"):
-                chain.append(member)
-            member = self.tree.inviter(member)
-        return chain
-
-    def rounded(self, exact: Fraction) -> int:
-        """Round the policy's way: half-to-even (Python's ``round``) or down."""
-        return round(exact) if self.policy.rounding == "largest_remainder" else int(exact // 1)
-
-
 # ------------------------------------------------------------------------------- the checks
 # Each returns None when the invariant holds, else what is wrong (after "order 'o1' ").
 
 
-def _inputs(case: _Case) -> str | None:
+def _inputs(case: Case) -> str | None:
     got = case.settlement
     if got.order_id != case.order.order_id:
         return f"was checked against the settlement of order {got.order_id!r}"
@@ -145,7 +68,7 @@ def _inputs(case: _Case) -> str | None:
     return None
 
 
-def _amounts(case: _Case) -> str | None:
+def _amounts(case: Case) -> str | None:
     for p in case.settlement.payouts:
         if isinstance(p.amount, bool) or not isinstance(p.amount, int) or p.amount <= 0:
             return f"pays {p.member_id!r} {p.amount!r} fen by rule {p.rule!r}; every payout " \
@@ -153,17 +76,17 @@ def _amounts(case: _Case) -> str | None:
     return None
 
 
-def _pool(case: _Case) -> str | None:
+def _pool(case: Case) -> str | None:
     pieces = case.line_pools if case.per_line else [case.exact_pool]
     expected = sum(case.rounded(piece) for piece in pieces)
     if case.settlement.pool != expected:
         how = f"{case.policy.rounding}, per {case.policy.rounding_scope}"
-        return (f"pool {case.settlement.pool} fen, but its lines give {_fen(case.exact_pool)} "
+        return (f"pool {case.settlement.pool} fen, but its lines give {fen(case.exact_pool)} "
                 f"fen, which rounds ({how}) to {expected}")
     return None
 
 
-def _conservation(case: _Case) -> str | None:
+def _conservation(case: Case) -> str | None:
     got = case.settlement
     paid = sum(p.amount for p in got.payouts)
     if paid + got.retained != got.pool:
@@ -171,14 +94,14 @@ def _conservation(case: _Case) -> str | None:
     return None
 
 
-def _retained(case: _Case) -> str | None:
+def _retained(case: Case) -> str | None:
     got = case.settlement
     if got.retained < 0:
         return f"retains {got.retained} fen, below 0 (pool {got.pool}, paid {got.paid})"
     return None
 
 
-def _max_generation(case: _Case) -> str | None:
+def _max_generation(case: Case) -> str | None:
     limit = case.policy.max_generation
     for p in case.settlement.payouts:
         if not 0 <= p.generation <= limit:
@@ -187,7 +110,7 @@ def _max_generation(case: _Case) -> str | None:
     return None
 
 
-def _suspended(case: _Case) -> str | None:
+def _suspended(case: Case) -> str | None:
     for p in case.settlement.payouts:
         if p.member_id in case.tree and case.tree.status(p.member_id) == "suspended":
             return f"pays {p.member_id!r} {p.amount} fen by rule {p.rule!r}, but " \
@@ -195,7 +118,7 @@ def _suspended(case: _Case) -> str | None:
     return None
 
 
-def _chain(case: _Case) -> str | None:
+def _chain(case: Case) -> str | None:
     chain = case.chain
     seller = chain[0] if chain else None
     if case.settlement.seller_id != seller:
@@ -210,7 +133,7 @@ def _chain(case: _Case) -> str | None:
     return None
 
 
-def _rules(case: _Case) -> str | None:
+def _rules(case: Case) -> str | None:
     rules = {rule.name: rule for rule in case.policy.rules}
     for p in case.settlement.payouts:
         rule = rules.get(p.rule)
@@ -222,7 +145,7 @@ def _rules(case: _Case) -> str | None:
     return None
 
 
-def _peer_max(case: _Case) -> str | None:
+def _peer_max(case: Case) -> str | None:
     # Stated on the payouts, independently of the differential walk (tuishou.rulebook): a
     # check that re-ran the walk could not catch a bug in it.
     for rule in case.policy.rules:
@@ -235,25 +158,25 @@ def _peer_max(case: _Case) -> str | None:
     return None
 
 
-def _budget(case: _Case) -> str | None:
+def _budget(case: Case) -> str | None:
     total = Fraction(0)
     for rule in case.policy.rules:
         share = sum((Fraction(p.share) for p in case.settlement.payouts if p.rule == rule.name),
                     Fraction(0))
         if share > rule.max_share():
-            return f"pays {_fen(share)} of the pool by rule {rule.name!r}, more than its " \
+            return f"pays {fen(share)} of the pool by rule {rule.name!r}, more than its " \
                    f"largest share {rule.max_share()}"
         total += share
     if total > case.policy.budget():
-        return f"pays {_fen(total)} of the pool, more than the budget {case.policy.budget()}"
+        return f"pays {fen(total)} of the pool, more than the budget {case.policy.budget()}"
     return None
 
 
-def _rounding(case: _Case) -> str | None:
+def _rounding(case: Case) -> str | None:
     return _each_payout_rounded(case) or _total_rounded(case)
 
 
-def _each_payout_rounded(case: _Case) -> str | None:
+def _each_payout_rounded(case: Case) -> str | None:
     roundings = len(case.order.lines) if case.per_line else 1  # each moves it by < 1 fen
     floor = case.policy.rounding == "floor"
     for p in case.settlement.payouts:
@@ -263,12 +186,12 @@ def _each_payout_rounded(case: _Case) -> str | None:
         if not low <= p.amount <= high:
             allowed = f"{low}" if low == high else f"{low} to {high}"
             return f"pays {p.member_id!r} {p.amount} fen by rule {p.rule!r}, but its exact " \
-                   f"share is {_fen(exact)} fen, which rounds ({case.policy.rounding}, per " \
+                   f"share is {fen(exact)} fen, which rounds ({case.policy.rounding}, per " \
                    f"{case.policy.rounding_scope}) to {allowed} fen"
     return None
 
 
-def _total_rounded(case: _Case) -> str | None:
+def _total_rounded(case: Case) -> str | None:
     shares = sum((Fraction(s.share) for s in case.settlement.shares if s.paid), Fraction(0))
     pieces = case.line_pools if case.per_line else [case.exact_pool]
     exact = shares * case.exact_pool
@@ -276,44 +199,44 @@ def _total_rounded(case: _Case) -> str | None:
     if case.policy.rounding == "largest_remainder":
         expected = sum(round(shares * piece) for piece in pieces)
         if paid != expected:
-            return f"paid {paid} fen, but the exact total {_fen(exact)} fen rounds " \
+            return f"paid {paid} fen, but the exact total {fen(exact)} fen rounds " \
                    f"(half to even, per {case.policy.rounding_scope}) to {expected}"
     elif paid > exact:
-        return f"paid {paid} fen, more than the exact total {_fen(exact)} fen (floor)"
+        return f"paid {paid} fen, more than the exact total {fen(exact)} fen (floor)"
     return None
 
 
-def _deterministic(case: _Case) -> str | None:
+def _deterministic(case: Case) -> str | None:
     again = settle(case.policy, case.tree, case.order)
     if again != case.settlement:
-        return f"gives another settlement when settled again: {_difference(case.settlement, again)}"
+        return f"gives another settlement when settled again: {difference(case.settlement, again)}"
     return None
 
 
-def _line_order(case: _Case) -> str | None:
+def _line_order(case: Case) -> str | None:
     if len(case.order.lines) < 2:
         return None
     # The same validated lines, reordered: nothing new to validate.
     turned = case.order.model_copy(update={"lines": case.order.lines[::-1]})
     again = settle(case.policy, case.tree, turned)
-    if _money(again) != _money(case.settlement):
+    if money_of(again) != money_of(case.settlement):
         return f"settles differently with its lines reversed: " \
-               f"{_difference(case.settlement, again)}"
+               f"{difference(case.settlement, again)}"
     return None
 
 
-def _refund(case: _Case) -> str | None:
+def _refund(case: Case) -> str | None:
     if len(case.order.lines) < 2:
         return None
     rest = case.order.model_copy(update={"lines": case.order.lines[:-1]})
     on_record = resettle(case.settlement, rest)
     fresh = settle(case.policy, case.tree, rest)
-    if _money(on_record) != _money(fresh):
-        return f"after a refund of its last line re-settles to {_difference(fresh, on_record)}"
+    if money_of(on_record) != money_of(fresh):
+        return f"after a refund of its last line re-settles to {difference(fresh, on_record)}"
     return None
 
 
-_CHECKS: tuple[tuple[str, Callable[[_Case], str | None]], ...] = (
+_CHECKS: tuple[tuple[str, Callable[[Case], str | None]], ...] = (
     ("inputs", _inputs),
     ("amounts", _amounts),
     ("pool", _pool),
@@ -335,49 +258,9 @@ INVARIANTS: tuple[str, ...] = tuple(name for name, _ in _CHECKS)
 """The invariants ``check_settlement`` checks, in the order it checks them."""
 
 
-# ---------------------------------------------------------------------------------- helpers
-
-
 def _check_types(policy: object, tree: object, order: object, settlement: object) -> None:
     for name, value, expected in [("policy", policy, Policy), ("tree", tree, InviteTree),
                                   ("order", order, Order), ("settlement", settlement, Settlement)]:
         if not isinstance(value, expected):
             raise ArgumentTypeError(f"{name} is a {type(value).__name__}, expected "
                                     f"{expected.__name__}")
-
-
-def _expected_seller(policy: Policy, tree: InviteTree, order: Order) -> str | None:
-    if order.sharer_id is not None and order.sharer_id != order.buyer_id:  # own link: none
-        return order.sharer_id
-    if order.buyer_id is not None and order.buyer_id in tree:
-        return order.buyer_id if policy.self_purchase else tree.inviter(order.buyer_id)
-    return None
-
-
-def _money(settlement: Settlement) -> tuple[int, int, tuple[Payout, ...]]:
-    return settlement.pool, settlement.retained, settlement.payouts
-
-
-def _difference(expected: Settlement, got: Settlement) -> str:
-    """The first field in which two settlements differ, both values shown."""
-    for field in ("pool", "retained", "seller_id", "payouts", "shares", "chain", "lines"):
-        if getattr(expected, field) != getattr(got, field):
-            return f"{field} {_short(getattr(got, field))} instead of " \
-                   f"{_short(getattr(expected, field))}"
-    return "the settlements differ"
-
-
-def _short(value: object) -> str:
-    if isinstance(value, tuple) and value and isinstance(value[0], Payout):
-        value = [(p.member_id, p.rule, p.kind, p.amount) for p in value]
-    text = repr(value)
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
-def _fen(value: Fraction) -> str:
-    """An exact amount as a plain decimal (4497.4); every exact amount here has one."""
-    for places in range(13):
-        scaled = value * 10**places
-        if scaled.denominator == 1:
-            return format(Decimal(scaled.numerator).scaleb(-places), "f")
-    return str(value)
