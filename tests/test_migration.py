@@ -450,3 +450,11 @@ def test_review_keeps_those_who_qualify_and_drops_the_others():
     assert (tree.tier("T0"), tree.tier("T1")) == ("member", "mentor")
     assert all(tree.probation_until(m) is None for m in outcome)
     assert review_probation(LADDER, tree, sales, as_of=AS_OF + timedelta(days=400)) == []
+
+
+@pytest.mark.parametrize("value", ["", " ", "\r", "\u3000"])
+def test_a_blank_rival_member_id_is_refused_with_the_roster(value):
+    """The rival's member id may be any text, but never blank: the member record keeping it
+    refuses a blank one, so the roster does, with its other problems."""
+    with pytest.raises(MigrationError, match=r"source_member_id: .*must not be empty or blank"):
+        RosterEntry(member_id="L1", platform="p", source_tier="t", source_member_id=value)

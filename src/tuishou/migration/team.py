@@ -56,14 +56,17 @@ def normalise_name(text: str) -> str:
 
 
 def _not_blank(text: str) -> str:
-    if not text:
+    # The rival's own text (names, its member id) may be any text but never blank: the member
+    # record that keeps it refuses a blank one (members/records.py).
+    if not text.strip():
         raise ValueError("must not be empty or blank")
     return text
 
 
 _Name = Annotated[str, Field(strict=True), AfterValidator(normalise_name),
                   AfterValidator(_not_blank)]
-_Text = Annotated[str, Field(strict=True, min_length=1)]
+
+_Text = Annotated[str, Field(strict=True), AfterValidator(_not_blank)]
 
 
 class TierMapping(FrozenModel):
