@@ -14,6 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cli_support import run, scenario, write_rows
 from test_cli_migrate import MAPPING, MAPPING_COLUMNS, ROSTER, ROSTER_COLUMNS
@@ -24,7 +26,7 @@ from tuishou.ids import check_time, time_problem
 from tuishou.io.files import Problems
 from tuishou.io.inputs import read_members
 
-from helpers import CN
+from helpers import CN, examples
 
 NAIVE = datetime(2026, 11, 24, 9, 0)
 SAME_INSTANT = [datetime(2026, 11, 24, 9, 0, tzinfo=CN), datetime(2026, 11, 24, 1, 0, tzinfo=UTC)]
@@ -135,6 +137,20 @@ def test_the_rule_is_written_once():
     assert check_time(SAME_INSTANT[0], name="at") is SAME_INSTANT[0]
     with pytest.raises(TypeError, match=r"as_of='2026-11-24' must be a datetime with a time zone"):
         check_time("2026-11-24", name="as_of")
+
+
+ZONES = [CN, UTC, ZoneInfo("America/New_York"), ZoneInfo("Asia/Kolkata")]
+
+
+@settings(max_examples=examples(25))
+@given(st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2028, 1, 1),
+                    timezones=st.sampled_from(ZONES)),
+       st.timedeltas(min_value=timedelta(hours=-30), max_value=timedelta(hours=30)),
+       st.sampled_from(ZONES))
+def test_probation_reviews_compare_instants_whatever_the_zones(until, shift, zone):
+    as_of = (until + shift).astimezone(zone)
+    changes = review_probation(LADDER, on_probation(until), {}, as_of=as_of)
+    assert (changes != []) == (as_of.astimezone(UTC) >= until.astimezone(UTC))
 
 
 # ----------------------------------------------------------------------- files and the CLI

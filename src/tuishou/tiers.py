@@ -124,6 +124,7 @@ def review_probation(
 
     >>> from datetime import datetime
     >>> from zoneinfo import ZoneInfo
+    >>> from tuishou.examples import example_ladder
     >>> cn = ZoneInfo("Asia/Shanghai")
     >>> tree = InviteTree.from_records([
     ...     {"member_id": "A", "inviter_id": None, "tier": "mentor",

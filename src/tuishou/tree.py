@@ -91,9 +91,9 @@ class InviteTree(MemberQueries):
         Each record has ``member_id``, ``inviter_id`` (None for roots), ``tier`` and
         optionally ``status`` (default ``"active"``), ``joined_at`` and ``probation_until``
         (aware datetimes or ISO text with an offset; a naive time is refused, see
-        ``tuishou.ids.check_time``) and ``invite_code`` (an existing code to keep). Duplicate ids, unknown
-        inviters, self-invites, cycles, empty ids and bad fields are all collected into
-        one ``InvalidTreeError``; nothing is built.
+        ``tuishou.ids.check_time``) and ``invite_code`` (an existing code to keep).
+        Duplicate ids, unknown inviters, self-invites, cycles, empty ids and bad fields are
+        all collected into one ``InvalidTreeError``; nothing is built.
 
         >>> tree = InviteTree.from_records([
         ...     {"member_id": "B", "inviter_id": "A", "tier": "member"},

@@ -274,8 +274,8 @@ def datetime_problems(row: dict[str, Any], key: str) -> list[str]:
     """A problem if ``row[key]`` is not an aware datetime, ISO text with an offset or None
     (parses text in place); times follow ``tuishou.ids.time_problem``.
 
-    >>> datetime_problems({"joined_at": "2026-01-31T09:00:00"}, "joined_at")[0]
-    'joined_at=2026-01-31 09:00:00 has no time zone; tuishou takes aware datetimes only ...'
+    >>> print(datetime_problems({"joined_at": "2026-01-31T09:00:00"}, "joined_at")[0])
+    joined_at=2026-01-31 09:00:00 has no time zone; tuishou takes aware datetimes only ...
     >>> datetime_problems({"joined_at": "2026-01-31T09:00:00+08:00"}, "joined_at")
     []
     """
