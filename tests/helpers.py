@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -11,6 +12,9 @@ from tuishou import InviteTree, Order, OrderLine, Policy, Settlement, settle
 from tuishou.engine.batch import member_totals, settle_batch
 from tuishou.orders import order_columns
 from tuishou.testing import DEFAULT_TIERS, Scenario, scenarios
+
+# The platform's time zone (Beijing time): tuishou takes aware datetimes only.
+CN = ZoneInfo("Asia/Shanghai")
 
 
 def tree_from_text(

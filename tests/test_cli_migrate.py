@@ -13,6 +13,8 @@ from test_migration import STRING_FORMS, spoilt
 from tuishou.io.files import Problems
 from tuishou.io.inputs import read_members
 
+from helpers import CN
+
 ROSTER_COLUMNS = ("member_id", "inviter_id", "platform", "source_tier", "source_member_id")
 MAPPING_COLUMNS = ("platform", "source_tier", "tier")
 ROSTER = [
@@ -54,7 +56,7 @@ def test_migrate_writes_every_member_and_prints_the_report(tmp_path, capsys, suf
     assert tree.upline("T2") == ["T1", "T0", "A", "Z"]
     assert (tree.tier("T0"), tree.tier("T1"), tree.tier("T2")) == (
         "senior_advisor", "mentor", "member")
-    assert tree.probation_until("T1") == datetime(2027, 2, 22)
+    assert tree.probation_until("T1") == datetime(2027, 2, 22, tzinfo=CN)
     assert tree.origin("T0").source_member_id == "r-9"
 
 
@@ -64,7 +66,7 @@ def test_the_members_file_round_trips_with_its_invite_codes(tmp_path, capsys):
     assert table.column_names == ["member_id", "inviter_id", "tier", "status", "joined_at",
                                   "origin_platform", "origin_tier", "origin_member_id",
                                   "probation_until", "invite_code"]
-    assert str(table.schema.field("joined_at").type) == "timestamp[us]"
+    assert str(table.schema.field("joined_at").type) == "timestamp[us, tz=UTC]"
     codes = dict(zip(table.column("member_id").to_pylist(),
                      table.column("invite_code").to_pylist(), strict=True))
     tree, _ = read_members(tmp_path / "new.parquet", tiers=None, problems=Problems())

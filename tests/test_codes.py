@@ -23,6 +23,8 @@ from tuishou.ids import id_problem, normal_id
 from tuishou.members.codes import ALPHABET, CODE_LENGTH, candidate_codes, check_code, normalise_code
 from tuishou.tree import InviteTree
 
+from helpers import CN
+
 LADDER = ["member", "pusher", "mentor"]
 FAST = settings(max_examples=25, deadline=None, database=None)
 
@@ -275,10 +277,10 @@ def test_join_with_a_lower_case_hyphenated_code() -> None:
 def test_join_with_an_explicit_tier_and_time() -> None:
     tree = two_member_tree()
     tree.join("carol", invite_code=tree.invite_code("bob"), tier="pusher",
-              joined_at=datetime(2026, 5, 1))
+              joined_at=datetime(2026, 5, 1, tzinfo=CN))
     assert tree.upline("carol") == ["bob", "alice"]
     assert tree.tier("carol") == "pusher"
-    assert tree.joined_at("carol") == datetime(2026, 5, 1)
+    assert tree.joined_at("carol") == datetime(2026, 5, 1, tzinfo=CN)
 
 
 def test_join_without_a_ladder_needs_a_tier() -> None:

@@ -27,9 +27,9 @@ from tuishou import (
     settle,
 )
 
-from helpers import order, paid, policy, tree_from_text
+from helpers import CN, order, paid, policy, tree_from_text
 
-AS_OF = datetime(2026, 11, 24, 10, 0)
+AS_OF = datetime(2026, 11, 24, 10, 0, tzinfo=CN)
 LADDER = TierLadder(tiers=[
     Tier(name="member", label="会员"),
     Tier(name="pusher", label="推手", requires=Requirements(min_personal_sales=39_600)),

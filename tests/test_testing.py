@@ -46,7 +46,7 @@ from tuishou.testing import (
     scenarios,
 )
 
-from helpers import any_scenarios, policy, tree_from_text
+from helpers import CN, any_scenarios, policy, tree_from_text
 
 # Health checks on (none suppressed): a strategy that filtered too much, drew too much data or
 # was too slow would fail these tests. No database: each run starts afresh.
@@ -175,7 +175,7 @@ LADDER = TierLadder(tiers=[Tier(name=name) for name in DEFAULT_TIERS])
 def test_migration_never_loses_a_member(tree, roster):
     before = {member: tree.inviter(member) for member in tree}
     report = migrate_team(tree, roster.entries, ladder=LADDER, policy=roster.policy,
-                          attach_to="m0", as_of=datetime(2026, 11, 24))
+                          attach_to="m0", as_of=datetime(2026, 11, 24, tzinfo=CN))
     assert sorted(report.added) == sorted(roster.member_ids)
     assert {member: tree.inviter(member) for member in before} == before
     for entry in roster.entries:

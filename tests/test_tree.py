@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import networkx as nx
@@ -19,7 +19,7 @@ from tuishou.errors import (
 )
 from tuishou.tree import InviteTree
 
-from helpers import tree_from_text
+from helpers import CN, tree_from_text
 
 LADDER = ["member", "pusher", "mentor"]
 FAST = settings(max_examples=40, deadline=None, database=None)
@@ -54,11 +54,11 @@ def test_from_records_in_any_order_builds_the_same_tree() -> None:
 
 
 def test_from_records_defaults_and_optional_fields() -> None:
-    joined = datetime(2026, 1, 31, 9, 0)
+    joined = datetime(2026, 1, 31, 9, 0, tzinfo=CN)
     tree = InviteTree.from_records([
         rec("A"),
         rec("B", "A", status="suspended", joined_at=joined),
-        rec("C", "A", joined_at="2026-02-01T10:30:00"),
+        rec("C", "A", joined_at="2026-02-01T10:30:00+08:00"),
         rec("D", "A", status=None),
     ])
     assert tree.status("A") == "active"
@@ -66,7 +66,7 @@ def test_from_records_defaults_and_optional_fields() -> None:
     assert tree.status("D") == "active"
     assert tree.joined_at("A") is None
     assert tree.joined_at("B") == joined
-    assert tree.joined_at("C") == datetime(2026, 2, 1, 10, 30)
+    assert tree.joined_at("C") == datetime(2026, 2, 1, 10, 30, tzinfo=CN)
 
 
 def test_from_records_accepts_tiers_of_the_ladder() -> None:
@@ -211,10 +211,10 @@ def test_add_member_builds_a_tree() -> None:
     tree = InviteTree(tiers=LADDER)
     tree.add_member("A", tier="mentor")
     tree.add_member("B", inviter_id="A", tier="member", status="suspended",
-                    joined_at=datetime(2026, 3, 1))
+                    joined_at=datetime(2026, 3, 1, tzinfo=CN))
     assert tree.upline("B") == ["A"]
     assert tree.status("B") == "suspended"
-    assert tree.joined_at("B") == datetime(2026, 3, 1)
+    assert tree.joined_at("B") == datetime(2026, 3, 1, tzinfo=CN)
     assert tree.roots() == ["A"]
 
 
@@ -553,7 +553,8 @@ def records_from(parents: list[int | None], draw: st.DrawFn | None = None) -> li
             record["tier"] = draw(st.sampled_from(LADDER))
             record["status"] = draw(st.sampled_from(["active", "suspended"]))
             record["joined_at"] = draw(st.none() | st.datetimes(
-                min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1)))
+                min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1),
+                timezones=st.sampled_from([CN, UTC])))
         records.append(record)
     return records
 
@@ -652,7 +653,7 @@ def test_inviters_and_probations_are_read_only_views_of_the_core() -> None:
     assert dict(tree.inviters) == {m: tree.inviter(m) for m in tree}
     with pytest.raises(TypeError):
         tree.inviters["C"] = None  # type: ignore[index]
-    tree.set_probation("B", datetime(2027, 1, 1))
-    assert tree.probations() == {"B": datetime(2027, 1, 1)}
+    tree.set_probation("B", datetime(2027, 1, 1, tzinfo=CN))
+    assert tree.probations() == {"B": datetime(2027, 1, 1, tzinfo=CN)}
     tree.probations().clear()
-    assert tree.probation_until("B") == datetime(2027, 1, 1)
+    assert tree.probation_until("B") == datetime(2027, 1, 1, tzinfo=CN)

@@ -9,6 +9,7 @@ money or a rate belongs, the raised error is also a ``TypeError``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from types import MappingProxyType
 from typing import Annotated, Any, ClassVar, Self, TypeVar
 
@@ -23,10 +24,11 @@ from pydantic import (
 )
 
 from tuishou.errors import FloatRefusedError, _ProblemsError, did_you_mean
-from tuishou.ids import id_problem
+from tuishou.ids import id_problem, time_problem
 from tuishou.money import FloatValueError
 
-__all__ = ["FrozenMap", "FrozenModel", "Id", "Problems", "normal_id_field"]
+__all__ = ["AwareTime", "FrozenMap", "FrozenModel", "Id", "Problems", "aware_time_field",
+           "normal_id_field"]
 
 _V = TypeVar("_V")
 
@@ -55,6 +57,18 @@ def normal_id_field(value: str, info: ValidationInfo) -> str:
 # An identifier field (order, buyer, sharer, SKU, group, tier, ...): text in the one normal
 # form of ``tuishou.ids``; anything else is refused with the normal form named.
 Id = Annotated[str, Field(strict=True), AfterValidator(normal_id_field)]
+
+
+def aware_time_field(value: datetime, info: ValidationInfo) -> datetime:
+    """A pydantic after-validator: the field's value must be an aware datetime (``ids``)."""
+    problem = time_problem(value, name=info.field_name or "time")
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+# A time field (``paid_at``, ...): an aware datetime, the one rule of ``tuishou.ids``.
+AwareTime = Annotated[datetime, AfterValidator(aware_time_field)]
 
 
 class Problems(ValueError):  # noqa: N818  (pydantic-internal carrier, never escapes)

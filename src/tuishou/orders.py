@@ -14,13 +14,12 @@ lines) is at most ``MAX_ORDER_FEN``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from tuishou.errors import InvalidOrderError
-from tuishou.models import FrozenModel, Id, Problems
+from tuishou.models import AwareTime, FrozenModel, Id, Problems
 from tuishou.money import MAX_ORDER_FEN, Fen, yuan
 
 __all__ = ["LINE_COLUMNS", "OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "Order", "OrderLine",
@@ -99,7 +98,7 @@ class Order(_OrderPart):
     order_id: Id
     buyer_id: Id | None = None
     sharer_id: Id | None = None
-    paid_at: datetime | None = None
+    paid_at: AwareTime | None = None
     lines: tuple[OrderLine, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -183,7 +183,9 @@ def _qualified(measures: Any, ranked: list[tuple[int, TierTest]]) -> IntArray:
 def on_probation(until: datetime | None, as_of: datetime | None) -> bool:
     """Whether a probation ending at ``until`` still holds at ``as_of`` (None: any set one).
 
-    >>> on_probation(datetime(2027, 2, 1), datetime(2027, 1, 31)), on_probation(None, None)
+    >>> from datetime import UTC
+    >>> until, as_of = datetime(2027, 2, 1, tzinfo=UTC), datetime(2027, 1, 31, tzinfo=UTC)
+    >>> on_probation(until, as_of), on_probation(None, None)
     (True, False)
     """
     return until is not None and (as_of is None or as_of < until)

@@ -26,12 +26,12 @@ import numpy as np
 import numpy.typing as npt
 
 from tuishou.errors import (
-    ArgumentTypeError,
     InvalidTreeError,
     UnknownMemberError,
     UnknownTierError,
     did_you_mean,
 )
+from tuishou.ids import check_time
 from tuishou.ladder import (
     Requirements,
     Tier,
@@ -123,14 +123,17 @@ def review_probation(
     ``old == new`` for those who keep their tier, each reason starting "probation review".
 
     >>> from datetime import datetime
+    >>> from zoneinfo import ZoneInfo
     >>> from tuishou.examples import example_ladder
+    >>> cn = ZoneInfo("Asia/Shanghai")
     >>> tree = InviteTree.from_records([
     ...     {"member_id": "A", "inviter_id": None, "tier": "mentor",
-    ...      "probation_until": datetime(2027, 2, 1)}])
-    >>> review_probation(example_ladder(), tree, {"A": 40_000}, as_of=datetime(2027, 1, 31))
+    ...      "probation_until": datetime(2027, 2, 1, tzinfo=cn)}])
+    >>> review_probation(example_ladder(), tree, {"A": 40_000},
+    ...                  as_of=datetime(2027, 1, 31, tzinfo=cn))
     []
     >>> [change] = review_probation(example_ladder(), tree, {"A": 40_000},
-    ...                             as_of=datetime(2027, 2, 1))
+    ...                             as_of=datetime(2027, 2, 1, tzinfo=cn))
     >>> change.new, change.reason
     ('pusher', 'probation review: demoted: qualifies only for pusher (personal sales 40000 ...)')
     >>> tree.tier("A"), tree.probation_until("A")
@@ -180,9 +183,8 @@ def _on_probation(tree: InviteTree, as_of: datetime | None) -> BoolArray:
 
 
 def _check_as_of(as_of: object, *, required: bool) -> None:
-    if (as_of is None and not required) or isinstance(as_of, datetime):
-        return
-    raise ArgumentTypeError(f"as_of={as_of!r} must be a datetime, e.g. datetime(2026, 11, 24)")
+    if as_of is not None or required:
+        check_time(as_of, name="as_of")
 
 
 def _check_sales(tree: InviteTree, sales: Mapping[str, int]) -> None:

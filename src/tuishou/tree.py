@@ -42,6 +42,7 @@ from tuishou.errors import (
     UnknownTierError,
     did_you_mean,
 )
+from tuishou.ids import check_time
 from tuishou.members.arrays import TreeArrays, check_arrays
 from tuishou.members.core import MemberCore, cycle_message
 from tuishou.members.queries import MemberQueries
@@ -88,10 +89,11 @@ class InviteTree(MemberQueries):
         """Build a tree from records in any order, or report every problem at once.
 
         Each record has ``member_id``, ``inviter_id`` (None for roots), ``tier`` and
-        optionally ``status`` (default ``"active"``), ``joined_at`` (a datetime or ISO
-        text) and ``invite_code`` (an existing code to keep). Duplicate ids, unknown
-        inviters, self-invites, cycles, empty ids and bad fields are all collected into
-        one ``InvalidTreeError``; nothing is built.
+        optionally ``status`` (default ``"active"``), ``joined_at`` and ``probation_until``
+        (aware datetimes or ISO text with an offset; a naive time is refused, see
+        ``tuishou.ids.check_time``) and ``invite_code`` (an existing code to keep).
+        Duplicate ids, unknown inviters, self-invites, cycles, empty ids and bad fields are
+        all collected into one ``InvalidTreeError``; nothing is built.
 
         >>> tree = InviteTree.from_records([
         ...     {"member_id": "B", "inviter_id": "A", "tier": "member"},
@@ -151,7 +153,8 @@ class InviteTree(MemberQueries):
         """Add one member under ``inviter_id`` (or as a root); fails fast, changing nothing.
 
         ``invite_code`` keeps a code the member already has (e.g. from an export);
-        ``origin`` and ``probation_until`` record a member migrated from a rival platform.
+        ``origin`` and ``probation_until`` record a member migrated from a rival platform;
+        ``joined_at`` and ``probation_until`` are aware datetimes (``tuishou.ids``).
 
         >>> tree = InviteTree()
         >>> tree.add_member("A", tier="member")
@@ -268,14 +271,16 @@ class InviteTree(MemberQueries):
     def set_probation(self, member_id: str, until: datetime | None) -> None:
         """Start, move or (with None) end a member's probation.
 
-        >>> from datetime import datetime
-        >>> tree = example_tree(); tree.set_probation("B", datetime(2027, 3, 1))
+        ``until`` is an aware datetime (``tuishou.ids.check_time``) or None.
+
+        >>> from datetime import UTC, datetime
+        >>> tree = example_tree(); tree.set_probation("B", datetime(2027, 3, 1, tzinfo=UTC))
         >>> tree.probation_until("B")
-        datetime.datetime(2027, 3, 1, 0, 0)
+        datetime.datetime(2027, 3, 1, 0, 0, tzinfo=datetime.timezone.utc)
         """
         self._require(member_id)
-        if until is not None and not isinstance(until, datetime):
-            raise ArgumentTypeError(f"until={until!r} must be a datetime or None")
+        if until is not None:
+            check_time(until, name="probation_until", error=InvalidTreeError)
         self._core.set_extra(member_id, "probation_until", until)
 
     def set_status(self, member_id: str, status: Status) -> None:

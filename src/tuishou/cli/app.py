@@ -20,14 +20,22 @@ import re
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import click
 from rich.console import Console
 
-from tuishou.cli.files import AsciiDateTime, AsciiInt, FileArg, FileCommand, format_option
+from tuishou.cli.files import (
+    AsciiDateTime,
+    AsciiInt,
+    FileArg,
+    FileCommand,
+    format_option,
+    in_zone,
+    timezone_option,
+)
 from tuishou.cli.report import (
     LONG_INPUT,
     Phases,
@@ -129,9 +137,10 @@ def app() -> None:
 @members_option
 @orders_option
 @out_option("one row per payout")
+@timezone_option
 @format_option
 def settle_command(policy_path: Path, members: DataFile, orders: DataFile,
-                   out: DataFile) -> int:
+                   out: DataFile, zone: tzinfo) -> int:
     """Settle every order; write one row per payout and print a summary on stderr.
 
     Payout columns: order_id, member_id, rule, kind, generation, amount (fen).
@@ -141,7 +150,7 @@ def settle_command(policy_path: Path, members: DataFile, orders: DataFile,
     steps = ["reading the files", "settling", "writing payouts"]
     with Phases.shown(console, steps, long=orders.size() >= LONG_INPUT) as phases:
         policy = read_policy(policy_path)
-        tree, lines = load_data([policy], members, orders)
+        tree, lines = load_data([policy], members, orders, zone=zone)
         phases.advance(steps[0], following=steps[1])
         result = _settle_lines(policy, tree, lines)
         phases.advance(steps[1], following=steps[2])
@@ -178,9 +187,10 @@ def _rows_to_lines(message: str, lines: OrderLines) -> str:
 @orders_option
 @click.option("--html", type=_NEW, metavar="FILE",
               help="Also write a self-contained HTML report, with the figure.")
+@timezone_option
 @format_option
 def compare_command(policy_path: tuple[Path, ...], members: DataFile, orders: DataFile,
-                    html: Path | None) -> int:
+                    html: Path | None, zone: tzinfo) -> int:
     """Settle every order under each --policy; print the totals and paid by tier.
 
     The first --policy is the baseline: each delta is a policy minus it. Policies are
@@ -189,7 +199,7 @@ def compare_command(policy_path: tuple[Path, ...], members: DataFile, orders: Da
     from tuishou.analysis.compare import compare
 
     policies = [read_policy(path) for path in policy_path]
-    tree, lines = load_data(policies, members, orders)
+    tree, lines = load_data(policies, members, orders, zone=zone)
     labels = policy_labels(policy_path, policies)
     comparison = compare(dict(zip(labels, policies, strict=True)), tree, lines.columns)
     print_whole(comparison_report(comparison))
@@ -218,14 +228,15 @@ def policy_labels(paths: tuple[Path, ...], policies: list[Policy]) -> list[str]:
 @members_option
 @orders_option
 @click.argument("order_id")
+@timezone_option
 @format_option
 def explain_command(policy_path: Path, members: DataFile, orders: DataFile,
-                    order_id: str) -> int:
+                    order_id: str, zone: tzinfo) -> int:
     """Explain how ORDER_ID settles: seller, pool, chain, every share and its rounding."""
     from tuishou.settlement import settle
 
     policy = read_policy(policy_path)
-    tree, lines = load_data([policy], members, orders)
+    tree, lines = load_data([policy], members, orders, zone=zone)
     click.echo(settle(policy, tree, lines.order(order_id)).explain())
     return 0
 
@@ -255,8 +266,11 @@ def validate_command(policy_path: Path) -> int:
 @click.option("--on-unmapped", type=click.Choice(["reject", "lowest"]), default="reject",
               show_default=True, help="A (platform, source tier) without a mapping row: "
               "refuse the migration, or grant the lowest tier.")
-@click.option("--as-of", type=AsciiDateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
-              help="When the team joins (default: today, 00:00).")
+@click.option("--as-of", type=AsciiDateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S",
+                                             "%Y-%m-%dT%H:%M:%S%z"]),
+              help="When the team joins (default: today, 00:00), in --timezone unless it has "
+                   "an offset (2026-11-24T09:00:00+08:00).")
+@timezone_option
 @out_option("every member, the migrated ones included")
 @click.option("--report", type=_NEW, metavar="FILE",
               help="Write the migration report here (default: standard output; standard "
@@ -265,7 +279,7 @@ def validate_command(policy_path: Path) -> int:
 def migrate_command(members: DataFile, policy_path: Path, roster: DataFile, mapping: DataFile,
                     attach_to: str | None, cap: str | None, probation_days: int,
                     on_unmapped: Literal["reject", "lowest"], as_of: datetime | None,
-                    out: DataFile, report: Path | None) -> int:
+                    zone: tzinfo, out: DataFile, report: Path | None) -> int:
     """Migrate a team from a rival platform (等级平移), keeping its structure and tiers.
 
     The policy gives our tiers, lowest first. All or nothing: any problem in any file is
@@ -273,11 +287,10 @@ def migrate_command(members: DataFile, policy_path: Path, roster: DataFile, mapp
     """
     from tuishou.io.roster_files import members_table, migrate_files
 
-    when = as_of or datetime.combine(datetime.now().date(), datetime.min.time())
     tree, account = migrate_files(
         policy=read_policy(policy_path), members=members, roster=roster, mapping=mapping,
         attach_to=attach_to, cap=cap, probation_days=probation_days,
-        on_unmapped=on_unmapped, as_of=when)
+        on_unmapped=on_unmapped, as_of=in_zone(as_of, zone), zone=zone)
     with ExitStack() as both:  # the members file and the report appear together or not at all
         write_into(members_table(tree, typed_dates=out.suffix == ".parquet"),
                    both.enter_context(delivering(out)), out.suffix)

@@ -20,7 +20,9 @@ Data options reach the command as :class:`tuishou.io.files.DataFile`; other file
 ``Path``. Refusals are usage errors: exit status 2, nothing read or written.
 
 Numbers and dates in options are ASCII too (:class:`AsciiInt`, :class:`AsciiDateTime`):
-``int()`` alone would read full-width ``９０``, which files and policies refuse.
+``int()`` alone would read full-width ``９０``, which files and policies refuse. A date
+option without an offset, like a time in a file, is read in the platform's time zone,
+``--timezone`` (:func:`timezone_option`, by default ``Asia/Shanghai``).
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ import os
 import stat
 import sys
 from collections.abc import Iterator
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
@@ -38,8 +42,8 @@ from tuishou.errors import InvalidFileError
 from tuishou.io.files import FORMATS, DataFile
 from tuishou.money import digits_problem
 
-__all__ = ["AsciiDateTime", "AsciiInt", "FileArg", "FileCommand", "format_option",
-           "same_file"]
+__all__ = ["AsciiDateTime", "AsciiInt", "FileArg", "FileCommand", "TimeZone", "format_option",
+           "in_zone", "same_file", "timezone_option"]
 
 _STREAM = Path("<stream>")  # a data option given "-", until --format is known
 
@@ -108,6 +112,56 @@ class AsciiDateTime(click.DateTime):
                 ctx: click.Context | None) -> Any:
         _ascii(self, value, param, ctx)
         return super().convert(value, param, ctx)
+
+
+class TimeZone(click.ParamType[tzinfo]):
+    """A time zone by its IANA name (``Asia/Shanghai``, ``UTC``), as a ``ZoneInfo``.
+
+    >>> TimeZone().convert("Asia/Shanghai", None, None)
+    zoneinfo.ZoneInfo(key='Asia/Shanghai')
+    >>> TimeZone().convert("Beijing", None, None)
+    Traceback (most recent call last):
+    ...
+    click.exceptions.BadParameter: 'Beijing' is not a time zone name; use an IANA name ...
+    """
+
+    name = "zone"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        if isinstance(value, tzinfo):
+            return value
+        try:
+            return ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            self.fail(f"{value!r} is not a time zone name; use an IANA name such as "
+                      "Asia/Shanghai or UTC", param, ctx)
+
+
+def timezone_option(command: Any) -> Any:
+    """``--timezone ZONE``: the platform's time zone, where a time written without an offset
+    (in a members file, or ``--as-of``) is read; by default Beijing time.
+
+    >>> [p.name for p in timezone_option(click.command()(lambda zone: None)).params]
+    ['zone']
+    """
+    return click.option(
+        "--timezone", "zone", type=TimeZone(), default="Asia/Shanghai", show_default=True,
+        help="The platform's time zone: a time written without an offset, in a file or "
+             "--as-of, is read in it.")(command)
+
+
+def in_zone(moment: datetime | None, zone: tzinfo) -> datetime:
+    """``moment`` read in ``zone`` if it has no offset; None is today at 00:00 in ``zone``.
+
+    >>> in_zone(datetime(2026, 11, 24), ZoneInfo("Asia/Shanghai")).isoformat()
+    '2026-11-24T00:00:00+08:00'
+    >>> in_zone(None, ZoneInfo("UTC")).hour
+    0
+    """
+    if moment is None:
+        return datetime.combine(datetime.now(zone).date(), datetime.min.time(), zone)
+    return moment if moment.utcoffset() is not None else moment.replace(tzinfo=zone)
 
 
 def format_option(command: Any) -> Any:

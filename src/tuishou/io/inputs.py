@@ -10,6 +10,10 @@
   ``tuishou.money.MAX_ORDER_FEN``.
 - **ids** (member, inviter, tier, order, buyer, sharer, SKU, group) follow :mod:`tuishou.ids`:
   one that is not normal is refused with its file, line and normal form, as the library does.
+- **times** (``joined_at``, ``probation_until``) are ISO text or Parquet timestamps. One
+  written with an offset (``2026-11-24T09:00:00+08:00``) is taken as is; one without is read
+  in the platform's time zone ``zone`` (the command line's ``--timezone``, by default
+  ``Asia/Shanghai``), so every time handed to the library is aware (see ``tuishou.ids``).
 - **roster** and **mapping** files: the rows of :func:`tuishou.migrate_team`'s roster
   (``RosterEntry``) and of its ``MigrationPolicy`` (``TierMapping``).
 
@@ -22,8 +26,10 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
@@ -48,8 +54,13 @@ from tuishou.orders import Order, OrderLine
 from tuishou.rules import Policy
 from tuishou.tree import InviteTree
 
-__all__ = ["MEMBER_COLUMNS", "ORDER_COLUMNS", "OrderLines", "first_rows", "load_data",
-           "read_members", "read_orders", "read_policy", "read_rows", "translate"]
+__all__ = ["MEMBER_COLUMNS", "ORDER_COLUMNS", "PLATFORM_ZONE", "OrderLines", "first_rows",
+           "load_data", "local_times", "read_members", "read_orders", "read_policy", "read_rows",
+           "translate"]
+
+# Where a time written without an offset is read: Beijing time, what a Chinese platform exports.
+PLATFORM_ZONE = ZoneInfo("Asia/Shanghai")
+_TIMES = ("joined_at", "probation_until")
 
 _REQUIRED_MEMBER = ("member_id", "inviter_id", "tier")
 MEMBER_COLUMNS = tuple(
@@ -82,9 +93,11 @@ def read_policy(path: Path) -> Policy:
 
 
 def load_data(policies: Sequence[Policy], members: Path | DataFile,
-              orders: Path | DataFile) -> tuple[InviteTree, OrderLines]:
+              orders: Path | DataFile, *, zone: tzinfo = PLATFORM_ZONE
+              ) -> tuple[InviteTree, OrderLines]:
     """The tree and the order lines, checked against every policy; or ``InvalidFileError``
-    listing every problem of both files. Members' tiers must be in each policy.
+    listing every problem of both files. Members' tiers must be in each policy; their times
+    without an offset are read in ``zone``.
 
     >>> import tempfile; folder = Path(tempfile.mkdtemp())
     >>> from tuishou.examples import example_policy
@@ -97,7 +110,7 @@ def load_data(policies: Sequence[Policy], members: Path | DataFile,
     problems = Problems()
     tiers = [t for t in policies[0].tiers if all(t in p.tiers for p in policies[1:])] \
         if policies else None
-    tree, ids = read_members(members, tiers=tiers, problems=problems)
+    tree, ids = read_members(members, tiers=tiers, problems=problems, zone=zone)
     lines = read_orders(orders, member_ids=ids, policies=policies, problems=problems)
     problems.check()
     if tree is None:  # never: the tree is None only with problems
@@ -134,9 +147,10 @@ def _as_text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-def read_members(path: Path | DataFile, *, tiers: Sequence[str] | None,
-                 problems: Problems) -> tuple[InviteTree | None, set[str]]:
-    """The invite tree of a members file (None if it has problems) and every id it lists.
+def read_members(path: Path | DataFile, *, tiers: Sequence[str] | None, problems: Problems,
+                 zone: tzinfo = PLATFORM_ZONE) -> tuple[InviteTree | None, set[str]]:
+    """The invite tree of a members file (None if it has problems) and every id it lists;
+    times without an offset are read in ``zone`` (:func:`local_times`).
 
     >>> import tempfile; folder = Path(tempfile.mkdtemp())
     >>> _ = (folder / "m.csv").write_text("member_id,inviter_id,tier\\nA,,m\\nB,A,boss\\n")
@@ -151,11 +165,34 @@ def read_members(path: Path | DataFile, *, tiers: Sequence[str] | None,
     if not all(name in table.columns for name in _REQUIRED_MEMBER):
         return None, ids  # unreadable, or a column missing: that is said, and is enough
     try:
-        return InviteTree.from_records(records, tiers=tiers), ids
+        return InviteTree.from_records(local_times(records, zone), tiers=tiers), ids
     except InvalidTreeError as exc:
         for problem in exc.problems:
             translate(problem, table, "record", problems, first_rows(records))
         return None, ids
+
+
+def local_times(records: list[dict[str, Any]], zone: tzinfo) -> list[dict[str, Any]]:
+    """The records with each time read as ISO text, and one without an offset read in
+    ``zone`` (in place); text that is not ISO is left for the library to name.
+
+    >>> [row] = local_times([{"joined_at": "2026-11-24T09:00:00"}], PLATFORM_ZONE)
+    >>> row["joined_at"].isoformat()
+    '2026-11-24T09:00:00+08:00'
+    >>> local_times([{"joined_at": "2026-11-24T09:00:00Z"}], PLATFORM_ZONE)[0]["joined_at"]
+    datetime.datetime(2026, 11, 24, 9, 0, tzinfo=datetime.timezone.utc)
+    """
+    for row in records:
+        for key in _TIMES:
+            value = row.get(key)
+            if isinstance(value, str):
+                try:
+                    value = datetime.fromisoformat(value)
+                except ValueError:
+                    continue
+            if isinstance(value, datetime):
+                row[key] = value if value.utcoffset() is not None else value.replace(tzinfo=zone)
+    return records
 
 
 def first_rows(records: Sequence[dict[str, Any]]) -> dict[str, int]:

@@ -15,7 +15,7 @@ written; see :func:`tuishou.migrate_team` for what is checked.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,7 +23,7 @@ from tuishou.errors import InvalidPolicyError, MigrationError
 from tuishou.ids import id_problem
 from tuishou.io.cells import Column
 from tuishou.io.files import DataFile, Problems, Table
-from tuishou.io.inputs import first_rows, read_members, read_rows, translate
+from tuishou.io.inputs import PLATFORM_ZONE, first_rows, read_members, read_rows, translate
 from tuishou.members.records import RECORD_KEYS
 from tuishou.migration.report import MigrationReport
 from tuishou.migration.team import MigrationPolicy, TierMapping, migrate_team
@@ -48,9 +48,11 @@ _DATES = ("joined_at", "probation_until")
 def migrate_files(*, policy: Policy, members: Path | DataFile, roster: Path | DataFile,
                   mapping: Path | DataFile, attach_to: str | None, cap: str | None,
                   probation_days: int, on_unmapped: Literal["reject", "lowest"],
-                  as_of: datetime) -> tuple[InviteTree, MigrationReport]:
+                  as_of: datetime, zone: tzinfo = PLATFORM_ZONE
+                  ) -> tuple[InviteTree, MigrationReport]:
     """Read the three files and migrate the roster into the members' tree, or raise
     ``InvalidFileError`` listing every problem (nothing is changed or written then).
+    ``as_of`` is aware; the members' times without an offset are read in ``zone``.
 
     >>> import tempfile; folder = Path(tempfile.mkdtemp())
     >>> from tuishou.cli.demo import example_policy
@@ -62,12 +64,12 @@ def migrate_files(*, policy: Policy, members: Path | DataFile, roster: Path | Da
     >>> tree, report = migrate_files(
     ...     policy=example_policy(), members=folder / "m.csv", roster=folder / "r.csv",
     ...     mapping=folder / "map.csv", attach_to="A", cap=None, probation_days=90,
-    ...     on_unmapped="reject", as_of=datetime(2026, 11, 24))
+    ...     on_unmapped="reject", as_of=datetime(2026, 11, 24, tzinfo=PLATFORM_ZONE))
     >>> tree.upline("T0"), tree.tier("T0"), report.added
     (['A'], 'pusher', ['T0'])
     """
     problems = Problems()
-    tree, _ = read_members(members, tiers=policy.tiers, problems=problems)
+    tree, _ = read_members(members, tiers=policy.tiers, problems=problems, zone=zone)
     mapping_table, rows = read_rows(mapping, MAPPING_COLUMNS, problems)
     ladder = TierLadder(tiers=[Tier(name=name) for name in policy.tiers])
     migration = _migration_policy(rows, mapping_table, problems, ladder=ladder, cap=cap,
@@ -150,7 +152,8 @@ def _roster_problem(problem: str, table: Table, problems: Problems,
 
 def members_table(tree: InviteTree, *, typed_dates: bool) -> Any:
     """Every member of ``tree`` as a pyarrow Table with the columns of a members file;
-    dates as timestamps (``typed_dates``, for Parquet) or ISO text (CSV, JSON Lines).
+    dates as timestamps in UTC (``typed_dates``, for Parquet) or ISO text with the offset
+    (CSV, JSON Lines).
 
     >>> from tuishou.examples import example_tree
     >>> members_table(example_tree(), typed_dates=False).column("member_id").to_pylist()
@@ -159,7 +162,7 @@ def members_table(tree: InviteTree, *, typed_dates: bool) -> Any:
     import pyarrow as pa
 
     records = tree.to_records()
-    types = {key: pa.timestamp("us") if key in _DATES and typed_dates else pa.string()
+    types = {key: pa.timestamp("us", tz="UTC") if key in _DATES and typed_dates else pa.string()
              for key in RECORD_KEYS}
     columns = {key: [_cell(record[key], typed_dates) for record in records]
                for key in RECORD_KEYS}

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tuishou.errors import ArgumentTypeError, LedgerError, TuishouError
+from tuishou import ids
+from tuishou.errors import LedgerError, TuishouError
 from tuishou.ids import check_id
 from tuishou.money import MAX_ORDER_FEN, yuan
 from tuishou.orders import Order
@@ -24,7 +25,8 @@ __all__ = ["check_amount", "check_ids", "check_paid_at", "check_settlement", "ch
 
 
 def check_time(moment: object, *, name: str = "at") -> datetime:
-    """Return ``moment`` if it is an aware datetime; refuse anything else.
+    """Return ``moment`` if it is an aware datetime (``tuishou.ids.check_time``), else refuse it:
+    a naive one with a ``LedgerError``.
 
     >>> from datetime import UTC
     >>> check_time(datetime(2026, 11, 1, tzinfo=UTC)).year
@@ -34,14 +36,8 @@ def check_time(moment: object, *, name: str = "at") -> datetime:
     ...
     tuishou.errors.LedgerError: at=2026-11-01 00:00:00 has no time zone; the ledger takes aware ...
     """
-    if not isinstance(moment, datetime):
-        raise ArgumentTypeError(f"{name}={moment!r} must be a datetime with a time zone, e.g. "
-                                "datetime(2026, 11, 24, tzinfo=ZoneInfo('Asia/Shanghai'))")
-    if moment.utcoffset() is None:
-        raise LedgerError(f"{name}={moment} has no time zone; the ledger takes aware datetimes "
-                          "only (stored in UTC), e.g. datetime(2026, 11, 24, "
-                          "tzinfo=ZoneInfo('Asia/Shanghai')) or datetime.now(UTC)")
-    return moment
+    return ids.check_time(moment, name=name, error=LedgerError,
+                          rule="the ledger takes aware datetimes only (stored in UTC)")
 
 
 def check_paid_at(order: Order, at: datetime) -> None:

@@ -198,10 +198,10 @@ class MemberQueries:
 
         >>> from tuishou.examples import example_tree
 
-        >>> from datetime import datetime
-        >>> tree = example_tree(); tree.set_probation("B", datetime(2027, 3, 1))
+        >>> from datetime import UTC, datetime
+        >>> tree = example_tree(); tree.set_probation("B", datetime(2027, 3, 1, tzinfo=UTC))
         >>> tree.probations()
-        {'B': datetime.datetime(2027, 3, 1, 0, 0)}
+        {'B': datetime.datetime(2027, 3, 1, 0, 0, tzinfo=datetime.timezone.utc)}
         """
         return {member: extra["probation_until"] for member, extra in self._core.extra.items()
                 if extra.get("probation_until") is not None}

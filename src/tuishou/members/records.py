@@ -19,7 +19,7 @@ from tuishou.errors import (
     InvalidTreeError,
     did_you_mean,
 )
-from tuishou.ids import id_problem, is_missing
+from tuishou.ids import id_problem, is_missing, time_problem
 from tuishou.members.codes import check_code
 
 __all__ = [
@@ -271,16 +271,23 @@ def id_field_problems(row: Mapping[str, Any], key: str) -> list[str]:
 
 
 def datetime_problems(row: dict[str, Any], key: str) -> list[str]:
-    """A problem if ``row[key]`` is not a datetime, ISO text or None (parses text in place)."""
+    """A problem if ``row[key]`` is not an aware datetime, ISO text with an offset or None
+    (parses text in place); times follow ``tuishou.ids.time_problem``.
+
+    >>> print(datetime_problems({"joined_at": "2026-01-31T09:00:00"}, "joined_at")[0])
+    joined_at=2026-01-31 09:00:00 has no time zone; tuishou takes aware datetimes only ...
+    >>> datetime_problems({"joined_at": "2026-01-31T09:00:00+08:00"}, "joined_at")
+    []
+    """
     value = row[key]
     if isinstance(value, str):
         try:
-            row[key] = datetime.fromisoformat(value)
+            row[key] = value = datetime.fromisoformat(value)
         except ValueError:
-            return [f"{key}={value!r} is not an ISO date-time (e.g. '2026-01-31T09:00:00')"]
-    elif value is not None and not isinstance(value, datetime):
-        return [f"{key}={value!r} must be a datetime, ISO text or None"]
-    return []
+            return [f"{key}={value!r} is not an ISO date-time with an offset "
+                    "(e.g. '2026-01-31T09:00:00+08:00')"]
+    problem = None if value is None else time_problem(value, name=key)
+    return [] if problem is None else [problem]
 
 
 def node_attributes(row: Mapping[str, Any]) -> dict[str, Any]:

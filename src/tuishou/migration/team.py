@@ -30,13 +30,12 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from tuishou.errors import (
-    ArgumentTypeError,
     InvalidPolicyError,
     MigrationError,
     TuishouError,
     did_you_mean,
 )
-from tuishou.ids import id_problem, normal_id
+from tuishou.ids import check_time, id_problem, normal_id
 from tuishou.members.records import Origin, cycle_problems, member_hint
 from tuishou.migration.report import MigratedMember, MigrationReport
 from tuishou.models import FrozenModel, Id, Problems
@@ -194,6 +193,7 @@ def migrate_team(
     roster, cycles, an unknown ``attach_to``, unmapped tiers under ``"reject"``) is raised
     together in one ``MigrationError``, and then the tree is unchanged.
 
+    >>> from datetime import UTC
     >>> from tuishou.examples import example_ladder
     >>> tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "member"}])
     >>> policy = MigrationPolicy(mappings=[
@@ -202,14 +202,14 @@ def migrate_team(
     >>> report = migrate_team(tree, [
     ...     {"member_id": "L", "platform": "每日一淘", "source_tier": "高级顾问"},
     ...     {"member_id": "M", "inviter_id": "L", "platform": "每日一淘", "source_tier": "顾问"},
-    ... ], ladder=example_ladder(), policy=policy, attach_to="A", as_of=datetime(2026, 11, 24))
-    >>> tree.upline("M"), tree.tier("L"), tree.probation_until("L")
-    (['L', 'A'], 'senior_advisor', datetime.datetime(2027, 2, 22, 0, 0))
+    ... ], ladder=example_ladder(), policy=policy, attach_to="A",
+    ...   as_of=datetime(2026, 11, 24, tzinfo=UTC))
+    >>> tree.upline("M"), tree.tier("L"), tree.probation_until("L").isoformat()
+    (['L', 'A'], 'senior_advisor', '2027-02-22T00:00:00+00:00')
     >>> report.by_tier
     {'mentor': 1, 'senior_advisor': 1}
     """
-    if not isinstance(as_of, datetime):
-        raise ArgumentTypeError(f"as_of={as_of!r} must be a datetime, e.g. datetime(2026, 11, 24)")
+    check_time(as_of, name="as_of", error=MigrationError)
     policy.check(ladder)
     entries, refused, problems = _parse(roster)
     problems += _roster_problems(tree, entries, refused, attach_to)

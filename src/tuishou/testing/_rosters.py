@@ -76,6 +76,7 @@ def rosters(
     these tiers and a tree without the roster's ids (``invite_trees`` uses ``m0``, ...).
 
     >>> from datetime import datetime
+    >>> from zoneinfo import ZoneInfo
     >>> from hypothesis import find
     >>> from tuishou import InviteTree, Tier, TierLadder, migrate_team
     >>> roster = find(rosters(), lambda r: len(r.leaders) < len(r.entries) == 2)
@@ -84,7 +85,8 @@ def rosters(
     >>> ladder = TierLadder(tiers=[Tier(name=name) for name in DEFAULT_TIERS])
     >>> tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "member"}])
     >>> report = migrate_team(tree, roster.entries, ladder=ladder, policy=roster.policy,
-    ...                       attach_to="A", as_of=datetime(2026, 11, 24))
+    ...                       attach_to="A",
+    ...                       as_of=datetime(2026, 11, 24, tzinfo=ZoneInfo("Asia/Shanghai")))
     >>> tree.upline("r1"), len(report.members)
     (['r0', 'A'], 2)
     """
