@@ -2,8 +2,8 @@
 """Set up and run tuishou on a fresh machine with nothing but Python >= 3.11.
 
     python3 dev.py demo    # create .venv, install tuishou[cli], run the demo on the example data
-    python3 dev.py test    # the same, with dev tools; then ruff, the import layers, mypy --strict
-                           # and pytest
+    python3 dev.py test    # the same, with dev tools; then ruff (format, lint), the import
+                           # layers, mypy --strict and pytest
 
 Extra arguments are passed on (``python3 dev.py test -k settle``).
 """
@@ -52,6 +52,7 @@ def main(argv: list[str]) -> None:
         run(PYTHON, "-m", "tuishou", "demo", *rest)
     elif task == "test":
         ensure_installed("dev")
+        run(PYTHON, "-m", "ruff", "format", "--check", ".")
         run(PYTHON, "-m", "ruff", "check", ".")
         run(BIN / "lint-imports")  # the layers of docs/architecture.md (contracts in pyproject)
         run(PYTHON, "-m", "mypy")

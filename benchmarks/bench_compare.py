@@ -36,8 +36,10 @@ LINES_PER_ORDER = 2  # generate_lines draws 1-3 lines per order
 
 def per_order_totals(labelled: dict, tree, orders) -> dict[str, dict[str, int]]:
     """The per-order path: settle every order under each policy, sum per member."""
-    return {label: member_totals(settle_many(policy, tree, orders))
-            for label, policy in labelled.items()}
+    return {
+        label: member_totals(settle_many(policy, tree, orders))
+        for label, policy in labelled.items()
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,8 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     lines = generate_lines(ids, args.orders * LINES_PER_ORDER, rng)
     orders = lines.order_id.nunique()
     youpin = policies()["youpin shipped"]
-    labelled = {"current": youpin, "proposal": replace(
-        youpin, group_rates={**youpin.group_rates, "ecosystem": "0.25"})}
+    labelled = {
+        "current": youpin,
+        "proposal": replace(youpin, group_rates={**youpin.group_rates, "ecosystem": "0.25"}),
+    }
     print(f"{len(tree):,} members, {orders:,} orders, {len(lines):,} lines", flush=True)
 
     seconds, first, result = best_of(lambda: compare(labelled, tree, lines), args.repeat)
@@ -66,13 +70,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     check = compare(labelled, tree, pd.DataFrame(order_columns(sample))).by_member
     same = all(
-        dict(zip(check.member_id, check[label], strict=True)) ==
-        {m: reference[label].get(m, 0) for m in check.member_id} for label in labelled)
+        dict(zip(check.member_id, check[label], strict=True))
+        == {m: reference[label].get(m, 0) for m in check.member_id}
+        for label in labelled
+    )
     print(result.totals.to_string(), "\n")
     print(f"{'approach':<56} {'seconds':>9} {'orders/s':>11} {'ratio':>7}")
-    for name, wall in [(f"compare, 2 policies (warm-up {first:.2f} s)", seconds),
-                       (f"settle_many + dict sums, {len(sample):,} sampled, extrapolated",
-                        per_order)]:
+    for name, wall in [
+        (f"compare, 2 policies (warm-up {first:.2f} s)", seconds),
+        (f"settle_many + dict sums, {len(sample):,} sampled, extrapolated", per_order),
+    ]:
         print(f"{name:<56} {wall:>9.2f} {orders / wall:>11,.0f} {wall / seconds:>6.1f}×")
     print(f"\nper-member payouts on the sample, compare vs per-order: {'OK' if same else 'FAILED'}")
     return 0 if same else 1

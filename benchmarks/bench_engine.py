@@ -201,17 +201,21 @@ def generate_lines(ids: np.ndarray, count: int, rng: np.random.Generator) -> pd.
     amount = np.clip(np.rint(rng.lognormal(np.log(10_000), 1.0, count)), 1, 10**8)
 
     guest_ids = [f"g{i:07d}" for i in range(guests)]
-    return pd.DataFrame({
-        "order_id": 10**10 + order_of_line,
-        "buyer_id": pd.Categorical.from_codes(buyer[order_of_line],
-                                              categories=pd.Index([*ids.tolist(), *guest_ids])),
-        "sharer_id": pd.Categorical.from_codes(sharer[order_of_line],
-                                               categories=pd.Index(ids.tolist())),
-        "sku": pd.Categorical.from_codes(sku, categories=pd.Index(sku_names)),
-        "group": pd.Categorical.from_codes(sku_group[sku], categories=pd.Index(GROUPS)),
-        "amount": amount.astype(np.int64),
-        "quantity": rng.integers(1, 4, count),
-    })
+    return pd.DataFrame(
+        {
+            "order_id": 10**10 + order_of_line,
+            "buyer_id": pd.Categorical.from_codes(
+                buyer[order_of_line], categories=pd.Index([*ids.tolist(), *guest_ids])
+            ),
+            "sharer_id": pd.Categorical.from_codes(
+                sharer[order_of_line], categories=pd.Index(ids.tolist())
+            ),
+            "sku": pd.Categorical.from_codes(sku, categories=pd.Index(sku_names)),
+            "group": pd.Categorical.from_codes(sku_group[sku], categories=pd.Index(GROUPS)),
+            "amount": amount.astype(np.int64),
+            "quantity": rng.integers(1, 4, count),
+        }
+    )
 
 
 def sample_orders(df: pd.DataFrame, count: int, rng: np.random.Generator) -> list[Order]:
@@ -225,8 +229,10 @@ def sample_orders(df: pd.DataFrame, count: int, rng: np.random.Generator) -> lis
     starts = np.flatnonzero(np.r_[True, order_ids[1:] != order_ids[:-1]])
     ends = np.r_[starts[1:], len(order_ids)]
     chosen = np.sort(rng.choice(len(starts), min(count, len(starts)), replace=False))
-    text = {name: (df[name].cat.codes.to_numpy(), df[name].cat.categories.tolist())
-            for name in ("buyer_id", "sharer_id", "sku", "group")}
+    text = {
+        name: (df[name].cat.codes.to_numpy(), df[name].cat.categories.tolist())
+        for name in ("buyer_id", "sharer_id", "sku", "group")
+    }
 
     def value(name: str, row: int) -> str | None:
         codes, names = text[name]
@@ -236,10 +242,23 @@ def sample_orders(df: pd.DataFrame, count: int, rng: np.random.Generator) -> lis
     sampled = []
     for k in chosen.tolist():
         start, end = int(starts[k]), int(ends[k])
-        lines = [OrderLine(sku=value("sku", r), group=value("group", r), amount=int(amount[r]),
-                           quantity=int(quantity[r])) for r in range(start, end)]
-        sampled.append(Order(order_id=str(order_ids[start]), buyer_id=value("buyer_id", start),
-                             sharer_id=value("sharer_id", start), lines=lines))
+        lines = [
+            OrderLine(
+                sku=value("sku", r),
+                group=value("group", r),
+                amount=int(amount[r]),
+                quantity=int(quantity[r]),
+            )
+            for r in range(start, end)
+        ]
+        sampled.append(
+            Order(
+                order_id=str(order_ids[start]),
+                buyer_id=value("buyer_id", start),
+                sharer_id=value("sharer_id", start),
+                lines=lines,
+            )
+        )
     return sampled
 
 
@@ -247,14 +266,20 @@ def tree_shape(tree: InviteTree) -> dict[str, Any]:
     """Roots, depth percentiles and the biggest inviter: does the tree look realistic?"""
     arrays = tree.arrays()
     depth = arrays.depth()
-    directs = np.bincount(arrays.parent, minlength=arrays.size + 1)[:arrays.size]
+    directs = np.bincount(arrays.parent, minlength=arrays.size + 1)[: arrays.size]
     p50, p90, p99 = np.percentile(depth, [50, 90, 99]).astype(int).tolist()
-    return {"members": arrays.size, "roots": int((arrays.parent == arrays.size).sum()),
-            "depth_mean": round(float(depth.mean()), 1), "depth_p50": p50, "depth_p90": p90,
-            "depth_p99": p99, "depth_max": int(depth.max()),
-            "max_direct_invites": int(directs.max()),
-            "leaves_pct": round(100 * float((directs == 0).mean()), 1),
-            "suspended": int((~arrays.active).sum())}
+    return {
+        "members": arrays.size,
+        "roots": int((arrays.parent == arrays.size).sum()),
+        "depth_mean": round(float(depth.mean()), 1),
+        "depth_p50": p50,
+        "depth_p90": p90,
+        "depth_p99": p99,
+        "depth_max": int(depth.max()),
+        "max_direct_invites": int(directs.max()),
+        "leaves_pct": round(100 * float((directs == 0).mean()), 1),
+        "suspended": int((~arrays.active).sum()),
+    }
 
 
 def lines_shape(df: pd.DataFrame, members: int) -> dict[str, Any]:
@@ -263,11 +288,14 @@ def lines_shape(df: pd.DataFrame, members: int) -> dict[str, Any]:
     first = np.r_[True, order_ids[1:] != order_ids[:-1]]
     buyer = df["buyer_id"].cat.codes.to_numpy()[first]
     sharer = df["sharer_id"].cat.codes.to_numpy()[first]
-    return {"lines": len(df), "orders": int(first.sum()),
-            "guest_orders": int((buyer >= members).sum()),
-            "shared_orders": int((sharer >= 0).sum()),
-            "distinct_member_buyers": int(np.unique(buyer[buyer < members]).size),
-            "amount_fen_total": int(df["amount"].sum())}
+    return {
+        "lines": len(df),
+        "orders": int(first.sum()),
+        "guest_orders": int((buyer >= members).sum()),
+        "shared_orders": int((sharer >= 0).sum()),
+        "distinct_member_buyers": int(np.unique(buyer[buyer < members]).size),
+        "amount_fen_total": int(df["amount"].sum()),
+    }
 
 
 # ----------------------------------------------------------------------------- policies
@@ -276,16 +304,24 @@ def lines_shape(df: pd.DataFrame, members: int) -> dict[str, Any]:
 def policies() -> dict[str, Policy]:
     """The three policy variants every approach runs under, by label."""
     youpin = load_policy(importlib.resources.files("tuishou") / "data" / "youpin.toml")
-    floor = Policy.model_validate({**youpin.model_dump(), "rounding": "floor",
-                                   "rounding_scope": "line"})
-    yudao = Policy.model_validate({
-        "name": "yudao-two-level", "tiers": list(TIERS),
-        "group_rates": dict.fromkeys(GROUPS, "1"),
-        "self_purchase": False, "max_generation": 1,
-        "rounding": "floor", "rounding_scope": "line",
-        "rules": [{"kind": "seller", "rates": dict.fromkeys(TIERS, "0.05")},
-                  {"kind": "layers", "rates": {tier: ["0.02"] for tier in TIERS}}],
-    })
+    floor = Policy.model_validate(
+        {**youpin.model_dump(), "rounding": "floor", "rounding_scope": "line"}
+    )
+    yudao = Policy.model_validate(
+        {
+            "name": "yudao-two-level",
+            "tiers": list(TIERS),
+            "group_rates": dict.fromkeys(GROUPS, "1"),
+            "self_purchase": False,
+            "max_generation": 1,
+            "rounding": "floor",
+            "rounding_scope": "line",
+            "rules": [
+                {"kind": "seller", "rates": dict.fromkeys(TIERS, "0.05")},
+                {"kind": "layers", "rates": {tier: ["0.02"] for tier in TIERS}},
+            ],
+        }
+    )
     return {"youpin floor/line": floor, "youpin shipped": youpin, "yudao floor/line": yudao}
 
 
@@ -296,13 +332,17 @@ def is_floor_line(policy: Policy) -> bool:
 
 def example_ladder() -> TierLadder:
     """A 4-tier ladder like docs/domain.md §15 Example C, with a ``min_direct_at`` requirement."""
-    return TierLadder(tiers=[
-        Tier(name="member"),
-        Tier(name="pusher", requires=Requirements(min_personal_sales=39_600)),
-        Tier(name="mentor", requires=Requirements(min_direct=3, min_team_sales=500_000)),
-        Tier(name="senior_advisor",
-             requires=Requirements(min_direct_at={"mentor": 2}, min_team_size=8)),
-    ])
+    return TierLadder(
+        tiers=[
+            Tier(name="member"),
+            Tier(name="pusher", requires=Requirements(min_personal_sales=39_600)),
+            Tier(name="mentor", requires=Requirements(min_direct=3, min_team_sales=500_000)),
+            Tier(
+                name="senior_advisor",
+                requires=Requirements(min_direct_at={"mentor": 2}, min_team_size=8),
+            ),
+        ]
+    )
 
 
 def personal_sales(df: pd.DataFrame, ids: np.ndarray) -> dict[str, int]:
@@ -414,8 +454,9 @@ def in_child(task: Callable[[], T]) -> T:
         status, value = receive.recv()
     except EOFError:
         process.join()
-        raise RuntimeError(f"child process died (exit code {process.exitcode}); "
-                           "out of memory?") from None
+        raise RuntimeError(
+            f"child process died (exit code {process.exitcode}); out of memory?"
+        ) from None
     process.join()
     if status != "ok":
         raise RuntimeError(f"child process failed:\n{value}")
@@ -482,26 +523,37 @@ def run_engine(ctx: Context, label: str) -> dict[str, Any]:
     sample_ids = np.array([int(order.order_id) for order in ctx.sample], dtype=np.int64)
     order_ids = np.asarray(payouts.order_ids)
     mask = np.isin(order_ids[payouts.order], sample_ids)
-    columns = [order_ids[payouts.order[mask]].tolist(),
-               [payouts.member_ids[m] for m in payouts.member[mask].tolist()],
-               [payouts.rules[r] for r in payouts.rule[mask].tolist()],
-               [KINDS[k] for k in payouts.kind[mask].tolist()],
-               payouts.generation[mask].tolist(), payouts.amount[mask].tolist()]
+    columns = [
+        order_ids[payouts.order[mask]].tolist(),
+        [payouts.member_ids[m] for m in payouts.member[mask].tolist()],
+        [payouts.rules[r] for r in payouts.rule[mask].tolist()],
+        [KINDS[k] for k in payouts.kind[mask].tolist()],
+        payouts.generation[mask].tolist(),
+        payouts.amount[mask].tolist(),
+    ]
     table = result.orders
     in_sample = np.isin(order_ids[table.order], sample_ids)
-    pools = dict(zip(order_ids[table.order[in_sample]].tolist(),
-                     table.pool[in_sample].tolist(), strict=True))
-    return {"seconds": seconds, "first": first, "peak": peak, "totals": totals,
-            "paid": result.paid, "pool": result.pool, "payouts": len(payouts),
-            "sample_rows": list(zip(*columns, strict=True)), "sample_pools": pools}
+    pools = dict(
+        zip(order_ids[table.order[in_sample]].tolist(), table.pool[in_sample].tolist(), strict=True)
+    )
+    return {
+        "seconds": seconds,
+        "first": first,
+        "peak": peak,
+        "totals": totals,
+        "paid": result.paid,
+        "pool": result.pool,
+        "payouts": len(payouts),
+        "sample_rows": list(zip(*columns, strict=True)),
+        "sample_pools": pools,
+    }
 
 
 def run_member_totals(ctx: Context, label: str) -> dict[str, Any]:
     """``member_totals``: the aggregate DuckDB's query computes, without a row per payout."""
     memory = PeakMemory()
     policy = ctx.policies[label]
-    seconds, first, result = best_of(lambda: member_totals(policy, ctx.tree, ctx.df),
-                                     ctx.repeat)
+    seconds, first, result = best_of(lambda: member_totals(policy, ctx.tree, ctx.df), ctx.repeat)
     per_member = np.zeros(len(ctx.ids), dtype=np.int64)
     per_member[result.member] = result.amount
     return {"seconds": seconds, "first": first, "peak": memory.peak(), "per_member": per_member}
@@ -511,8 +563,11 @@ def compare_member_totals(engine: dict[str, Any], run: dict[str, Any], label: st
     """member_totals against settle_batch's payouts summed per member."""
     expected = engine["totals"].reshape(-1, len(KINDS)).sum(axis=1)
     same = np.array_equal(expected, run["per_member"])
-    return Check(f"member_totals == settle_batch summed per member ({label})", same,
-                 f"paid {int(run['per_member'].sum()):,} vs {engine['paid']:,} fen")
+    return Check(
+        f"member_totals == settle_batch summed per member ({label})",
+        same,
+        f"paid {int(run['per_member'].sum()):,} vs {engine['paid']:,} fen",
+    )
 
 
 # ----------------------------------------------------------------------------- 2. settle
@@ -523,18 +578,28 @@ def run_reference(ctx: Context, label: str) -> dict[str, Any]:
     memory = PeakMemory()
     policy = ctx.policies[label]
     seconds, first, settled = best_of(
-        lambda: [settle(policy, ctx.tree, order) for order in ctx.sample], ctx.repeat)
-    rows = [(int(s.order_id), p.member_id, p.rule, p.kind, p.generation, p.amount)
-            for s in settled for p in s.payouts]
-    return {"seconds": seconds, "first": first, "peak": memory.peak(), "rows": rows,
-            "pools": {int(s.order_id): s.pool for s in settled}}
+        lambda: [settle(policy, ctx.tree, order) for order in ctx.sample], ctx.repeat
+    )
+    rows = [
+        (int(s.order_id), p.member_id, p.rule, p.kind, p.generation, p.amount)
+        for s in settled
+        for p in s.payouts
+    ]
+    return {
+        "seconds": seconds,
+        "first": first,
+        "peak": memory.peak(),
+        "rows": rows,
+        "pools": {int(s.order_id): s.pool for s in settled},
+    }
 
 
 # ----------------------------------------------------------------------------- 3. networkx
 
 
-def networkx_settle(graph: Any, policy: Policy, orders: Sequence[Order]
-                    ) -> tuple[dict[tuple[str, str], int], int]:
+def networkx_settle(
+    graph: Any, policy: Policy, orders: Sequence[Order]
+) -> tuple[dict[tuple[str, str], int], int]:
     """What a developer writes first: walk ``G.predecessors`` up from each order's seller.
 
     Floor per line and no compression only. Returns (fen per (member, kind), total pool).
@@ -552,8 +617,11 @@ def networkx_settle(graph: Any, policy: Policy, orders: Sequence[Order]
         if seller is None:
             if order.buyer_id is None or order.buyer_id not in graph:
                 continue
-            seller = order.buyer_id if policy.self_purchase else next(
-                iter(graph.predecessors(order.buyer_id)), None)
+            seller = (
+                order.buyer_id
+                if policy.self_purchase
+                else next(iter(graph.predecessors(order.buyer_id)), None)
+            )
             if seller is None:
                 continue
         chain = [seller]
@@ -562,16 +630,18 @@ def networkx_settle(graph: Any, policy: Policy, orders: Sequence[Order]
             if inviter is None:
                 break
             chain.append(inviter)
-        for member, kind, share in _networkx_shares(policy, [nodes[m]["tier"] for m in chain],
-                                                    chain):
+        for member, kind, share in _networkx_shares(
+            policy, [nodes[m]["tier"] for m in chain], chain
+        ):
             if nodes[member]["status"] == "active":
                 for line_pool in line_pools:
                     totals[member, kind] += line_pool * share // (FEN_SCALE * FEN_SCALE)
     return totals, pool
 
 
-def _networkx_shares(policy: Policy, tiers: list[str], chain: list[str]
-                     ) -> list[tuple[str, str, int]]:
+def _networkx_shares(
+    policy: Policy, tiers: list[str], chain: list[str]
+) -> list[tuple[str, str, int]]:
     """(member, kind, share in 1/10 000) for every rule, docs/domain.md §8, with plain ints."""
     shares = []
     for rule, units in zip(policy.rules, policy.units.rules, strict=True):
@@ -581,8 +651,9 @@ def _networkx_shares(policy: Policy, tiers: list[str], chain: list[str]
         elif rule.kind == "layers":
             for g in range(1, len(chain)):
                 by_generation = rates.get(tiers[g], ())
-                shares.append((chain[g], "layer",
-                               by_generation[g - 1] if g <= len(by_generation) else 0))
+                shares.append(
+                    (chain[g], "layer", by_generation[g - 1] if g <= len(by_generation) else 0)
+                )
         else:
             paid, top, peers = 0, None, 0
             for g in range(0 if rule.include_seller else 1, len(chain)):
@@ -607,9 +678,15 @@ def run_networkx(ctx: Context) -> dict[str, Any]:
         if not is_floor_line(policy):
             continue
         seconds, first, (totals, pool) = best_of(
-            lambda policy=policy: networkx_settle(graph, policy, ctx.sample), ctx.repeat)
-        runs[label] = {"seconds": seconds, "first": first, "peak": memory.peak(),
-                       "totals": dict(totals), "pool": pool}
+            lambda policy=policy: networkx_settle(graph, policy, ctx.sample), ctx.repeat
+        )
+        runs[label] = {
+            "seconds": seconds,
+            "first": first,
+            "peak": memory.peak(),
+            "totals": dict(totals),
+            "pool": pool,
+        }
     return {"build": built, "runs": runs}
 
 
@@ -627,21 +704,25 @@ def duckdb_tables(ctx: Context) -> dict[str, Any]:
 
     arrays = ctx.tree.arrays()
     size = arrays.size
-    members = pa.table({
-        "idx": pa.array(np.arange(size, dtype=np.int32)),
-        "parent": pa.array(arrays.parent.astype(np.int32), mask=arrays.parent == size),
-        "tier": pa.array(arrays.tier.astype(np.int8)),
-        "active": pa.array(arrays.active),
-    })
+    members = pa.table(
+        {
+            "idx": pa.array(np.arange(size, dtype=np.int32)),
+            "parent": pa.array(arrays.parent.astype(np.int32), mask=arrays.parent == size),
+            "tier": pa.array(arrays.tier.astype(np.int8)),
+            "active": pa.array(arrays.active),
+        }
+    )
     sharer = ctx.df["sharer_id"].cat.codes.to_numpy()
-    lines = pa.table({
-        "order_id": pa.array(ctx.df["order_id"].to_numpy()),
-        "buyer": pa.array(ctx.df["buyer_id"].cat.codes.to_numpy()),
-        "sharer": pa.array(sharer, mask=sharer < 0),
-        "grp": pa.array(ctx.df["group"].cat.codes.to_numpy()),
-        "sku": pa.array(ctx.df["sku"].cat.codes.to_numpy()),
-        "amount": pa.array(ctx.df["amount"].to_numpy()),
-    })
+    lines = pa.table(
+        {
+            "order_id": pa.array(ctx.df["order_id"].to_numpy()),
+            "buyer": pa.array(ctx.df["buyer_id"].cat.codes.to_numpy()),
+            "sharer": pa.array(sharer, mask=sharer < 0),
+            "grp": pa.array(ctx.df["group"].cat.codes.to_numpy()),
+            "sku": pa.array(ctx.df["sku"].cat.codes.to_numpy()),
+            "amount": pa.array(ctx.df["amount"].to_numpy()),
+        }
+    )
     return {"members": members, "lines": lines}
 
 
@@ -654,8 +735,10 @@ def _case(column: str, values: dict[int, int], otherwise: str = "0") -> str:
 def _half_even(expression: str, scale: int) -> str:
     """SQL for ``expression / scale`` rounded half to even (``expression`` ≥ 0)."""
     whole, rest, half = f"(({expression}) // {scale})", f"(({expression}) % {scale})", scale // 2
-    return (f"({whole} + CASE WHEN {rest} > {half} OR ({rest} = {half} AND {whole} % 2 = 1) "
-            "THEN 1 ELSE 0 END)")
+    return (
+        f"({whole} + CASE WHEN {rest} > {half} OR ({rest} = {half} AND {whole} % 2 = 1) "
+        "THEN 1 ELSE 0 END)"
+    )
 
 
 class DuckdbPlan:
@@ -675,8 +758,9 @@ class DuckdbPlan:
     variants (anything else raises ``NotImplementedError``).
     """
 
-    def __init__(self, policy: Policy, tier_names: Sequence[str], groups: Sequence[str],
-                 skus: Sequence[str]) -> None:
+    def __init__(
+        self, policy: Policy, tier_names: Sequence[str], groups: Sequence[str], skus: Sequence[str]
+    ) -> None:
         if policy.compression:
             raise NotImplementedError("the SQL does not model compression")
         if sum(rule.kind == "differential" for rule in policy.rules) > 1:
@@ -687,8 +771,9 @@ class DuckdbPlan:
 
     def tier_case(self, column: str, rates: dict[str, int]) -> str:
         """A tier's rate (basis points) from the tree's tier code in ``column``."""
-        return _case(column, {self.tier_code[t]: r for t, r in rates.items()
-                              if t in self.tier_code})
+        return _case(
+            column, {self.tier_code[t]: r for t, r in rates.items() if t in self.tier_code}
+        )
 
     def sql(self, *, rows: bool = False) -> str:
         """The whole query: totals per (member, kind), or (``rows``) one row per payout."""
@@ -698,8 +783,9 @@ class DuckdbPlan:
             return ctes + (self.floor_rows() if rows else self.floor_per_line())
         if policy.rounding == "largest_remainder" and policy.rounding_scope == "order":
             tail = self.largest_remainder_per_order()
-            return ctes + (tail.split("\n    SELECT member, kind,")[0] + self.ranked_rows()
-                           if rows else tail)
+            return ctes + (
+                tail.split("\n    SELECT member, kind,")[0] + self.ranked_rows() if rows else tail
+            )
         raise NotImplementedError(f"rounding {policy.rounding!r} per {policy.rounding_scope!r}")
 
     @staticmethod
@@ -724,11 +810,13 @@ class DuckdbPlan:
     def line_sellers(self) -> str:
         """Each line's pool (1/10 000 fen) and seller (docs/domain.md §6, §7)."""
         units = self.units
-        rate = _case("l.grp", {i: units.group.get(g, 0) for i, g in enumerate(self.groups)},
-                     "NULL")
+        rate = _case("l.grp", {i: units.group.get(g, 0) for i, g in enumerate(self.groups)}, "NULL")
         if units.sku:
-            sku_rate = _case("l.sku", {i: units.sku[s] for i, s in enumerate(self.skus)
-                                       if s in units.sku}, "NULL")
+            sku_rate = _case(
+                "l.sku",
+                {i: units.sku[s] for i, s in enumerate(self.skus) if s in units.sku},
+                "NULL",
+            )
             rate = f"COALESCE({sku_rate}, {rate})"
         credited = "b.idx" if self.policy.self_purchase else "b.parent"
         return f"""
@@ -771,22 +859,29 @@ class DuckdbPlan:
     def schedule(self) -> str:
         """Every rule's share per (seller, chain member), in payout order (gen, pos, peer)."""
         slots = []
-        for position, (rule, units) in enumerate(zip(self.policy.rules, self.units.rules,
-                                                     strict=True)):
+        for position, (rule, units) in enumerate(
+            zip(self.policy.rules, self.units.rules, strict=True)
+        ):
             pick = f"SELECT seller, member, active, gen, {position} AS pos"
             if isinstance(rule, SellerRule):
                 share = self.tier_case("tier", units.rates)
-                slots.append(f"{pick}, 0 AS peer, 0 AS kind, {share} AS share "
-                             "FROM chain WHERE gen = 0")
+                slots.append(
+                    f"{pick}, 0 AS peer, 0 AS kind, {share} AS share FROM chain WHERE gen = 0"
+                )
             elif isinstance(rule, LayersRule):
                 by_generation = " ".join(
-                    f"WHEN {g} THEN " + self.tier_case("tier", {
-                        t: rates[g - 1] for t, rates in units.rates.items()
-                        if g <= len(rates)})
-                    for g in range(1, self.policy.max_generation + 1))
-                slots.append(f"{pick}, 0 AS peer, 1 AS kind, "
-                             f"(CASE gen {by_generation} ELSE 0 END) AS share "
-                             "FROM chain WHERE gen >= 1")
+                    f"WHEN {g} THEN "
+                    + self.tier_case(
+                        "tier",
+                        {t: rates[g - 1] for t, rates in units.rates.items() if g <= len(rates)},
+                    )
+                    for g in range(1, self.policy.max_generation + 1)
+                )
+                slots.append(
+                    f"{pick}, 0 AS peer, 1 AS kind, "
+                    f"(CASE gen {by_generation} ELSE 0 END) AS share "
+                    "FROM chain WHERE gen >= 1"
+                )
             else:
                 slots.append(f"{pick}, 0 AS peer, 2 AS kind, dshare AS share FROM chain")
                 slots.append(f"{pick}, 1 AS peer, 3 AS kind, pshare AS share FROM chain")
@@ -845,15 +940,23 @@ def run_duckdb(ctx: Context, label: str) -> dict[str, Any]:
     for name, table in duckdb_tables(ctx).items():
         con.register(name, table)
     threads = con.execute("SELECT current_setting('threads')").fetchone()
-    loaded = {"seconds": time.perf_counter() - start, "peak": memory.peak(),
-              "threads": threads[0] if threads else None}
-    plan = DuckdbPlan(ctx.policies[label], ctx.tree.arrays().tier_names,
-                      list(ctx.df["group"].cat.categories), list(ctx.df["sku"].cat.categories))
+    loaded = {
+        "seconds": time.perf_counter() - start,
+        "peak": memory.peak(),
+        "threads": threads[0] if threads else None,
+    }
+    plan = DuckdbPlan(
+        ctx.policies[label],
+        ctx.tree.arrays().tier_names,
+        list(ctx.df["group"].cat.categories),
+        list(ctx.df["sku"].cat.categories),
+    )
     sql = plan.sql()
     seconds, first, found = best_of(lambda: con.execute(sql).fetchnumpy(), ctx.repeat)
     peak = memory.peak()
-    member, kind, amount = (np.asarray(found[c], dtype=np.int64)
-                            for c in ("member", "kind", "amount"))
+    member, kind, amount = (
+        np.asarray(found[c], dtype=np.int64) for c in ("member", "kind", "amount")
+    )
     is_pool = member < 0
     totals = np.zeros(len(ctx.ids) * len(KINDS), dtype=np.int64)
     np.add.at(totals, member[~is_pool] * len(KINDS) + kind[~is_pool], amount[~is_pool])
@@ -861,17 +964,28 @@ def run_duckdb(ctx: Context, label: str) -> dict[str, Any]:
     del found
     memory = PeakMemory()
     rows_sql = plan.sql(rows=True)
-    row_seconds, row_first, rows = best_of(lambda: con.execute(rows_sql).fetchnumpy(),
-                                           ctx.repeat)
+    row_seconds, row_first, rows = best_of(lambda: con.execute(rows_sql).fetchnumpy(), ctx.repeat)
     row_peak = memory.peak()
-    member, kind, amount = (np.asarray(rows[c], dtype=np.int64)
-                            for c in ("member", "kind", "amount"))
+    member, kind, amount = (
+        np.asarray(rows[c], dtype=np.int64) for c in ("member", "kind", "amount")
+    )
     row_totals = np.zeros(len(ctx.ids) * len(KINDS), dtype=np.int64)
     np.add.at(row_totals, member * len(KINDS) + kind, amount)
-    return {"load": loaded, "seconds": seconds, "first": first, "peak": peak,
-            "totals": totals, "pool": pool,
-            "rows": {"seconds": row_seconds, "first": row_first, "peak": row_peak,
-                     "count": len(amount), "totals": row_totals}}
+    return {
+        "load": loaded,
+        "seconds": seconds,
+        "first": first,
+        "peak": peak,
+        "totals": totals,
+        "pool": pool,
+        "rows": {
+            "seconds": row_seconds,
+            "first": row_first,
+            "peak": row_peak,
+            "count": len(amount),
+            "totals": row_totals,
+        },
+    }
 
 
 # ----------------------------------------------------------------------------- tiers
@@ -888,8 +1002,11 @@ def tier_evaluations(members: int) -> list[tuple[str, Callable[..., Any]]]:
     """
     import tuishou.tiers as tiers
 
-    limits = [(name, value) for name, value in vars(tiers).items()
-              if re.search("engine|batch", name, re.I) and type(value) is int]
+    limits = [
+        (name, value)
+        for name, value in vars(tiers).items()
+        if re.search("engine|batch", name, re.I) and type(value) is int
+    ]
     if limits:
         name, limit = limits[0]
 
@@ -901,15 +1018,19 @@ def tier_evaluations(members: int) -> list[tuple[str, Callable[..., Any]]]:
                 setattr(tiers, name, limit)
 
         paths: list[tuple[str, Callable[..., Any]]] = [
-            (f"evaluate_tiers, reference path ({name} > N)", reference)]
+            (f"evaluate_tiers, reference path ({name} > N)", reference)
+        ]
         if members >= limit:
             paths.append((f"evaluate_tiers, engine path (N >= {name}={limit})", evaluate_tiers))
         return paths
     reference_only = [("evaluate_tiers", evaluate_tiers)]
     for name in dir(tiers):
         function = getattr(tiers, name)
-        if re.search("batch|engine", name, re.I) and inspect.isfunction(function) \
-                and not name.startswith("_"):
+        if (
+            re.search("batch|engine", name, re.I)
+            and inspect.isfunction(function)
+            and not name.startswith("_")
+        ):
             return [*reference_only, (f"tuishou.tiers.{name}", function)]
     for name, parameter in inspect.signature(evaluate_tiers).parameters.items():
         if re.search("batch|engine", name, re.I):
@@ -919,14 +1040,19 @@ def tier_evaluations(members: int) -> list[tuple[str, Callable[..., Any]]]:
                 value = next((c for c in choices if c != parameter.default), None)
                 if value is None:
                     continue
-            return [*reference_only,
-                    (f"evaluate_tiers(..., {name}={value!r})",
-                     lambda *args, _n=name, _v=value: evaluate_tiers(*args, **{_n: _v}))]
+            return [
+                *reference_only,
+                (
+                    f"evaluate_tiers(..., {name}={value!r})",
+                    lambda *args, _n=name, _v=value: evaluate_tiers(*args, **{_n: _v}),
+                ),
+            ]
     return reference_only
 
 
-def run_tiers(ctx: Context, ladder: TierLadder, sales: dict[str, int],
-              function: Callable[..., Any]) -> dict[str, Any]:
+def run_tiers(
+    ctx: Context, ladder: TierLadder, sales: dict[str, int], function: Callable[..., Any]
+) -> dict[str, Any]:
     """Time one tier evaluation over the whole tree; its changes as plain tuples."""
     memory = PeakMemory()
     seconds, first, changes = best_of(lambda: function(ladder, ctx.tree, sales), ctx.repeat)
@@ -943,12 +1069,22 @@ def compare_sample(engine: dict[str, Any], reference: dict[str, Any], label: str
     pools_ok = engine["sample_pools"] == reference["pools"]
     paid = sum(row[-1] for row in reference["rows"])
     engine_paid = sum(row[-1] for row in engine["sample_rows"])
-    detail = (f"{len(reference['rows']):,} payout rows, paid {engine_paid:,} vs {paid:,} fen, "
-              f"pool {sum(engine['sample_pools'].values()):,} vs "
-              f"{sum(reference['pools'].values()):,} fen")
+    detail = (
+        f"{len(reference['rows']):,} payout rows, paid {engine_paid:,} vs {paid:,} fen, "
+        f"pool {sum(engine['sample_pools'].values()):,} vs "
+        f"{sum(reference['pools'].values()):,} fen"
+    )
     if not rows_ok:
-        first = next((i for i, (a, b) in enumerate(zip(engine["sample_rows"], reference["rows"],
-                                                       strict=False)) if a != b), None)
+        first = next(
+            (
+                i
+                for i, (a, b) in enumerate(
+                    zip(engine["sample_rows"], reference["rows"], strict=False)
+                )
+                if a != b
+            ),
+            None,
+        )
         detail += f"; first differing row {first}"
     return Check(f"settle_batch == settle on the sample ({label})", rows_ok and pools_ok, detail)
 
@@ -967,9 +1103,12 @@ def compare_networkx(engine: dict[str, Any], nx_run: dict[str, Any], label: str)
     found = {key: value for key, value in nx_run["totals"].items() if value}
     pool = sum(engine["sample_pools"].values())
     ok = found == expected and nx_run["pool"] == pool
-    return Check(f"networkx == settle_batch on the sample ({label})", ok,
-                 f"paid {sum(found.values()):,} vs {sum(expected.values()):,} fen, "
-                 f"pool {nx_run['pool']:,} vs {pool:,} fen")
+    return Check(
+        f"networkx == settle_batch on the sample ({label})",
+        ok,
+        f"paid {sum(found.values()):,} vs {sum(expected.values()):,} fen, "
+        f"pool {nx_run['pool']:,} vs {pool:,} fen",
+    )
 
 
 def compare_duckdb(engine: dict[str, Any], db_run: dict[str, Any], label: str) -> Check:
@@ -977,10 +1116,13 @@ def compare_duckdb(engine: dict[str, Any], db_run: dict[str, Any], label: str) -
     same = np.array_equal(engine["totals"], db_run["totals"])
     ok = same and db_run["pool"] == engine["pool"]
     differing = int((engine["totals"] != db_run["totals"]).sum())
-    return Check(f"DuckDB == settle_batch on all lines ({label})", ok,
-                 f"paid {int(db_run['totals'].sum()):,} vs {engine['paid']:,} fen, "
-                 f"pool {db_run['pool']:,} vs {engine['pool']:,} fen"
-                 + ("" if same else f"; {differing} (member, kind) totals differ"))
+    return Check(
+        f"DuckDB == settle_batch on all lines ({label})",
+        ok,
+        f"paid {int(db_run['totals'].sum()):,} vs {engine['paid']:,} fen, "
+        f"pool {db_run['pool']:,} vs {engine['pool']:,} fen"
+        + ("" if same else f"; {differing} (member, kind) totals differ"),
+    )
 
 
 # ----------------------------------------------------------------------------- the report
@@ -988,15 +1130,20 @@ def compare_duckdb(engine: dict[str, Any], db_run: dict[str, Any], label: str) -
 
 def table(rows: Sequence[Row]) -> str:
     """The results as a fixed-width text table."""
-    head = (f"{'approach':<51} {'policy':<17} {'wall s':>9} {'throughput':>18} "
-            f"{'peak MB':>8} {'+MB':>7} {'x batch':>8}")
+    head = (
+        f"{'approach':<51} {'policy':<17} {'wall s':>9} {'throughput':>18} "
+        f"{'peak MB':>8} {'+MB':>7} {'x batch':>8}"
+    )
     out = [head, "-" * len(head)]
     for r in rows:
-        rate = (f"{r.work / r.seconds / 1e6:,.3f}M {r.unit}/s" if r.work and r.seconds else "-")
-        ratio = "-" if r.ratio is None else f"{r.ratio:,.1f}x" if r.ratio >= 10 \
-            else f"{r.ratio:.2f}x"
-        out.append(f"{r.approach:<51} {r.policy:<17} {r.seconds:>9.3f} {rate:>18} "
-                   f"{_mb(r.peak_mb):>8} {_mb(r.added_mb):>7} {ratio:>8}")
+        rate = f"{r.work / r.seconds / 1e6:,.3f}M {r.unit}/s" if r.work and r.seconds else "-"
+        ratio = (
+            "-" if r.ratio is None else f"{r.ratio:,.1f}x" if r.ratio >= 10 else f"{r.ratio:.2f}x"
+        )
+        out.append(
+            f"{r.approach:<51} {r.policy:<17} {r.seconds:>9.3f} {rate:>18} "
+            f"{_mb(r.peak_mb):>8} {_mb(r.added_mb):>7} {ratio:>8}"
+        )
     return "\n".join(out)
 
 
@@ -1045,31 +1192,74 @@ def settlement_rows(ctx: Context, checks: list[Check]) -> tuple[list[Row], Any]:
     for label in ctx.policies:
         print(f"  settle_batch, {label} ...", flush=True)
         engine = engines[label] = in_child(lambda label=label: run_engine(ctx, label))
-        rows.append(Row("settle_batch", label, engine["seconds"], engine["first"], ctx.lines,
-                        peak_mb=engine["peak"][0], added_mb=engine["peak"][1], ratio=1.0,
-                        note=f"{engine['payouts']:,} payouts"))
+        rows.append(
+            Row(
+                "settle_batch",
+                label,
+                engine["seconds"],
+                engine["first"],
+                ctx.lines,
+                peak_mb=engine["peak"][0],
+                added_mb=engine["peak"][1],
+                ratio=1.0,
+                note=f"{engine['payouts']:,} payouts",
+            )
+        )
         print(f"  member_totals, {label} ...", flush=True)
         totals = in_child(lambda label=label: run_member_totals(ctx, label))
-        rows.append(Row("member_totals (sums per member, no payout rows)", label,
-                        totals["seconds"], totals["first"], ctx.lines,
-                        peak_mb=totals["peak"][0], added_mb=totals["peak"][1]))
+        rows.append(
+            Row(
+                "member_totals (sums per member, no payout rows)",
+                label,
+                totals["seconds"],
+                totals["first"],
+                ctx.lines,
+                peak_mb=totals["peak"][0],
+                added_mb=totals["peak"][1],
+            )
+        )
         checks.append(compare_member_totals(engine, totals, label))
         print(f"  settle per order, {label} ...", flush=True)
         reference = in_child(lambda label=label: run_reference(ctx, label))
-        rows.append(Row(f"settle per order {sampled}", label, reference["seconds"] * scale,
-                        reference["first"] * scale, ctx.lines, peak_mb=reference["peak"][0],
-                        added_mb=reference["peak"][1], sampled=len(ctx.sample)))
+        rows.append(
+            Row(
+                f"settle per order {sampled}",
+                label,
+                reference["seconds"] * scale,
+                reference["first"] * scale,
+                ctx.lines,
+                peak_mb=reference["peak"][0],
+                added_mb=reference["peak"][1],
+                sampled=len(ctx.sample),
+            )
+        )
         checks.append(compare_sample(engine, reference, label))
 
     print("  networkx ...", flush=True)
     nx_result = in_child(lambda: run_networkx(ctx))
     build = nx_result["build"]
-    rows.append(Row("networkx: build tree.graph (once)", "-", build["seconds"],
-                    peak_mb=build["peak"][0], added_mb=build["peak"][1]))
+    rows.append(
+        Row(
+            "networkx: build tree.graph (once)",
+            "-",
+            build["seconds"],
+            peak_mb=build["peak"][0],
+            added_mb=build["peak"][1],
+        )
+    )
     for label, run in nx_result["runs"].items():
-        rows.append(Row(f"networkx predecessors walk {sampled}", label, run["seconds"] * scale,
-                        run["first"] * scale, ctx.lines, peak_mb=run["peak"][0],
-                        added_mb=run["peak"][1], sampled=len(ctx.sample)))
+        rows.append(
+            Row(
+                f"networkx predecessors walk {sampled}",
+                label,
+                run["seconds"] * scale,
+                run["first"] * scale,
+                ctx.lines,
+                peak_mb=run["peak"][0],
+                added_mb=run["peak"][1],
+                sampled=len(ctx.sample),
+            )
+        )
         checks.append(compare_networkx(engines[label], run, label))
 
     loads = []
@@ -1077,24 +1267,54 @@ def settlement_rows(ctx: Context, checks: list[Check]) -> tuple[list[Row], Any]:
         print(f"  DuckDB, {label} ...", flush=True)
         run = in_child(lambda label=label: run_duckdb(ctx, label))
         loads.append(run["load"])
-        rows.append(Row("DuckDB SQL (recursive CTE per seller)", label, run["seconds"],
-                        run["first"], ctx.lines, peak_mb=run["peak"][0],
-                        added_mb=run["peak"][1]))
+        rows.append(
+            Row(
+                "DuckDB SQL (recursive CTE per seller)",
+                label,
+                run["seconds"],
+                run["first"],
+                ctx.lines,
+                peak_mb=run["peak"][0],
+                added_mb=run["peak"][1],
+            )
+        )
         checks.append(compare_duckdb(engines[label], run, label))
         rows_run = run["rows"]
-        rows.append(Row("DuckDB SQL, one row per payout (like settle_batch)", label,
-                        rows_run["seconds"], rows_run["first"], ctx.lines,
-                        peak_mb=rows_run["peak"][0], added_mb=rows_run["peak"][1],
-                        note=f"{rows_run['count']:,} payouts"))
-        same = (np.array_equal(rows_run["totals"], engines[label]["totals"])
-                and rows_run["count"] == engines[label]["payouts"])
-        checks.append(Check(f"DuckDB payout rows == settle_batch rows ({label})", same,
-                            f"{rows_run['count']:,} vs {engines[label]['payouts']:,} rows, "
-                            f"paid {int(rows_run['totals'].sum()):,} fen"))
+        rows.append(
+            Row(
+                "DuckDB SQL, one row per payout (like settle_batch)",
+                label,
+                rows_run["seconds"],
+                rows_run["first"],
+                ctx.lines,
+                peak_mb=rows_run["peak"][0],
+                added_mb=rows_run["peak"][1],
+                note=f"{rows_run['count']:,} payouts",
+            )
+        )
+        same = (
+            np.array_equal(rows_run["totals"], engines[label]["totals"])
+            and rows_run["count"] == engines[label]["payouts"]
+        )
+        checks.append(
+            Check(
+                f"DuckDB payout rows == settle_batch rows ({label})",
+                same,
+                f"{rows_run['count']:,} vs {engines[label]['payouts']:,} rows, "
+                f"paid {int(rows_run['totals'].sum()):,} fen",
+            )
+        )
     load = min(loads, key=lambda loaded: loaded["seconds"])
-    rows.append(Row("DuckDB: register arrow tables", "-", load["seconds"],
-                    peak_mb=load["peak"][0], added_mb=load["peak"][1],
-                    note=f"threads={load['threads']}"))
+    rows.append(
+        Row(
+            "DuckDB: register arrow tables",
+            "-",
+            load["seconds"],
+            peak_mb=load["peak"][0],
+            added_mb=load["peak"][1],
+            note=f"threads={load['threads']}",
+        )
+    )
 
     batch_seconds = {row.policy: row.seconds for row in rows if row.approach == "settle_batch"}
     for row in rows:
@@ -1114,18 +1334,33 @@ def tier_rows(ctx: Context, checks: list[Check]) -> list[Row]:
         print(f"  {name} ...", flush=True)
         run = in_child(lambda function=function: run_tiers(ctx, ladder, sales, function))
         results.append(run)
-        rows.append(Row(name, "Example C ladder", run["seconds"], run["first"], members,
-                        "members", run["peak"][0], run["peak"][1],
-                        note=f"{len(run['changes']):,} changes"))
+        rows.append(
+            Row(
+                name,
+                "Example C ladder",
+                run["seconds"],
+                run["first"],
+                members,
+                "members",
+                run["peak"][0],
+                run["peak"][1],
+                note=f"{len(run['changes']):,} changes",
+            )
+        )
     if len(rows) == 1:
         print("  (no tier engine found in tuishou.tiers: the reference alone is timed)")
         return rows
     for row in rows:
         row.ratio = row.seconds / rows[-1].seconds
     same = results[-1]["changes"] == results[0]["changes"]
-    checks.append(Check(f"{rows[-1].approach} == {rows[0].approach}", same,
-                        f"{len(results[-1]['changes']):,} vs {len(results[0]['changes']):,} "
-                        "tier changes (member, old, new, reason)"))
+    checks.append(
+        Check(
+            f"{rows[-1].approach} == {rows[0].approach}",
+            same,
+            f"{len(results[-1]['changes']):,} vs {len(results[0]['changes']):,} "
+            "tier changes (member, old, new, reason)",
+        )
+    )
     return rows
 
 
@@ -1147,41 +1382,72 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--members", type=int, default=1_000_000, metavar="N")
     parser.add_argument("--lines", type=int, default=10_000_000, metavar="N")
-    parser.add_argument("--small", action="store_true",
-                        help="100 000 members and 1 000 000 lines (overrides the two above)")
-    parser.add_argument("--sample", type=int, default=20_000, metavar="N",
-                        help="orders for the per-order approaches (default 20 000)")
+    parser.add_argument(
+        "--small",
+        action="store_true",
+        help="100 000 members and 1 000 000 lines (overrides the two above)",
+    )
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=20_000,
+        metavar="N",
+        help="orders for the per-order approaches (default 20 000)",
+    )
     parser.add_argument("--seed", type=int, default=20240601, metavar="N")
-    parser.add_argument("--repeat", type=int, default=3, metavar="N",
-                        help="timed runs after the warm-up (best is reported)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        metavar="N",
+        help="timed runs after the warm-up (best is reported)",
+    )
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, metavar="PATH")
     args = parser.parse_args(argv)
     if args.small:
         args.members, args.lines = 100_000, 1_000_000
 
     digest = engine_digest()
-    print(f"generating {args.members:,} members and {args.lines:,} order lines "
-          f"(seed {args.seed}); tuishou sources {digest} ...", flush=True)
+    print(
+        f"generating {args.members:,} members and {args.lines:,} order lines "
+        f"(seed {args.seed}); tuishou sources {digest} ...",
+        flush=True,
+    )
     ctx, data = build_data(args)
     shape = data["shape"]
-    print(f"tree: {shape['roots']} roots, depth mean {shape['depth_mean']} / p50 "
-          f"{shape['depth_p50']} / p99 {shape['depth_p99']} / max {shape['depth_max']}, max "
-          f"direct invites {shape['max_direct_invites']:,}, {shape['suspended']:,} suspended")
-    print(f"lines: {shape['lines']:,} in {shape['orders']:,} orders ({shape['guest_orders']:,} "
-          f"by guests, {shape['shared_orders']:,} shared), {shape['distinct_member_buyers']:,} "
-          f"distinct member buyers; built in {data['timings']}", flush=True)
+    print(
+        f"tree: {shape['roots']} roots, depth mean {shape['depth_mean']} / p50 "
+        f"{shape['depth_p50']} / p99 {shape['depth_p99']} / max {shape['depth_max']}, max "
+        f"direct invites {shape['max_direct_invites']:,}, {shape['suspended']:,} suspended"
+    )
+    print(
+        f"lines: {shape['lines']:,} in {shape['orders']:,} orders ({shape['guest_orders']:,} "
+        f"by guests, {shape['shared_orders']:,} shared), {shape['distinct_member_buyers']:,} "
+        f"distinct member buyers; built in {data['timings']}",
+        flush=True,
+    )
 
     inputs_mb = release_free_memory()
-    print(f"inputs resident in this process (every child starts with them): {inputs_mb:,} MB",
-          flush=True)
+    print(
+        f"inputs resident in this process (every child starts with them): {inputs_mb:,} MB",
+        flush=True,
+    )
     checks: list[Check] = []
     rows, threads = settlement_rows(ctx, checks)
     rows += tier_rows(ctx, checks)
 
     print()
     print(table(rows))
-    print(LEGEND.format(repeat=args.repeat, sample=len(ctx.sample), sample_lines=ctx.sample_lines,
-                        orders=ctx.orders, lines=ctx.lines, threads=threads))
+    print(
+        LEGEND.format(
+            repeat=args.repeat,
+            sample=len(ctx.sample),
+            sample_lines=ctx.sample_lines,
+            orders=ctx.orders,
+            lines=ctx.lines,
+            threads=threads,
+        )
+    )
     print()
     for check in checks:
         print(f"{'OK    ' if check.ok else 'FAILED'} {check.what}: {check.detail}")
@@ -1189,12 +1455,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     results = {
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        "machine": {"python": platform.python_version(), "machine": platform.machine(),
-                    "cpus": os.cpu_count(), "tuishou": tuishou.__version__,
-                    "numpy": np.__version__, "pandas": pd.__version__,
-                    "tuishou_sources_sha256": digest},
-        "data": data, "inputs_rss_mb": inputs_mb, "rows": [asdict(row) for row in rows],
-        "checks": [asdict(check) for check in checks], "verified": ok,
+        "machine": {
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "tuishou": tuishou.__version__,
+            "numpy": np.__version__,
+            "pandas": pd.__version__,
+            "tuishou_sources_sha256": digest,
+        },
+        "data": data,
+        "inputs_rss_mb": inputs_mb,
+        "rows": [asdict(row) for row in rows],
+        "checks": [asdict(check) for check in checks],
+        "verified": ok,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -74,7 +74,10 @@ def baseline(tables: dict[str, Any], orders: Sequence[Order]) -> tuple[dict[str,
     parent, tier, rate, active = tables["parent"], tables["tier"], tables["rate"], tables["active"]
     group_rate, sku_rate = tables["group_rate"], tables["sku_rate"]
     max_generation, peer_rate, peer_max = (
-        tables["max_generation"], tables["peer_rate"], tables["peer_max"])
+        tables["max_generation"],
+        tables["peer_rate"],
+        tables["peer_max"],
+    )
     scale = RATE_SCALE * RATE_SCALE
     totals: dict[str, int] = {}
     pools = payouts = 0
@@ -130,19 +133,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     tree = example_tree(size=args.members, seed=args.seed)
     orders = example_orders(tree, count=args.orders, seed=args.seed)
     tables = baseline_tables(floor, tree)
-    print(f"data: {len(tree):,} members, {len(orders):,} orders, "
-          f"built in {time.perf_counter() - start:.1f} s")
+    print(
+        f"data: {len(tree):,} members, {len(orders):,} orders, "
+        f"built in {time.perf_counter() - start:.1f} s"
+    )
 
     t_youpin, s_youpin = best_of(lambda: settle_many(youpin, tree, orders), args.repeat)
     t_floor, s_floor = best_of(lambda: settle_many(floor, tree, orders), args.repeat)
     t_base, (base_totals, base_pool, base_payouts) = best_of(
-        lambda: baseline(tables, orders), args.repeat)
+        lambda: baseline(tables, orders), args.repeat
+    )
 
     lib_totals = member_totals(s_floor)
     agree = lib_totals == base_totals and sum(s.pool for s in s_floor) == base_pool
     results = {
-        "members": len(tree), "orders": len(orders), "repeat": args.repeat,
-        "python": platform.python_version(), "machine": platform.machine(),
+        "members": len(tree),
+        "orders": len(orders),
+        "repeat": args.repeat,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
         "runs": [
             _run("settle_many youpin (largest remainder)", t_youpin, orders, _count(s_youpin)),
             _run("settle_many youpin, rounding=floor", t_floor, orders, _count(s_floor)),
@@ -150,8 +159,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         ],
         "ratio_floor_vs_baseline": round(t_floor / t_base, 2),
         "ratio_youpin_vs_baseline": round(t_youpin / t_base, 2),
-        "total_paid_fen": {"settle_many_floor": sum(lib_totals.values()),
-                           "baseline": sum(base_totals.values())},
+        "total_paid_fen": {
+            "settle_many_floor": sum(lib_totals.values()),
+            "baseline": sum(base_totals.values()),
+        },
         "agree": agree,
     }
     _print(results)
@@ -168,20 +179,31 @@ def _count(settlements: Sequence[Any]) -> int:
 
 
 def _run(name: str, seconds: float, orders: Sequence[Order], payouts: int) -> dict[str, Any]:
-    return {"name": name, "seconds": round(seconds, 4), "payouts": payouts,
-            "orders_per_s": round(len(orders) / seconds), "payouts_per_s": round(payouts / seconds)}
+    return {
+        "name": name,
+        "seconds": round(seconds, 4),
+        "payouts": payouts,
+        "orders_per_s": round(len(orders) / seconds),
+        "payouts_per_s": round(payouts / seconds),
+    }
 
 
 def _print(results: dict[str, Any]) -> None:
     print(f"{'run':<40} {'best s':>8} {'orders/s':>10} {'payouts/s':>10}")
     for run in results["runs"]:
-        print(f"{run['name']:<40} {run['seconds']:>8.3f} {run['orders_per_s']:>10,} "
-              f"{run['payouts_per_s']:>10,}")
+        print(
+            f"{run['name']:<40} {run['seconds']:>8.3f} {run['orders_per_s']:>10,} "
+            f"{run['payouts_per_s']:>10,}"
+        )
     paid = results["total_paid_fen"]
-    print(f"settle_many / baseline: {results['ratio_floor_vs_baseline']}x (floor), "
-          f"{results['ratio_youpin_vs_baseline']}x (largest remainder)")
-    print(f"total paid (floor): settle_many {paid['settle_many_floor']:,} fen, "
-          f"baseline {paid['baseline']:,} fen: {'agree' if results['agree'] else 'DISAGREE'}")
+    print(
+        f"settle_many / baseline: {results['ratio_floor_vs_baseline']}x (floor), "
+        f"{results['ratio_youpin_vs_baseline']}x (largest remainder)"
+    )
+    print(
+        f"total paid (floor): settle_many {paid['settle_many_floor']:,} fen, "
+        f"baseline {paid['baseline']:,} fen: {'agree' if results['agree'] else 'DISAGREE'}"
+    )
 
 
 if __name__ == "__main__":

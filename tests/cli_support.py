@@ -28,14 +28,42 @@ MEMBERS: list[dict[str, Any]] = [
     {"member_id": "D", "inviter_id": "C", "tier": "pusher", "status": "active"},
 ]
 ORDERS: list[dict[str, Any]] = [
-    {"order_id": "o-1001", "buyer_id": "D", "sharer_id": None, "sku": "earphones",
-     "group": "ecosystem", "amount": 19999, "quantity": 1},
-    {"order_id": "o-1001", "buyer_id": "D", "sharer_id": None, "sku": "phone",
-     "group": "xiaomi", "amount": 99900, "quantity": 1},
-    {"order_id": "o-1002", "buyer_id": "guest-1", "sharer_id": "B", "sku": "band",
-     "group": "xiaomi", "amount": 24900, "quantity": 2},
-    {"order_id": "o-1003", "buyer_id": "guest-2", "sharer_id": None, "sku": "band",
-     "group": "xiaomi", "amount": 24900, "quantity": 1},
+    {
+        "order_id": "o-1001",
+        "buyer_id": "D",
+        "sharer_id": None,
+        "sku": "earphones",
+        "group": "ecosystem",
+        "amount": 19999,
+        "quantity": 1,
+    },
+    {
+        "order_id": "o-1001",
+        "buyer_id": "D",
+        "sharer_id": None,
+        "sku": "phone",
+        "group": "xiaomi",
+        "amount": 99900,
+        "quantity": 1,
+    },
+    {
+        "order_id": "o-1002",
+        "buyer_id": "guest-1",
+        "sharer_id": "B",
+        "sku": "band",
+        "group": "xiaomi",
+        "amount": 24900,
+        "quantity": 2,
+    },
+    {
+        "order_id": "o-1003",
+        "buyer_id": "guest-2",
+        "sharer_id": None,
+        "sku": "band",
+        "group": "xiaomi",
+        "amount": 24900,
+        "quantity": 1,
+    },
 ]
 # What the README's quick tour shows for o-1001, then o-1002 shared by B (a mentor).
 PAYOUTS = [
@@ -55,20 +83,31 @@ def write_rows(path: Path, rows: list[dict[str, Any]], columns: tuple[str, ...])
         with path.open("w", encoding="utf-8", newline="") as file:
             writer = csv.writer(file, lineterminator="\n")
             writer.writerow(columns)
-            writer.writerows([["" if row.get(c) is None else row.get(c) for c in columns]
-                              for row in rows])
+            writer.writerows(
+                [["" if row.get(c) is None else row.get(c) for c in columns] for row in rows]
+            )
     elif path.suffix == ".jsonl":
-        path.write_text("".join(json.dumps({c: row.get(c) for c in columns if c in row},
-                                           ensure_ascii=False) + "\n" for row in rows),
-                        encoding="utf-8")
+        path.write_text(
+            "".join(
+                json.dumps({c: row.get(c) for c in columns if c in row}, ensure_ascii=False) + "\n"
+                for row in rows
+            ),
+            encoding="utf-8",
+        )
     else:
-        pq.write_table(pa.Table.from_pylist([{c: row.get(c) for c in columns} for row in rows]),
-                       path)
+        pq.write_table(
+            pa.Table.from_pylist([{c: row.get(c) for c in columns} for row in rows]), path
+        )
     return path
 
 
-def scenario(folder: Path, suffix: str = ".csv", *, members: list[dict[str, Any]] | None = None,
-             orders: list[dict[str, Any]] | None = None) -> dict[str, Path]:
+def scenario(
+    folder: Path,
+    suffix: str = ".csv",
+    *,
+    members: list[dict[str, Any]] | None = None,
+    orders: list[dict[str, Any]] | None = None,
+) -> dict[str, Path]:
     """The policy, members and orders files in ``folder``; returns their paths by name."""
     policy = folder / "policy.toml"
     shutil.copy(POLICY, policy)
@@ -81,8 +120,17 @@ def scenario(folder: Path, suffix: str = ".csv", *, members: list[dict[str, Any]
 
 def settle_args(paths: dict[str, Path], out: Path) -> list[str]:
     """``tuishou settle`` arguments over a scenario."""
-    return ["settle", "--policy", str(paths["policy"]), "--members", str(paths["members"]),
-            "--orders", str(paths["orders"]), "--out", str(out)]
+    return [
+        "settle",
+        "--policy",
+        str(paths["policy"]),
+        "--members",
+        str(paths["members"]),
+        "--orders",
+        str(paths["orders"]),
+        "--out",
+        str(out),
+    ]
 
 
 def run(capsys: Any, *argv: str) -> tuple[int, str, str]:
@@ -97,8 +145,17 @@ def read_payouts(path: Path) -> list[tuple[Any, ...]]:
     if path.suffix == ".csv":
         with path.open(encoding="utf-8", newline="") as file:
             rows = list(csv.DictReader(file))
-        return [(r["order_id"], r["member_id"], r["rule"], r["kind"], int(r["generation"]),
-                 int(r["amount"])) for r in rows]
+        return [
+            (
+                r["order_id"],
+                r["member_id"],
+                r["rule"],
+                r["kind"],
+                int(r["generation"]),
+                int(r["amount"]),
+            )
+            for r in rows
+        ]
     if path.suffix == ".jsonl":
         records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     else:
@@ -109,5 +166,8 @@ def read_payouts(path: Path) -> list[tuple[Any, ...]]:
 def leftovers(folder: Path, *expected: str) -> list[str]:
     """Files in ``folder`` other than the scenario's and ``expected``: partial output."""
     known = {"policy.toml", *expected}
-    return sorted(p.name for p in folder.iterdir()
-                  if p.name not in known and not p.name.startswith(("members.", "orders.")))
+    return sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.name not in known and not p.name.startswith(("members.", "orders."))
+    )

@@ -15,5 +15,6 @@ from hypothesis import settings
 THOROUGH = 10  # times the default number of examples
 
 settings.register_profile(
-    "thorough", max_examples=THOROUGH * settings.get_profile("default").max_examples)
+    "thorough", max_examples=THOROUGH * settings.get_profile("default").max_examples
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

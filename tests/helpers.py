@@ -89,22 +89,27 @@ def examples(count: int) -> int:
     return max(1, round(count * scale))
 
 
-def reference_rows(chosen: Policy, tree: InviteTree,
-                   order_list: list[Order]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+def reference_rows(
+    chosen: Policy, tree: InviteTree, order_list: list[Order]
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """What ``settle`` gives, as ``settle_batch``'s payout rows and per-order rows."""
     return rows_of(order_list, [settle(chosen, tree, order) for order in order_list])
 
 
-def rows_of(order_list: list[Order], settlements: list[Settlement],
-            ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+def rows_of(
+    order_list: list[Order], settlements: list[Settlement]
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """Settlements of ``order_list`` as ``settle_batch``'s payout rows and per-order rows."""
     payouts: list[tuple[Any, ...]] = []
     per_order: list[tuple[Any, ...]] = []
     for order, result in zip(order_list, settlements, strict=True):
-        payouts += [(order.order_id, p.member_id, p.rule, p.kind, p.generation, p.amount)
-                    for p in result.payouts]
-        per_order.append((order.order_id, result.seller_id, result.pool, result.paid,
-                          result.retained))
+        payouts += [
+            (order.order_id, p.member_id, p.rule, p.kind, p.generation, p.amount)
+            for p in result.payouts
+        ]
+        per_order.append(
+            (order.order_id, result.seller_id, result.pool, result.paid, result.retained)
+        )
     return payouts, per_order
 
 

@@ -38,8 +38,11 @@ def ledgers(request, tmp_path):
 
     def make(**fields):
         chosen = LedgerPolicy(**fields)
-        ledger = Ledger(chosen) if request.param == "memory" else Ledger.open(
-            tmp_path / f"ledger{len(opened)}.db", policy=chosen)
+        ledger = (
+            Ledger(chosen)
+            if request.param == "memory"
+            else Ledger.open(tmp_path / f"ledger{len(opened)}.db", policy=chosen)
+        )
         opened.append(ledger)
         return ledger
 
@@ -49,13 +52,23 @@ def ledgers(request, tmp_path):
 
 
 # C sells; B is its inviter. Seller 10%, layer 5%, pool = the paid amount.
-POLICY = policy(group_rates={"g": "1"},
-                rules=[{"kind": "seller", "rates": {"member": "0.1"}},
-                       {"kind": "layers", "rates": {"member": ["0.05"]}}])
+POLICY = policy(
+    group_rates={"g": "1"},
+    rules=[
+        {"kind": "seller", "rates": {"member": "0.1"}},
+        {"kind": "layers", "rates": {"member": ["0.05"]}},
+    ],
+)
 TREE = tree_from_text("A>B>C")
-ORDER = Order(order_id="o1", sharer_id="C", paid_at=DAY0, lines=[
-    OrderLine(sku="x", group="g", amount=10000, quantity=2),
-    OrderLine(sku="y", group="g", amount=5000)])
+ORDER = Order(
+    order_id="o1",
+    sharer_id="C",
+    paid_at=DAY0,
+    lines=[
+        OrderLine(sku="x", group="g", amount=10000, quantity=2),
+        OrderLine(sku="y", group="g", amount=5000),
+    ],
+)
 
 
 def posted(ledger, order=ORDER, at=DAY0):

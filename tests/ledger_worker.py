@@ -15,20 +15,33 @@ from datetime import UTC, datetime
 
 from tuishou import InviteTree, Ledger, LedgerError, Order, OrderLine, Policy, settle
 
-POLICY = Policy.model_validate({
-    "name": "worker", "tiers": ["member"], "group_rates": {"g": "0.2"}, "max_generation": 2,
-    "rules": [{"kind": "seller", "rates": {"member": "0.3"}},
-              {"kind": "layers", "rates": {"member": ["0.1", "0.05"]}}],
-})
+POLICY = Policy.model_validate(
+    {
+        "name": "worker",
+        "tiers": ["member"],
+        "group_rates": {"g": "0.2"},
+        "max_generation": 2,
+        "rules": [
+            {"kind": "seller", "rates": {"member": "0.3"}},
+            {"kind": "layers", "rates": {"member": ["0.1", "0.05"]}},
+        ],
+    }
+)
 TREE = InviteTree.from_records(
     {"member_id": f"m{i}", "inviter_id": f"m{(i - 1) // 3}" if i else None, "tier": "member"}
-    for i in range(40))
+    for i in range(40)
+)
 
 
 def make_order(number: int) -> Order:
-    return Order(order_id=f"o{number:05d}", sharer_id=f"m{number % 40}", lines=[
-        OrderLine(sku=f"s{k}", group="g", amount=1000 + 37 * number + k, quantity=1 + k)
-        for k in range(1 + number % 3)])
+    return Order(
+        order_id=f"o{number:05d}",
+        sharer_id=f"m{number % 40}",
+        lines=[
+            OrderLine(sku=f"s{k}", group="g", amount=1000 + 37 * number + k, quantity=1 + k)
+            for k in range(1 + number % 3)
+        ],
+    )
 
 
 def main(path: str, first: int, count: int, slow: bool, at: str | None) -> None:

@@ -102,10 +102,14 @@ def test_allocate_items_is_allocate_item_by_item(found, rounding):
     item = np.array([i for i, (_, shares) in enumerate(found) for _ in shares], dtype=np.int64)
     share = np.array([s for _, shares in found for s in shares], dtype=np.int64)
     row_total = np.array([sum(shares) for _, shares in found], dtype=np.int64)
-    amounts = allocate_items(pool4, item, share, rounding, row_total=row_total,
-                             rows=np.arange(len(found)))
-    expected = [amount for pool, shares in found
-                for amount in allocate([pool * s for s in shares], SHARE_SCALE, rounding)]
+    amounts = allocate_items(
+        pool4, item, share, rounding, row_total=row_total, rows=np.arange(len(found))
+    )
+    expected = [
+        amount
+        for pool, shares in found
+        for amount in allocate([pool * s for s in shares], SHARE_SCALE, rounding)
+    ]
     assert amounts.tolist() == expected
 
 
@@ -129,8 +133,7 @@ def test_scopes_round_orders_or_lines(found, rounding):
         return values.sum(keepdims=True)
 
     for scope, order in (("order", whole), ("line", rounded)):
-        pools_in_fen = scope_pools(scope_items(array, per_order, scope), per_order, rounding,
-                                   scope)
+        pools_in_fen = scope_pools(scope_items(array, per_order, scope), per_order, rounding, scope)
         assert pools_in_fen.tolist() == [order.pool]
 
 

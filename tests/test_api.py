@@ -65,8 +65,15 @@ def test_a_long_list_of_problems_is_summarised_in_the_message_but_kept_whole():
     assert str(error).endswith("... and 150 more: see the error's .problems")
 
 
-@pytest.mark.parametrize("error", [tuishou.InvalidTreeError, tuishou.InvalidFileError,
-                                   tuishou.InvalidOrderError, tuishou.MigrationError])
+@pytest.mark.parametrize(
+    "error",
+    [
+        tuishou.InvalidTreeError,
+        tuishou.InvalidFileError,
+        tuishou.InvalidOrderError,
+        tuishou.MigrationError,
+    ],
+)
 def test_a_long_problem_is_cut_in_the_message_and_kept_whole(error):
     problem = "inviter_id='A' is not a member; known: " + "x" * 6000
     raised = error.from_problems("bad input", [problem, "a.csv, line 2: amount=1.5"])

@@ -20,13 +20,21 @@ def parent_lists(draw):
 @settings(max_examples=50, deadline=None)
 @given(parent_lists(), st.randoms(use_true_random=False))
 def test_from_arrays_equals_from_records(parents, rng: random.Random):
-    rows = [(f"m{i}", None if p is None else f"m{p}", rng.choice(["a", "b"]),
-             rng.choice(["active", "suspended"])) for i, p in enumerate(parents)]
+    rows = [
+        (
+            f"m{i}",
+            None if p is None else f"m{p}",
+            rng.choice(["a", "b"]),
+            rng.choice(["active", "suspended"]),
+        )
+        for i, p in enumerate(parents)
+    ]
     rng.shuffle(rows)
     ids, inviters, tiers, statuses = (list(column) for column in zip(*rows, strict=True))
     from_columns = InviteTree.from_arrays(ids, inviters, tiers, status=statuses)
     from_records = InviteTree.from_records(
-        {"member_id": m, "inviter_id": i, "tier": t, "status": s} for m, i, t, s in rows)
+        {"member_id": m, "inviter_id": i, "tier": t, "status": s} for m, i, t, s in rows
+    )
     assert from_columns == from_records
     arrays = from_columns.arrays()
     depth, team = arrays.depth(), arrays.team_sizes()
@@ -44,17 +52,21 @@ def test_every_problem_in_columns_is_reported():
             ["A", "B", "B", "C", "D", "E", "", "F"],
             [None, "A", "A", "C", "E", "D", None, "Q"],
             ["m", "m", "m", "m", "m", "m", "m", "boss"],
-            status=["active"] * 7 + ["gone"], tiers=["m"])
+            status=["active"] * 7 + ["gone"],
+            tiers=["m"],
+        )
     problems = caught.value.problems
     assert len(problems) == 7, problems
     # The wording of from_records (one checker, members.records.member_problems), by row.
-    for expected in ["row 2 (member_id='B'): duplicate member_id, first seen in row 1",
-                     "row 3 (member_id='C'): invites itself (inviter_id='C')",
-                     "row 6: member_id='' is empty",
-                     "row 7 (member_id='F'): tier='boss' is not in the ladder",
-                     "row 7 (member_id='F'): status='gone'",
-                     "row 7 (member_id='F'): inviter_id='Q' is not a member",
-                     "cycle: D → E → D"]:
+    for expected in [
+        "row 2 (member_id='B'): duplicate member_id, first seen in row 1",
+        "row 3 (member_id='C'): invites itself (inviter_id='C')",
+        "row 6: member_id='' is empty",
+        "row 7 (member_id='F'): tier='boss' is not in the ladder",
+        "row 7 (member_id='F'): status='gone'",
+        "row 7 (member_id='F'): inviter_id='Q' is not a member",
+        "cycle: D → E → D",
+    ]:
         assert any(expected in p for p in problems), expected
 
 
@@ -70,8 +82,9 @@ def test_columns_of_different_lengths_are_refused():
 
 def test_a_ten_thousand_level_chain_needs_no_recursion():
     size = 10_000
-    tree = InviteTree.from_arrays([f"m{i}" for i in range(size)],
-                                  [None, *(f"m{i}" for i in range(size - 1))], ["m"] * size)
+    tree = InviteTree.from_arrays(
+        [f"m{i}" for i in range(size)], [None, *(f"m{i}" for i in range(size - 1))], ["m"] * size
+    )
     assert tree.arrays().depth()[-1] == size - 1
     assert tree.depth(f"m{size - 1}") == size - 1
 

@@ -40,7 +40,14 @@ def test_compare_prints_totals_and_paid_by_tier(tmp_path, capsys, suffix):
     assert (code, err) == (0, "")
     # The README's payouts: ¥81.92 in all, pusher D and C ¥44.97 + ¥4.50, under today's policy.
     assert cells(out, "youpin-tuishou") == [
-        "youpin-tuishou", "¥1,696.99", "¥114.85", "¥81.92", "¥32.93", "4.83%", "5"]
+        "youpin-tuishou",
+        "¥1,696.99",
+        "¥114.85",
+        "¥81.92",
+        "¥32.93",
+        "4.83%",
+        "5",
+    ]
     assert cells(out, "pusher") == ["pusher", "2", "¥49.47", "¥54.97", "+¥5.50"]
     assert "Deltas are each policy minus the baseline, 'youpin-tuishou'." in out
 
@@ -49,8 +56,11 @@ def test_compare_agrees_with_the_library(tmp_path, capsys):
     paths = scenario(tmp_path)
     proposal = proposal_file(tmp_path, "0.30", "eco-30")
     code, out, _ = run(capsys, *compare_args(paths, paths["policy"], proposal))
-    expected = compare({"now": load_policy(paths["policy"]), "eco": load_policy(proposal)},
-                       InviteTree.from_records(MEMBERS), _columns(ORDERS))
+    expected = compare(
+        {"now": load_policy(paths["policy"]), "eco": load_policy(proposal)},
+        InviteTree.from_records(MEMBERS),
+        _columns(ORDERS),
+    )
     assert code == 0
     for tier, row in expected.by_tier.iterrows():
         assert cells(out, tier)[-1] == f"+¥{row.delta_eco / 100:,.2f}"
@@ -58,8 +68,11 @@ def test_compare_agrees_with_the_library(tmp_path, capsys):
 
 def test_three_policies_and_a_wide_table_are_printed_whole(tmp_path, capsys):
     paths = scenario(tmp_path)
-    policies = [paths["policy"], proposal_file(tmp_path, "0.25", "a-much-longer-policy-name"),
-                proposal_file(tmp_path, "0.30", "yet-another-long-policy-name")]
+    policies = [
+        paths["policy"],
+        proposal_file(tmp_path, "0.25", "a-much-longer-policy-name"),
+        proposal_file(tmp_path, "0.30", "yet-another-long-policy-name"),
+    ]
     code, out, _ = run(capsys, *compare_args(paths, *policies))
     assert code == 0
     assert "…" not in out  # piped output is as wide as the tables: nothing cut
@@ -85,8 +98,9 @@ def test_the_same_file_twice_is_a_usage_error(tmp_path, capsys):
 def test_html_report_is_written_whole(tmp_path, capsys):
     paths = scenario(tmp_path)
     html = tmp_path / "report.html"
-    code, _, _ = run(capsys, *compare_args(paths, paths["policy"], proposal_file(tmp_path),
-                                           html=html))
+    code, _, _ = run(
+        capsys, *compare_args(paths, paths["policy"], proposal_file(tmp_path), html=html)
+    )
     page = html.read_text(encoding="utf-8")
     assert code == 0
     assert page.startswith("<!DOCTYPE html>")
@@ -100,8 +114,9 @@ def test_bad_input_is_refused_with_its_line_and_no_report(tmp_path, capsys):
     orders[2]["amount"] = "249.00"
     paths = scenario(tmp_path, orders=orders)
     html = tmp_path / "report.html"
-    code, out, err = run(capsys, *compare_args(paths, paths["policy"], proposal_file(tmp_path),
-                                               html=html))
+    code, out, err = run(
+        capsys, *compare_args(paths, paths["policy"], proposal_file(tmp_path), html=html)
+    )
     assert (code, out) == (2, "")
     assert f"{paths['orders']}, line 4: amount='249.00'" in err
     assert not html.exists()
@@ -111,9 +126,12 @@ def test_bad_input_is_refused_with_its_line_and_no_report(tmp_path, capsys):
 def test_a_group_one_policy_lacks_is_named_with_that_policy(tmp_path, capsys):
     paths = scenario(tmp_path)
     narrow = tmp_path / "narrow.toml"
-    narrow.write_text(POLICY.read_text(encoding="utf-8").replace(
-        'third_party = "0.10"', "").replace('name = "youpin-tuishou"', 'name = "narrow"'),
-        encoding="utf-8")
+    narrow.write_text(
+        POLICY.read_text(encoding="utf-8")
+        .replace('third_party = "0.10"', "")
+        .replace('name = "youpin-tuishou"', 'name = "narrow"'),
+        encoding="utf-8",
+    )
     orders = [*ORDERS, {**ORDERS[3], "order_id": "o-1004", "group": "third_party"}]
     paths = scenario(tmp_path, orders=orders)
     code, _, err = run(capsys, *compare_args(paths, paths["policy"], narrow))

@@ -38,8 +38,9 @@ def sessions(name):
 
 def plain(text):
     """Output as the documents show it: no trailing blanks, no timing."""
-    return re.sub(r"time +[0-9.]+ s", "time", "\n".join(
-        line.rstrip() for line in text.splitlines()))
+    return re.sub(
+        r"time +[0-9.]+ s", "time", "\n".join(line.rstrip() for line in text.splitlines())
+    )
 
 
 @pytest.fixture
@@ -52,9 +53,12 @@ def folder(tmp_path, monkeypatch):
     Path("bad.csv").write_text(BAD_ORDERS, encoding="utf-8")
     Path("bad.toml").write_text(BAD_POLICY, encoding="utf-8")
     steps = [step for session in sessions("docs/cli.md") for step in session]
-    written = {word for command, _ in steps for option, word in zip(
-        shlex.split(command), shlex.split(command)[1:], strict=False)
-        if option in ("--out", "--report")}
+    written = {
+        word
+        for command, _ in steps
+        for option, word in zip(shlex.split(command), shlex.split(command)[1:], strict=False)
+        if option in ("--out", "--report")
+    }
     for command, output in steps:
         words = shlex.split(command)
         if words[0] == "cat" and words[1] not in written:

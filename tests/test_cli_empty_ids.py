@@ -25,22 +25,32 @@ from cli_support import (
 from test_cli_migrate import MAPPING, MAPPING_COLUMNS, ROSTER, ROSTER_COLUMNS
 
 ROWS = {"members": MEMBERS, "orders": ORDERS, "roster": ROSTER, "mapping": MAPPING}
-COLUMNS = {"members": MEMBER_COLUMNS, "orders": ORDER_COLUMNS, "roster": ROSTER_COLUMNS,
-           "mapping": MAPPING_COLUMNS}
+COLUMNS = {
+    "members": MEMBER_COLUMNS,
+    "orders": ORDER_COLUMNS,
+    "roster": ROSTER_COLUMNS,
+    "mapping": MAPPING_COLUMNS,
+}
 # (file, row changed, id column, what a null means there: None where the id is required)
 IDS = [
-    ("orders", 3, "order_id", None), ("orders", 3, "buyer_id", "no buyer"),
-    ("orders", 3, "sharer_id", "no share link"), ("orders", 3, "sku", None),
+    ("orders", 3, "order_id", None),
+    ("orders", 3, "buyer_id", "no buyer"),
+    ("orders", 3, "sharer_id", "no share link"),
+    ("orders", 3, "sku", None),
     ("orders", 3, "group", None),
-    ("members", 4, "member_id", None), ("members", 4, "inviter_id", "no inviter"),
+    ("members", 4, "member_id", None),
+    ("members", 4, "inviter_id", "no inviter"),
     ("members", 4, "tier", None),
-    ("roster", 1, "member_id", None), ("roster", 1, "inviter_id", "no inviter"),
+    ("roster", 1, "member_id", None),
+    ("roster", 1, "inviter_id", "no inviter"),
     ("mapping", 1, "tier", None),
 ]
 # What an empty CSV cell of a required id has always said (after "<file>.csv, line N").
 CSV_EMPTY = {
-    ("orders", "order_id"): ": order_id is empty", ("orders", "sku"): ": sku is empty",
-    ("orders", "group"): ": group is empty", ("members", "member_id"): ": member_id='' is empty",
+    ("orders", "order_id"): ": order_id is empty",
+    ("orders", "sku"): ": sku is empty",
+    ("orders", "group"): ": group is empty",
+    ("members", "member_id"): ": member_id='' is empty",
     ("members", "tier"): " (member_id='D'): tier='' is empty",
     ("roster", "member_id"): ": member_id: member_id='' is empty; ids are non-empty text",
     ("mapping", "tier"): ": tier: tier='' is empty; ids are non-empty text",
@@ -50,8 +60,9 @@ OUT = "out.csv"
 
 def place(suffix, row):
     """Where a row is named: CSV counts its header as line 1, Parquet counts rows."""
-    return {".csv": f"line {row + 2}", ".jsonl": f"line {row + 1}",
-            ".parquet": f"row {row + 1}"}[suffix]
+    return {".csv": f"line {row + 2}", ".jsonl": f"line {row + 1}", ".parquet": f"row {row + 1}"}[
+        suffix
+    ]
 
 
 def prepare(folder, suffix, file, row, column, value):
@@ -65,9 +76,21 @@ def prepare(folder, suffix, file, row, column, value):
         paths[name] = write_rows(folder / f"{name}{suffix}", data[name], COLUMNS[name])
     if file in ("members", "orders"):
         return settle_args(paths, folder / OUT), paths[file]
-    return ["migrate", "--members", str(paths["members"]), "--policy", str(paths["policy"]),
-            "--roster", str(paths["roster"]), "--mapping", str(paths["mapping"]),
-            "--as-of", "2026-11-24", "--out", str(folder / OUT)], paths[file]
+    return [
+        "migrate",
+        "--members",
+        str(paths["members"]),
+        "--policy",
+        str(paths["policy"]),
+        "--roster",
+        str(paths["roster"]),
+        "--mapping",
+        str(paths["mapping"]),
+        "--as-of",
+        "2026-11-24",
+        "--out",
+        str(folder / OUT),
+    ], paths[file]
 
 
 def quote_cell(path, row, index):
@@ -87,8 +110,9 @@ def output(folder, file):
     return (folder / OUT).read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize(("file", "row", "column", "means"), IDS,
-                         ids=[f"{f}.{c}" for f, _, c, _ in IDS])
+@pytest.mark.parametrize(
+    ("file", "row", "column", "means"), IDS, ids=[f"{f}.{c}" for f, _, c, _ in IDS]
+)
 @pytest.mark.parametrize("quoted", [False, True], ids=["empty", "quoted"])
 def test_an_empty_csv_cell_is_null_as_before(tmp_path, capsys, file, row, column, means, quoted):
     """Unchanged: an empty CSV cell, quoted or not, is what a null is in JSON Lines: the same
@@ -108,10 +132,12 @@ def test_an_empty_csv_cell_is_null_as_before(tmp_path, capsys, file, row, column
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
-@pytest.mark.parametrize(("file", "row", "column", "means"), IDS,
-                         ids=[f"{f}.{c}" for f, _, c, _ in IDS])
-def test_an_explicit_empty_string_id_is_refused_in_typed_formats(tmp_path, capsys, suffix, file,
-                                                                 row, column, means):
+@pytest.mark.parametrize(
+    ("file", "row", "column", "means"), IDS, ids=[f"{f}.{c}" for f, _, c, _ in IDS]
+)
+def test_an_explicit_empty_string_id_is_refused_in_typed_formats(
+    tmp_path, capsys, suffix, file, row, column, means
+):
     """Never read as "no buyer" (or no inviter...): the file, the line, the value, the way out."""
     argv, path = prepare(tmp_path / "typed", suffix, file, row, column, "")
     code, _, err = run(capsys, *argv)
@@ -120,12 +146,19 @@ def test_an_explicit_empty_string_id_is_refused_in_typed_formats(tmp_path, capsy
     assert "Traceback" not in err
     assert leftovers(tmp_path / "typed", "roster" + suffix, "mapping" + suffix) == []
     way_out = f"; use null for {means}" if means else ""
-    said = re.escape(f"{path}, {place(suffix, row)}") + r"[^\n]*" \
-        + re.escape(f"{column}='' is empty") + r"[^\n]*" + re.escape(way_out)
+    said = (
+        re.escape(f"{path}, {place(suffix, row)}")
+        + r"[^\n]*"
+        + re.escape(f"{column}='' is empty")
+        + r"[^\n]*"
+        + re.escape(way_out)
+    )
     assert re.search(said, err), err
     if means:  # the library's words, then what to write instead
-        assert f"{path}, {place(suffix, row)}: {column}='' is empty; ids are non-empty text" \
-               f"{way_out}" in err
+        assert (
+            f"{path}, {place(suffix, row)}: {column}='' is empty; ids are non-empty text"
+            f"{way_out}" in err
+        )
         assert err.count(f"{column}=''") == 1  # said once, not again by the library
 
 
@@ -139,14 +172,27 @@ def test_a_null_is_still_no_buyer_in_typed_formats(tmp_path, capsys, suffix):
     assert read_payouts(tmp_path / OUT) == PAYOUTS  # o-1003 pays nothing either way
 
 
-@pytest.mark.parametrize(("suffix", "code", "said"), [
-    (".csv", 0, ""),
-    (".jsonl", 2, "members.jsonl, line 2 (member_id='A'): status='' is not one of "
-                  "('active', 'suspended')"),
-    (".parquet", 2, "members.parquet, row 2 (member_id='A'): status='' is not one of "
-                    "('active', 'suspended')")])
-def test_a_label_follows_the_same_rule_and_the_library_judges_it(tmp_path, capsys, suffix,
-                                                                  code, said):
+@pytest.mark.parametrize(
+    ("suffix", "code", "said"),
+    [
+        (".csv", 0, ""),
+        (
+            ".jsonl",
+            2,
+            "members.jsonl, line 2 (member_id='A'): status='' is not one of "
+            "('active', 'suspended')",
+        ),
+        (
+            ".parquet",
+            2,
+            "members.parquet, row 2 (member_id='A'): status='' is not one of "
+            "('active', 'suspended')",
+        ),
+    ],
+)
+def test_a_label_follows_the_same_rule_and_the_library_judges_it(
+    tmp_path, capsys, suffix, code, said
+):
     """``status`` is a label, not an id: empty in CSV is null (``active``); ``""`` in JSON
     Lines or Parquet is the text ``''``, refused as ``InviteTree.from_records`` refuses it."""
     members = [dict(row) for row in MEMBERS]

@@ -23,15 +23,20 @@ POLICY_JSON = load_policy(POLICY).model_dump_json()
 def test_a_json_lines_key_named_twice_is_refused(tmp_path, capsys, file):
     paths = scenario(tmp_path, ".jsonl")
     lines = paths[file].read_text(encoding="utf-8").splitlines()
-    lines[1] = lines[1][:-1] + ', "tier": "member"}' if file == "members" else \
-        lines[1][:-1] + ', "amount": 5}'
+    lines[1] = (
+        lines[1][:-1] + ', "tier": "member"}'
+        if file == "members"
+        else lines[1][:-1] + ', "amount": 5}'
+    )
     paths[file].write_text("\n".join(lines) + "\n", encoding="utf-8")
     code, _, err = run(capsys, *settle_args(paths, tmp_path / "payouts.csv"))
     assert code == 2
     value = "'senior_advisor', then 'member'" if file == "members" else "99900, then 5"
     key = "tier" if file == "members" else "amount"
-    assert f"{paths[file]}: each line must be one JSON object: line 2: the key {key!r} " \
-           f"appears twice in one object ({value})" in err
+    assert (
+        f"{paths[file]}: each line must be one JSON object: line 2: the key {key!r} "
+        f"appears twice in one object ({value})" in err
+    )
     assert leftovers(tmp_path) == []
 
 
@@ -42,16 +47,28 @@ def policy_text(**replace):
     return text
 
 
-@pytest.mark.parametrize(("suffix", "text", "message"), [
-    (".json", policy_text(**{'"xiaomi":"0.05"': '"xiaomi":"0.05","xiaomi":"0.5"'}),
-     "invalid JSON: the key 'xiaomi' appears twice in one object ('0.05', then '0.5')"),
-    (".json", policy_text(**{'"self_purchase":true': '"self_purchase":true,'
-                                                     '"self_purchase":false'}),
-     "invalid JSON: the key 'self_purchase' appears twice in one object (True, then False)"),
-    (".toml", POLICY.read_text(encoding="utf-8").replace(
-        'xiaomi = "0.05"', 'xiaomi = "0.05"\nxiaomi = "0.5"', 1),
-     "not valid TOML: Cannot overwrite a value"),
-])
+@pytest.mark.parametrize(
+    ("suffix", "text", "message"),
+    [
+        (
+            ".json",
+            policy_text(**{'"xiaomi":"0.05"': '"xiaomi":"0.05","xiaomi":"0.5"'}),
+            "invalid JSON: the key 'xiaomi' appears twice in one object ('0.05', then '0.5')",
+        ),
+        (
+            ".json",
+            policy_text(**{'"self_purchase":true': '"self_purchase":true,"self_purchase":false'}),
+            "invalid JSON: the key 'self_purchase' appears twice in one object (True, then False)",
+        ),
+        (
+            ".toml",
+            POLICY.read_text(encoding="utf-8").replace(
+                'xiaomi = "0.05"', 'xiaomi = "0.05"\nxiaomi = "0.5"', 1
+            ),
+            "not valid TOML: Cannot overwrite a value",
+        ),
+    ],
+)
 def test_a_policy_key_named_twice_is_refused(tmp_path, capsys, suffix, text, message):
     assert text != POLICY_JSON
     path = tmp_path / f"policy{suffix}"
@@ -106,36 +123,54 @@ def test_full_width_digits_are_refused_in_rates_on_every_path(tmp_path, capsys):
     assert f"group_rates.xiaomi: {message}" in err
 
 
-@pytest.mark.parametrize(("rate", "message"), [
-    ("٠.٠٥", "rate='٠.٠٥' is not a number"),  # Decimal() alone would read Arabic-Indic digits
-    ("0.0５", "rate='0.0５' is not written in ASCII digits; write '0.05'"),
-    ("五", "rate='五' is not a number"),
-])
+@pytest.mark.parametrize(
+    ("rate", "message"),
+    [
+        ("٠.٠٥", "rate='٠.٠٥' is not a number"),  # Decimal() alone would read Arabic-Indic digits
+        ("0.0５", "rate='0.0５' is not written in ASCII digits; write '0.05'"),
+        ("五", "rate='五' is not a number"),
+    ],
+)
 def test_other_non_ascii_numbers_are_refused_in_rates(rate, message):
     with pytest.raises(InvalidArgumentError, match=f"^{re.escape(message)}$"):
         check_rate(rate)
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["demo", "--members", "５"], "Invalid value for '--members': members='５' is not written in "
-                                  "ASCII digits; write '5'"),
-    (["demo", "--seed", "７"], "Invalid value for '--seed': seed='７' is not written in ASCII "
-                               "digits; write '7'"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["demo", "--members", "５"],
+            "Invalid value for '--members': members='５' is not written in ASCII digits; write '5'",
+        ),
+        (
+            ["demo", "--seed", "７"],
+            "Invalid value for '--seed': seed='７' is not written in ASCII digits; write '7'",
+        ),
+    ],
+)
 def test_full_width_digits_are_refused_in_options(capsys, argv, message):
     code, out, err = run(capsys, *argv)
     assert (code, out) == (2, "")
     assert message in err
 
 
-@pytest.mark.parametrize(("option", "value", "message"), [
-    ("--probation-days", "９０",
-     "probation_days='９０' is not written in ASCII digits; write '90'"),
-    ("--as-of", "２０２６-11-24", "as_of='２０２６-11-24' is not written in ASCII digits; write "
-                                 "'2026-11-24'"),
-])
-def test_full_width_digits_are_refused_in_migrate_options(tmp_path, capsys, option, value,
-                                                          message):
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        (
+            "--probation-days",
+            "９０",
+            "probation_days='９０' is not written in ASCII digits; write '90'",
+        ),
+        (
+            "--as-of",
+            "２０２６-11-24",
+            "as_of='２０２６-11-24' is not written in ASCII digits; write '2026-11-24'",
+        ),
+    ],
+)
+def test_full_width_digits_are_refused_in_migrate_options(tmp_path, capsys, option, value, message):
     from test_cli_migrate import migrate
 
     code, _, err = migrate(tmp_path, capsys, option, value)

@@ -57,12 +57,22 @@ def argv_of(paths, name, tmp_path):
 
 
 @pytest.mark.parametrize("name", ["settle", "explain", "compare"])
-@pytest.mark.parametrize(("file", "column"), [
-    ("orders", "amount"), ("orders", "order_id"), ("orders", "sharer_id"), ("orders", "quantity"),
-    ("members", "member_id"), ("members", "tier"), ("members", "joined_at")])
+@pytest.mark.parametrize(
+    ("file", "column"),
+    [
+        ("orders", "amount"),
+        ("orders", "order_id"),
+        ("orders", "sharer_id"),
+        ("orders", "quantity"),
+        ("members", "member_id"),
+        ("members", "tier"),
+        ("members", "joined_at"),
+    ],
+)
 @pytest.mark.parametrize(("what", "raw", "said"), RAW)
-def test_json_no_data_is_refused_in_every_column_on_every_command(tmp_path, capsys, name, file,
-                                                                   column, what, raw, said):
+def test_json_no_data_is_refused_in_every_column_on_every_command(
+    tmp_path, capsys, name, file, column, what, raw, said
+):
     paths = scenario(tmp_path, ".jsonl")
     rows, columns = (ORDERS, ORDER_COLUMNS) if file == "orders" else (MEMBERS, MEMBER_COLUMNS)
     paths[file].write_text(jsonl(rows, columns, 1, column, raw), encoding="utf-8")
@@ -81,13 +91,24 @@ def test_json_no_data_is_refused_in_migration_files(tmp_path, capsys, file, what
     for key, (rows, columns) in files.items():
         text = jsonl(rows, columns, 0 if key == file else None, columns[0], raw)
         (tmp_path / f"{key}.jsonl").write_text(text, encoding="utf-8")
-    code, out, err = run(capsys, "migrate", "--policy", str(paths["policy"]), "--members",
-                         str(paths["members"]), "--roster", str(tmp_path / "roster.jsonl"),
-                         "--mapping", str(tmp_path / "mapping.jsonl"), "--out",
-                         str(tmp_path / "new.csv"), "--as-of", "2026-11-24")
+    code, out, err = run(
+        capsys,
+        "migrate",
+        "--policy",
+        str(paths["policy"]),
+        "--members",
+        str(paths["members"]),
+        "--roster",
+        str(tmp_path / "roster.jsonl"),
+        "--mapping",
+        str(tmp_path / "mapping.jsonl"),
+        "--out",
+        str(tmp_path / "new.csv"),
+        "--as-of",
+        "2026-11-24",
+    )
     assert (code, out) == (2, ""), err
-    assert f"{tmp_path / f'{file}.jsonl'}: each line must be one JSON object: line 1: {said}" \
-        in err
+    assert f"{tmp_path / f'{file}.jsonl'}: each line must be one JSON object: line 1: {said}" in err
     assert not (tmp_path / "new.csv").exists()
 
 
@@ -100,12 +121,15 @@ def test_a_lone_surrogate_in_a_key_is_refused(tmp_path, capsys):
     assert r"line 1: the text 'sku\udc00' holds '\udc00', half of a UTF-16 pair" in err
 
 
-@pytest.mark.parametrize(("suffix", "raw", "said"), [
-    (".json", HUGE, f"invalid JSON: {HUGE_SAID}"),
-    (".json", '"x\\ud800"', r"invalid JSON: the text 'x\ud800' " + SURROGATE_SAID),
-    (".json", "NaN", "invalid JSON: NaN is not a JSON number (RFC 8259)"),
-    (".toml", HUGE, "not valid TOML: line 2: " + HUGE_SAID),
-])
+@pytest.mark.parametrize(
+    ("suffix", "raw", "said"),
+    [
+        (".json", HUGE, f"invalid JSON: {HUGE_SAID}"),
+        (".json", '"x\\ud800"', r"invalid JSON: the text 'x\ud800' " + SURROGATE_SAID),
+        (".json", "NaN", "invalid JSON: NaN is not a JSON number (RFC 8259)"),
+        (".toml", HUGE, "not valid TOML: line 2: " + HUGE_SAID),
+    ],
+)
 def test_a_policy_with_no_data_is_refused_in_tuishou_words(tmp_path, capsys, suffix, raw, said):
     policy = tmp_path / f"policy{suffix}"
     if suffix == ".json":
@@ -120,13 +144,18 @@ def test_a_policy_with_no_data_is_refused_in_tuishou_words(tmp_path, capsys, suf
     assert len(err) < 1000
 
 
-@pytest.mark.parametrize(("raw", "said"), [
-    ("1e400", "amount=inf is not a whole number of fen"),
-    ('{"fen": 100}', "amount={'fen': 100} is not a whole number"),
-    ("[100]", "amount=[100] is not a whole number"),
-    (json.dumps("9" * 5000), "amount='" + "9" * 28 + "…" + "9" * 28 + "' (5,000 characters) is "
-                             "too large"),
-])
+@pytest.mark.parametrize(
+    ("raw", "said"),
+    [
+        ("1e400", "amount=inf is not a whole number of fen"),
+        ('{"fen": 100}', "amount={'fen': 100} is not a whole number"),
+        ("[100]", "amount=[100] is not a whole number"),
+        (
+            json.dumps("9" * 5000),
+            "amount='" + "9" * 28 + "…" + "9" * 28 + "' (5,000 characters) is too large",
+        ),
+    ],
+)
 def test_odd_json_amounts_are_named(tmp_path, capsys, raw, said):
     paths = scenario(tmp_path, ".jsonl")
     paths["orders"].write_text(jsonl(ORDERS, ORDER_COLUMNS, 1, "amount", raw))
@@ -138,8 +167,7 @@ def test_odd_json_amounts_are_named(tmp_path, capsys, raw, said):
 
 def test_minus_zero_is_zero(tmp_path, capsys):
     paths = scenario(tmp_path, ".jsonl")
-    orders = [dict(row, quantity=1) for row in ORDERS] + [
-        dict(ORDERS[3], order_id="o-1004")]
+    orders = [dict(row, quantity=1) for row in ORDERS] + [dict(ORDERS[3], order_id="o-1004")]
     paths["orders"].write_text(jsonl(orders, ORDER_COLUMNS, 4, "amount", "-0"))
     out = tmp_path / "payouts.csv"
     code, _, err = run(capsys, *settle_args(paths, out))
@@ -155,15 +183,25 @@ def write(path, columns, rows):
     if path.suffix == ".csv":
         path.write_text("".join(",".join(row) + "\n" for row in [columns, *rows]))
     elif path.suffix == ".jsonl":
-        path.write_text("".join(json.dumps(dict(zip(columns, row, strict=True))) + "\n"
-                                for row in rows))
+        path.write_text(
+            "".join(json.dumps(dict(zip(columns, row, strict=True))) + "\n" for row in rows)
+        )
     else:
-        pq.write_table(pa.table({c: [row[i] for row in rows] for i, c in enumerate(columns)}),
-                       path)
+        pq.write_table(pa.table({c: [row[i] for row in rows] for i, c in enumerate(columns)}), path)
 
 
-ORDER_ROWS = [[r["order_id"], r["buyer_id"] or "", r["sharer_id"] or "", r["sku"], r["group"],
-               str(r["amount"]), str(r["quantity"])] for r in ORDERS]
+ORDER_ROWS = [
+    [
+        r["order_id"],
+        r["buyer_id"] or "",
+        r["sharer_id"] or "",
+        r["sku"],
+        r["group"],
+        str(r["amount"]),
+        str(r["quantity"]),
+    ]
+    for r in ORDERS
+]
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
@@ -171,25 +209,40 @@ def test_a_column_name_with_blanks_is_refused_in_every_format(tmp_path, capsys, 
     paths = scenario(tmp_path)
     orders = tmp_path / f"padded{suffix}"
     columns = [" sharer_id" if c == "sharer_id" else c for c in ORDER_COLUMNS]
-    write(orders, columns, [[c or None if suffix != ".csv" else c for c in row]
-                            for row in ORDER_ROWS])
+    write(
+        orders, columns, [[c or None if suffix != ".csv" else c for c in row] for row in ORDER_ROWS]
+    )
     paths["orders"] = orders
     code, _, err = run(capsys, *settle_args(paths, tmp_path / "payouts.csv"))
     assert code == 2
-    assert f"{orders}: column ' sharer_id' has blanks around its name; name it exactly " \
-           "'sharer_id'" in err
+    assert (
+        f"{orders}: column ' sharer_id' has blanks around its name; name it exactly "
+        "'sharer_id'" in err
+    )
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
-@pytest.mark.parametrize(("cell", "ok"), [
-    (" 99900", True), ("99900\t", True), ("  99900  ", True),
-    ("\u300099900", False), ("99900\xa0", False), ("9 9900", False), ("+99900", False)])
+@pytest.mark.parametrize(
+    ("cell", "ok"),
+    [
+        (" 99900", True),
+        ("99900\t", True),
+        ("  99900  ", True),
+        ("\u300099900", False),
+        ("99900\xa0", False),
+        ("9 9900", False),
+        ("+99900", False),
+    ],
+)
 def test_a_padded_number_is_read_the_same_in_every_format(tmp_path, capsys, suffix, cell, ok):
     paths = scenario(tmp_path)
     rows = [list(row) for row in ORDER_ROWS]
     rows[1][5] = cell  # the phone's amount, 99900
-    write(tmp_path / f"padded{suffix}", list(ORDER_COLUMNS),
-          [[c or None if suffix != ".csv" else c for c in row] for row in rows])
+    write(
+        tmp_path / f"padded{suffix}",
+        list(ORDER_COLUMNS),
+        [[c or None if suffix != ".csv" else c for c in row] for row in rows],
+    )
     paths["orders"] = tmp_path / f"padded{suffix}"
     out = tmp_path / "payouts.csv"
     code, _, err = run(capsys, *settle_args(paths, out))
@@ -223,5 +276,6 @@ def test_a_file_name_that_is_not_utf8_is_refused(tmp_path, capsys, option):
     argv[argv.index(f"--{option}") + 1] = str(name)
     code, _, err = run(capsys, *argv)
     assert code == 2
-    assert f"Invalid value for '--{option}': {str(name)!r} is not a UTF-8 file name" in \
-        " ".join(err.split())
+    assert f"Invalid value for '--{option}': {str(name)!r} is not a UTF-8 file name" in " ".join(
+        err.split()
+    )

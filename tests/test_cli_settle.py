@@ -43,11 +43,18 @@ def test_the_summary_on_stderr_gives_the_totals(tmp_path, capsys):
     code, _, err = run(capsys, *settle_args(paths, tmp_path / "payouts.csv"))
     lines = [" ".join(line.split()) for line in err.splitlines()]
     assert code == 0
-    for expected in ["Settled under policy 'youpin-tuishou'", "orders 3", "lines 4",
-                     "pool ¥114.85", "paid ¥81.92", "retained ¥32.93",
-                     "payout ratio 71.33% of the pool", "members paid 5",
-                     "payouts 7 row(s)",
-                     "no seller 1 order(s): guest or root buyers, pool retained"]:
+    for expected in [
+        "Settled under policy 'youpin-tuishou'",
+        "orders 3",
+        "lines 4",
+        "pool ¥114.85",
+        "paid ¥81.92",
+        "retained ¥32.93",
+        "payout ratio 71.33% of the pool",
+        "members paid 5",
+        "payouts 7 row(s)",
+        "no seller 1 order(s): guest or root buyers, pool retained",
+    ]:
         assert expected in lines
     assert any(line.startswith("time ") and line.endswith(" s") for line in lines)
     assert str(tmp_path / "payouts.csv") in "".join(err.split())  # a long path may wrap
@@ -59,9 +66,19 @@ def generated():
     tree = demo.example_tree(size=300, seed=3)
     orders = demo.example_orders(tree, count=1500, seed=3)
     members = [{key: record[key] for key in MEMBER_COLUMNS} for record in tree.to_records()]
-    lines = [{"order_id": o.order_id, "buyer_id": o.buyer_id, "sharer_id": o.sharer_id,
-              "sku": line.sku, "group": line.group, "amount": line.amount,
-              "quantity": line.quantity} for o in orders for line in o.lines]
+    lines = [
+        {
+            "order_id": o.order_id,
+            "buyer_id": o.buyer_id,
+            "sharer_id": o.sharer_id,
+            "sku": line.sku,
+            "group": line.group,
+            "amount": line.amount,
+            "quantity": line.quantity,
+        }
+        for o in orders
+        for line in o.lines
+    ]
     columns = {name: [line[name] for line in lines] for name in ORDER_COLUMNS}
     expected = settle_batch(demo.example_policy(), tree, columns).payouts.rows()
     return members, lines, expected
@@ -132,8 +149,16 @@ def test_the_output_keeps_the_usual_permissions(tmp_path, capsys):
 
 def test_ids_with_commas_and_quotes_survive_csv(tmp_path, capsys):
     members = [{"member_id": 'Li, "Lee"', "inviter_id": None, "tier": "mentor"}]
-    orders = [{"order_id": "o,1", "buyer_id": 'Li, "Lee"', "sku": "s", "group": "xiaomi",
-               "amount": 1000, "quantity": 1}]
+    orders = [
+        {
+            "order_id": "o,1",
+            "buyer_id": 'Li, "Lee"',
+            "sku": "s",
+            "group": "xiaomi",
+            "amount": 1000,
+            "quantity": 1,
+        }
+    ]
     paths = scenario(tmp_path, members=members, orders=orders)
     out = tmp_path / "payouts.csv"
     assert run(capsys, *settle_args(paths, out))[0] == 0
@@ -150,10 +175,24 @@ def test_integer_ids_in_typed_files_are_read_as_text(tmp_path, capsys):
 
 
 def test_quoted_line_breaks_do_not_confuse_line_numbers(tmp_path, capsys):
-    orders = [{"order_id": "o-1", "buyer_id": "D", "sku": "two\nlines", "group": "xiaomi",
-               "amount": 100, "quantity": 1},
-              {"order_id": "o-2", "buyer_id": "D", "sku": "s", "group": "xiaomi",
-               "amount": "1.5", "quantity": 1}]
+    orders = [
+        {
+            "order_id": "o-1",
+            "buyer_id": "D",
+            "sku": "two\nlines",
+            "group": "xiaomi",
+            "amount": 100,
+            "quantity": 1,
+        },
+        {
+            "order_id": "o-2",
+            "buyer_id": "D",
+            "sku": "s",
+            "group": "xiaomi",
+            "amount": "1.5",
+            "quantity": 1,
+        },
+    ]
     paths = scenario(tmp_path, orders=orders)
     code, _, err = run(capsys, *settle_args(paths, tmp_path / "payouts.csv"))
     assert code == 2
@@ -163,16 +202,29 @@ def test_quoted_line_breaks_do_not_confuse_line_numbers(tmp_path, capsys):
 def test_the_console_script_runs_in_a_fresh_process(tmp_path):
     paths = scenario(tmp_path)
     script = Path(sys.executable).with_name("tuishou")
-    done = subprocess.run([str(script), *settle_args(paths, tmp_path / "payouts.csv")],
-                          capture_output=True, text=True, encoding="utf-8", check=False,
-                          timeout=60)
+    done = subprocess.run(
+        [str(script), *settle_args(paths, tmp_path / "payouts.csv")],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert read_payouts(tmp_path / "payouts.csv") == PAYOUTS
-    write_rows(paths["orders"], [{"order_id": "o-1", "sku": "s", "group": "xiaomi",
-                                  "amount": "12.5"}], ORDER_COLUMNS)
-    bad = subprocess.run([str(script), *settle_args(paths, tmp_path / "again.csv")],
-                         capture_output=True, text=True, encoding="utf-8", check=False,
-                         timeout=60)
+    write_rows(
+        paths["orders"],
+        [{"order_id": "o-1", "sku": "s", "group": "xiaomi", "amount": "12.5"}],
+        ORDER_COLUMNS,
+    )
+    bad = subprocess.run(
+        [str(script), *settle_args(paths, tmp_path / "again.csv")],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
+        timeout=60,
+    )
     assert bad.returncode == 2
     assert "line 2: amount='12.5' is not a whole number of fen" in bad.stderr
     assert not (tmp_path / "again.csv").exists()
@@ -186,9 +238,17 @@ def test_an_orders_file_without_rows_gives_an_empty_payouts_file(tmp_path, capsy
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        pq.write_table(pa.table({name: pa.array([], pa.int64() if name in ("amount", "quantity")
-                                                 else pa.string()) for name in ORDER_COLUMNS}),
-                       paths["orders"])
+        pq.write_table(
+            pa.table(
+                {
+                    name: pa.array(
+                        [], pa.int64() if name in ("amount", "quantity") else pa.string()
+                    )
+                    for name in ORDER_COLUMNS
+                }
+            ),
+            paths["orders"],
+        )
     out = tmp_path / "payouts.csv"
     code, _, err = run(capsys, *settle_args(paths, out))
     assert code == 0
@@ -207,8 +267,7 @@ def test_a_row_the_engine_still_refuses_is_named_by_its_line(tmp_path, capsys, m
     paths = scenario(tmp_path)
     code, _, err = run(capsys, *settle_args(paths, tmp_path / "payouts.csv"))
     assert code == 2
-    assert err == (f"tuishou: error: {paths['orders']}: column 'amount' must be >= 0: "
-                   "lines 2, 4\n")
+    assert err == (f"tuishou: error: {paths['orders']}: column 'amount' must be >= 0: lines 2, 4\n")
 
 
 def test_a_spreadsheet_csv_with_a_bom_and_crlf_is_read(tmp_path, capsys):
@@ -226,8 +285,7 @@ def test_a_padded_header_is_refused_naming_the_exact_names(tmp_path, capsys):
     paths = scenario(tmp_path)
     text = paths["orders"].read_text(encoding="utf-8")
     header, rest = text.split("\n", 1)
-    paths["orders"].write_text(", ".join(header.split(",")) + "\n" + rest,
-                               encoding="utf-8-sig")
+    paths["orders"].write_text(", ".join(header.split(",")) + "\n" + rest, encoding="utf-8-sig")
     out = tmp_path / "payouts.csv"
     code, _, err = run(capsys, *settle_args(paths, out))
     assert code == 2

@@ -32,8 +32,12 @@ def command(paths, name, **outputs):
     """A command's arguments over ``paths``, with its outputs."""
     given = {"policy": paths["policy"], "members": paths["members"], "orders": paths["orders"]}
     if name == "migrate":
-        given = {"policy": paths["policy"], "members": paths["members"],
-                 "roster": paths["roster"], "mapping": paths["mapping"]}
+        given = {
+            "policy": paths["policy"],
+            "members": paths["members"],
+            "roster": paths["roster"],
+            "mapping": paths["mapping"],
+        }
     argv = [name]
     for option, value in {**given, **outputs}.items():
         argv += [f"--{option}", str(value)]
@@ -61,8 +65,10 @@ def test_no_output_may_overwrite_an_input(tmp_path, capsys, name, option, target
     outputs[option] = paths[target]
     code, out, err = run(capsys, *command(paths, name, **outputs))
     assert (code, out) == (2, "")
-    assert f"Invalid value for '--{option}': {paths[target]} is also the input --{target} " \
-           f"{paths[target]}; writing it would destroy that file: name another file" in err
+    assert (
+        f"Invalid value for '--{option}': {paths[target]} is also the input --{target} "
+        f"{paths[target]}; writing it would destroy that file: name another file" in err
+    )
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # nothing written
 
 
@@ -137,9 +143,13 @@ def test_payouts_can_go_to_standard_output(tmp_path, capsysbinary, suffix):
 def test_a_pipe_through_standard_input_and_output(tmp_path):
     paths = scenario(tmp_path, ".jsonl")
     script = Path(sys.executable).with_name("tuishou")
-    done = subprocess.run([str(script), *settle_args(paths, "-"), "--format", "jsonl",
-                           "--orders", "-"], input=paths["orders"].read_bytes(),
-                          capture_output=True, check=False, timeout=60)
+    done = subprocess.run(
+        [str(script), *settle_args(paths, "-"), "--format", "jsonl", "--orders", "-"],
+        input=paths["orders"].read_bytes(),
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in done.stdout.decode().splitlines()]
     assert [tuple(row.values()) for row in rows] == PAYOUTS
@@ -160,38 +170,68 @@ def test_explain_and_compare_read_standard_input(tmp_path, capsys, monkeypatch):
     paths = scenario(tmp_path)
     for name, extra in [("explain", ["o-1002"]), ("compare", [])]:
         stdin(monkeypatch, paths["orders"].read_bytes())
-        code, out, err = run(capsys, name, "--policy", str(paths["policy"]), "--members",
-                             str(paths["members"]), "--orders", "-", "--format", "csv", *extra)
+        code, out, err = run(
+            capsys,
+            name,
+            "--policy",
+            str(paths["policy"]),
+            "--members",
+            str(paths["members"]),
+            "--orders",
+            "-",
+            "--format",
+            "csv",
+            *extra,
+        )
         assert (code, err) == (0, "")
         assert "o-1002" in out if name == "explain" else "youpin-tuishou" in out
 
 
-def test_migrate_writes_the_members_to_standard_output_and_the_report_to_stderr(tmp_path,
-                                                                                 capsys):
+def test_migrate_writes_the_members_to_standard_output_and_the_report_to_stderr(tmp_path, capsys):
     paths = files(tmp_path)
-    code, out, err = run(capsys, *command(paths, "migrate", out="-"), "--format", "csv",
-                         "--attach-to", "A")
+    code, out, err = run(
+        capsys, *command(paths, "migrate", out="-"), "--format", "csv", "--attach-to", "A"
+    )
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [row["member_id"] for row in rows if row["origin_platform"]] == ["T0", "T1", "T2"]
     assert err.startswith("Migrated 3 member(s) on 2026-11-24")
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["--orders", "-"], "Error: --orders -: standard input has no extension to tell its "
-                        "format; give --format csv, parquet or jsonl"),
-    (["--out", "-"], "Error: --out -: standard output has no extension to tell its format; "
-                     "give --format csv, parquet or jsonl"),
-    (["--format", "csv"], "Error: --format gives the format of '-' (standard input or "
-                          "output); no file is '-' here, and files take the format of their "
-                          "extension (.csv, .parquet, .jsonl)"),
-    (["--orders", "-", "--members", "-", "--format", "csv"],
-     "Error: --members and --orders are both '-'; only one file can be standard input"),
-    (["--policy", "-"], "Error: Invalid value for '--policy': '-' (standard input or output) is "
-                        "only for data files (CSV, Parquet, JSON Lines); name the file"),
-    (["--format", "xlsx", "--out", "-"], "Error: Invalid value for '--format': 'xlsx' is not "
-                                         "one of 'csv', 'parquet', 'jsonl'."),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--orders", "-"],
+            "Error: --orders -: standard input has no extension to tell its "
+            "format; give --format csv, parquet or jsonl",
+        ),
+        (
+            ["--out", "-"],
+            "Error: --out -: standard output has no extension to tell its format; "
+            "give --format csv, parquet or jsonl",
+        ),
+        (
+            ["--format", "csv"],
+            "Error: --format gives the format of '-' (standard input or "
+            "output); no file is '-' here, and files take the format of their "
+            "extension (.csv, .parquet, .jsonl)",
+        ),
+        (
+            ["--orders", "-", "--members", "-", "--format", "csv"],
+            "Error: --members and --orders are both '-'; only one file can be standard input",
+        ),
+        (
+            ["--policy", "-"],
+            "Error: Invalid value for '--policy': '-' (standard input or output) is "
+            "only for data files (CSV, Parquet, JSON Lines); name the file",
+        ),
+        (
+            ["--format", "xlsx", "--out", "-"],
+            "Error: Invalid value for '--format': 'xlsx' is not one of 'csv', 'parquet', 'jsonl'.",
+        ),
+    ],
+)
 def test_a_dash_needs_a_format_and_only_data_files_take_it(tmp_path, capsys, argv, message):
     paths = scenario(tmp_path)
     base = settle_args(paths, tmp_path / "payouts.csv")
@@ -210,8 +250,9 @@ def test_html_is_not_written_to_standard_output(tmp_path, capsys):
     paths = scenario(tmp_path)
     code, _, err = run(capsys, *command(paths, "compare", html="-"))
     assert code == 2
-    assert "Invalid value for '--html': '-' (standard input or output) is only for data files" \
-           in err
+    assert (
+        "Invalid value for '--html': '-' (standard input or output) is only for data files" in err
+    )
 
 
 def test_parquet_is_not_written_to_a_terminal(tmp_path, capsys, monkeypatch):
@@ -219,8 +260,10 @@ def test_parquet_is_not_written_to_a_terminal(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     code, out, err = run(capsys, *settle_args(paths, "-"), "--format", "parquet")
     assert (code, out) == (2, "")
-    assert "Error: --out - --format parquet: Parquet is binary and standard output is a " \
-           "terminal; redirect it to a file or a pipe, or name a .parquet file" in err
+    assert (
+        "Error: --out - --format parquet: Parquet is binary and standard output is a "
+        "terminal; redirect it to a file or a pipe, or name a .parquet file" in err
+    )
 
 
 def test_parquet_to_a_pipe_is_whole(tmp_path, capsysbinary):
@@ -248,9 +291,14 @@ def test_a_roster_can_come_from_standard_input(tmp_path, capsys, monkeypatch):
 def tuishou(argv, *, stdin=None, stdout=None):
     """Run the installed ``tuishou`` in a real process, with real redirections."""
     script = Path(sys.executable).with_name("tuishou")
-    return subprocess.run([str(script), *map(str, argv)], stdin=stdin,
-                          stdout=stdout if stdout is not None else subprocess.PIPE,
-                          stderr=subprocess.PIPE, check=False, timeout=60)
+    return subprocess.run(
+        [str(script), *map(str, argv)],
+        stdin=stdin,
+        stdout=stdout if stdout is not None else subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        check=False,
+        timeout=60,
+    )
 
 
 def dash(argv, option):
@@ -275,10 +323,12 @@ REDIRECTIONS = [
 ]
 
 
-@pytest.mark.parametrize(("name", "option", "direction", "target", "other", "outputs"),
-                         REDIRECTIONS)
-def test_a_dash_redirected_from_or_to_an_input_is_refused(tmp_path, name, option, direction,
-                                                          target, other, outputs):
+@pytest.mark.parametrize(
+    ("name", "option", "direction", "target", "other", "outputs"), REDIRECTIONS
+)
+def test_a_dash_redirected_from_or_to_an_input_is_refused(
+    tmp_path, name, option, direction, target, other, outputs
+):
     paths = files(tmp_path)
     paths["report"] = tmp_path / "report.txt"
     paths["report"].write_text("last month's report\n")
@@ -293,8 +343,10 @@ def test_a_dash_redirected_from_or_to_an_input_is_refused(tmp_path, name, option
     assert done.returncode == 2, err
     said = "standard input comes from" if reading else "standard output goes to"
     what = "output" if reading or target == "report" else "input"
-    assert f"Invalid value for '--{option}': '-': {said} {paths[target]}, the {what} " \
-           f"--{other}; " in " ".join(err.split()), err
+    assert (
+        f"Invalid value for '--{option}': '-': {said} {paths[target]}, the {what} "
+        f"--{other}; " in " ".join(err.split())
+    ), err
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # nothing written
 
 
@@ -305,8 +357,9 @@ def test_standard_input_and_output_may_not_be_one_file(tmp_path):
     with paths["orders"].open("rb") as reading, paths["orders"].open("ab") as writing:
         done = tuishou(argv, stdin=reading, stdout=writing)
     assert done.returncode == 2, done.stderr
-    assert "standard output goes to the file standard input comes from (--orders -)" in \
-        " ".join(done.stderr.decode().split())
+    assert "standard output goes to the file standard input comes from (--orders -)" in " ".join(
+        done.stderr.decode().split()
+    )
     assert paths["orders"].read_bytes() == before
 
 
@@ -314,7 +367,6 @@ def test_a_dash_redirected_from_a_file_no_output_names_is_read(tmp_path):
     paths = scenario(tmp_path)
     out = tmp_path / "payouts.csv"
     with paths["orders"].open("rb") as reading:
-        done = tuishou([*dash(settle_args(paths, out), "orders"), "--format", "csv"],
-                       stdin=reading)
+        done = tuishou([*dash(settle_args(paths, out), "orders"), "--format", "csv"], stdin=reading)
     assert done.returncode == 0, done.stderr
     assert read_payouts(out) == PAYOUTS

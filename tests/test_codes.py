@@ -13,12 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuishou.errors import (
-    InvalidInviteCodeError,
-    InvalidTreeError,
-    TuishouError,
-    UnknownTierError,
-)
+from tuishou.errors import InvalidInviteCodeError, InvalidTreeError, TuishouError, UnknownTierError
 from tuishou.ids import id_problem, normal_id
 from tuishou.members.codes import ALPHABET, CODE_LENGTH, candidate_codes, check_code, normalise_code
 from tuishou.tree import InviteTree
@@ -49,12 +44,16 @@ def complete(payload: str) -> str:
 
 
 def substitutions(code: str) -> list[str]:
-    return [code[:i] + char + code[i + 1:]
-            for i in range(len(code)) for char in ALPHABET if char != code[i]]
+    return [
+        code[:i] + char + code[i + 1 :]
+        for i in range(len(code))
+        for char in ALPHABET
+        if char != code[i]
+    ]
 
 
 def transpositions(code: str) -> list[str]:
-    swapped = [code[:i] + code[i + 1] + code[i] + code[i + 2:] for i in range(len(code) - 1)]
+    swapped = [code[:i] + code[i + 1] + code[i] + code[i + 2 :] for i in range(len(code) - 1)]
     return [s for s in swapped if s != code]
 
 
@@ -78,8 +77,14 @@ def test_alphabet_has_no_look_alikes_and_a_prime_size() -> None:
 
 @pytest.mark.parametrize(
     ("typed", "normal"),
-    [("abcdefg", "ABCDEFG"), ("ABC-DEFG", "ABCDEFG"), (" ab c-d e f g ", "ABCDEFG"),
-     ("a-b-c-d-e-f-g", "ABCDEFG"), ("ABC\tDEF\nG", "ABCDEFG"), ("", "")],
+    [
+        ("abcdefg", "ABCDEFG"),
+        ("ABC-DEFG", "ABCDEFG"),
+        (" ab c-d e f g ", "ABCDEFG"),
+        ("a-b-c-d-e-f-g", "ABCDEFG"),
+        ("ABC\tDEF\nG", "ABCDEFG"),
+        ("", ""),
+    ],
 )
 def test_normalise_code(typed: str, normal: str) -> None:
     assert normalise_code(typed) == normal
@@ -157,8 +162,11 @@ def test_every_single_slip_is_reported_as_a_typo(member_id: str, skip: int) -> N
 
 
 @FAST
-@given(member_id=st.text(min_size=1, max_size=12).map(normal_id).filter(
-    lambda m: id_problem(m, name="member_id") is None))  # any valid id (tuishou.ids)
+@given(
+    member_id=st.text(min_size=1, max_size=12)
+    .map(normal_id)
+    .filter(lambda m: id_problem(m, name="member_id") is None)
+)  # any valid id (tuishou.ids)
 def test_every_slip_of_a_tree_code_is_a_typo_with_a_suggestion(member_id: str) -> None:
     tree = InviteTree()
     tree.add_member(member_id, tier="member")
@@ -175,8 +183,11 @@ def test_a_typo_one_slip_from_two_codes_gets_no_suggestion() -> None:
     first = next(candidate_codes("alice"))
     slip = first[0] + ALPHABET[(ALPHABET.index(first[1]) + 1) % 31] + first[2:]
     # A second valid code one slip from the typo, differing from it in the third place.
-    second = next(c for c in substitutions(slip) if c[:2] + c[3:] == slip[:2] + slip[3:]
-                  and c != slip and _valid(c))
+    second = next(
+        c
+        for c in substitutions(slip)
+        if c[:2] + c[3:] == slip[:2] + slip[3:] and c != slip and _valid(c)
+    )
     tree = InviteTree.from_records([rec("A", invite_code=first), rec("B", invite_code=second)])
     with pytest.raises(InvalidInviteCodeError, match="looks mistyped") as info:
         tree.code_owner(slip)
@@ -232,8 +243,15 @@ def test_codes_have_no_hidden_global_randomness() -> None:
         "print(json.dumps({m: tree.invite_code(m) for m in tree}))\n"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    done = subprocess.run([sys.executable, "-c", script], input=json.dumps(records[::-1]),
-                          capture_output=True, text=True, env=env, check=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        input=json.dumps(records[::-1]),
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=60,
+    )
     assert json.loads(done.stdout) == codes
 
 
@@ -247,16 +265,22 @@ def test_a_supplied_code_is_kept_and_a_generated_one_steps_aside() -> None:
         assert tree.invite_code("B") == wanted
         assert tree.code_owner(wanted) == "B"
         assert tree.invite_code("A") != wanted
-        assert tree.invite_code("A") in [c for _, c in zip(range(5), candidate_codes("A"),
-                                                            strict=False)]
+        assert tree.invite_code("A") in [
+            c for _, c in zip(range(5), candidate_codes("A"), strict=False)
+        ]
         assert InviteTree.from_records(tree.to_records()) == tree
 
 
 def test_code_owner_accepts_any_spelling() -> None:
     tree = two_member_tree()
     code = tree.invite_code("bob")
-    for typed in (code, code.lower(), f"{code[:3]}-{code[3:]}", f" {code[:4]} {code[4:]} ",
-                  f"{code[:2]}-{code[2:5]}-{code[5:]}".lower()):
+    for typed in (
+        code,
+        code.lower(),
+        f"{code[:3]}-{code[3:]}",
+        f" {code[:4]} {code[4:]} ",
+        f"{code[:2]}-{code[2:5]}-{code[5:]}".lower(),
+    ):
         assert tree.code_owner(typed) == "bob"
 
 
@@ -276,8 +300,12 @@ def test_join_with_a_lower_case_hyphenated_code() -> None:
 
 def test_join_with_an_explicit_tier_and_time() -> None:
     tree = two_member_tree()
-    tree.join("carol", invite_code=tree.invite_code("bob"), tier="pusher",
-              joined_at=datetime(2026, 5, 1, tzinfo=CN))
+    tree.join(
+        "carol",
+        invite_code=tree.invite_code("bob"),
+        tier="pusher",
+        joined_at=datetime(2026, 5, 1, tzinfo=CN),
+    )
     assert tree.upline("carol") == ["bob", "alice"]
     assert tree.tier("carol") == "pusher"
     assert tree.joined_at("carol") == datetime(2026, 5, 1, tzinfo=CN)
@@ -304,8 +332,11 @@ def _next_char(char: str) -> str:
         (lambda code: code[:-1], "malformed", r"has 6 characters"),
         (lambda code: code[:-1] + "0", "malformed", r"characters codes never use: '0'"),
         (lambda code: _next_char(code[0]) + code[1:], "typo", r"looks mistyped"),
-        (lambda code: complete(_next_char(code[0]) + _next_char(code[1]) + code[2:6]),
-         "unknown", r"nobody holds it"),
+        (
+            lambda code: complete(_next_char(code[0]) + _next_char(code[1]) + code[2:6]),
+            "unknown",
+            r"nobody holds it",
+        ),
     ],
 )
 def test_join_with_a_bad_code_changes_nothing(make_code: Any, reason: str, message: str) -> None:

@@ -75,7 +75,11 @@ def test_conservation_holds_on_every_order(small):
 def test_python_dash_m_runs_the_demo():
     done = subprocess.run(
         [sys.executable, "-m", "tuishou", "demo", "--members", "200", "--orders", "500"],
-        capture_output=True, text=True, encoding="utf-8", check=False, timeout=60,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
+        timeout=60,
     )
     assert (done.returncode, done.stderr) == (0, "")
     assert "Top 10 earners" in done.stdout

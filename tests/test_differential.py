@@ -67,11 +67,13 @@ def cases(draw: st.DrawFn, *, max_orders: int, deepest: int = 0) -> Case:
     tiers = draw(ladders())
     tree = draw(invite_trees(tiers=tiers, max_size=10, max_chain=deepest and deepest + 1))
     depth = min(int(tree.arrays().depth().max()), deepest)
-    generations = None if depth <= 4 else \
-        st.sampled_from((depth, deepest)) | st.integers(0, deepest)
+    generations = (
+        None if depth <= 4 else st.sampled_from((depth, deepest)) | st.integers(0, deepest)
+    )
     policy = draw(policies(tiers=tiers, max_generation=generations))
-    batch = draw(order_batches(tree, max_size=max_orders, max_lines=MAX_LINES,
-                               max_amount=LINE_AMOUNT))
+    batch = draw(
+        order_batches(tree, max_size=max_orders, max_lines=MAX_LINES, max_amount=LINE_AMOUNT)
+    )
     note(f"tree: {described(tree)}")
     return Case(policy, tree, batch)
 
@@ -85,11 +87,12 @@ def described(tree: InviteTree) -> str:
             chains[-1].append(member)
         else:
             chains.append([str(inviter), member])
-    links = [" <- ".join(chain if len(chain) <= 4 else [*chain[:2], "...", chain[-1]])
-             for chain in chains]
+    links = [
+        " <- ".join(chain if len(chain) <= 4 else [*chain[:2], "...", chain[-1]])
+        for chain in chains
+    ]
     suspended = [member for member in tree if tree.status(member) == "suspended"]
-    return (f"{'; '.join(links)}; tiers {({m: tree.tier(m) for m in tree})}; "
-            f"suspended {suspended}")
+    return f"{'; '.join(links)}; tiers { ({m: tree.tier(m) for m in tree}) }; suspended {suspended}"
 
 
 def settled(policy: Policy, tree: InviteTree, order_list: list[Order]) -> tuple[Rows, Rows]:
@@ -117,22 +120,27 @@ def per_rule(payouts: Rows) -> dict[str, int]:
 
 def variants(policy: Policy) -> dict[str, Policy]:
     """The policy under every rounding mode and scope, labelled ``mode/scope``."""
-    return {f"{mode}/{scope}": replace(policy, rounding=mode, rounding_scope=scope)
-            for mode, scope in MODES}
+    return {
+        f"{mode}/{scope}": replace(policy, rounding=mode, rounding_scope=scope)
+        for mode, scope in MODES
+    }
 
 
 # ------------------------------------------------------------------ the library's paths
 
 
-SLOW = settings(deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SLOW = settings(
+    deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 
 @settings(SLOW, max_examples=examples(120))
 @given(cases(max_orders=6))
 def test_the_library_agrees_with_settle_under_every_rounding_mode_and_scope(case):
-    expected = {label: assert_library_agrees(variant, case.tree, case.orders)
-                for label, variant in variants(case.policy).items()}
+    expected = {
+        label: assert_library_agrees(variant, case.tree, case.orders)
+        for label, variant in variants(case.policy).items()
+    }
     assert_compare_agrees(compare(variants(case.policy), case.tree, case.orders), expected)
 
 
@@ -140,12 +148,14 @@ def test_the_library_agrees_with_settle_under_every_rounding_mode_and_scope(case
 @given(cases(max_orders=3, deepest=DEEPEST))
 def test_the_library_agrees_with_settle_on_deep_chains(case):
     expected = assert_library_agrees(*case)
-    assert_compare_agrees(compare({"alone": case.policy}, case.tree, case.orders),
-                          {"alone": expected})
+    assert_compare_agrees(
+        compare({"alone": case.policy}, case.tree, case.orders), {"alone": expected}
+    )
 
 
-def assert_library_agrees(policy: Policy, tree: InviteTree,
-                          order_list: list[Order]) -> tuple[Rows, Rows]:
+def assert_library_agrees(
+    policy: Policy, tree: InviteTree, order_list: list[Order]
+) -> tuple[Rows, Rows]:
     """``settle_batch`` and ``member_totals`` give what ``settle`` gives; returns its rows."""
     columns = order_columns(order_list)
     payouts, per_order = settled(policy, tree, order_list)
@@ -162,11 +172,13 @@ def assert_compare_agrees(comparison: Any, expected: dict[str, tuple[Rows, Rows]
         paid = comparison.by_member.set_index("member_id")[label]
         assert {m: int(v) for m, v in paid.items() if v} == per_member(payouts), label
         rules = comparison.by_rule[label]
-        assert {r: int(v) for r, v in rules.items() if v} == \
-            {r: v for r, v in per_rule(payouts).items() if v}, label
+        assert {r: int(v) for r, v in rules.items() if v} == {
+            r: v for r, v in per_rule(payouts).items() if v
+        }, label
         totals = comparison.totals.loc[label]
-        assert [int(totals[c]) for c in ("pool", "paid", "retained")] == \
-            [sum(row[i] for row in per_order) for i in (2, 3, 4)], label
+        assert [int(totals[c]) for c in ("pool", "paid", "retained")] == [
+            sum(row[i] for row in per_order) for i in (2, 3, 4)
+        ], label
 
 
 # ----------------------------------------------------- Dask and the command line (slower)
@@ -174,17 +186,19 @@ def assert_compare_agrees(comparison: Any, expected: dict[str, tuple[Rows, Rows]
 
 @pytest.mark.parametrize(("mode", "scope"), MODES)
 @settings(SLOW, max_examples=examples(8))
-@given(case=cases(max_orders=24, deepest=DEEPEST),
-       suffix=st.sampled_from([".csv", ".jsonl", ".parquet"]))
-def test_dask_and_the_command_line_agree_with_settle(tmp_path_factory, mode, scope, case,
-                                                     suffix):
+@given(
+    case=cases(max_orders=24, deepest=DEEPEST),
+    suffix=st.sampled_from([".csv", ".jsonl", ".parquet"]),
+)
+def test_dask_and_the_command_line_agree_with_settle(tmp_path_factory, mode, scope, case, suffix):
     policy = replace(case.policy, rounding=mode, rounding_scope=scope)
     payouts, per_order = settled(policy, case.tree, case.orders)
     assert dask_rows(policy, case.tree, case.orders) == (payouts, per_order)
     folder = tmp_path_factory.mktemp("cli")
     assert command_line_rows(folder, suffix, policy, case.tree, case.orders) == payouts
-    assert_compare_agrees(compare({"alone": policy}, case.tree, case.orders),
-                          {"alone": (payouts, per_order)})
+    assert_compare_agrees(
+        compare({"alone": policy}, case.tree, case.orders), {"alone": (payouts, per_order)}
+    )
 
 
 def dask_rows(policy: Policy, tree: InviteTree, order_list: list[Order]) -> tuple[Rows, Rows]:
@@ -196,26 +210,43 @@ def dask_rows(policy: Policy, tree: InviteTree, order_list: list[Order]) -> tupl
         result = settle_dask(policy, tree, dd.concat(parts))
         payouts, orders = result.payouts.compute(), result.orders.compute()
     orders = orders.astype(object).where(orders.notna(), None)  # dask's strings use NA
-    return (list(payouts.itertuples(index=False, name=None)),
-            list(orders.itertuples(index=False, name=None)))
+    return (
+        list(payouts.itertuples(index=False, name=None)),
+        list(orders.itertuples(index=False, name=None)),
+    )
 
 
-def command_line_rows(folder: Path, suffix: str, policy: Policy, tree: InviteTree,
-                      order_list: list[Order]) -> Rows:
+def command_line_rows(
+    folder: Path, suffix: str, policy: Policy, tree: InviteTree, order_list: list[Order]
+) -> Rows:
     """``tuishou settle`` on files in ``folder``; the payout rows it writes."""
     policy_file = folder / "policy.json"
     policy_file.write_text(policy.model_dump_json(), encoding="utf-8")
-    members = write_rows(folder / f"members{suffix}",
-                         [{c: r[c] for c in MEMBER_COLUMNS} for r in tree.to_records()],
-                         MEMBER_COLUMNS)
+    members = write_rows(
+        folder / f"members{suffix}",
+        [{c: r[c] for c in MEMBER_COLUMNS} for r in tree.to_records()],
+        MEMBER_COLUMNS,
+    )
     columns = order_columns(order_list)
-    orders = write_rows(folder / f"orders{suffix}",
-                        [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(),
-                                                                              strict=True)],
-                        ORDER_COLUMNS)
+    orders = write_rows(
+        folder / f"orders{suffix}",
+        [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)],
+        ORDER_COLUMNS,
+    )
     out = folder / f"payouts{suffix}"
-    result = click_testing.CliRunner().invoke(app, [
-        "settle", "--policy", str(policy_file), "--members", str(members),
-        "--orders", str(orders), "--out", str(out)])
+    result = click_testing.CliRunner().invoke(
+        app,
+        [
+            "settle",
+            "--policy",
+            str(policy_file),
+            "--members",
+            str(members),
+            "--orders",
+            str(orders),
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, (result.output, result.exception)
     return read_payouts(out)

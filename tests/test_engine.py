@@ -43,15 +43,26 @@ def test_settle_batch_equals_settle_row_for_row(batch):
 YOUPIN = policy(
     tiers=["member", "pusher", "mentor", "senior_advisor"],
     group_rates={"xiaomi": "0.05", "ecosystem": "0.2", "third_party": "0.1"},
-    self_purchase=True, max_generation=3,
-    rules=[{"kind": "differential",
+    self_purchase=True,
+    max_generation=3,
+    rules=[
+        {
+            "kind": "differential",
             "rates": {"pusher": "0.5", "mentor": "0.65", "senior_advisor": "0.75"},
-            "peer_rate": "0.05", "peer_max": 1}])
+            "peer_rate": "0.05",
+            "peer_max": 1,
+        }
+    ],
+)
 
 
 def line_order(order_id, amount, *, buyer=None, sharer=None, group="ecosystem"):
-    return Order(order_id=order_id, buyer_id=buyer, sharer_id=sharer,
-                 lines=[OrderLine(sku="s", group=group, amount=amount)])
+    return Order(
+        order_id=order_id,
+        buyer_id=buyer,
+        sharer_id=sharer,
+        lines=[OrderLine(sku="s", group=group, amount=amount)],
+    )
 
 
 def test_empty_input_gives_empty_tables():
@@ -60,12 +71,18 @@ def test_empty_input_gives_empty_tables():
 
 
 def test_guest_orders_root_sellers_and_the_worked_example():
-    tree = tree_from_text("Z>A>B>C>D",
-                          tiers="Z:senior_advisor A:senior_advisor B:mentor C:pusher D:pusher")
+    tree = tree_from_text(
+        "Z>A>B>C>D", tiers="Z:senior_advisor A:senior_advisor B:mentor C:pusher D:pusher"
+    )
     order_list = [
-        Order(order_id="A-example", buyer_id="D", lines=[
-            OrderLine(sku="e", group="ecosystem", amount=19999),
-            OrderLine(sku="x", group="xiaomi", amount=99900)]),
+        Order(
+            order_id="A-example",
+            buyer_id="D",
+            lines=[
+                OrderLine(sku="e", group="ecosystem", amount=19999),
+                OrderLine(sku="x", group="xiaomi", amount=99900),
+            ],
+        ),
         line_order("guest", 5000, buyer="stranger"),
         line_order("root-seller", 5000, buyer="Z"),
         line_order("shared", 5000, buyer="stranger", sharer="C"),
@@ -73,17 +90,20 @@ def test_guest_orders_root_sellers_and_the_worked_example():
     assert_same(YOUPIN, tree, order_list)
     rows = settle_batch(YOUPIN, tree, order_columns(order_list)).payouts.rows()
     assert [r[1:] for r in rows if r[0] == "A-example"] == [
-        ("D", "differential", "differential", 0, 4497), ("C", "differential", "peer", 1, 450),
-        ("B", "differential", "differential", 2, 1349), ("A", "differential", "differential",
-                                                          3, 900)]
+        ("D", "differential", "differential", 0, 4497),
+        ("C", "differential", "peer", 1, 450),
+        ("B", "differential", "differential", 2, 1349),
+        ("A", "differential", "differential", 3, 900),
+    ]
 
 
 def test_a_ten_thousand_level_chain_with_compression():
     size = 10_000
     ids = [f"m{i}" for i in range(size)]
     statuses = ["suspended" if i % 3 else "active" for i in range(size)]
-    tree = InviteTree.from_arrays(ids, [None, *ids[:-1]],
-                                  ["senior_advisor", *["pusher"] * (size - 1)], status=statuses)
+    tree = InviteTree.from_arrays(
+        ids, [None, *ids[:-1]], ["senior_advisor", *["pusher"] * (size - 1)], status=statuses
+    )
     compressed = policy(**{**YOUPIN.model_dump(), "compression": True, "max_generation": 20})
     order_list = [line_order(f"o{i}", 10_000 + i, buyer=f"m{i}") for i in range(0, size, 97)]
     assert_same(compressed, tree, order_list)
@@ -93,15 +113,22 @@ def test_a_ten_thousand_level_chain_with_compression():
 @pytest.mark.parametrize("amount", [10**9, MAX_ORDER_FEN - 7, MAX_ORDER_FEN])
 def test_amounts_up_to_the_largest_order_are_exact(amount):
     tree = tree_from_text("A>B>C", tiers="A:senior_advisor B:mentor C:pusher")
-    order_list = [line_order("big", amount, buyer="C"),
-                  Order(order_id="many", buyer_id="C", lines=[
-                      OrderLine(sku=f"s{i}", group="ecosystem", amount=amount // 3 - i)
-                      for i in range(3)]),
-                  line_order("small", 12345, buyer="C")]
+    order_list = [
+        line_order("big", amount, buyer="C"),
+        Order(
+            order_id="many",
+            buyer_id="C",
+            lines=[
+                OrderLine(sku=f"s{i}", group="ecosystem", amount=amount // 3 - i) for i in range(3)
+            ],
+        ),
+        line_order("small", 12345, buyer="C"),
+    ]
     for scope in ("order", "line"):
         for rounding in ("largest_remainder", "floor"):
-            chosen = policy(**{**YOUPIN.model_dump(), "rounding_scope": scope,
-                               "rounding": rounding})
+            chosen = policy(
+                **{**YOUPIN.model_dump(), "rounding_scope": scope, "rounding": rounding}
+            )
             assert_same(chosen, tree, order_list)
 
 
@@ -124,17 +151,29 @@ def test_pandas_and_arrow_inputs_and_outputs():
 
 def test_integer_order_ids_are_accepted():
     tree = tree_from_text("A>B", tiers="A:mentor B:pusher")
-    batch = settle_batch(YOUPIN, tree, {"order_id": np.array([7, 7, 3]),
-                                        "buyer_id": ["B", "B", "B"], "sku": ["a", "b", "c"],
-                                        "group": ["ecosystem"] * 3,
-                                        "amount": np.array([100, 200, 300])})
+    batch = settle_batch(
+        YOUPIN,
+        tree,
+        {
+            "order_id": np.array([7, 7, 3]),
+            "buyer_id": ["B", "B", "B"],
+            "sku": ["a", "b", "c"],
+            "group": ["ecosystem"] * 3,
+            "amount": np.array([100, 200, 300]),
+        },
+    )
     assert [row[0] for row in batch.orders.rows()] == [7, 3]
 
 
 # ---------------------------------------------------------------------------- bad input
 
-GOOD = {"order_id": ["o1", "o2"], "buyer_id": ["B", "B"], "sku": ["a", "b"],
-        "group": ["ecosystem", "ecosystem"], "amount": [100, 200]}
+GOOD = {
+    "order_id": ["o1", "o2"],
+    "buyer_id": ["B", "B"],
+    "sku": ["a", "b"],
+    "group": ["ecosystem", "ecosystem"],
+    "amount": [100, 200],
+}
 
 
 @pytest.mark.parametrize(
@@ -146,12 +185,22 @@ GOOD = {"order_id": ["o1", "o2"], "buyer_id": ["B", "B"], "sku": ["a", "b"],
         ({"amount": np.array([1.0, 2.0])}, TypeError, r"floats cannot hold money exactly"),
         ({"amount": [100, -1]}, InvalidOrderError, r"'amount' must be >= 0: row\(s\) 1"),
         ({"quantity": [1, 0]}, InvalidOrderError, r"'quantity' must be >= 1: row\(s\) 1"),
-        ({"group": ["ecosystem", "ecosytem"]}, UnknownGroupError,
-         r"'ecosytem' in row\(s\) 1.*did you mean 'ecosystem'"),
-        ({"sharer_id": [None, "Q"]}, UnknownMemberError, r"'sharer_id' names non-members in "
-                                                         r"row\(s\) 1, e.g. 'Q'"),
-        ({"order_id": ["o1", "o1"], "buyer_id": ["B", "A"]}, InvalidOrderError,
-         r"'buyer_id' differs between lines of one order in row\(s\) 1"),
+        (
+            {"group": ["ecosystem", "ecosytem"]},
+            UnknownGroupError,
+            r"'ecosytem' in row\(s\) 1.*did you mean 'ecosystem'",
+        ),
+        (
+            {"sharer_id": [None, "Q"]},
+            UnknownMemberError,
+            r"'sharer_id' names non-members in "
+            r"row\(s\) 1, e.g. 'Q'",
+        ),
+        (
+            {"order_id": ["o1", "o1"], "buyer_id": ["B", "A"]},
+            InvalidOrderError,
+            r"'buyer_id' differs between lines of one order in row\(s\) 1",
+        ),
         ({"order_id": ["o1", None]}, InvalidOrderError, r"'order_id' is empty in row\(s\) 1"),
         ({"sku": ["a", 5]}, InvalidOrderError, r"column 'sku', row 1: 5 is a int"),
     ],
@@ -174,11 +223,17 @@ def test_groups_match_the_strategies():
 @pytest.mark.parametrize("changes", [{}, {"rounding": "floor"}, {"rounding_scope": "line"}])
 def test_worked_example_a_in_every_rounding_variant(changes):
     """Example A's per-line variant breaks a tie (D .5 against A .5) by payout order."""
-    tree = tree_from_text("Z>A>B>C>D",
-                          tiers="Z:senior_advisor A:senior_advisor B:mentor C:pusher D:pusher")
-    order = Order(order_id="A", buyer_id="D", lines=[
-        OrderLine(sku="e", group="ecosystem", amount=19999),
-        OrderLine(sku="x", group="xiaomi", amount=99900)])
+    tree = tree_from_text(
+        "Z>A>B>C>D", tiers="Z:senior_advisor A:senior_advisor B:mentor C:pusher D:pusher"
+    )
+    order = Order(
+        order_id="A",
+        buyer_id="D",
+        lines=[
+            OrderLine(sku="e", group="ecosystem", amount=19999),
+            OrderLine(sku="x", group="xiaomi", amount=99900),
+        ],
+    )
     assert_same(policy(**{**YOUPIN.model_dump(), **changes}), tree, [order])
 
 
@@ -214,7 +269,8 @@ def test_lines_in_any_order_give_each_order_in_order_of_first_appearance(batch, 
     table = table.iloc[rng.sample(range(len(table)), len(table))].reset_index(drop=True)
     if coded:  # categories sorted descending: codes run against the order of appearance
         table["order_id"] = pd.Categorical(
-            table["order_id"], categories=sorted(set(table["order_id"]), reverse=True))
+            table["order_id"], categories=sorted(set(table["order_id"]), reverse=True)
+        )
     by_id = {order.order_id: order for order in order_list}
     appearance = [by_id[order_id] for order_id in dict.fromkeys(table["order_id"])]
     payouts, per_order = reference_rows(chosen, tree, appearance)

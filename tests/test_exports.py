@@ -12,16 +12,25 @@ import pytest
 import tuishou
 
 MODULES = sorted(
-    info.name for info in pkgutil.walk_packages(tuishou.__path__, "tuishou.")
+    info.name
+    for info in pkgutil.walk_packages(tuishou.__path__, "tuishou.")
     if not any(part.startswith("_") for part in info.name.split(".")[1:])
 )
 
 
 def test_the_package_is_laid_out_by_concept():
     top = [name for name in MODULES if name.count(".") == 1]
-    packages = {"tuishou.analysis", "tuishou.cli", "tuishou.engine", "tuishou.io",
-                "tuishou.ledger", "tuishou.members", "tuishou.migration", "tuishou.rulebook",
-                "tuishou.testing"}
+    packages = {
+        "tuishou.analysis",
+        "tuishou.cli",
+        "tuishou.engine",
+        "tuishou.io",
+        "tuishou.ledger",
+        "tuishou.members",
+        "tuishou.migration",
+        "tuishou.rulebook",
+        "tuishou.testing",
+    }
     assert packages <= set(top)
     assert len(set(top) - packages) <= 15  # docs/architecture.md: about 15 modules at the top
 
@@ -36,11 +45,18 @@ def test_every_public_module_documents_and_lists_its_api(name):
     assert exported is not None, f"{name} has no __all__"
     missing = [n for n in exported if not hasattr(module, n)]
     assert missing == [], f"{name}.__all__ names what it does not have"
-    defined = [n for n, v in vars(module).items()
-               if not n.startswith("_") and (inspect.isfunction(v) or inspect.isclass(v))
-               and v.__module__ == name]
+    defined = [
+        n
+        for n, v in vars(module).items()
+        if not n.startswith("_")
+        and (inspect.isfunction(v) or inspect.isclass(v))
+        and v.__module__ == name
+    ]
     assert sorted(set(defined) - set(exported)) == [], f"{name} defines public names it hides"
     values = {n: getattr(module, n) for n in exported}
-    undocumented = [n for n, v in values.items()
-                    if (inspect.isfunction(v) or inspect.isclass(v)) and not inspect.getdoc(v)]
+    undocumented = [
+        n
+        for n, v in values.items()
+        if (inspect.isfunction(v) or inspect.isclass(v)) and not inspect.getdoc(v)
+    ]
     assert undocumented == [], f"{name}: exported without a docstring"

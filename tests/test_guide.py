@@ -38,13 +38,16 @@ def test_the_guide_defines_the_tests_it_describes(guide):
     ]
 
 
-@pytest.mark.parametrize("name", [
-    "test_a_migration_never_loses_a_member",
-    "test_a_senior_advisor_never_earns_less_than_a_mentor_in_the_same_place",
-    "test_deep_chains_keep_the_invariants",
-    "test_every_settlement_keeps_the_invariants",
-    "test_no_member_is_ever_paid_more_than_20_percent_of_an_order",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "test_a_migration_never_loses_a_member",
+        "test_a_senior_advisor_never_earns_less_than_a_mentor_in_the_same_place",
+        "test_deep_chains_keep_the_invariants",
+        "test_every_settlement_keeps_the_invariants",
+        "test_no_member_is_ever_paid_more_than_20_percent_of_an_order",
+    ],
+)
 def test_the_guides_tests_pass(guide, name):
     guide[name]()
 
@@ -53,8 +56,7 @@ def test_with_the_gift_pack_a_member_can_be_paid_more_than_20_percent(guide):
     def over_20_percent(case):
         tree, order = case
         result = settle(guide["POLICY"], tree, order)
-        return any(result.amount_for(p.member_id) > (order.amount + 4) // 5
-                   for p in result.payouts)
+        return any(result.amount_for(p.member_id) > (order.amount + 4) // 5 for p in result.payouts)
 
     _, order = find(guide["trees_and_orders"](), over_20_percent, settings=FIND)
     assert "gift-pack-398" in {line.sku for line in order.lines}
@@ -70,17 +72,22 @@ def test_a_senior_advisor_can_earn_less_than_a_mentor_on_the_same_order(guide):
     assert find(guide["trees_and_orders"](), senior_below_mentor, settings=FIND)
 
 
-@pytest.mark.parametrize(("chain", "buyer", "line", "expected"), [
-    ("A:senior_advisor", "A", ("kettle", "ecosystem", 4), {"A": 1}),  # 25% of 4 fen
-    ("A:senior_advisor B:mentor", "B", ("phone", "xiaomi", 94), {"B": 3, "A": 1}),
-])
+@pytest.mark.parametrize(
+    ("chain", "buyer", "line", "expected"),
+    [
+        ("A:senior_advisor", "A", ("kettle", "ecosystem", 4), {"A": 1}),  # 25% of 4 fen
+        ("A:senior_advisor B:mentor", "B", ("phone", "xiaomi", 94), {"B": 3, "A": 1}),
+    ],
+)
 def test_the_numbers_the_guide_quotes(guide, chain, buyer, line, expected):
     members = [pair.split(":") for pair in chain.split()]
     tree = InviteTree.from_records(
         {"member_id": m, "inviter_id": members[i - 1][0] if i else None, "tier": tier}
-        for i, (m, tier) in enumerate(members))
+        for i, (m, tier) in enumerate(members)
+    )
     sku, group, amount = line
-    order = Order(order_id="o", buyer_id=buyer,
-                  lines=[OrderLine(sku=sku, group=group, amount=amount)])
+    order = Order(
+        order_id="o", buyer_id=buyer, lines=[OrderLine(sku=sku, group=group, amount=amount)]
+    )
     result = settle(guide["POLICY"], tree, order)
     assert {p.member_id: p.amount for p in result.payouts} == expected

@@ -27,8 +27,12 @@ from tuishou.errors import (
 from tuishou.ids import all_ids, id_problem
 from tuishou.ladder import Tier
 
-FORMS = {"leading space": " {}", "trailing space": "{} ", "full width": "{wide}",
-         "ideographic space": "{}\u3000"}
+FORMS = {
+    "leading space": " {}",
+    "trailing space": "{} ",
+    "full width": "{wide}",
+    "ideographic space": "{}\u3000",
+}
 
 
 def spoiled(form: str, good: str) -> str:
@@ -42,8 +46,10 @@ def normal_form(bad: str, good: str) -> str:
 
 
 def records(member: str = "D", inviter: str | None = "A", tier: str = "m") -> list[dict[str, Any]]:
-    return [{"member_id": "A", "inviter_id": None, "tier": "m"},
-            {"member_id": member, "inviter_id": inviter, "tier": tier}]
+    return [
+        {"member_id": "A", "inviter_id": None, "tier": "m"},
+        {"member_id": member, "inviter_id": inviter, "tier": tier},
+    ]
 
 
 def grown() -> InviteTree:
@@ -55,12 +61,15 @@ def grown() -> InviteTree:
 TREE_PATHS = {
     "from_records member_id": lambda bad: InviteTree.from_records(records(member=bad)),
     "from_records inviter_id": lambda bad: InviteTree.from_records(
-        [*records(), {"member_id": "E", "inviter_id": bad, "tier": "m"}]),
+        [*records(), {"member_id": "E", "inviter_id": bad, "tier": "m"}]
+    ),
     "from_records tier": lambda bad: InviteTree.from_records(records(tier=bad)),
-    "from_arrays member_id": lambda bad: InviteTree.from_arrays(["A", bad], [None, "A"],
-                                                                ["m", "m"]),
-    "from_arrays inviter_id": lambda bad: InviteTree.from_arrays(["A", "B"], [None, bad],
-                                                                 ["m", "m"]),
+    "from_arrays member_id": lambda bad: InviteTree.from_arrays(
+        ["A", bad], [None, "A"], ["m", "m"]
+    ),
+    "from_arrays inviter_id": lambda bad: InviteTree.from_arrays(
+        ["A", "B"], [None, bad], ["m", "m"]
+    ),
     "from_arrays tier": lambda bad: InviteTree.from_arrays(["A", "B"], [None, "A"], ["m", bad]),
     "add_member": lambda bad: grown().add_member(bad, inviter_id="A", tier="m"),
     "join": lambda bad: (lambda t: t.join(bad, invite_code=t.invite_code("A")))(grown()),
@@ -81,32 +90,53 @@ def test_every_tree_path_refuses_an_id_not_in_normal_form(path, form):
 
 def test_the_members_file_refuses_a_padded_member_id(tmp_path, capsys):
     (tmp_path / "policy.toml").write_text(
-        'name = "p"\ntiers = ["m"]\n[group_rates]\ng = "1"\n', encoding="utf-8")
-    (tmp_path / "members.csv").write_text('member_id,inviter_id,tier\nA,,m\n" D",A,m\n',
-                                          encoding="utf-8")
-    (tmp_path / "orders.csv").write_text("order_id,buyer_id,sku,group,amount\no1,D,s,g,1\n",
-                                         encoding="utf-8")
-    code, _, err = run(capsys, "settle", "--policy", str(tmp_path / "policy.toml"),
-                       "--members", str(tmp_path / "members.csv"),
-                       "--orders", str(tmp_path / "orders.csv"),
-                       "--out", str(tmp_path / "payouts.csv"))
+        'name = "p"\ntiers = ["m"]\n[group_rates]\ng = "1"\n', encoding="utf-8"
+    )
+    (tmp_path / "members.csv").write_text(
+        'member_id,inviter_id,tier\nA,,m\n" D",A,m\n', encoding="utf-8"
+    )
+    (tmp_path / "orders.csv").write_text(
+        "order_id,buyer_id,sku,group,amount\no1,D,s,g,1\n", encoding="utf-8"
+    )
+    code, _, err = run(
+        capsys,
+        "settle",
+        "--policy",
+        str(tmp_path / "policy.toml"),
+        "--members",
+        str(tmp_path / "members.csv"),
+        "--orders",
+        str(tmp_path / "orders.csv"),
+        "--out",
+        str(tmp_path / "payouts.csv"),
+    )
     assert code == 2
     assert "member_id=' D' is not a normal id; use its normal form 'D'" in err
     assert not (tmp_path / "payouts.csv").exists()
 
 
-POLICY = {"name": "p", "tiers": ["m"], "group_rates": {"g": "1"},
-          "rules": [{"kind": "seller", "rates": {"m": "0.1"}}]}
+POLICY = {
+    "name": "p",
+    "tiers": ["m"],
+    "group_rates": {"g": "1"},
+    "rules": [{"kind": "seller", "rates": {"m": "0.1"}}],
+}
 POLICY_PATHS = {
     "tier": ({"tiers": ["m", "vip "]}, r"tiers: tier='vip ' is not a normal id"),
-    "group": ({"group_rates": {"g": "1", "ecosystem ": "0.2"}},
-              r"group_rates: group='ecosystem ' is not a normal id; use its normal form "
-              r"'ecosystem'"),
-    "sku": ({"sku_rates": {"gift-pack-398 ": "0.3"}},
-            r"sku_rates: sku='gift-pack-398 ' is not a normal id"),
-    "rule": ({"rules": [{"kind": "seller", "name": "ｓｅｌｌｅｒ", "rates": {"m": "0.1"}}]},
-             r"rules.0.seller.name: name='ｓｅｌｌｅｒ' is not a normal id; use its normal form "
-             r"'seller'"),
+    "group": (
+        {"group_rates": {"g": "1", "ecosystem ": "0.2"}},
+        r"group_rates: group='ecosystem ' is not a normal id; use its normal form "
+        r"'ecosystem'",
+    ),
+    "sku": (
+        {"sku_rates": {"gift-pack-398 ": "0.3"}},
+        r"sku_rates: sku='gift-pack-398 ' is not a normal id",
+    ),
+    "rule": (
+        {"rules": [{"kind": "seller", "name": "ｓｅｌｌｅｒ", "rates": {"m": "0.1"}}]},
+        r"rules.0.seller.name: name='ｓｅｌｌｅｒ' is not a normal id; use its normal form "
+        r"'seller'",
+    ),
 }
 
 
@@ -127,10 +157,12 @@ def test_a_ladder_refuses_a_tier_name_not_in_normal_form():
 
 def test_from_arrays_reads_pandas_na_as_an_empty_cell():
     text = {"dtype": "string"}
-    tree = InviteTree.from_arrays(pd.array(["A", "B", "C"], **text),
-                                  pd.array([None, "A", pd.NA], **text),
-                                  pd.array(["m", "m", "m"], **text),
-                                  status=pd.array(["active", pd.NA, "suspended"], **text))
+    tree = InviteTree.from_arrays(
+        pd.array(["A", "B", "C"], **text),
+        pd.array([None, "A", pd.NA], **text),
+        pd.array(["m", "m", "m"], **text),
+        status=pd.array(["active", pd.NA, "suspended"], **text),
+    )
     assert [tree.inviter(m) for m in "ABC"] == [None, "A", None]
     assert [tree.status(m) for m in "ABC"] == ["active", "active", "suspended"]
     with pytest.raises(InvalidTreeError, match=r"row 1: member_id=None must be a non-empty"):
@@ -138,8 +170,14 @@ def test_from_arrays_reads_pandas_na_as_an_empty_cell():
 
 
 def test_from_records_reads_pandas_empty_cells_as_none():
-    frame = pd.DataFrame({"member_id": ["A", "B"], "inviter_id": [None, "A"],
-                          "tier": ["m", "m"], "status": [pd.NA, "suspended"]})
+    frame = pd.DataFrame(
+        {
+            "member_id": ["A", "B"],
+            "inviter_id": [None, "A"],
+            "tier": ["m", "m"],
+            "status": [pd.NA, "suspended"],
+        }
+    )
     frame.loc[0, "inviter_id"] = float("nan")  # what to_dict("records") gives for a blank
     tree = InviteTree.from_records(frame.to_dict("records"))
     assert (tree.inviter("A"), tree.inviter("B")) == (None, "A")
@@ -149,8 +187,11 @@ def test_from_records_reads_pandas_empty_cells_as_none():
 @pytest.mark.parametrize("code", [None, 1234567, b"2345678"])
 def test_join_with_a_code_that_is_not_text_is_a_type_error(code):
     tree = grown()
-    with pytest.raises(ArgumentTypeError, match=r"invite_code=.* is a \w+; pass the inviter's "
-                                                r"7-character code as text"):
+    with pytest.raises(
+        ArgumentTypeError,
+        match=r"invite_code=.* is a \w+; pass the inviter's "
+        r"7-character code as text",
+    ):
         tree.join("Q", invite_code=code)
     assert "Q" not in tree
 
@@ -158,12 +199,14 @@ def test_join_with_a_code_that_is_not_text_is_a_type_error(code):
 BUILDS = {
     "from_arrays": lambda ids, inviters: InviteTree.from_arrays(ids, inviters, ["m"] * len(ids)),
     "from_records": lambda ids, inviters: InviteTree.from_records(
-        {"member_id": m, "inviter_id": i, "tier": "m"} for m, i in zip(ids, inviters, strict=True)),
+        {"member_id": m, "inviter_id": i, "tier": "m"} for m, i in zip(ids, inviters, strict=True)
+    ),
 }
 
 
-@pytest.mark.parametrize(("build", "size"), [("from_arrays", 100_000), ("from_arrays", 2_000),
-                                             ("from_records", 2_000)])
+@pytest.mark.parametrize(
+    ("build", "size"), [("from_arrays", 100_000), ("from_arrays", 2_000), ("from_records", 2_000)]
+)
 def test_a_long_cycle_gives_a_short_message_and_keeps_the_whole_problem(build, size):
     ids = [f"m{i}" for i in range(size)]
     with pytest.raises(InvalidTreeError) as info:
@@ -187,8 +230,13 @@ def test_many_problems_are_listed_up_to_a_hundred_and_all_kept():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.text(max_size=4), st.sampled_from(["A", " A", "Ａ", "e\u0301", ""])),
-                min_size=1, max_size=5))
+@given(
+    st.lists(
+        st.one_of(st.text(max_size=4), st.sampled_from(["A", " A", "Ａ", "e\u0301", ""])),
+        min_size=1,
+        max_size=5,
+    )
+)
 def test_the_fast_check_of_a_column_agrees_with_the_rule(values):
     assert all_ids(values) == all(id_problem(v, name="id") is None for v in values)
 
@@ -196,30 +244,41 @@ def test_the_fast_check_of_a_column_agrees_with_the_rule(values):
 def test_a_move_into_a_long_team_gives_a_short_message():
     ids = [f"m{i}" for i in range(5_000)]
     tree = InviteTree.from_arrays(ids, [None, *ids[:-1]], ["m"] * len(ids))
-    with pytest.raises(InvalidTreeError, match=r"would create a cycle: m0 → m1 → .* → m9 → "
-                                               r"\.\.\. \(4990 more\) → m0$") as info:
+    with pytest.raises(
+        InvalidTreeError,
+        match=r"would create a cycle: m0 → m1 → .* → m9 → "
+        r"\.\.\. \(4990 more\) → m0$",
+    ) as info:
         tree.move("m0", new_inviter_id="m4999")
     assert len(str(info.value)) < 200
     assert tree.inviter("m0") is None  # nothing changed
 
 
-@pytest.mark.parametrize(("value", "normal", "escaped"), [
-    ("D\u0307", "\u1e0a", r"'D\u0307' -> '\u1e0a'"),  # D + combining dot: looks like Ḋ
-    ("\uff24", "D", r"'\uff24' -> 'D'"),  # full-width D
-    ("D\u200b", "D\u200b", None),  # zero-width space: normal, but not printable (repr shows it)
-    ("\u1e0a ", "\u1e0a", r"'\u1e0a ' -> '\u1e0a'")])
-def test_a_non_ascii_id_is_also_shown_escaped_so_value_and_fix_differ_on_screen(value, normal,
-                                                                             escaped):
+@pytest.mark.parametrize(
+    ("value", "normal", "escaped"),
+    [
+        ("D\u0307", "\u1e0a", r"'D\u0307' -> '\u1e0a'"),  # D + combining dot: looks like Ḋ
+        ("\uff24", "D", r"'\uff24' -> 'D'"),  # full-width D
+        ("D\u200b", "D\u200b", None),  # zero-width space: normal, but not printable (repr shows it)
+        ("\u1e0a ", "\u1e0a", r"'\u1e0a ' -> '\u1e0a'"),
+    ],
+)
+def test_a_non_ascii_id_is_also_shown_escaped_so_value_and_fix_differ_on_screen(
+    value, normal, escaped
+):
     problem = id_problem(value, name="buyer_id")
     assert problem is not None
     if escaped is None:
         assert "escaped" not in problem
         return
-    assert problem == (f"buyer_id={value!r} is not a normal id; use its normal form {normal!r} "
-                       f"(NFKC, trimmed); escaped: {escaped}")
+    assert problem == (
+        f"buyer_id={value!r} is not a normal id; use its normal form {normal!r} "
+        f"(NFKC, trimmed); escaped: {escaped}"
+    )
 
 
 @pytest.mark.parametrize("value", [" D", "D ", "D\t"])
 def test_an_ascii_id_keeps_the_short_message(value):
     assert id_problem(value, name="buyer_id") == (
-        f"buyer_id={value!r} is not a normal id; use its normal form 'D' (NFKC, trimmed)")
+        f"buyer_id={value!r} is not a normal id; use its normal form 'D' (NFKC, trimmed)"
+    )

@@ -120,7 +120,10 @@ def test_withdrawal_fee_is_rounded_half_up_and_recorded(make_ledger):
     ledger.release(DAY0)
     entries = ledger.withdraw("C", 1250, at=day(1), withdrawal_id="w1")  # fee 7.5 → 8
     assert [(e.bucket, e.reason, e.amount) for e in entries] == [
-        ("available", "withdrawal", -1250), ("withdrawn", "withdrawal", 1242), ("fees", "fee", 8)]
+        ("available", "withdrawal", -1250),
+        ("withdrawn", "withdrawal", 1242),
+        ("fees", "fee", 8),
+    ]
     assert ledger.balance("C") == bal(available=250, withdrawn=1242, fees=8)
     assert ledger.withdraw("C", 1250, at=day(2), withdrawal_id="w1") == []  # a retry
     with pytest.raises(DuplicateRequestError, match="'w1' was already used"):
@@ -199,8 +202,10 @@ def test_history_explains_every_fen(make_ledger):
     ledger = posted(make_ledger(freeze_days=1))
     ledger.release(day(1))
     ledger.refund("o1", lines={"y": 1}, at=day(2), refund_id="r1")
-    history = [(e.reason, e.bucket, e.amount, e.order_id, e.rule, e.request_id)
-               for e in ledger.entries(member_id="C")]
+    history = [
+        (e.reason, e.bucket, e.amount, e.order_id, e.rule, e.request_id)
+        for e in ledger.entries(member_id="C")
+    ]
     assert history == [
         ("post", "pending", 1500, "o1", "seller", None),
         ("release", "pending", -1500, "o1", "seller", None),
@@ -239,8 +244,9 @@ def test_a_file_ledger_survives_reopening(tmp_path):
 
 # ---------------------------------------------------------------------------- properties
 
-PROPERTY = settings(max_examples=60, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPERTY = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 def posted_or_refused(ledger, order, settlement):
@@ -256,12 +262,14 @@ def posted_or_refused(ledger, order, settlement):
 
 @PROPERTY
 @given(data=st.data())
-def test_after_any_refunds_payouts_are_the_resettled_remaining_order_never_raised(make_ledger,
-                                                                                  data):
+def test_after_any_refunds_payouts_are_the_resettled_remaining_order_never_raised(
+    make_ledger, data
+):
     chosen_policy, tree, order = data.draw(any_scenarios())
     release_first = data.draw(st.booleans())
-    ledger = make_ledger(freeze_days=0, clawback=data.draw(
-        st.sampled_from(["allow_negative", "cap_at_balance"])))
+    ledger = make_ledger(
+        freeze_days=0, clawback=data.draw(st.sampled_from(["allow_negative", "cap_at_balance"]))
+    )
     first = settle(chosen_policy, tree, order)
     if not posted_or_refused(ledger, order, first):
         return
@@ -275,15 +283,20 @@ def test_after_any_refunds_payouts_are_the_resettled_remaining_order_never_raise
             refunded[sku] = refunded.get(sku, 0) + n
         again = _resettled(first, order, refunded)
         # A refund never raises a payout: what re-rounding would add stays with the platform.
-        expected = {key: min(amount, held.get(key, 0))
-                    for key, amount in (_totals(again) if again else {}).items()}
+        expected = {
+            key: min(amount, held.get(key, 0))
+            for key, amount in (_totals(again) if again else {}).items()
+        }
         expected = {key: amount for key, amount in expected.items() if amount}
         assert ledger.payouts(order.order_id) == result.remaining == expected
         assert all(e.amount <= 0 for e in result.entries if e.reason != "write_off")
         for member in {e.member_id for e in result.entries}:
             assert sum(e.amount for e in result.entries if e.member_id == member) <= 0
-        net = sum(e.amount for e in ledger.entries(order_id=order.order_id)
-                  if e.reason in ("post", "refund", "clawback"))
+        net = sum(
+            e.amount
+            for e in ledger.entries(order_id=order.order_id)
+            if e.reason in ("post", "refund", "clawback")
+        )
         assert net == sum(expected.values()) <= first.pool
         assert result.pool == (again.pool if again else 0)
         assert result.pool == sum(result.remaining.values()) + result.retained
@@ -303,16 +316,23 @@ def _resettled(first, order, refunded):
         left[line.sku] = left.get(line.sku, 0) - take
         kept = line.quantity - take
         if kept:
-            lines.append(OrderLine(sku=line.sku, group=line.group, quantity=kept,
-                                   amount=line.amount * kept // line.quantity))
+            lines.append(
+                OrderLine(
+                    sku=line.sku,
+                    group=line.group,
+                    quantity=kept,
+                    amount=line.amount * kept // line.quantity,
+                )
+            )
     return resettle(first, order.model_copy(update={"lines": tuple(lines)})) if lines else None
 
 
 def _totals(settlement):
     totals: dict[tuple[str, str, str], int] = {}
     for p in settlement.payouts:
-        totals[(p.member_id, p.rule, p.kind)] = totals.get((p.member_id, p.rule, p.kind), 0) \
-            + p.amount
+        totals[(p.member_id, p.rule, p.kind)] = (
+            totals.get((p.member_id, p.rule, p.kind), 0) + p.amount
+        )
     return totals
 
 
@@ -324,8 +344,15 @@ def test_tier_changes_and_moves_after_posting_never_change_a_refund(make_ledger,
     results = []
     for mutate in (False, True):
         ledger = make_ledger()
-        if not posted_or_refused(ledger, order, settle(chosen_policy, tree.__class__.from_records(
-                tree.to_records(), tiers=tree.tiers), order)):
+        if not posted_or_refused(
+            ledger,
+            order,
+            settle(
+                chosen_policy,
+                tree.__class__.from_records(tree.to_records(), tiers=tree.tiers),
+                order,
+            ),
+        ):
             return
         if mutate:
             for member in list(tree):

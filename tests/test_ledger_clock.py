@@ -45,8 +45,9 @@ def fees(entries):
 def test_a_change_dated_in_the_future_applies_from_then_not_now(make_ledger):
     ledger = posted(make_ledger(freeze_days=0))
     ledger.release(DAY0)
-    assert ledger.change_policy(LedgerPolicy(freeze_days=0, withdrawal_fee_rate="0.5"),
-                                at=later(3650), note="2036: half")
+    assert ledger.change_policy(
+        LedgerPolicy(freeze_days=0, withdrawal_fee_rate="0.5"), at=later(3650), note="2036: half"
+    )
     assert ledger.policy == LedgerPolicy(freeze_days=0)  # still today's
     assert fees(ledger.withdraw("C", 100, at=later(1), withdrawal_id="w1")) == []
     assert fees(ledger.withdraw("C", 100, at=later(3650), withdrawal_id="w2")) == [50]
@@ -55,14 +56,20 @@ def test_a_change_dated_in_the_future_applies_from_then_not_now(make_ledger):
 def test_a_change_dated_before_the_creation_or_the_last_change_is_refused(make_ledger):
     ledger = make_ledger()
     before = state(ledger)
-    with pytest.raises(LedgerError, match=r"is before the ledger was created \(.*\), whose "
-                                          r"policy applies from the start"):
+    with pytest.raises(
+        LedgerError,
+        match=r"is before the ledger was created \(.*\), whose "
+        r"policy applies from the start",
+    ):
         ledger.change_policy(LedgerPolicy(freeze_days=1), at=DAY0)
     assert state(ledger) == before
     ledger.change_policy(LedgerPolicy(freeze_days=2), at=later(5))
     before = state(ledger)
-    with pytest.raises(LedgerError, match=r"is before the last policy change \(.*\); changes "
-                                          r"are recorded in time order"):
+    with pytest.raises(
+        LedgerError,
+        match=r"is before the last policy change \(.*\); changes "
+        r"are recorded in time order",
+    ):
         ledger.change_policy(LedgerPolicy(freeze_days=3), at=later(4))
     assert state(ledger) == before
 
@@ -70,18 +77,23 @@ def test_a_change_dated_before_the_creation_or_the_last_change_is_refused(make_l
 def test_a_change_dated_before_the_last_operation_is_refused(make_ledger):
     ledger = posted(make_ledger(), at=later(5))
     before = state(ledger)
-    with pytest.raises(LedgerError, match=r"is before .*, the latest time this ledger has "
-                                          r"recorded \(entry \d+: post of member"):
+    with pytest.raises(
+        LedgerError,
+        match=r"is before .*, the latest time this ledger has "
+        r"recorded \(entry \d+: post of member",
+    ):
         ledger.change_policy(LedgerPolicy(freeze_days=1), at=later(4))
     assert state(ledger) == before
 
 
 def test_each_operation_uses_the_policy_in_force_at_its_own_time(make_ledger):
     ledger = make_ledger(freeze_days=0, freeze_from="received")
-    ledger.change_policy(LedgerPolicy(freeze_days=2, freeze_from="paid",
-                                      withdrawal_fee_rate="0.01"), at=later(2))
-    ledger.change_policy(LedgerPolicy(freeze_days=9, freeze_from="paid",
-                                      withdrawal_fee_rate="0.02"), at=later(4))
+    ledger.change_policy(
+        LedgerPolicy(freeze_days=2, freeze_from="paid", withdrawal_fee_rate="0.01"), at=later(2)
+    )
+    ledger.change_policy(
+        LedgerPolicy(freeze_days=9, freeze_from="paid", withdrawal_fee_rate="0.02"), at=later(4)
+    )
     posted(ledger, order(1), at=later(1))  # under the creation's policy: waits for receipt
     posted(ledger, order(2), at=later(3))  # between the changes: paid at DAY0, 2 days
     assert ledger.policy_at(later(3)).freeze_days == 2
@@ -99,10 +111,13 @@ def test_a_withdrawal_dated_before_the_release_it_needs_is_refused(make_ledger):
     ledger = posted(make_ledger(freeze_days=8, clawback="cap_at_balance"), at=day(1))
     ledger.release(day(9))
     before = state(ledger)
-    with pytest.raises(LedgerError, match=r"at=2026-11-03T12:00:00\+08:00 is before "
-                                          r"2026-11-10T04:00:00\+00:00, the latest time this "
-                                          r"ledger has recorded \(entry \d+: release of member "
-                                          r".*date the withdrawal at or after"):
+    with pytest.raises(
+        LedgerError,
+        match=r"at=2026-11-03T12:00:00\+08:00 is before "
+        r"2026-11-10T04:00:00\+00:00, the latest time this "
+        r"ledger has recorded \(entry \d+: release of member "
+        r".*date the withdrawal at or after",
+    ):
         ledger.withdraw("C", 1500, at=day(2), withdrawal_id="w1")
     assert state(ledger) == before
     assert ledger.balance("C", as_of=day(3)) == bal(pending=1500)
@@ -112,8 +127,11 @@ def test_a_refund_dated_between_posting_and_release_is_refused(make_ledger):
     ledger = posted(make_ledger(freeze_days=8, clawback="cap_at_balance"), at=day(1))
     ledger.release(day(9))
     ledger.withdraw("C", 1000, at=day(9), withdrawal_id="w1")
-    with pytest.raises(LedgerError, match=r"the latest time this ledger has recorded .*date "
-                                          r"the refund at or after"):
+    with pytest.raises(
+        LedgerError,
+        match=r"the latest time this ledger has recorded .*date "
+        r"the refund at or after",
+    ):
         ledger.refund("o1", at=day(5), refund_id="r1")
     ledger.refund("o1", at=day(10), refund_id="r1")  # dated now, it is capped at the balance
     for moment in (day(5), day(6), day(9), day(10)):
@@ -124,8 +142,11 @@ def test_a_refund_dated_between_posting_and_release_is_refused(make_ledger):
 def test_goods_received_before_their_order_was_posted_are_refused(make_ledger):
     ledger = posted(make_ledger(freeze_from="received"), at=datetime(2026, 11, 20, tzinfo=UTC))
     before = state(ledger)
-    with pytest.raises(LedgerError, match=r"at=2020-01-01T00:00:00\+00:00 is before order "
-                                          r"'o1' was posted \(2026-11-20T00:00:00\+00:00\)"):
+    with pytest.raises(
+        LedgerError,
+        match=r"at=2020-01-01T00:00:00\+00:00 is before order "
+        r"'o1' was posted \(2026-11-20T00:00:00\+00:00\)",
+    ):
         ledger.mark_received("o1", datetime(2020, 1, 1, tzinfo=UTC))
     assert state(ledger) == before
     assert ledger.release(datetime(2026, 12, 31, tzinfo=UTC)) == []
@@ -133,8 +154,11 @@ def test_goods_received_before_their_order_was_posted_are_refused(make_ledger):
 
 def test_an_order_paid_after_it_is_posted_is_refused(make_ledger):
     ledger = make_ledger()
-    with pytest.raises(LedgerError, match=r"has paid_at=2026-11-01T12:00:00\+08:00, after "
-                                          r"at=.*; an order is posted once it is paid"):
+    with pytest.raises(
+        LedgerError,
+        match=r"has paid_at=2026-11-01T12:00:00\+08:00, after "
+        r"at=.*; an order is posted once it is paid",
+    ):
         posted(ledger, at=DAY0 - timedelta(hours=1))
     assert ledger.entries() == []
 
@@ -157,13 +181,17 @@ def _clock_at_day_9(make_ledger):
 
 
 @pytest.mark.parametrize("operation", OPERATIONS.values(), ids=OPERATIONS.keys())
-def test_every_operation_dated_before_the_clock_is_refused_and_changes_nothing(make_ledger,
-                                                                              operation):
+def test_every_operation_dated_before_the_clock_is_refused_and_changes_nothing(
+    make_ledger, operation
+):
     ledger = _clock_at_day_9(make_ledger)
     before = state(ledger)
-    with pytest.raises(LedgerError, match=r"is before 2026-11-10T04:00:00\+00:00, the latest "
-                                          r"time this ledger has recorded \(entry \d+: post .*"
-                                          r"the ledger's clock never runs backwards"):
+    with pytest.raises(
+        LedgerError,
+        match=r"is before 2026-11-10T04:00:00\+00:00, the latest "
+        r"time this ledger has recorded \(entry \d+: post .*"
+        r"the ledger's clock never runs backwards",
+    ):
         operation(ledger, day(9) - timedelta(microseconds=1))
     assert state(ledger) == before
 
@@ -201,9 +229,14 @@ def test_concurrent_writers_never_record_an_older_time_after_a_newer_one(tmp_pat
     path = tmp_path / "ledger.db"
     Ledger.open(path).close()
     late, early = "2026-11-02T00:00:00+00:00", "2026-11-01T00:00:00+00:00"
-    workers = [subprocess.Popen([sys.executable, str(WORKER), str(path), first, "150", "--slow",
-                                 "--at", at], stdout=subprocess.PIPE, text=True)
-               for first, at in (("0", late), ("150", early))]  # slow: they overlap
+    workers = [
+        subprocess.Popen(
+            [sys.executable, str(WORKER), str(path), first, "150", "--slow", "--at", at],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for first, at in (("0", late), ("150", early))
+    ]  # slow: they overlap
     outputs = [worker.communicate(timeout=120)[0] for worker in workers]
     assert [worker.returncode for worker in workers] == [0, 0]
     counts = [dict(line.split(": ") for line in out.split("\n") if line) for out in outputs]
@@ -243,17 +276,26 @@ def _run(ledger, step, when, number, chosen):
     elif kind == "received":
         ledger.mark_received(f"o{args[0]}", when)
     else:
-        ledger.change_policy(LedgerPolicy(**{**dict(chosen), "freeze_days": args[0],
-                                             "withdrawal_fee_rate": args[1]}), at=when)
+        ledger.change_policy(
+            LedgerPolicy(
+                **{**dict(chosen), "freeze_days": args[0], "withdrawal_fee_rate": args[1]}
+            ),
+            at=when,
+        )
 
 
-@settings(max_examples=50, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(clawback=st.sampled_from(["allow_negative", "cap_at_balance"]),
-       freeze_from=st.sampled_from(["paid", "received"]), freeze_days=st.integers(0, 3),
-       steps=st.lists(st.tuples(STEPS, st.integers(0, 10 * 24)), max_size=14))
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    clawback=st.sampled_from(["allow_negative", "cap_at_balance"]),
+    freeze_from=st.sampled_from(["paid", "received"]),
+    freeze_days=st.integers(0, 3),
+    steps=st.lists(st.tuples(STEPS, st.integers(0, 10 * 24)), max_size=14),
+)
 def test_any_interleaving_at_random_times_keeps_every_past_balance_in_the_clawback_mode(
-        clawback, freeze_from, freeze_days, steps):
+    clawback, freeze_from, freeze_days, steps
+):
     chosen = LedgerPolicy(clawback=clawback, freeze_from=freeze_from, freeze_days=freeze_days)
     with Ledger(chosen) as ledger:
         for number, (step, hours) in enumerate(steps):
@@ -291,66 +333,115 @@ def _file(tmp_path):
 
 OPEN = lambda led: None  # noqa: E731  (the damage shows when the file is opened)
 DAMAGE = {  # what was done to the file with sqlite3: (SQL, the call that reads it, message)
-    "no policy": ("DELETE FROM ledger_policy", OPEN,
-                  r"has an empty ledger_policy table .*restore it from a backup"),
-    "policy json": ("UPDATE ledger_policy SET policy_json = '{\"freeze_days\": -1}'", OPEN,
-                    r"table ledger_policy, row change_id=1, policy_json='\{\"freeze_days\": "
-                    r"-1\}' \(invalid ledger policy: .*freeze_days"),
-    "policy time": ("UPDATE ledger_policy SET at = 'soon'", OPEN,
-                    r"table ledger_policy, row change_id=1, at='soon'"),
-    "entry time": ("UPDATE entries SET at = 'yesterday'", lambda led: led.entries(),
-                   r"table entries, row entry_id=1, at='yesterday' \(Invalid isoformat"),
-    "naive due_at": ("UPDATE orders SET due_at = '2026-11-01T04:00:00' WHERE order_id = 'o2'",
-                     lambda led: led.release(day(1)),
-                     r"table orders, row order_id='o2', due_at='2026-11-01T04:00:00' "
-                     r"\(expected a time in UTC as the ledger writes it"),
-    "text amount": ("UPDATE entries SET amount = 'abc' WHERE member_id = 'C'",
-                    lambda led: led.balance("C"),
-                    r"table entries, row entry_id=\d+, amount='abc' \(expected a whole number"),
+    "no policy": (
+        "DELETE FROM ledger_policy",
+        OPEN,
+        r"has an empty ledger_policy table .*restore it from a backup",
+    ),
+    "policy json": (
+        "UPDATE ledger_policy SET policy_json = '{\"freeze_days\": -1}'",
+        OPEN,
+        r"table ledger_policy, row change_id=1, policy_json='\{\"freeze_days\": "
+        r"-1\}' \(invalid ledger policy: .*freeze_days",
+    ),
+    "policy time": (
+        "UPDATE ledger_policy SET at = 'soon'",
+        OPEN,
+        r"table ledger_policy, row change_id=1, at='soon'",
+    ),
+    "entry time": (
+        "UPDATE entries SET at = 'yesterday'",
+        lambda led: led.entries(),
+        r"table entries, row entry_id=1, at='yesterday' \(Invalid isoformat",
+    ),
+    "naive due_at": (
+        "UPDATE orders SET due_at = '2026-11-01T04:00:00' WHERE order_id = 'o2'",
+        lambda led: led.release(day(1)),
+        r"table orders, row order_id='o2', due_at='2026-11-01T04:00:00' "
+        r"\(expected a time in UTC as the ledger writes it",
+    ),
+    "text amount": (
+        "UPDATE entries SET amount = 'abc' WHERE member_id = 'C'",
+        lambda led: led.balance("C"),
+        r"table entries, row entry_id=\d+, amount='abc' \(expected a whole number",
+    ),
     "text amount, withdrawing": (
         "UPDATE entries SET amount = 'abc' WHERE bucket = 'available'",
         lambda led: led.withdraw("C", 100, at=day(1), withdrawal_id="w2"),
-        r"table entries, row entry_id=\d+, amount='abc'"),
-    "real amount": ("UPDATE entries SET amount = 1.5", lambda led: led.balance("B"),
-                    r"table entries, row entry_id=\d+, amount=1.5 \(expected a whole number"),
-    "bucket": ("UPDATE entries SET bucket = 'savings'", lambda led: led.balance("C"),
-               r"table entries, row entry_id=1, bucket='savings' \(expected one of pending"),
-    "member id": ("UPDATE entries SET member_id = ''", lambda led: led.entries(),
-                  r"table entries, row entry_id=1, member_id='' \(expected non-empty text"),
-    "order json": ("UPDATE orders SET order_json = '{}'", lambda led: led.refund("o1", at=day(1)),
-                   r"table orders, row order_id='o1', order_json='\{\}'"),
-    "snapshot": ("UPDATE orders SET snapshot_json = '[]'",
-                 lambda led: led.refund("o1", at=day(1)),
-                 r"table orders, row order_id='o1', snapshot_json='\[\]' \(expected the "
-                 r"settlement snapshot"),
-    "refunded": ("UPDATE orders SET refunded_json = '[0]'",
-                 lambda led: led.refund("o1", at=day(1)),
-                 r"table orders, row order_id='o1', refunded_json=\[0\] \(expected one count"),
-    "commission policy": ("UPDATE policies SET policy_json = 'x'",
-                          lambda led: led.refund("o1", at=day(1)),
-                          r"table policies, the commission policy of the orders row "
-                          r"order_id='o1', policy_json='x'"),
-    "payout": ("UPDATE payouts SET amount = 'abc'", lambda led: led.payouts("o1"),
-               r"table payouts, row order_id='o1', member_id='\w', rule='\w+', kind='\w+', "
-               r"amount='abc'"),
-    "request time": ("UPDATE requests SET at = 'later'",
-                     lambda led: led.withdraw("C", 100, at=day(1), withdrawal_id="w2"),
-                     r"table requests, row request_id='w1', at='later'"),
-    "posted_at": ("UPDATE orders SET posted_at = 'x' WHERE order_id = 'o1'",
-                  lambda led: led.refund("o1", at=day(1)),
-                  r"table orders, row order_id='o1', posted_at='x'"),
+        r"table entries, row entry_id=\d+, amount='abc'",
+    ),
+    "real amount": (
+        "UPDATE entries SET amount = 1.5",
+        lambda led: led.balance("B"),
+        r"table entries, row entry_id=\d+, amount=1.5 \(expected a whole number",
+    ),
+    "bucket": (
+        "UPDATE entries SET bucket = 'savings'",
+        lambda led: led.balance("C"),
+        r"table entries, row entry_id=1, bucket='savings' \(expected one of pending",
+    ),
+    "member id": (
+        "UPDATE entries SET member_id = ''",
+        lambda led: led.entries(),
+        r"table entries, row entry_id=1, member_id='' \(expected non-empty text",
+    ),
+    "order json": (
+        "UPDATE orders SET order_json = '{}'",
+        lambda led: led.refund("o1", at=day(1)),
+        r"table orders, row order_id='o1', order_json='\{\}'",
+    ),
+    "snapshot": (
+        "UPDATE orders SET snapshot_json = '[]'",
+        lambda led: led.refund("o1", at=day(1)),
+        r"table orders, row order_id='o1', snapshot_json='\[\]' \(expected the "
+        r"settlement snapshot",
+    ),
+    "refunded": (
+        "UPDATE orders SET refunded_json = '[0]'",
+        lambda led: led.refund("o1", at=day(1)),
+        r"table orders, row order_id='o1', refunded_json=\[0\] \(expected one count",
+    ),
+    "commission policy": (
+        "UPDATE policies SET policy_json = 'x'",
+        lambda led: led.refund("o1", at=day(1)),
+        r"table policies, the commission policy of the orders row "
+        r"order_id='o1', policy_json='x'",
+    ),
+    "payout": (
+        "UPDATE payouts SET amount = 'abc'",
+        lambda led: led.payouts("o1"),
+        r"table payouts, row order_id='o1', member_id='\w', rule='\w+', kind='\w+', "
+        r"amount='abc'",
+    ),
+    "request time": (
+        "UPDATE requests SET at = 'later'",
+        lambda led: led.withdraw("C", 100, at=day(1), withdrawal_id="w2"),
+        r"table requests, row request_id='w1', at='later'",
+    ),
+    "posted_at": (
+        "UPDATE orders SET posted_at = 'x' WHERE order_id = 'o1'",
+        lambda led: led.refund("o1", at=day(1)),
+        r"table orders, row order_id='o1', posted_at='x'",
+    ),
 }
 
 
 @pytest.mark.parametrize(("damage", "call", "match"), DAMAGE.values(), ids=DAMAGE.keys())
 def test_every_damaged_value_is_a_ledger_error_naming_file_table_row_and_value(
-        tmp_path, damage, call, match):
+    tmp_path, damage, call, match
+):
     path = _file(tmp_path)
     with sqlite3.connect(path) as db:
         db.execute(damage)
     before = path.read_bytes()
-    with pytest.raises(LedgerError, match=rf"the ledger \S*ledger\.db (holds a damaged value: )?"
-                                          rf"{match}") as caught, Ledger.open(path) as ledger:
+    with (
+        pytest.raises(
+            LedgerError,
+            match=rf"the ledger \S*ledger\.db (holds a damaged value: )?"
+            rf"{match}",
+        ) as caught,
+        Ledger.open(path) as ledger,
+    ):
         call(ledger)
     assert "the file was altered outside tuishou: restore it from a backup" in str(caught.value)
     assert path.read_bytes() == before

@@ -28,9 +28,11 @@ NAIVE = datetime(2026, 11, 2, 12, 0)
 # ------------------------------------------------------------------ item 11: one time rule
 
 TIMED_CALLS = {
-    "post": lambda led: led.post(ORDER.model_copy(update={"order_id": "o2"}),
-                                 settle(POLICY, TREE, ORDER.model_copy(
-                                     update={"order_id": "o2"})), at=NAIVE),
+    "post": lambda led: led.post(
+        ORDER.model_copy(update={"order_id": "o2"}),
+        settle(POLICY, TREE, ORDER.model_copy(update={"order_id": "o2"})),
+        at=NAIVE,
+    ),
     "post paid_at": lambda led: led.post(*_naive_paid(), at=day(1)),
     "mark_received": lambda led: led.mark_received("o1", NAIVE),
     "release": lambda led: led.release(NAIVE),
@@ -50,8 +52,11 @@ def _naive_paid():
 def test_every_method_that_takes_a_time_refuses_a_naive_one(make_ledger, call):
     ledger = posted(make_ledger(freeze_days=0, freeze_from="paid"))
     before = (ledger.entries(), ledger.policy_history())
-    with pytest.raises(LedgerError, match=r"=2026-11-02 12:00:00 has no time zone; the ledger "
-                                          r"takes aware datetimes only \(stored in UTC\)"):
+    with pytest.raises(
+        LedgerError,
+        match=r"=2026-11-02 12:00:00 has no time zone; the ledger "
+        r"takes aware datetimes only \(stored in UTC\)",
+    ):
         call(ledger)
     assert (ledger.entries(), ledger.policy_history()) == before
 
@@ -94,25 +99,35 @@ def test_a_file_that_is_not_a_database_is_a_ledger_error(tmp_path):
     path = tmp_path / "orders.csv"
     path.write_text("order_id,amount\n" * 100)
     before = path.read_bytes()
-    with pytest.raises(LedgerError, match=r"orders.csv is not a SQLite database \(another kind "
-                                          r"of file, or damaged\); pass the path of a ledger"):
+    with pytest.raises(
+        LedgerError,
+        match=r"orders.csv is not a SQLite database \(another kind "
+        r"of file, or damaged\); pass the path of a ledger",
+    ):
         Ledger.open(path)
     assert path.read_bytes() == before
 
 
-@pytest.mark.parametrize("damage", [
-    "DELETE FROM schema_version",
-    "UPDATE schema_version SET version = 'two'",
-    "INSERT INTO schema_version VALUES (2)",
-    "DROP TABLE schema_version; CREATE TABLE schema_version (v TEXT)",
-], ids=["empty", "garbled", "two-rows", "no-column"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "DELETE FROM schema_version",
+        "UPDATE schema_version SET version = 'two'",
+        "INSERT INTO schema_version VALUES (2)",
+        "DROP TABLE schema_version; CREATE TABLE schema_version (v TEXT)",
+    ],
+    ids=["empty", "garbled", "two-rows", "no-column"],
+)
 def test_a_damaged_schema_version_table_is_a_ledger_error(tmp_path, damage):
     path = tmp_path / "ledger.db"
     Ledger.open(path).close()
     with sqlite3.connect(path) as db:
         db.executescript(damage)
-    with pytest.raises(LedgerError, match=r"has a damaged schema_version table .*restore the "
-                                          r"file from a backup"):
+    with pytest.raises(
+        LedgerError,
+        match=r"has a damaged schema_version table .*restore the "
+        r"file from a backup",
+    ):
         Ledger.open(path)
 
 
@@ -131,9 +146,12 @@ def test_someone_elses_database_is_refused_and_left_as_it_was(tmp_path):
         db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
         db.execute("INSERT INTO users (name) VALUES ('A')")
     before = path.read_bytes()
-    with pytest.raises(LedgerError, match=r"shop.db is a SQLite database of something else "
-                                          r"\(tables users\), not a ledger; tuishou adds no "
-                                          r"tables to it"):
+    with pytest.raises(
+        LedgerError,
+        match=r"shop.db is a SQLite database of something else "
+        r"\(tables users\), not a ledger; tuishou adds no "
+        r"tables to it",
+    ):
         Ledger.open(path)
     assert path.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["shop.db"]
@@ -163,11 +181,16 @@ def test_a_read_only_ledger_reports_and_refuses_every_write(tmp_path, write):
     before = path.read_bytes()
     with Ledger.open(path, read_only=True) as ledger:
         assert ledger.balance("C") == bal(available=1500)
-        assert ledger.payouts("o1") == {("C", "seller", "seller"): 1500,
-                                        ("B", "layers", "layer"): 750}
+        assert ledger.payouts("o1") == {
+            ("C", "seller", "seller"): 1500,
+            ("B", "layers", "layer"): 750,
+        }
         assert ledger.policy == LedgerPolicy(freeze_days=0)
-        with pytest.raises(LedgerError, match="was opened read-only \\(for reports\\); open it "
-                                              "without read_only=True to change it"):
+        with pytest.raises(
+            LedgerError,
+            match="was opened read-only \\(for reports\\); open it "
+            "without read_only=True to change it",
+        ):
             write(ledger)
     assert path.read_bytes() == before
 
@@ -194,12 +217,21 @@ def test_a_read_only_file_in_a_read_only_folder_can_be_read_for_balances():
     folder.chmod(0o555)  # no -wal or -shm file can be made either
     # root may write anything: run the reader as nobody then, so the file really is read-only
     as_user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-    command = [*(as_user if os.geteuid() == 0 else []), sys.executable, "-c",
-               READ_A_READ_ONLY_FILE, str(path)]
+    command = [
+        *(as_user if os.geteuid() == 0 else []),
+        sys.executable,
+        "-c",
+        READ_A_READ_ONLY_FILE,
+        str(path),
+    ]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=60,
-                              env={**os.environ, "PYTHONPATH": str(Path(tuishou.__file__)
-                                                                   .parents[1])})
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PYTHONPATH": str(Path(tuishou.__file__).parents[1])},
+        )
     finally:
         folder.chmod(0o755)
         shutil.rmtree(folder)
@@ -233,17 +265,24 @@ def _schema_1_file(tmp_path):
     with sqlite3.connect(path) as db:
         db.execute("DROP TABLE ledger_policy")
         db.execute("UPDATE schema_version SET version = 1")
-        for table, columns in (("entries", ["at"]), ("requests", ["at"]),
-                               ("orders", ["posted_at", "freeze_start", "due_at",
-                                           "released_at"])):
+        for table, columns in (
+            ("entries", ["at"]),
+            ("requests", ["at"]),
+            ("orders", ["posted_at", "freeze_start", "due_at", "released_at"]),
+        ):
             for column in columns:  # schema 1 kept the naive times it was given (here: UTC+8)
-                db.execute(f"UPDATE {table} SET {column} = "
-                           f"replace(replace({column}, '+00:00', ''), 'T04:', 'T12:')")
+                db.execute(
+                    f"UPDATE {table} SET {column} = "
+                    f"replace(replace({column}, '+00:00', ''), 'T04:', 'T12:')"
+                )
         from hashlib import sha256
+
         old = sha256(json.dumps(["o1", []]).encode()).hexdigest()
         db.execute("UPDATE requests SET fingerprint = ? WHERE request_id = 'r-full'", (old,))
-        db.execute("INSERT INTO requests VALUES ('r-empty', 'refund', ?, '2026-11-02T12:00:00')",
-                   (sha256(json.dumps(["o2", []]).encode()).hexdigest(),))
+        db.execute(
+            "INSERT INTO requests VALUES ('r-empty', 'refund', ?, '2026-11-02T12:00:00')",
+            (sha256(json.dumps(["o2", []]).encode()).hexdigest(),),
+        )
     return path
 
 
@@ -252,8 +291,11 @@ def test_a_schema_1_file_is_refused_until_upgraded_explicitly(tmp_path):
     with pytest.raises(LedgerError, match=r"schema version 1 .*Ledger.upgrade\(path, policy="):
         Ledger.open(path)
     before = path.read_bytes()
-    with pytest.raises(LedgerError, match=r"orders.posted_at = 2026-11-01T12:00:00 is a naive "
-                                          r"time; pass naive_times="):
+    with pytest.raises(
+        LedgerError,
+        match=r"orders.posted_at = 2026-11-01T12:00:00 is a naive "
+        r"time; pass naive_times=",
+    ):
         Ledger.upgrade(path, policy=LedgerPolicy(freeze_days=0, min_withdrawal=100))
     assert path.read_bytes() == before
 
@@ -281,7 +323,10 @@ def test_the_upgrade_reads_a_damaged_time_as_a_ledger_error_and_changes_nothing(
     with sqlite3.connect(path) as db:
         db.execute("UPDATE entries SET at = 'yesterday' WHERE entry_id = 2")
     before = path.read_bytes()
-    with pytest.raises(LedgerError, match=r"old.db holds a damaged value: table entries, row "
-                                          r"entry_id=2, at='yesterday' \(Invalid isoformat"):
+    with pytest.raises(
+        LedgerError,
+        match=r"old.db holds a damaged value: table entries, row "
+        r"entry_id=2, at='yesterday' \(Invalid isoformat",
+    ):
         Ledger.upgrade(path, policy=LedgerPolicy(), naive_times=UTC)
     assert path.read_bytes() == before

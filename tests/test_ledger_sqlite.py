@@ -37,8 +37,9 @@ def assert_every_order_whole(path: Path) -> None:
                    WHERE e.order_id = o.order_id AND e.reason = 'post')
                OR NOT EXISTS (SELECT 1 FROM entries e WHERE e.order_id = o.order_id)
         """).fetchall()
-        orphans = db.execute("SELECT COUNT(*) FROM entries WHERE order_id NOT IN "
-                             "(SELECT order_id FROM orders)").fetchone()[0]
+        orphans = db.execute(
+            "SELECT COUNT(*) FROM entries WHERE order_id NOT IN (SELECT order_id FROM orders)"
+        ).fetchone()[0]
     assert partial == []
     assert orphans == 0
 

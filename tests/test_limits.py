@@ -34,21 +34,32 @@ from tuishou.rules import MAX_GENERATION
 
 from helpers import assert_same, reference_rows
 
-VARIANTS = [{"rounding": rounding, "rounding_scope": scope}
-            for rounding in ("largest_remainder", "floor") for scope in ("order", "line")]
+VARIANTS = [
+    {"rounding": rounding, "rounding_scope": scope}
+    for rounding in ("largest_remainder", "floor")
+    for scope in ("order", "line")
+]
 
 
-def chain_tree(size: int, *, tiers: list[str] | None = None,
-               statuses: list[str] | None = None) -> InviteTree:
+def chain_tree(
+    size: int, *, tiers: list[str] | None = None, statuses: list[str] | None = None
+) -> InviteTree:
     """m0 <- m1 <- ... <- m{size-1}: each member invited by the previous one."""
     ids = [f"m{i}" for i in range(size)]
-    return InviteTree.from_arrays(ids, [None, *ids[:-1]], tiers or ["m"] * size,
-                                  status=statuses)
+    return InviteTree.from_arrays(ids, [None, *ids[:-1]], tiers or ["m"] * size, status=statuses)
 
 
 def deep_policy(generations: int, rules: list[dict[str, object]], **fields: object) -> Policy:
-    return Policy.model_validate({"name": "deep", "tiers": ["m"], "group_rates": {"g": "1"},
-                                  "max_generation": generations, "rules": rules, **fields})
+    return Policy.model_validate(
+        {
+            "name": "deep",
+            "tiers": ["m"],
+            "group_rates": {"g": "1"},
+            "max_generation": generations,
+            "rules": rules,
+            **fields,
+        }
+    )
 
 
 def one_line(order_id: str, amount: int, **who: str) -> Order:
@@ -59,8 +70,10 @@ def one_line(order_id: str, amount: int, **who: str) -> Order:
 
 ISSUE_RULES = {
     "layers": ([{"kind": "layers", "rates": {"m": ["0.0001"] * 200}}], 199),
-    "peers": ([{"kind": "differential", "rates": {"m": "0.5"}, "peer_rate": "0.0001",
-                "peer_max": 200}], 200),
+    "peers": (
+        [{"kind": "differential", "rates": {"m": "0.5"}, "peer_rate": "0.0001", "peer_max": 200}],
+        200,
+    ),
 }
 
 
@@ -87,20 +100,52 @@ def test_the_issue_example_pays_every_member_on_every_path(rules, variant):
 def test_the_issue_example_through_the_command_line(rules, variant, tmp_path, capsys):
     from cli_support import MEMBER_COLUMNS, ORDER_COLUMNS, read_payouts, run, write_rows
 
-    document = {"name": "deep", "tiers": ["m"], "group_rates": {"g": "1"},
-                "max_generation": 200, "rules": ISSUE_RULES[rules][0], **variant}
+    document = {
+        "name": "deep",
+        "tiers": ["m"],
+        "group_rates": {"g": "1"},
+        "max_generation": 200,
+        "rules": ISSUE_RULES[rules][0],
+        **variant,
+    }
     policy_file = tmp_path / "policy.json"
     policy_file.write_text(json.dumps(document), encoding="utf-8")
-    members = write_rows(tmp_path / "members.csv", [
-        {"member_id": f"m{i}", "inviter_id": f"m{i - 1}" if i else None, "tier": "m"}
-        for i in range(201)], MEMBER_COLUMNS)
+    members = write_rows(
+        tmp_path / "members.csv",
+        [
+            {"member_id": f"m{i}", "inviter_id": f"m{i - 1}" if i else None, "tier": "m"}
+            for i in range(201)
+        ],
+        MEMBER_COLUMNS,
+    )
     order = one_line("o1", 1_234_567, buyer_id="m200")
-    orders = write_rows(tmp_path / "orders.csv", [
-        {"order_id": "o1", "buyer_id": "m200", "sku": "s", "group": "g", "amount": 1_234_567,
-         "quantity": 1}], ORDER_COLUMNS)
+    orders = write_rows(
+        tmp_path / "orders.csv",
+        [
+            {
+                "order_id": "o1",
+                "buyer_id": "m200",
+                "sku": "s",
+                "group": "g",
+                "amount": 1_234_567,
+                "quantity": 1,
+            }
+        ],
+        ORDER_COLUMNS,
+    )
     out = tmp_path / "payouts.csv"
-    code, _, err = run(capsys, "settle", "--policy", str(policy_file), "--members",
-                       str(members), "--orders", str(orders), "--out", str(out))
+    code, _, err = run(
+        capsys,
+        "settle",
+        "--policy",
+        str(policy_file),
+        "--members",
+        str(members),
+        "--orders",
+        str(orders),
+        "--out",
+        str(out),
+    )
     assert code == 0, err
     expected = reference_rows(Policy.model_validate(document), chain_tree(201), [order])[0]
     assert read_payouts(out) == expected
@@ -127,6 +172,7 @@ def dask_rows(chosen: Policy, tree: InviteTree, order_list: list[Order]) -> list
 
 # ------------------------------------------------------------- item 1: each width at its limit
 
+
 @pytest.mark.parametrize("layout", ["sparse", "dense"])
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("slots", [127, 128, 129, 255, 256, 257, 2 * MAX_GENERATION + 1])
@@ -136,14 +182,23 @@ def test_every_count_of_paying_slots_around_the_int8_and_uint8_limits(slots, var
     upline. Every layer remainder ties, so slot order decides who gets the missing fen."""
     generations = min(slots - 1, MAX_GENERATION)
     peers = slots - 1 - generations
-    rules = [{"kind": "seller", "rates": {"m": "0" if peers else "0.3"}},
-             {"kind": "layers", "rates": {"m": ["0.0001"] * generations}},
-             {"kind": "differential", "rates": {"m": "0.1" if peers else "0"},
-              "peer_rate": "0.0001", "peer_max": peers}]
+    rules = [
+        {"kind": "seller", "rates": {"m": "0" if peers else "0.3"}},
+        {"kind": "layers", "rates": {"m": ["0.0001"] * generations}},
+        {
+            "kind": "differential",
+            "rates": {"m": "0.1" if peers else "0"},
+            "peer_rate": "0.0001",
+            "peer_max": peers,
+        },
+    ]
     chosen = deep_policy(generations, rules, self_purchase=True, **variant)
     tree = chain_tree(generations + 1)
-    order = Order(order_id="o", buyer_id=f"m{generations}", lines=[
-        OrderLine(sku=f"s{i}", group="g", amount=1_234_567 + i) for i in range(3)])
+    order = Order(
+        order_id="o",
+        buyer_id=f"m{generations}",
+        lines=[OrderLine(sku=f"s{i}", group="g", amount=1_234_567 + i) for i in range(3)],
+    )
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(per_line, "_SPARSE_COST", 0 if layout == "sparse" else 10**6)
         assert_same(chosen, tree, [order])
@@ -154,18 +209,24 @@ def test_every_count_of_paying_slots_around_the_int8_and_uint8_limits(slots, var
 def test_rule_positions_around_the_int8_and_int16_limits(position):
     """Rules that pay nothing before the one that pays: its name must survive the position."""
     silent = [{"kind": "seller", "name": f"r{i}", "rates": {}} for i in range(position)]
-    chosen = deep_policy(1, [*silent, {"kind": "seller", "name": "paying", "rates": {"m": "0.5"}},
-                             {"kind": "layers", "name": "up", "rates": {"m": ["0.25"]}}])
+    chosen = deep_policy(
+        1,
+        [
+            *silent,
+            {"kind": "seller", "name": "paying", "rates": {"m": "0.5"}},
+            {"kind": "layers", "name": "up", "rates": {"m": ["0.25"]}},
+        ],
+    )
     order = one_line("o", 10_001, sharer_id="m1")
     assert_same(chosen, chain_tree(2), [order])
-    assert [row[2] for row in reference_rows(chosen, chain_tree(2), [order])[0]] == ["paying",
-                                                                                      "up"]
+    assert [row[2] for row in reference_rows(chosen, chain_tree(2), [order])[0]] == ["paying", "up"]
 
 
 def test_peer_max_is_bounded_like_max_generation():
     """peer_max at the limit settles alike on both paths; above it the policy is refused."""
-    chosen = deep_policy(5, [{"kind": "differential", "rates": {"m": "0.5"},
-                              "peer_max": MAX_GENERATION}])
+    chosen = deep_policy(
+        5, [{"kind": "differential", "rates": {"m": "0.5"}, "peer_max": MAX_GENERATION}]
+    )
     assert_same(chosen, chain_tree(7), [one_line("o", 999, buyer_id="m6")])
     for value in (MAX_GENERATION + 1, 10**30):
         with pytest.raises(InvalidPolicyError, match=rf"peer_max={value} is above the limit"):
@@ -174,6 +235,7 @@ def test_peer_max_is_bounded_like_max_generation():
 
 # ------------------------------------------------------------ item 2: the max_generation bound
 
+
 def build_policy(how: str, max_generation: int, folder) -> Policy:
     """A policy with ``max_generation``, built one of the ways a policy comes in."""
     if how == "model":
@@ -181,8 +243,10 @@ def build_policy(how: str, max_generation: int, folder) -> Policy:
     if how == "replace":
         return replace(deep_policy(1, []), max_generation=max_generation)
     path = folder / "policy.toml"
-    path.write_text(f'name = "p"\ntiers = ["m"]\nmax_generation = {max_generation}\n'
-                    '[group_rates]\ng = "1"\n', encoding="utf-8")
+    path.write_text(
+        f'name = "p"\ntiers = ["m"]\nmax_generation = {max_generation}\n[group_rates]\ng = "1"\n',
+        encoding="utf-8",
+    )
     return load_policy(path)
 
 
@@ -211,18 +275,28 @@ def test_tuishou_validate_refuses_max_generation_above_the_limit(tmp_path, capsy
 def test_the_chain_walk_stops_at_the_deepest_root(compression):
     """The cost follows the tree's depth: a policy at the bound walks at most 4 uplines on a
     chain of 5 members, not 1,000."""
-    chosen = deep_policy(MAX_GENERATION, [
-        {"kind": "layers", "rates": {"m": ["0.0001"] * MAX_GENERATION}},
-        {"kind": "differential", "rates": {"m": "0.5"}, "peer_rate": "0.0001",
-         "peer_max": MAX_GENERATION}], compression=compression)
+    chosen = deep_policy(
+        MAX_GENERATION,
+        [
+            {"kind": "layers", "rates": {"m": ["0.0001"] * MAX_GENERATION}},
+            {
+                "kind": "differential",
+                "rates": {"m": "0.5"},
+                "peer_rate": "0.0001",
+                "peer_max": MAX_GENERATION,
+            },
+        ],
+        compression=compression,
+    )
     tree = chain_tree(5, statuses=["active", "suspended", "active", "active", "active"])
     arrays = tree.arrays()
     uplines = 3 if compression else 4  # compression skips the suspended m1
     assert len(_chains(chosen, arrays, np.array([4, 2]))) == 1 + uplines
     assert len(_chains(chosen, arrays, np.array([0]))) == 1
     assert len(_chains(chosen, arrays, np.zeros(0, dtype=np.int64))) == 1
-    assert_same(chosen, tree, [one_line("o", 12_345, buyer_id="m4"),
-                               one_line("p", 777, sharer_id="m0")])
+    assert_same(
+        chosen, tree, [one_line("o", 12_345, buyer_id="m4"), one_line("p", 777, sharer_id="m0")]
+    )
 
 
 # ---------------------------------------------------------------- item 3: amounts at the limit
@@ -230,8 +304,13 @@ def test_the_chain_walk_stops_at_the_deepest_root(compression):
 MAX_RULES = [
     {"kind": "seller", "rates": {"m": "0.3333"}},
     {"kind": "layers", "rates": {"m": ["0.0003"] * MAX_GENERATION}},
-    {"kind": "differential", "rates": {"m": "0.2"}, "include_seller": False,
-     "peer_rate": "0.0001", "peer_max": MAX_GENERATION},
+    {
+        "kind": "differential",
+        "rates": {"m": "0.2"},
+        "include_seller": False,
+        "peer_rate": "0.0001",
+        "peer_max": MAX_GENERATION,
+    },
 ]
 
 
@@ -241,11 +320,19 @@ def test_the_largest_order_over_many_lines_on_the_deepest_chain(variant):
     chosen = deep_policy(MAX_GENERATION, MAX_RULES, **variant)
     tree = chain_tree(MAX_GENERATION + 2)
     amounts = [MAX_ORDER_FEN // 7] * 6 + [MAX_ORDER_FEN - 6 * (MAX_ORDER_FEN // 7)]
-    largest = Order(order_id="max", buyer_id=f"m{MAX_GENERATION + 1}", lines=[
-        OrderLine(sku=f"s{i}", group="g", amount=amount) for i, amount in enumerate(amounts)])
+    largest = Order(
+        order_id="max",
+        buyer_id=f"m{MAX_GENERATION + 1}",
+        lines=[
+            OrderLine(sku=f"s{i}", group="g", amount=amount) for i, amount in enumerate(amounts)
+        ],
+    )
     assert largest.amount == MAX_ORDER_FEN
-    order_list = [largest, one_line("one-line", MAX_ORDER_FEN, sharer_id="m500"),
-                  one_line("small", 3, buyer_id="m7")]
+    order_list = [
+        largest,
+        one_line("one-line", MAX_ORDER_FEN, sharer_id="m500"),
+        one_line("small", 3, buyer_id="m7"),
+    ]
     assert_same(chosen, tree, order_list)
     result = settle(chosen, tree, largest)
     # the seller share, a layer share per upline, one differential raise and 999 peer bonuses
@@ -257,8 +344,9 @@ def test_the_largest_order_over_many_lines_on_the_deepest_chain(variant):
 
 def test_settle_is_exact_whatever_the_decimal_context():
     """Amounts, pools and the exact values a person reads never go through a Decimal context."""
-    chosen = deep_policy(2, [{"kind": "seller", "rates": {"m": "0.9999"}}],
-                         group_rates={"g": "0.9999"})
+    chosen = deep_policy(
+        2, [{"kind": "seller", "rates": {"m": "0.9999"}}], group_rates={"g": "0.9999"}
+    )
     order = one_line("o", MAX_ORDER_FEN - 1, sharer_id="m2")
     expected = settle(chosen, chain_tree(3), order)
     with decimal.localcontext(decimal.Context(prec=3)):
@@ -276,8 +364,13 @@ def test_sums_across_a_million_orders_at_the_limit_are_exact():
 
     count = (1 << 20) + 3
     chosen = deep_policy(1, [{"kind": "seller", "rates": {"m": "0.9999"}}])
-    columns = {"order_id": np.arange(count), "sharer_id": ["m1"] * count, "sku": ["s"] * count,
-               "group": ["g"] * count, "amount": np.full(count, MAX_ORDER_FEN)}
+    columns = {
+        "order_id": np.arange(count),
+        "sharer_id": ["m1"] * count,
+        "sku": ["s"] * count,
+        "group": ["g"] * count,
+        "amount": np.full(count, MAX_ORDER_FEN),
+    }
     each = MAX_ORDER_FEN * 9999 // 10**4
     assert count * each > 2**53
     batch = settle_batch(chosen, chain_tree(2), columns)
@@ -291,19 +384,23 @@ def test_a_batch_total_past_int64_is_refused_not_wrapped():
     assert exact_sum(np.full(5, 2**62)) == 5 * 2**62
     assert exact_sum(np.array([2**63 - 1, 1, 2**63 - 1])) == 2**64 - 1
     _check_batch_total(2**63 - 1, 10**9)  # the largest total that adds up in int64: fine
-    with pytest.raises(InvalidOrderError, match=r"the 1000000000 order lines total "
-                       r"9223372036854775808 fen, above the 9223372036854775807 fen one batch "
-                       r"can add up exactly; settle them in smaller batches"):
+    with pytest.raises(
+        InvalidOrderError,
+        match=r"the 1000000000 order lines total "
+        r"9223372036854775808 fen, above the 9223372036854775807 fen one batch "
+        r"can add up exactly; settle them in smaller batches",
+    ):
         _check_batch_total(2**63, 10**9)
 
 
 # ------------------------------------------------------- the property: deep chains, every path
 
+
 @st.composite
 def deep_cases(draw):
     """A chain of up to 320 members with a few branches, a policy with max_generation up to
     300 (long layer lists, a differential with many peers), and orders near the tip."""
-    tiers = ("t0", "t1", "t2")[:draw(st.integers(1, 3))]
+    tiers = ("t0", "t1", "t2")[: draw(st.integers(1, 3))]
     depth = draw(st.integers(1, 320))
     branches = draw(st.lists(st.integers(0, depth - 1), max_size=5))
     size = depth + len(branches)
@@ -312,32 +409,56 @@ def deep_cases(draw):
     off = set(draw(st.lists(st.integers(0, size - 1), max_size=size // 8)))
     ids = [f"m{i}" for i in range(size)]
     tree = InviteTree.from_arrays(
-        ids, [None if p is None else ids[p] for p in parents], tier_of,
-        status=["suspended" if i in off else "active" for i in range(size)])
+        ids,
+        [None if p is None else ids[p] for p in parents],
+        tier_of,
+        status=["suspended" if i in off else "active" for i in range(size)],
+    )
     generations = draw(st.integers(0, 300))
-    layers = {t: draw(st.lists(st.sampled_from(["0", "0.0001", "0.0002"]),
-                               max_size=generations)) for t in tiers}
+    layers = {
+        t: draw(st.lists(st.sampled_from(["0", "0.0001", "0.0002"]), max_size=generations))
+        for t in tiers
+    }
     peer_max = draw(st.integers(0, generations))
     rules = [
-        {"kind": "seller", "rates": {t: draw(st.sampled_from(["0", "0.05", "0.2"]))
-                                     for t in tiers}},
+        {
+            "kind": "seller",
+            "rates": {t: draw(st.sampled_from(["0", "0.05", "0.2"])) for t in tiers},
+        },
         {"kind": "layers", "rates": layers},
-        {"kind": "differential", "include_seller": draw(st.booleans()),
-         "rates": {t: str(0.1 * (i + 1))[:4] for i, t in enumerate(tiers)},
-         "peer_rate": draw(st.sampled_from(["0", "0.0001", "0.0003"])), "peer_max": peer_max},
+        {
+            "kind": "differential",
+            "include_seller": draw(st.booleans()),
+            "rates": {t: str(0.1 * (i + 1))[:4] for i, t in enumerate(tiers)},
+            "peer_rate": draw(st.sampled_from(["0", "0.0001", "0.0003"])),
+            "peer_max": peer_max,
+        },
     ]
-    chosen = Policy.model_validate({
-        "name": "deep", "tiers": tiers, "group_rates": {"g": draw(st.sampled_from(
-            ["1", "0.3333", "0.05"]))}, "max_generation": generations, "rules": rules,
-        "self_purchase": draw(st.booleans()), "compression": draw(st.booleans()),
-        **draw(st.sampled_from(VARIANTS))})
+    chosen = Policy.model_validate(
+        {
+            "name": "deep",
+            "tiers": tiers,
+            "group_rates": {"g": draw(st.sampled_from(["1", "0.3333", "0.05"]))},
+            "max_generation": generations,
+            "rules": rules,
+            "self_purchase": draw(st.booleans()),
+            "compression": draw(st.booleans()),
+            **draw(st.sampled_from(VARIANTS)),
+        }
+    )
     amounts = st.sampled_from([1, 1_234_567, MAX_ORDER_FEN // 3]) | st.integers(0, 10**6)
     order_list = [
-        Order(order_id=f"o{k}", buyer_id=ids[draw(st.integers(max(0, size - 40), size - 1))],
-              sharer_id=draw(st.none() | st.sampled_from(ids)),
-              lines=[OrderLine(sku=f"s{j}", group="g", amount=draw(amounts))
-                     for j in range(draw(st.integers(1, 3)))])
-        for k in range(draw(st.integers(1, 4)))]
+        Order(
+            order_id=f"o{k}",
+            buyer_id=ids[draw(st.integers(max(0, size - 40), size - 1))],
+            sharer_id=draw(st.none() | st.sampled_from(ids)),
+            lines=[
+                OrderLine(sku=f"s{j}", group="g", amount=draw(amounts))
+                for j in range(draw(st.integers(1, 3)))
+            ],
+        )
+        for k in range(draw(st.integers(1, 4)))
+    ]
     return chosen, tree, order_list
 
 

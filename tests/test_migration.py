@@ -30,14 +30,21 @@ from tuishou import (
 from helpers import CN, order, paid, policy, tree_from_text
 
 AS_OF = datetime(2026, 11, 24, 10, 0, tzinfo=CN)
-LADDER = TierLadder(tiers=[
-    Tier(name="member", label="会员"),
-    Tier(name="pusher", label="推手", requires=Requirements(min_personal_sales=39_600)),
-    Tier(name="mentor", label="导师", requires=Requirements(min_direct=3, min_team_sales=500_000)),
-    Tier(name="senior_advisor", label="高级顾问",
-         requires=Requirements(min_direct_at={"mentor": 2}, min_team_size=8)),
-    Tier(name="director", label="董事"),  # granted by hand only
-])
+LADDER = TierLadder(
+    tiers=[
+        Tier(name="member", label="会员"),
+        Tier(name="pusher", label="推手", requires=Requirements(min_personal_sales=39_600)),
+        Tier(
+            name="mentor", label="导师", requires=Requirements(min_direct=3, min_team_sales=500_000)
+        ),
+        Tier(
+            name="senior_advisor",
+            label="高级顾问",
+            requires=Requirements(min_direct_at={"mentor": 2}, min_team_size=8),
+        ),
+        Tier(name="director", label="董事"),  # granted by hand only
+    ]
+)
 MAPPINGS = [
     ("每日一淘", "高级顾问", "senior_advisor"),
     ("每日一淘", "顾问", "mentor"),
@@ -53,8 +60,13 @@ def migration_policy(**fields):
 
 
 def entry(member_id, inviter_id=None, platform="每日一淘", source_tier="会员", **extra):
-    return {"member_id": member_id, "inviter_id": inviter_id, "platform": platform,
-            "source_tier": source_tier, **extra}
+    return {
+        "member_id": member_id,
+        "inviter_id": inviter_id,
+        "platform": platform,
+        "source_tier": source_tier,
+        **extra,
+    }
 
 
 # 每日一淘: leader T0 (高级顾问), two 顾问 T1 and T2, members under them.
@@ -77,17 +89,34 @@ def host_tree():
 
 def youpin_policy():
     return policy(
-        tiers=list(LADDER.names), group_rates={"ecosystem": "0.20"}, self_purchase=True,
+        tiers=list(LADDER.names),
+        group_rates={"ecosystem": "0.20"},
+        self_purchase=True,
         max_generation=3,
-        rules=[{"kind": "differential",
-                "rates": {"pusher": "0.50", "mentor": "0.65", "senior_advisor": "0.75",
-                          "director": "0.75"},
-                "peer_rate": "0.05", "peer_max": 1}])
+        rules=[
+            {
+                "kind": "differential",
+                "rates": {
+                    "pusher": "0.50",
+                    "mentor": "0.65",
+                    "senior_advisor": "0.75",
+                    "director": "0.75",
+                },
+                "peer_rate": "0.05",
+                "peer_max": 1,
+            }
+        ],
+    )
 
 
 def migrate(tree, roster=ROSTER, **kwargs):
-    arguments = {"ladder": LADDER, "policy": migration_policy(), "attach_to": "A",
-                 "as_of": AS_OF, **kwargs}
+    arguments = {
+        "ladder": LADDER,
+        "policy": migration_policy(),
+        "attach_to": "A",
+        "as_of": AS_OF,
+        **kwargs,
+    }
     return migrate_team(tree, roster, **arguments)
 
 
@@ -96,11 +125,25 @@ def test_worked_scenario_structure_tiers_and_origin():
     report = migrate(tree)
     assert len(tree) == 3 + 8
     assert {m: tree.inviter(m) for m in report.added} == {
-        "T0": "A", "T1": "T0", "T2": "T0", "T3": "T1", "T4": "T1", "T5": "T2",
-        "Y0": "A", "Y1": "Y0"}
+        "T0": "A",
+        "T1": "T0",
+        "T2": "T0",
+        "T3": "T1",
+        "T4": "T1",
+        "T5": "T2",
+        "Y0": "A",
+        "Y1": "Y0",
+    }
     assert {m: tree.tier(m) for m in report.added} == {
-        "T0": "senior_advisor", "T1": "mentor", "T2": "mentor", "T3": "member", "T4": "member",
-        "T5": "member", "Y0": "senior_advisor", "Y1": "pusher"}
+        "T0": "senior_advisor",
+        "T1": "mentor",
+        "T2": "mentor",
+        "T3": "member",
+        "T4": "member",
+        "T5": "member",
+        "Y0": "senior_advisor",
+        "Y1": "pusher",
+    }
     assert tree.origin("T0") == Origin("每日一淘", "高级顾问", "mryt-88")
     assert tree.origin("Y0") == Origin("云集", "合伙人", None)  # NFKC-normalised and trimmed
     for member in report.added:
@@ -116,11 +159,18 @@ def test_worked_scenario_report():
     assert report.by_tier == {"member": 3, "pusher": 1, "mentor": 2, "senior_advisor": 2}
     y0 = next(m for m in report.members if m.member_id == "Y0")
     assert (y0.mapped_tier, y0.granted_tier, y0.capped, y0.note) == (
-        "director", "senior_advisor", True, "capped from director")
+        "director",
+        "senior_advisor",
+        True,
+        "capped from director",
+    )
     text = str(report)
-    for expected in ["Migrated 8 member(s) on 2026-11-24, on probation until 2027-02-22",
-                     "Leaders (under A): T0, Y0", "senior_advisor 2",
-                     "capped from director"]:
+    for expected in [
+        "Migrated 8 member(s) on 2026-11-24, on probation until 2027-02-22",
+        "Leaders (under A): T0, Y0",
+        "senior_advisor 2",
+        "capped from director",
+    ]:
         assert expected in text
     records = report.to_records()
     assert (records[0]["member_id"], records[0]["inviter_id"]) == ("T0", "A")
@@ -135,13 +185,16 @@ def test_an_order_by_a_migrated_member_pays_the_migrated_leader_by_the_different
     # T3 member (no rate) → T1 mentor 65% → T0 senior_advisor 10% → A (mentor): nothing.
     assert paid(result) == {"T1": 1300, "T0": 200}
     assert [(p.member_id, p.kind, p.generation) for p in result.payouts] == [
-        ("T1", "differential", 1), ("T0", "differential", 2)]
+        ("T1", "differential", 1),
+        ("T0", "differential", 2),
+    ]
 
 
 def test_unmapped_tiers_can_fall_back_to_the_lowest_tier_and_say_so():
     tree = host_tree()
-    report = migrate(tree, [entry("N0", source_tier="钻石会员")],
-                     policy=migration_policy(on_unmapped="lowest"))
+    report = migrate(
+        tree, [entry("N0", source_tier="钻石会员")], policy=migration_policy(on_unmapped="lowest")
+    )
     assert tree.tier("N0") == "member"
     assert report.members[0].note == "unmapped: lowest tier"
     assert report.to_records()[0]["unmapped"] is True
@@ -191,8 +244,14 @@ def test_attach_to_must_be_a_member():
 def test_several_problems_are_all_reported_together():
     tree = host_tree()
     before = tree.to_records()
-    roster = [*ROSTER, entry("T3"), entry("B"), entry("Q", "nobody"), entry("Z", source_tier="?"),
-              entry("P", "P")]
+    roster = [
+        *ROSTER,
+        entry("T3"),
+        entry("B"),
+        entry("Q", "nobody"),
+        entry("Z", source_tier="?"),
+        entry("P", "P"),
+    ]
     with pytest.raises(MigrationError) as caught:
         migrate(tree, roster, attach_to="nobody-either")
     problems = caught.value.problems
@@ -203,26 +262,42 @@ def test_several_problems_are_all_reported_together():
 
 # ------------------------------------------------------------------------------ our ids
 
+
 def spoilt(form, good, name):
     """``good`` spoilt in ``form``, and the refusal of it (a regex): naming its normal form."""
+
     def named(bad):
-        return re.escape(f"{name}={bad!r} is not a normal id; use its normal form {good!r} "
-                         "(NFKC, trimmed)")
+        return re.escape(
+            f"{name}={bad!r} is not a normal id; use its normal form {good!r} (NFKC, trimmed)"
+        )
+
     wide = spoiled("full width", good)
     return {
         "leading space": (f" {good}", named(f" {good}")),
         "trailing space": (f"{good} ", named(f"{good} ")),
         "full width": (wide, named(wide)),
         "no-break space": (f"{good}\u00a0", named(f"{good}\u00a0")),
-        "control character": (f"{good}\x07", re.escape(f"{name}={good + chr(7)!r} holds a "
-                                                        "control character; ids are printable")),
-        "not text": (7, re.escape(f"{name}=7 is a int; ids are text (str)") if name == "attach_to"
-                     else r"Input should be a valid string \(got 7\)"),
+        "control character": (
+            f"{good}\x07",
+            re.escape(f"{name}={good + chr(7)!r} holds a control character; ids are printable"),
+        ),
+        "not text": (
+            7,
+            re.escape(f"{name}=7 is a int; ids are text (str)")
+            if name == "attach_to"
+            else r"Input should be a valid string \(got 7\)",
+        ),
     }[form]
 
 
-ID_FORMS = ["leading space", "trailing space", "full width", "no-break space",
-            "control character", "not text"]
+ID_FORMS = [
+    "leading space",
+    "trailing space",
+    "full width",
+    "no-break space",
+    "control character",
+    "not text",
+]
 STRING_FORMS = ID_FORMS[:-1]
 # (field, the entry whose field is spoilt or None for the attach_to argument, its good value)
 ROSTER_IDS = [("member_id", 5, "T5"), ("inviter_id", 1, "T0"), ("attach_to", None, "A")]
@@ -264,7 +339,8 @@ def test_an_entry_after_a_refused_one_is_named_by_its_own_index():
     with pytest.raises(MigrationError) as caught:
         migrate(host_tree(), roster)
     assert caught.value.problems[1] == (
-        "entry 2 (member_id='T1'): duplicate member_id, first in entry 1")
+        "entry 2 (member_id='T1'): duplicate member_id, first in entry 1"
+    )
 
 
 @pytest.mark.parametrize("form", ID_FORMS)
@@ -284,8 +360,9 @@ def test_a_mapped_tier_or_a_cap_not_normal_is_refused_with_every_other_problem(f
     assert len(caught.value.problems) == 2  # and probation_days
     if isinstance(bad, str):
         with pytest.raises(InvalidPolicyError, match=says.removeprefix("mappings.4.")):
-            TierMapping(platform="云集", source_tier="店主", tier=bad) if field == "tier" \
-                else MigrationPolicy(mappings=(), cap=bad)
+            TierMapping(
+                platform="云集", source_tier="店主", tier=bad
+            ) if field == "tier" else MigrationPolicy(mappings=(), cap=bad)
 
 
 def test_only_the_rival_names_are_matched_after_nfkc_and_trimming():
@@ -320,8 +397,10 @@ def test_a_failure_while_adding_rolls_everything_back(monkeypatch):
     ("fields", "match"),
     [
         ({"cap": "boss"}, r"cap: 'boss' is not in the ladder"),
-        ({"mappings": [TierMapping(platform="云集", source_tier="店主", tier="pushr")]},
-         r"tier 'pushr' is not in the ladder; did you mean 'pusher'\?"),
+        (
+            {"mappings": [TierMapping(platform="云集", source_tier="店主", tier="pushr")]},
+            r"tier 'pushr' is not in the ladder; did you mean 'pusher'\?",
+        ),
     ],
 )
 def test_a_migration_policy_must_fit_the_ladder(fields, match):
@@ -334,9 +413,15 @@ def test_a_migration_policy_must_fit_the_ladder(fields, match):
 @pytest.mark.parametrize(
     ("fields", "match"),
     [
-        ({"mappings": [TierMapping(platform="云集", source_tier="店主", tier="pusher"),
-                       TierMapping(platform="云集 ", source_tier="店主", tier="mentor")]},
-         r"mappings.1: \(云集, 店主\) is already mapped by mappings.0"),
+        (
+            {
+                "mappings": [
+                    TierMapping(platform="云集", source_tier="店主", tier="pusher"),
+                    TierMapping(platform="云集 ", source_tier="店主", tier="mentor"),
+                ]
+            },
+            r"mappings.1: \(云集, 店主\) is already mapped by mappings.0",
+        ),
         ({"probation_days": -1}, r"probation_days: "),
         ({"probation_days": 1.5}, r"probation_days: "),
         ({"on_unmapped": "skip"}, r"on_unmapped: "),
@@ -375,8 +460,14 @@ def rosters(draw, *, valid: bool):
     for i in range(size):
         inviter = draw(st.none() | st.integers(0, i - 1)) if i else None
         platform, source, _ = draw(st.sampled_from(MAPPINGS))
-        entries.append(entry(f"n{i}", None if inviter is None else f"n{inviter}",
-                             platform=platform, source_tier=source))
+        entries.append(
+            entry(
+                f"n{i}",
+                None if inviter is None else f"n{inviter}",
+                platform=platform,
+                source_tier=source,
+            )
+        )
     if not valid:
         breakers = [
             lambda e: [*e, dict(e[0])],  # a duplicate id

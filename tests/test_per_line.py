@@ -38,12 +38,16 @@ def test_each_layout_equals_settle(layout, cost, batch):
 def test_the_dense_layout_is_chosen_for_few_slots_that_every_seller_pays():
     entries = per_line.Entries.from_dense(
         per_line.np.array([[1, 2], [3, 4], [0, 0]], dtype=per_line.np.int32),
-        per_line.np.array([[500, 200], [500, 200], [0, 0]]))
-    grouped = per_line.LineBook(per_line.np.array([0, 1]),
-                                per_line.np.array([0, 0, 1], dtype=per_line.np.int32),
-                                per_line.np.array([0, 2]))
+        per_line.np.array([[500, 200], [500, 200], [0, 0]]),
+    )
+    grouped = per_line.LineBook(
+        per_line.np.array([0, 1]),
+        per_line.np.array([0, 0, 1], dtype=per_line.np.int32),
+        per_line.np.array([0, 2]),
+    )
     assert per_line.dense_applies(grouped, entries, "floor")
     sparse = per_line.Entries.from_dense(
         per_line.np.zeros((3, 8), dtype=per_line.np.int32),
-        per_line.np.array([[500] + [0] * 6 + [1], [0] * 7 + [1], [0] * 8]))
+        per_line.np.array([[500] + [0] * 6 + [1], [0] * 7 + [1], [0] * 8]),
+    )
     assert not per_line.dense_applies(grouped, sparse, "floor")

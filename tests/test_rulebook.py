@@ -15,11 +15,19 @@ TIERS = ("member", "pusher", "mentor", "partner")
 RULES = [
     SellerRule(kind="seller", rates={"member": "0.05", "mentor": "0.1"}),
     LayersRule(kind="layers", rates={"member": ["0.02", "0.01"], "partner": ["0.03"]}),
-    DifferentialRule(kind="differential", rates={"pusher": "0.5", "mentor": "0.65",
-                                                 "partner": "0.7"}, peer_rate="0.05",
-                     peer_max=2),
-    DifferentialRule(kind="differential", rates={"member": "0.1", "mentor": "0.3"},
-                     include_seller=False, peer_rate="0.01", peer_max=1),
+    DifferentialRule(
+        kind="differential",
+        rates={"pusher": "0.5", "mentor": "0.65", "partner": "0.7"},
+        peer_rate="0.05",
+        peer_max=2,
+    ),
+    DifferentialRule(
+        kind="differential",
+        rates={"member": "0.1", "mentor": "0.3"},
+        include_seller=False,
+        peer_rate="0.01",
+        peer_max=1,
+    ),
 ]
 
 

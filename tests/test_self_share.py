@@ -21,15 +21,24 @@ from tuishou.orders import order_columns
 
 from helpers import policy
 
-TREE = InviteTree.from_records([{"member_id": "Z", "inviter_id": None, "tier": "m"},
-                                {"member_id": "A", "inviter_id": "Z", "tier": "m"}])
-ORDER = Order(order_id="o1", buyer_id="A", sharer_id="A",
-              lines=[OrderLine(sku="s", group="g", amount=10_000)])
+TREE = InviteTree.from_records(
+    [
+        {"member_id": "Z", "inviter_id": None, "tier": "m"},
+        {"member_id": "A", "inviter_id": "Z", "tier": "m"},
+    ]
+)
+ORDER = Order(
+    order_id="o1", buyer_id="A", sharer_id="A", lines=[OrderLine(sku="s", group="g", amount=10_000)]
+)
 
 
 def chosen(self_purchase: bool) -> Any:
-    return policy(tiers=["m"], group_rates={"g": "1"}, self_purchase=self_purchase,
-                  rules=[{"kind": "seller", "rates": {"m": "0.2"}}])
+    return policy(
+        tiers=["m"],
+        group_rates={"g": "1"},
+        self_purchase=self_purchase,
+        rules=[{"kind": "seller", "rates": {"m": "0.2"}}],
+    )
 
 
 def by_settle(p: Any, tree: InviteTree) -> dict[str, int]:
@@ -60,10 +69,10 @@ def by_dask(p: Any, tree: InviteTree) -> dict[str, int]:
     return dict(zip(payouts["member_id"], payouts["amount"].tolist(), strict=True))
 
 
-@pytest.mark.parametrize("path", [by_settle, by_settle_batch, by_member_totals, by_compare,
-                                  by_dask])
-@pytest.mark.parametrize(("self_purchase", "expected"), [(False, {"Z": 2000}),
-                                                         (True, {"A": 2000})])
+@pytest.mark.parametrize(
+    "path", [by_settle, by_settle_batch, by_member_totals, by_compare, by_dask]
+)
+@pytest.mark.parametrize(("self_purchase", "expected"), [(False, {"Z": 2000}), (True, {"A": 2000})])
 def test_a_self_share_is_settled_as_if_there_were_no_share_link(path, self_purchase, expected):
     assert path(chosen(self_purchase), TREE) == expected
 
@@ -71,33 +80,59 @@ def test_a_self_share_is_settled_as_if_there_were_no_share_link(path, self_purch
 def test_the_command_line_applies_it_too(tmp_path, capsys):
     (tmp_path / "policy.toml").write_text(
         'name = "p"\ntiers = ["m"]\n[group_rates]\ng = "1"\n'
-        '[[rules]]\nkind = "seller"\nrates = { m = "0.2" }\n', encoding="utf-8")
-    (tmp_path / "members.csv").write_text("member_id,inviter_id,tier\nZ,,m\nA,Z,m\n",
-                                          encoding="utf-8")
+        '[[rules]]\nkind = "seller"\nrates = { m = "0.2" }\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "members.csv").write_text(
+        "member_id,inviter_id,tier\nZ,,m\nA,Z,m\n", encoding="utf-8"
+    )
     (tmp_path / "orders.csv").write_text(
-        "order_id,buyer_id,sharer_id,sku,group,amount\no1,A,A,s,g,10000\n", encoding="utf-8")
+        "order_id,buyer_id,sharer_id,sku,group,amount\no1,A,A,s,g,10000\n", encoding="utf-8"
+    )
     out = tmp_path / "payouts.csv"
-    code, _, err = run(capsys, "settle", "--policy", str(tmp_path / "policy.toml"),
-                       "--members", str(tmp_path / "members.csv"),
-                       "--orders", str(tmp_path / "orders.csv"), "--out", str(out))
+    code, _, err = run(
+        capsys,
+        "settle",
+        "--policy",
+        str(tmp_path / "policy.toml"),
+        "--members",
+        str(tmp_path / "members.csv"),
+        "--orders",
+        str(tmp_path / "orders.csv"),
+        "--out",
+        str(out),
+    )
     assert code == 0, err
     with out.open(encoding="utf-8", newline="") as file:
         assert [(r["member_id"], r["amount"]) for r in csv.DictReader(file)] == [("Z", "2000")]
 
 
-@pytest.mark.parametrize(("self_purchase", "says"), [
-    (False, "Seller: Z: A bought through their own share link, which counts as no share link; "
-            "the buyer is a member invited by Z, who is credited with the sale"),
-    (True, "Seller: A: A bought through their own share link, which counts as no share link; "
-           "A bought for themselves (self-purchase pays the buyer)"),
-])
+@pytest.mark.parametrize(
+    ("self_purchase", "says"),
+    [
+        (
+            False,
+            "Seller: Z: A bought through their own share link, which counts as no share link; "
+            "the buyer is a member invited by Z, who is credited with the sale",
+        ),
+        (
+            True,
+            "Seller: A: A bought through their own share link, which counts as no share link; "
+            "A bought for themselves (self-purchase pays the buyer)",
+        ),
+    ],
+)
 def test_explain_says_the_own_link_was_ignored(self_purchase, says):
     assert settle(chosen(self_purchase), TREE, ORDER).explain().splitlines()[1] == says
 
 
 def test_a_root_sharing_to_itself_without_self_purchase_pays_nobody():
-    order = Order(order_id="o2", buyer_id="Z", sharer_id="Z",
-                  lines=[OrderLine(sku="s", group="g", amount=10_000)])
+    order = Order(
+        order_id="o2",
+        buyer_id="Z",
+        sharer_id="Z",
+        lines=[OrderLine(sku="s", group="g", amount=10_000)],
+    )
     result = settle(chosen(False), TREE, order)
     assert (result.seller_id, result.attribution, result.paid) == (None, "none", 0)
     assert settle_batch(chosen(False), TREE, order_columns([order])).payouts.rows() == []

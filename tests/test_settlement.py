@@ -332,8 +332,11 @@ def test_explain_tells_the_whole_story():
     ],
 )
 def test_settle_refuses_the_wrong_types_clearly(arguments, match):
-    real = {"policy": policy(**SELLER_POLICY), "tree": tree_from_text("A"),
-            "order": order(("g", 1))}
+    real = {
+        "policy": policy(**SELLER_POLICY),
+        "tree": tree_from_text("A"),
+        "order": order(("g", 1)),
+    }
     values = [real.get(a, a) if isinstance(a, str) else a for a in arguments]
     with pytest.raises(TypeError, match=match):
         settle(*values)

@@ -77,12 +77,15 @@ def test_a_tree_with_one_root_and_nobody_suspended(tree):
     assert all(tree.status(member) == "active" for member in tree)
 
 
-@pytest.mark.parametrize(("condition", "size"), [
-    (lambda tree: True, 1),
-    (lambda tree: len(tree) >= 4, 4),
-    (lambda tree: any(tree.status(m) == "suspended" for m in tree), 1),
-    (lambda tree: "m3" in tree and len(tree.upline("m3")) == 3, 4),
-])
+@pytest.mark.parametrize(
+    ("condition", "size"),
+    [
+        (lambda tree: True, 1),
+        (lambda tree: len(tree) >= 4, 4),
+        (lambda tree: any(tree.status(m) == "suspended" for m in tree), 1),
+        (lambda tree: "m3" in tree and len(tree.upline("m3")) == 3, 4),
+    ],
+)
 def test_trees_shrink_to_the_smallest_that_still_fails(condition, size):
     tree = find(invite_trees(), condition, settings=FIND)
     assert len(tree) == size
@@ -99,18 +102,32 @@ def test_policies_are_valid_and_within_budget(drawn):
     assert drawn.budget() <= 1
 
 
-@pytest.mark.parametrize("condition", [
-    lambda p: {rule.kind for rule in p.rules} == {"seller", "layers", "differential"},
-    lambda p: any(r.kind == "differential" and r.peer_max and r.peer_rate and not r.include_seller
-                  for r in p.rules),
-    lambda p: any(r.kind == "layers" and max(map(len, r.rates.values()), default=0) >= 3
-                  for r in p.rules),
-    lambda p: p.budget() == 1,  # pays the whole pool
-    lambda p: p.compression and p.self_purchase and p.max_generation == 4,
-    lambda p: p.rounding == "floor" and p.rounding_scope == "line" and p.sku_rates,
-    lambda p: not p.rules,
-], ids=["every-kind", "peers", "three-layers", "whole-budget", "compression", "floor-line",
-        "no-rules"])
+@pytest.mark.parametrize(
+    "condition",
+    [
+        lambda p: {rule.kind for rule in p.rules} == {"seller", "layers", "differential"},
+        lambda p: any(
+            r.kind == "differential" and r.peer_max and r.peer_rate and not r.include_seller
+            for r in p.rules
+        ),
+        lambda p: any(
+            r.kind == "layers" and max(map(len, r.rates.values()), default=0) >= 3 for r in p.rules
+        ),
+        lambda p: p.budget() == 1,  # pays the whole pool
+        lambda p: p.compression and p.self_purchase and p.max_generation == 4,
+        lambda p: p.rounding == "floor" and p.rounding_scope == "line" and p.sku_rates,
+        lambda p: not p.rules,
+    ],
+    ids=[
+        "every-kind",
+        "peers",
+        "three-layers",
+        "whole-budget",
+        "compression",
+        "floor-line",
+        "no-rules",
+    ],
+)
 def test_policies_reach_every_rule_kind_and_option(condition):
     assert condition(find(policies(), condition, settings=REACH))
 
@@ -119,22 +136,27 @@ def test_policies_reach_every_rule_kind_and_option(condition):
 @given(st.data())
 def test_orders_draw_buyers_and_sharers_from_the_tree(data):
     tree = data.draw(invite_trees(max_size=5))
-    order = data.draw(orders(tree, groups=("g",), skus=("s",), max_lines=2, max_amount=500,
-                             order_id="x"))
+    order = data.draw(
+        orders(tree, groups=("g",), skus=("s",), max_lines=2, max_amount=500, order_id="x")
+    )
     assert order.order_id == "x"
     assert 1 <= len(order.lines) <= 2
     assert order.buyer_id is None or order.buyer_id in tree or order.buyer_id == "guest"
     assert order.sharer_id is None or order.sharer_id in tree
-    assert all(line.group == "g" and line.sku == "s" and line.amount <= 500
-               for line in order.lines)
+    assert all(line.group == "g" and line.sku == "s" and line.amount <= 500 for line in order.lines)
 
 
-@pytest.mark.parametrize("condition", [
-    lambda o: o.buyer_id == "guest" and o.sharer_id is not None,
-    lambda o: o.buyer_id is None and o.sharer_id is None,
-    lambda o: o.amount > 10**9,
-    lambda o: o.buyer_id == "m2" and len(o.lines) == 4 and len({ln.group for ln in o.lines}) == 3,
-])
+@pytest.mark.parametrize(
+    "condition",
+    [
+        lambda o: o.buyer_id == "guest" and o.sharer_id is not None,
+        lambda o: o.buyer_id is None and o.sharer_id is None,
+        lambda o: o.amount > 10**9,
+        lambda o: (
+            o.buyer_id == "m2" and len(o.lines) == 4 and len({ln.group for ln in o.lines}) == 3
+        ),
+    ],
+)
 def test_orders_reach_guests_anonymous_buyers_and_huge_amounts(condition):
     tree = tree_from_text("m0>m1>m2")
     assert condition(find(orders(tree), condition, settings=REACH))
@@ -174,8 +196,14 @@ LADDER = TierLadder(tiers=[Tier(name=name) for name in DEFAULT_TIERS])
 @given(invite_trees(max_size=5), rosters(max_size=8))
 def test_migration_never_loses_a_member(tree, roster):
     before = {member: tree.inviter(member) for member in tree}
-    report = migrate_team(tree, roster.entries, ladder=LADDER, policy=roster.policy,
-                          attach_to="m0", as_of=datetime(2026, 11, 24, tzinfo=CN))
+    report = migrate_team(
+        tree,
+        roster.entries,
+        ladder=LADDER,
+        policy=roster.policy,
+        attach_to="m0",
+        as_of=datetime(2026, 11, 24, tzinfo=CN),
+    )
     assert sorted(report.added) == sorted(roster.member_ids)
     assert {member: tree.inviter(member) for member in before} == before
     for entry in roster.entries:
@@ -183,13 +211,19 @@ def test_migration_never_loses_a_member(tree, roster):
     assert set(roster.leaders) == {e.member_id for e in roster.entries if e.inviter_id is None}
 
 
-@pytest.mark.parametrize("condition", [
-    lambda r: r.policy.cap == "member" and len(r.entries) >= 2,
-    lambda r: r.policy.on_unmapped == "lowest"
-    and any(r.policy.tier_for(e.platform, e.source_tier) is None for e in r.entries),
-    lambda r: r.entries[0].inviter_id is not None,  # shuffled: an invitee before its inviter
-    lambda r: len(r.entries) >= 4 and len(r.leaders) == 1 and r.policy.probation_days == 0,
-], ids=["cap", "unmapped", "shuffled", "one-leader"])
+@pytest.mark.parametrize(
+    "condition",
+    [
+        lambda r: r.policy.cap == "member" and len(r.entries) >= 2,
+        lambda r: (
+            r.policy.on_unmapped == "lowest"
+            and any(r.policy.tier_for(e.platform, e.source_tier) is None for e in r.entries)
+        ),
+        lambda r: r.entries[0].inviter_id is not None,  # shuffled: an invitee before its inviter
+        lambda r: len(r.entries) >= 4 and len(r.leaders) == 1 and r.policy.probation_days == 0,
+    ],
+    ids=["cap", "unmapped", "shuffled", "one-leader"],
+)
 def test_rosters_reach_caps_unmapped_tiers_and_shuffled_entries(condition):
     assert condition(find(rosters(), condition, settings=REACH))
 
@@ -197,8 +231,11 @@ def test_rosters_reach_caps_unmapped_tiers_and_shuffled_entries(condition):
 @CHECKED
 @given(invite_trees(max_size=3, max_chain=200, tiers=("a", "b")))
 def test_a_chain_comes_first_and_is_at_most_max_chain_long(tree):
-    chain = 1 + max(i for i in range(len(tree)) if tree.upline(f"m{i}") == [
-        f"m{j}" for j in range(i - 1, -1, -1)])
+    chain = 1 + max(
+        i
+        for i in range(len(tree))
+        if tree.upline(f"m{i}") == [f"m{j}" for j in range(i - 1, -1, -1)]
+    )
     assert len(tree) - chain <= 3  # the others, after the chain (one may continue it)
     assert chain <= 200 + 3
 
@@ -208,15 +245,24 @@ def test_a_chain_reaches_max_chain():
     assert len(tree.upline("m59")) == 59
 
 
-@pytest.mark.parametrize("deep", [
-    lambda p: any(r.kind == "layers" and any(len(rates) == p.max_generation and rates[-1] > 0
-                                             for rates in r.rates.values()) for r in p.rules),
-    lambda p: any(r.kind == "differential" and r.peer_max > 128 and r.peer_rate
-                  for r in p.rules),
-], ids=["layers-every-generation", "many-peers"])
+@pytest.mark.parametrize(
+    "deep",
+    [
+        lambda p: any(
+            r.kind == "layers"
+            and any(len(rates) == p.max_generation and rates[-1] > 0 for rates in r.rates.values())
+            for r in p.rules
+        ),
+        lambda p: any(
+            r.kind == "differential" and r.peer_max > 128 and r.peer_rate for r in p.rules
+        ),
+    ],
+    ids=["layers-every-generation", "many-peers"],
+)
 def test_deep_policies_pay_every_generation(deep):
     def found(p):
         return p.max_generation > 128 and deep(p)
+
     assert found(find(policies(max_generation=st.integers(0, 300)), found, settings=REACH))
 
 
@@ -230,30 +276,46 @@ def test_rosters_shrink_to_leaders():
     assert roster.leaders == roster.member_ids == ("r0", "r1", "r2")
 
 
-@pytest.mark.parametrize(("make", "error", "match"), [
-    (lambda: invite_trees(min_size=5, max_size=2), InvalidArgumentError,
-     r"min_size=5 > max_size=2; min_size must be at most max_size"),
-    (lambda: invite_trees(min_size=-1), InvalidArgumentError, r"min_size=-1 is below 0"),
-    (lambda: invite_trees(max_size=2.0), ArgumentTypeError, r"max_size=2.0 is a float"),
-    (lambda: invite_trees(tiers="member"), ArgumentTypeError, r"tiers='member' is a str"),
-    (lambda: invite_trees(tiers=()), InvalidArgumentError, r"tiers=\(\) is empty"),
-    (lambda: invite_trees(tiers=("a", "a")), InvalidArgumentError, r"'a' is listed twice"),
-    (lambda: invite_trees(suspended_ratio=1.5), InvalidArgumentError, r"outside \[0, 1\]"),
-    (lambda: invite_trees(suspended_ratio="0.2"), ArgumentTypeError, r"pass a number"),
-    (lambda: invite_trees(forest=1), ArgumentTypeError, r"forest=1 is a int; pass True"),
-    (lambda: policies(groups=("g", "")), InvalidArgumentError, r"groups: '' is not"),
-    (lambda: policies(max_generation=-1), InvalidArgumentError, r"max_generation=-1"),
-    (lambda: policies(max_generation="3"), ArgumentTypeError,
-     r"max_generation='3' is a str; pass an int, a strategy of ints"),
-    (lambda: invite_trees(max_chain=-1), InvalidArgumentError, r"max_chain=-1 is below 0"),
-    (lambda: orders({"m0": None}), ArgumentTypeError, r"tree is a dict, expected InviteTree"),
-    (lambda: orders(InviteTree(), max_lines=0), InvalidArgumentError, r"max_lines=0 is below 1"),
-    (lambda: orders(InviteTree(), order_id=""), ArgumentTypeError, r"order_id='' must be"),
-    (lambda: order_batches(InviteTree(), min_size=3, max_size=1), InvalidArgumentError,
-     r"min_size=3 > max_size=1"),
-    (lambda: rosters(min_size=0), InvalidArgumentError, r"min_size=0 is below 1"),
-    (lambda: scenarios(max_size=0), InvalidArgumentError, r"max_size=0 is below 1"),
-])
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (
+            lambda: invite_trees(min_size=5, max_size=2),
+            InvalidArgumentError,
+            r"min_size=5 > max_size=2; min_size must be at most max_size",
+        ),
+        (lambda: invite_trees(min_size=-1), InvalidArgumentError, r"min_size=-1 is below 0"),
+        (lambda: invite_trees(max_size=2.0), ArgumentTypeError, r"max_size=2.0 is a float"),
+        (lambda: invite_trees(tiers="member"), ArgumentTypeError, r"tiers='member' is a str"),
+        (lambda: invite_trees(tiers=()), InvalidArgumentError, r"tiers=\(\) is empty"),
+        (lambda: invite_trees(tiers=("a", "a")), InvalidArgumentError, r"'a' is listed twice"),
+        (lambda: invite_trees(suspended_ratio=1.5), InvalidArgumentError, r"outside \[0, 1\]"),
+        (lambda: invite_trees(suspended_ratio="0.2"), ArgumentTypeError, r"pass a number"),
+        (lambda: invite_trees(forest=1), ArgumentTypeError, r"forest=1 is a int; pass True"),
+        (lambda: policies(groups=("g", "")), InvalidArgumentError, r"groups: '' is not"),
+        (lambda: policies(max_generation=-1), InvalidArgumentError, r"max_generation=-1"),
+        (
+            lambda: policies(max_generation="3"),
+            ArgumentTypeError,
+            r"max_generation='3' is a str; pass an int, a strategy of ints",
+        ),
+        (lambda: invite_trees(max_chain=-1), InvalidArgumentError, r"max_chain=-1 is below 0"),
+        (lambda: orders({"m0": None}), ArgumentTypeError, r"tree is a dict, expected InviteTree"),
+        (
+            lambda: orders(InviteTree(), max_lines=0),
+            InvalidArgumentError,
+            r"max_lines=0 is below 1",
+        ),
+        (lambda: orders(InviteTree(), order_id=""), ArgumentTypeError, r"order_id='' must be"),
+        (
+            lambda: order_batches(InviteTree(), min_size=3, max_size=1),
+            InvalidArgumentError,
+            r"min_size=3 > max_size=1",
+        ),
+        (lambda: rosters(min_size=0), InvalidArgumentError, r"min_size=0 is below 1"),
+        (lambda: scenarios(max_size=0), InvalidArgumentError, r"max_size=0 is below 1"),
+    ],
+)
 def test_bad_arguments_fail_when_the_strategy_is_made(make, error, match):
     with pytest.raises(error, match=match):
         make()
@@ -275,11 +337,17 @@ def test_without_hypothesis_the_import_says_what_to_install(monkeypatch):
 
 def example_a():
     """docs/domain.md §15, Example A: D 4497 (seller), C 450 (peer), B 1349, A 900; kept 1799."""
-    tree = tree_from_text("Z>A>B>C>D", tiers="Z:senior_advisor A:senior_advisor B:mentor "
-                                              "C:pusher D:pusher")
-    order = Order(order_id="A-1", buyer_id="D", lines=[
-        OrderLine(sku="earphones", group="ecosystem", amount=19999),
-        OrderLine(sku="phone", group="xiaomi", amount=99900)])
+    tree = tree_from_text(
+        "Z>A>B>C>D", tiers="Z:senior_advisor A:senior_advisor B:mentor C:pusher D:pusher"
+    )
+    order = Order(
+        order_id="A-1",
+        buyer_id="D",
+        lines=[
+            OrderLine(sku="earphones", group="ecosystem", amount=19999),
+            OrderLine(sku="phone", group="xiaomi", amount=99900),
+        ],
+    )
     return example_policy(), tree, order
 
 
@@ -304,57 +372,122 @@ def floor_policy():
 # Each case: (invariant, how the settlement is broken, words of the message).
 # A breaker takes (policy, tree, order, result) and returns the four, broken.
 BREAKAGES = [
-    ("inputs", lambda p, t, o, r: (p, t, o, replace(r, order_id="A-2")),
-     "order 'A-1' was checked against the settlement of order 'A-2'"),
-    ("inputs", lambda p, t, o, r: (p, t, o, settle(floor_policy(), t, o)),
-     "was settled under another policy than the one given ('youpin-tuishou')"),
-    ("amounts", lambda p, t, o, r: (p, t, o, moved(r, "C", -450)),
-     "pays 'C' 0 fen by rule 'differential'; every payout must be a whole number of fen above 0"),
+    (
+        "inputs",
+        lambda p, t, o, r: (p, t, o, replace(r, order_id="A-2")),
+        "order 'A-1' was checked against the settlement of order 'A-2'",
+    ),
+    (
+        "inputs",
+        lambda p, t, o, r: (p, t, o, settle(floor_policy(), t, o)),
+        "was settled under another policy than the one given ('youpin-tuishou')",
+    ),
+    (
+        "amounts",
+        lambda p, t, o, r: (p, t, o, moved(r, "C", -450)),
+        "pays 'C' 0 fen by rule 'differential'; every payout must be a whole number of fen above 0",
+    ),
     ("amounts", lambda p, t, o, r: (p, t, o, moved(r, "C", -455)), "pays 'C' -5 fen"),
-    ("amounts", lambda p, t, o, r: (p, t, o, changed(r, "D", amount=4497.0)),
-     "pays 'D' 4497.0 fen"),
-    ("pool", lambda p, t, o, r: (p, t, o, replace(r, pool=8996, retained=1800)),
-     "pool 8996 fen, but its lines give 8994.8 fen, which rounds (largest_remainder, per "
-     "order) to 8995"),
-    ("conservation", lambda p, t, o, r: (p, t, o, replace(r, retained=1798)),
-     "conservation: order 'A-1' pool 8995 fen ≠ paid 7196 + retained 1798"),
-    ("conservation", lambda p, t, o, r: (p, t, o, changed(r, "A", amount=901)),
-     "pool 8995 fen ≠ paid 7197 + retained 1799"),
-    ("retained", lambda p, t, o, r: (p, t, o, moved(r, "A", 1800)),
-     "retains -1 fen, below 0 (pool 8995, paid 8996)"),
-    ("max_generation", lambda p, t, o, r: (p, t, o, changed(r, "A", generation=4)),
-     "pays 'A' 900 fen at generation 4, outside 0..max_generation=3"),
-    ("suspended", lambda p, t, o, r: (p, suspended(t, "C"), o, r),
-     "pays 'C' 450 fen by rule 'differential', but 'C' is suspended"),
-    ("chain", lambda p, t, o, r: (p, t, o, changed(r, "B", member_id="Z")),
-     "pays 'Z' 1349 fen at generation 2, but the chain there is 'B' (chain: D > C > B > A)"),
-    ("chain", lambda p, t, o, r: (p, t, o, changed(r, "B", member_id="ghost")),
-     "pays 'ghost' 1349 fen at generation 2"),
-    ("chain", lambda p, t, o, r: (p, t, o, replace(r, seller_id="C")),
-     "credits seller 'C', but docs/domain.md §6 gives 'D'"),
-    ("rules", lambda p, t, o, r: (p, t, o, changed(r, "B", rule="bonus")),
-     "pays 'B' by rule 'bonus', which policy 'youpin-tuishou' does not have"),
-    ("rules", lambda p, t, o, r: (p, t, o, changed(r, "B", kind="layer")),
-     "pays 'B' a 'layer' payout by differential rule 'differential'"),
-    ("peer_max", lambda p, t, o, r: (p, t, o, changed(r, "B", kind="peer")),
-     "pays 2 peer bonuses by rule 'differential' ('C', 'B'), more than peer_max=1"),
-    ("budget", lambda p, t, o, r: (p, t, o, changed(r, "A", share=Decimal("0.5"))),
-     "pays 1.2 of the pool by rule 'differential', more than its largest share 0.80"),
-    ("rounding", lambda p, t, o, r: (p, t, o, moved(r, "D", 1)),
-     "paid 7197 fen, but the exact total 7195.84 fen rounds (half to even, per order) to 7196"),
-    ("rounding", lambda p, t, o, r: (p, t, o, changed(changed(r, "B", amount=1347), "D",
-                                                      amount=4499)),
-     "pays 'D' 4499 fen by rule 'differential', but its exact share is 4497.4 fen, which "
-     "rounds (largest_remainder, per order) to 4497 to 4498 fen"),
-    ("rounding", lambda p, t, o, r: floored(t, o, lambda s: moved(s, "D", 1)),
-     "pays 'D' 4498 fen by rule 'differential', but its exact share is 4497.4 fen, which "
-     "rounds (floor, per order) to 4497 fen"),
-    ("rounding", lambda p, t, o, r: floored(t, o, lambda s: moved(s, "B", 1)),
-     "pays 'B' 1350 fen by rule 'differential', but its exact share is 1349.22 fen"),
-    ("deterministic", lambda p, t, o, r: (p, promoted(t, "B"), o, r),
-     "gives another settlement when settled again: payouts [('D', 'differential', "
-     "'differential', 4497), ('C', 'differential', 'peer', 450), ('B', 'differential', "
-     "'differential', 2249)] instead of"),
+    (
+        "amounts",
+        lambda p, t, o, r: (p, t, o, changed(r, "D", amount=4497.0)),
+        "pays 'D' 4497.0 fen",
+    ),
+    (
+        "pool",
+        lambda p, t, o, r: (p, t, o, replace(r, pool=8996, retained=1800)),
+        "pool 8996 fen, but its lines give 8994.8 fen, which rounds (largest_remainder, per "
+        "order) to 8995",
+    ),
+    (
+        "conservation",
+        lambda p, t, o, r: (p, t, o, replace(r, retained=1798)),
+        "conservation: order 'A-1' pool 8995 fen ≠ paid 7196 + retained 1798",
+    ),
+    (
+        "conservation",
+        lambda p, t, o, r: (p, t, o, changed(r, "A", amount=901)),
+        "pool 8995 fen ≠ paid 7197 + retained 1799",
+    ),
+    (
+        "retained",
+        lambda p, t, o, r: (p, t, o, moved(r, "A", 1800)),
+        "retains -1 fen, below 0 (pool 8995, paid 8996)",
+    ),
+    (
+        "max_generation",
+        lambda p, t, o, r: (p, t, o, changed(r, "A", generation=4)),
+        "pays 'A' 900 fen at generation 4, outside 0..max_generation=3",
+    ),
+    (
+        "suspended",
+        lambda p, t, o, r: (p, suspended(t, "C"), o, r),
+        "pays 'C' 450 fen by rule 'differential', but 'C' is suspended",
+    ),
+    (
+        "chain",
+        lambda p, t, o, r: (p, t, o, changed(r, "B", member_id="Z")),
+        "pays 'Z' 1349 fen at generation 2, but the chain there is 'B' (chain: D > C > B > A)",
+    ),
+    (
+        "chain",
+        lambda p, t, o, r: (p, t, o, changed(r, "B", member_id="ghost")),
+        "pays 'ghost' 1349 fen at generation 2",
+    ),
+    (
+        "chain",
+        lambda p, t, o, r: (p, t, o, replace(r, seller_id="C")),
+        "credits seller 'C', but docs/domain.md §6 gives 'D'",
+    ),
+    (
+        "rules",
+        lambda p, t, o, r: (p, t, o, changed(r, "B", rule="bonus")),
+        "pays 'B' by rule 'bonus', which policy 'youpin-tuishou' does not have",
+    ),
+    (
+        "rules",
+        lambda p, t, o, r: (p, t, o, changed(r, "B", kind="layer")),
+        "pays 'B' a 'layer' payout by differential rule 'differential'",
+    ),
+    (
+        "peer_max",
+        lambda p, t, o, r: (p, t, o, changed(r, "B", kind="peer")),
+        "pays 2 peer bonuses by rule 'differential' ('C', 'B'), more than peer_max=1",
+    ),
+    (
+        "budget",
+        lambda p, t, o, r: (p, t, o, changed(r, "A", share=Decimal("0.5"))),
+        "pays 1.2 of the pool by rule 'differential', more than its largest share 0.80",
+    ),
+    (
+        "rounding",
+        lambda p, t, o, r: (p, t, o, moved(r, "D", 1)),
+        "paid 7197 fen, but the exact total 7195.84 fen rounds (half to even, per order) to 7196",
+    ),
+    (
+        "rounding",
+        lambda p, t, o, r: (p, t, o, changed(changed(r, "B", amount=1347), "D", amount=4499)),
+        "pays 'D' 4499 fen by rule 'differential', but its exact share is 4497.4 fen, which "
+        "rounds (largest_remainder, per order) to 4497 to 4498 fen",
+    ),
+    (
+        "rounding",
+        lambda p, t, o, r: floored(t, o, lambda s: moved(s, "D", 1)),
+        "pays 'D' 4498 fen by rule 'differential', but its exact share is 4497.4 fen, which "
+        "rounds (floor, per order) to 4497 fen",
+    ),
+    (
+        "rounding",
+        lambda p, t, o, r: floored(t, o, lambda s: moved(s, "B", 1)),
+        "pays 'B' 1350 fen by rule 'differential', but its exact share is 1349.22 fen",
+    ),
+    (
+        "deterministic",
+        lambda p, t, o, r: (p, promoted(t, "B"), o, r),
+        "gives another settlement when settled again: payouts [('D', 'differential', "
+        "'differential', 4497), ('C', 'differential', 'peer', 450), ('B', 'differential', "
+        "'differential', 2249)] instead of",
+    ),
 ]
 
 
@@ -373,10 +506,12 @@ def floored(tree, order, breaker):
     return chosen, tree, order, breaker(settle(chosen, tree, order))
 
 
-@pytest.mark.parametrize(("invariant", "breaker", "words"), BREAKAGES,
-                         ids=[f"{case[0]}-{i}" for i, case in enumerate(BREAKAGES)])
-def test_check_settlement_names_the_invariant_a_broken_settlement_breaks(invariant, breaker,
-                                                                        words):
+@pytest.mark.parametrize(
+    ("invariant", "breaker", "words"),
+    BREAKAGES,
+    ids=[f"{case[0]}-{i}" for i, case in enumerate(BREAKAGES)],
+)
+def test_check_settlement_names_the_invariant_a_broken_settlement_breaks(invariant, breaker, words):
     good_policy, tree, order = example_a()
     check_settlement(good_policy, tree, order, settle(good_policy, tree, order))  # unbroken
     broken = breaker(good_policy, tree, order, settle(good_policy, tree, order))
@@ -394,20 +529,30 @@ def test_line_order_and_refund_are_checked_with_a_settle_that_breaks_them(monkey
 
     def depends_on_line_order(chosen, tree, order):  # as a buggy settle would
         found = settle(chosen, tree, order)
-        return replace(found, retained=found.retained + 1) if order.lines[0].sku == "phone" \
-            else found
+        return (
+            replace(found, retained=found.retained + 1) if order.lines[0].sku == "phone" else found
+        )
 
     monkeypatch.setattr(invariant_checks, "settle", depends_on_line_order)
-    with pytest.raises(InvariantError, match=r"^line_order: order 'A-1' settles differently "
-                                             r"with its lines reversed: retained 1800 instead "
-                                             r"of 1799$"):
+    with pytest.raises(
+        InvariantError,
+        match=r"^line_order: order 'A-1' settles differently "
+        r"with its lines reversed: retained 1800 instead "
+        r"of 1799$",
+    ):
         check_settlement(good_policy, tree, order, result)
 
     monkeypatch.setattr(invariant_checks, "settle", settle)
-    monkeypatch.setattr(invariant_checks, "resettle",
-                        lambda previous, rest: replace(previous, pool=previous.pool - 1))
-    with pytest.raises(InvariantError, match=r"^refund: order 'A-1' after a refund of its last "
-                                             r"line re-settles to pool 8994 instead of 4000$"):
+    monkeypatch.setattr(
+        invariant_checks,
+        "resettle",
+        lambda previous, rest: replace(previous, pool=previous.pool - 1),
+    )
+    with pytest.raises(
+        InvariantError,
+        match=r"^refund: order 'A-1' after a refund of its last "
+        r"line re-settles to pool 8994 instead of 4000$",
+    ):
         check_settlement(good_policy, tree, order, result)
 
 

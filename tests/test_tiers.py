@@ -46,11 +46,17 @@ def tree_from_text(
         if child:
             inviter[child] = parent
     tiers = tiers or {}
-    return InviteTree.from_records([
-        {"member_id": m, "inviter_id": up, "tier": tiers.get(m, default),
-         "status": "suspended" if m in suspended else "active"}
-        for m, up in inviter.items()
-    ])
+    return InviteTree.from_records(
+        [
+            {
+                "member_id": m,
+                "inviter_id": up,
+                "tier": tiers.get(m, default),
+                "status": "suspended" if m in suspended else "active",
+            }
+            for m, up in inviter.items()
+        ]
+    )
 
 
 def outcome(changes: list[TierChange]) -> dict[str, tuple[str, str]]:
@@ -58,14 +64,22 @@ def outcome(changes: list[TierChange]) -> dict[str, tuple[str, str]]:
 
 
 def example_c_ladder() -> TierLadder:
-    return TierLadder(tiers=[
-        Tier(name="member", label="会员"),
-        Tier(name="pusher", label="推手", requires=Requirements(min_personal_sales=39_600)),
-        Tier(name="mentor", label="导师",
-             requires=Requirements(min_direct=3, min_team_sales=500_000)),
-        Tier(name="senior_advisor", label="高级顾问",
-             requires=Requirements(min_direct_at={"mentor": 2}, min_team_size=8)),
-    ])
+    return TierLadder(
+        tiers=[
+            Tier(name="member", label="会员"),
+            Tier(name="pusher", label="推手", requires=Requirements(min_personal_sales=39_600)),
+            Tier(
+                name="mentor",
+                label="导师",
+                requires=Requirements(min_direct=3, min_team_sales=500_000),
+            ),
+            Tier(
+                name="senior_advisor",
+                label="高级顾问",
+                requires=Requirements(min_direct_at={"mentor": 2}, min_team_size=8),
+            ),
+        ]
+    )
 
 
 def example_c_tree() -> InviteTree:
@@ -76,22 +90,43 @@ def example_c_tree() -> InviteTree:
     )
 
 
-EXAMPLE_C_SALES = {"R": 50_000, "S": 100_000, "T": 100_000, "S1": 40_000, "S2": 100_000,
-                   "S3": 260_000, "T1": 200_000, "T2": 10_000, "T3": 200_000}
+EXAMPLE_C_SALES = {
+    "R": 50_000,
+    "S": 100_000,
+    "T": 100_000,
+    "S1": 40_000,
+    "S2": 100_000,
+    "S3": 260_000,
+    "T1": 200_000,
+    "T2": 10_000,
+    "T3": 200_000,
+}
 
 
 # --------------------------------------------------------------------------- Example C
 
 EXAMPLE_C_CHANGES = [
-    ("R", "pusher", "senior_advisor",
-     "qualifies for senior_advisor: 2 active directs at mentor or higher >= 2, team size 8 >= 8"),
-    ("S", "pusher", "mentor",
-     "qualifies for mentor: 3 active directs >= 3, team sales 500000 >= 500000"),
+    (
+        "R",
+        "pusher",
+        "senior_advisor",
+        "qualifies for senior_advisor: 2 active directs at mentor or higher >= 2, team size 8 >= 8",
+    ),
+    (
+        "S",
+        "pusher",
+        "mentor",
+        "qualifies for mentor: 3 active directs >= 3, team sales 500000 >= 500000",
+    ),
     ("S1", "member", "pusher", "qualifies for pusher: personal sales 40000 >= 39600"),
     ("S2", "member", "pusher", "qualifies for pusher: personal sales 100000 >= 39600"),
     ("S3", "member", "pusher", "qualifies for pusher: personal sales 260000 >= 39600"),
-    ("T", "pusher", "mentor",
-     "qualifies for mentor: 3 active directs >= 3, team sales 510000 >= 500000"),
+    (
+        "T",
+        "pusher",
+        "mentor",
+        "qualifies for mentor: 3 active directs >= 3, team sales 510000 >= 500000",
+    ),
     ("T1", "member", "pusher", "qualifies for pusher: personal sales 200000 >= 39600"),
     ("T3", "member", "pusher", "qualifies for pusher: personal sales 200000 >= 39600"),
 ]
@@ -109,11 +144,15 @@ def test_example_c_without_demotion() -> None:
 
 def test_example_c_with_demotion() -> None:
     changes = evaluate_tiers(example_c_ladder(), example_c_tree(), EXAMPLE_C_SALES, demote=True)
-    demoted = TierChange("U", "mentor", "member",
-                         "demoted: qualifies only for member "
-                         "(mentor: 0 active directs < 3, team sales 0 < 500000)")
-    expected = sorted([*(TierChange(*row) for row in EXAMPLE_C_CHANGES), demoted],
-                      key=lambda c: c.member_id)
+    demoted = TierChange(
+        "U",
+        "mentor",
+        "member",
+        "demoted: qualifies only for member (mentor: 0 active directs < 3, team sales 0 < 500000)",
+    )
+    expected = sorted(
+        [*(TierChange(*row) for row in EXAMPLE_C_CHANGES), demoted], key=lambda c: c.member_id
+    )
     assert changes == expected
 
 
@@ -123,7 +162,8 @@ def test_example_c_result_does_not_depend_on_record_order() -> None:
     shuffled = InviteTree.from_records(records)
     sales = dict(reversed(list(EXAMPLE_C_SALES.items())))
     assert evaluate_tiers(example_c_ladder(), shuffled, sales) == [
-        TierChange(*row) for row in EXAMPLE_C_CHANGES]
+        TierChange(*row) for row in EXAMPLE_C_CHANGES
+    ]
 
 
 def test_apply_example_c_then_evaluation_is_stable() -> None:
@@ -131,8 +171,17 @@ def test_apply_example_c_then_evaluation_is_stable() -> None:
     ladder = example_c_ladder()
     apply_tier_changes(tree, evaluate_tiers(ladder, tree, EXAMPLE_C_SALES))
     assert {m: tree.tier(m) for m in tree} == {
-        "R": "senior_advisor", "S": "mentor", "T": "mentor", "U": "mentor", "S1": "pusher",
-        "S2": "pusher", "S3": "pusher", "T1": "pusher", "T2": "member", "T3": "pusher"}
+        "R": "senior_advisor",
+        "S": "mentor",
+        "T": "mentor",
+        "U": "mentor",
+        "S1": "pusher",
+        "S2": "pusher",
+        "S3": "pusher",
+        "T1": "pusher",
+        "T2": "member",
+        "T3": "pusher",
+    }
     assert evaluate_tiers(ladder, tree, EXAMPLE_C_SALES) == []
 
 
@@ -153,36 +202,73 @@ def star_ladder(requires: Requirements) -> TierLadder:
         (Requirements(min_direct=2), "A>B A>C", {}, ["C"], {}, None),
         (Requirements(min_direct=2), "A>B B>C", {}, [], {}, None),
         # min_direct_at: active directs at that tier or higher
-        (Requirements(min_direct_at={"pusher": 2}), "A>B A>C A>D", {"B": "pusher", "C": "star"},
-         [], {}, "2 active directs at pusher or higher >= 2"),
+        (
+            Requirements(min_direct_at={"pusher": 2}),
+            "A>B A>C A>D",
+            {"B": "pusher", "C": "star"},
+            [],
+            {},
+            "2 active directs at pusher or higher >= 2",
+        ),
         (Requirements(min_direct_at={"pusher": 2}), "A>B A>C A>D", {"B": "pusher"}, [], {}, None),
-        (Requirements(min_direct_at={"pusher": 2}), "A>B A>C", {"B": "pusher", "C": "pusher"},
-         ["C"], {}, None),
-        (Requirements(min_direct_at={"member": 2}), "A>B A>C", {}, [],
-         {}, "2 active directs at member or higher >= 2"),
+        (
+            Requirements(min_direct_at={"pusher": 2}),
+            "A>B A>C",
+            {"B": "pusher", "C": "pusher"},
+            ["C"],
+            {},
+            None,
+        ),
+        (
+            Requirements(min_direct_at={"member": 2}),
+            "A>B A>C",
+            {},
+            [],
+            {},
+            "2 active directs at member or higher >= 2",
+        ),
         # min_team_size: active members anywhere below, the member itself not counted
         (Requirements(min_team_size=3), "A>B B>C C>D", {}, [], {}, "team size 3 >= 3"),
         (Requirements(min_team_size=3), "A>B B>C", {}, [], {}, None),
         (Requirements(min_team_size=3), "A>B B>C C>D", {}, ["B"], {}, None),
         # min_personal_sales: fen, inclusive
-        (Requirements(min_personal_sales=39_600), "A", {}, [], {"A": 39_600},
-         "personal sales 39600 >= 39600"),
+        (
+            Requirements(min_personal_sales=39_600),
+            "A",
+            {},
+            [],
+            {"A": 39_600},
+            "personal sales 39600 >= 39600",
+        ),
         (Requirements(min_personal_sales=39_600), "A", {}, [], {"A": 39_599}, None),
         (Requirements(min_personal_sales=39_600), "A>B", {}, [], {"B": 39_600}, None),
         # min_team_sales: the member and everyone below, suspended members' sales included
-        (Requirements(min_team_sales=1_000), "A>B B>C", {}, ["B"], {"A": 1, "B": 499, "C": 500},
-         "team sales 1000 >= 1000"),
-        (Requirements(min_team_sales=1_000), "A>B B>C", {}, [], {"A": 1, "B": 499, "C": 499},
-         None),
+        (
+            Requirements(min_team_sales=1_000),
+            "A>B B>C",
+            {},
+            ["B"],
+            {"A": 1, "B": 499, "C": 500},
+            "team sales 1000 >= 1000",
+        ),
+        (Requirements(min_team_sales=1_000), "A>B B>C", {}, [], {"A": 1, "B": 499, "C": 499}, None),
         (Requirements(min_team_sales=0), "A", {}, [], {}, "team sales 0 >= 0"),
     ],
 )
 def test_threshold_boundaries(
-    requires: Requirements, edges: str, tiers: dict[str, str], suspended: list[str],
-    sales: dict[str, int], met: str | None,
+    requires: Requirements,
+    edges: str,
+    tiers: dict[str, str],
+    suspended: list[str],
+    sales: dict[str, int],
+    met: str | None,
 ) -> None:
-    changes = {c.member_id: c for c in evaluate_tiers(
-        star_ladder(requires), tree_from_text(edges, tiers, suspended=suspended), sales)}
+    changes = {
+        c.member_id: c
+        for c in evaluate_tiers(
+            star_ladder(requires), tree_from_text(edges, tiers, suspended=suspended), sales
+        )
+    }
     if met is None:
         assert "A" not in changes
     else:
@@ -194,12 +280,20 @@ def test_threshold_boundaries(
     [
         ("any", 100, "", "qualifies for star: personal sales 100 >= 100"),
         ("any", 0, "A>B A>C", "qualifies for star: 2 active directs >= 2"),
-        ("any", 100, "A>B A>C",
-         "qualifies for star: 2 active directs >= 2, personal sales 100 >= 100"),
+        (
+            "any",
+            100,
+            "A>B A>C",
+            "qualifies for star: 2 active directs >= 2, personal sales 100 >= 100",
+        ),
         ("any", 99, "A>B", None),
         ("all", 100, "", None),
-        ("all", 100, "A>B A>C",
-         "qualifies for star: 2 active directs >= 2, personal sales 100 >= 100"),
+        (
+            "all",
+            100,
+            "A>B A>C",
+            "qualifies for star: 2 active directs >= 2, personal sales 100 >= 100",
+        ),
     ],
 )
 def test_mode_any_and_all(mode: Any, sales: int, directs: str, reason: str | None) -> None:
@@ -209,26 +303,34 @@ def test_mode_any_and_all(mode: Any, sales: int, directs: str, reason: str | Non
 
 
 def test_qualification_may_skip_tiers() -> None:
-    ladder = TierLadder(tiers=[
-        Tier(name="member"),
-        Tier(name="pusher", requires=Requirements(min_personal_sales=100)),
-        Tier(name="mentor", requires=Requirements(min_personal_sales=1_000)),
-    ])
+    ladder = TierLadder(
+        tiers=[
+            Tier(name="member"),
+            Tier(name="pusher", requires=Requirements(min_personal_sales=100)),
+            Tier(name="mentor", requires=Requirements(min_personal_sales=1_000)),
+        ]
+    )
     changes = evaluate_tiers(ladder, tree_from_text("A B"), {"A": 1_000, "B": 999})
     assert outcome(changes) == {"A": ("member", "mentor"), "B": ("member", "pusher")}
     assert changes[0].reason == "qualifies for mentor: personal sales 1000 >= 1000"
 
 
 def test_a_promotion_counts_for_the_inviter_in_the_same_evaluation() -> None:
-    ladder = TierLadder(tiers=[
-        Tier(name="member"),
-        Tier(name="pusher", requires=Requirements(min_personal_sales=100)),
-        Tier(name="leader", requires=Requirements(min_direct_at={"pusher": 1})),
-    ])
+    ladder = TierLadder(
+        tiers=[
+            Tier(name="member"),
+            Tier(name="pusher", requires=Requirements(min_personal_sales=100)),
+            Tier(name="leader", requires=Requirements(min_direct_at={"pusher": 1})),
+        ]
+    )
     # D's sales make it a pusher, which makes C a leader, which makes B and then A leaders.
     changes = evaluate_tiers(ladder, tree_from_text("A>B B>C C>D"), {"D": 100})
-    assert outcome(changes) == {"A": ("member", "leader"), "B": ("member", "leader"),
-                                "C": ("member", "leader"), "D": ("member", "pusher")}
+    assert outcome(changes) == {
+        "A": ("member", "leader"),
+        "B": ("member", "leader"),
+        "C": ("member", "leader"),
+        "D": ("member", "pusher"),
+    }
     assert changes[0].reason == "qualifies for leader: 1 active directs at pusher or higher >= 1"
 
 
@@ -236,30 +338,39 @@ def test_tiers_never_go_down_without_demotion() -> None:
     ladder = example_c_ladder()
     tree = tree_from_text("A", {"A": "senior_advisor"})
     assert evaluate_tiers(ladder, tree, {"A": 39_600}) == []
-    assert evaluate_tiers(ladder, tree, {"A": 39_600}, demote=True) == [TierChange(
-        "A", "senior_advisor", "pusher",
-        "demoted: qualifies only for pusher (personal sales 39600 >= 39600; senior_advisor: "
-        "0 active directs at mentor or higher < 2, team size 0 < 8)")]
+    assert evaluate_tiers(ladder, tree, {"A": 39_600}, demote=True) == [
+        TierChange(
+            "A",
+            "senior_advisor",
+            "pusher",
+            "demoted: qualifies only for pusher (personal sales 39600 >= 39600; senior_advisor: "
+            "0 active directs at mentor or higher < 2, team size 0 < 8)",
+        )
+    ]
 
 
 def test_a_tier_without_requirements_above_the_lowest_is_never_reached() -> None:
-    ladder = TierLadder(tiers=[
-        Tier(name="member"),
-        Tier(name="pusher", requires=Requirements(min_personal_sales=100)),
-        Tier(name="vip", label="贵宾"),  # granted by hand or by migration only
-        Tier(name="top", requires=Requirements(min_personal_sales=10_000)),
-    ])
+    ladder = TierLadder(
+        tiers=[
+            Tier(name="member"),
+            Tier(name="pusher", requires=Requirements(min_personal_sales=100)),
+            Tier(name="vip", label="贵宾"),  # granted by hand or by migration only
+            Tier(name="top", requires=Requirements(min_personal_sales=10_000)),
+        ]
+    )
     tree = tree_from_text("A B C D E", {"C": "vip", "D": "vip", "E": "top"})
     sales = {"A": 10**9, "B": 500, "D": 100}
     assert outcome(evaluate_tiers(ladder, tree, sales)) == {
-        "A": ("member", "top"), "B": ("member", "pusher")}
+        "A": ("member", "top"),
+        "B": ("member", "pusher"),
+    }
     demoted = {c.member_id: c.reason for c in evaluate_tiers(ladder, tree, sales, demote=True)}
     assert demoted == {
         "A": "qualifies for top: personal sales 1000000000 >= 10000",
         "B": "qualifies for pusher: personal sales 500 >= 100",
         "C": "demoted: qualifies only for member (vip is granted only by hand)",
         "D": "demoted: qualifies only for pusher (personal sales 100 >= 100; "
-             "vip is granted only by hand)",
+        "vip is granted only by hand)",
         "E": "demoted: qualifies only for member (top: personal sales 0 < 10000)",
     }
 
@@ -273,8 +384,11 @@ def test_ladder_queries() -> None:
     assert ladder.lowest == Tier(name="member", label="会员")
     assert [ladder.rank(name) for name in ladder.names] == [0, 1, 2, 3]
     assert ladder.tier("mentor").label == "导师"
-    with pytest.raises(UnknownTierError, match=r"tier='mentr' is not in the ladder; did you "
-                                               r"mean 'mentor'\?"):
+    with pytest.raises(
+        UnknownTierError,
+        match=r"tier='mentr' is not in the ladder; did you "
+        r"mean 'mentor'\?",
+    ):
         ladder.rank("mentr")
     with pytest.raises(KeyError, match="tier='boss'"):
         ladder.tier("boss")
@@ -287,15 +401,25 @@ MEMBER = Tier(name="member")
     ("build", "problem"),
     [
         (lambda: TierLadder(tiers=[]), "tiers: a ladder needs at least one tier, lowest first"),
-        (lambda: TierLadder(tiers=[MEMBER, Tier(name="member", label="x")]),
-         "tiers: 'member' is listed 2 times; tier names must be unique"),
-        (lambda: TierLadder(tiers=[Tier(name="member", requires={"min_direct": 1})]),
-         "tiers.0 (member): the lowest tier has requirements, but everyone holds it"),
-        (lambda: TierLadder(tiers=[MEMBER, Tier(name="boss", requires={
-            "min_direct_at": {"membr": 1}})]),
-         "tiers.1 (boss): min_direct_at names 'membr', not in the ladder; did you mean 'member'?"),
-        (lambda: Requirements(),
-         "set at least one threshold, or use requires=None for a tier granted only by hand"),
+        (
+            lambda: TierLadder(tiers=[MEMBER, Tier(name="member", label="x")]),
+            "tiers: 'member' is listed 2 times; tier names must be unique",
+        ),
+        (
+            lambda: TierLadder(tiers=[Tier(name="member", requires={"min_direct": 1})]),
+            "tiers.0 (member): the lowest tier has requirements, but everyone holds it",
+        ),
+        (
+            lambda: TierLadder(
+                tiers=[MEMBER, Tier(name="boss", requires={"min_direct_at": {"membr": 1}})]
+            ),
+            "tiers.1 (boss): min_direct_at names 'membr', not in the ladder; did you "
+            "mean 'member'?",
+        ),
+        (
+            lambda: Requirements(),
+            "set at least one threshold, or use requires=None for a tier granted only by hand",
+        ),
         (lambda: Requirements(mode="any"), "set at least one threshold"),
         (lambda: Requirements(min_direct_at={}), "min_direct_at is empty"),
         (lambda: Requirements(min_direct=-1), "min_direct: Input should be greater than or equal"),
@@ -305,8 +429,10 @@ MEMBER = Tier(name="member")
         (lambda: Requirements(min_team_sales=-1), "min_team_sales: Input should be greater"),
         (lambda: Requirements(min_team_sales=True), "min_team_sales: amount=True is a bool"),
         (lambda: Requirements(min_direct=1, mode="most"), "mode: Input should be 'all' or 'any'"),
-        (lambda: Requirements.model_validate({"min_direct": 1, "max_direct": 3}),
-         "max_direct: Extra inputs are not permitted"),
+        (
+            lambda: Requirements.model_validate({"min_direct": 1, "max_direct": 3}),
+            "max_direct: Extra inputs are not permitted",
+        ),
         (lambda: Tier(name=""), "name: must not be empty or blank"),
         (lambda: Tier(name="  "), "name: must not be empty or blank"),
         (lambda: Tier(name="vip", label=""), "label: must not be empty or blank"),
@@ -322,11 +448,13 @@ def test_each_ladder_problem_alone(build: Any, problem: str) -> None:
 
 def test_every_ladder_problem_is_reported_at_once() -> None:
     with pytest.raises(InvalidLadderError, match=r"invalid tier ladder: 4 problem\(s\)") as info:
-        TierLadder(tiers=[
-            Tier(name="member", requires=Requirements(min_direct=1)),
-            Tier(name="pusher", requires=Requirements(min_direct_at={"membr": 1, "boss": 2})),
-            Tier(name="pusher"),
-        ])
+        TierLadder(
+            tiers=[
+                Tier(name="member", requires=Requirements(min_direct=1)),
+                Tier(name="pusher", requires=Requirements(min_direct_at={"membr": 1, "boss": 2})),
+                Tier(name="pusher"),
+            ]
+        )
     assert info.value.problems == (
         "tiers: 'pusher' is listed 2 times; tier names must be unique",
         "tiers.0 (member): the lowest tier has requirements, but everyone holds it; drop them, "
@@ -363,10 +491,16 @@ def test_requirements_are_frozen_and_round_trip() -> None:
         ({"A": -1}, ValueError, r"sales\['A'\]=-1 is negative"),
         ({"A": "100"}, TypeError, r"sales\['A'\]='100' is a str"),
         ({"A": True}, TypeError, r"sales\['A'\]=True is a bool"),
-        ({"Z": 1, "A": 1, "Q": 2}, UnknownMemberError,
-         r"sales names 2 member\(s\) not in the tree: 'Q', 'Z'; every key of sales must be"),
-        ({"S4": 1}, UnknownMemberError,
-         r"sales names 1 member\(s\) not in the tree: 'S4'; did you mean 'S'"),
+        (
+            {"Z": 1, "A": 1, "Q": 2},
+            UnknownMemberError,
+            r"sales names 2 member\(s\) not in the tree: 'Q', 'Z'; every key of sales must be",
+        ),
+        (
+            {"S4": 1},
+            UnknownMemberError,
+            r"sales names 1 member\(s\) not in the tree: 'S4'; did you mean 'S'",
+        ),
     ],
 )
 def test_bad_sales_are_refused(sales: dict[str, Any], error: type[Exception], message: str) -> None:
@@ -377,23 +511,36 @@ def test_bad_sales_are_refused(sales: dict[str, Any], error: type[Exception], me
 
 def test_a_current_tier_outside_the_ladder_is_refused() -> None:
     tree = tree_from_text("A>B A>C", {"B": "boss", "C": "mentr"})
-    with pytest.raises(UnknownTierError, match=re.escape(
+    with pytest.raises(
+        UnknownTierError,
+        match=re.escape(
             "2 member(s) hold a tier the ladder does not list: "
             "member_id='B' has tier='boss' (known: 'member', 'mentor', 'pusher', "
-            "'senior_advisor'); member_id='C' has tier='mentr' (did you mean 'mentor'?)")):
+            "'senior_advisor'); member_id='C' has tier='mentr' (did you mean 'mentor'?)"
+        ),
+    ):
         evaluate_tiers(example_c_ladder(), tree, {})
 
 
 def test_a_deep_chain_is_evaluated_without_recursion() -> None:
     depth = 5_000
     tree = InviteTree.from_records(
-        [{"member_id": f"m{i}", "inviter_id": f"m{i - 1}" if i else None, "tier": "member"}
-         for i in range(depth)])
+        [
+            {"member_id": f"m{i}", "inviter_id": f"m{i - 1}" if i else None, "tier": "member"}
+            for i in range(depth)
+        ]
+    )
     ladder = star_ladder(Requirements(min_team_size=depth - 1, min_team_sales=depth))
     sales = {f"m{i}": 1 for i in range(depth)}
     changes = evaluate_tiers(ladder, tree, sales)
-    assert changes == [TierChange("m0", "member", "star", "qualifies for star: team size 4999 "
-                                                          ">= 4999, team sales 5000 >= 5000")]
+    assert changes == [
+        TierChange(
+            "m0",
+            "member",
+            "star",
+            "qualifies for star: team size 4999 >= 4999, team sales 5000 >= 5000",
+        )
+    ]
 
 
 # ------------------------------------------------------------------- applying changes
@@ -401,8 +548,9 @@ def test_a_deep_chain_is_evaluated_without_recursion() -> None:
 
 def test_apply_tier_changes_applies_them_all() -> None:
     tree = tree_from_text("A>B")
-    apply_tier_changes(tree, [TierChange("A", "member", "mentor", "r"),
-                              TierChange("B", "member", "pusher", "r")])
+    apply_tier_changes(
+        tree, [TierChange("A", "member", "mentor", "r"), TierChange("B", "member", "pusher", "r")]
+    )
     assert (tree.tier("A"), tree.tier("B")) == ("mentor", "pusher")
     apply_tier_changes(tree, [])
     assert (tree.tier("A"), tree.tier("B")) == ("mentor", "pusher")
@@ -431,13 +579,20 @@ def test_stale_changes_are_refused_and_nothing_changes() -> None:
 
 def test_a_new_tier_the_tree_does_not_accept_is_refused_before_any_change() -> None:
     tree = InviteTree.from_records(
-        [{"member_id": "A", "inviter_id": None, "tier": "member"},
-         {"member_id": "B", "inviter_id": "A", "tier": "member"}], tiers=["member", "pusher"])
+        [
+            {"member_id": "A", "inviter_id": None, "tier": "member"},
+            {"member_id": "B", "inviter_id": "A", "tier": "member"},
+        ],
+        tiers=["member", "pusher"],
+    )
     before = tree.to_records()
-    with pytest.raises(InvalidTreeError, match=re.escape(
-            "member_id='B': new tier 'boss' is not one this tree accepts")):
-        apply_tier_changes(tree, [TierChange("A", "member", "pusher", "r"),
-                                  TierChange("B", "member", "boss", "r")])
+    with pytest.raises(
+        InvalidTreeError,
+        match=re.escape("member_id='B': new tier 'boss' is not one this tree accepts"),
+    ):
+        apply_tier_changes(
+            tree, [TierChange("A", "member", "pusher", "r"), TierChange("B", "member", "boss", "r")]
+        )
     assert tree.to_records() == before
 
 
@@ -470,11 +625,17 @@ def reference_tiers(
             "min_personal_sales": sales.get(member, 0),
             "min_team_sales": sales.get(member, 0) + sum(sales.get(m, 0) for m in below),
         }
-        at_or_above = {tier: sum(rank[new[c]] >= rank[tier] for c in directs)
-                       for tier in ladder.names}
-        qualified = max((i for i, t in enumerate(ladder.tiers)
-                         if i and t.requires is not None
-                         and reference_holds(t.requires, values, at_or_above)), default=0)
+        at_or_above = {
+            tier: sum(rank[new[c]] >= rank[tier] for c in directs) for tier in ladder.names
+        }
+        qualified = max(
+            (
+                i
+                for i, t in enumerate(ladder.tiers)
+                if i and t.requires is not None and reference_holds(t.requires, values, at_or_above)
+            ),
+            default=0,
+        )
         current = rank[tree.tier(member)]
         new[member] = ladder.names[qualified if demote else max(current, qualified)]
     return {m: (tree.tier(m), t) for m, t in new.items() if t != tree.tier(m)}
@@ -483,14 +644,23 @@ def reference_tiers(
 def reference_holds(
     requires: Requirements, values: dict[str, int], at_or_above: dict[str, int]
 ) -> bool:
-    conds = [values[key] >= need for key, need in requires.model_dump().items()
-             if key in values and need is not None]
+    conds = [
+        values[key] >= need
+        for key, need in requires.model_dump().items()
+        if key in values and need is not None
+    ]
     conds += [at_or_above[tier] >= need for tier, need in (requires.min_direct_at or {}).items()]
     return all(conds) if requires.mode == "all" else any(conds)
 
 
-KINDS = ("min_direct", "min_direct_at", "min_direct_at", "min_team_size", "min_personal_sales",
-         "min_team_sales")  # min_direct_at twice: promotions feeding inviters need exercise
+KINDS = (
+    "min_direct",
+    "min_direct_at",
+    "min_direct_at",
+    "min_team_size",
+    "min_personal_sales",
+    "min_team_sales",
+)  # min_direct_at twice: promotions feeding inviters need exercise
 
 
 @st.composite
@@ -504,10 +674,13 @@ def ladders(draw: st.DrawFn) -> TierLadder:
             continue
         kinds = set(draw(st.lists(st.sampled_from(KINDS), min_size=1, max_size=2)))
         values = {
-            "min_direct": st.integers(0, 3), "min_team_size": st.integers(0, 5),
-            "min_personal_sales": st.integers(0, 60), "min_team_sales": st.integers(0, 150),
-            "min_direct_at": st.dictionaries(st.sampled_from(names), st.integers(1, 2),
-                                             min_size=1, max_size=2),
+            "min_direct": st.integers(0, 3),
+            "min_team_size": st.integers(0, 5),
+            "min_personal_sales": st.integers(0, 60),
+            "min_team_sales": st.integers(0, 150),
+            "min_direct_at": st.dictionaries(
+                st.sampled_from(names), st.integers(1, 2), min_size=1, max_size=2
+            ),
         }
         fields: dict[str, Any] = {kind: draw(values[kind]) for kind in sorted(kinds)}
         mode = draw(st.sampled_from(["all", "any"]))
@@ -524,10 +697,14 @@ def scenarios(draw: st.DrawFn) -> tuple[TierLadder, InviteTree, dict[str, int], 
     sales = {}
     for i in range(size):
         parent = draw(st.integers(0, i))  # i itself: a root; shrinks towards a star under m0
-        records.append({
-            "member_id": f"m{i}", "inviter_id": None if parent == i else f"m{parent}",
-            "tier": draw(st.sampled_from([ladder.names[0], *ladder.names])),  # most start low
-            "status": draw(st.sampled_from(["active", "active", "suspended"]))})
+        records.append(
+            {
+                "member_id": f"m{i}",
+                "inviter_id": None if parent == i else f"m{parent}",
+                "tier": draw(st.sampled_from([ladder.names[0], *ladder.names])),  # most start low
+                "status": draw(st.sampled_from(["active", "active", "suspended"])),
+            }
+        )
         amount = draw(st.none() | st.integers(0, 60))  # None: absent from sales, i.e. 0
         if amount is not None:
             sales[f"m{i}"] = amount
@@ -565,8 +742,11 @@ def test_the_level_by_level_pass_equals_the_reference(data):
 def test_sales_beyond_int64_qualify_exactly(data):
     """Team sales that do not fit in int64 are added as Python ints: the same answer."""
     tree = data.draw(_engine_trees())
-    sales = data.draw(st.dictionaries(st.sampled_from(list(tree)),
-                                      st.integers(0, 2**64) | st.integers(0, 600_000)))
+    sales = data.draw(
+        st.dictionaries(
+            st.sampled_from(list(tree)), st.integers(0, 2**64) | st.integers(0, 600_000)
+        )
+    )
     demote = data.draw(st.booleans())
     ladder = example_c_ladder()
     changes = evaluate_tiers(ladder, tree, sales, demote=demote)
@@ -581,7 +761,12 @@ def _engine_trees(draw):
     for i in range(size):
         parent = draw(st.none() | st.integers(0, i - 1)) if i else None
         inviter = None if parent is None else f"n{parent}"
-        records.append({"member_id": f"n{i}", "inviter_id": inviter,
-                        "tier": draw(st.sampled_from(names)),
-                        "status": draw(st.sampled_from(["active", "active", "suspended"]))})
+        records.append(
+            {
+                "member_id": f"n{i}",
+                "inviter_id": inviter,
+                "tier": draw(st.sampled_from(names)),
+                "status": draw(st.sampled_from(["active", "active", "suspended"])),
+            }
+        )
     return InviteTree.from_records(records)

@@ -47,6 +47,7 @@ def _add_member(field: str) -> Callable[[datetime], Any]:
         tree = InviteTree()
         tree.add_member("A", tier="member", **{field: when})
         return tree.to_records()
+
     return call
 
 
@@ -74,16 +75,21 @@ def _review(when: datetime) -> Any:
 
 
 def _order(when: datetime) -> Any:
-    return Order(order_id="o1", buyer_id="D", paid_at=when,
-                 lines=[OrderLine(sku="s", group="g", amount=100)])
+    return Order(
+        order_id="o1", buyer_id="D", paid_at=when, lines=[OrderLine(sku="s", group="g", amount=100)]
+    )
 
 
 # Every path that takes a time, with the field its refusal names.
 PATHS = {
-    "from_records joined_at": ("joined_at", lambda when: InviteTree.from_records(
-        [rec("A", joined_at=when)]).to_records()),
-    "from_records probation_until": ("probation_until", lambda when: InviteTree.from_records(
-        [rec("A", probation_until=when)]).to_records()),
+    "from_records joined_at": (
+        "joined_at",
+        lambda when: InviteTree.from_records([rec("A", joined_at=when)]).to_records(),
+    ),
+    "from_records probation_until": (
+        "probation_until",
+        lambda when: InviteTree.from_records([rec("A", probation_until=when)]).to_records(),
+    ),
     "add_member joined_at": ("joined_at", _add_member("joined_at")),
     "add_member probation_until": ("probation_until", _add_member("probation_until")),
     "join joined_at": ("joined_at", _join),
@@ -98,9 +104,11 @@ PATHS = {
 @pytest.mark.parametrize("path", PATHS)
 def test_every_path_refuses_a_naive_time_naming_the_field_and_the_way_out(path):
     field, call = PATHS[path]
-    message = (rf"{field}=2026-11-24 09:00:00 has no time zone; tuishou takes aware datetimes "
-               r"only \(any zone; compared in UTC\), e.g. datetime\(2026, 11, 24, "
-               r"tzinfo=ZoneInfo\('Asia/Shanghai'\)\)")
+    message = (
+        rf"{field}=2026-11-24 09:00:00 has no time zone; tuishou takes aware datetimes "
+        r"only \(any zone; compared in UTC\), e.g. datetime\(2026, 11, 24, "
+        r"tzinfo=ZoneInfo\('Asia/Shanghai'\)\)"
+    )
     with pytest.raises(TuishouError, match=message) as caught:
         call(NAIVE)
     assert isinstance(caught.value, ValueError)
@@ -124,12 +132,18 @@ def test_the_instant_decides_probation_not_the_wall_clock():
 
 def test_a_tree_mixing_naive_and_aware_times_is_refused_with_every_problem():
     with pytest.raises(TuishouError, match=r"2 problem\(s\)") as caught:
-        InviteTree.from_records([rec("A", joined_at=SAME_INSTANT[0]),
-                                 rec("B", "A", joined_at=NAIVE),
-                                 rec("C", "A", probation_until="2027-02-01T00:00:00")])
+        InviteTree.from_records(
+            [
+                rec("A", joined_at=SAME_INSTANT[0]),
+                rec("B", "A", joined_at=NAIVE),
+                rec("C", "A", probation_until="2027-02-01T00:00:00"),
+            ]
+        )
     problems = caught.value.problems  # type: ignore[attr-defined]
     assert [p.split(" has no time zone")[0].rsplit(": ", 1)[-1] for p in problems] == [
-        "joined_at=2026-11-24 09:00:00", "probation_until=2027-02-01 00:00:00"]
+        "joined_at=2026-11-24 09:00:00",
+        "probation_until=2027-02-01 00:00:00",
+    ]
 
 
 def test_the_rule_is_written_once():
@@ -143,10 +157,15 @@ ZONES = [CN, UTC, ZoneInfo("America/New_York"), ZoneInfo("Asia/Kolkata")]
 
 
 @settings(max_examples=examples(25))
-@given(st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2028, 1, 1),
-                    timezones=st.sampled_from(ZONES)),
-       st.timedeltas(min_value=timedelta(hours=-30), max_value=timedelta(hours=30)),
-       st.sampled_from(ZONES))
+@given(
+    st.datetimes(
+        min_value=datetime(2026, 1, 1),
+        max_value=datetime(2028, 1, 1),
+        timezones=st.sampled_from(ZONES),
+    ),
+    st.timedeltas(min_value=timedelta(hours=-30), max_value=timedelta(hours=30)),
+    st.sampled_from(ZONES),
+)
 def test_probation_reviews_compare_instants_whatever_the_zones(until, shift, zone):
     as_of = (until + shift).astimezone(zone)
     changes = review_probation(LADDER, on_probation(until), {}, as_of=as_of)
@@ -158,15 +177,18 @@ def test_probation_reviews_compare_instants_whatever_the_zones(until, shift, zon
 
 def members_with(tmp_path, *times: str):
     rows = [{"member_id": "A", "inviter_id": None, "tier": "member", "joined_at": times[0]}]
-    rows += [{"member_id": f"B{i}", "inviter_id": "A", "tier": "member", "joined_at": t}
-             for i, t in enumerate(times[1:])]
+    rows += [
+        {"member_id": f"B{i}", "inviter_id": "A", "tier": "member", "joined_at": t}
+        for i, t in enumerate(times[1:])
+    ]
     return write_rows(tmp_path / "m.csv", rows, ("member_id", "inviter_id", "tier", "joined_at"))
 
 
 @pytest.mark.parametrize("zone", [CN, ZoneInfo("UTC"), ZoneInfo("America/New_York")])
 def test_a_file_time_without_an_offset_is_read_in_the_platform_zone(tmp_path, zone):
-    path = members_with(tmp_path, "2026-11-24T09:00:00", "2026-11-24T09:00:00+08:00",
-                        "2026-11-24T01:00:00Z")
+    path = members_with(
+        tmp_path, "2026-11-24T09:00:00", "2026-11-24T09:00:00+08:00", "2026-11-24T01:00:00Z"
+    )
     tree, _ = read_members(path, tiers=None, problems=Problems(), zone=zone)
     assert tree is not None
     assert tree.joined_at("A") == datetime(2026, 11, 24, 9, 0, tzinfo=zone)
@@ -179,10 +201,23 @@ def _migrate_cli(tmp_path, capsys, *options: str) -> tuple[Any, str]:
     write_rows(tmp_path / "mapping.csv", MAPPING, MAPPING_COLUMNS)
     out = tmp_path / "new.csv"
     out.unlink(missing_ok=True)
-    code, stdout, _ = run(capsys, "migrate", "--members", str(paths["members"]),
-                          "--policy", str(paths["policy"]), "--roster",
-                          str(tmp_path / "roster.csv"), "--mapping", str(tmp_path / "mapping.csv"),
-                          "--attach-to", "A", "--out", str(out), *options)
+    code, stdout, _ = run(
+        capsys,
+        "migrate",
+        "--members",
+        str(paths["members"]),
+        "--policy",
+        str(paths["policy"]),
+        "--roster",
+        str(tmp_path / "roster.csv"),
+        "--mapping",
+        str(tmp_path / "mapping.csv"),
+        "--attach-to",
+        "A",
+        "--out",
+        str(out),
+        *options,
+    )
     tree, _ = read_members(out, tiers=None, problems=Problems())
     assert code == 0
     assert tree is not None
@@ -194,22 +229,35 @@ def test_the_cli_reads_as_of_in_its_timezone_or_by_its_offset(tmp_path, capsys):
     offset = _migrate_cli(tmp_path, capsys, "--as-of", "2026-11-24T01:00:00+00:00")
     utc = _migrate_cli(tmp_path, capsys, "--as-of", "2026-11-24T01:00:00", "--timezone", "UTC")
     assert beijing[0] == offset[0] == utc[0] == SAME_INSTANT[0] + timedelta(days=90)
-    new_york = _migrate_cli(tmp_path, capsys, "--as-of", "2026-11-24T09:00:00",
-                            "--timezone", "America/New_York")
+    new_york = _migrate_cli(
+        tmp_path, capsys, "--as-of", "2026-11-24T09:00:00", "--timezone", "America/New_York"
+    )
     assert new_york[0] - beijing[0] == timedelta(hours=13)
 
 
 def test_the_cli_default_as_of_is_today_at_midnight_in_its_timezone(tmp_path, capsys):
     until, _ = _migrate_cli(tmp_path, capsys, "--timezone", "Asia/Shanghai")
     today = datetime.now(CN).date()
-    assert until.astimezone(CN) == datetime.combine(today + timedelta(days=90),
-                                                    datetime.min.time(), CN)
+    assert until.astimezone(CN) == datetime.combine(
+        today + timedelta(days=90), datetime.min.time(), CN
+    )
 
 
 def test_the_cli_refuses_an_unknown_timezone(tmp_path, capsys):
     paths = scenario(tmp_path)
-    code, _, err = run(capsys, "settle", "--policy", str(paths["policy"]), "--members",
-                       str(paths["members"]), "--orders", str(paths["orders"]), "--out",
-                       str(tmp_path / "p.csv"), "--timezone", "Beijing")
+    code, _, err = run(
+        capsys,
+        "settle",
+        "--policy",
+        str(paths["policy"]),
+        "--members",
+        str(paths["members"]),
+        "--orders",
+        str(paths["orders"]),
+        "--out",
+        str(tmp_path / "p.csv"),
+        "--timezone",
+        "Beijing",
+    )
     assert code == 2
     assert "'Beijing' is not a time zone name; use an IANA name such as Asia/Shanghai" in err

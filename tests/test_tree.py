@@ -11,12 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuishou.errors import (
-    InvalidTreeError,
-    TuishouError,
-    UnknownMemberError,
-    UnknownTierError,
-)
+from tuishou.errors import InvalidTreeError, TuishouError, UnknownMemberError, UnknownTierError
 from tuishou.tree import InviteTree
 
 from helpers import CN, tree_from_text
@@ -34,9 +29,7 @@ def rec(
 
 def demo() -> InviteTree:
     """A > B > C, A > D (suspended), R a second root."""
-    return tree_from_text(
-        "A>B>C A>D R", tiers="A:mentor B:pusher", suspended="D"
-    )
+    return tree_from_text("A>B>C A>D R", tiers="A:mentor B:pusher", suspended="D")
 
 
 def snapshot(tree: InviteTree) -> list[dict[str, Any]]:
@@ -55,12 +48,14 @@ def test_from_records_in_any_order_builds_the_same_tree() -> None:
 
 def test_from_records_defaults_and_optional_fields() -> None:
     joined = datetime(2026, 1, 31, 9, 0, tzinfo=CN)
-    tree = InviteTree.from_records([
-        rec("A"),
-        rec("B", "A", status="suspended", joined_at=joined),
-        rec("C", "A", joined_at="2026-02-01T10:30:00+08:00"),
-        rec("D", "A", status=None),
-    ])
+    tree = InviteTree.from_records(
+        [
+            rec("A"),
+            rec("B", "A", status="suspended", joined_at=joined),
+            rec("C", "A", joined_at="2026-02-01T10:30:00+08:00"),
+            rec("D", "A", status=None),
+        ]
+    )
     assert tree.status("A") == "active"
     assert tree.status("B") == "suspended"
     assert tree.status("D") == "active"
@@ -85,40 +80,79 @@ def test_from_records_of_nothing_is_an_empty_tree() -> None:
 
 # One problem kind at a time: the records, and a regex the (single) problem must match.
 SINGLE_PROBLEMS = [
-    pytest.param([rec("A"), rec("A")], r"record 1 \(member_id='A'\): duplicate member_id, "
-                 r"first seen in record 0", id="duplicate-id"),
-    pytest.param([rec("A"), rec("B", "Ax")], r"record 1 \(member_id='B'\): inviter_id='Ax' is "
-                 r"not a member; did you mean 'A'\?", id="unknown-inviter"),
-    pytest.param([rec("A", "C"), rec("B", "A"), rec("C", "B")],
-                 r"cycle: A → B → C → A", id="cycle"),
+    pytest.param(
+        [rec("A"), rec("A")],
+        r"record 1 \(member_id='A'\): duplicate member_id, "
+        r"first seen in record 0",
+        id="duplicate-id",
+    ),
+    pytest.param(
+        [rec("A"), rec("B", "Ax")],
+        r"record 1 \(member_id='B'\): inviter_id='Ax' is "
+        r"not a member; did you mean 'A'\?",
+        id="unknown-inviter",
+    ),
+    pytest.param(
+        [rec("A", "C"), rec("B", "A"), rec("C", "B")], r"cycle: A → B → C → A", id="cycle"
+    ),
     pytest.param([rec("A", "B"), rec("B", "A")], r"cycle: A → B → A", id="two-cycle"),
-    pytest.param([rec("A", "A")], r"record 0 \(member_id='A'\): invites itself "
-                 r"\(inviter_id='A'\)", id="self-invite"),
+    pytest.param(
+        [rec("A", "A")],
+        r"record 0 \(member_id='A'\): invites itself "
+        r"\(inviter_id='A'\)",
+        id="self-invite",
+    ),
     pytest.param([rec("")], r"record 0: member_id='' is empty", id="empty-id"),
     pytest.param([rec("  ")], r"member_id='  ' is empty", id="blank-id"),
     pytest.param([rec(None)], r"member_id=None must be a non-empty string", id="none-id"),
     pytest.param([rec(7)], r"member_id=7 must be a non-empty string", id="int-id"),
     pytest.param([rec("A", "")], r"inviter_id='' is empty", id="empty-inviter"),
     pytest.param([rec("A", tier="")], r"tier='' is empty", id="empty-tier"),
-    pytest.param([{"member_id": "A", "inviter_id": None}], r"tier=None must be a non-empty",
-                 id="missing-tier"),
-    pytest.param([rec("A", status="paused")], r"status='paused' is not one of "
-                 r"\('active', 'suspended'\)", id="bad-status"),
+    pytest.param(
+        [{"member_id": "A", "inviter_id": None}],
+        r"tier=None must be a non-empty",
+        id="missing-tier",
+    ),
+    pytest.param(
+        [rec("A", status="paused")],
+        r"status='paused' is not one of "
+        r"\('active', 'suspended'\)",
+        id="bad-status",
+    ),
     pytest.param([rec("A", status="Active")], r"status='Active' is not one of", id="status-case"),
-    pytest.param([rec("A", colour="red")], r"unknown field 'colour'; fields are member_id",
-                 id="unknown-field"),
-    pytest.param([rec("A", joined_at="yesterday")], r"joined_at='yesterday' is not an ISO",
-                 id="bad-joined-at-text"),
-    pytest.param([rec("A", joined_at=20260131)], r"joined_at=20260131 must be a datetime",
-                 id="bad-joined-at-type"),
-    pytest.param([rec("A", invite_code="ABC")], r"invite_code: invite code 'ABC' has 3 "
-                 r"characters, codes have 7", id="short-code"),
-    pytest.param([rec("A", invite_code="O0O0O0O")], r"invite_code: .*characters codes never "
-                 r"use: '0O'", id="look-alike-code"),
-    pytest.param([rec("A", invite_code="2222223")], r"invite_code: .*looks mistyped",
-                 id="typo-code"),
-    pytest.param([["A", None, "member"]], r"record 0: is a list, expected a mapping",
-                 id="not-a-mapping"),
+    pytest.param(
+        [rec("A", colour="red")],
+        r"unknown field 'colour'; fields are member_id",
+        id="unknown-field",
+    ),
+    pytest.param(
+        [rec("A", joined_at="yesterday")],
+        r"joined_at='yesterday' is not an ISO",
+        id="bad-joined-at-text",
+    ),
+    pytest.param(
+        [rec("A", joined_at=20260131)],
+        r"joined_at=20260131 must be a datetime",
+        id="bad-joined-at-type",
+    ),
+    pytest.param(
+        [rec("A", invite_code="ABC")],
+        r"invite_code: invite code 'ABC' has 3 "
+        r"characters, codes have 7",
+        id="short-code",
+    ),
+    pytest.param(
+        [rec("A", invite_code="O0O0O0O")],
+        r"invite_code: .*characters codes never "
+        r"use: '0O'",
+        id="look-alike-code",
+    ),
+    pytest.param(
+        [rec("A", invite_code="2222223")], r"invite_code: .*looks mistyped", id="typo-code"
+    ),
+    pytest.param(
+        [["A", None, "member"]], r"record 0: is a list, expected a mapping", id="not-a-mapping"
+    ),
 ]
 
 
@@ -131,19 +165,24 @@ def test_from_records_reports_a_single_problem(records: list[Any], message: str)
 
 
 def test_from_records_refuses_a_tier_outside_the_ladder() -> None:
-    with pytest.raises(InvalidTreeError, match=r"tier='mentr' is not in the ladder; "
-                       r"did you mean 'mentor'\?") as info:
+    with pytest.raises(
+        InvalidTreeError,
+        match=r"tier='mentr' is not in the ladder; "
+        r"did you mean 'mentor'\?",
+    ) as info:
         InviteTree.from_records([rec("A", tier="mentr")], tiers=LADDER)
     assert len(info.value.problems) == 1
 
 
 def test_from_records_refuses_a_code_given_twice() -> None:
     code = InviteTree.from_records([rec("X")]).invite_code("X")
-    with pytest.raises(InvalidTreeError, match=rf"invite_code='{code}' is given to both "
-                       r"'A' and 'B'") as info:
+    with pytest.raises(
+        InvalidTreeError,
+        match=rf"invite_code='{code}' is given to both "
+        r"'A' and 'B'",
+    ) as info:
         # The same code in another spelling is still the same code.
-        InviteTree.from_records([rec("A", invite_code=code),
-                                 rec("B", invite_code=code.lower())])
+        InviteTree.from_records([rec("A", invite_code=code), rec("B", invite_code=code.lower())])
     assert len(info.value.problems) == 1
 
 
@@ -153,14 +192,16 @@ def test_from_records_reports_every_problem_at_once() -> None:
         rec("A"),  # fine
         rec("A"),  # 1 duplicate id
         rec("B", "nobody"),  # 2 unknown inviter
-        rec("C", "D"), rec("D", "C"),  # 3 cycle
+        rec("C", "D"),
+        rec("D", "C"),  # 3 cycle
         rec("E", "E"),  # 4 self-invite
         rec("", "A"),  # 5 empty id
         rec("F", "A", status="paused"),  # 6 bad status
         rec("G", "A", colour="red"),  # 7 unknown field
         rec("H", "A", tier="boss"),  # 8 tier outside the ladder
         rec("J", "A", invite_code="ABC"),  # 9 malformed code
-        rec("K", "A", invite_code=good), rec("L", "A", invite_code=good),  # 10 duplicate code
+        rec("K", "A", invite_code=good),
+        rec("L", "A", invite_code=good),  # 10 duplicate code
     ]
     with pytest.raises(InvalidTreeError) as info:
         InviteTree.from_records(records, tiers=LADDER)
@@ -210,8 +251,13 @@ def test_invalid_tree_error_is_a_value_error() -> None:
 def test_add_member_builds_a_tree() -> None:
     tree = InviteTree(tiers=LADDER)
     tree.add_member("A", tier="mentor")
-    tree.add_member("B", inviter_id="A", tier="member", status="suspended",
-                    joined_at=datetime(2026, 3, 1, tzinfo=CN))
+    tree.add_member(
+        "B",
+        inviter_id="A",
+        tier="member",
+        status="suspended",
+        joined_at=datetime(2026, 3, 1, tzinfo=CN),
+    )
     assert tree.upline("B") == ["A"]
     assert tree.status("B") == "suspended"
     assert tree.joined_at("B") == datetime(2026, 3, 1, tzinfo=CN)
@@ -229,22 +275,48 @@ def test_add_member_keeps_a_supplied_code() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        pytest.param({"member_id": "A", "tier": "member"}, InvalidTreeError,
-                     r"member_id='A' is already in the tree", id="duplicate"),
-        pytest.param({"member_id": "Z", "inviter_id": "Bb", "tier": "member"},
-                     UnknownMemberError, r"member_id='Bb' is not in the tree; did you mean 'B'",
-                     id="unknown-inviter"),
-        pytest.param({"member_id": "Z", "inviter_id": "A", "tier": "mentr"}, UnknownTierError,
-                     r"tier='mentr' is not in this tree's ladder; did you mean 'mentor'",
-                     id="unknown-tier"),
-        pytest.param({"member_id": "Z", "inviter_id": "Z", "tier": "member"}, InvalidTreeError,
-                     r"invites itself", id="self-invite"),
-        pytest.param({"member_id": "", "tier": "member"}, InvalidTreeError,
-                     r"member_id='' is empty", id="empty-id"),
-        pytest.param({"member_id": "Z", "tier": "member", "status": "paused"}, InvalidTreeError,
-                     r"status='paused' is not one of", id="bad-status"),
-        pytest.param({"member_id": "Z", "tier": "member", "invite_code": "ABC"},
-                     InvalidTreeError, r"invite_code", id="malformed-code"),
+        pytest.param(
+            {"member_id": "A", "tier": "member"},
+            InvalidTreeError,
+            r"member_id='A' is already in the tree",
+            id="duplicate",
+        ),
+        pytest.param(
+            {"member_id": "Z", "inviter_id": "Bb", "tier": "member"},
+            UnknownMemberError,
+            r"member_id='Bb' is not in the tree; did you mean 'B'",
+            id="unknown-inviter",
+        ),
+        pytest.param(
+            {"member_id": "Z", "inviter_id": "A", "tier": "mentr"},
+            UnknownTierError,
+            r"tier='mentr' is not in this tree's ladder; did you mean 'mentor'",
+            id="unknown-tier",
+        ),
+        pytest.param(
+            {"member_id": "Z", "inviter_id": "Z", "tier": "member"},
+            InvalidTreeError,
+            r"invites itself",
+            id="self-invite",
+        ),
+        pytest.param(
+            {"member_id": "", "tier": "member"},
+            InvalidTreeError,
+            r"member_id='' is empty",
+            id="empty-id",
+        ),
+        pytest.param(
+            {"member_id": "Z", "tier": "member", "status": "paused"},
+            InvalidTreeError,
+            r"status='paused' is not one of",
+            id="bad-status",
+        ),
+        pytest.param(
+            {"member_id": "Z", "tier": "member", "invite_code": "ABC"},
+            InvalidTreeError,
+            r"invite_code",
+            id="malformed-code",
+        ),
     ],
 )
 def test_add_member_fails_fast_and_changes_nothing(
@@ -310,8 +382,14 @@ def test_queries_on_a_small_tree() -> None:
 
 @pytest.mark.parametrize(
     ("max_generation", "expected"),
-    [(None, ["D", "C", "B", "A"]), (0, []), (1, ["D"]), (3, ["D", "C", "B"]),
-     (4, ["D", "C", "B", "A"]), (5, ["D", "C", "B", "A"])],
+    [
+        (None, ["D", "C", "B", "A"]),
+        (0, []),
+        (1, ["D"]),
+        (3, ["D", "C", "B"]),
+        (4, ["D", "C", "B", "A"]),
+        (5, ["D", "C", "B", "A"]),
+    ],
 )
 def test_upline_max_generation(max_generation: int | None, expected: list[str]) -> None:
     tree = tree_from_text("A>B>C>D>E")
@@ -351,9 +429,18 @@ def test_to_records_lists_parents_first_and_round_trips() -> None:
     for r in records:
         if r["inviter_id"] is not None:
             assert position[r["inviter_id"]] < position[r["member_id"]]
-    assert set(records[0]) == {"member_id", "inviter_id", "tier", "status", "joined_at",
-                               "invite_code", "origin_platform", "origin_tier",
-                               "origin_member_id", "probation_until"}
+    assert set(records[0]) == {
+        "member_id",
+        "inviter_id",
+        "tier",
+        "status",
+        "joined_at",
+        "invite_code",
+        "origin_platform",
+        "origin_tier",
+        "origin_member_id",
+        "probation_until",
+    }
     again = InviteTree.from_records(records)
     assert again == tree
     assert again.to_records() == records
@@ -370,16 +457,27 @@ def test_equality() -> None:
 @pytest.mark.parametrize(
     ("call", "args"),
     [
-        ("inviter", ()), ("upline", ()), ("direct_invites", ()), ("team_size", ()),
-        ("depth", ()), ("tier", ()), ("status", ()), ("joined_at", ()), ("invite_code", ()),
-        ("set_tier", ("member",)), ("set_status", ("active",)),
+        ("inviter", ()),
+        ("upline", ()),
+        ("direct_invites", ()),
+        ("team_size", ()),
+        ("depth", ()),
+        ("tier", ()),
+        ("status", ()),
+        ("joined_at", ()),
+        ("invite_code", ()),
+        ("set_tier", ("member",)),
+        ("set_status", ("active",)),
     ],
 )
 def test_unknown_members_are_named_with_a_suggestion(call: str, args: tuple[Any, ...]) -> None:
     tree = InviteTree.from_records([rec("alice"), rec("bob", "alice")])
     before = snapshot(tree)
-    with pytest.raises(UnknownMemberError, match=r"member_id='alcie' is not in the tree; "
-                       r"did you mean 'alice'\?") as info:
+    with pytest.raises(
+        UnknownMemberError,
+        match=r"member_id='alcie' is not in the tree; "
+        r"did you mean 'alice'\?",
+    ) as info:
         getattr(tree, call)("alcie", *args)
     assert isinstance(info.value, KeyError)
     assert str(info.value).startswith("member_id='alcie'")  # a sentence, not a quoted key
@@ -418,11 +516,19 @@ def test_set_tier_and_set_status() -> None:
 @pytest.mark.parametrize(
     ("change", "error", "message"),
     [
-        (lambda t: t.set_tier("A", "boss"), UnknownTierError, r"tier='boss' is not in this "
-         r"tree's ladder"),
+        (
+            lambda t: t.set_tier("A", "boss"),
+            UnknownTierError,
+            r"tier='boss' is not in this "
+            r"tree's ladder",
+        ),
         (lambda t: t.set_tier("A", ""), InvalidTreeError, r"tier='' is empty"),
-        (lambda t: t.set_status("A", "paused"), InvalidTreeError, r"status='paused' is not "
-         r"one of"),
+        (
+            lambda t: t.set_status("A", "paused"),
+            InvalidTreeError,
+            r"status='paused' is not "
+            r"one of",
+        ),
     ],
 )
 def test_bad_changes_change_nothing(change: Any, error: type[Exception], message: str) -> None:
@@ -552,9 +658,14 @@ def records_from(parents: list[int | None], draw: st.DrawFn | None = None) -> li
         if draw is not None:
             record["tier"] = draw(st.sampled_from(LADDER))
             record["status"] = draw(st.sampled_from(["active", "suspended"]))
-            record["joined_at"] = draw(st.none() | st.datetimes(
-                min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1),
-                timezones=st.sampled_from([CN, UTC])))
+            record["joined_at"] = draw(
+                st.none()
+                | st.datetimes(
+                    min_value=datetime(2020, 1, 1),
+                    max_value=datetime(2030, 1, 1),
+                    timezones=st.sampled_from([CN, UTC]),
+                )
+            )
         records.append(record)
     return records
 
@@ -602,14 +713,18 @@ def test_upline_depth_and_team_size_agree_with_brute_force(parents: list[int | N
         assert tree.team_size(member) == sum(i in other for other in chains)
         assert tree.inviter(member) == (None if parents[i] is None else f"m{parents[i]}")
         assert tree.direct_invites(member) == sorted(
-            f"m{j}" for j, parent in enumerate(parents) if parent == i)
+            f"m{j}" for j, parent in enumerate(parents) if parent == i
+        )
     assert tree.roots() == sorted(f"m{i}" for i, p in enumerate(parents) if p is None)
 
 
 @FAST
-@given(parents=parent_lists(), moves=st.lists(st.tuples(st.integers(0, 14),
-                                                         st.none() | st.integers(0, 14)),
-                                               min_size=1, max_size=6))
+@given(
+    parents=parent_lists(),
+    moves=st.lists(
+        st.tuples(st.integers(0, 14), st.none() | st.integers(0, 14)), min_size=1, max_size=6
+    ),
+)
 def test_a_move_never_creates_a_cycle(
     parents: list[int | None], moves: list[tuple[int, int | None]]
 ) -> None:
@@ -620,7 +735,8 @@ def test_a_move_never_creates_a_cycle(
         new_inviter = None if inviter_index is None else f"m{inviter_index % size}"
         before = tree.to_records()
         would_cycle = new_inviter is not None and (
-            new_inviter == member or member in tree.upline(new_inviter))
+            new_inviter == member or member in tree.upline(new_inviter)
+        )
         if would_cycle:
             with pytest.raises(InvalidTreeError, match="would create a cycle"):
                 tree.move(member, new_inviter_id=new_inviter)

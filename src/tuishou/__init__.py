@@ -77,8 +77,11 @@ if _TYPE_CHECKING:
     from tuishou.engine.batch import member_totals, settle_batch
 
 # Imported on first use (PEP 562): the batch engine and the analysis are larger than the core.
-_LAZY = {"compare": "tuishou.analysis.compare", "member_totals": "tuishou.engine.batch",
-         "settle_batch": "tuishou.engine.batch"}
+_LAZY = {
+    "compare": "tuishou.analysis.compare",
+    "member_totals": "tuishou.engine.batch",
+    "settle_batch": "tuishou.engine.batch",
+}
 
 __all__ = [
     "ArgumentTypeError",

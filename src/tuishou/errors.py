@@ -69,8 +69,7 @@ class _ProblemsError(TuishouError):
         (True, 1000)
         """
         lines = [f"{what}: {len(problems)} problem(s)"]
-        lines += [f"  {i}. {_shortened(problem)}"
-                  for i, problem in enumerate(problems[:_SHOWN], 1)]
+        lines += [f"  {i}. {_shortened(problem)}" for i, problem in enumerate(problems[:_SHOWN], 1)]
         if len(problems) > _SHOWN:
             lines.append(f"  ... and {len(problems) - _SHOWN} more: see the error's .problems")
         return cls("\n".join(lines), problems)
@@ -79,8 +78,10 @@ class _ProblemsError(TuishouError):
 def _shortened(problem: str) -> str:
     if len(problem) <= _SHOWN_CHARS:
         return problem
-    return (f"{problem[:_SHOWN_CHARS - 60]} ... [{len(problem)} characters; the whole "
-            "problem is in the error's .problems]")
+    return (
+        f"{problem[: _SHOWN_CHARS - 60]} ... [{len(problem)} characters; the whole "
+        "problem is in the error's .problems]"
+    )
 
 
 class _KeyErrorMessage(KeyError):  # noqa: N818  (a mixin, not an error of its own)
@@ -138,8 +139,9 @@ class InvalidFileError(_ProblemsError, ValueError):
     def from_problems(cls, what: str, problems: Sequence[str]) -> InvalidFileError:
         """One error listing the first ``shown`` problems, numbered, then how many more."""
         lines = [f"{what}: {len(problems)} problem(s)"]
-        lines += [f"  {i}. {_shortened(problem)}"
-                  for i, problem in enumerate(problems[:cls.shown], 1)]
+        lines += [
+            f"  {i}. {_shortened(problem)}" for i, problem in enumerate(problems[: cls.shown], 1)
+        ]
         if len(problems) > cls.shown:
             lines.append(f"  ... and {len(problems) - cls.shown} more problem(s)")
         return cls("\n".join(lines), problems)

@@ -42,8 +42,14 @@ def example_policy() -> Policy:
     >>> example_policy().pool_rate("s", "g"), example_policy().tiers
     (Decimal('0.1'), ('m',))
     """
-    return Policy.model_validate({"name": "demo", "tiers": ["m"], "group_rates": {"g": "0.1"},
-                                  "rules": [{"kind": "seller", "rates": {"m": "0.5"}}]})
+    return Policy.model_validate(
+        {
+            "name": "demo",
+            "tiers": ["m"],
+            "group_rates": {"g": "0.1"},
+            "rules": [{"kind": "seller", "rates": {"m": "0.5"}}],
+        }
+    )
 
 
 def example_rates_policy() -> Policy:
@@ -52,9 +58,9 @@ def example_rates_policy() -> Policy:
     >>> dict(example_rates_policy().group_rates)
     {'xiaomi': Decimal('0.05')}
     """
-    return Policy.model_validate({
-        "name": "demo", "tiers": ["member"], "group_rates": {"xiaomi": "0.05"}, "rules": [],
-    })
+    return Policy.model_validate(
+        {"name": "demo", "tiers": ["member"], "group_rates": {"xiaomi": "0.05"}, "rules": []}
+    )
 
 
 def example_order() -> Order:
@@ -63,8 +69,7 @@ def example_order() -> Order:
     >>> example_order().lines[0].amount
     10000
     """
-    return Order(order_id="o1", sharer_id="A", lines=[
-        OrderLine(sku="s", group="g", amount=10000)])
+    return Order(order_id="o1", sharer_id="A", lines=[OrderLine(sku="s", group="g", amount=10000)])
 
 
 def example_settlement() -> Settlement:
@@ -87,8 +92,11 @@ def example_result() -> BatchResult:
     from tuishou.engine.batch import settle_batch
 
     tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
-    return settle_batch(example_policy(), tree, {"order_id": ["o1"], "sharer_id": ["A"],
-                                                 "sku": ["s"], "group": ["g"], "amount": [10000]})
+    return settle_batch(
+        example_policy(),
+        tree,
+        {"order_id": ["o1"], "sharer_id": ["A"], "sku": ["s"], "group": ["g"], "amount": [10000]},
+    )
 
 
 def example_comparison() -> Comparison:
@@ -100,10 +108,15 @@ def example_comparison() -> Comparison:
     """
     from tuishou.analysis.compare import compare, replace
 
-    tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"},
-                                    {"member_id": "B", "inviter_id": "A", "tier": "m"}])
-    orders = [Order(order_id="o1", sharer_id="B", lines=[
-        OrderLine(sku="s", group="g", amount=10000)])]
+    tree = InviteTree.from_records(
+        [
+            {"member_id": "A", "inviter_id": None, "tier": "m"},
+            {"member_id": "B", "inviter_id": "A", "tier": "m"},
+        ]
+    )
+    orders = [
+        Order(order_id="o1", sharer_id="B", lines=[OrderLine(sku="s", group="g", amount=10000)])
+    ]
     current = example_policy()
     richer = replace(current, rules=[{"kind": "seller", "rates": {"m": "0.6"}}])
     return compare({"current": current, "richer": richer}, tree, orders)

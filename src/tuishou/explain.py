@@ -43,23 +43,36 @@ def explain(settlement: Settlement) -> str:
     Paid ¥5.00 to 1 member(s); the platform retains ¥5.00.
     """
     s = settlement
-    lines = [f"Order {s.order_id} under policy {s.policy_name!r} "
-             f"({_ROUNDING[(s.policy.rounding, s.policy.rounding_scope)]})"]
-    own = "" if s.own_link is None else (
-        f"{s.own_link} bought through their own share link, which counts as no share link; ")
-    lines.append(f"Seller: {s.seller_id or '-'}: "
-                 + own + _ATTRIBUTION[s.attribution].format(seller=s.seller_id))
+    lines = [
+        f"Order {s.order_id} under policy {s.policy_name!r} "
+        f"({_ROUNDING[(s.policy.rounding, s.policy.rounding_scope)]})"
+    ]
+    own = (
+        ""
+        if s.own_link is None
+        else (f"{s.own_link} bought through their own share link, which counts as no share link; ")
+    )
+    lines.append(
+        f"Seller: {s.seller_id or '-'}: "
+        + own
+        + _ATTRIBUTION[s.attribution].format(seller=s.seller_id)
+    )
     lines += _pool_lines(s)
     if s.chain:
         lines.append("Chain (generation, member, tier, status):")
         for link in s.chain:
             gen = "-" if link.generation is None else str(link.generation)
-            note = "  skipped (suspended; compression moves the next upline down)" \
-                if link.generation is None else ""
+            note = (
+                "  skipped (suspended; compression moves the next upline down)"
+                if link.generation is None
+                else ""
+            )
             lines.append(f"  {gen:>3}  {link.member_id}  {link.tier}  {link.status}{note}")
     lines += _payout_lines(s)
-    lines.append(f"Paid {yuan(s.paid)} to {len({p.member_id for p in s.payouts})} member(s); "
-                 f"the platform retains {yuan(s.retained)}.")
+    lines.append(
+        f"Paid {yuan(s.paid)} to {len({p.member_id for p in s.payouts})} member(s); "
+        f"the platform retains {yuan(s.retained)}."
+    )
     return "\n".join(lines)
 
 
@@ -68,8 +81,10 @@ def _pool_lines(s: Settlement) -> list[str]:
     for i, line in enumerate(s.lines, 1):
         source = "sku rate" if line.rate_from == "sku" else f"{line.group} rate"
         rounded = "" if line.rounded is None else f" -> {line.rounded} fen"
-        lines.append(f"  line {i}: {line.sku} ({line.group}) paid {yuan(line.amount)} x "
-                     f"{_percent(line.rate)} {source} = {line.exact} fen{rounded}")
+        lines.append(
+            f"  line {i}: {line.sku} ({line.group}) paid {yuan(line.amount)} x "
+            f"{_percent(line.rate)} {source} = {line.exact} fen{rounded}"
+        )
     lines.append(f"  pool: {yuan(s.pool)} ({s.pool} fen)")
     return lines
 
@@ -80,8 +95,10 @@ def _payout_lines(s: Settlement) -> list[str]:
     lines = ["Shares of the pool:"]
     paid = {(p.member_id, p.rule, p.kind): p for p in s.payouts}
     for share in s.shares:
-        head = (f"  gen {share.generation}  {share.member_id}  {share.rule}/{share.kind}  "
-                f"{_percent(share.share)}")
+        head = (
+            f"  gen {share.generation}  {share.member_id}  {share.rule}/{share.kind}  "
+            f"{_percent(share.share)}"
+        )
         payout = paid.get((share.member_id, share.rule, share.kind))
         if not share.paid:
             lines.append(f"{head}  forfeited: {share.member_id} is suspended, stays in the pool")

@@ -40,8 +40,17 @@ from datetime import datetime
 
 from tuishou.errors import ArgumentTypeError, InvalidArgumentError, InvalidIdentifierError
 
-__all__ = ["AWARE_RULE", "all_ids", "check_id", "check_time", "id_problem", "id_problems",
-           "is_missing", "normal_id", "time_problem"]
+__all__ = [
+    "AWARE_RULE",
+    "all_ids",
+    "check_id",
+    "check_time",
+    "id_problem",
+    "id_problems",
+    "is_missing",
+    "normal_id",
+    "time_problem",
+]
 
 # What tuishou takes, said in every refusal of a naive time.
 AWARE_RULE = "tuishou takes aware datetimes only (any zone; compared in UTC)"
@@ -76,8 +85,10 @@ def id_problem(value: object, *, name: str) -> str | None:
         return f"{name}={value!r} is blank; ids are non-empty text"
     if normal != value:  # escaped forms too when look-alikes could hide the difference
         escaped = "" if value.isascii() else f"; escaped: {value!a} -> {normal!a}"
-        return (f"{name}={value!r} is not a normal id; "
-                f"use its normal form {normal!r} (NFKC, trimmed){escaped}")
+        return (
+            f"{name}={value!r} is not a normal id; "
+            f"use its normal form {normal!r} (NFKC, trimmed){escaped}"
+        )
     if not value.isprintable():
         return f"{name}={value!r} holds a control character; ids are printable text"
     return None
@@ -143,10 +154,15 @@ def all_ids(values: list[object]) -> bool:
     texts: list[str] = values  # type: ignore[assignment]  # every value is a str
     joined = "\n".join(texts)  # a newline never composes, so NFKC works piece by piece
     # Printable NFKC text has no white space but ' ': look for it at the edges of every id.
-    return ("" not in texts and "".join(texts).isprintable()
-            and unicodedata.is_normalized("NFKC", joined)
-            and "\n " not in joined and " \n" not in joined
-            and not joined.startswith(" ") and not joined.endswith(" "))
+    return (
+        "" not in texts
+        and "".join(texts).isprintable()
+        and unicodedata.is_normalized("NFKC", joined)
+        and "\n " not in joined
+        and " \n" not in joined
+        and not joined.startswith(" ")
+        and not joined.endswith(" ")
+    )
 
 
 def time_problem(value: object, *, name: str, rule: str = AWARE_RULE) -> str | None:
@@ -167,9 +183,13 @@ def time_problem(value: object, *, name: str, rule: str = AWARE_RULE) -> str | N
     return None
 
 
-def check_time(value: object, *, name: str, rule: str = AWARE_RULE,
-               error: type[ValueError] = InvalidArgumentError
-               ) -> datetime:
+def check_time(
+    value: object,
+    *,
+    name: str,
+    rule: str = AWARE_RULE,
+    error: type[ValueError] = InvalidArgumentError,
+) -> datetime:
     """Return ``value`` if it is an aware datetime: a naive one raises ``error`` (by default
     ``InvalidArgumentError``, a ``ValueError``), anything else ``ArgumentTypeError``.
 

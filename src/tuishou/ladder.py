@@ -82,11 +82,17 @@ class Requirements(_LadderPart):
 
     @model_validator(mode="after")
     def _some_threshold(self) -> Requirements:
-        thresholds = (self.min_direct, self.min_direct_at, self.min_team_size,
-                      self.min_personal_sales, self.min_team_sales)
+        thresholds = (
+            self.min_direct,
+            self.min_direct_at,
+            self.min_team_size,
+            self.min_personal_sales,
+            self.min_team_sales,
+        )
         if all(value is None for value in thresholds):
-            raise Problems(["set at least one threshold, "
-                            "or use requires=None for a tier granted only by hand"])
+            raise Problems(
+                ["set at least one threshold, or use requires=None for a tier granted only by hand"]
+            )
         if self.min_direct_at is not None and not self.min_direct_at:
             raise Problems(["min_direct_at is empty; name at least one tier, or leave it out"])
         return self
@@ -168,7 +174,8 @@ class TierLadder(_LadderPart):
         rank = self.ranks.get(name)
         if rank is None:
             raise UnknownTierError(
-                f"tier={name!r} is not in the ladder; {did_you_mean(name, self.names)}")
+                f"tier={name!r} is not in the ladder; {did_you_mean(name, self.names)}"
+            )
         return rank
 
     def tier(self, name: str) -> Tier:
@@ -185,27 +192,42 @@ def _ladder_problems(tiers: tuple[Tier, ...]) -> list[str]:
         return ["tiers: a ladder needs at least one tier, lowest first"]
     names = [tier.name for tier in tiers]
     unique = list(dict.fromkeys(names))
-    problems = [f"tiers: {name!r} is listed {names.count(name)} times; tier names must be unique"
-                for name in unique if names.count(name) > 1]
+    problems = [
+        f"tiers: {name!r} is listed {names.count(name)} times; tier names must be unique"
+        for name in unique
+        if names.count(name) > 1
+    ]
     if tiers[0].requires is not None:
-        problems.append(f"tiers.0 ({names[0]}): the lowest tier has requirements, but everyone "
-                        "holds it; drop them, or add a lower tier below it")
+        problems.append(
+            f"tiers.0 ({names[0]}): the lowest tier has requirements, but everyone "
+            "holds it; drop them, or add a lower tier below it"
+        )
     for index, tier in enumerate(tiers):
         direct_at = tier.requires.min_direct_at if tier.requires is not None else None
         for key in direct_at or {}:
             if key not in names:
-                problems.append(f"tiers.{index} ({tier.name}): min_direct_at names {key!r}, "
-                                f"not in the ladder; {did_you_mean(key, unique)}")
+                problems.append(
+                    f"tiers.{index} ({tier.name}): min_direct_at names {key!r}, "
+                    f"not in the ladder; {did_you_mean(key, unique)}"
+                )
     return problems
 
 
 def example_ladder() -> TierLadder:
     """The ladder of docs/domain.md §15 Example C, used by the doctests (``tuishou.examples``)."""
-    return TierLadder(tiers=[
-        Tier(name="member", label="会员"),
-        Tier(name="pusher", label="推手", requires=Requirements(min_personal_sales=39_600)),
-        Tier(name="mentor", label="导师",
-             requires=Requirements(min_direct=3, min_team_sales=500_000)),
-        Tier(name="senior_advisor", label="高级顾问",
-             requires=Requirements(min_direct_at={"mentor": 2}, min_team_size=8)),
-    ])
+    return TierLadder(
+        tiers=[
+            Tier(name="member", label="会员"),
+            Tier(name="pusher", label="推手", requires=Requirements(min_personal_sales=39_600)),
+            Tier(
+                name="mentor",
+                label="导师",
+                requires=Requirements(min_direct=3, min_team_sales=500_000),
+            ),
+            Tier(
+                name="senior_advisor",
+                label="高级顾问",
+                requires=Requirements(min_direct_at={"mentor": 2}, min_team_size=8),
+            ),
+        ]
+    )

@@ -27,8 +27,15 @@ from tuishou.errors import FloatRefusedError, _ProblemsError, did_you_mean
 from tuishou.ids import id_problem, time_problem
 from tuishou.money import FloatValueError
 
-__all__ = ["AwareTime", "FrozenMap", "FrozenModel", "Id", "Problems", "aware_time_field",
-           "normal_id_field"]
+__all__ = [
+    "AwareTime",
+    "FrozenMap",
+    "FrozenModel",
+    "Id",
+    "Problems",
+    "aware_time_field",
+    "normal_id_field",
+]
 
 _V = TypeVar("_V")
 

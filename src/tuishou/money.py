@@ -172,7 +172,8 @@ def fen_example(amount: float | str) -> str:
 def _float_fen_message(name: str, value: float) -> str:
     example = fen_example(value)
     return f"{name}={value!r} is a float; pass an int number of fen" + (
-        f", {example}" if example else "")
+        f", {example}" if example else ""
+    )
 
 
 def _pydantic_fen(value: Any) -> Any:

@@ -22,8 +22,15 @@ from tuishou.errors import InvalidOrderError
 from tuishou.models import AwareTime, FrozenModel, Id, Problems
 from tuishou.money import MAX_ORDER_FEN, Fen, yuan
 
-__all__ = ["LINE_COLUMNS", "OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "Order", "OrderLine",
-           "amount_problem", "order_columns"]
+__all__ = [
+    "LINE_COLUMNS",
+    "OPTIONAL_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "Order",
+    "OrderLine",
+    "amount_problem",
+    "order_columns",
+]
 
 LINE_COLUMNS = ("order_id", "buyer_id", "sharer_id", "sku", "group", "amount", "quantity")
 REQUIRED_COLUMNS = ("order_id", "sku", "group", "amount")
@@ -45,9 +52,11 @@ def amount_problem(amount: int, *, order_id: object = None, lines: int = 1) -> s
         return None
     where = "" if order_id is None else f"order_id={order_id!r}: "
     over = f" ({lines} lines)" if lines > 1 else ""
-    return (f"{where}amount={amount} fen{over} is above the supported maximum of "
-            f"{MAX_ORDER_FEN} fen ({yuan(MAX_ORDER_FEN)}) per order; check the unit "
-            "(amounts are int fen)")
+    return (
+        f"{where}amount={amount} fen{over} is above the supported maximum of "
+        f"{MAX_ORDER_FEN} fen ({yuan(MAX_ORDER_FEN)}) per order; check the unit "
+        "(amounts are int fen)"
+    )
 
 
 def _no_bool(value: Any) -> Any:
@@ -126,8 +135,15 @@ def order_columns(orders: Iterable[Order]) -> dict[str, list[Any]]:
     table: dict[str, list[Any]] = {name: [] for name in LINE_COLUMNS}
     for order in orders:
         for line in order.lines:
-            row = (order.order_id, order.buyer_id, order.sharer_id, line.sku, line.group,
-                   line.amount, line.quantity)
+            row = (
+                order.order_id,
+                order.buyer_id,
+                order.sharer_id,
+                line.sku,
+                line.group,
+                line.amount,
+                line.quantity,
+            )
             for name, value in zip(LINE_COLUMNS, row, strict=True):
                 table[name].append(value)
     return table

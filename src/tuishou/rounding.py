@@ -173,8 +173,15 @@ def allocate(exact: Sequence[int], scale: int, rounding: Rounding) -> list[int]:
     return floors
 
 
-def allocate_items(pool4: IntArray, item: IntArray, share: IntArray, rounding: Rounding, *,
-                   row_total: IntArray, rows: IntArray) -> IntArray:
+def allocate_items(
+    pool4: IntArray,
+    item: IntArray,
+    share: IntArray,
+    rounding: Rounding,
+    *,
+    row_total: IntArray,
+    rows: IntArray,
+) -> IntArray:
     """Vectorised ``allocate`` of many items (orders or lines) at once: each entry's fen.
 
     Item ``i`` has the exact pool ``pool4[i]`` (1/10 000 fen); its entries are the ``k``
@@ -247,8 +254,9 @@ class Rounded(NamedTuple):
     lines: tuple[int, ...] | None
 
 
-def round_order(line_pools: Sequence[int], shares: Sequence[int], rounding: Rounding,
-                scope: RoundingScope) -> Rounded:
+def round_order(
+    line_pools: Sequence[int], shares: Sequence[int], rounding: Rounding, scope: RoundingScope
+) -> Rounded:
     """Round one order: its pool and each paying share of it, once per order or per line.
 
     ``line_pools`` are the lines' exact pools (1/10 000 fen), ``shares`` the paying shares
@@ -274,8 +282,9 @@ def round_order(line_pools: Sequence[int], shares: Sequence[int], rounding: Roun
     return Rounded(sum(rounded), totals, rounded)
 
 
-def scope_items(line_pool4: IntArray, per_order: Callable[[IntArray], IntArray],
-                scope: RoundingScope) -> IntArray:
+def scope_items(
+    line_pool4: IntArray, per_order: Callable[[IntArray], IntArray], scope: RoundingScope
+) -> IntArray:
     """Vectorised scope: the exact pools rounded as one item each (``allocate_items``):
     each order's (``per_order`` sums a line column per order) or each line's.
 
@@ -286,8 +295,12 @@ def scope_items(line_pool4: IntArray, per_order: Callable[[IntArray], IntArray],
     return per_order(line_pool4) if scope == "order" else line_pool4
 
 
-def scope_pools(items: IntArray, per_order: Callable[[IntArray], IntArray],
-                rounding: Rounding, scope: RoundingScope) -> IntArray:
+def scope_pools(
+    items: IntArray,
+    per_order: Callable[[IntArray], IntArray],
+    rounding: Rounding,
+    scope: RoundingScope,
+) -> IntArray:
     """Vectorised scope: each order's pool in fen, from the items of ``scope_items``.
 
     >>> per_order = lambda lines: np.array([lines.sum()])

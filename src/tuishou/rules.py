@@ -39,13 +39,7 @@ from tuishou.ids import id_problems
 from tuishou.models import FrozenMap, Problems
 from tuishou.money import Rate, rate_units
 from tuishou.rounding import Rounding, RoundingScope
-from tuishou.rulebook import (
-    DifferentialRule,
-    LayersRule,
-    RuleUnits,
-    SellerRule,
-    pool_rate,
-)
+from tuishou.rulebook import DifferentialRule, LayersRule, RuleUnits, SellerRule, pool_rate
 from tuishou.rulebook.base import MAX_GENERATION, PolicyPart
 
 __all__ = [
@@ -60,7 +54,6 @@ __all__ = [
 ]
 
 Name = Annotated[str, Field(min_length=1, strict=True)]
-
 
 
 Rule = Annotated[SellerRule | LayersRule | DifferentialRule, Field(discriminator="kind")]
@@ -100,7 +93,8 @@ class Policy(PolicyPart):
         if value > MAX_GENERATION:
             raise ValueError(
                 f"max_generation={value} is above the limit of {MAX_GENERATION} generations; "
-                f"a chain pays at most {MAX_GENERATION} uplines (plans pay two or three)")
+                f"a chain pays at most {MAX_GENERATION} uplines (plans pay two or three)"
+            )
         return value
 
     @model_validator(mode="after")
@@ -157,17 +151,21 @@ class PolicyUnits:
     @classmethod
     def of(cls, policy: Policy) -> PolicyUnits:
         """The units of ``policy`` (``Policy.units`` computes them once)."""
-        return cls({tier: rank for rank, tier in enumerate(policy.tiers)},
-                   {g: rate_units(r) for g, r in policy.group_rates.items()},
-                   {s: rate_units(r) for s, r in policy.sku_rates.items()},
-                   tuple(rule.units(policy.tiers) for rule in policy.rules))
+        return cls(
+            {tier: rank for rank, tier in enumerate(policy.tiers)},
+            {g: rate_units(r) for g, r in policy.group_rates.items()},
+            {s: rate_units(r) for s, r in policy.sku_rates.items()},
+            tuple(rule.units(policy.tiers) for rule in policy.rules),
+        )
 
 
 def _name_problems(policy: Policy) -> list[str]:
     """Tier, group and SKU names that are not ids in normal form (``tuishou.ids``)."""
-    return ([f"tiers: {p}" for p in id_problems(policy.tiers, name="tier")]
-            + [f"group_rates: {p}" for p in id_problems(policy.group_rates, name="group")]
-            + [f"sku_rates: {p}" for p in id_problems(policy.sku_rates, name="sku")])
+    return (
+        [f"tiers: {p}" for p in id_problems(policy.tiers, name="tier")]
+        + [f"group_rates: {p}" for p in id_problems(policy.group_rates, name="group")]
+        + [f"sku_rates: {p}" for p in id_problems(policy.sku_rates, name="sku")]
+    )
 
 
 def _tier_problems(policy: Policy) -> list[str]:
@@ -215,10 +213,12 @@ def replace(policy: Policy, /, **changes: Any) -> Policy:
     """
     if not isinstance(policy, Policy):
         raise ArgumentTypeError(
-            f"replace() takes a Policy, got {type(policy).__name__}; load one with load_policy()")
+            f"replace() takes a Policy, got {type(policy).__name__}; load one with load_policy()"
+        )
     fields = list(Policy.model_fields)
     for name in changes:
         if name not in fields:
             raise InvalidPolicyError(
-                f"replace(): Policy has no field {name!r}; {did_you_mean(name, fields)}")
+                f"replace(): Policy has no field {name!r}; {did_you_mean(name, fields)}"
+            )
     return Policy.model_validate({**policy.model_dump(), **changes})

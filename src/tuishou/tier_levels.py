@@ -31,8 +31,18 @@ import numpy.typing as npt
 from tuishou.ladder import RequirementsMode, TierLadder
 from tuishou.tree import InviteTree
 
-__all__ = ["AT_OR_ABOVE", "DIRECTS", "PERSONAL", "TEAM_SALES", "TEAM_SIZE", "Threshold",
-           "TierTest", "on_probation", "qualify_levels", "tier_tests"]
+__all__ = [
+    "AT_OR_ABOVE",
+    "DIRECTS",
+    "PERSONAL",
+    "TEAM_SALES",
+    "TEAM_SIZE",
+    "Threshold",
+    "TierTest",
+    "on_probation",
+    "qualify_levels",
+    "tier_tests",
+]
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -65,14 +75,18 @@ class TierTest(NamedTuple):
     def holds(self, measures: Any) -> BoolArray:
         """For each row of measures, whether the requirements hold."""
         met = [measures[:, slot] >= need for _, slot, need in self.thresholds]
-        holds: BoolArray = (np.logical_and.reduce(met) if self.mode == "all"
-                            else np.logical_or.reduce(met))
+        holds: BoolArray = (
+            np.logical_and.reduce(met) if self.mode == "all" else np.logical_or.reduce(met)
+        )
         return holds
 
     def describe(self, measures: Sequence[int], *, only_met: bool = False) -> list[str]:
         """Each threshold with the member's measure, met (``>=``) or not (``<``)."""
-        return [f"{what.format(measures[slot])} {'>=' if measures[slot] >= need else '<'} {need}"
-                for what, slot, need in self.thresholds if measures[slot] >= need or not only_met]
+        return [
+            f"{what.format(measures[slot])} {'>=' if measures[slot] >= need else '<'} {need}"
+            for what, slot, need in self.thresholds
+            if measures[slot] >= need or not only_met
+        ]
 
 
 def tier_tests(ladder: TierLadder) -> list[TierTest | None]:
@@ -93,14 +107,22 @@ def tier_tests(ladder: TierLadder) -> list[TierTest | None]:
         at = sorted((r.min_direct_at or {}).items(), key=lambda kv: (ranks[kv[0]], kv[0]))
         measured = [
             ("{} active directs", DIRECTS, r.min_direct),
-            *((f"{{}} active directs at {name} or higher", AT_OR_ABOVE + ranks[name], need)
-              for name, need in at),
+            *(
+                (f"{{}} active directs at {name} or higher", AT_OR_ABOVE + ranks[name], need)
+                for name, need in at
+            ),
             ("team size {}", TEAM_SIZE, r.min_team_size),
             ("personal sales {}", PERSONAL, r.min_personal_sales),
             ("team sales {}", TEAM_SALES, r.min_team_sales),
         ]
-        tests.append(TierTest(r.mode, tuple(Threshold(what, slot, need)
-                                            for what, slot, need in measured if need is not None)))
+        tests.append(
+            TierTest(
+                r.mode,
+                tuple(
+                    Threshold(what, slot, need) for what, slot, need in measured if need is not None
+                ),
+            )
+        )
     return tests
 
 
@@ -137,8 +159,10 @@ def qualify_levels(
     if sales:
         keys = list(sales)
         own[arrays.lookup(keys)] = (
-            np.fromiter(sales.values(), dtype=np.int64, count=len(keys)) if money is np.int64
-            else np.array(list(sales.values()), dtype=object))
+            np.fromiter(sales.values(), dtype=np.int64, count=len(keys))
+            if money is np.int64
+            else np.array(list(sales.values()), dtype=object)
+        )
     ranked = [(rank, test) for rank, test in reversed(list(enumerate(tests))) if rank and test]
     team_size = np.zeros(size + 1, dtype=np.int64)
     directs = np.zeros((size + 1, ranks), dtype=np.int64)  # active directs per (new) rank
@@ -150,8 +174,9 @@ def qualify_levels(
     sales_up = np.append(own, np.zeros(1, dtype=money))  # the last row: the roots' sink
     for level in np.split(by_depth, bounds):
         at_or_above = np.cumsum(directs[level][:, ::-1], axis=1)[:, ::-1]
-        block = np.column_stack([at_or_above[:, 0], team_size[level], own[level],
-                                 sales_up[level], at_or_above])
+        block = np.column_stack(
+            [at_or_above[:, 0], team_size[level], own[level], sales_up[level], at_or_above]
+        )
         measures[level] = block
         qualified = _qualified(block, ranked)
         old = current[level]

@@ -25,25 +25,23 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tuishou.errors import (
-    InvalidTreeError,
-    UnknownMemberError,
-    UnknownTierError,
-    did_you_mean,
-)
+from tuishou.errors import InvalidTreeError, UnknownMemberError, UnknownTierError, did_you_mean
 from tuishou.ids import check_time
-from tuishou.ladder import (
-    Requirements,
-    Tier,
-    TierLadder,
-)
+from tuishou.ladder import Requirements, Tier, TierLadder
 from tuishou.members.records import SUGGEST_LIMIT
 from tuishou.money import check_fen
 from tuishou.tier_levels import TierTest, on_probation, qualify_levels, tier_tests
 from tuishou.tree import InviteTree
 
-__all__ = ["Requirements", "Tier", "TierChange", "TierLadder", "apply_tier_changes",
-           "evaluate_tiers", "review_probation"]
+__all__ = [
+    "Requirements",
+    "Tier",
+    "TierChange",
+    "TierLadder",
+    "apply_tier_changes",
+    "evaluate_tiers",
+    "review_probation",
+]
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -99,12 +97,15 @@ def evaluate_tiers(
     _check_as_of(as_of, required=False)
     current = _current_ranks(ladder, tree, sales)
     lower: BoolArray | bool = demote and ~_on_probation(tree, as_of)
-    new, measures, tests = _qualify(ladder, tree, sales, current, may_raise=True,
-                                    may_lower=lower)
+    new, measures, tests = _qualify(ladder, tree, sales, current, may_raise=True, may_lower=lower)
     ids = tree.arrays().ids
     changes = [
-        TierChange(ids[i], ladder.names[current[i]], ladder.names[new[i]],
-                   _reason(ladder, tests, int(current[i]), int(new[i]), measures[i].tolist()))
+        TierChange(
+            ids[i],
+            ladder.names[current[i]],
+            ladder.names[new[i]],
+            _reason(ladder, tests, int(current[i]), int(new[i]), measures[i].tolist()),
+        )
         for i in np.flatnonzero(new != current).tolist()
     ]
     return sorted(changes, key=lambda change: change.member_id)
@@ -146,29 +147,45 @@ def review_probation(
     due[[arrays.index[m] for m, until in tree.probations().items() if until <= as_of]] = True
     new, measures, tests = _qualify(ladder, tree, sales, current, may_raise=due, may_lower=due)
     changes = [
-        TierChange(arrays.ids[i], ladder.names[current[i]], ladder.names[new[i]],
-                   "probation review: " + (
-                       _reason(ladder, tests, int(current[i]), int(new[i]), measures[i].tolist())
-                       if new[i] != current[i] else f"keeps {ladder.names[current[i]]}"))
+        TierChange(
+            arrays.ids[i],
+            ladder.names[current[i]],
+            ladder.names[new[i]],
+            "probation review: "
+            + (
+                _reason(ladder, tests, int(current[i]), int(new[i]), measures[i].tolist())
+                if new[i] != current[i]
+                else f"keeps {ladder.names[current[i]]}"
+            ),
+        )
         for i in np.flatnonzero(due).tolist()
     ]
     refused = sorted({c.new for c in changes} - set(tree.tiers or {c.new for c in changes}))
     if refused:  # checked before anything changes: a review is all or nothing
-        raise UnknownTierError(f"the review grants {refused}, which the tree's tiers "
-                               f"{tree.tiers} do not list; build the tree with the ladder's names")
+        raise UnknownTierError(
+            f"the review grants {refused}, which the tree's tiers "
+            f"{tree.tiers} do not list; build the tree with the ladder's names"
+        )
     for change in changes:
         tree.set_tier(change.member_id, change.new)
         tree.set_probation(change.member_id, None)
     return sorted(changes, key=lambda change: change.member_id)
 
 
-def _qualify(ladder: TierLadder, tree: InviteTree, sales: Mapping[str, int], current: IntArray,
-             *, may_raise: BoolArray | bool, may_lower: BoolArray | bool,
-             ) -> tuple[IntArray, Any, list[TierTest | None]]:
+def _qualify(
+    ladder: TierLadder,
+    tree: InviteTree,
+    sales: Mapping[str, int],
+    current: IntArray,
+    *,
+    may_raise: BoolArray | bool,
+    may_lower: BoolArray | bool,
+) -> tuple[IntArray, Any, list[TierTest | None]]:
     """The one qualification pass (``tier_levels``): new ranks, measures and the tests."""
     tests = tier_tests(ladder)
-    new, measures = qualify_levels(tree, sales, current, tests, may_raise=may_raise,
-                                   may_lower=may_lower)
+    new, measures = qualify_levels(
+        tree, sales, current, tests, may_raise=may_raise, may_lower=may_lower
+    )
     return new, measures, tests
 
 
@@ -188,17 +205,22 @@ def _check_as_of(as_of: object, *, required: bool) -> None:
 
 
 def _check_sales(tree: InviteTree, sales: Mapping[str, int]) -> None:
-    bad = sorted((m for m, amount in sales.items() if type(amount) is not int or amount < 0),
-                 key=str)
+    bad = sorted(
+        (m for m, amount in sales.items() if type(amount) is not int or amount < 0), key=str
+    )
     for member in bad[:1]:  # the first bad amount (by id) raises, saying what to pass
         check_fen(sales[member], name=f"sales[{member!r}]")
     unknown = sorted((m for m in sales if m not in tree), key=str)
     if unknown:
-        hint = (did_you_mean(unknown[0], tree) if len(unknown) == 1 and len(tree) <= SUGGEST_LIMIT
-                else "every key of sales must be a member id")
+        hint = (
+            did_you_mean(unknown[0], tree)
+            if len(unknown) == 1 and len(tree) <= SUGGEST_LIMIT
+            else "every key of sales must be a member id"
+        )
         listing = _listing([repr(member) for member in unknown], ", ")
         raise UnknownMemberError(
-            f"sales names {len(unknown)} member(s) not in the tree: {listing}; {hint}")
+            f"sales names {len(unknown)} member(s) not in the tree: {listing}; {hint}"
+        )
 
 
 def _current_ranks(ladder: TierLadder, tree: InviteTree, sales: Mapping[str, int]) -> IntArray:
@@ -206,15 +228,18 @@ def _current_ranks(ladder: TierLadder, tree: InviteTree, sales: Mapping[str, int
     ``UnknownTierError`` names every member whose tier the ladder does not list."""
     _check_sales(tree, sales)
     arrays = tree.arrays()
-    by_code = np.array([ladder.ranks.get(name, -1) for name in arrays.tier_names],
-                       dtype=np.int64)
+    by_code = np.array([ladder.ranks.get(name, -1) for name in arrays.tier_names], dtype=np.int64)
     current: IntArray = by_code[arrays.tier]
     if (current < 0).any():
-        unknown = [f"member_id={member!r} has tier={tier!r} "
-                   f"({did_you_mean(tier, ladder.names)})"
-                   for member in tree if (tier := tree.tier(member)) not in ladder.ranks]
-        raise UnknownTierError(f"{len(unknown)} member(s) hold a tier the ladder does not list: "
-                               f"{_listing(sorted(unknown), '; ')}")
+        unknown = [
+            f"member_id={member!r} has tier={tier!r} ({did_you_mean(tier, ladder.names)})"
+            for member in tree
+            if (tier := tree.tier(member)) not in ladder.ranks
+        ]
+        raise UnknownTierError(
+            f"{len(unknown)} member(s) hold a tier the ladder does not list: "
+            f"{_listing(sorted(unknown), '; ')}"
+        )
     return current
 
 
@@ -223,15 +248,19 @@ def _listing(items: list[str], sep: str) -> str:
     return sep.join(items[:_SHOWN]) + more
 
 
-def _reason(ladder: TierLadder, tests: list[TierTest | None], old: int, new: int,
-            measures: list[int]) -> str:
+def _reason(
+    ladder: TierLadder, tests: list[TierTest | None], old: int, new: int, measures: list[int]
+) -> str:
     """Why ``old`` becomes ``new`` (which is always the qualified tier), naming thresholds."""
     new_rule, old_rule = tests[new], tests[old]
     met = new_rule.describe(measures, only_met=True) if new_rule else []
     if new > old:
         return f"qualifies for {ladder.names[new]}: " + ", ".join(met)
-    missed = (f"{ladder.names[old]} is granted only by hand" if old_rule is None else
-              f"{ladder.names[old]}: " + ", ".join(old_rule.describe(measures)))
+    missed = (
+        f"{ladder.names[old]} is granted only by hand"
+        if old_rule is None
+        else f"{ladder.names[old]}: " + ", ".join(old_rule.describe(measures))
+    )
     return f"demoted: qualifies only for {ladder.names[new]} (" + "; ".join([*met, missed]) + ")"
 
 
@@ -259,17 +288,25 @@ def apply_tier_changes(tree: InviteTree, changes: Iterable[TierChange]) -> None:
     for change in changes:
         member = change.member_id
         if first.setdefault(member, change) != change:
-            problems.append(f"member_id={member!r}: conflicting changes, to "
-                            f"{first[member].new!r} and to {change.new!r}")
+            problems.append(
+                f"member_id={member!r}: conflicting changes, to "
+                f"{first[member].new!r} and to {change.new!r}"
+            )
         elif member not in tree:
             problems.append(f"member_id={member!r} is not in the tree")
         elif tree.tier(member) != change.old:
-            problems.append(f"member_id={member!r}: expects tier {change.old!r} but the member "
-                            f"holds {tree.tier(member)!r}; evaluate again")
-        elif not isinstance(change.new, str) or not change.new.strip() or (
-                tree.tiers is not None and change.new not in tree.tiers):
-            problems.append(f"member_id={member!r}: new tier {change.new!r} is not one this "
-                            "tree accepts")
+            problems.append(
+                f"member_id={member!r}: expects tier {change.old!r} but the member "
+                f"holds {tree.tier(member)!r}; evaluate again"
+            )
+        elif (
+            not isinstance(change.new, str)
+            or not change.new.strip()
+            or (tree.tiers is not None and change.new not in tree.tiers)
+        ):
+            problems.append(
+                f"member_id={member!r}: new tier {change.new!r} is not one this tree accepts"
+            )
     if problems:
         raise InvalidTreeError.from_problems("stale tier changes", problems)
     for change in changes:

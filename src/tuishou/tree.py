@@ -36,12 +36,7 @@ from typing import Any
 
 import networkx as nx
 
-from tuishou.errors import (
-    ArgumentTypeError,
-    InvalidTreeError,
-    UnknownTierError,
-    did_you_mean,
-)
+from tuishou.errors import ArgumentTypeError, InvalidTreeError, UnknownTierError, did_you_mean
 from tuishou.ids import check_time
 from tuishou.members.arrays import TreeArrays, check_arrays
 from tuishou.members.core import MemberCore, cycle_message
@@ -135,7 +130,8 @@ class InviteTree(MemberQueries):
         """
         tree = cls(tiers=tiers)
         tree._core = MemberCore.from_columns(
-            check_arrays(member_ids, inviter_ids, tier, status, tiers))
+            check_arrays(member_ids, inviter_ids, tier, status, tiers)
+        )
         return tree
 
     def add_member(
@@ -165,10 +161,16 @@ class InviteTree(MemberQueries):
         """
         if origin is not None and not isinstance(origin, Origin):
             raise ArgumentTypeError(f"origin={origin!r} must be an Origin or None")
-        row = {"member_id": member_id, "inviter_id": inviter_id, "tier": tier,
-               "status": status, "joined_at": joined_at, "invite_code": invite_code,
-               "probation_until": probation_until,
-               **(origin.fields() if origin is not None else NO_ORIGIN)}
+        row = {
+            "member_id": member_id,
+            "inviter_id": inviter_id,
+            "tier": tier,
+            "status": status,
+            "joined_at": joined_at,
+            "invite_code": invite_code,
+            "probation_until": probation_until,
+            **(origin.fields() if origin is not None else NO_ORIGIN),
+        }
         problems = field_problems(row)
         if problems:
             raise InvalidTreeError("; ".join(problems), problems)
@@ -334,7 +336,8 @@ class InviteTree(MemberQueries):
             staying = sorted(c for c in children.get(member, ()) if c not in leaving)
             if staying:
                 raise InvalidTreeError(
-                    f"cannot remove {member!r}: its invitees {staying} would stay behind")
+                    f"cannot remove {member!r}: its invitees {staying} would stay behind"
+                )
         self._core.discard(members)
 
     # ----------------------------------------------------------------- checks
@@ -351,9 +354,11 @@ def example_tree() -> InviteTree:
     >>> example_tree()
     <InviteTree members=4 roots=1>
     """
-    return InviteTree.from_records([
-        {"member_id": "A", "inviter_id": None, "tier": "mentor"},
-        {"member_id": "B", "inviter_id": "A", "tier": "pusher"},
-        {"member_id": "C", "inviter_id": "B", "tier": "member"},
-        {"member_id": "D", "inviter_id": "A", "tier": "member", "status": "suspended"},
-    ])
+    return InviteTree.from_records(
+        [
+            {"member_id": "A", "inviter_id": None, "tier": "mentor"},
+            {"member_id": "B", "inviter_id": "A", "tier": "pusher"},
+            {"member_id": "C", "inviter_id": "B", "tier": "member"},
+            {"member_id": "D", "inviter_id": "A", "tier": "member", "status": "suspended"},
+        ]
+    )

@@ -127,12 +127,14 @@ def in_yuan(frame: Any, columns: list[str] | None = None) -> Any:
     chosen = columns if columns is not None else frame.attrs.get(FEN_COLUMNS)
     if chosen is None:
         raise InvalidArgumentError(
-            "in_yuan(): this table does not say which columns are fen; pass columns=[...]")
+            "in_yuan(): this table does not say which columns are fen; pass columns=[...]"
+        )
     shown = frame.copy()
     for name in chosen:
         if name not in shown.columns:
             raise InvalidArgumentError(
-                f"in_yuan(): no column {name!r}; the columns are {list(shown.columns)}")
+                f"in_yuan(): no column {name!r}; the columns are {list(shown.columns)}"
+            )
         shown[name] = [yuan(int(value)) for value in shown[name]]
     return shown
 
@@ -147,21 +149,26 @@ class _Outcome:
     by_rule: dict[str, int]
 
     @classmethod
-    def of(cls, policy: Policy, tree: InviteTree, lines: LineColumns,
-           arrays: TreeArrays) -> _Outcome:
+    def of(
+        cls, policy: Policy, tree: InviteTree, lines: LineColumns, arrays: TreeArrays
+    ) -> _Outcome:
         result = settle_batch(policy, tree, lines)
         payouts = result.payouts
         per_rule = _sum_by(payouts.rule, payouts.amount, len(payouts.rules))
-        return cls(pool=exact_sum(result.orders.pool), paid=exact_sum(payouts.amount),
-                   income=_sum_by(payouts.member, payouts.amount, arrays.size),
-                   by_rule=dict(zip(payouts.rules, per_rule.tolist(), strict=True)))
+        return cls(
+            pool=exact_sum(result.orders.pool),
+            paid=exact_sum(payouts.amount),
+            income=_sum_by(payouts.member, payouts.amount, arrays.size),
+            by_rule=dict(zip(payouts.rules, per_rule.tolist(), strict=True)),
+        )
 
 
 def _check_arguments(policies: Mapping[str, Policy], tree: InviteTree) -> tuple[str, ...]:
     if not isinstance(policies, Mapping):
         raise ArgumentTypeError(
             "compare(policies, tree, orders): policies maps a label to a Policy, e.g. "
-            '{"current": policy, "proposal": replace(policy, ...)}')
+            '{"current": policy, "proposal": replace(policy, ...)}'
+        )
     if not policies:
         raise InvalidArgumentError("compare(): give at least one policy")
     if not isinstance(tree, InviteTree):
@@ -171,10 +178,12 @@ def _check_arguments(policies: Mapping[str, Policy], tree: InviteTree) -> tuple[
             raise ArgumentTypeError(f"compare(): label {label!r} must be a non-empty str")
         if not isinstance(policy, Policy):
             raise ArgumentTypeError(
-                f"compare(): policies[{label!r}] is a {type(policy).__name__}, not a Policy")
+                f"compare(): policies[{label!r}] is a {type(policy).__name__}, not a Policy"
+            )
         if label in MEMBER_COLUMNS or label.startswith("delta_"):
             raise InvalidArgumentError(
-                f"compare(): label {label!r} would clash with a by_member column; rename it")
+                f"compare(): label {label!r} would clash with a by_member column; rename it"
+            )
     return tuple(policies)
 
 
@@ -186,7 +195,8 @@ def _columns(orders: Any) -> Any:
     if strays:
         raise ArgumentTypeError(
             f"compare(): orders is a list holding {strays[0]} items; pass Order objects or "
-            "columns (a dict of lists, a pandas DataFrame or a pyarrow Table)")
+            "columns (a dict of lists, a pandas DataFrame or a pyarrow Table)"
+        )
     return order_columns(orders)
 
 
@@ -195,7 +205,8 @@ def _pandas() -> Any:
         import pandas as pd
     except ImportError:  # pragma: no cover - the notebook extra is installed in the tests
         raise ImportError(
-            "tuishou.analysis.compare needs pandas: pip install 'tuishou[notebook]'") from None
+            "tuishou.analysis.compare needs pandas: pip install 'tuishou[notebook]'"
+        ) from None
     return pd
 
 
@@ -203,8 +214,9 @@ def _sum_by(codes: IntArray, values: IntArray, size: int) -> IntArray:
     """Exact per-code sums of non-negative fen. Payouts total less than 2**63 fen (settle_batch
     refuses a batch whose amounts reach it), so int64 sums never wrap."""
     if exact_sum(values) < 2**53:  # every partial sum is an exactly representable float
-        return np.bincount(codes, weights=values.astype(np.float64),
-                           minlength=size).astype(np.int64)
+        return np.bincount(codes, weights=values.astype(np.float64), minlength=size).astype(
+            np.int64
+        )
     sums = np.zeros(size, dtype=np.int64)
     np.add.at(sums, codes, values)
     return sums
@@ -223,10 +235,17 @@ def _fen_columns(labels: Mapping[str, Any]) -> list[str]:
 
 
 def _totals(pd: Any, outcomes: Mapping[str, _Outcome], gmv: int) -> Any:
-    rows = {label: {"gmv": gmv, "pool": o.pool, "paid": o.paid, "retained": o.pool - o.paid,
-                    "payout_ratio": o.paid / gmv if gmv else math.nan,
-                    "members_paid": int(np.count_nonzero(o.income))}
-            for label, o in outcomes.items()}
+    rows = {
+        label: {
+            "gmv": gmv,
+            "pool": o.pool,
+            "paid": o.paid,
+            "retained": o.pool - o.paid,
+            "payout_ratio": o.paid / gmv if gmv else math.nan,
+            "members_paid": int(np.count_nonzero(o.income)),
+        }
+        for label, o in outcomes.items()
+    }
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.name = "policy"
     frame.attrs[FEN_COLUMNS] = ["gmv", "pool", "paid", "retained"]
@@ -241,12 +260,14 @@ def _tier_order(arrays: TreeArrays, baseline: Policy) -> list[str]:
     return list(names)
 
 
-def _by_member(pd: Any, outcomes: Mapping[str, _Outcome], arrays: TreeArrays,
-               tiers: list[str]) -> Any:
+def _by_member(
+    pd: Any, outcomes: Mapping[str, _Outcome], arrays: TreeArrays, tiers: list[str]
+) -> Any:
     columns = {
         "member_id": arrays.ids,
-        "tier": pd.Categorical.from_codes(arrays.tier, categories=list(arrays.tier_names))
-                  .reorder_categories(tiers, ordered=True),
+        "tier": pd.Categorical.from_codes(
+            arrays.tier, categories=list(arrays.tier_names)
+        ).reorder_categories(tiers, ordered=True),
         "depth": arrays.depth(),
         "team_size": arrays.team_sizes(),
     }
@@ -256,21 +277,26 @@ def _by_member(pd: Any, outcomes: Mapping[str, _Outcome], arrays: TreeArrays,
     return frame
 
 
-def _by_tier(pd: Any, outcomes: Mapping[str, _Outcome], arrays: TreeArrays,
-             tiers: list[str]) -> Any:
+def _by_tier(
+    pd: Any, outcomes: Mapping[str, _Outcome], arrays: TreeArrays, tiers: list[str]
+) -> Any:
     count = len(arrays.tier_names)
     paid = {label: _sum_by(arrays.tier, o.income, count) for label, o in outcomes.items()}
     members = np.bincount(arrays.tier, minlength=count)
-    frame = pd.DataFrame({"members": members, **_with_deltas(paid, outcomes)},
-                         index=pd.Index(list(arrays.tier_names), name="tier")).loc[tiers]
+    frame = pd.DataFrame(
+        {"members": members, **_with_deltas(paid, outcomes)},
+        index=pd.Index(list(arrays.tier_names), name="tier"),
+    ).loc[tiers]
     frame.attrs[FEN_COLUMNS] = _fen_columns(outcomes)
     return frame
 
 
 def _by_rule(pd: Any, outcomes: Mapping[str, _Outcome]) -> Any:
     rules = list(dict.fromkeys(name for o in outcomes.values() for name in o.by_rule))
-    paid = {label: np.array([o.by_rule.get(rule, 0) for rule in rules], dtype=np.int64)
-            for label, o in outcomes.items()}
+    paid = {
+        label: np.array([o.by_rule.get(rule, 0) for rule in rules], dtype=np.int64)
+        for label, o in outcomes.items()
+    }
     frame = pd.DataFrame(_with_deltas(paid, outcomes), index=pd.Index(rules, name="rule"))
     frame.attrs[FEN_COLUMNS] = _fen_columns(outcomes)
     return frame
@@ -289,10 +315,13 @@ def _inequality(income: IntArray) -> dict[str, float]:
     if not count or not total:
         return dict.fromkeys([*TOP_SHARES, "gini"], math.nan)
     ascending = np.sort(income)
-    stats = {name: exact_sum(ascending[count - max(1, math.ceil(count * share)):]) / total
-             for name, share in TOP_SHARES.items()}
+    stats = {
+        name: exact_sum(ascending[count - max(1, math.ceil(count * share)) :]) / total
+        for name, share in TOP_SHARES.items()
+    }
     # Gini = 2·Σ i·x_i / (n·Σx) − (n + 1)/n over incomes sorted ascending, i = 1..n.
-    weighted = float(np.dot(np.arange(1, count + 1, dtype=np.float64),
-                            ascending.astype(np.float64)))
+    weighted = float(
+        np.dot(np.arange(1, count + 1, dtype=np.float64), ascending.astype(np.float64))
+    )
     stats["gini"] = 2 * weighted / (count * total) - (count + 1) / count
     return stats

@@ -70,17 +70,23 @@ def compliance_notes(policy: Policy) -> list[str]:
     """
     notes = _depth_notes(policy) + _peer_notes(policy)
     if policy.self_purchase and any(_as_seller(policy, t) for t in policy.tiers):
-        notes.append("pays the seller on its own purchases (自购省): present it to members as a "
-                     "discount on what they buy, not as income")
+        notes.append(
+            "pays the seller on its own purchases (自购省): present it to members as a "
+            "discount on what they buy, not as income"
+        )
     top_group = max(policy.group_rates.values(), default=Decimal(0))
     for sku, rate in sorted(policy.sku_rates.items()):
         if rate > top_group:
-            notes.append(f"sku {sku!r} has a pool rate of {percent(rate)}, above every group "
-                         "rate: if it is a membership or starter package, commissions on it "
-                         "can look like an entry fee (入门费), a mark of 传销")
+            notes.append(
+                f"sku {sku!r} has a pool rate of {percent(rate)}, above every group "
+                "rate: if it is a membership or starter package, commissions on it "
+                "can look like an entry fee (入门费), a mark of 传销"
+            )
     if not notes:
-        notes.append("nothing to note: at most "
-                     f"{generations_paid(policy)} generation(s) above the seller are paid")
+        notes.append(
+            "nothing to note: at most "
+            f"{generations_paid(policy)} generation(s) above the seller are paid"
+        )
     return notes
 
 
@@ -92,12 +98,14 @@ def _depth_notes(policy: Policy) -> list[str]:
         notes.append(
             f"pays {depth} generations: check this against 三级分销 rules (the seller and "
             f"{depth} uplines{beyond} are paid); pay computed on a downline's sales many "
-            "levels deep (团队计酬) is a mark of 传销 under the 禁止传销条例")
+            "levels deep (团队计酬) is a mark of 传销 under the 禁止传销条例"
+        )
     if policy.compression and depth:
         notes.append(
             "compression is on: suspended uplines are skipped, so a commission can reach a "
             f"member more than {policy.max_generation} levels above the seller in the tree; "
-            "count levels the way the rules you follow do")
+            "count levels the way the rules you follow do"
+        )
     return notes
 
 
@@ -109,12 +117,14 @@ def _peer_notes(policy: Policy) -> list[str]:
         notes.append(
             f"pays a peer (平级) bonus of {percent(rule.peer_rate)} to up to {rule.peer_max} "
             "upline(s) of the tier that last raised the rate: pay that depends on the "
-            "upline's team (团队计酬) deserves a check")
+            "upline's team (团队计酬) deserves a check"
+        )
         if rule.peer_max > policy.max_generation:
             notes.append(
                 f"rule {rule.name!r}: peer_max={rule.peer_max} reaches beyond "
                 f"max_generation={policy.max_generation}: at most {policy.max_generation} "
-                "peer bonus(es) can be paid, but the budget counts all of them")
+                "peer bonus(es) can be paid, but the budget counts all of them"
+            )
     return notes
 
 

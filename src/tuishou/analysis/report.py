@@ -70,11 +70,13 @@ def _plot_tiers(axes: Any, comparison: Comparison) -> None:
     positions = np.arange(len(by_tier.index))
     width = 0.8 / len(comparison.labels)
     for offset, label in enumerate(comparison.labels):
-        bars = axes.bar(positions + offset * width, by_tier[label].to_numpy() / 100, width,
-                        label=label)
+        bars = axes.bar(
+            positions + offset * width, by_tier[label].to_numpy() / 100, width, label=label
+        )
         axes.bar_label(bars, fmt="¥{:,.0f}", fontsize=8)
-    axes.set_xticks(positions + width * (len(comparison.labels) - 1) / 2,
-                    [str(tier) for tier in by_tier.index])
+    axes.set_xticks(
+        positions + width * (len(comparison.labels) - 1) / 2, [str(tier) for tier in by_tier.index]
+    )
     axes.yaxis.set_major_formatter("¥{x:,.0f}")
     axes.set_title("Paid by tier")
     axes.set_xlabel("member tier (lowest first)")
@@ -95,17 +97,26 @@ def html_report(comparison: Comparison) -> str:
     picture = base64.b64encode(image.getvalue()).decode("ascii")
     title = html.escape("tuishou: " + " vs ".join(comparison.labels))
     sections = [
-        ("Totals (payout ratio = paid / GMV)", _formatted(in_yuan(comparison.totals),
-                                                         {"payout_ratio": "{:.2%}"})),
-        ("Distribution of member income", _formatted(comparison.distribution, {
-            "top_1pct_share": "{:.2%}", "top_10pct_share": "{:.2%}", "gini": "{:.3f}"})),
+        (
+            "Totals (payout ratio = paid / GMV)",
+            _formatted(in_yuan(comparison.totals), {"payout_ratio": "{:.2%}"}),
+        ),
+        (
+            "Distribution of member income",
+            _formatted(
+                comparison.distribution,
+                {"top_1pct_share": "{:.2%}", "top_10pct_share": "{:.2%}", "gini": "{:.3f}"},
+            ),
+        ),
         ("Paid by tier", in_yuan(comparison.by_tier)),
         ("Paid by rule", in_yuan(comparison.by_rule)),
     ]
-    tables = "\n".join(f"<h2>{html.escape(heading)}</h2>\n{frame.to_html()}"
-                       for heading, frame in sections)
-    return _PAGE.format(title=title, baseline=html.escape(comparison.baseline),
-                        tables=tables, picture=picture)
+    tables = "\n".join(
+        f"<h2>{html.escape(heading)}</h2>\n{frame.to_html()}" for heading, frame in sections
+    )
+    return _PAGE.format(
+        title=title, baseline=html.escape(comparison.baseline), tables=tables, picture=picture
+    )
 
 
 def _formatted(frame: Any, formats: dict[str, str]) -> Any:

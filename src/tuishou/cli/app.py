@@ -76,10 +76,16 @@ def policy_option(*, multiple: bool = False) -> Callable[[_F], _F]:
     >>> [(p.name, p.multiple) for p in compare.params]
     [('policy_path', True)]
     """
-    return click.option("--policy", "policy_path", type=_EXISTING, required=True,
-                        multiple=multiple, metavar="FILE",
-                        help="Commission policy (.toml or .json)"
-                             + ("; repeat it for each policy." if multiple else "."))
+    return click.option(
+        "--policy",
+        "policy_path",
+        type=_EXISTING,
+        required=True,
+        multiple=multiple,
+        metavar="FILE",
+        help="Commission policy (.toml or .json)"
+        + ("; repeat it for each policy." if multiple else "."),
+    )
 
 
 def members_option(command: _F) -> _F:
@@ -89,8 +95,13 @@ def members_option(command: _F) -> _F:
     >>> [p.name for p in members_option(click.command()(lambda members: None)).params]
     ['members']
     """
-    return click.option("--members", type=_DATA_IN, required=True, metavar="FILE",
-                        help="Members: member_id, inviter_id, tier[, status].")(command)
+    return click.option(
+        "--members",
+        type=_DATA_IN,
+        required=True,
+        metavar="FILE",
+        help="Members: member_id, inviter_id, tier[, status].",
+    )(command)
 
 
 def orders_option(command: _F) -> _F:
@@ -99,9 +110,13 @@ def orders_option(command: _F) -> _F:
     >>> [p.name for p in orders_option(click.command()(lambda orders: None)).params]
     ['orders']
     """
-    return click.option("--orders", type=_DATA_IN, required=True, metavar="FILE",
-                        help="Order lines: order_id, buyer_id, sharer_id, sku, group, amount "
-                             "(int fen), quantity.")(command)
+    return click.option(
+        "--orders",
+        type=_DATA_IN,
+        required=True,
+        metavar="FILE",
+        help="Order lines: order_id, buyer_id, sharer_id, sku, group, amount (int fen), quantity.",
+    )(command)
 
 
 def out_option(what: str) -> Callable[[_F], _F]:
@@ -111,9 +126,14 @@ def out_option(what: str) -> Callable[[_F], _F]:
     >>> [p.name for p in out_option("payouts")(click.command()(lambda out: None)).params]
     ['out']
     """
-    return click.option("--out", type=_DATA_OUT, required=True, metavar="FILE",
-                        help=f"Where to write {what} (.csv, .parquet or .jsonl; '-' with "
-                             "--format: standard output).")
+    return click.option(
+        "--out",
+        type=_DATA_OUT,
+        required=True,
+        metavar="FILE",
+        help=f"Where to write {what} (.csv, .parquet or .jsonl; '-' with "
+        "--format: standard output).",
+    )
 
 
 class _App(click.Group):
@@ -139,8 +159,9 @@ def app() -> None:
 @out_option("one row per payout")
 @timezone_option
 @format_option
-def settle_command(policy_path: Path, members: DataFile, orders: DataFile,
-                   out: DataFile, zone: tzinfo) -> int:
+def settle_command(
+    policy_path: Path, members: DataFile, orders: DataFile, out: DataFile, zone: tzinfo
+) -> int:
     """Settle every order; write one row per payout and print a summary on stderr.
 
     Payout columns: order_id, member_id, rule, kind, generation, amount (fen).
@@ -156,8 +177,11 @@ def settle_command(policy_path: Path, members: DataFile, orders: DataFile,
         phases.advance(steps[1], following=steps[2])
         write_table(result.payouts.to_arrow(), out)
         phases.advance(steps[2])
-    console.print(settle_summary(policy, result, lines=lines.size, out=str(out),
-                                 seconds=time.perf_counter() - started))
+    console.print(
+        settle_summary(
+            policy, result, lines=lines.size, out=str(out), seconds=time.perf_counter() - started
+        )
+    )
     return 0
 
 
@@ -185,12 +209,21 @@ def _rows_to_lines(message: str, lines: OrderLines) -> str:
 @policy_option(multiple=True)
 @members_option
 @orders_option
-@click.option("--html", type=_NEW, metavar="FILE",
-              help="Also write a self-contained HTML report, with the figure.")
+@click.option(
+    "--html",
+    type=_NEW,
+    metavar="FILE",
+    help="Also write a self-contained HTML report, with the figure.",
+)
 @timezone_option
 @format_option
-def compare_command(policy_path: tuple[Path, ...], members: DataFile, orders: DataFile,
-                    html: Path | None, zone: tzinfo) -> int:
+def compare_command(
+    policy_path: tuple[Path, ...],
+    members: DataFile,
+    orders: DataFile,
+    html: Path | None,
+    zone: tzinfo,
+) -> int:
     """Settle every order under each --policy; print the totals and paid by tier.
 
     The first --policy is the baseline: each delta is a policy minus it. Policies are
@@ -216,8 +249,11 @@ def policy_labels(paths: tuple[Path, ...], policies: list[Policy]) -> list[str]:
     >>> policy_labels((Path("a/now.toml"), Path("b/next.toml")), [example_policy()] * 2)
     ['now', 'next']
     """
-    for labels in ([p.name for p in policies], [path.stem for path in paths],
-                   [str(path) for path in paths]):
+    for labels in (
+        [p.name for p in policies],
+        [path.stem for path in paths],
+        [str(path) for path in paths],
+    ):
         if len(set(labels)) == len(labels):
             return labels
     raise click.BadParameter("the same policy file is given twice", param_hint="--policy")
@@ -230,8 +266,9 @@ def policy_labels(paths: tuple[Path, ...], policies: list[Policy]) -> list[str]:
 @click.argument("order_id")
 @timezone_option
 @format_option
-def explain_command(policy_path: Path, members: DataFile, orders: DataFile,
-                    order_id: str, zone: tzinfo) -> int:
+def explain_command(
+    policy_path: Path, members: DataFile, orders: DataFile, order_id: str, zone: tzinfo
+) -> int:
     """Explain how ORDER_ID settles: seller, pool, chain, every share and its rounding."""
     from tuishou.settlement import settle
 
@@ -253,33 +290,73 @@ def validate_command(policy_path: Path) -> int:
 @app.command("migrate")
 @members_option
 @policy_option()
-@click.option("--roster", type=_DATA_IN, required=True, metavar="FILE",
-              help="Incoming members: member_id, inviter_id, platform, source_tier[, "
-                   "source_member_id, evidence].")
-@click.option("--mapping", type=_DATA_IN, required=True, metavar="FILE",
-              help="Tier mapping: platform, source_tier, tier.")
-@click.option("--attach-to", metavar="ID", help="Member the team's leaders join under "
-              "(default: they become roots).")
+@click.option(
+    "--roster",
+    type=_DATA_IN,
+    required=True,
+    metavar="FILE",
+    help="Incoming members: member_id, inviter_id, platform, source_tier[, "
+    "source_member_id, evidence].",
+)
+@click.option(
+    "--mapping",
+    type=_DATA_IN,
+    required=True,
+    metavar="FILE",
+    help="Tier mapping: platform, source_tier, tier.",
+)
+@click.option(
+    "--attach-to",
+    metavar="ID",
+    help="Member the team's leaders join under (default: they become roots).",
+)
 @click.option("--cap", metavar="TIER", help="Highest tier the migration grants.")
-@click.option("--probation-days", type=AsciiInt(min=0), default=90, show_default=True,
-              metavar="N", help="Days migrated members hold their tier before review.")
-@click.option("--on-unmapped", type=click.Choice(["reject", "lowest"]), default="reject",
-              show_default=True, help="A (platform, source tier) without a mapping row: "
-              "refuse the migration, or grant the lowest tier.")
-@click.option("--as-of", type=AsciiDateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S",
-                                             "%Y-%m-%dT%H:%M:%S%z"]),
-              help="When the team joins (default: today, 00:00), in --timezone unless it has "
-                   "an offset (2026-11-24T09:00:00+08:00).")
+@click.option(
+    "--probation-days",
+    type=AsciiInt(min=0),
+    default=90,
+    show_default=True,
+    metavar="N",
+    help="Days migrated members hold their tier before review.",
+)
+@click.option(
+    "--on-unmapped",
+    type=click.Choice(["reject", "lowest"]),
+    default="reject",
+    show_default=True,
+    help="A (platform, source tier) without a mapping row: "
+    "refuse the migration, or grant the lowest tier.",
+)
+@click.option(
+    "--as-of",
+    type=AsciiDateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]),
+    help="When the team joins (default: today, 00:00), in --timezone unless it has "
+    "an offset (2026-11-24T09:00:00+08:00).",
+)
 @timezone_option
 @out_option("every member, the migrated ones included")
-@click.option("--report", type=_NEW, metavar="FILE",
-              help="Write the migration report here (default: standard output; standard "
-                   "error when --out is '-').")
+@click.option(
+    "--report",
+    type=_NEW,
+    metavar="FILE",
+    help="Write the migration report here (default: standard output; standard "
+    "error when --out is '-').",
+)
 @format_option
-def migrate_command(members: DataFile, policy_path: Path, roster: DataFile, mapping: DataFile,
-                    attach_to: str | None, cap: str | None, probation_days: int,
-                    on_unmapped: Literal["reject", "lowest"], as_of: datetime | None,
-                    zone: tzinfo, out: DataFile, report: Path | None) -> int:
+def migrate_command(
+    members: DataFile,
+    policy_path: Path,
+    roster: DataFile,
+    mapping: DataFile,
+    attach_to: str | None,
+    cap: str | None,
+    probation_days: int,
+    on_unmapped: Literal["reject", "lowest"],
+    as_of: datetime | None,
+    zone: tzinfo,
+    out: DataFile,
+    report: Path | None,
+) -> int:
     """Migrate a team from a rival platform (等级平移), keeping its structure and tiers.
 
     The policy gives our tiers, lowest first. All or nothing: any problem in any file is
@@ -288,12 +365,23 @@ def migrate_command(members: DataFile, policy_path: Path, roster: DataFile, mapp
     from tuishou.io.roster_files import members_table, migrate_files
 
     tree, account = migrate_files(
-        policy=read_policy(policy_path), members=members, roster=roster, mapping=mapping,
-        attach_to=attach_to, cap=cap, probation_days=probation_days,
-        on_unmapped=on_unmapped, as_of=in_zone(as_of, zone), zone=zone)
+        policy=read_policy(policy_path),
+        members=members,
+        roster=roster,
+        mapping=mapping,
+        attach_to=attach_to,
+        cap=cap,
+        probation_days=probation_days,
+        on_unmapped=on_unmapped,
+        as_of=in_zone(as_of, zone),
+        zone=zone,
+    )
     with ExitStack() as both:  # the members file and the report appear together or not at all
-        write_into(members_table(tree, typed_dates=out.suffix == ".parquet"),
-                   both.enter_context(delivering(out)), out.suffix)
+        write_into(
+            members_table(tree, typed_dates=out.suffix == ".parquet"),
+            both.enter_context(delivering(out)),
+            out.suffix,
+        )
         if report is not None:
             both.enter_context(replacing(report)).write_text(f"{account}\n", encoding="utf-8")
     if report is None:
@@ -313,25 +401,46 @@ def _demo_bound(ctx: click.Context, param: click.Parameter, value: int) -> int:
         raise click.BadParameter(
             f"{value:,} is more than the demo's {most:,} {param.name}; the demo generates its "
             "data in pure Python: settle larger data from files with 'tuishou settle'",
-            ctx=ctx, param=param)
+            ctx=ctx,
+            param=param,
+        )
     return value
 
 
 @app.command("demo")
-@click.option("--members", type=AsciiInt(min=1), default=3000, show_default=True,
-              metavar="N", callback=_demo_bound,
-              help=f"Members in the generated tree (at most {_DEMO_MAX['members']:,}).")
-@click.option("--orders", type=AsciiInt(min=0), default=30000, show_default=True,
-              metavar="N", callback=_demo_bound,
-              help=f"Generated orders (at most {_DEMO_MAX['orders']:,}).")
-@click.option("--seed", type=AsciiInt(), default=7, show_default=True, metavar="N",
-              help="Seed of the generator; same seed, same report.")
+@click.option(
+    "--members",
+    type=AsciiInt(min=1),
+    default=3000,
+    show_default=True,
+    metavar="N",
+    callback=_demo_bound,
+    help=f"Members in the generated tree (at most {_DEMO_MAX['members']:,}).",
+)
+@click.option(
+    "--orders",
+    type=AsciiInt(min=0),
+    default=30000,
+    show_default=True,
+    metavar="N",
+    callback=_demo_bound,
+    help=f"Generated orders (at most {_DEMO_MAX['orders']:,}).",
+)
+@click.option(
+    "--seed",
+    type=AsciiInt(),
+    default=7,
+    show_default=True,
+    metavar="N",
+    help="Seed of the generator; same seed, same report.",
+)
 def demo_command(members: int, orders: int, seed: int) -> int:
     """Settle generated example data under the bundled 有品推手-style policy; print a summary."""
     from tuishou.cli import demo  # building and settling pull in the whole library
 
     policy = demo.example_policy()
     tree = demo.example_tree(size=members, seed=seed)
-    click.echo(demo.summary(policy, tree, demo.example_orders(tree, count=orders, seed=seed)),
-               nl=False)
+    click.echo(
+        demo.summary(policy, tree, demo.example_orders(tree, count=orders, seed=seed)), nl=False
+    )
     return 0

@@ -32,14 +32,34 @@ from tuishou.tree import InviteTree
 __all__ = ["example_orders", "example_policy", "example_tree", "summary"]
 
 _CATALOG: dict[str, tuple[tuple[str, int], ...]] = {  # group -> (sku, unit price in fen)
-    "xiaomi": (("redmi-13c", 69900), ("redmi-note-13-pro", 149900), ("xiaomi-14", 399900),
-               ("xiaomi-14-ultra", 649900), ("xiaomi-tv-s85", 899900), ("xiaomi-pad-6", 199900),
-               ("mi-band-9", 24900), ("redmi-buds-5", 12900), ("usb-c-cable", 1990)),
-    "ecosystem": (("mijia-rice-cooker", 39900), ("mijia-air-purifier-4", 89900),
-                  ("roborock-s8", 379900), ("mijia-toothbrush-t300", 9900),
-                  ("mijia-kettle", 9900), ("90fun-suitcase", 29900), ("smartmi-fan", 39900)),
-    "third_party": (("toothpaste-3pack", 990), ("wool-socks", 2990), ("tissue-12pack", 3990),
-                    ("towel-set", 4990), ("rice-5kg", 5990), ("coffee-beans-500g", 6900)),
+    "xiaomi": (
+        ("redmi-13c", 69900),
+        ("redmi-note-13-pro", 149900),
+        ("xiaomi-14", 399900),
+        ("xiaomi-14-ultra", 649900),
+        ("xiaomi-tv-s85", 899900),
+        ("xiaomi-pad-6", 199900),
+        ("mi-band-9", 24900),
+        ("redmi-buds-5", 12900),
+        ("usb-c-cable", 1990),
+    ),
+    "ecosystem": (
+        ("mijia-rice-cooker", 39900),
+        ("mijia-air-purifier-4", 89900),
+        ("roborock-s8", 379900),
+        ("mijia-toothbrush-t300", 9900),
+        ("mijia-kettle", 9900),
+        ("90fun-suitcase", 29900),
+        ("smartmi-fan", 39900),
+    ),
+    "third_party": (
+        ("toothpaste-3pack", 990),
+        ("wool-socks", 2990),
+        ("tissue-12pack", 3990),
+        ("towel-set", 4990),
+        ("rice-5kg", 5990),
+        ("coffee-beans-500g", 6900),
+    ),
 }
 _GROUP_WEIGHTS = (40, 35, 25)  # xiaomi, ecosystem, third_party
 _GIFT_PACK = ("gift-pack-398", 39800)  # the membership gift package (its own sku rate)
@@ -73,9 +93,12 @@ def example_tree(size: int = 3000, seed: int = 7) -> InviteTree:
     width = max(5, len(str(size - 1)))
     ids = [f"m{i:0{width}d}" for i in range(size)]
     records = [
-        {"member_id": ids[i], "inviter_id": None if up is None else ids[up],
-         "tier": _tier_for(directs[i], rng),
-         "status": "suspended" if rng.random() < _SUSPENDED else "active"}
+        {
+            "member_id": ids[i],
+            "inviter_id": None if up is None else ids[up],
+            "tier": _tier_for(directs[i], rng),
+            "status": "suspended" if rng.random() < _SUSPENDED else "active",
+        }
         for i, up in enumerate(inviters)
     ]
     return InviteTree.from_records(records, tiers=example_policy().tiers)
@@ -198,14 +221,25 @@ def _overview(
     how = Counter(s.attribution for s in settlements)
     earners = {p.member_id for s in settlements for p in s.payouts}
     rows = [
-        ("members", f"{len(tree):,}", f"{suspended:,} suspended, {len(tree.roots()):,} root(s), "
-         f"deepest chain {max(tree.depth(m) for m in tree)} levels"),
-        ("orders", f"{len(orders):,}", f"{guests:,} by guests, {how['sharer']:,} via share links, "
-         f"{how['none']:,} credit nobody"),
+        (
+            "members",
+            f"{len(tree):,}",
+            f"{suspended:,} suspended, {len(tree.roots()):,} root(s), "
+            f"deepest chain {max(tree.depth(m) for m in tree)} levels",
+        ),
+        (
+            "orders",
+            f"{len(orders):,}",
+            f"{guests:,} by guests, {how['sharer']:,} via share links, "
+            f"{how['none']:,} credit nobody",
+        ),
         ("GMV", yuan(gmv), ""),
         ("pool", yuan(pool), f"{_pct(pool, gmv)} of GMV"),
-        ("paid", yuan(paid), f"{_pct(paid, pool)} of pool, {_pct(paid, gmv)} of GMV, "
-         f"to {len(earners):,} members"),
+        (
+            "paid",
+            yuan(paid),
+            f"{_pct(paid, pool)} of pool, {_pct(paid, gmv)} of GMV, to {len(earners):,} members",
+        ),
         ("retained", yuan(pool - paid), f"{_pct(pool - paid, pool)} of pool"),
     ]
     check = f"  Σ payouts + retained = pool, checked on each of the {len(settlements):,} orders."
@@ -225,8 +259,17 @@ def _by_tier(policy: Policy, tree: InviteTree, settlements: Sequence[Settlement]
             amount[tier] += p.amount
             earners[tier].add(p.member_id)
     holders = Counter(tree.tier(m) for m in tree)
-    rows = [(t, f"{holders[t]:,}", f"{len(earners[t]):,}", f"{count[t]:,}", yuan(amount[t]),
-             _pct(amount[t], paid)) for t in policy.tiers]
+    rows = [
+        (
+            t,
+            f"{holders[t]:,}",
+            f"{len(earners[t]):,}",
+            f"{count[t]:,}",
+            yuan(amount[t]),
+            _pct(amount[t], paid),
+        )
+        for t in policy.tiers
+    ]
     head = ("tier", "members", "earners", "payouts", "amount", "of paid")
     return ["Payouts by tier (the payee's tier at settlement)", *_table(head, rows), ""]
 
@@ -240,8 +283,15 @@ def _by_rule(policy: Policy, settlements: Sequence[Settlement]) -> list[str]:
         amount[p.rule, p.kind] += p.amount
     position = {rule.name: i for i, rule in enumerate(policy.rules)}
     keys = sorted(count, key=lambda k: (position[k[0]], PAYOUT_KINDS.index(k[1])))
-    rows = [(f"{rule} / {kind}", f"{count[rule, kind]:,}", yuan(amount[rule, kind]),
-             _pct(amount[rule, kind], paid)) for rule, kind in keys]
+    rows = [
+        (
+            f"{rule} / {kind}",
+            f"{count[rule, kind]:,}",
+            yuan(amount[rule, kind]),
+            _pct(amount[rule, kind], paid),
+        )
+        for rule, kind in keys
+    ]
     head = ("rule / kind", "payouts", "amount", "of paid")
     return ["Payouts by rule / kind", *_table(head, rows), ""]
 
@@ -254,8 +304,10 @@ def _top_earners(tree: InviteTree, settlements: Sequence[Settlement]) -> list[st
             amount[p.member_id] += p.amount
             orders[p.member_id].add(s.order_id)
     top = sorted(amount, key=lambda m: (-amount[m], m))[:10]
-    rows = [(str(rank), m, tree.tier(m), f"{len(orders[m]):,}", yuan(amount[m]))
-            for rank, m in enumerate(top, 1)]
+    rows = [
+        (str(rank), m, tree.tier(m), f"{len(orders[m]):,}", yuan(amount[m]))
+        for rank, m in enumerate(top, 1)
+    ]
     head = ("#", "member", "tier", "orders", "amount")
     table = _table(head, rows, right=(0, 3, 4)) if rows else ["  nobody was paid"]
     return ["Top 10 earners", *table, ""]
@@ -279,8 +331,7 @@ def _pct(part: int, whole: int) -> str:
 
 
 def _table(
-    head: Sequence[str] | None, rows: Sequence[Sequence[str]], *,
-    right: Sequence[int] | None = None,
+    head: Sequence[str] | None, rows: Sequence[Sequence[str]], *, right: Sequence[int] | None = None
 ) -> list[str]:
     """Aligned rows indented two spaces, under ``head`` and a rule when given.
 
@@ -291,8 +342,10 @@ def _table(
     right = range(1, len(widths)) if right is None else right
 
     def line(cells: Sequence[str]) -> str:
-        parts = [c.rjust(w) if i in right else c.ljust(w)
-                 for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
+        parts = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
         return ("  " + "  ".join(parts)).rstrip()
 
     if head is None:

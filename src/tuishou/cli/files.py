@@ -42,8 +42,17 @@ from tuishou.errors import InvalidFileError
 from tuishou.io.files import FORMATS, DataFile
 from tuishou.money import digits_problem
 
-__all__ = ["AsciiDateTime", "AsciiInt", "FileArg", "FileCommand", "TimeZone", "format_option",
-           "in_zone", "same_file", "timezone_option"]
+__all__ = [
+    "AsciiDateTime",
+    "AsciiInt",
+    "FileArg",
+    "FileCommand",
+    "TimeZone",
+    "format_option",
+    "in_zone",
+    "same_file",
+    "timezone_option",
+]
 
 _STREAM = Path("<stream>")  # a data option given "-", until --format is known
 
@@ -60,21 +69,23 @@ class FileArg(click.Path):
         super().__init__(exists=not output, dir_okay=False, path_type=Path)
         self.output, self.data = output, data
 
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> Any:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, DataFile | Path):
             return value
         if value == "-":
             if not self.data:
-                self.fail("'-' (standard input or output) is only for data files (CSV, "
-                          "Parquet, JSON Lines); name the file", param, ctx)
+                self.fail(
+                    "'-' (standard input or output) is only for data files (CSV, "
+                    "Parquet, JSON Lines); name the file",
+                    param,
+                    ctx,
+                )
             return DataFile(_STREAM, "", std=True)
         path = Path(os.fsdecode(super().convert(value, param, ctx)))
         try:
             str(path).encode("utf-8")
         except UnicodeEncodeError:  # bytes that are not UTF-8 (surrogate escapes)
-            self.fail(f"{str(path)!r} is not a UTF-8 file name; name the file in UTF-8",
-                      param, ctx)
+            self.fail(f"{str(path)!r} is not a UTF-8 file name; name the file in UTF-8", param, ctx)
         if not self.data:
             return path
         try:
@@ -83,8 +94,9 @@ class FileArg(click.Path):
             self.fail(str(exc), param, ctx)
 
 
-def _ascii(kind: click.ParamType[Any], value: Any, param: click.Parameter | None,
-           ctx: click.Context | None) -> None:
+def _ascii(
+    kind: click.ParamType[Any], value: Any, param: click.Parameter | None, ctx: click.Context | None
+) -> None:
     if isinstance(value, str) and not value.isascii():
         name = (param.name if param is not None else None) or "value"
         kind.fail(digits_problem(value, name=name) or f"{value!r} is not ASCII", param, ctx)
@@ -99,8 +111,7 @@ class AsciiInt(click.IntRange):
     click.exceptions.BadParameter: value='９０' is not written in ASCII digits; write '90'
     """
 
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> Any:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         _ascii(self, value, param, ctx)
         return super().convert(value, param, ctx)
 
@@ -108,8 +119,7 @@ class AsciiInt(click.IntRange):
 class AsciiDateTime(click.DateTime):
     """A date option written in ASCII digits (``DateTime`` otherwise)."""
 
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> Any:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         _ascii(self, value, param, ctx)
         return super().convert(value, param, ctx)
 
@@ -127,15 +137,17 @@ class TimeZone(click.ParamType[tzinfo]):
 
     name = "zone"
 
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> Any:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, tzinfo):
             return value
         try:
             return ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError, OSError):
-            self.fail(f"{value!r} is not a time zone name; use an IANA name such as "
-                      "Asia/Shanghai or UTC", param, ctx)
+            self.fail(
+                f"{value!r} is not a time zone name; use an IANA name such as Asia/Shanghai or UTC",
+                param,
+                ctx,
+            )
 
 
 def timezone_option(command: Any) -> Any:
@@ -146,9 +158,14 @@ def timezone_option(command: Any) -> Any:
     ['zone']
     """
     return click.option(
-        "--timezone", "zone", type=TimeZone(), default="Asia/Shanghai", show_default=True,
+        "--timezone",
+        "zone",
+        type=TimeZone(),
+        default="Asia/Shanghai",
+        show_default=True,
         help="The platform's time zone: a time written without an offset, in a file or "
-             "--as-of, is read in it.")(command)
+        "--as-of, is read in it.",
+    )(command)
 
 
 def in_zone(moment: datetime | None, zone: tzinfo) -> datetime:
@@ -172,9 +189,11 @@ def format_option(command: Any) -> Any:
     ['data_format']
     """
     return click.option(
-        "--format", "data_format", type=click.Choice(["csv", "parquet", "jsonl"],
-                                                     case_sensitive=False),
-        help="Format of standard input or output, for a file given as '-'.")(command)
+        "--format",
+        "data_format",
+        type=click.Choice(["csv", "parquet", "jsonl"], case_sensitive=False),
+        help="Format of standard input or output, for a file given as '-'.",
+    )(command)
 
 
 class FileCommand(click.Command):
@@ -202,8 +221,9 @@ def same_file(one: Path, other: Path) -> bool:
         return False
 
 
-def _file_options(command: click.Command,
-                  ctx: click.Context) -> Iterator[tuple[click.Parameter, FileArg, Any]]:
+def _file_options(
+    command: click.Command, ctx: click.Context
+) -> Iterator[tuple[click.Parameter, FileArg, Any]]:
     """(option, its type, one value) for every file value given; a repeated option once each."""
     for param in command.params:
         value = ctx.params.get(param.name or "")
@@ -212,44 +232,57 @@ def _file_options(command: click.Command,
                 yield param, param.type, one
 
 
-def _streams(ctx: click.Context,
-             options: list[tuple[click.Parameter, FileArg, Any]]) -> None:
+def _streams(ctx: click.Context, options: list[tuple[click.Parameter, FileArg, Any]]) -> None:
     """Give every ``-`` its format and direction; refuse what cannot work."""
     chosen: str | None = ctx.params.get("data_format")
-    dashes = [(p, kind) for p, kind, value in options if isinstance(value, DataFile)
-              and value.path == _STREAM]
+    dashes = [
+        (p, kind)
+        for p, kind, value in options
+        if isinstance(value, DataFile) and value.path == _STREAM
+    ]
     if chosen is not None and not dashes:
-        raise click.UsageError("--format gives the format of '-' (standard input or output); "
-                               "no file is '-' here, and files take the format of their "
-                               "extension (" + ", ".join(FORMATS) + ")", ctx)
+        raise click.UsageError(
+            "--format gives the format of '-' (standard input or output); "
+            "no file is '-' here, and files take the format of their "
+            "extension (" + ", ".join(FORMATS) + ")",
+            ctx,
+        )
     for direction in (False, True):
         named = [p.opts[0] for p, kind in dashes if kind.output is direction]
         if len(named) > 1:
             stream = "output" if direction else "input"
             each = "both" if len(named) == 2 else "all"
-            raise click.UsageError(f"{' and '.join(named)} are {each} '-'; only one file can "
-                                   f"be standard {stream}", ctx)
+            raise click.UsageError(
+                f"{' and '.join(named)} are {each} '-'; only one file can be standard {stream}", ctx
+            )
     for param, kind in dashes:
         if chosen is None:
             raise click.UsageError(
                 f"{param.opts[0]} -: standard {'output' if kind.output else 'input'} has no "
                 "extension to tell its format; "
-                "give --format csv, parquet or jsonl", ctx)
+                "give --format csv, parquet or jsonl",
+                ctx,
+            )
         if kind.output and chosen == "parquet" and sys.stdout.isatty():
-            raise click.UsageError(f"{param.opts[0]} - --format parquet: Parquet is binary and "
-                                   "standard output is a terminal; redirect it to a file or "
-                                   "a pipe, or name a .parquet file", ctx)
+            raise click.UsageError(
+                f"{param.opts[0]} - --format parquet: Parquet is binary and "
+                "standard output is a terminal; redirect it to a file or "
+                "a pipe, or name a .parquet file",
+                ctx,
+            )
         ctx.params[param.name or ""] = (DataFile.stdout if kind.output else DataFile.stdin)(
-            f".{chosen}")
+            f".{chosen}"
+        )
 
 
-def _no_overwrite(ctx: click.Context,
-                  options: list[tuple[click.Parameter, FileArg, Any]]) -> None:
+def _no_overwrite(ctx: click.Context, options: list[tuple[click.Parameter, FileArg, Any]]) -> None:
     """Refuse an output that names an input, or the file of an earlier output; a ``-``
     redirected from or to a regular file is that file."""
-    named = [(param, kind.output, value.path if isinstance(value, DataFile) else value)
-             for param, kind, value in options
-             if not (isinstance(value, DataFile) and value.std)]
+    named = [
+        (param, kind.output, value.path if isinstance(value, DataFile) else value)
+        for param, kind, value in options
+        if not (isinstance(value, DataFile) and value.std)
+    ]
     inputs = [(param, path, "input") for param, output, path in named if not output]
     outputs = [(param, path, "output") for param, output, path in named if output]
     for index, (param, path, _) in enumerate(outputs):
@@ -257,30 +290,45 @@ def _no_overwrite(ctx: click.Context,
             if same_file(path, other_path):
                 raise click.BadParameter(
                     f"{path} is also the {what} {other.opts[0]} {other_path}; writing it "
-                    "would destroy that file: name another file", ctx=ctx, param=param)
-    streams = [(param, kind.output) for param, kind, value in options
-               if isinstance(value, DataFile) and value.std]
+                    "would destroy that file: name another file",
+                    ctx=ctx,
+                    param=param,
+                )
+    streams = [
+        (param, kind.output)
+        for param, kind, value in options
+        if isinstance(value, DataFile) and value.std
+    ]
     for param, output in streams:
-        _no_overwrite_through(ctx, param, output, inputs + outputs if output else outputs,
-                              streams)
+        _no_overwrite_through(ctx, param, output, inputs + outputs if output else outputs, streams)
 
 
-def _no_overwrite_through(ctx: click.Context, param: click.Parameter, output: bool,
-                          others: list[tuple[click.Parameter, Path, str]],
-                          streams: list[tuple[click.Parameter, bool]]) -> None:
+def _no_overwrite_through(
+    ctx: click.Context,
+    param: click.Parameter,
+    output: bool,
+    others: list[tuple[click.Parameter, Path, str]],
+    streams: list[tuple[click.Parameter, bool]],
+) -> None:
     """Refuse a ``-`` whose stream is a regular file that another option names (any file for
     standard output, an output for standard input), or that the other stream is."""
     status = _stream_file(sys.stdout if output else sys.stdin)
     if status is None:
         return
     stream = "standard output goes to" if output else "standard input comes from"
-    harm = "writing there would destroy that file" if output \
+    harm = (
+        "writing there would destroy that file"
+        if output
         else "writing it would destroy the input read from it"
+    )
     for other, other_path, what in others:
         if _is_file(status, other_path):
             raise click.BadParameter(
                 f"'-': {stream} {other_path}, the {what} {other.opts[0]}; {harm}: name "
-                "another file (or read and write through pipes)", ctx=ctx, param=param)
+                "another file (or read and write through pipes)",
+                ctx=ctx,
+                param=param,
+            )
     if output:
         for other, other_output in streams:
             reading = None if other_output else _stream_file(sys.stdin)
@@ -288,7 +336,10 @@ def _no_overwrite_through(ctx: click.Context, param: click.Parameter, output: bo
                 raise click.BadParameter(
                     f"'-': standard output goes to the file standard input comes from "
                     f"({other.opts[0]} -); writing it would destroy that input: name "
-                    "another file", ctx=ctx, param=param)
+                    "another file",
+                    ctx=ctx,
+                    param=param,
+                )
 
 
 def _stream_file(stream: Any) -> os.stat_result | None:

@@ -34,14 +34,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportError as exc:
         if exc.name not in _EXTRA:
             raise
-        print(f"tuishou: error: the command line needs {exc.name}, which is not installed: "
-              "pip install 'tuishou[cli]'", file=sys.stderr)
+        print(
+            f"tuishou: error: the command line needs {exc.name}, which is not installed: "
+            "pip install 'tuishou[cli]'",
+            file=sys.stderr,
+        )
         return 2
     import click
 
     try:
-        code = app.main(args=list(argv) if argv is not None else None, prog_name="tuishou",
-                        standalone_mode=False)
+        code = app.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="tuishou",
+            standalone_mode=False,
+        )
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code

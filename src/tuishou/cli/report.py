@@ -48,8 +48,12 @@ class Phases:
         if not (long and console.is_terminal):
             yield cls(None)
             return
-        columns = (TextColumn("{task.description:<20}"), BarColumn(),
-                   TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
+        columns = (
+            TextColumn("{task.description:<20}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+        )
         with Progress(*columns, console=console, transient=True) as progress:
             progress.add_task(steps[0], total=len(steps))
             yield cls(progress)
@@ -61,8 +65,9 @@ class Phases:
             self.progress.update(task, advance=1, description=following or done)
 
 
-def settle_summary(policy: Policy, result: BatchResult, *, lines: int, out: str | Path,
-                   seconds: float) -> Table:
+def settle_summary(
+    policy: Policy, result: BatchResult, *, lines: int, out: str | Path, seconds: float
+) -> Table:
     """The totals of a settle run, as a two-column table.
 
     >>> from tuishou.examples import example_policy, example_result
@@ -91,8 +96,7 @@ def settle_summary(policy: Policy, result: BatchResult, *, lines: int, out: str 
         ("no seller", f"{no_seller:,} order(s): guest or root buyers, pool retained"),
         ("time", f"{seconds:.2f} s"),
     ]
-    table = Table(title=f"Settled under policy {policy.name!r}", show_header=False,
-                  box=None)
+    table = Table(title=f"Settled under policy {policy.name!r}", show_header=False, box=None)
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")  # a long path folds rather than losing its end
     for name, value in rows:
@@ -116,11 +120,17 @@ def comparison_report(comparison: Comparison) -> RenderableType:
         totals.add_column(name, justify="right", overflow="fold")
     for label, row in comparison.totals.iterrows():
         ratio = "-" if np.isnan(row.payout_ratio) else f"{row.payout_ratio:.2%}"
-        totals.add_row(str(label), *(yuan(int(row[c])) for c in ("gmv", "pool", "paid",
-                                                                 "retained")),
-                       ratio, f"{int(row.members_paid):,}")
-    return Group(totals, _by_tier_table(comparison),
-                 f"Deltas are each policy minus the baseline, {comparison.baseline!r}.")
+        totals.add_row(
+            str(label),
+            *(yuan(int(row[c])) for c in ("gmv", "pool", "paid", "retained")),
+            ratio,
+            f"{int(row.members_paid):,}",
+        )
+    return Group(
+        totals,
+        _by_tier_table(comparison),
+        f"Deltas are each policy minus the baseline, {comparison.baseline!r}.",
+    )
 
 
 def print_whole(report: RenderableType) -> None:
@@ -148,9 +158,12 @@ def _by_tier_table(comparison: Comparison) -> Table:
     for name in [*comparison.labels, *(f"Δ {label}" for label in comparison.labels[1:])]:
         table.add_column(name, justify="right", overflow="fold")
     for tier, row in by_tier.iterrows():
-        table.add_row(str(tier), f"{int(row.members):,}",
-                      *(yuan(int(row[label])) for label in comparison.labels),
-                      *(_signed_yuan(int(row[name])) for name in deltas))
+        table.add_row(
+            str(tier),
+            f"{int(row.members):,}",
+            *(yuan(int(row[label])) for label in comparison.labels),
+            *(_signed_yuan(int(row[name])) for name in deltas),
+        )
     return table
 
 
@@ -208,15 +221,21 @@ def _rules_table(policy: Policy) -> Table:
     table = Table()
     table.add_column("tier")
     for rule in policy.rules:
-        table.add_column(f"{rule.name} ({rule.kind})" if rule.name != rule.kind else rule.name,
-                         justify="right")
+        table.add_column(
+            f"{rule.name} ({rule.kind})" if rule.name != rule.kind else rule.name, justify="right"
+        )
     for tier in policy.tiers:
         table.add_row(tier, *(_rule_rate(rule, tier) for rule in policy.rules))
     if any(isinstance(rule, DifferentialRule) and rule.peer_max for rule in policy.rules):
-        table.add_row("peer bonus", *(
-            f"{percent(rule.peer_rate)} x {rule.peer_max}"
-            if isinstance(rule, DifferentialRule) and rule.peer_max else "-"
-            for rule in policy.rules))
+        table.add_row(
+            "peer bonus",
+            *(
+                f"{percent(rule.peer_rate)} x {rule.peer_max}"
+                if isinstance(rule, DifferentialRule) and rule.peer_max
+                else "-"
+                for rule in policy.rules
+            ),
+        )
     return table
 
 

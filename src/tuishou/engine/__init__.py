@@ -15,5 +15,11 @@
 from tuishou.engine.batch import member_totals, settle_batch
 from tuishou.engine.tables import BatchResult, MemberTotals, OrderTable, PayoutTable
 
-__all__ = ["BatchResult", "MemberTotals", "OrderTable", "PayoutTable", "member_totals",
-           "settle_batch"]
+__all__ = [
+    "BatchResult",
+    "MemberTotals",
+    "OrderTable",
+    "PayoutTable",
+    "member_totals",
+    "settle_batch",
+]

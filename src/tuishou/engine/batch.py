@@ -107,8 +107,9 @@ class _Work:
 
     def __init__(self, policy: Policy, tree: InviteTree, orders: Any) -> None:
         if not isinstance(policy, Policy) or not isinstance(tree, InviteTree):
-            raise ArgumentTypeError("settle_batch(policy, tree, orders) takes a Policy and an "
-                                    "InviteTree")
+            raise ArgumentTypeError(
+                "settle_batch(policy, tree, orders) takes a Policy and an InviteTree"
+            )
         self.lines = read_lines(orders)
         _check_batch_total(exact_sum(self.lines.amount), self.lines.size)
         self.arrays = tree.arrays()
@@ -127,8 +128,9 @@ class _Orders:
         codes = lines.order.codes
         # Lines grouped by order with codes counting up (files sorted by order id, the
         # usual case) allow linear-time reductions instead of scattered ones.
-        self.grouped = bool(count and codes[0] == 0 and (np.diff(codes) >= 0).all()
-                            and codes[-1] == count - 1)
+        self.grouped = bool(
+            count and codes[0] == 0 and (np.diff(codes) >= 0).all() and codes[-1] == count - 1
+        )
         if self.grouped:
             first = np.flatnonzero(np.concatenate([[True], codes[1:] != codes[:-1]]))
         else:
@@ -165,19 +167,23 @@ def _check_batch_total(total: int, size: int) -> None:
         raise InvalidOrderError(
             f"the {size} order lines total {total} fen, above the {MAX_BATCH_FEN} fen one "
             "batch can add up exactly; settle them in smaller batches and add the results in "
-            "Python")
+            "Python"
+        )
 
 
-def _per_order(codes: npt.NDArray[Any], lines: LineColumns, first: IntArray,
-               name: str) -> npt.NDArray[Any]:
+def _per_order(
+    codes: npt.NDArray[Any], lines: LineColumns, first: IntArray, name: str
+) -> npt.NDArray[Any]:
     """A column that must be the same on every line of an order, per order."""
     if len(first) == lines.size:  # one line per order: nothing can differ
         return codes[first]
     per_order = codes[first]
     differs = per_order[lines.order.codes] != codes
     if differs.any():
-        raise InvalidOrderError(f"column {name!r} differs between lines of one order in "
-                                f"{rows_where(differs)}; an order has one {name}")
+        raise InvalidOrderError(
+            f"column {name!r} differs between lines of one order in "
+            f"{rows_where(differs)}; an order has one {name}"
+        )
     return per_order
 
 
@@ -191,9 +197,14 @@ def _member_index(values: Any, codes: npt.NDArray[Any], arrays: TreeArrays) -> I
     return index
 
 
-def _sellers(policy: Policy, arrays: TreeArrays, lines: LineColumns,
-             buyer_codes: npt.NDArray[Any], sharer_codes: npt.NDArray[Any],
-             first: IntArray) -> IntArray:
+def _sellers(
+    policy: Policy,
+    arrays: TreeArrays,
+    lines: LineColumns,
+    buyer_codes: npt.NDArray[Any],
+    sharer_codes: npt.NDArray[Any],
+    first: IntArray,
+) -> IntArray:
     """docs/domain.md §6 per order; the tree size N means "no seller". A sharer who is the buyer
     counts as no share link (a self-share cannot get around ``self_purchase = false``)."""
     size = arrays.size
@@ -209,7 +220,8 @@ def _sellers(policy: Policy, arrays: TreeArrays, lines: LineColumns,
         hint = did_you_mean(str(value), arrays.index) if size <= 50_000 else "check the id"
         raise UnknownMemberError(
             f"column 'sharer_id' names non-members in {rows_where(strangers[lines.order.codes])}, "
-            f"e.g. {value!r}; {hint}")
+            f"e.g. {value!r}; {hint}"
+        )
     shared = (sharer < size) & (sharer != buyer)
     return np.where(shared, sharer, by_buyer)
 
@@ -224,13 +236,16 @@ def _line_rates(policy: Policy, lines: LineColumns) -> IntArray:
         raise UnknownGroupError(
             f"column 'group' holds {unknown[0]!r} in {rows_where(lines.group.codes == code)}, "
             f"which has no pool rate in policy {policy.name!r}; "
-            f"{did_you_mean(unknown[0], units.group)}")
-    return pool_rates(units.sku, units.group, lines.sku.values, lines.sku.codes, groups,
-                      lines.group.codes)
+            f"{did_you_mean(unknown[0], units.group)}"
+        )
+    return pool_rates(
+        units.sku, units.group, lines.sku.values, lines.sku.codes, groups, lines.group.codes
+    )
 
 
-def _allocate(policy: Policy, book: _Orders, schedule: Schedule, lines: LineColumns,
-              pool4: IntArray) -> tuple[_Rows, IntArray]:
+def _allocate(
+    policy: Policy, book: _Orders, schedule: Schedule, lines: LineColumns, pool4: IntArray
+) -> tuple[_Rows, IntArray]:
     """Every payout as rows, and every order's pool, rounded as :mod:`tuishou.rounding` says."""
     rounding, scope = policy.rounding, policy.rounding_scope
     entries = schedule.entries
@@ -238,13 +253,17 @@ def _allocate(policy: Policy, book: _Orders, schedule: Schedule, lines: LineColu
     items = scope_items(pool4, per_order, scope)  # each order's pool, or each line's
     pools = scope_pools(items, per_order, rounding, scope)
     if scope == "line":
-        line_book = LineBook(schedule.rows_for(book.seller), lines.order.codes,
-                             book.first_row if book.grouped else None)
+        line_book = LineBook(
+            schedule.rows_for(book.seller),
+            lines.order.codes,
+            book.first_row if book.grouped else None,
+        )
         return _Rows(*per_line(line_book, entries, items, rounding)), pools
 
     def allocate_part(part: slice) -> tuple[IntArray, IntArray, IntArray]:
-        item, entry, amount = allocate(items[part], schedule.rows_for(book.seller[part]),
-                                       entries, rounding)
+        item, entry, amount = allocate(
+            items[part], schedule.rows_for(book.seller[part]), entries, rounding
+        )
         return item + part.start, entry, amount
 
     return _Rows.build(entries, _in_chunks(allocate_part, book.count)), pools
@@ -262,13 +281,17 @@ def _in_chunks(work: Callable[[slice], _T], size: int) -> list[_T]:
 class _Rows:
     """Payout rows as (order code, member, slot, amount) columns."""
 
-    def __init__(self, order: IntArray, member: npt.NDArray[np.int32],
-                 slot: npt.NDArray[np.int32], amount: IntArray) -> None:
+    def __init__(
+        self,
+        order: IntArray,
+        member: npt.NDArray[np.int32],
+        slot: npt.NDArray[np.int32],
+        amount: IntArray,
+    ) -> None:
         self.order, self.member, self.slot, self.amount = order, member, slot, amount
 
     @classmethod
-    def build(cls, entries: Entries,
-              parts: list[tuple[IntArray, IntArray, IntArray]]) -> _Rows:
+    def build(cls, entries: Entries, parts: list[tuple[IntArray, IntArray, IntArray]]) -> _Rows:
         """Rows from (order, entry, amount) parts, keeping the non-zero amounts."""
         if parts:
             order, entry, amount = (np.concatenate(c) for c in zip(*parts, strict=True))
@@ -279,13 +302,24 @@ class _Rows:
         return cls(order, entries.member[entry], entries.slot[entry], amount)
 
 
-def _assemble(book: _Orders, arrays: TreeArrays, policy: Policy, schedule: Schedule,
-              rows: _Rows, pools: IntArray) -> BatchResult:
+def _assemble(
+    book: _Orders,
+    arrays: TreeArrays,
+    policy: Policy,
+    schedule: Schedule,
+    rows: _Rows,
+    pools: IntArray,
+) -> BatchResult:
     """The rows in order of first appearance, then slot; the per-order table."""
     slot = rows.slot
     columns: list[npt.NDArray[Any]] = [
-        rows.order, rows.member, schedule.rule_of[slot], schedule.kind_of[slot],
-        schedule.generation_of[slot], rows.amount]
+        rows.order,
+        rows.member,
+        schedule.rule_of[slot],
+        schedule.kind_of[slot],
+        schedule.generation_of[slot],
+        rows.amount,
+    ]
     del rows
     rule_names = tuple(rule.name for rule in policy.rules)
     if not book.in_input_order:
@@ -295,15 +329,31 @@ def _assemble(book: _Orders, arrays: TreeArrays, policy: Policy, schedule: Sched
         columns = [column[by_order] for column in columns]
     order, member, rule, kind, generation, amount = columns
     payout_table = PayoutTable(
-        order=order, member=member, rule=rule, kind=kind, generation=generation, amount=amount,
-        order_ids=book.ids, member_ids=arrays.ids, rules=rule_names)
+        order=order,
+        member=member,
+        rule=rule,
+        kind=kind,
+        generation=generation,
+        amount=amount,
+        order_ids=book.ids,
+        member_ids=arrays.ids,
+        rules=rule_names,
+    )
     # An order pays at most its pool, at most MAX_ORDER_FEN < 2**53: a float bincount is exact.
-    paid = np.bincount(order, weights=amount.astype(np.float64),
-                       minlength=book.count).astype(np.int64)
+    paid = np.bincount(order, weights=amount.astype(np.float64), minlength=book.count).astype(
+        np.int64
+    )
     seller = np.where(book.seller < book.tree_size, book.seller, -1)
     out = book.position
     if not book.in_input_order:  # codes in input order (the usual case) need no reordering
         seller, pools, paid = seller[out], pools[out], paid[out]
-    order_table = OrderTable(order=out, seller=seller, pool=pools, paid=paid,
-                             retained=pools - paid, order_ids=book.ids, member_ids=arrays.ids)
+    order_table = OrderTable(
+        order=out,
+        seller=seller,
+        pool=pools,
+        paid=paid,
+        retained=pools - paid,
+        order_ids=book.ids,
+        member_ids=arrays.ids,
+    )
     return BatchResult(payout_table, order_table)

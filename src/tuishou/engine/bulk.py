@@ -44,8 +44,9 @@ class Entries:
         rows, slots = np.nonzero(share > 0)  # row-major: each row's slots in order
         count = np.bincount(rows, minlength=share.shape[0])
         ptr = np.concatenate([[0], np.cumsum(count)]).astype(np.int64)
-        return cls(ptr, slots.astype(np.int32), member[rows, slots], share[rows, slots],
-                   share.sum(axis=1))
+        return cls(
+            ptr, slots.astype(np.int32), member[rows, slots], share[rows, slots], share.sum(axis=1)
+        )
 
     def expand(self, rows: IntArray) -> tuple[IntArray, IntArray]:
         """(item, entry) for every entry of every item whose schedule row is ``rows[item]``."""
@@ -60,8 +61,9 @@ class Entries:
         return item, entry
 
 
-def allocate(pool4: IntArray, rows: IntArray, entries: Entries,
-             rounding: Rounding) -> tuple[IntArray, IntArray, IntArray]:
+def allocate(
+    pool4: IntArray, rows: IntArray, entries: Entries, rounding: Rounding
+) -> tuple[IntArray, IntArray, IntArray]:
     """(item, entry, amount in fen) for items with pools ``pool4`` (1/10 000 fen) whose
     schedule rows are ``rows``, rounded by :func:`tuishou.rounding.allocate_items`; at most
     ``CHUNK`` items at a time (``chunks``).
@@ -71,8 +73,9 @@ def allocate(pool4: IntArray, rows: IntArray, entries: Entries,
     [[0, 0], [0, 1], [4497, 449]]
     """
     item, entry = entries.expand(rows)
-    amount = allocate_items(pool4, item, entries.share[entry], rounding,
-                            row_total=entries.row_total, rows=rows)
+    amount = allocate_items(
+        pool4, item, entries.share[entry], rounding, row_total=entries.row_total, rows=rows
+    )
     return item, entry, amount
 
 
@@ -123,4 +126,4 @@ def exact_sum(values: IntArray) -> int:
     if largest * len(values) < 2**63:  # the usual case: one int64 sum
         return int(values.sum())
     step = max(1, (2**63 - 1) // max(largest, 1))
-    return sum(int(values[start:start + step].sum()) for start in range(0, len(values), step))
+    return sum(int(values[start : start + step].sum()) for start in range(0, len(values), step))

@@ -35,13 +35,7 @@ from tuishou.engine.line_checks import (
 )
 from tuishou.errors import InvalidOrderError, did_you_mean
 from tuishou.ids import all_ids, id_problem, is_missing
-from tuishou.orders import (
-    EMPTY_MEANS,
-    ID_COLUMNS,
-    LINE_COLUMNS,
-    OPTIONAL_COLUMNS,
-    REQUIRED_COLUMNS,
-)
+from tuishou.orders import EMPTY_MEANS, ID_COLUMNS, LINE_COLUMNS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 
 __all__ = ["Encoded", "LineColumns", "check_column_names", "read_lines", "rows_where"]
 
@@ -108,11 +102,18 @@ def read_lines(orders: Any) -> LineColumns:
             problems.extend(exc.problems)
             return None
 
-    encoded = {name: attempt(_checked_text, name, columns[name]) if name in columns else
-               Encoded(np.full(size, -1, dtype=np.int32), []) for name in ID_COLUMNS}
+    encoded = {
+        name: attempt(_checked_text, name, columns[name])
+        if name in columns
+        else Encoded(np.full(size, -1, dtype=np.int32), [])
+        for name in ID_COLUMNS
+    }
     amount = attempt(integers, "amount", columns["amount"], 0)
-    quantity = (attempt(integers, "quantity", columns["quantity"], 1)
-                if "quantity" in columns else np.ones(size, dtype=np.int64))
+    quantity = (
+        attempt(integers, "quantity", columns["quantity"], 1)
+        if "quantity" in columns
+        else np.ones(size, dtype=np.int64)
+    )
     order = encoded["order_id"]
     if amount is not None and order is not None and not problems:
         problems += order_amount_problems(order.codes, order.values, amount)
@@ -121,8 +122,15 @@ def read_lines(orders: Any) -> LineColumns:
     text = {name: column for name, column in encoded.items() if column is not None}
     assert amount is not None  # every step succeeded: no problems
     assert quantity is not None
-    return LineColumns(text["order_id"], text["buyer_id"], text["sharer_id"], text["sku"],
-                       text["group"], amount, quantity)
+    return LineColumns(
+        text["order_id"],
+        text["buyer_id"],
+        text["sharer_id"],
+        text["sku"],
+        text["group"],
+        amount,
+        quantity,
+    )
 
 
 def check_column_names(names: Sequence[str]) -> None:
@@ -133,14 +141,18 @@ def check_column_names(names: Sequence[str]) -> None:
     ...
     tuishou.errors.InvalidOrderError: unknown column 'amout'; did you mean 'amount'? ...
     """
-    problems = [f"column {name!r} appears {names.count(name)} times; keep one"
-                for name in dict.fromkeys(names) if names.count(name) > 1]
-    problems += [_unknown(str(name)) for name in dict.fromkeys(names)
-                 if name not in LINE_COLUMNS]
+    problems = [
+        f"column {name!r} appears {names.count(name)} times; keep one"
+        for name in dict.fromkeys(names)
+        if names.count(name) > 1
+    ]
+    problems += [_unknown(str(name)) for name in dict.fromkeys(names) if name not in LINE_COLUMNS]
     missing = [name for name in REQUIRED if name not in names]
     if missing:
-        problems.append(f"order lines lack the column(s) {missing}; columns are "
-                        f"{list(REQUIRED)} and optionally {list(OPTIONAL)}")
+        problems.append(
+            f"order lines lack the column(s) {missing}; columns are "
+            f"{list(REQUIRED)} and optionally {list(OPTIONAL)}"
+        )
     if problems:
         raise InvalidOrderError("; ".join(problems), problems)
 
@@ -148,8 +160,11 @@ def check_column_names(names: Sequence[str]) -> None:
 def _unknown(name: str) -> str:
     hint = did_you_mean(name, LINE_COLUMNS)
     known = ", ".join(LINE_COLUMNS)
-    return (f"unknown column {name!r}; " + (f"{hint} " if hint.startswith("did") else "")
-            + f"(order lines have the columns {known}; leave other columns out)")
+    return (
+        f"unknown column {name!r}; "
+        + (f"{hint} " if hint.startswith("did") else "")
+        + f"(order lines have the columns {known}; leave other columns out)"
+    )
 
 
 def _as_mapping(orders: Any) -> dict[str, Any]:
@@ -165,7 +180,8 @@ def _as_mapping(orders: Any) -> dict[str, Any]:
         return orders
     raise InvalidOrderError(
         f"orders is a {type(orders).__name__}; pass a dict of columns, a pandas DataFrame or "
-        "a pyarrow Table with one row per order line")
+        "a pyarrow Table with one row per order line"
+    )
 
 
 def _check_lengths(columns: dict[str, Any]) -> int:
@@ -177,14 +193,16 @@ def _check_lengths(columns: dict[str, Any]) -> int:
         except TypeError:
             raise InvalidOrderError(
                 f"column {name!r} is a {type(values).__name__}, not a column of values; "
-                "pass a list, an array or a Series per column") from None
+                "pass a list, an array or a Series per column"
+            ) from None
         shape = getattr(values, "shape", None)
         if shape is not None and len(shape) != 1:  # a 2-D array or a DataFrame
             raise InvalidOrderError(_not_one_dimensional(name, tuple(shape)))
     if len(set(lengths.values())) > 1:
         shown = ", ".join(f"{name} {length}" for name, length in lengths.items())
-        raise InvalidOrderError(f"columns have different lengths ({shown}); every column "
-                                "needs one value per order line")
+        raise InvalidOrderError(
+            f"columns have different lengths ({shown}); every column needs one value per order line"
+        )
     return lengths["amount"]
 
 
@@ -241,15 +259,20 @@ def _encode(name: str, values: Any) -> Encoded:
         return Encoded(codes, distinct)
     if name == "order_id" and all(map(_is_int, distinct)):
         return Encoded(codes, _int_ids(codes, distinct))
-    code = next(i for i, v in enumerate(distinct) if not isinstance(v, str)
-                and (name != "order_id" or not _is_int(v) or _has_text(distinct)))
+    code = next(
+        i
+        for i, v in enumerate(distinct)
+        if not isinstance(v, str) and (name != "order_id" or not _is_int(v) or _has_text(distinct))
+    )
     value, row = distinct[code], int(np.flatnonzero(codes == code)[0])
     rule = "ids and names are text"
     if name == "order_id":
         rule = "order ids are text or ints, " + (
-            "not bools" if isinstance(value, bool | np.bool_) else "one or the other in a column")
-    raise InvalidOrderError(f"column {name!r}, row {row}: {value!r} is a "
-                            f"{type(value).__name__}; {rule}")
+            "not bools" if isinstance(value, bool | np.bool_) else "one or the other in a column"
+        )
+    raise InvalidOrderError(
+        f"column {name!r}, row {row}: {value!r} is a {type(value).__name__}; {rule}"
+    )
 
 
 def _is_int(value: Any) -> bool:
@@ -280,7 +303,8 @@ def _int_ids(codes: CodeArray, distinct: Sequence[Any]) -> npt.NDArray[Any]:
     why = "is beyond 64 bits" if beyond else "is negative while others are beyond int64"
     raise InvalidOrderError(
         f"column 'order_id', {rows_where(codes == code)}: order_id={ints[code]} {why}; int "
-        "order ids must fit int64 (or uint64 when none is negative)")
+        "order ids must fit int64 (or uint64 when none is negative)"
+    )
 
 
 def _factorize(name: str, values: Any) -> tuple[CodeArray, list[Any]]:
@@ -314,8 +338,7 @@ def _dictionary(values: Any) -> tuple[CodeArray | None, list[Any]]:
         values = values.combine_chunks()
     if hasattr(values, "dictionary") and hasattr(values, "indices"):  # pyarrow dictionary
         indices = values.indices.to_numpy(zero_copy_only=False)
-        codes = np.where(np.isnan(indices), -1, indices) if indices.dtype.kind == "f" \
-            else indices
+        codes = np.where(np.isnan(indices), -1, indices) if indices.dtype.kind == "f" else indices
         return _used(codes.astype(np.int32), values.dictionary.to_pylist())
     return None, []
 
@@ -369,5 +392,6 @@ def _factorize_slowly(array: npt.NDArray[Any]) -> tuple[CodeArray, list[Any]]:
 
 
 def _not_one_dimensional(name: str, shape: tuple[int, ...]) -> str:
-    return (f"column {name!r} has shape {shape}; a column is one-dimensional, one value per "
-            "order line")
+    return (
+        f"column {name!r} has shape {shape}; a column is one-dimensional, one value per order line"
+    )

@@ -36,14 +36,25 @@ from tuishou.tree import InviteTree
 
 __all__ = ["DaskSettlement", "settle_dask"]
 
-_PAYOUT_META = pd.DataFrame({
-    "order_id": pd.Series(dtype=object), "member_id": pd.Series(dtype=object),
-    "rule": pd.Series(dtype=object), "kind": pd.Series(dtype=object),
-    "generation": pd.Series(dtype="int64"), "amount": pd.Series(dtype="int64")})
-_ORDER_META = pd.DataFrame({
-    "order_id": pd.Series(dtype=object), "seller_id": pd.Series(dtype=object),
-    "pool": pd.Series(dtype="int64"), "paid": pd.Series(dtype="int64"),
-    "retained": pd.Series(dtype="int64")})
+_PAYOUT_META = pd.DataFrame(
+    {
+        "order_id": pd.Series(dtype=object),
+        "member_id": pd.Series(dtype=object),
+        "rule": pd.Series(dtype=object),
+        "kind": pd.Series(dtype=object),
+        "generation": pd.Series(dtype="int64"),
+        "amount": pd.Series(dtype="int64"),
+    }
+)
+_ORDER_META = pd.DataFrame(
+    {
+        "order_id": pd.Series(dtype=object),
+        "seller_id": pd.Series(dtype=object),
+        "pool": pd.Series(dtype="int64"),
+        "paid": pd.Series(dtype="int64"),
+        "retained": pd.Series(dtype="int64"),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -54,8 +65,9 @@ class DaskSettlement:
     orders: dd.DataFrame
 
 
-def settle_dask(policy: Policy, tree: InviteTree, orders: dd.DataFrame, *,
-                check_partitions: bool = True) -> DaskSettlement:
+def settle_dask(
+    policy: Policy, tree: InviteTree, orders: dd.DataFrame, *, check_partitions: bool = True
+) -> DaskSettlement:
     """Settle a Dask DataFrame of order lines partition by partition with ``settle_batch``.
 
     >>> import dask.dataframe as dd, pandas as pd
@@ -75,10 +87,14 @@ def settle_dask(policy: Policy, tree: InviteTree, orders: dd.DataFrame, *,
     parts = orders.to_delayed()
     settled = [delayed(_settle_partition)(policy, shipped, part) for part in parts]
     with dask.config.set({"dataframe.convert-string": False}):  # int order ids stay ints
-        payouts = dd.from_delayed([delayed(lambda pair: pair[0])(s) for s in settled],
-                                  meta=_PAYOUT_META, verify_meta=False)
-        per_order = dd.from_delayed([delayed(lambda pair: pair[1])(s) for s in settled],
-                                    meta=_ORDER_META, verify_meta=False)
+        payouts = dd.from_delayed(
+            [delayed(lambda pair: pair[0])(s) for s in settled],
+            meta=_PAYOUT_META,
+            verify_meta=False,
+        )
+        per_order = dd.from_delayed(
+            [delayed(lambda pair: pair[1])(s) for s in settled], meta=_ORDER_META, verify_meta=False
+        )
     return DaskSettlement(payouts, per_order)
 
 
@@ -115,8 +131,9 @@ def _broadcast(tree: InviteTree) -> Any:
         return delayed(tree)
 
 
-def _settle_partition(policy: Policy, tree: InviteTree,
-                      lines: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _settle_partition(
+    policy: Policy, tree: InviteTree, lines: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     result = settle_batch(policy, tree, lines)
     return _plain(result.payouts.to_pandas()), _plain(result.orders.to_pandas())
 
@@ -139,4 +156,5 @@ def _check_partitions(orders: dd.DataFrame) -> None:
         raise InvalidOrderError(
             f"order {twice.iloc[0]!r} has lines in more than one partition "
             f"({len(twice)} order(s) in all); partition by order id first, e.g. "
-            "orders.shuffle('order_id')")
+            "orders.shuffle('order_id')"
+        )

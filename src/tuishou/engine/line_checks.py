@@ -16,8 +16,14 @@ from tuishou.ids import is_missing
 from tuishou.money import MAX_ORDER_FEN
 from tuishou.orders import amount_problem
 
-__all__ = ["empty_cells", "integers", "null_mask", "order_amount_problems", "rows_where",
-           "values_of"]
+__all__ = [
+    "empty_cells",
+    "integers",
+    "null_mask",
+    "order_amount_problems",
+    "rows_where",
+    "values_of",
+]
 
 IntArray = npt.NDArray[np.int64]
 _SHOWN_ROWS = 5
@@ -28,8 +34,9 @@ def rows_where(mask: npt.NDArray[np.bool_]) -> str:
     """The first offending row numbers, for a message."""
     rows = np.flatnonzero(mask)
     shown = ", ".join(str(r) for r in rows[:_SHOWN_ROWS].tolist())
-    return f"row(s) {shown}" + (f" and {len(rows) - _SHOWN_ROWS} more" if len(rows) > _SHOWN_ROWS
-                                else "")
+    return f"row(s) {shown}" + (
+        f" and {len(rows) - _SHOWN_ROWS} more" if len(rows) > _SHOWN_ROWS else ""
+    )
 
 
 def empty_cells(name: str, empty: npt.NDArray[np.bool_]) -> str:
@@ -48,8 +55,11 @@ def _is_arrow(values: Any) -> bool:
 def values_of(values: Any) -> Any:
     """A column's values as numpy (pandas and Arrow columns) or as given (a list, numpy)."""
     if _is_arrow(values):
-        return values.to_numpy(zero_copy_only=False) if hasattr(values, "type") and \
-            not hasattr(values, "combine_chunks") else values.to_numpy()
+        return (
+            values.to_numpy(zero_copy_only=False)
+            if hasattr(values, "type") and not hasattr(values, "combine_chunks")
+            else values.to_numpy()
+        )
     if hasattr(values, "to_numpy"):  # pandas
         return values.to_numpy()
     return values
@@ -82,9 +92,14 @@ def integers(name: str, values: Any, minimum: int) -> IntArray:
     """An int column as int64: no empty cell, no bool or float, at least ``minimum``."""
     empty = null_mask(values)
     if empty is not None:
-        hint = "" if getattr(values, "dtype", None) != np.float64 else (
-            " (pandas turns an int column with empty cells into floats: fill them, then "
-            ".astype('int64'))")
+        hint = (
+            ""
+            if getattr(values, "dtype", None) != np.float64
+            else (
+                " (pandas turns an int column with empty cells into floats: fill them, then "
+                ".astype('int64'))"
+            )
+        )
         raise InvalidOrderError(empty_cells(name, empty) + hint)
     array = values_of(values)
     if len(array) == 0:  # an empty frame's columns have any dtype (pandas: float64)
@@ -96,7 +111,8 @@ def integers(name: str, values: Any, minimum: int) -> IntArray:
     elif array.dtype.kind == "f":
         raise FloatRefusedError(
             f"column {name!r} holds floats ({array.dtype}); {name} must be int (fen for "
-            "amounts): floats cannot hold money exactly")
+            "amounts): floats cannot hold money exactly"
+        )
     elif array.dtype.kind not in "iu":
         raise InvalidOrderError(f"column {name!r} must hold ints, found {array.dtype}")
     problems = _range_problems(name, array, minimum)
@@ -120,16 +136,20 @@ def _python_ints(name: str, values: Any) -> npt.NDArray[Any]:
     if isinstance(first, float):
         raise FloatRefusedError(
             f"column {name!r} holds floats, e.g. {first!r} in {rows_where(mask)}; {name} must "
-            "be int (fen for amounts): floats cannot hold money exactly")
+            "be int (fen for amounts): floats cannot hold money exactly"
+        )
     if isinstance(first, bool | np.bool_):
         raise InvalidOrderError(_bools(name, rows_where(mask)))
-    raise InvalidOrderError(f"column {name!r} must hold ints, found {first!r} "
-                            f"({type(first).__name__}) in {rows_where(mask)}")
+    raise InvalidOrderError(
+        f"column {name!r} must hold ints, found {first!r} "
+        f"({type(first).__name__}) in {rows_where(mask)}"
+    )
 
 
 def _bools(name: str, rows: str) -> str:
-    return (f"column {name!r} holds bools (True/False) in {rows}; {name} must be int"
-            + (" fen: True is not 1 fen" if name == "amount" else ""))
+    return f"column {name!r} holds bools (True/False) in {rows}; {name} must be int" + (
+        " fen: True is not 1 fen" if name == "amount" else ""
+    )
 
 
 def _range_problems(name: str, array: npt.NDArray[Any], minimum: int) -> list[str]:
@@ -143,8 +163,7 @@ def _range_problems(name: str, array: npt.NDArray[Any], minimum: int) -> list[st
     high = array > limit
     if high.any():
         value = int(array[int(np.flatnonzero(high)[0])])
-        problem = amount_problem(value) if name == "amount" else \
-            f"{name}={value} is beyond int64"
+        problem = amount_problem(value) if name == "amount" else f"{name}={value} is beyond int64"
         problems.append(f"column {name!r}, {rows_where(high)}: {problem}")
     return problems
 
@@ -159,18 +178,19 @@ def order_amount_problems(codes: npt.NDArray[Any], ids: Any, amount: IntArray) -
     if not len(amount) or (codes < 0).any():
         return []
     # Sums of ints below 2**53 are exact in float64; a larger sum is above the limit anyway.
-    totals = np.bincount(codes, weights=amount.astype(np.float64),
-                         minlength=len(ids))
+    totals = np.bincount(codes, weights=amount.astype(np.float64), minlength=len(ids))
     over = np.flatnonzero(totals > MAX_ORDER_FEN)
     problems = []
     for code in over[:_SHOWN_VALUES].tolist():
         rows = np.flatnonzero(codes == code)
-        problem = amount_problem(int(amount[rows].sum()), order_id=_plain(ids[code]),
-                                 lines=len(rows))
+        problem = amount_problem(
+            int(amount[rows].sum()), order_id=_plain(ids[code]), lines=len(rows)
+        )
         problems.append(f"column 'amount', {rows_where(codes == code)}: {problem}")
     if len(over) > _SHOWN_VALUES:
-        problems.append(f"... and {len(over) - _SHOWN_VALUES} more order(s) above "
-                        f"{MAX_ORDER_FEN} fen")
+        problems.append(
+            f"... and {len(over) - _SHOWN_VALUES} more order(s) above {MAX_ORDER_FEN} fen"
+        )
     return problems
 
 

@@ -34,8 +34,9 @@ class LineBook:
     """What rounding per line needs about the orders: each order's schedule row, each
     line's order code, and where each order's lines start when they are grouped."""
 
-    def __init__(self, order_rows: IntArray, codes: npt.NDArray[np.int32],
-                 first_row: IntArray | None) -> None:
+    def __init__(
+        self, order_rows: IntArray, codes: npt.NDArray[np.int32], first_row: IntArray | None
+    ) -> None:
         self.order_rows, self.codes, self.first_row = order_rows, codes, first_row
 
 
@@ -94,8 +95,12 @@ def _dense(book: LineBook, entries: Entries, pool4: IntArray) -> Rows:
     paying = np.flatnonzero(flat)  # row-major: each order's slots in payout order
     order = paying // slots
     slot_of = paying - order * slots
-    return (order, members.ravel()[book.order_rows[order] * slots + slot_of],
-            slot_of.astype(np.int32), flat[paying])
+    return (
+        order,
+        members.ravel()[book.order_rows[order] * slots + slot_of],
+        slot_of.astype(np.int32),
+        flat[paying],
+    )
 
 
 def _sparse(book: LineBook, entries: Entries, pool4: IntArray, rounding: Rounding) -> Rows:

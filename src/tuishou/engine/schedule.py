@@ -58,8 +58,9 @@ class Schedule:
         slots.sort(key=lambda slot: slot[0])
         self.generation_of = np.array([key[0] for key, *_ in slots], dtype=np.int32)
         self.rule_of = np.array([key[1] for key, *_ in slots], dtype=np.int32)
-        self.kind_of = np.array([PAYOUT_KINDS.index(kind) for _, kind, _, _ in slots],
-                                dtype=np.int8)
+        self.kind_of = np.array(
+            [PAYOUT_KINDS.index(kind) for _, kind, _, _ in slots], dtype=np.int8
+        )
         rows = len(self.sellers) + 1
         members = np.zeros((rows, len(slots)), dtype=np.int32)
         shares = np.zeros((rows, len(slots)), dtype=np.int64)
@@ -101,8 +102,9 @@ def _policy_ranks(policy: Policy, arrays: TreeArrays, chain: list[IntArray]) -> 
     rank arrays' one sentinel, ``rulebook.base.nobody``)."""
     ranks = policy.units.tier_rank
     nobody = len(policy.tiers)
-    by_code = np.array([ranks.get(name, nobody) for name in arrays.tier_names] + [nobody],
-                       dtype=np.int64)
+    by_code = np.array(
+        [ranks.get(name, nobody) for name in arrays.tier_names] + [nobody], dtype=np.int64
+    )
     known = np.array([name in ranks for name in arrays.tier_names] + [True])
     tier = np.append(arrays.tier, len(arrays.tier_names))
     result = []
@@ -113,6 +115,7 @@ def _policy_ranks(policy: Policy, arrays: TreeArrays, chain: list[IntArray]) -> 
             name = arrays.tier_names[int(arrays.tier[member])]
             raise UnknownTierError(
                 f"member {arrays.ids[member]!r} has tier {name!r}, which policy "
-                f"{policy.name!r} does not list; {did_you_mean(name, policy.tiers)}")
+                f"{policy.name!r} does not list; {did_you_mean(name, policy.tiers)}"
+            )
         result.append(by_code[codes])
     return result

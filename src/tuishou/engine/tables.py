@@ -54,8 +54,10 @@ class PayoutTable:
         >>> example_result().payouts.rows()
         [('o1', 'A', 'seller', 'seller', 0, 500)]
         """
-        return [(_plain(self.order_ids[o]), self.member_ids[m], self.rules[r], KINDS[k], g, a)
-                for o, m, r, k, g, a in zip(*(c.tolist() for c in self._codes()), strict=True)]
+        return [
+            (_plain(self.order_ids[o]), self.member_ids[m], self.rules[r], KINDS[k], g, a)
+            for o, m, r, k, g, a in zip(*(c.tolist() for c in self._codes()), strict=True)
+        ]
 
     def _codes(self) -> list[IntArray]:
         return [self.order, self.member, self.rule, self.kind, self.generation, self.amount]
@@ -69,25 +71,31 @@ class PayoutTable:
         """
         import pandas as pd
 
-        return pd.DataFrame({
-            "order_id": _categorical(self.order, self.order_ids),
-            "member_id": _categorical(self.member, self.member_ids),
-            "rule": _categorical(self.rule, self.rules),
-            "kind": _categorical(self.kind, KINDS),
-            "generation": self.generation, "amount": self.amount,
-        })
+        return pd.DataFrame(
+            {
+                "order_id": _categorical(self.order, self.order_ids),
+                "member_id": _categorical(self.member, self.member_ids),
+                "rule": _categorical(self.rule, self.rules),
+                "kind": _categorical(self.kind, KINDS),
+                "generation": self.generation,
+                "amount": self.amount,
+            }
+        )
 
     def to_arrow(self) -> Any:
         """A pyarrow Table with dictionary-encoded text columns."""
         import pyarrow as pa
 
-        return pa.table({
-            "order_id": _dictionary(self.order, self.order_ids),
-            "member_id": _dictionary(self.member, self.member_ids),
-            "rule": _dictionary(self.rule, self.rules),
-            "kind": _dictionary(self.kind, KINDS),
-            "generation": self.generation, "amount": self.amount,
-        })
+        return pa.table(
+            {
+                "order_id": _dictionary(self.order, self.order_ids),
+                "member_id": _dictionary(self.member, self.member_ids),
+                "rule": _dictionary(self.rule, self.rules),
+                "kind": _dictionary(self.kind, KINDS),
+                "generation": self.generation,
+                "amount": self.amount,
+            }
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,30 +121,45 @@ class OrderTable:
         >>> example_result().orders.rows()
         [('o1', 'A', 1000, 500, 500)]
         """
-        return [(_plain(self.order_ids[o]), self.member_ids[s] if s >= 0 else None, p, d, r)
-                for o, s, p, d, r in zip(self.order.tolist(), self.seller.tolist(),
-                                         self.pool.tolist(), self.paid.tolist(),
-                                         self.retained.tolist(), strict=True)]
+        return [
+            (_plain(self.order_ids[o]), self.member_ids[s] if s >= 0 else None, p, d, r)
+            for o, s, p, d, r in zip(
+                self.order.tolist(),
+                self.seller.tolist(),
+                self.pool.tolist(),
+                self.paid.tolist(),
+                self.retained.tolist(),
+                strict=True,
+            )
+        ]
 
     def to_pandas(self) -> Any:
         """A pandas DataFrame with categorical order and seller ids."""
         import pandas as pd
 
-        return pd.DataFrame({
-            "order_id": _categorical(self.order, self.order_ids),
-            "seller_id": _categorical(self.seller, self.member_ids),
-            "pool": self.pool, "paid": self.paid, "retained": self.retained,
-        })
+        return pd.DataFrame(
+            {
+                "order_id": _categorical(self.order, self.order_ids),
+                "seller_id": _categorical(self.seller, self.member_ids),
+                "pool": self.pool,
+                "paid": self.paid,
+                "retained": self.retained,
+            }
+        )
 
     def to_arrow(self) -> Any:
         """A pyarrow Table with dictionary-encoded ids."""
         import pyarrow as pa
 
-        return pa.table({
-            "order_id": _dictionary(self.order, self.order_ids),
-            "seller_id": _dictionary(self.seller, self.member_ids),
-            "pool": self.pool, "paid": self.paid, "retained": self.retained,
-        })
+        return pa.table(
+            {
+                "order_id": _dictionary(self.order, self.order_ids),
+                "seller_id": _dictionary(self.seller, self.member_ids),
+                "pool": self.pool,
+                "paid": self.paid,
+                "retained": self.retained,
+            }
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -170,15 +193,18 @@ class MemberTotals:
 
     def rows(self) -> list[tuple[str, int]]:
         """Every row as (member_id, amount): for small results."""
-        return [(self.member_ids[m], a)
-                for m, a in zip(self.member.tolist(), self.amount.tolist(), strict=True)]
+        return [
+            (self.member_ids[m], a)
+            for m, a in zip(self.member.tolist(), self.amount.tolist(), strict=True)
+        ]
 
     def to_pandas(self) -> Any:
         """A pandas DataFrame (member_id as a categorical, amount in fen)."""
         import pandas as pd
 
-        return pd.DataFrame({"member_id": _categorical(self.member, self.member_ids),
-                             "amount": self.amount})
+        return pd.DataFrame(
+            {"member_id": _categorical(self.member, self.member_ids), "amount": self.amount}
+        )
 
 
 def _plain(value: Any) -> Any:
@@ -195,5 +221,6 @@ def _dictionary(codes: IntArray, values: Sequence[Any] | npt.NDArray[Any]) -> An
     import pyarrow as pa
 
     mask = codes < 0
-    return pa.DictionaryArray.from_arrays(pa.array(np.where(mask, 0, codes), mask=mask),
-                                          pa.array(list(values)))
+    return pa.DictionaryArray.from_arrays(
+        pa.array(np.where(mask, 0, codes), mask=mask), pa.array(list(values))
+    )

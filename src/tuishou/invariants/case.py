@@ -37,8 +37,10 @@ class Case:
         The rate comes from ``Policy.pool_rate``, the one lookup settlement uses too (a plain
         precedence, SKU before group); the sums and the rounding are checked independently.
         """
-        return [line.amount * Fraction(self.policy.pool_rate(line.sku, line.group) or 0)
-                for line in self.order.lines]
+        return [
+            line.amount * Fraction(self.policy.pool_rate(line.sku, line.group) or 0)
+            for line in self.order.lines
+        ]
 
     @cached_property
     def exact_pool(self) -> Fraction:
@@ -88,8 +90,10 @@ def difference(expected: Settlement, got: Settlement) -> str:
     """The first field in which two settlements differ, both values shown."""
     for field in ("pool", "retained", "seller_id", "payouts", "shares", "chain", "lines"):
         if getattr(expected, field) != getattr(got, field):
-            return f"{field} {_short(getattr(got, field))} instead of " \
-                   f"{_short(getattr(expected, field))}"
+            return (
+                f"{field} {_short(getattr(got, field))} instead of "
+                f"{_short(getattr(expected, field))}"
+            )
     return "the settlements differ"
 
 

@@ -51,8 +51,11 @@ def check_settlement(
     for invariant, check in _CHECKS:
         problem = check(case)
         if problem is not None:
-            raise InvariantError(f"{invariant}: order {order.order_id!r} {problem}",
-                                 invariant=invariant, order_id=order.order_id)
+            raise InvariantError(
+                f"{invariant}: order {order.order_id!r} {problem}",
+                invariant=invariant,
+                order_id=order.order_id,
+            )
 
 
 # ------------------------------------------------------------------------------- the checks
@@ -71,8 +74,10 @@ def _inputs(case: Case) -> str | None:
 def _amounts(case: Case) -> str | None:
     for p in case.settlement.payouts:
         if isinstance(p.amount, bool) or not isinstance(p.amount, int) or p.amount <= 0:
-            return f"pays {p.member_id!r} {p.amount!r} fen by rule {p.rule!r}; every payout " \
-                   "must be a whole number of fen above 0"
+            return (
+                f"pays {p.member_id!r} {p.amount!r} fen by rule {p.rule!r}; every payout "
+                "must be a whole number of fen above 0"
+            )
     return None
 
 
@@ -81,8 +86,10 @@ def _pool(case: Case) -> str | None:
     expected = sum(case.rounded(piece) for piece in pieces)
     if case.settlement.pool != expected:
         how = f"{case.policy.rounding}, per {case.policy.rounding_scope}"
-        return (f"pool {case.settlement.pool} fen, but its lines give {fen(case.exact_pool)} "
-                f"fen, which rounds ({how}) to {expected}")
+        return (
+            f"pool {case.settlement.pool} fen, but its lines give {fen(case.exact_pool)} "
+            f"fen, which rounds ({how}) to {expected}"
+        )
     return None
 
 
@@ -105,16 +112,20 @@ def _max_generation(case: Case) -> str | None:
     limit = case.policy.max_generation
     for p in case.settlement.payouts:
         if not 0 <= p.generation <= limit:
-            return f"pays {p.member_id!r} {p.amount} fen at generation {p.generation}, " \
-                   f"outside 0..max_generation={limit}"
+            return (
+                f"pays {p.member_id!r} {p.amount} fen at generation {p.generation}, "
+                f"outside 0..max_generation={limit}"
+            )
     return None
 
 
 def _suspended(case: Case) -> str | None:
     for p in case.settlement.payouts:
         if p.member_id in case.tree and case.tree.status(p.member_id) == "suspended":
-            return f"pays {p.member_id!r} {p.amount} fen by rule {p.rule!r}, but " \
-                   f"{p.member_id!r} is suspended"
+            return (
+                f"pays {p.member_id!r} {p.amount} fen by rule {p.rule!r}, but "
+                f"{p.member_id!r} is suspended"
+            )
     return None
 
 
@@ -122,14 +133,17 @@ def _chain(case: Case) -> str | None:
     chain = case.chain
     seller = chain[0] if chain else None
     if case.settlement.seller_id != seller:
-        return (f"credits seller {case.settlement.seller_id!r}, "
-                f"but docs/domain.md §6 gives {seller!r}")
+        return (
+            f"credits seller {case.settlement.seller_id!r}, but docs/domain.md §6 gives {seller!r}"
+        )
     for p in case.settlement.payouts:
         expected = chain[p.generation] if p.generation < len(chain) else None
         if p.member_id != expected:
             shown = " > ".join(chain) or "nobody"
-            return f"pays {p.member_id!r} {p.amount} fen at generation {p.generation}, but " \
-                   f"the chain there is {expected!r} (chain: {shown})"
+            return (
+                f"pays {p.member_id!r} {p.amount} fen at generation {p.generation}, but "
+                f"the chain there is {expected!r} (chain: {shown})"
+            )
     return None
 
 
@@ -138,8 +152,10 @@ def _rules(case: Case) -> str | None:
     for p in case.settlement.payouts:
         rule = rules.get(p.rule)
         if rule is None:
-            return f"pays {p.member_id!r} by rule {p.rule!r}, which policy " \
-                   f"{case.policy.name!r} does not have"
+            return (
+                f"pays {p.member_id!r} by rule {p.rule!r}, which policy "
+                f"{case.policy.name!r} does not have"
+            )
         if p.kind not in rule.pays:  # the kinds a rule kind declares, not its walk
             return f"pays {p.member_id!r} a {p.kind!r} payout by {rule.kind} rule {p.rule!r}"
     return None
@@ -153,19 +169,24 @@ def _peer_max(case: Case) -> str | None:
             peers = [p for p in case.settlement.payouts if p.rule == rule.name and p.kind == "peer"]
             if len(peers) > rule.peer_max:
                 names = ", ".join(repr(p.member_id) for p in peers)
-                return f"pays {len(peers)} peer bonuses by rule {rule.name!r} ({names}), " \
-                       f"more than peer_max={rule.peer_max}"
+                return (
+                    f"pays {len(peers)} peer bonuses by rule {rule.name!r} ({names}), "
+                    f"more than peer_max={rule.peer_max}"
+                )
     return None
 
 
 def _budget(case: Case) -> str | None:
     total = Fraction(0)
     for rule in case.policy.rules:
-        share = sum((Fraction(p.share) for p in case.settlement.payouts if p.rule == rule.name),
-                    Fraction(0))
+        share = sum(
+            (Fraction(p.share) for p in case.settlement.payouts if p.rule == rule.name), Fraction(0)
+        )
         if share > rule.max_share():
-            return f"pays {fen(share)} of the pool by rule {rule.name!r}, more than its " \
-                   f"largest share {rule.max_share()}"
+            return (
+                f"pays {fen(share)} of the pool by rule {rule.name!r}, more than its "
+                f"largest share {rule.max_share()}"
+            )
         total += share
     if total > case.policy.budget():
         return f"pays {fen(total)} of the pool, more than the budget {case.policy.budget()}"
@@ -185,9 +206,11 @@ def _each_payout_rounded(case: Case) -> str | None:
         high = math.floor(exact) if floor else math.ceil(exact + roundings) - 1
         if not low <= p.amount <= high:
             allowed = f"{low}" if low == high else f"{low} to {high}"
-            return f"pays {p.member_id!r} {p.amount} fen by rule {p.rule!r}, but its exact " \
-                   f"share is {fen(exact)} fen, which rounds ({case.policy.rounding}, per " \
-                   f"{case.policy.rounding_scope}) to {allowed} fen"
+            return (
+                f"pays {p.member_id!r} {p.amount} fen by rule {p.rule!r}, but its exact "
+                f"share is {fen(exact)} fen, which rounds ({case.policy.rounding}, per "
+                f"{case.policy.rounding_scope}) to {allowed} fen"
+            )
     return None
 
 
@@ -199,8 +222,10 @@ def _total_rounded(case: Case) -> str | None:
     if case.policy.rounding == "largest_remainder":
         expected = sum(round(shares * piece) for piece in pieces)
         if paid != expected:
-            return f"paid {paid} fen, but the exact total {fen(exact)} fen rounds " \
-                   f"(half to even, per {case.policy.rounding_scope}) to {expected}"
+            return (
+                f"paid {paid} fen, but the exact total {fen(exact)} fen rounds "
+                f"(half to even, per {case.policy.rounding_scope}) to {expected}"
+            )
     elif paid > exact:
         return f"paid {paid} fen, more than the exact total {fen(exact)} fen (floor)"
     return None
@@ -220,8 +245,7 @@ def _line_order(case: Case) -> str | None:
     turned = case.order.model_copy(update={"lines": case.order.lines[::-1]})
     again = settle(case.policy, case.tree, turned)
     if money_of(again) != money_of(case.settlement):
-        return f"settles differently with its lines reversed: " \
-               f"{difference(case.settlement, again)}"
+        return f"settles differently with its lines reversed: {difference(case.settlement, again)}"
     return None
 
 
@@ -259,8 +283,13 @@ INVARIANTS: tuple[str, ...] = tuple(name for name, _ in _CHECKS)
 
 
 def _check_types(policy: object, tree: object, order: object, settlement: object) -> None:
-    for name, value, expected in [("policy", policy, Policy), ("tree", tree, InviteTree),
-                                  ("order", order, Order), ("settlement", settlement, Settlement)]:
+    for name, value, expected in [
+        ("policy", policy, Policy),
+        ("tree", tree, InviteTree),
+        ("order", order, Order),
+        ("settlement", settlement, Settlement),
+    ]:
         if not isinstance(value, expected):
-            raise ArgumentTypeError(f"{name} is a {type(value).__name__}, expected "
-                                    f"{expected.__name__}")
+            raise ArgumentTypeError(
+                f"{name} is a {type(value).__name__}, expected {expected.__name__}"
+            )

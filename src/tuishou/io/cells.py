@@ -44,7 +44,8 @@ _WHOLE = re.compile(r"-?[0-9]{1,18}")  # beyond 18 digits an int64 could overflo
 _BLANKS = " \t"  # trimmed around a number written as text, in every format
 _INT64_MAX = 2**63 - 1
 _DECIMAL = re.compile(  # 12.5, .5, 12., 1e3, 1.5E-2: numbers a spreadsheet may write
-    r"[+-]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?[0-9]+[eE][+-]?[0-9]+")
+    r"[+-]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?[0-9]+[eE][+-]?[0-9]+"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +95,7 @@ def convert(column: Column, values: Any, *, empty_is_null: bool) -> tuple[Any, l
         if isinstance(converted, list):
             converted = pa.array(converted, type=pa.string())
         if blank_is_none:
-            converted = pc.if_else(pc.equal(converted, ""), pa.scalar(None, pa.string()),
-                                   converted)
+            converted = pc.if_else(pc.equal(converted, ""), pa.scalar(None, pa.string()), converted)
     return converted, bad
 
 
@@ -116,8 +116,12 @@ def _text_cells(values: list[Any]) -> tuple[list[Any], list[int]]:
 
 def _text_arrow(values: Any) -> tuple[Any, list[int]]:
     kind = values.type
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_integer(kind) \
-            or pa.types.is_null(kind):
+    if (
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_integer(kind)
+        or pa.types.is_null(kind)
+    ):
         return values.cast(pa.string()), []
     return _text_cells(values.to_pylist())  # floats, bytes, bools...: named cell by cell
 
@@ -179,8 +183,9 @@ def describe_bad_integer(name: str, value: Any, *, money: bool) -> str:
     if is_decimal and money:
         example = fen_example(str(value) if isinstance(value, Decimal) else text)
         hint = f", {example}" if example else ""
-        return (f"{name}={shown(value)} is not a whole number of fen: money is integer fen "
-                f"(分){hint}")
+        return (
+            f"{name}={shown(value)} is not a whole number of fen: money is integer fen (分){hint}"
+        )
     if isinstance(value, int | str) and re.fullmatch(r"-?[0-9]{19,}", str(value).strip(_BLANKS)):
         return too_large(name, value) if money else f"{name}={shown(value)} is too large"
     return f"{name}={shown(value)} is not a whole number"
@@ -192,5 +197,7 @@ def too_large(name: str, value: Any, *, why: str = "") -> str:
     >>> too_large("amount", 10**10 + 1)
     'amount=10000000001 is too large: one order is at most 10,000,000,000 fen (¥100,000,000.00)'
     """
-    return (f"{name}={shown(value)} is too large: {why}one order is at most {MAX_ORDER_FEN:,} fen "
-            f"({yuan(MAX_ORDER_FEN)})")
+    return (
+        f"{name}={shown(value)} is too large: {why}one order is at most {MAX_ORDER_FEN:,} fen "
+        f"({yuan(MAX_ORDER_FEN)})"
+    )

@@ -34,8 +34,15 @@ from tuishou.money import MAX_ORDER_FEN
 from tuishou.orders import EMPTY_MEANS
 from tuishou.rules import Policy
 
-__all__ = ["check_cells", "check_groups", "check_ids", "check_one_per_order",
-           "check_order_totals", "check_sharers", "mask"]
+__all__ = [
+    "check_cells",
+    "check_groups",
+    "check_ids",
+    "check_one_per_order",
+    "check_order_totals",
+    "check_sharers",
+    "mask",
+]
 
 _NORMAL_ASCII = r"^[!-~]([ -~]*[!-~])?$"  # printable ASCII, trimmed: a normal id for sure
 _NULL_MEANS = {**EMPTY_MEANS, "inviter_id": "no inviter"}  # what a null id cell says
@@ -47,47 +54,75 @@ def check_cells(table: Table, column: Column, problems: Problems) -> None:
     bad = table.bad.get(name, [])
     values = table.columns[name]
     if column.kind == "integer":
-        problems.rows(table, bad, lambda row: describe_bad_integer(
-            name, table.cell(name, row), money=name == "amount"))
+        problems.rows(
+            table,
+            bad,
+            lambda row: describe_bad_integer(name, table.cell(name, row), money=name == "amount"),
+        )
         low = values < (0 if name == "amount" else 1)
         low[bad] = False  # unreadable cells hold 0 and are reported above
         low = np.flatnonzero(low)
-        problems.rows(table, low, lambda row: f"{name}={int(values[row])} is " + (
-            "negative; amounts are fen >= 0" if name == "amount" else "below 1"))
+        problems.rows(
+            table,
+            low,
+            lambda row: (
+                f"{name}={int(values[row])} is "
+                + ("negative; amounts are fen >= 0" if name == "amount" else "below 1")
+            ),
+        )
         if name == "amount":
             high = np.flatnonzero(values > MAX_ORDER_FEN)
             problems.rows(table, high, lambda row: too_large(name, int(values[row])))
         return
-    problems.rows(table, bad, lambda row: f"{name}={shown(table.cell(name, row))} is a "
-                  f"{type(table.cell(name, row)).__name__}; ids and names are text")
+    problems.rows(
+        table,
+        bad,
+        lambda row: (
+            f"{name}={shown(table.cell(name, row))} is a "
+            f"{type(table.cell(name, row)).__name__}; ids and names are text"
+        ),
+    )
     if column.required:
         empty = mask(pc.is_null(values))
         empty[bad] = False
         problems.rows(table, np.flatnonzero(empty), lambda row: f"{name} is empty")
 
 
-def check_groups(table: Table, policy: Policy, said: npt.NDArray[np.bool_],
-                 problems: Problems) -> None:
+def check_groups(
+    table: Table, policy: Policy, said: npt.NDArray[np.bool_], problems: Problems
+) -> None:
     """Every group has a pool rate in ``policy`` (rows in ``said`` were reported already)."""
     groups = table.columns["group"]
     known = pa.array(list(policy.group_rates), pa.string())
     unknown = ~mask(pc.or_(pc.is_in(groups, known), pc.is_null(groups))) & ~said  # said so
     hint = _hints(list(policy.group_rates))
-    problems.rows(table, np.flatnonzero(unknown), lambda row: (
-        f"group={shown(groups[row].as_py())} has no pool rate in policy {policy.name!r}; "
-        f"{hint(groups[row].as_py())}"))
+    problems.rows(
+        table,
+        np.flatnonzero(unknown),
+        lambda row: (
+            f"group={shown(groups[row].as_py())} has no pool rate in policy {policy.name!r}; "
+            f"{hint(groups[row].as_py())}"
+        ),
+    )
 
 
-def check_sharers(table: Table, member_ids: Collection[str], said: npt.NDArray[np.bool_],
-                  problems: Problems) -> None:
+def check_sharers(
+    table: Table, member_ids: Collection[str], said: npt.NDArray[np.bool_], problems: Problems
+) -> None:
     """Every sharer is a member (rows in ``said`` were reported already)."""
     sharers = table.columns["sharer_id"]
     known = pa.array(list(member_ids), pa.string())
     strangers = ~mask(pc.or_(pc.is_in(sharers, known), pc.is_null(sharers))) & ~said
     hint = _hints(member_ids)
-    problems.rows(table, np.flatnonzero(strangers), lambda row: (
-        f"sharer_id={shown(sharers[row].as_py())} is not a member; {hint(sharers[row].as_py())} "
-        "(a sharer must be in the members file; an unknown buyer is a guest)"))
+    problems.rows(
+        table,
+        np.flatnonzero(strangers),
+        lambda row: (
+            f"sharer_id={shown(sharers[row].as_py())} is not a member; "
+            f"{hint(sharers[row].as_py())} "
+            "(a sharer must be in the members file; an unknown buyer is a guest)"
+        ),
+    )
 
 
 def check_one_per_order(table: Table, name: str, problems: Problems) -> None:
@@ -102,8 +137,10 @@ def check_one_per_order(table: Table, name: str, problems: Problems) -> None:
 
     def describe(row: int) -> str:
         start = int(head[row])
-        return (f"{name}={shown(column[row].as_py())} differs from the order's first line "
-                f"({table.where(start)}: {shown(column[start].as_py())}); an order has one {name}")
+        return (
+            f"{name}={shown(column[row].as_py())} differs from the order's first line "
+            f"({table.where(start)}: {shown(column[start].as_py())}); an order has one {name}"
+        )
 
     problems.rows(table, differs, describe)
 
@@ -124,14 +161,18 @@ def check_order_totals(table: Table, problems: Problems) -> None:
 
     def describe(row: int) -> str:
         code = int(orders[row])
-        return too_large("order_id", column[row].as_py(), why=f"its {int(lines[code])} "
-                         f"line(s) sum to {int(totals[code]):,} fen; ")
+        return too_large(
+            "order_id",
+            column[row].as_py(),
+            why=f"its {int(lines[code])} line(s) sum to {int(totals[code]):,} fen; ",
+        )
 
     problems.rows(table, np.sort(first[over]), describe)
 
 
-def check_ids(table: Table, columns: Sequence[Column],
-              problems: Problems) -> dict[str, npt.NDArray[np.bool_]]:
+def check_ids(
+    table: Table, columns: Sequence[Column], problems: Problems
+) -> dict[str, npt.NDArray[np.bool_]]:
     """Report every id cell that is not normal (``tuishou.ids.id_problem``); return, for each
     id column, the rows reported, so that later checks do not name them again.
 
@@ -160,10 +201,16 @@ def check_ids(table: Table, columns: Sequence[Column],
             text = pa.array([v if isinstance(v, str) else None for v in values], pa.string())
         else:
             text = values
-        unusual = pc.unique(pc.filter(text, pc.invert(pc.fill_null(
-            pc.match_substring_regex(text, _NORMAL_ASCII), True))))
-        found = {value: problem for value in unusual.to_pylist()
-                 if (value or column.blank_is_none) and (problem := _id_problem(value, column))}
+        unusual = pc.unique(
+            pc.filter(
+                text, pc.invert(pc.fill_null(pc.match_substring_regex(text, _NORMAL_ASCII), True))
+            )
+        )
+        found = {
+            value: problem
+            for value in unusual.to_pylist()
+            if (value or column.blank_is_none) and (problem := _id_problem(value, column))
+        }
         if found:
             said[column.name] = _report(table, text, found, problems)
     return said
@@ -177,8 +224,9 @@ def _id_problem(value: str, column: Column) -> str | None:
     return problem
 
 
-def _report(table: Table, text: Any, found: dict[str, str],
-            problems: Problems) -> npt.NDArray[np.bool_]:
+def _report(
+    table: Table, text: Any, found: dict[str, str], problems: Problems
+) -> npt.NDArray[np.bool_]:
     """Report the rows of ``text`` holding a value of ``found`` with its problem."""
     rows = mask(pc.fill_null(pc.is_in(text, pa.array(list(found), pa.string())), False))
     problems.rows(table, np.flatnonzero(rows), lambda row: found[text[row].as_py()])
@@ -212,8 +260,9 @@ def _hints(known: Collection[str]) -> Callable[[str], str]:
 
     def hint(name: str) -> str:
         if name not in seen:
-            seen[name] = did_you_mean(name, known) if len(known) <= SUGGEST_LIMIT \
-                else "check the id"
+            seen[name] = (
+                did_you_mean(name, known) if len(known) <= SUGGEST_LIMIT else "check the id"
+            )
         return seen[name]
 
     return hint

@@ -43,8 +43,15 @@ from tuishou.io import jsontext
 from tuishou.io.cells import Column, convert
 from tuishou.io.jsontext import shown
 
-__all__ = ["EMPTY_IS_NULL", "FORMATS", "DataFile", "Problems", "Table", "check_format",
-           "read_table"]
+__all__ = [
+    "EMPTY_IS_NULL",
+    "FORMATS",
+    "DataFile",
+    "Problems",
+    "Table",
+    "check_format",
+    "read_table",
+]
 
 FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".jsonl": "JSON Lines"}
 EMPTY_IS_NULL = frozenset({".csv"})  # the formats whose empty cell is their null
@@ -200,15 +207,20 @@ class Problems:
         key = self._files.setdefault(str(path), len(self._files))
         self._found.append((key, row, text))
 
-    def rows(self, table: Table, rows: Sequence[int] | npt.NDArray[Any],
-             describe: Callable[[int], str]) -> None:
+    def rows(
+        self, table: Table, rows: Sequence[int] | npt.NDArray[Any], describe: Callable[[int], str]
+    ) -> None:
         """One problem per row (at most ``per_check``), ``describe(row)`` saying what is wrong."""
-        for row in list(rows[:self.per_check]):
+        for row in list(rows[: self.per_check]):
             self.at(table, int(row), describe(int(row)))
         if len(rows) > self.per_check:
             first = int(rows[self.per_check])
-            self.text(table.path, first, f"{table.path}: {len(rows) - self.per_check:,} more "
-                      f"row(s) like these, from {table.where(first)}: {describe(first)}")
+            self.text(
+                table.path,
+                first,
+                f"{table.path}: {len(rows) - self.per_check:,} more "
+                f"row(s) like these, from {table.where(first)}: {describe(first)}",
+            )
 
     def error(self) -> InvalidFileError:
         """The problems as one error, by file, then by place in the file."""
@@ -271,7 +283,8 @@ def read_table(file: Path | DataFile, columns: Sequence[Column], problems: Probl
     for column in columns:
         if column.name in raw:
             table.columns[column.name], table.bad[column.name] = convert(
-                column, raw[column.name], empty_is_null=source.suffix in EMPTY_IS_NULL)
+                column, raw[column.name], empty_is_null=source.suffix in EMPTY_IS_NULL
+            )
     return table
 
 
@@ -330,8 +343,10 @@ def _read_csv(path: _Source) -> Raw:
             read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1),
             parse_options=pa_csv.ParseOptions(newlines_in_values=True),
             convert_options=pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False,
-                quoted_strings_can_be_null=False),
+                column_types=dict.fromkeys(header, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise _Unreadable(_csv_failure(path, len(header), exc)) from None
@@ -423,4 +438,7 @@ def _read_jsonl(path: _Source) -> Raw:
 
 
 _READERS: dict[str, Callable[[_Source], Raw]] = {
-    ".csv": _read_csv, ".parquet": _read_parquet, ".jsonl": _read_jsonl}
+    ".csv": _read_csv,
+    ".parquet": _read_parquet,
+    ".jsonl": _read_jsonl,
+}

@@ -54,9 +54,20 @@ from tuishou.orders import Order, OrderLine
 from tuishou.rules import Policy
 from tuishou.tree import InviteTree
 
-__all__ = ["MEMBER_COLUMNS", "ORDER_COLUMNS", "PLATFORM_ZONE", "OrderLines", "first_rows",
-           "load_data", "local_times", "read_members", "read_orders", "read_policy", "read_rows",
-           "translate"]
+__all__ = [
+    "MEMBER_COLUMNS",
+    "ORDER_COLUMNS",
+    "PLATFORM_ZONE",
+    "OrderLines",
+    "first_rows",
+    "load_data",
+    "local_times",
+    "read_members",
+    "read_orders",
+    "read_policy",
+    "read_rows",
+    "translate",
+]
 
 # Where a time written without an offset is read: Beijing time, what a Chinese platform exports.
 PLATFORM_ZONE = ZoneInfo("Asia/Shanghai")
@@ -64,14 +75,22 @@ _TIMES = ("joined_at", "probation_until")
 
 _REQUIRED_MEMBER = ("member_id", "inviter_id", "tier")
 MEMBER_COLUMNS = tuple(
-    Column(name, "value", required=name in _REQUIRED_MEMBER,
-           blank_is_none=name not in ("member_id", "tier"),  # blank ids: the library says so
-           identifier=name in _REQUIRED_MEMBER)
-    for name in RECORD_KEYS)
+    Column(
+        name,
+        "value",
+        required=name in _REQUIRED_MEMBER,
+        blank_is_none=name not in ("member_id", "tier"),  # blank ids: the library says so
+        identifier=name in _REQUIRED_MEMBER,
+    )
+    for name in RECORD_KEYS
+)
 ORDER_COLUMNS = (
-    Column("order_id", identifier=True), Column("buyer_id", required=False, identifier=True),
-    Column("sharer_id", required=False, identifier=True), Column("sku", identifier=True),
-    Column("group", identifier=True), Column("amount", "integer"),
+    Column("order_id", identifier=True),
+    Column("buyer_id", required=False, identifier=True),
+    Column("sharer_id", required=False, identifier=True),
+    Column("sku", identifier=True),
+    Column("group", identifier=True),
+    Column("amount", "integer"),
     Column("quantity", "integer", required=False),
 )
 _PER_ORDER = ("buyer_id", "sharer_id")  # the same on every line of an order
@@ -92,9 +111,13 @@ def read_policy(path: Path) -> Policy:
         raise InvalidPolicyError.from_problems(f"{path}: invalid policy", exc.problems) from None
 
 
-def load_data(policies: Sequence[Policy], members: Path | DataFile,
-              orders: Path | DataFile, *, zone: tzinfo = PLATFORM_ZONE
-              ) -> tuple[InviteTree, OrderLines]:
+def load_data(
+    policies: Sequence[Policy],
+    members: Path | DataFile,
+    orders: Path | DataFile,
+    *,
+    zone: tzinfo = PLATFORM_ZONE,
+) -> tuple[InviteTree, OrderLines]:
     """The tree and the order lines, checked against every policy; or ``InvalidFileError``
     listing every problem of both files. Members' tiers must be in each policy; their times
     without an offset are read in ``zone``.
@@ -108,8 +131,11 @@ def load_data(policies: Sequence[Policy], members: Path | DataFile,
     (1, 1)
     """
     problems = Problems()
-    tiers = [t for t in policies[0].tiers if all(t in p.tiers for p in policies[1:])] \
-        if policies else None
+    tiers = (
+        [t for t in policies[0].tiers if all(t in p.tiers for p in policies[1:])]
+        if policies
+        else None
+    )
     tree, ids = read_members(members, tiers=tiers, problems=problems, zone=zone)
     lines = read_orders(orders, member_ids=ids, policies=policies, problems=problems)
     problems.check()
@@ -118,8 +144,9 @@ def load_data(policies: Sequence[Policy], members: Path | DataFile,
     return tree, lines
 
 
-def read_rows(path: Path | DataFile, columns: Sequence[Column],
-              problems: Problems) -> tuple[Table, list[dict[str, Any]]]:
+def read_rows(
+    path: Path | DataFile, columns: Sequence[Column], problems: Problems
+) -> tuple[Table, list[dict[str, Any]]]:
     """The table and its rows as dicts of the columns present; integers in text columns of
     JSON Lines or Parquet become text (the library's models take ids as text), and other
     values that are not text are passed on as read, for the library to name. Ids that are
@@ -147,8 +174,13 @@ def _as_text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-def read_members(path: Path | DataFile, *, tiers: Sequence[str] | None, problems: Problems,
-                 zone: tzinfo = PLATFORM_ZONE) -> tuple[InviteTree | None, set[str]]:
+def read_members(
+    path: Path | DataFile,
+    *,
+    tiers: Sequence[str] | None,
+    problems: Problems,
+    zone: tzinfo = PLATFORM_ZONE,
+) -> tuple[InviteTree | None, set[str]]:
     """The invite tree of a members file (None if it has problems) and every id it lists;
     times without an offset are read in ``zone`` (:func:`local_times`).
 
@@ -211,8 +243,9 @@ def first_rows(records: Sequence[dict[str, Any]]) -> dict[str, int]:
 _CYCLE = re.compile(r"cycle: (.*?) \(X → Y")
 
 
-def translate(problem: str, table: Table, word: str, problems: Problems,
-              row_of: dict[str, int]) -> None:
+def translate(
+    problem: str, table: Table, word: str, problems: Problems, row_of: dict[str, int]
+) -> None:
     """Add a library problem that names rows by index (``record 3``, ``entry 3``,
     ``mappings.3``) with the file and line instead; a cycle gets the lines of its members.
 
@@ -223,13 +256,14 @@ def translate(problem: str, table: Table, word: str, problems: Problems,
     >>> problems.error().problems
     ("m.csv, line 3 (member_id='B'): duplicate member_id, first seen in line 2",)
     """
+
     def where(match: re.Match[str]) -> str:
         return table.where(int(match[1]))
 
     pattern = re.compile(rf"\b{re.escape(word)} ?([0-9]+)")
     found = pattern.match(problem)
     if found:
-        row, rest = int(found[1]), pattern.sub(where, problem[found.end():])
+        row, rest = int(found[1]), pattern.sub(where, problem[found.end() :])
         rest = rest[1:] if rest.startswith(".") else rest  # "mappings.3.tier: ..."
         separator = "" if rest.startswith((" (", ":")) else ": "
         if not problems.said(table, row, rest):  # e.g. an id the file's checks refused
@@ -274,21 +308,33 @@ class OrderLines:
         rows = np.flatnonzero(mask(same)).tolist()
         if not rows:
             known = pc.unique(self.table.columns["order_id"]).to_pylist()
-            hint = did_you_mean(order_id, known) if len(known) <= SUGGEST_LIMIT \
-                else "check the id"
+            hint = did_you_mean(order_id, known) if len(known) <= SUGGEST_LIMIT else "check the id"
             raise UnknownOrderError(f"order_id={order_id!r} is not in {self.table.path}; {hint}")
         first = rows[0]
         text = self.table.text
-        return Order(order_id=order_id, buyer_id=text("buyer_id")[first],
-                     sharer_id=text("sharer_id")[first], lines=[
-                         OrderLine(sku=text("sku")[row], group=text("group")[row],
-                                   amount=int(self.columns["amount"][row]),
-                                   quantity=int(self.columns["quantity"][row]))
-                         for row in rows])
+        return Order(
+            order_id=order_id,
+            buyer_id=text("buyer_id")[first],
+            sharer_id=text("sharer_id")[first],
+            lines=[
+                OrderLine(
+                    sku=text("sku")[row],
+                    group=text("group")[row],
+                    amount=int(self.columns["amount"][row]),
+                    quantity=int(self.columns["quantity"][row]),
+                )
+                for row in rows
+            ],
+        )
 
 
-def read_orders(path: Path | DataFile, *, member_ids: Collection[str] | None,
-                policies: Sequence[Policy], problems: Problems) -> OrderLines:
+def read_orders(
+    path: Path | DataFile,
+    *,
+    member_ids: Collection[str] | None,
+    policies: Sequence[Policy],
+    problems: Problems,
+) -> OrderLines:
     """Read and check an orders file: cells, groups in every policy, sharers in
     ``member_ids`` (None: not known, not checked), one buyer and sharer per order.
 
@@ -314,8 +360,12 @@ def read_orders(path: Path | DataFile, *, member_ids: Collection[str] | None,
         for name in _PER_ORDER:
             if name in table.columns:
                 check_one_per_order(table, name, problems)
-    columns = {name: pc.dictionary_encode(values) if isinstance(values, pa.ChunkedArray | pa.Array)
-               else values for name, values in table.columns.items()}
+    columns = {
+        name: pc.dictionary_encode(values)
+        if isinstance(values, pa.ChunkedArray | pa.Array)
+        else values
+        for name, values in table.columns.items()
+    }
     if "quantity" not in columns:
         columns["quantity"] = np.ones(table.size, dtype=np.int64)
     return OrderLines(table, columns)

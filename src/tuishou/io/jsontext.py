@@ -60,8 +60,9 @@ def loads(text: str) -> Any:
     except (json.JSONDecodeError, RefusedJsonError):
         raise
     except ValueError:  # an integer too long for int(): read again, naming it
-        data = json.loads(text, object_pairs_hook=_unique, parse_constant=_constant,
-                          parse_int=_integer)
+        data = json.loads(
+            text, object_pairs_hook=_unique, parse_constant=_constant, parse_int=_integer
+        )
     if _SURROGATE_ESCAPE.search(text):
         for value in _strings(data):
             _no_surrogate(value)
@@ -88,8 +89,10 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for key, value in pairs:
         if key in found:
-            raise RepeatedKeyError(f"the key {shown(key)} appears twice in one object "
-                                   f"({shown(found[key])}, then {shown(value)})")
+            raise RepeatedKeyError(
+                f"the key {shown(key)} appears twice in one object "
+                f"({shown(found[key])}, then {shown(value)})"
+            )
         found[key] = value
     return found
 
@@ -106,7 +109,8 @@ def _integer(digits: str) -> int:
         shortened = digits if len(digits) <= 24 else f"{digits[:10]}…{digits[-10:]}"
         raise RefusedJsonError(
             f"the number {shortened} has {len(digits.lstrip('-')):,} digits, more than the "
-            f"{most:,} a number may have; no amount or count has more than 19") from None
+            f"{most:,} a number may have; no amount or count has more than 19"
+        ) from None
 
 
 def _strings(value: Any) -> Iterator[str]:

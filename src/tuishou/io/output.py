@@ -104,8 +104,9 @@ def write_into(table: Any, path: Path, suffix: str) -> None:
 
 def _plain(table: Any) -> Any:
     """Dictionary columns decoded: CSV and JSON hold plain values."""
-    columns = [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c
-               for c in table.columns]
+    columns = [
+        c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in table.columns
+    ]
     return pa.table(columns, names=table.column_names)
 
 
@@ -114,8 +115,11 @@ def _write_csv(table: Any, path: Path) -> None:
     A value with a comma, quote or line break needs quotes: then Python's csv writes it."""
     plain = _plain(table)
     try:
-        pa_csv.write_csv(plain, path, write_options=pa_csv.WriteOptions(
-            quoting_style="none", quoting_header="none"))
+        pa_csv.write_csv(
+            plain,
+            path,
+            write_options=pa_csv.WriteOptions(quoting_style="none", quoting_header="none"),
+        )
     except pa.ArrowInvalid:
         with path.open("w", encoding="utf-8", newline="") as file:
             writer = csv.writer(file, lineterminator="\n")
@@ -131,8 +135,10 @@ def _write_parquet(table: Any, path: Path) -> None:
 def _write_jsonl(table: Any, path: Path) -> None:
     with path.open("w", encoding="utf-8") as file:
         for batch in _plain(table).to_batches(max_chunksize=65_536):
-            file.writelines(json.dumps(row, ensure_ascii=False, default=_json_value) + "\n"
-                            for row in batch.to_pylist())
+            file.writelines(
+                json.dumps(row, ensure_ascii=False, default=_json_value) + "\n"
+                for row in batch.to_pylist()
+            )
 
 
 def _json_value(value: Any) -> Any:
@@ -142,4 +148,7 @@ def _json_value(value: Any) -> Any:
 
 
 _WRITERS: dict[str, Callable[[Any, Path], None]] = {
-    ".csv": _write_csv, ".parquet": _write_parquet, ".jsonl": _write_jsonl}
+    ".csv": _write_csv,
+    ".parquet": _write_parquet,
+    ".jsonl": _write_jsonl,
+}

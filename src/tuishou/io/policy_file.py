@@ -34,7 +34,8 @@ def load_policy(path: str | Path | Traversable) -> Policy:
     suffix = path.suffix.lower()
     if suffix not in (".toml", ".json"):
         raise InvalidPolicyError(
-            f"{path}: unknown policy format {path.suffix!r}; use .toml or .json")
+            f"{path}: unknown policy format {path.suffix!r}; use .toml or .json"
+        )
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -65,6 +66,8 @@ def _long_number(text: str) -> str:
         for found in re.finditer(r"[0-9_]+", line):
             digits = found[0].replace("_", "")
             if len(digits) > most:
-                return (f"line {number}: the number {digits[:10]}…{digits[-10:]} has "
-                        f"{len(digits):,} digits, more than the {most:,} a number may have")
+                return (
+                    f"line {number}: the number {digits[:10]}…{digits[-10:]} has "
+                    f"{len(digits):,} digits, more than the {most:,} a number may have"
+                )
     return f"a number has more than the {most:,} digits a number may have"

@@ -36,20 +36,32 @@ __all__ = ["MAPPING_COLUMNS", "ROSTER_COLUMNS", "members_table", "migrate_files"
 ROSTER_COLUMNS = (
     Column("member_id", blank_is_none=False, identifier=True),
     Column("inviter_id", required=False, identifier=True),
-    Column("platform", blank_is_none=False), Column("source_tier", blank_is_none=False),
-    Column("source_member_id", required=False), Column("evidence", required=False),
+    Column("platform", blank_is_none=False),
+    Column("source_tier", blank_is_none=False),
+    Column("source_member_id", required=False),
+    Column("evidence", required=False),
 )
-MAPPING_COLUMNS = (Column("platform", blank_is_none=False),
-                   Column("source_tier", blank_is_none=False),
-                   Column("tier", blank_is_none=False, identifier=True))
+MAPPING_COLUMNS = (
+    Column("platform", blank_is_none=False),
+    Column("source_tier", blank_is_none=False),
+    Column("tier", blank_is_none=False, identifier=True),
+)
 _DATES = ("joined_at", "probation_until")
 
 
-def migrate_files(*, policy: Policy, members: Path | DataFile, roster: Path | DataFile,
-                  mapping: Path | DataFile, attach_to: str | None, cap: str | None,
-                  probation_days: int, on_unmapped: Literal["reject", "lowest"],
-                  as_of: datetime, zone: tzinfo = PLATFORM_ZONE
-                  ) -> tuple[InviteTree, MigrationReport]:
+def migrate_files(
+    *,
+    policy: Policy,
+    members: Path | DataFile,
+    roster: Path | DataFile,
+    mapping: Path | DataFile,
+    attach_to: str | None,
+    cap: str | None,
+    probation_days: int,
+    on_unmapped: Literal["reject", "lowest"],
+    as_of: datetime,
+    zone: tzinfo = PLATFORM_ZONE,
+) -> tuple[InviteTree, MigrationReport]:
     """Read the three files and migrate the roster into the members' tree, or raise
     ``InvalidFileError`` listing every problem (nothing is changed or written then).
     ``as_of`` is aware; the members' times without an offset are read in ``zone``.
@@ -72,21 +84,35 @@ def migrate_files(*, policy: Policy, members: Path | DataFile, roster: Path | Da
     tree, _ = read_members(members, tiers=policy.tiers, problems=problems, zone=zone)
     mapping_table, rows = read_rows(mapping, MAPPING_COLUMNS, problems)
     ladder = TierLadder(tiers=[Tier(name=name) for name in policy.tiers])
-    migration = _migration_policy(rows, mapping_table, problems, ladder=ladder, cap=cap,
-                                  probation_days=probation_days, on_unmapped=on_unmapped)
+    migration = _migration_policy(
+        rows,
+        mapping_table,
+        problems,
+        ladder=ladder,
+        cap=cap,
+        probation_days=probation_days,
+        on_unmapped=on_unmapped,
+    )
     roster_table, entries = read_rows(roster, ROSTER_COLUMNS, problems)
     # Run even when the members or the mapping have problems, so that the roster's are
     # reported too: on an empty tree, or granting everyone the lowest tier. Such a run's
     # result is thrown away, as problems are raised below.
     target = tree if tree is not None else InviteTree()
-    if tree is None and attach_to is not None \
-            and (problem := id_problem(attach_to, name="attach_to")) is not None:
+    if (
+        tree is None
+        and attach_to is not None
+        and (problem := id_problem(attach_to, name="attach_to")) is not None
+    ):
         problems.add("--attach-to", problem)  # with a tree, migrate_team says it
     try:
         report = migrate_team(
-            target, entries, ladder=ladder, as_of=as_of,
+            target,
+            entries,
+            ladder=ladder,
+            as_of=as_of,
             policy=migration or MigrationPolicy(mappings=(), on_unmapped="lowest"),
-            attach_to=attach_to if tree is not None else None)
+            attach_to=attach_to if tree is not None else None,
+        )
     except MigrationError as exc:
         row_of = first_rows(entries)
         for problem in exc.problems:
@@ -96,24 +122,34 @@ def migrate_files(*, policy: Policy, members: Path | DataFile, roster: Path | Da
     return target, report
 
 
-def _migration_policy(rows: list[dict[str, Any]], table: Table, problems: Problems, *,
-                      ladder: TierLadder, cap: str | None, probation_days: int,
-                      on_unmapped: Literal["reject", "lowest"]) -> MigrationPolicy | None:
+def _migration_policy(
+    rows: list[dict[str, Any]],
+    table: Table,
+    problems: Problems,
+    *,
+    ladder: TierLadder,
+    cap: str | None,
+    probation_days: int,
+    on_unmapped: Literal["reject", "lowest"],
+) -> MigrationPolicy | None:
     """The mapping rows as a ``MigrationPolicy`` that fits the ladder, or None (problems).
 
     A row refused on its own (an id that is not normal, a blank name) and a ``cap`` that is
     not an id are reported and left out, so that the rest is checked in the same run too:
     rows mapped twice, tiers or a cap the ladder does not list.
     """
-    kept = [index for index, row in enumerate(rows)
-            if _mapping_row_ok(index, row, table, problems)]
+    kept = [index for index, row in enumerate(rows) if _mapping_row_ok(index, row, table, problems)]
     whole = len(kept) == len(rows)
     if cap is not None and (problem := id_problem(cap, name="cap")) is not None:
         problems.add("--cap", problem)
         cap, whole = None, False
     try:
-        migration = MigrationPolicy(mappings=[rows[index] for index in kept], cap=cap,
-                                    probation_days=probation_days, on_unmapped=on_unmapped)
+        migration = MigrationPolicy(
+            mappings=[rows[index] for index in kept],
+            cap=cap,
+            probation_days=probation_days,
+            on_unmapped=on_unmapped,
+        )
         migration.check(ladder)
     except InvalidPolicyError as exc:
         for problem in exc.problems:
@@ -142,8 +178,7 @@ def _mapping_row_ok(index: int, row: dict[str, Any], table: Table, problems: Pro
     return True
 
 
-def _roster_problem(problem: str, table: Table, problems: Problems,
-                    row_of: dict[str, int]) -> None:
+def _roster_problem(problem: str, table: Table, problems: Problems, row_of: dict[str, int]) -> None:
     if problem.startswith("attach_to="):
         problems.add("--attach-to", problem)
     else:
@@ -162,10 +197,11 @@ def members_table(tree: InviteTree, *, typed_dates: bool) -> Any:
     import pyarrow as pa
 
     records = tree.to_records()
-    types = {key: pa.timestamp("us", tz="UTC") if key in _DATES and typed_dates else pa.string()
-             for key in RECORD_KEYS}
-    columns = {key: [_cell(record[key], typed_dates) for record in records]
-               for key in RECORD_KEYS}
+    types = {
+        key: pa.timestamp("us", tz="UTC") if key in _DATES and typed_dates else pa.string()
+        for key in RECORD_KEYS
+    }
+    columns = {key: [_cell(record[key], typed_dates) for record in records] for key in RECORD_KEYS}
     return pa.table({key: pa.array(values, types[key]) for key, values in columns.items()})
 
 

@@ -36,8 +36,12 @@ def check_time(moment: object, *, name: str = "at") -> datetime:
     ...
     tuishou.errors.LedgerError: at=2026-11-01 00:00:00 has no time zone; the ledger takes aware ...
     """
-    return ids.check_time(moment, name=name, error=LedgerError,
-                          rule="the ledger takes aware datetimes only (stored in UTC)")
+    return ids.check_time(
+        moment,
+        name=name,
+        error=LedgerError,
+        rule="the ledger takes aware datetimes only (stored in UTC)",
+    )
 
 
 def check_paid_at(order: Order, at: datetime) -> None:
@@ -49,7 +53,8 @@ def check_paid_at(order: Order, at: datetime) -> None:
         raise LedgerError(
             f"order {order.order_id!r} has paid_at={order.paid_at.isoformat()}, after "
             f"at={at.isoformat()}; an order is posted once it is paid: post it at or after its "
-            "payment time (check the time zones); nothing was posted")
+            "payment time (check the time zones); nothing was posted"
+        )
 
 
 def check_ids(*, optional: tuple[str, ...] = (), **ids: object) -> None:
@@ -72,7 +77,8 @@ def check_amount(order: Order) -> None:
         raise LedgerError(
             f"order {order.order_id!r} has amount={order.amount} fen, above the supported "
             f"{MAX_ORDER_FEN} fen ({yuan(MAX_ORDER_FEN)}) per order; nothing was posted: check "
-            "the amounts are in fen")
+            "the amounts are in fen"
+        )
 
 
 def check_settlement(order: Order, settlement: Settlement) -> None:
@@ -85,12 +91,15 @@ def check_settlement(order: Order, settlement: Settlement) -> None:
     them from the order.
     """
     if settlement.order_id != order.order_id:
-        raise LedgerError(f"the settlement is for order {settlement.order_id!r}, "
-                          f"not {order.order_id!r}; nothing was posted")
+        raise LedgerError(
+            f"the settlement is for order {settlement.order_id!r}, "
+            f"not {order.order_id!r}; nothing was posted"
+        )
     problems = _seller_problems(order, settlement)
     try:
-        again = settle_chain(settlement.policy, order, settlement.seller_id,
-                             settlement.attribution, settlement.chain)
+        again = settle_chain(
+            settlement.policy, order, settlement.seller_id, settlement.attribution, settlement.chain
+        )
     except TuishouError as exc:
         problems.append(f"the order cannot be settled under the settlement's policy: {exc}")
     else:
@@ -98,15 +107,19 @@ def check_settlement(order: Order, settlement: Settlement) -> None:
     if problems:
         raise LedgerError.from_problems(
             f"the settlement does not belong to order {order.order_id!r} (nothing was posted; "
-            "post the settlement settle() returned for this order)", problems)
+            "post the settlement settle() returned for this order)",
+            problems,
+        )
 
 
 def _seller_problems(order: Order, settlement: Settlement) -> list[str]:
     expected = {"sharer": order.sharer_id, "self_purchase": order.buyer_id, "none": None}
     attribution = settlement.attribution
     if attribution in expected and settlement.seller_id != expected[attribution]:
-        return [f"seller: the settlement credits {settlement.seller_id!r} by {attribution}, "
-                f"but the order names {expected[attribution]!r}"]
+        return [
+            f"seller: the settlement credits {settlement.seller_id!r} by {attribution}, "
+            f"but the order names {expected[attribution]!r}"
+        ]
     if attribution == "buyer_inviter" and order.buyer_id is None:
         return ["seller: the settlement credits the buyer's inviter, but the order has no buyer"]
     return []
@@ -119,13 +132,18 @@ def _differences(again: Settlement, settlement: Settlement) -> list[str]:
     def payouts(s: Settlement) -> list[tuple[str, str, int]]:
         return [(p.member_id, p.rule, p.amount) for p in s.payouts]
 
-    problems = [f"{what}: the order gives {mine}, the settlement has {theirs}"
-                for what, mine, theirs in (
-                    ("lines (sku, group, amount)", lines(again), lines(settlement)),
-                    ("pool", again.pool, settlement.pool),
-                    ("payouts (member, rule, fen)", payouts(again), payouts(settlement)))
-                if mine != theirs]
+    problems = [
+        f"{what}: the order gives {mine}, the settlement has {theirs}"
+        for what, mine, theirs in (
+            ("lines (sku, group, amount)", lines(again), lines(settlement)),
+            ("pool", again.pool, settlement.pool),
+            ("payouts (member, rule, fen)", payouts(again), payouts(settlement)),
+        )
+        if mine != theirs
+    ]
     if not problems and again != settlement:
-        problems.append("its shares or exact amounts differ from settling the order under its "
-                        "own policy and chain")
+        problems.append(
+            "its shares or exact amounts differ from settling the order under its "
+            "own policy and chain"
+        )
     return problems

@@ -31,18 +31,38 @@ __all__ = ["check_clock", "due_date", "in_force", "latest"]
 
 # (table, the latest of one kind of recorded time, its column, what happened then)
 _SOURCES: list[tuple[str, str, str, Callable[[dict[str, Any]], str]]] = [
-    ("entries", "SELECT entry_id, reason, member_id, at FROM entries ORDER BY at DESC LIMIT 1",
-     "at", lambda r: f"entry {r['entry_id']}: {r['reason']} of member {r['member_id']!r}"),
-    ("orders", "SELECT order_id, posted_at FROM orders ORDER BY posted_at DESC LIMIT 1",
-     "posted_at", lambda r: f"order {r['order_id']!r} posted"),
-    ("orders", "SELECT order_id, freeze_start FROM orders WHERE freeze_start IS NOT NULL "
-     "ORDER BY freeze_start DESC LIMIT 1",
-     "freeze_start", lambda r: f"the freeze of order {r['order_id']!r} started"),
-    ("orders", "SELECT order_id, released_at FROM orders WHERE released_at IS NOT NULL "
-     "ORDER BY released_at DESC LIMIT 1",
-     "released_at", lambda r: f"order {r['order_id']!r} released"),
-    ("requests", "SELECT request_id, kind, at FROM requests ORDER BY at DESC LIMIT 1",
-     "at", lambda r: f"{r['kind']} id {r['request_id']!r} carried out"),
+    (
+        "entries",
+        "SELECT entry_id, reason, member_id, at FROM entries ORDER BY at DESC LIMIT 1",
+        "at",
+        lambda r: f"entry {r['entry_id']}: {r['reason']} of member {r['member_id']!r}",
+    ),
+    (
+        "orders",
+        "SELECT order_id, posted_at FROM orders ORDER BY posted_at DESC LIMIT 1",
+        "posted_at",
+        lambda r: f"order {r['order_id']!r} posted",
+    ),
+    (
+        "orders",
+        "SELECT order_id, freeze_start FROM orders WHERE freeze_start IS NOT NULL "
+        "ORDER BY freeze_start DESC LIMIT 1",
+        "freeze_start",
+        lambda r: f"the freeze of order {r['order_id']!r} started",
+    ),
+    (
+        "orders",
+        "SELECT order_id, released_at FROM orders WHERE released_at IS NOT NULL "
+        "ORDER BY released_at DESC LIMIT 1",
+        "released_at",
+        lambda r: f"order {r['order_id']!r} released",
+    ),
+    (
+        "requests",
+        "SELECT request_id, kind, at FROM requests ORDER BY at DESC LIMIT 1",
+        "at",
+        lambda r: f"{r['kind']} id {r['request_id']!r} carried out",
+    ),
 ]
 
 
@@ -67,8 +87,9 @@ def due_date(start: datetime, days: int) -> datetime:
     try:
         return start + timedelta(days=days)
     except OverflowError:
-        raise LedgerError(f"{start} + {days} days is beyond the year 9999; check the "
-                          "time") from None
+        raise LedgerError(
+            f"{start} + {days} days is beyond the year 9999; check the time"
+        ) from None
 
 
 def check_clock(store: Store, at: datetime, *, name: str = "at", doing: str) -> None:
@@ -84,4 +105,5 @@ def check_clock(store: Store, at: datetime, *, name: str = "at", doing: str) -> 
             f"has recorded ({what}); the ledger's clock never runs backwards, so that its "
             f"history and every balance as of a past time stay as they were: date the {doing} "
             f"at or after {when.isoformat()} (a late correction is recorded when it is made, "
-            "e.g. datetime.now(UTC)); nothing changed")
+            "e.g. datetime.now(UTC)); nothing changed"
+        )

@@ -37,15 +37,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from tuishou.errors import (
-    ArgumentTypeError,
-    InsufficientBalanceError,
-    LedgerError,
-)
-from tuishou.ledger.checks import (
-    check_ids,
-    check_time,
-)
+from tuishou.errors import ArgumentTypeError, InsufficientBalanceError, LedgerError
+from tuishou.ledger.checks import check_ids, check_time
 from tuishou.ledger.clock import check_clock, in_force
 from tuishou.ledger.models import Balance, Entry, LedgerPolicy, PolicyChange, RefundResult
 from tuishou.ledger.posting import mark_received, post_order, release_due
@@ -67,12 +60,18 @@ class Ledger:
     refused (change it with ``change_policy``). ``read_only=True`` opens a file for reports.
     """
 
-    def __init__(self, policy: LedgerPolicy | None = None, *, path: str | Path = ":memory:",
-                 read_only: bool = False):
+    def __init__(
+        self,
+        policy: LedgerPolicy | None = None,
+        *,
+        path: str | Path = ":memory:",
+        read_only: bool = False,
+    ):
         if policy is not None and not isinstance(policy, LedgerPolicy):
             raise ArgumentTypeError(f"policy is a {type(policy).__name__}, expected LedgerPolicy")
-        self._store = Store(path, policy_json=(policy or LedgerPolicy()).model_dump_json(),
-                            read_only=read_only)
+        self._store = Store(
+            path, policy_json=(policy or LedgerPolicy()).model_dump_json(), read_only=read_only
+        )
         try:
             current = self.policy  # reads (and checks) every recorded policy
         except BaseException:
@@ -84,11 +83,14 @@ class Ledger:
             raise LedgerError.from_problems(
                 f"the ledger {path} keeps a different LedgerPolicy than the one given (nothing "
                 "changed); open it without policy= to use its own, or record the change with "
-                "ledger.change_policy(policy, at=...)", differences)
+                "ledger.change_policy(policy, at=...)",
+                differences,
+            )
 
     @classmethod
-    def open(cls, path: str | Path, *, policy: LedgerPolicy | None = None,
-             read_only: bool = False) -> Ledger:
+    def open(
+        cls, path: str | Path, *, policy: LedgerPolicy | None = None, read_only: bool = False
+    ) -> Ledger:
         """Open (or create) a ledger in a SQLite file; ``read_only=True`` for reports.
 
         >>> import tempfile, pathlib
@@ -99,8 +101,9 @@ class Ledger:
         return cls(policy, path=path, read_only=read_only)
 
     @staticmethod
-    def upgrade(path: str | Path, *, policy: LedgerPolicy, naive_times: tzinfo | None = None
-                ) -> None:
+    def upgrade(
+        path: str | Path, *, policy: LedgerPolicy, naive_times: tzinfo | None = None
+    ) -> None:
         """Upgrade a schema-1 ledger file in place (one transaction): see ``ledger_upgrade``."""
         from tuishou.ledger.upgrade import (
             upgrade,  # used once per file; kept out of the import path
@@ -115,8 +118,12 @@ class Ledger:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         self.close()
 
     # ------------------------------------------------------------------------ policy
@@ -158,8 +165,9 @@ class Ledger:
         """
         check_time(at)
         if not isinstance(policy, LedgerPolicy) or not isinstance(note, str):
-            raise ArgumentTypeError("change_policy(policy, at=..., note='') takes a "
-                                    "LedgerPolicy and a str note")
+            raise ArgumentTypeError(
+                "change_policy(policy, at=..., note='') takes a LedgerPolicy and a str note"
+            )
         with self._store.transaction():
             rows = self._store.policy_rows()
             if policy == rows[-1][1]:
@@ -170,10 +178,13 @@ class Ledger:
                 raise LedgerError(
                     f"at={at.isoformat()} is before the last policy change "
                     f"({last.isoformat()}); changes are recorded in time order: date it at or "
-                    "after that; nothing changed" if len(rows) > 1 else
-                    f"at={at.isoformat()} is before the ledger was created ({last.isoformat()}),"
+                    "after that; nothing changed"
+                    if len(rows) > 1
+                    else f"at={at.isoformat()} is before the ledger was created "
+                    f"({last.isoformat()}),"
                     " whose policy applies from the start: date the change at or after the "
-                    "creation, or create a ledger with that policy; nothing changed")
+                    "creation, or create a ledger with that policy; nothing changed"
+                )
             self._store.record_policy(policy.model_dump_json(), at, note)
             return True
 
@@ -211,8 +222,14 @@ class Ledger:
 
     # ----------------------------------------------------------------------- refunds
 
-    def refund(self, order_id: str, *, lines: Mapping[str, int] | None = None, at: datetime,
-               refund_id: str | None = None) -> RefundResult:
+    def refund(
+        self,
+        order_id: str,
+        *,
+        lines: Mapping[str, int] | None = None,
+        at: datetime,
+        refund_id: str | None = None,
+    ) -> RefundResult:
         """Refund some quantity of some SKUs (``lines``), or everything left (None).
 
         The remaining order is re-settled with the chain and policy recorded at posting; no
@@ -226,16 +243,19 @@ class Ledger:
         check_time(at)
         check_ids(order_id=order_id, refund_id=refund_id, optional=("refund_id",))
         if lines is not None and not isinstance(lines, Mapping):
-            raise ArgumentTypeError(f"lines is a {type(lines).__name__}; pass a dict of SKU "
-                                    "to quantity, or None to refund everything left")
+            raise ArgumentTypeError(
+                f"lines is a {type(lines).__name__}; pass a dict of SKU "
+                "to quantity, or None to refund everything left"
+            )
         with self._store.transaction():
             policy = in_force(self._store.policy_rows(), at)
             return refund(self._store, policy, order_id, lines, at, refund_id)
 
     # ------------------------------------------------------------------- withdrawals
 
-    def withdraw(self, member_id: str, amount: int, *, at: datetime,
-                 withdrawal_id: str) -> list[Entry]:
+    def withdraw(
+        self, member_id: str, amount: int, *, at: datetime, withdrawal_id: str
+    ) -> list[Entry]:
         """Take ``amount`` out of the available balance (提现), less the withdrawal fee.
 
         Refused, changing nothing, above the available balance or below
@@ -256,16 +276,19 @@ class Ledger:
             if amount < max(policy.min_withdrawal, 1):
                 raise InsufficientBalanceError(
                     f"withdrawal of {amount} fen is below the minimum of "
-                    f"{max(policy.min_withdrawal, 1)} fen")
+                    f"{max(policy.min_withdrawal, 1)} fen"
+                )
             if amount > available:
                 raise InsufficientBalanceError(
                     f"member {member_id!r} asked to withdraw {amount} fen but has {available} "
-                    "fen available")
+                    "fen available"
+                )
             fee = policy.fee(amount)
             key = (member_id, "", "")
-            rows = [entry_row(key, "available", "withdrawal", -amount, at, None, withdrawal_id),
-                    entry_row(key, "withdrawn", "withdrawal", amount - fee, at, None,
-                              withdrawal_id)]
+            rows = [
+                entry_row(key, "available", "withdrawal", -amount, at, None, withdrawal_id),
+                entry_row(key, "withdrawn", "withdrawal", amount - fee, at, None, withdrawal_id),
+            ]
             if fee:
                 rows.append(entry_row(key, "fees", "fee", fee, at, None, withdrawal_id))
             self._store.record_request(withdrawal_id, "withdrawal", request, at)
@@ -283,15 +306,22 @@ class Ledger:
             if as_of is None or entry.at <= as_of:
                 totals[entry.bucket] += entry.amount
                 totals["write_off"] += entry.amount if entry.reason == "write_off" else 0
-        return Balance(pending=totals["pending"], available=totals["available"],
-                       written_off=totals["write_off"], withdrawn=totals["withdrawn"],
-                       fees=totals["fees"])
+        return Balance(
+            pending=totals["pending"],
+            available=totals["available"],
+            written_off=totals["write_off"],
+            withdrawn=totals["withdrawn"],
+            fees=totals["fees"],
+        )
 
     def entries(self, member_id: str | None = None, order_id: str | None = None) -> list[Entry]:
         """The history, oldest first, of one member, one order, both, or everything."""
         check_ids(member_id=member_id, order_id=order_id, optional=("member_id", "order_id"))
-        conditions = [(column, value) for column, value in
-                      (("member_id", member_id), ("order_id", order_id)) if value is not None]
+        conditions = [
+            (column, value)
+            for column, value in (("member_id", member_id), ("order_id", order_id))
+            if value is not None
+        ]
         where = " AND ".join(f"{column} = ?" for column, _ in conditions) or "1"
         return self._store.entries(where, [value for _, value in conditions])
 
@@ -305,5 +335,8 @@ class Ledger:
 
 def _policy_differences(stored: LedgerPolicy, given: LedgerPolicy) -> list[str]:
     mine, theirs = stored.model_dump(), given.model_dump()
-    return [f"{name}: the ledger keeps {mine[name]!r}, given {theirs[name]!r}"
-            for name in mine if mine[name] != theirs[name]]
+    return [
+        f"{name}: the ledger keeps {mine[name]!r}, given {theirs[name]!r}"
+        for name in mine
+        if mine[name] != theirs[name]
+    ]

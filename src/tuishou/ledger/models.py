@@ -105,9 +105,13 @@ class LedgerPolicy(FrozenModel):
     def _fee_fits_the_smallest_withdrawal(self) -> Self:
         smallest = max(self.min_withdrawal, 1)
         if self.min_fee > smallest:
-            raise Problems([f"min_fee={self.min_fee} is above the smallest withdrawal "
-                            f"({smallest} fen): a withdrawal could pay more in fees than it "
-                            f"takes out; set min_withdrawal to at least {self.min_fee}"])
+            raise Problems(
+                [
+                    f"min_fee={self.min_fee} is above the smallest withdrawal "
+                    f"({smallest} fen): a withdrawal could pay more in fees than it "
+                    f"takes out; set min_withdrawal to at least {self.min_fee}"
+                ]
+            )
         return self
 
     def fee(self, amount: int) -> int:

@@ -35,8 +35,10 @@ def post_order(store: Store, order: Order, settlement: Settlement, at: datetime)
     """Record an order's payouts as pending entries; the rules are ``Ledger.post``'s."""
     check_time(at)
     if not isinstance(order, Order) or not isinstance(settlement, Settlement):
-        raise ArgumentTypeError("post(order, settlement, at=...) takes an Order and the "
-                                "Settlement that settle() returned for it")
+        raise ArgumentTypeError(
+            "post(order, settlement, at=...) takes an Order and the "
+            "Settlement that settle() returned for it"
+        )
     check_ids(order_id=order.order_id)
     check_paid_at(order, at)
     check_amount(order)
@@ -45,17 +47,22 @@ def post_order(store: Store, order: Order, settlement: Settlement, at: datetime)
     policy_id = digest(policy_json)
     snapshot = _snapshot(settlement)
     order_json = order.model_dump_json()
-    fingerprint = digest(json.dumps([order_json, policy_id, snapshot,
-                                     _payout_rows(settlement)], sort_keys=True))
+    fingerprint = digest(
+        json.dumps([order_json, policy_id, snapshot, _payout_rows(settlement)], sort_keys=True)
+    )
     with store.transaction() as db:
-        found = store.read("orders", "SELECT order_id, fingerprint FROM orders "
-                           "WHERE order_id = ?", (order.order_id,))
+        found = store.read(
+            "orders",
+            "SELECT order_id, fingerprint FROM orders WHERE order_id = ?",
+            (order.order_id,),
+        )
         if found:
             if found[0]["fingerprint"] == fingerprint:
                 return []
             raise DuplicateOrderError(
                 f"order {order.order_id!r} was already posted with a different settlement; "
-                "refund it, or post the change under a new order id")
+                "refund it, or post the change under a new order id"
+            )
         check_clock(store, at, doing="post")
         policy = in_force(store.policy_rows(), at)
         start = (order.paid_at or at) if policy.freeze_from == "paid" else None
@@ -65,15 +72,29 @@ def post_order(store: Store, order: Order, settlement: Settlement, at: datetime)
             "INSERT INTO orders (order_id, fingerprint, policy_id, order_json, snapshot_json, "
             "refunded_json, posted_at, freeze_start, due_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (order.order_id, fingerprint, policy_id, order_json,
-             json.dumps(snapshot), json.dumps([0] * len(order.lines)), stored_time(at),
-             _iso(start), _iso(due)))
+            (
+                order.order_id,
+                fingerprint,
+                policy_id,
+                order_json,
+                json.dumps(snapshot),
+                json.dumps([0] * len(order.lines)),
+                stored_time(at),
+                _iso(start),
+                _iso(due),
+            ),
+        )
         paid = totals(settlement)
-        db.executemany("INSERT INTO payouts VALUES (?, ?, ?, ?, ?)",
-                       [(order.order_id, *key, amount) for key, amount in paid.items()])
-        return store.add_entries([
-            entry_row(key, "pending", "post", amount, at, order.order_id)
-            for key, amount in paid.items()])
+        db.executemany(
+            "INSERT INTO payouts VALUES (?, ?, ?, ?, ?)",
+            [(order.order_id, *key, amount) for key, amount in paid.items()],
+        )
+        return store.add_entries(
+            [
+                entry_row(key, "pending", "post", amount, at, order.order_id)
+                for key, amount in paid.items()
+            ]
+        )
 
 
 def mark_received(store: Store, order_id: str, at: datetime) -> None:
@@ -86,12 +107,15 @@ def mark_received(store: Store, order_id: str, at: datetime) -> None:
             raise LedgerError(
                 f"at={at.isoformat()} is before order {order_id!r} was posted "
                 f"({row['posted_at'].isoformat()}); goods are received after their order "
-                "is paid: check the time; nothing changed")
+                "is paid: check the time; nothing changed"
+            )
         check_clock(store, at, doing="receipt")
         if row["freeze_start"] is None:  # posted under freeze_from="received"
             days = in_force(store.policy_rows(), at).freeze_days
-            db.execute("UPDATE orders SET freeze_start = ?, due_at = ? WHERE order_id = ?",
-                       (stored_time(at), _iso(due_date(at, days)), order_id))
+            db.execute(
+                "UPDATE orders SET freeze_start = ?, due_at = ? WHERE order_id = ?",
+                (stored_time(at), _iso(due_date(at, days)), order_id),
+            )
 
 
 def release_due(store: Store, as_of: datetime) -> list[Entry]:
@@ -99,8 +123,10 @@ def release_due(store: Store, as_of: datetime) -> list[Entry]:
     check_time(as_of, name="as_of")
     with store.transaction() as db:
         check_clock(store, as_of, name="as_of", doing="release")
-        waiting = store.read("orders", "SELECT order_id, due_at FROM orders "
-                             "WHERE released_at IS NULL AND due_at IS NOT NULL")
+        waiting = store.read(
+            "orders",
+            "SELECT order_id, due_at FROM orders WHERE released_at IS NULL AND due_at IS NOT NULL",
+        )
         moved: list[Entry] = []
         for order_id in sorted(row["order_id"] for row in waiting if row["due_at"] <= as_of):
             pending: dict[Key, int] = {}
@@ -110,19 +136,22 @@ def release_due(store: Store, as_of: datetime) -> list[Entry]:
             rows = []
             for key, amount in sorted(pending.items()):
                 if amount:
-                    rows.append(entry_row(key, "pending", "release", -amount, as_of,
-                                          order_id))
-                    rows.append(entry_row(key, "available", "release", amount, as_of,
-                                          order_id))
+                    rows.append(entry_row(key, "pending", "release", -amount, as_of, order_id))
+                    rows.append(entry_row(key, "available", "release", amount, as_of, order_id))
             moved += [e for e in store.add_entries(rows) if e.bucket == "available"]
-            db.execute("UPDATE orders SET released_at = ? WHERE order_id = ?",
-                       (stored_time(as_of), order_id))
+            db.execute(
+                "UPDATE orders SET released_at = ? WHERE order_id = ?",
+                (stored_time(as_of), order_id),
+            )
         return moved
 
 
 def _snapshot(settlement: Settlement) -> dict[str, Any]:
-    return {"seller_id": settlement.seller_id, "attribution": settlement.attribution,
-            "chain": [[c.member_id, c.tier, c.status, c.generation] for c in settlement.chain]}
+    return {
+        "seller_id": settlement.seller_id,
+        "attribution": settlement.attribution,
+        "chain": [[c.member_id, c.tier, c.status, c.generation] for c in settlement.chain],
+    }
 
 
 def _payout_rows(settlement: Settlement) -> list[list[Any]]:

@@ -28,14 +28,28 @@ from tuishou.rounding import prorate
 from tuishou.rules import Policy
 from tuishou.settlement import ChainLink, Settlement, settle_chain
 
-__all__ = ["Key", "digest", "never_raised", "refund", "refund_fingerprint", "refund_quantities",
-           "remaining", "totals"]
+__all__ = [
+    "Key",
+    "digest",
+    "never_raised",
+    "refund",
+    "refund_fingerprint",
+    "refund_quantities",
+    "remaining",
+    "totals",
+]
 
 Key = tuple[str, str, str]  # (member_id, rule, kind)
 
 
-def refund(store: Store, policy: LedgerPolicy, order_id: str, lines: Mapping[str, int] | None,
-           at: datetime, refund_id: str | None) -> RefundResult:
+def refund(
+    store: Store,
+    policy: LedgerPolicy,
+    order_id: str,
+    lines: Mapping[str, int] | None,
+    at: datetime,
+    refund_id: str | None,
+) -> RefundResult:
     """Carry out a refund inside the caller's transaction (``Ledger.refund`` checks the
     arguments and opens it)."""
     request = refund_fingerprint(order_id, lines)
@@ -45,8 +59,10 @@ def refund(store: Store, policy: LedgerPolicy, order_id: str, lines: Mapping[str
         now = store.payouts(order_id)
         return RefundResult(order_id, now, (), pool, pool - sum(now.values()), True)
     if at < posted_at:
-        raise LedgerError(f"at={at} is before order {order_id!r} was posted ({posted_at}); "
-                          "a refund cannot precede its order")
+        raise LedgerError(
+            f"at={at} is before order {order_id!r} was posted ({posted_at}); "
+            "a refund cannot precede its order"
+        )
     check_clock(store, at, doing="refund")
     after = refund_quantities(order, refunded, lines)
     pool, target = remaining(commission, snapshot, order, after)
@@ -56,32 +72,63 @@ def refund(store: Store, policy: LedgerPolicy, order_id: str, lines: Mapping[str
     for key in sorted(set(current) | set(kept)):
         taken = current.get(key, 0) - kept.get(key, 0)  # never negative: see never_raised
         if taken:
-            rows = (_clawback(store, policy, key, taken, at, order_id, refund_id) if released
-                    else [entry_row(key, "pending", "refund", -taken, at, order_id, refund_id)])
+            rows = (
+                _clawback(store, policy, key, taken, at, order_id, refund_id)
+                if released
+                else [entry_row(key, "pending", "refund", -taken, at, order_id, refund_id)]
+            )
             entries += store.add_entries(rows)
             store.set_payout(order_id, key, kept.get(key, 0))
-    store.db.execute("UPDATE orders SET refunded_json = ? WHERE order_id = ?",
-                     (json.dumps(after), order_id))
+    store.db.execute(
+        "UPDATE orders SET refunded_json = ? WHERE order_id = ?", (json.dumps(after), order_id)
+    )
     if refund_id is not None:
         store.record_request(refund_id, "refund", request, at)
     return RefundResult(order_id, kept, tuple(entries), pool, pool - sum(kept.values()))
 
 
-def _load(store: Store, order_id: str) -> tuple[Order, dict[str, Any], list[int], Policy, bool,
-                                                datetime]:
-    row = store.order_row(order_id, "order_json", "snapshot_json", "refunded_json",
-                          "policy_json", "released_at", "posted_at")
+def _load(
+    store: Store, order_id: str
+) -> tuple[Order, dict[str, Any], list[int], Policy, bool, datetime]:
+    row = store.order_row(
+        order_id,
+        "order_json",
+        "snapshot_json",
+        "refunded_json",
+        "policy_json",
+        "released_at",
+        "posted_at",
+    )
     order, refunded = row["order_json"], row["refunded_json"]
     if len(refunded) != len(order.lines) or any(
-            done > line.quantity for line, done in zip(order.lines, refunded, strict=False)):
-        raise damaged(store.path, "orders", row, "refunded_json",
-                      "expected one count per line of the order, each at most its quantity")
-    return (order, row["snapshot_json"], refunded, row["policy_json"],
-            row["released_at"] is not None, row["posted_at"])
+        done > line.quantity for line, done in zip(order.lines, refunded, strict=False)
+    ):
+        raise damaged(
+            store.path,
+            "orders",
+            row,
+            "refunded_json",
+            "expected one count per line of the order, each at most its quantity",
+        )
+    return (
+        order,
+        row["snapshot_json"],
+        refunded,
+        row["policy_json"],
+        row["released_at"] is not None,
+        row["posted_at"],
+    )
 
 
-def _clawback(store: Store, policy: LedgerPolicy, key: Key, amount: int, at: datetime,
-              order_id: str, refund_id: str | None) -> list[dict[str, Any]]:
+def _clawback(
+    store: Store,
+    policy: LedgerPolicy,
+    key: Key,
+    amount: int,
+    at: datetime,
+    order_id: str,
+    refund_id: str | None,
+) -> list[dict[str, Any]]:
     """Take ``amount`` back from released commission (capped, the rest written off)."""
     rows = [entry_row(key, "available", "clawback", -amount, at, order_id, refund_id)]
     if policy.clawback == "cap_at_balance":
@@ -104,13 +151,17 @@ def refund_fingerprint(order_id: str, lines: Mapping[str, int] | None) -> str:
     >>> refund_fingerprint("o1", None) != refund_fingerprint("o1", {"x": 1})
     True
     """
-    asked = None if lines is None else sorted(
-        lines.items(), key=lambda item: (type(item[0]).__name__, str(item[0])))
+    asked = (
+        None
+        if lines is None
+        else sorted(lines.items(), key=lambda item: (type(item[0]).__name__, str(item[0])))
+    )
     return digest(json.dumps([order_id, asked], default=repr))
 
 
-def refund_quantities(order: Order, refunded: list[int],
-                      lines: Mapping[str, int] | None) -> list[int]:
+def refund_quantities(
+    order: Order, refunded: list[int], lines: Mapping[str, int] | None
+) -> list[int]:
     """The quantities refunded per line after this refund; refuses what cannot be refunded."""
     left = [line.quantity - done for line, done in zip(order.lines, refunded, strict=True)]
     if lines is None:
@@ -118,8 +169,10 @@ def refund_quantities(order: Order, refunded: list[int],
             raise LedgerError(f"order {order.order_id!r} is already fully refunded")
         return [line.quantity for line in order.lines]
     if not lines:
-        raise LedgerError(f"lines={{}} refunds nothing in order {order.order_id!r}; pass the "
-                          "SKUs and quantities to refund, or lines=None for everything left")
+        raise LedgerError(
+            f"lines={{}} refunds nothing in order {order.order_id!r}; pass the "
+            "SKUs and quantities to refund, or lines=None for everything left"
+        )
     skus = [line.sku for line in order.lines]
     problems = []
     after = list(refunded)
@@ -130,8 +183,9 @@ def refund_quantities(order: Order, refunded: list[int],
         elif type(quantity) is not int or quantity < 1:
             problems.append(f"{sku!r}: quantity {quantity!r} must be an int >= 1")
         elif sku not in skus:
-            problems.append(f"{sku!r} is not in order {order.order_id!r}; "
-                            f"{did_you_mean(sku, skus)}")
+            problems.append(
+                f"{sku!r} is not in order {order.order_id!r}; {did_you_mean(sku, skus)}"
+            )
         elif quantity > wanted:
             problems.append(f"{sku!r}: refund of {quantity} but only {wanted} left")
         else:  # lines of the same SKU are refunded in order
@@ -144,12 +198,20 @@ def refund_quantities(order: Order, refunded: list[int],
     return after
 
 
-def remaining(policy: Policy, snapshot: dict[str, Any], order: Order,
-              refunded: list[int]) -> tuple[int, dict[Key, int]]:
+def remaining(
+    policy: Policy, snapshot: dict[str, Any], order: Order, refunded: list[int]
+) -> tuple[int, dict[Key, int]]:
     """Re-settle what is left of ``order`` on the recorded chain: (its pool, its payouts)."""
-    kept = [OrderLine(sku=line.sku, group=line.group, quantity=line.quantity - done,
-                      amount=prorate(line.amount, line.quantity - done, line.quantity))
-            for line, done in zip(order.lines, refunded, strict=True) if done < line.quantity]
+    kept = [
+        OrderLine(
+            sku=line.sku,
+            group=line.group,
+            quantity=line.quantity - done,
+            amount=prorate(line.amount, line.quantity - done, line.quantity),
+        )
+        for line, done in zip(order.lines, refunded, strict=True)
+        if done < line.quantity
+    ]
     if not kept:
         return 0, {}
     chain = tuple(ChainLink(*link) for link in snapshot["chain"])

@@ -34,8 +34,15 @@ from pathlib import Path
 
 from tuishou.errors import LedgerError
 
-__all__ = ["LEDGER_TABLES", "POLICY_TABLE", "SCHEMA", "SCHEMA_VERSION", "connect",
-           "database_errors", "schema_version"]
+__all__ = [
+    "LEDGER_TABLES",
+    "POLICY_TABLE",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "connect",
+    "database_errors",
+    "schema_version",
+]
 
 SCHEMA_VERSION = 2
 POLICY_TABLE = """
@@ -45,7 +52,8 @@ CREATE TABLE ledger_policy (
     policy_json TEXT NOT NULL,
     note TEXT NOT NULL
 )"""
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE schema_version (version INTEGER NOT NULL);
 CREATE TABLE policies (policy_id TEXT PRIMARY KEY, policy_json TEXT NOT NULL);
 CREATE TABLE orders (
@@ -93,19 +101,30 @@ CREATE TABLE requests (
     at TEXT NOT NULL
 );
 CREATE INDEX requests_by_time ON requests (at);
-""" + POLICY_TABLE
-LEDGER_TABLES = frozenset({"schema_version", "ledger_policy", "policies", "orders", "payouts",
-                           "entries", "requests"})
+"""
+    + POLICY_TABLE
+)
+LEDGER_TABLES = frozenset(
+    {"schema_version", "ledger_policy", "policies", "orders", "payouts", "entries", "requests"}
+)
 _ADVICE = [  # (part of sqlite's message, what the ledger says), first match wins
-    ("not a database", "is not a SQLite database (another kind of file, or damaged); pass the "
-                       "path of a ledger file, or a new path to create one"),
-    ("integer overflow", "holds a sum beyond SQLite's 64-bit integers, which the ledger never "
-                         "writes (amounts are bounded): restore the file from a backup"),
+    (
+        "not a database",
+        "is not a SQLite database (another kind of file, or damaged); pass the "
+        "path of a ledger file, or a new path to create one",
+    ),
+    (
+        "integer overflow",
+        "holds a sum beyond SQLite's 64-bit integers, which the ledger never "
+        "writes (amounts are bounded): restore the file from a backup",
+    ),
     ("readonly", "is read-only; open it with read_only=True for reports, or make it writable"),
     ("locked", "stayed locked by another process for 60 s; retry when it is done"),
     ("busy", "stayed locked by another process for 60 s; retry when it is done"),
-    ("unable to open", "cannot be opened; check that the path and its folder exist and that "
-                       "you may read them"),
+    (
+        "unable to open",
+        "cannot be opened; check that the path and its folder exist and that you may read them",
+    ),
 ]
 
 
@@ -116,8 +135,10 @@ def database_errors(path: str) -> Iterator[None]:
         yield
     except sqlite3.Error as exc:
         text = str(exc)
-        advice = next((say for part, say in _ADVICE if part in text.lower()),
-                      "failed; check the file and the disk, or restore it from a backup")
+        advice = next(
+            (say for part, say in _ADVICE if part in text.lower()),
+            "failed; check the file and the disk, or restore it from a backup",
+        )
         raise LedgerError(f"the ledger database {path} {advice} (sqlite: {text})") from exc
 
 
@@ -129,8 +150,9 @@ def connect(path: str, read_only: bool) -> sqlite3.Connection:
     if not read_only:
         return sqlite3.connect(path, timeout=60, isolation_level=None)
     if path == ":memory:" or not Path(path).is_file():
-        raise LedgerError(f"there is no ledger file at {path}; a read-only ledger opens an "
-                          "existing file")
+        raise LedgerError(
+            f"there is no ledger file at {path}; a read-only ledger opens an existing file"
+        )
     uri = Path(path).resolve().as_uri() + "?mode=ro"
     try:
         db = sqlite3.connect(uri, uri=True, timeout=60, isolation_level=None)
@@ -145,24 +167,34 @@ def schema_version(db: sqlite3.Connection, path: str) -> int | None:
 
     Refuses someone else's database (tables, but no ledger) and a damaged ledger.
     """
-    tables = {name for (name,) in db.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+    tables = {
+        name
+        for (name,) in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    }
     if not tables:
         return None
     if "schema_version" not in tables:
         shown = ", ".join(sorted(tables)[:5])
-        raise LedgerError(f"{path} is a SQLite database of something else (tables {shown}), "
-                          "not a ledger; tuishou adds no tables to it: pass a new path")
+        raise LedgerError(
+            f"{path} is a SQLite database of something else (tables {shown}), "
+            "not a ledger; tuishou adds no tables to it: pass a new path"
+        )
     try:
         found = db.execute("SELECT version FROM schema_version").fetchall()
     except sqlite3.OperationalError as exc:
         found = [(str(exc),)]
     if len(found) != 1 or type(found[0][0]) is not int or found[0][0] < 1:
-        raise LedgerError(f"{path} has a damaged schema_version table ({found[:3]!r}, expected "
-                          "one row with the version number); restore the file from a backup")
+        raise LedgerError(
+            f"{path} has a damaged schema_version table ({found[:3]!r}, expected "
+            "one row with the version number); restore the file from a backup"
+        )
     version: int = found[0][0]
     missing = LEDGER_TABLES - tables - ({"ledger_policy"} if version == 1 else set())
     if missing and version <= SCHEMA_VERSION:
-        raise LedgerError(f"{path} is a damaged ledger: tables {', '.join(sorted(missing))} are "
-                          "missing; restore the file from a backup")
+        raise LedgerError(
+            f"{path} is a damaged ledger: tables {', '.join(sorted(missing))} are "
+            "missing; restore the file from a backup"
+        )
     return version

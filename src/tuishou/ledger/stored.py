@@ -59,8 +59,9 @@ def _time(value: object) -> datetime:
         raise ValueError("expected a time as text")
     moment = datetime.fromisoformat(value)
     if moment.utcoffset() != timedelta(0) or stored_time(moment) != value:
-        raise ValueError("expected a time in UTC as the ledger writes it, "
-                         "e.g. 2026-11-01T04:00:00+00:00")
+        raise ValueError(
+            "expected a time in UTC as the ledger writes it, e.g. 2026-11-01T04:00:00+00:00"
+        )
     return moment
 
 
@@ -80,6 +81,7 @@ def _one_of(*allowed: str) -> Convert:
         if value not in allowed:
             raise ValueError(f"expected one of {', '.join(allowed)}")
         return str(value)
+
     return convert
 
 
@@ -109,50 +111,98 @@ def _counts(value: object) -> list[int]:
 
 def _snapshot(value: object) -> dict[str, Any]:
     snapshot = json.loads(_text(value))
-    if (type(snapshot) is not dict or set(snapshot) != {"seller_id", "attribution", "chain"}
-            or not isinstance(snapshot["seller_id"], str | None)
-            or snapshot["attribution"] not in get_args(Attribution)
-            or type(snapshot["chain"]) is not list
-            or not all(_is_link(link) for link in snapshot["chain"])):
-        raise ValueError("expected the settlement snapshot the ledger writes (seller_id, "
-                         "attribution, chain of [member, tier, status, generation])")
+    if (
+        type(snapshot) is not dict
+        or set(snapshot) != {"seller_id", "attribution", "chain"}
+        or not isinstance(snapshot["seller_id"], str | None)
+        or snapshot["attribution"] not in get_args(Attribution)
+        or type(snapshot["chain"]) is not list
+        or not all(_is_link(link) for link in snapshot["chain"])
+    ):
+        raise ValueError(
+            "expected the settlement snapshot the ledger writes (seller_id, "
+            "attribution, chain of [member, tier, status, generation])"
+        )
     return dict(snapshot)
 
 
 def _is_link(link: object) -> bool:
     """A chain link as the snapshot stores it: [member, tier, status, generation or null]."""
-    return (type(link) is list and len(link) == 4
-            and all(type(part) is str for part in link[:3]) and link[2] in STATUSES
-            and (link[3] is None or type(link[3]) is int))
+    return (
+        type(link) is list
+        and len(link) == 4
+        and all(type(part) is str for part in link[:3])
+        and link[2] in STATUSES
+        and (link[3] is None or type(link[3]) is int)
+    )
 
 
 _TIME, _TEXT = _time, _text
 _MAYBE_TIME, _MAYBE_TEXT = _optional(_time), _optional(_text)
 COLUMNS: dict[str, dict[str, Convert]] = {
-    "ledger_policy": {"change_id": _integer, "at": _TIME, "policy_json": _ledger_policy,
-                      "note": lambda v: v if type(v) is str else _text(v)},
-    "orders": {"order_id": _TEXT, "fingerprint": _TEXT, "policy_id": _TEXT,
-               "order_json": _order, "snapshot_json": _snapshot, "refunded_json": _counts,
-               "posted_at": _TIME, "freeze_start": _MAYBE_TIME, "due_at": _MAYBE_TIME,
-               "released_at": _MAYBE_TIME, "policy_json": _policy},  # joined with policies
-    "payouts": {"order_id": _TEXT, "member_id": _TEXT, "rule": _TEXT, "kind": _TEXT,
-                "amount": _integer},
-    "entries": {"entry_id": _integer, "member_id": _TEXT,
-                "bucket": _one_of("pending", "available", "withdrawn", "fees"),
-                "reason": _one_of("post", "release", "refund", "clawback", "write_off",
-                                  "withdrawal", "fee"),
-                "amount": _integer, "at": _TIME, "order_id": _MAYBE_TEXT, "rule": _MAYBE_TEXT,
-                "kind": _MAYBE_TEXT, "request_id": _MAYBE_TEXT},
-    "requests": {"request_id": _TEXT, "kind": _one_of("refund", "withdrawal"),
-                 "fingerprint": _TEXT, "at": _TIME},
+    "ledger_policy": {
+        "change_id": _integer,
+        "at": _TIME,
+        "policy_json": _ledger_policy,
+        "note": lambda v: v if type(v) is str else _text(v),
+    },
+    "orders": {
+        "order_id": _TEXT,
+        "fingerprint": _TEXT,
+        "policy_id": _TEXT,
+        "order_json": _order,
+        "snapshot_json": _snapshot,
+        "refunded_json": _counts,
+        "posted_at": _TIME,
+        "freeze_start": _MAYBE_TIME,
+        "due_at": _MAYBE_TIME,
+        "released_at": _MAYBE_TIME,
+        "policy_json": _policy,
+    },  # joined with policies
+    "payouts": {
+        "order_id": _TEXT,
+        "member_id": _TEXT,
+        "rule": _TEXT,
+        "kind": _TEXT,
+        "amount": _integer,
+    },
+    "entries": {
+        "entry_id": _integer,
+        "member_id": _TEXT,
+        "bucket": _one_of("pending", "available", "withdrawn", "fees"),
+        "reason": _one_of(
+            "post", "release", "refund", "clawback", "write_off", "withdrawal", "fee"
+        ),
+        "amount": _integer,
+        "at": _TIME,
+        "order_id": _MAYBE_TEXT,
+        "rule": _MAYBE_TEXT,
+        "kind": _MAYBE_TEXT,
+        "request_id": _MAYBE_TEXT,
+    },
+    "requests": {
+        "request_id": _TEXT,
+        "kind": _one_of("refund", "withdrawal"),
+        "fingerprint": _TEXT,
+        "at": _TIME,
+    },
 }
 """How each column the ledger reads back is decoded (what the ledger writes, nothing else)."""
-_KEYS = {"ledger_policy": ("change_id",), "orders": ("order_id",), "entries": ("entry_id",),
-         "payouts": ("order_id", "member_id", "rule", "kind"), "requests": ("request_id",)}
+_KEYS = {
+    "ledger_policy": ("change_id",),
+    "orders": ("order_id",),
+    "entries": ("entry_id",),
+    "payouts": ("order_id", "member_id", "rule", "kind"),
+    "requests": ("request_id",),
+}
 
 
-def decode(path: str, table: str, row: Mapping[str, object],
-           converters: Mapping[str, Convert] | None = None) -> dict[str, Any]:
+def decode(
+    path: str,
+    table: str,
+    row: Mapping[str, object],
+    converters: Mapping[str, Convert] | None = None,
+) -> dict[str, Any]:
     """Decode one stored row (column → value) of ``table``; a damaged value is refused.
 
     ``converters`` replaces the table's own (``COLUMNS``) for the columns it names.
@@ -167,8 +217,9 @@ def decode(path: str, table: str, row: Mapping[str, object],
     return decoded
 
 
-def damaged(path: str, table: str, row: Mapping[str, object], column: str,
-            expected: str) -> LedgerError:
+def damaged(
+    path: str, table: str, row: Mapping[str, object], column: str, expected: str
+) -> LedgerError:
     """The error for a damaged stored value: the file, the table, the row, the value, the fix.
 
     >>> print(damaged("l.db", "orders", {"order_id": "o1", "due_at": "x"}, "due_at", "a time"))
@@ -181,9 +232,11 @@ the file was altered outside tuishou: restore it from a backup (nothing was chan
         table, where = "policies", f"the commission policy of the orders {where}"
     shown = repr(row.get(column))
     shown = shown if len(shown) <= 80 else shown[:77] + "..."
-    return LedgerError(f"the ledger {path} holds a damaged value: table {table}, {where}, "
-                       f"{column}={shown} ({expected}); the file was altered outside tuishou: "
-                       "restore it from a backup (nothing was changed)")
+    return LedgerError(
+        f"the ledger {path} holds a damaged value: table {table}, {where}, "
+        f"{column}={shown} ({expected}); the file was altered outside tuishou: "
+        "restore it from a backup (nothing was changed)"
+    )
 
 
 def _reason(exc: BaseException) -> str:

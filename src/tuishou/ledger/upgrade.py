@@ -41,11 +41,13 @@ _TIMES = {  # table: (its key, its time columns)
 def upgrade(path: str, policy: LedgerPolicy, naive_times: tzinfo | None) -> None:
     """Upgrade the schema-1 ledger at ``path`` to the current schema (see the module docs)."""
     if not isinstance(policy, LedgerPolicy):
-        raise ArgumentTypeError(f"policy is a {type(policy).__name__}, expected the "
-                                "LedgerPolicy the ledger ran with")
+        raise ArgumentTypeError(
+            f"policy is a {type(policy).__name__}, expected the LedgerPolicy the ledger ran with"
+        )
     if naive_times is not None and not isinstance(naive_times, tzinfo):
-        raise ArgumentTypeError(f"naive_times={naive_times!r} must be a time zone, e.g. "
-                                "ZoneInfo('Asia/Shanghai')")
+        raise ArgumentTypeError(
+            f"naive_times={naive_times!r} must be a time zone, e.g. ZoneInfo('Asia/Shanghai')"
+        )
     if not Path(path).is_file():
         raise LedgerError(f"there is no ledger file at {path} to upgrade")
     with database_errors(path):
@@ -62,38 +64,52 @@ def upgrade(path: str, policy: LedgerPolicy, naive_times: tzinfo | None) -> None
             db.close()
 
 
-def _upgrade(db: sqlite3.Connection, path: str, policy: LedgerPolicy,
-             naive_times: tzinfo | None) -> None:
+def _upgrade(
+    db: sqlite3.Connection, path: str, policy: LedgerPolicy, naive_times: tzinfo | None
+) -> None:
     version = schema_version(db, path)
     if version != 1:
-        raise LedgerError(f"{path} has ledger schema version {version}; only version 1 is "
-                          f"upgraded (to {SCHEMA_VERSION}), nothing changed")
+        raise LedgerError(
+            f"{path} has ledger schema version {version}; only version 1 is "
+            f"upgraded (to {SCHEMA_VERSION}), nothing changed"
+        )
     for table, (key, columns) in _TIMES.items():
         for row in db.execute(f"SELECT {key}, {', '.join(columns)} FROM {table}").fetchall():
-            values = [_utc(path, table, {key: row[0], column: text}, naive_times)
-                      for column, text in zip(columns, row[1:], strict=True)]
-            db.execute(f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} "
-                       f"WHERE {key} = ?", (*values, row[0]))
+            values = [
+                _utc(path, table, {key: row[0], column: text}, naive_times)
+                for column, text in zip(columns, row[1:], strict=True)
+            ]
+            db.execute(
+                f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} WHERE {key} = ?",
+                (*values, row[0]),
+            )
     for found in db.execute(
-            "SELECT request_id, fingerprint FROM requests WHERE kind = 'refund'").fetchall():
-        request_id, fingerprint = decode(path, "requests", dict(
-            zip(("request_id", "fingerprint"), found, strict=True))).values()
-        posted = db.execute("SELECT entry_id, order_id FROM entries WHERE request_id = ? "
-                            "LIMIT 1", (request_id,)).fetchone()
-        order_id = posted and decode(path, "entries", {"entry_id": posted[0],
-                                                       "order_id": posted[1]})["order_id"]
+        "SELECT request_id, fingerprint FROM requests WHERE kind = 'refund'"
+    ).fetchall():
+        request_id, fingerprint = decode(
+            path, "requests", dict(zip(("request_id", "fingerprint"), found, strict=True))
+        ).values()
+        posted = db.execute(
+            "SELECT entry_id, order_id FROM entries WHERE request_id = ? LIMIT 1", (request_id,)
+        ).fetchone()
+        order_id = (
+            posted
+            and decode(path, "entries", {"entry_id": posted[0], "order_id": posted[1]})["order_id"]
+        )
         if order_id and fingerprint == refund_fingerprint(order_id, {}):
-            db.execute("UPDATE requests SET fingerprint = ? WHERE request_id = ?",
-                       (refund_fingerprint(order_id, None), request_id))
+            db.execute(
+                "UPDATE requests SET fingerprint = ? WHERE request_id = ?",
+                (refund_fingerprint(order_id, None), request_id),
+            )
     db.execute(POLICY_TABLE)
-    db.execute("INSERT INTO ledger_policy (at, policy_json, note) VALUES (?, ?, ?)",
-               (stored_time(datetime.now(UTC)), policy.model_dump_json(),
-                "upgraded from schema 1"))
+    db.execute(
+        "INSERT INTO ledger_policy (at, policy_json, note) VALUES (?, ?, ?)",
+        (stored_time(datetime.now(UTC)), policy.model_dump_json(), "upgraded from schema 1"),
+    )
     db.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
 
 
-def _utc(path: str, table: str, row: dict[str, object], naive_times: tzinfo | None
-         ) -> str | None:
+def _utc(path: str, table: str, row: dict[str, object], naive_times: tzinfo | None) -> str | None:
     """A schema-1 time (the row's last column) in UTC, read through the checked decoder."""
     column, text = list(row.items())[-1]
     if text is None:
@@ -102,7 +118,9 @@ def _utc(path: str, table: str, row: dict[str, object], naive_times: tzinfo | No
     where = f"{path}: {table}.{column}"
     if moment.utcoffset() is None:
         if naive_times is None:
-            raise LedgerError(f"{where} = {text} is a naive time; pass naive_times=<the zone it "
-                              "was written in>, e.g. ZoneInfo('Asia/Shanghai'); nothing changed")
+            raise LedgerError(
+                f"{where} = {text} is a naive time; pass naive_times=<the zone it "
+                "was written in>, e.g. ZoneInfo('Asia/Shanghai'); nothing changed"
+            )
         moment = moment.replace(tzinfo=naive_times)
     return stored_time(moment)

@@ -44,20 +44,33 @@ class TreeArrays:
     active: npt.NDArray[np.bool_]
 
     @classmethod
-    def build(cls, inviter: Mapping[str, str | None], tier: Mapping[str, str],
-              suspended: set[str]) -> TreeArrays:
+    def build(
+        cls, inviter: Mapping[str, str | None], tier: Mapping[str, str], suspended: set[str]
+    ) -> TreeArrays:
         """Columns from the tree's core dicts (in the tree's iteration order)."""
         ids = list(inviter)
         index = {member: i for i, member in enumerate(ids)}
         size = len(ids)
-        parent = np.fromiter((size if p is None else index[p] for p in inviter.values()),
-                             dtype=np.int64, count=size)
-        return cls._with_tiers(ids, index, parent, [tier[m] for m in ids],
-                               np.fromiter((m not in suspended for m in ids), bool, size))
+        parent = np.fromiter(
+            (size if p is None else index[p] for p in inviter.values()), dtype=np.int64, count=size
+        )
+        return cls._with_tiers(
+            ids,
+            index,
+            parent,
+            [tier[m] for m in ids],
+            np.fromiter((m not in suspended for m in ids), bool, size),
+        )
 
     @classmethod
-    def _with_tiers(cls, ids: list[str], index: dict[str, int], parent: IntArray,
-                    tiers: list[str], active: npt.NDArray[np.bool_]) -> TreeArrays:
+    def _with_tiers(
+        cls,
+        ids: list[str],
+        index: dict[str, int],
+        parent: IntArray,
+        tiers: list[str],
+        active: npt.NDArray[np.bool_],
+    ) -> TreeArrays:
         names = tuple(sorted(set(tiers)))
         code = {name: i for i, name in enumerate(names)}
         tier = np.fromiter((code[t] for t in tiers), dtype=np.int64, count=len(tiers))
@@ -76,8 +89,9 @@ class TreeArrays:
         for seen, found in self._lookups:  # the same categories again: same answer
             if seen is ids:
                 return found
-        asked = ids if isinstance(ids, index.__class__) else index.__class__(list(ids),
-                                                                             dtype=object)
+        asked = (
+            ids if isinstance(ids, index.__class__) else index.__class__(list(ids), dtype=object)
+        )
         if len(asked) == len(index) and asked.equals(index):  # ids listed like the tree's
             found = np.arange(len(index), dtype=np.int64)
         else:
@@ -124,8 +138,7 @@ class TreeArrays:
         jump = up.copy()
         for _ in range(max(1, math.ceil(math.log2(size + 1)) + 1)):
             # hops[i] counts edges from i to jump[i]; doubling: add the jumped-to's count.
-            hops = hops + np.where(jump[:size] != size,
-                                   np.append(hops, 0)[jump[:size]], 0)
+            hops = hops + np.where(jump[:size] != size, np.append(hops, 0)[jump[:size]], 0)
             jump = jump[jump]
         depths: IntArray = hops
         depths.flags.writeable = False
@@ -178,18 +191,23 @@ def column(values: Any) -> list[Any]:
     return [v if type(v) is str or not is_missing(v) else None for v in converted]
 
 
-def check_arrays(member_ids: Any, inviter_ids: Any, tier: Any, status: Any,
-                 tiers: Sequence[str] | None) -> CheckedColumns:
+def check_arrays(
+    member_ids: Any, inviter_ids: Any, tier: Any, status: Any, tiers: Sequence[str] | None
+) -> CheckedColumns:
     """Check tree columns with the checks of ``InviteTree.from_records`` (the same
     ``member_problems``, duplicate and unknown-inviter wording, rows for records), and report
     every problem at once. An empty inviter cell ('' too) means a root."""
     ids, inviters, tier_column = column(member_ids), column(inviter_ids), column(tier)
-    statuses = ["active" if s is None else s for s in column(status)] if status is not None \
-        else ["active"] * len(ids)  # an empty status is active, as in from_records
+    statuses = (
+        ["active" if s is None else s for s in column(status)]
+        if status is not None
+        else ["active"] * len(ids)
+    )  # an empty status is active, as in from_records
     if not len(ids) == len(inviters) == len(tier_column) == len(statuses):
         raise InvalidTreeError(
             f"columns of different lengths: member_ids {len(ids)}, inviter_ids {len(inviters)}, "
-            f"tier {len(tier_column)}, status {len(statuses)}")
+            f"tier {len(tier_column)}, status {len(statuses)}"
+        )
     inviters = [None if _blank(inviter) else inviter for inviter in inviters]
     problems = _row_problems(ids, inviters, tier_column, statuses, tiers)
     index: dict[str, int] = {}
@@ -219,16 +237,29 @@ def _blank(value: Any) -> bool:
     return value is None or value == ""
 
 
-def _row_problems(ids: list[Any], inviters: list[Any], tiers_column: list[Any],
-                  statuses: list[Any], ladder: Sequence[str] | None) -> list[str]:
+def _row_problems(
+    ids: list[Any],
+    inviters: list[Any],
+    tiers_column: list[Any],
+    statuses: list[Any],
+    ladder: Sequence[str] | None,
+) -> list[str]:
     """``member_problems`` of every row that might have one (all rows look fine quickly)."""
     problems = []
-    valid = all_ids(ids) and all_ids(tiers_column) and \
-        all_ids([inviter for inviter in inviters if inviter is not None])
+    valid = (
+        all_ids(ids)
+        and all_ids(tiers_column)
+        and all_ids([inviter for inviter in inviters if inviter is not None])
+    )
     for row, (member, inviter, tier, status) in enumerate(
-            zip(ids, inviters, tiers_column, statuses, strict=True)):
-        if valid and inviter != member and status in STATUSES and (
-                ladder is None or tier in ladder):
+        zip(ids, inviters, tiers_column, statuses, strict=True)
+    ):
+        if (
+            valid
+            and inviter != member
+            and status in STATUSES
+            and (ladder is None or tier in ladder)
+        ):
             continue
         fields = {"member_id": member, "inviter_id": inviter, "tier": tier, "status": status}
         where = location("row", row, member)

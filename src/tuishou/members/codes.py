@@ -20,8 +20,7 @@ from collections.abc import Callable, Collection, Iterator
 
 from tuishou.errors import ArgumentTypeError, InvalidInviteCodeError, InvalidTreeError
 
-__all__ = ["ALPHABET", "CODE_LENGTH", "CodeBook", "candidate_codes", "check_code",
-           "normalise_code"]
+__all__ = ["ALPHABET", "CODE_LENGTH", "CodeBook", "candidate_codes", "check_code", "normalise_code"]
 
 # 31 symbols, a prime: digits without 0/1, letters without I/O (look-alikes) and Z (like 2).
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXY"
@@ -90,13 +89,16 @@ def check_code(text: str, is_known: Callable[[str], bool] | None = None) -> str:
     tuishou.errors.ArgumentTypeError: invite_code=None is a NoneType; pass the inviter's ...
     """
     if not isinstance(text, str):
-        raise ArgumentTypeError(f"invite_code={text!r} is a {type(text).__name__}; pass the "
-                                "inviter's 7-character code as text")
+        raise ArgumentTypeError(
+            f"invite_code={text!r} is a {type(text).__name__}; pass the "
+            "inviter's 7-character code as text"
+        )
     code = normalise_code(text)
     bad = sorted({char for char in code if char not in _VALUE})
     if bad or len(code) != CODE_LENGTH:
         reason = (
-            f"has characters codes never use: {''.join(bad)!r}" if bad
+            f"has characters codes never use: {''.join(bad)!r}"
+            if bad
             else f"has {len(code)} characters, codes have {CODE_LENGTH}"
         )
         raise InvalidInviteCodeError(
@@ -195,8 +197,10 @@ class CodeBook:
             raise InvalidTreeError(f"invite_code={invite_code!r} is already held by {holder!r}")
 
     def _give(self, book: dict[str, str], member_id: str, supplied: str | None) -> None:
-        code = check_code(supplied) if supplied is not None else next(
-            c for c in candidate_codes(member_id) if c not in self._owner_of
+        code = (
+            check_code(supplied)
+            if supplied is not None
+            else next(c for c in candidate_codes(member_id) if c not in self._owner_of)
         )
         book[member_id] = code
         self._owner_of[code] = member_id

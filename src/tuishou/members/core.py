@@ -51,8 +51,11 @@ class MemberCore:
         core = cls()
         core.inviter = dict(zip(checked.ids, checked.inviters, strict=True))
         core.tier = dict(zip(checked.ids, checked.tier_column, strict=True))
-        core.suspended = {m for m, active in zip(checked.ids, checked.arrays.active.tolist(),
-                                                 strict=True) if not active}
+        core.suspended = {
+            m
+            for m, active in zip(checked.ids, checked.arrays.active.tolist(), strict=True)
+            if not active
+        }
         core._arrays = checked.arrays
         return core
 
@@ -179,6 +182,7 @@ def cycle_message(member: str, new_inviter: str, upline: list[str]) -> str | Non
     if member not in path:
         return None
     loop = [*reversed(path[: path.index(member) + 1]), member]
-    shown = " → ".join(loop if len(loop) <= 12 else
-                       [*loop[:10], f"... ({len(loop) - 11} more)", member])
+    shown = " → ".join(
+        loop if len(loop) <= 12 else [*loop[:10], f"... ({len(loop) - 11} more)", member]
+    )
     return f"moving {member!r} under {new_inviter!r} would create a cycle: {shown}"

@@ -178,8 +178,7 @@ class MemberQueries:
         extra = self._core.extra.get(member_id, {})
         if extra.get("origin_platform") is None:
             return None
-        return Origin(extra["origin_platform"], extra["origin_tier"],
-                      extra.get("origin_member_id"))
+        return Origin(extra["origin_platform"], extra["origin_tier"], extra.get("origin_member_id"))
 
     def probation_until(self, member_id: str) -> datetime | None:
         """When a migrated member's probation ends (its tier cannot be demoted before), or None.
@@ -203,8 +202,11 @@ class MemberQueries:
         >>> tree.probations()
         {'B': datetime.datetime(2027, 3, 1, 0, 0, tzinfo=datetime.timezone.utc)}
         """
-        return {member: extra["probation_until"] for member, extra in self._core.extra.items()
-                if extra.get("probation_until") is not None}
+        return {
+            member: extra["probation_until"]
+            for member, extra in self._core.extra.items()
+            if extra.get("probation_until") is not None
+        }
 
     def invite_code(self, member_id: str) -> str:
         """The member's invite code (邀请码): 7 characters, the last one a check character.
@@ -241,9 +243,15 @@ class MemberQueries:
         """
         core = self._core
         codes = core.codes.codes(core.inviter)
-        return [{"member_id": member, "inviter_id": core.inviter[member],
-                 **core.attributes(member), "invite_code": codes[member]}
-                for member in core.top_down()]
+        return [
+            {
+                "member_id": member,
+                "inviter_id": core.inviter[member],
+                **core.attributes(member),
+                "invite_code": codes[member],
+            }
+            for member in core.top_down()
+        ]
 
     def _require(self, member_id: str) -> None:
         if member_id not in self._core.inviter:

@@ -13,12 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from tuishou.errors import (
-    ArgumentTypeError,
-    InvalidInviteCodeError,
-    InvalidTreeError,
-    did_you_mean,
-)
+from tuishou.errors import ArgumentTypeError, InvalidInviteCodeError, InvalidTreeError, did_you_mean
 from tuishou.ids import id_problem, is_missing, time_problem
 from tuishou.members.codes import check_code
 
@@ -55,8 +50,12 @@ Status = Literal[
 STATUSES: tuple[str, ...] = get_args(Status)
 # The attributes every member node carries (see InviteTree), then the record-only fields.
 NODE_KEYS = (
-    "tier", "status", "joined_at",
-    "origin_platform", "origin_tier", "origin_member_id",  # set for members migrated in
+    "tier",
+    "status",
+    "joined_at",
+    "origin_platform",
+    "origin_tier",
+    "origin_member_id",  # set for members migrated in
     "probation_until",  # a migrated member's tier cannot be demoted before this time
 )
 RECORD_KEYS = ("member_id", "inviter_id", *NODE_KEYS, "invite_code")
@@ -78,8 +77,11 @@ class Origin:
         >>> Origin("每日一淘", "顾问").fields()["origin_tier"]
         '顾问'
         """
-        return {"origin_platform": self.platform, "origin_tier": self.source_tier,
-                "origin_member_id": self.source_member_id}
+        return {
+            "origin_platform": self.platform,
+            "origin_tier": self.source_tier,
+            "origin_member_id": self.source_member_id,
+        }
 
 
 NO_ORIGIN: dict[str, str | None] = dict.fromkeys(_OPTIONAL_TEXT)  # a member who joined here
@@ -122,8 +124,7 @@ def check_records(
             problems.append(f"record {index}: is a {type(record).__name__}, expected a mapping")
             continue
         # An empty cell however it was read (None, NaN, pandas' NA) is None, as in from_arrays.
-        row = {key: None if is_missing(value := record.get(key)) else value
-               for key in RECORD_KEYS}
+        row = {key: None if is_missing(value := record.get(key)) else value for key in RECORD_KEYS}
         row["status"] = "active" if row["status"] is None else row["status"]
         where = location("record", index, row["member_id"])
         row_problems = [f"{where}: {p}" for p in field_problems(row, record, tiers)]
@@ -201,8 +202,11 @@ def unknown_inviter(inviter: str, members: Collection[str]) -> str | None:
     return f"inviter_id={inviter!r} is not a member; {member_hint(inviter, members)}"
 
 
-def field_problems(row: dict[str, Any], record: Mapping[str, Any] | None = None,
-                   ladder: Sequence[str] | None = None) -> list[str]:
+def field_problems(
+    row: dict[str, Any],
+    record: Mapping[str, Any] | None = None,
+    ladder: Sequence[str] | None = None,
+) -> list[str]:
     """What is wrong with one record's fields (normalises its code and joined_at in place):
     :func:`member_problems`, then the fields only records have."""
     problems = member_problems(row, ladder)
@@ -284,8 +288,10 @@ def datetime_problems(row: dict[str, Any], key: str) -> list[str]:
         try:
             row[key] = value = datetime.fromisoformat(value)
         except ValueError:
-            return [f"{key}={value!r} is not an ISO date-time with an offset "
-                    "(e.g. '2026-01-31T09:00:00+08:00')"]
+            return [
+                f"{key}={value!r} is not an ISO date-time with an offset "
+                "(e.g. '2026-01-31T09:00:00+08:00')"
+            ]
     problem = None if value is None else time_problem(value, name=key)
     return [] if problem is None else [problem]
 
@@ -325,8 +331,9 @@ def cycle_problems(inviter_of: Mapping[str, str | None]) -> list[str]:
     return problems
 
 
-
 def _cycle(invites: list[str]) -> str:
     size = "" if len(invites) <= 10 else f" of {len(invites)} members"
-    return (f"cycle{size}: {' → '.join([*invites, invites[0]])} "
-            "(X → Y: X invited Y); a tree has no cycles")
+    return (
+        f"cycle{size}: {' → '.join([*invites, invites[0]])} "
+        "(X → Y: X invited Y); a tree has no cycles"
+    )

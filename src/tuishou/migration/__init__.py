@@ -9,5 +9,11 @@
 from tuishou.migration.report import MigratedMember, MigrationReport
 from tuishou.migration.team import MigrationPolicy, RosterEntry, TierMapping, migrate_team
 
-__all__ = ["MigratedMember", "MigrationPolicy", "MigrationReport", "RosterEntry", "TierMapping",
-           "migrate_team"]
+__all__ = [
+    "MigratedMember",
+    "MigrationPolicy",
+    "MigrationReport",
+    "RosterEntry",
+    "TierMapping",
+    "migrate_team",
+]

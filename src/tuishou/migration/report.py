@@ -75,12 +75,20 @@ class MigrationReport:
     def to_records(self) -> list[dict[str, Any]]:
         """One dict per member (for a DataFrame or a CSV), with the probation end."""
         return [
-            {"member_id": m.member_id, "inviter_id": m.inviter_id or self.attach_to,
-             "platform": m.platform, "source_tier": m.source_tier,
-             "source_member_id": m.source_member_id, "mapped_tier": m.mapped_tier,
-             "granted_tier": m.granted_tier, "capped": m.capped,
-             "unmapped": m.mapped_tier is None, "invite_code": m.invite_code,
-             "probation_until": self.probation_until, "evidence": m.evidence}
+            {
+                "member_id": m.member_id,
+                "inviter_id": m.inviter_id or self.attach_to,
+                "platform": m.platform,
+                "source_tier": m.source_tier,
+                "source_member_id": m.source_member_id,
+                "mapped_tier": m.mapped_tier,
+                "granted_tier": m.granted_tier,
+                "capped": m.capped,
+                "unmapped": m.mapped_tier is None,
+                "invite_code": m.invite_code,
+                "probation_until": self.probation_until,
+                "evidence": m.evidence,
+            }
             for m in self.members
         ]
 
@@ -93,12 +101,26 @@ class MigrationReport:
             "Granted tiers: " + ", ".join(f"{t} {n}" for t, n in self.by_tier.items()),
         ]
         rows = [("member", "inviter", "platform", "source tier", "granted", "note", "code")]
-        rows += [(m.member_id, m.inviter_id or self.attach_to or "-", m.platform, m.source_tier,
-                  m.granted_tier, m.note, m.invite_code or "") for m in self.members]
+        rows += [
+            (
+                m.member_id,
+                m.inviter_id or self.attach_to or "-",
+                m.platform,
+                m.source_tier,
+                m.granted_tier,
+                m.note,
+                m.invite_code or "",
+            )
+            for m in self.members
+        ]
         widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
-        lines += ["  " + "  ".join(cell + " " * (w - _width(cell))
-                                   for cell, w in zip(row, widths, strict=True)).rstrip()
-                  for row in rows]
+        lines += [
+            "  "
+            + "  ".join(
+                cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=True)
+            ).rstrip()
+            for row in rows
+        ]
         return "\n".join(lines)
 
 

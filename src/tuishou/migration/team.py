@@ -29,12 +29,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from tuishou.errors import (
-    InvalidPolicyError,
-    MigrationError,
-    TuishouError,
-    did_you_mean,
-)
+from tuishou.errors import InvalidPolicyError, MigrationError, TuishouError, did_you_mean
 from tuishou.ids import check_time, id_problem, normal_id
 from tuishou.members.records import Origin, cycle_problems, member_hint
 from tuishou.migration.report import MigratedMember, MigrationReport
@@ -62,8 +57,9 @@ def _not_blank(text: str) -> str:
     return text
 
 
-_Name = Annotated[str, Field(strict=True), AfterValidator(normalise_name),
-                  AfterValidator(_not_blank)]
+_Name = Annotated[
+    str, Field(strict=True), AfterValidator(normalise_name), AfterValidator(_not_blank)
+]
 
 _Text = Annotated[str, Field(strict=True), AfterValidator(_not_blank)]
 
@@ -121,8 +117,10 @@ class MigrationPolicy(FrozenModel):
         for index, row in enumerate(self.mappings):
             key = (row.platform, row.source_tier)
             if key in seen:
-                problems.append(f"mappings.{index}: ({row.platform}, {row.source_tier}) is "
-                                f"already mapped by mappings.{seen[key]}; keep one row")
+                problems.append(
+                    f"mappings.{index}: ({row.platform}, {row.source_tier}) is "
+                    f"already mapped by mappings.{seen[key]}; keep one row"
+                )
             seen.setdefault(key, index)
         if problems:
             raise Problems(problems)
@@ -136,22 +134,26 @@ class MigrationPolicy(FrozenModel):
         'pusher'
         """
         key = (normalise_name(platform), normalise_name(source_tier))
-        return next((row.tier for row in self.mappings
-                     if (row.platform, row.source_tier) == key), None)
+        return next(
+            (row.tier for row in self.mappings if (row.platform, row.source_tier) == key), None
+        )
 
     def check(self, ladder: TierLadder) -> None:
         """Refuse, with every problem, mapped tiers or a cap that ``ladder`` does not list."""
         problems = [
             f"mappings.{i} ({row.platform}, {row.source_tier}): tier {row.tier!r} is not in "
             f"the ladder; {did_you_mean(row.tier, ladder.names)}"
-            for i, row in enumerate(self.mappings) if row.tier not in ladder.names
+            for i, row in enumerate(self.mappings)
+            if row.tier not in ladder.names
         ]
         if self.cap is not None and self.cap not in ladder.names:
-            problems.append(f"cap: {self.cap!r} is not in the ladder; "
-                            f"{did_you_mean(self.cap, ladder.names)}")
+            problems.append(
+                f"cap: {self.cap!r} is not in the ladder; {did_you_mean(self.cap, ladder.names)}"
+            )
         if problems:
-            raise InvalidPolicyError.from_problems("migration policy does not fit the ladder",
-                                                   problems)
+            raise InvalidPolicyError.from_problems(
+                "migration policy does not fit the ladder", problems
+            )
 
 
 class RosterEntry(FrozenModel):
@@ -220,7 +222,10 @@ def migrate_team(
     _add(tree, members, attach_to, as_of, until)
     return MigrationReport(
         members=tuple(m.with_code(tree.invite_code(m.member_id)) for m in members),
-        attach_to=attach_to, as_of=as_of, probation_until=until, tiers=ladder.names,
+        attach_to=attach_to,
+        as_of=as_of,
+        probation_until=until,
+        tiers=ladder.names,
     )
 
 
@@ -232,8 +237,9 @@ def _parse(roster: Iterable[Any]) -> tuple[dict[int, RosterEntry], set[str], lis
     problems: list[str] = []
     for index, item in enumerate(roster):
         try:
-            entries[index] = item if isinstance(item, RosterEntry) \
-                else RosterEntry.model_validate(item)
+            entries[index] = (
+                item if isinstance(item, RosterEntry) else RosterEntry.model_validate(item)
+            )
         except TuishouError as exc:
             found = getattr(exc, "problems", (str(exc),))
             problems += [f"entry {index}: {problem}" for problem in found]
@@ -255,8 +261,9 @@ def _meant(member_id: str) -> set[str]:
     return {member_id, normal, "".join(char for char in normal if char.isprintable())}
 
 
-def _roster_problems(tree: InviteTree, entries: dict[int, RosterEntry], refused: set[str],
-                     attach_to: str | None) -> list[str]:
+def _roster_problems(
+    tree: InviteTree, entries: dict[int, RosterEntry], refused: set[str], attach_to: str | None
+) -> list[str]:
     problems: list[str] = []
     first: dict[str, int] = {}
     roster_ids = {entry.member_id for entry in entries.values()}
@@ -271,12 +278,16 @@ def _roster_problems(tree: InviteTree, entries: dict[int, RosterEntry], refused:
         if entry.inviter_id == entry.member_id:
             problems.append(f"{where}: invites itself (inviter_id={entry.inviter_id!r})")
         elif entry.inviter_id is not None and entry.inviter_id not in known:
-            where_inviter = "a member of the tree, not of the roster" \
-                if entry.inviter_id in tree else "not in the roster"
-            problems.append(f"{where}: inviter_id={entry.inviter_id!r} is {where_inviter}; "
-                            "inviters must be roster entries (leaders have none)")
-    links = {e.member_id: e.inviter_id for e in entries.values()
-             if e.inviter_id != e.member_id}
+            where_inviter = (
+                "a member of the tree, not of the roster"
+                if entry.inviter_id in tree
+                else "not in the roster"
+            )
+            problems.append(
+                f"{where}: inviter_id={entry.inviter_id!r} is {where_inviter}; "
+                "inviters must be roster entries (leaders have none)"
+            )
+    links = {e.member_id: e.inviter_id for e in entries.values() if e.inviter_id != e.member_id}
     problems += cycle_problems(links)
     if attach_to is not None:
         problems += _attach_problems(tree, attach_to)
@@ -289,39 +300,63 @@ def _attach_problems(tree: InviteTree, attach_to: object) -> list[str]:
     if problem is not None:
         return [problem]
     if attach_to not in tree:
-        return [f"attach_to={attach_to!r} is not a member of the tree; "
-                f"{member_hint(attach_to, tree)}"]
+        return [
+            f"attach_to={attach_to!r} is not a member of the tree; {member_hint(attach_to, tree)}"
+        ]
     return []
 
 
-def _grant(entries: dict[int, RosterEntry], ladder: TierLadder, policy: MigrationPolicy,
-           tree: InviteTree, problems: list[str]) -> list[MigratedMember]:
+def _grant(
+    entries: dict[int, RosterEntry],
+    ladder: TierLadder,
+    policy: MigrationPolicy,
+    tree: InviteTree,
+    problems: list[str],
+) -> list[MigratedMember]:
     cap = ladder.rank(policy.cap) if policy.cap is not None else len(ladder.names) - 1
     members = []
     for index, entry in entries.items():
         mapped = policy.tier_for(entry.platform, entry.source_tier)
         if mapped is None and policy.on_unmapped == "reject":
             known = [r.source_tier for r in policy.mappings if r.platform == entry.platform]
-            hint = did_you_mean(entry.source_tier, known) if known else \
-                f"no mapping for platform {entry.platform!r} at all"
-            problems.append(f"entry {index} (member_id={entry.member_id!r}): ({entry.platform}, "
-                            f"{entry.source_tier}) has no mapping; {hint}")
+            hint = (
+                did_you_mean(entry.source_tier, known)
+                if known
+                else f"no mapping for platform {entry.platform!r} at all"
+            )
+            problems.append(
+                f"entry {index} (member_id={entry.member_id!r}): ({entry.platform}, "
+                f"{entry.source_tier}) has no mapping; {hint}"
+            )
             continue
         rank = ladder.rank(mapped) if mapped is not None else 0
         granted = ladder.names[min(rank, cap)]
         if tree.tiers is not None and granted not in tree.tiers:
             problems.append(f"entry {index}: tier {granted!r} is not one the tree accepts")
-        members.append(MigratedMember(
-            member_id=entry.member_id, inviter_id=entry.inviter_id, platform=entry.platform,
-            source_tier=entry.source_tier, source_member_id=entry.source_member_id,
-            mapped_tier=mapped, granted_tier=granted, capped=rank > cap,
-            evidence=entry.evidence, invite_code=None,
-        ))
+        members.append(
+            MigratedMember(
+                member_id=entry.member_id,
+                inviter_id=entry.inviter_id,
+                platform=entry.platform,
+                source_tier=entry.source_tier,
+                source_member_id=entry.source_member_id,
+                mapped_tier=mapped,
+                granted_tier=granted,
+                capped=rank > cap,
+                evidence=entry.evidence,
+                invite_code=None,
+            )
+        )
     return members
 
 
-def _add(tree: InviteTree, members: list[MigratedMember], attach_to: str | None,
-         as_of: datetime, until: datetime) -> None:
+def _add(
+    tree: InviteTree,
+    members: list[MigratedMember],
+    attach_to: str | None,
+    as_of: datetime,
+    until: datetime,
+) -> None:
     """Add leaders first, then each generation; undo everything if anything fails."""
     by_inviter: dict[str | None, list[MigratedMember]] = {}
     for member in members:
@@ -333,8 +368,11 @@ def _add(tree: InviteTree, members: list[MigratedMember], attach_to: str | None,
     try:
         for m in ordered:
             tree.add_member(
-                m.member_id, inviter_id=m.inviter_id or attach_to, tier=m.granted_tier,
-                joined_at=as_of, probation_until=until,
+                m.member_id,
+                inviter_id=m.inviter_id or attach_to,
+                tier=m.granted_tier,
+                joined_at=as_of,
+                probation_until=until,
                 origin=Origin(m.platform, m.source_tier, m.source_member_id),
             )
             added.append(m.member_id)

@@ -57,8 +57,10 @@ class DifferentialRule(RuleBase):
         # No order has more peers than uplines: a bound of MAX_GENERATION loses nothing and
         # keeps every count the engine holds within its integer widths.
         if value > MAX_GENERATION:
-            raise ValueError(f"peer_max={value} is above the limit of {MAX_GENERATION}; an "
-                             f"order pays at most one peer bonus per upline")
+            raise ValueError(
+                f"peer_max={value} is above the limit of {MAX_GENERATION}; an "
+                f"order pays at most one peer bonus per upline"
+            )
         return value
 
     def max_share(self) -> Decimal:
@@ -97,9 +99,13 @@ class DifferentialRule(RuleBase):
         >>> DifferentialRule(kind="differential", rates={"b": "0.5"}).units(("a", "b")).table
         (0, 5000, 0)
         """
-        return DifferentialUnits({t: rate_units(r) for t, r in self.rates.items()},
-                                 rank_table(self.rates, tiers), rate_units(self.peer_rate),
-                                 self.peer_max, self.include_seller)
+        return DifferentialUnits(
+            {t: rate_units(r) for t, r in self.rates.items()},
+            rank_table(self.rates, tiers),
+            rate_units(self.peer_rate),
+            self.peer_max,
+            self.include_seller,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +161,13 @@ class DifferentialUnits:
             rank = ranks[generation]
             rate = table[rank]
             raise_ = rate > paid
-            peer = (~raise_ & (generation >= 1) & (rank == top) & (rank != self.nobody)
-                    & (peers < peer_max))
+            peer = (
+                ~raise_
+                & (generation >= 1)
+                & (rank == top)
+                & (rank != self.nobody)
+                & (peers < peer_max)
+            )
             yield generation, "differential", np.where(raise_, rate - paid, 0)
             yield generation, "peer", np.where(peer, self.peer_rate, 0)
             peers += peer

@@ -38,9 +38,12 @@ class LayersRule(RuleBase):
         >>> LayersRule(kind="layers", rates={"m": ["0.02", "0.01"]}).problems(1)
         ["rates['m'] lists 2 generations but max_generation=1; shorten the list or raise ..."]
         """
-        return [f"rates[{tier!r}] lists {len(rates)} generations but "
-                f"max_generation={max_generation}; shorten the list or raise max_generation"
-                for tier, rates in self.rates.items() if len(rates) > max_generation]
+        return [
+            f"rates[{tier!r}] lists {len(rates)} generations but "
+            f"max_generation={max_generation}; shorten the list or raise max_generation"
+            for tier, rates in self.rates.items()
+            if len(rates) > max_generation
+        ]
 
     def depth(self) -> int:
         """The number of generations the longest list of rates names."""
@@ -49,8 +52,10 @@ class LayersRule(RuleBase):
     def max_share(self) -> Decimal:
         """The most this rule can pay for one order: the top rate of every generation."""
         return sum(
-            (max((r[g] for r in self.rates.values() if g < len(r)), default=Decimal(0))
-             for g in range(self.depth())),
+            (
+                max((r[g] for r in self.rates.values() if g < len(r)), default=Decimal(0))
+                for g in range(self.depth())
+            ),
             Decimal(0),
         )
 
@@ -81,10 +86,13 @@ class LayersRule(RuleBase):
         >>> LayersRule(kind="layers", rates={"b": ["0.02", "0.01"]}).units(("a", "b")).tables
         ((0, 200, 0), (0, 100, 0))
         """
-        by_generation = [{t: r[g] for t, r in self.rates.items() if g < len(r)}
-                         for g in range(self.depth())]
-        return LayersUnits({t: tuple(rate_units(r) for r in rs) for t, rs in self.rates.items()},
-                           tuple(rank_table(rates, tiers) for rates in by_generation))
+        by_generation = [
+            {t: r[g] for t, r in self.rates.items() if g < len(r)} for g in range(self.depth())
+        ]
+        return LayersUnits(
+            {t: tuple(rate_units(r) for r in rs) for t, rs in self.rates.items()},
+            tuple(rank_table(rates, tiers) for rates in by_generation),
+        )
 
 
 @dataclass(frozen=True, slots=True)

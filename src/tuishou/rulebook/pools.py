@@ -27,8 +27,9 @@ Values = Sequence[Any] | npt.NDArray[Any]  # the distinct values of an encoded c
 Codes = npt.NDArray[np.integer[Any]]  # each row's code into them (-1: none)
 
 
-def pool_rate(sku_rates: Mapping[str, _R], group_rates: Mapping[str, _R], sku: str,
-              group: str) -> tuple[_R, RateFrom] | None:
+def pool_rate(
+    sku_rates: Mapping[str, _R], group_rates: Mapping[str, _R], sku: str, group: str
+) -> tuple[_R, RateFrom] | None:
     """A line's pool rate and where it comes from, or None when neither has a rate.
 
     >>> pool_rate({"gift": 5000}, {"eco": 2000}, "gift", "eco")
@@ -43,8 +44,14 @@ def pool_rate(sku_rates: Mapping[str, _R], group_rates: Mapping[str, _R], sku: s
     return None if rate is None else (rate, "group")
 
 
-def pool_rates(sku_rates: Mapping[str, int], group_rates: Mapping[str, int],
-               skus: Values, sku_codes: Codes, groups: Values, group_codes: Codes) -> IntArray:
+def pool_rates(
+    sku_rates: Mapping[str, int],
+    group_rates: Mapping[str, int],
+    skus: Values,
+    sku_codes: Codes,
+    groups: Values,
+    group_codes: Codes,
+) -> IntArray:
     """``pool_rate`` in 1/10 000 for encoded lines: ``skus[sku_codes[i]]`` is line i's SKU
     (code -1: none), ``groups[group_codes[i]]`` its group; ``NO_RATE`` where neither has one.
 
@@ -56,8 +63,7 @@ def pool_rates(sku_rates: Mapping[str, int], group_rates: Mapping[str, int],
     rates: IntArray = by_group[group_codes]
     if not sku_rates:
         return rates
-    by_sku = np.array([sku_rates.get(s, NO_RATE) for s in skus] + [NO_RATE],
-                      dtype=np.int64)
+    by_sku = np.array([sku_rates.get(s, NO_RATE) for s in skus] + [NO_RATE], dtype=np.int64)
     overridden = (by_sku >= 0)[sku_codes]  # usually few lines: patch them in place
     rates[overridden] = by_sku[sku_codes[overridden]]
     return rates

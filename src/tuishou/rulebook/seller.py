@@ -58,8 +58,9 @@ class SellerRule(RuleBase):
         >>> SellerRule(kind="seller", rates={"b": "0.05"}).units(("a", "b")).table
         (0, 500, 0)
         """
-        return SellerUnits({t: rate_units(r) for t, r in self.rates.items()},
-                           rank_table(self.rates, tiers))
+        return SellerUnits(
+            {t: rate_units(r) for t, r in self.rates.items()}, rank_table(self.rates, tiers)
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,14 +6,7 @@ are re-exported here, the import path to use.
 """
 
 from tuishou.settlement.compute import resettle, settle, settle_chain, settle_many
-from tuishou.settlement.results import (
-    Attribution,
-    ChainLink,
-    LinePool,
-    Payout,
-    Settlement,
-    Share,
-)
+from tuishou.settlement.results import Attribution, ChainLink, LinePool, Payout, Settlement, Share
 
 __all__ = [
     "Attribution",

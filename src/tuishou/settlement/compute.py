@@ -101,13 +101,19 @@ def resettle(previous: Settlement, order: Order) -> Settlement:
         raise ArgumentTypeError(f"order is a {type(order).__name__}, expected Order")
     policy = previous.policy
     if order.order_id != previous.order_id:
-        raise InvalidOrderError(f"order_id={order.order_id!r} is not the settled order "
-                                f"{previous.order_id!r}")
+        raise InvalidOrderError(
+            f"order_id={order.order_id!r} is not the settled order {previous.order_id!r}"
+        )
     return settle_chain(policy, order, previous.seller_id, previous.attribution, previous.chain)
 
 
-def settle_chain(policy: Policy, order: Order, seller: str | None, attribution: Attribution,
-                 chain: tuple[ChainLink, ...]) -> Settlement:
+def settle_chain(
+    policy: Policy,
+    order: Order,
+    seller: str | None,
+    attribution: Attribution,
+    chain: tuple[ChainLink, ...],
+) -> Settlement:
     """Settle ``order`` on a given chain (steps 2, 4 and 5 of the module docs)."""
     lines = _line_pools(policy, order)
     shares = _shares(policy, chain) if chain else ()
@@ -115,15 +121,29 @@ def settle_chain(policy: Policy, order: Order, seller: str | None, attribution: 
     pool, amounts, lines = _allocate(policy, lines, [share.units for share in paying])
     exact_pool = sum(_units(line) for line in lines)
     payouts = tuple(
-        Payout(s.member_id, s.rule, s.kind, s.generation, amount,
-               exact_fen(exact_pool * s.units, 2 * RATE_PLACES), s.share)
+        Payout(
+            s.member_id,
+            s.rule,
+            s.kind,
+            s.generation,
+            amount,
+            exact_fen(exact_pool * s.units, 2 * RATE_PLACES),
+            s.share,
+        )
         for s, amount in zip(paying, amounts, strict=True)
         if amount > 0
     )
     return Settlement(
-        order_id=order.order_id, seller_id=seller, pool=pool, payouts=payouts,
-        retained=pool - sum(p.amount for p in payouts), attribution=attribution,
-        policy=policy, lines=lines, chain=chain, shares=shares,
+        order_id=order.order_id,
+        seller_id=seller,
+        pool=pool,
+        payouts=payouts,
+        retained=pool - sum(p.amount for p in payouts),
+        attribution=attribution,
+        policy=policy,
+        lines=lines,
+        chain=chain,
+        shares=shares,
         own_link=order.sharer_id if order.sharer_id == order.buyer_id else None,
     )
 
@@ -188,8 +208,17 @@ def _line_pools(policy: Policy, order: Order) -> tuple[LinePool, ...]:
         found = pool_rate(policy.sku_rates, policy.group_rates, line.sku, line.group)
         assert found is not None  # the group has a rate
         rate, rate_from = found
-        lines.append(LinePool(line.sku, line.group, line.amount, rate, rate_from,
-                              exact_fen(line.amount * rate_units(rate), RATE_PLACES), None))
+        lines.append(
+            LinePool(
+                line.sku,
+                line.group,
+                line.amount,
+                rate,
+                rate_from,
+                exact_fen(line.amount * rate_units(rate), RATE_PLACES),
+                None,
+            )
+        )
     return tuple(lines)
 
 
@@ -224,9 +253,19 @@ def _shares(policy: Policy, chain: tuple[ChainLink, ...]) -> tuple[Share, ...]:
         for generation, kind, share in units.shares(ranks):
             if share > 0:
                 link = counted[generation]
-                found.append((payout_order(generation, position, kind),
-                              Share(link.member_id, rule.name, kind, generation, share,
-                                    link.status == "active")))
+                found.append(
+                    (
+                        payout_order(generation, position, kind),
+                        Share(
+                            link.member_id,
+                            rule.name,
+                            kind,
+                            generation,
+                            share,
+                            link.status == "active",
+                        ),
+                    )
+                )
     return tuple(share for _, share in sorted(found, key=lambda item: item[0]))
 
 
@@ -235,12 +274,14 @@ def _allocate(
 ) -> tuple[int, list[int], tuple[LinePool, ...]]:
     """Round the pool and every paying share (``rounding.round_order``); return (pool,
     amounts, lines), the lines with their rounded pools when rounding per line."""
-    rounded = round_order([_units(line) for line in lines], units, policy.rounding,
-                          policy.rounding_scope)
+    rounded = round_order(
+        [_units(line) for line in lines], units, policy.rounding, policy.rounding_scope
+    )
     if rounded.lines is not None:
-        lines = tuple(LinePool(line.sku, line.group, line.amount, line.rate, line.rate_from,
-                               line.exact, pool)
-                      for line, pool in zip(lines, rounded.lines, strict=True))
+        lines = tuple(
+            LinePool(line.sku, line.group, line.amount, line.rate, line.rate_from, line.exact, pool)
+            for line, pool in zip(lines, rounded.lines, strict=True)
+        )
     return rounded.pool, rounded.amounts, lines
 
 

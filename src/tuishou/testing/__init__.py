@@ -23,8 +23,9 @@ try:
 except ModuleNotFoundError as exc:  # pragma: no cover  (the dev environment has hypothesis)
     if exc.name != "hypothesis":
         raise
-    raise ImportError("tuishou.testing needs hypothesis, which is not installed: "
-                      "pip install 'tuishou[testing]'") from exc
+    raise ImportError(
+        "tuishou.testing needs hypothesis, which is not installed: pip install 'tuishou[testing]'"
+    ) from exc
 
 from tuishou.errors import InvariantError
 from tuishou.invariants import INVARIANTS, check_settlement

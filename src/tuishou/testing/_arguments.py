@@ -36,16 +36,19 @@ def check_sizes(min_size: object, max_size: object, *, least: int = 0) -> tuple[
     low = check_count("min_size", min_size, least=least)
     high = check_count("max_size", max_size, least=least)
     if low > high:
-        raise InvalidArgumentError(f"min_size={low} > max_size={high}; "
-                                   "min_size must be at most max_size")
+        raise InvalidArgumentError(
+            f"min_size={low} > max_size={high}; min_size must be at most max_size"
+        )
     return low, high
 
 
 def check_names(name: str, values: object) -> tuple[str, ...]:
     """``values`` as a tuple if it is a non-empty collection of distinct non-empty strings."""
     if isinstance(values, str) or not isinstance(values, Collection):
-        raise ArgumentTypeError(f"{name}={values!r} is a {type(values).__name__}; pass a tuple "
-                                f"of names, e.g. {name}=('a', 'b')")
+        raise ArgumentTypeError(
+            f"{name}={values!r} is a {type(values).__name__}; pass a tuple "
+            f"of names, e.g. {name}=('a', 'b')"
+        )
     names = tuple(values)
     bad = [v for v in names if not isinstance(v, str) or not v.strip()]
     if bad:
@@ -61,8 +64,9 @@ def check_names(name: str, values: object) -> tuple[str, ...]:
 def check_ratio(name: str, value: object) -> float:
     """``value`` if it is a number in [0, 1] (a probability, not money: floats are fine)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ArgumentTypeError(f"{name}={value!r} is a {type(value).__name__}; pass a number "
-                                "in [0, 1], e.g. 0.25")
+        raise ArgumentTypeError(
+            f"{name}={value!r} is a {type(value).__name__}; pass a number in [0, 1], e.g. 0.25"
+        )
     if not 0 <= value <= 1:
         raise InvalidArgumentError(f"{name}={value} is outside [0, 1]")
     return float(value)
@@ -78,8 +82,7 @@ def check_text(name: str, value: object) -> str:
 def check_flag(name: str, value: object) -> bool:
     """``value`` if it is True or False."""
     if not isinstance(value, bool):
-        raise ArgumentTypeError(f"{name}={value!r} is a {type(value).__name__}; "
-                                "pass True or False")
+        raise ArgumentTypeError(f"{name}={value!r} is a {type(value).__name__}; pass True or False")
     return value
 
 

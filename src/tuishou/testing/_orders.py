@@ -104,27 +104,45 @@ class _Parts:
     lines: st.SearchStrategy[list[OrderLine]]
 
 
-def _parts(tree: InviteTree, groups: Sequence[str], skus: Sequence[str], max_lines: int,
-           max_amount: int | None) -> _Parts:
+def _parts(
+    tree: InviteTree,
+    groups: Sequence[str],
+    skus: Sequence[str],
+    max_lines: int,
+    max_amount: int | None,
+) -> _Parts:
     """Check the arguments; take the members now, so that every draw sees the same."""
     if not isinstance(tree, InviteTree):
-        raise ArgumentTypeError(f"tree is a {type(tree).__name__}, expected InviteTree; draw "
-                                "one with invite_trees() or build one with "
-                                "InviteTree.from_records(records)")
+        raise ArgumentTypeError(
+            f"tree is a {type(tree).__name__}, expected InviteTree; draw "
+            "one with invite_trees() or build one with "
+            "InviteTree.from_records(records)"
+        )
     max_lines = check_count("max_lines", max_lines, least=1)
-    lines = st.lists(_lines(check_names("groups", groups), check_names("skus", skus),
-                            _line_bound(max_amount, max_lines)),
-                     min_size=1, max_size=max_lines)
+    lines = st.lists(
+        _lines(
+            check_names("groups", groups),
+            check_names("skus", skus),
+            _line_bound(max_amount, max_lines),
+        ),
+        min_size=1,
+        max_size=max_lines,
+    )
     # Newest members first: hypothesis favours the first of a sample, and members that joined
     # last (deepest, in a tree built from records) have the longest chains above them.
     members = tuple(tree)[::-1]
     guest = st.just(_guest(members))
     if not members:
-        return _Parts(sample(("guest", "nobody")), {"guest": guest, "nobody": st.none()},
-                      st.nothing(), lines)
+        return _Parts(
+            sample(("guest", "nobody")), {"guest": guest, "nobody": st.none()}, st.nothing(), lines
+        )
     member = sample(members)
-    buyers = {"member": member, "guest": guest, "nobody": st.none(),
-              "shared": member | guest | st.none()}
+    buyers = {
+        "member": member,
+        "guest": guest,
+        "nobody": st.none(),
+        "shared": member | guest | st.none(),
+    }
     return _Parts(sample(_HOW), buyers, member, lines)
 
 
@@ -133,8 +151,11 @@ def _fields(draw: st.DrawFn, parts: _Parts) -> dict[str, Any]:
     """An order but its id: drawn alike for one order or a list of them."""
     lines = draw(parts.lines)
     how = draw(parts.how)
-    return {"buyer_id": draw(parts.buyers[how]),
-            "sharer_id": draw(parts.sharers) if how == "shared" else None, "lines": lines}
+    return {
+        "buyer_id": draw(parts.buyers[how]),
+        "sharer_id": draw(parts.sharers) if how == "shared" else None,
+        "lines": lines,
+    }
 
 
 def _order(order_id: str, fields: dict[str, Any]) -> Order:
@@ -145,13 +166,19 @@ def _numbered(drawn: list[dict[str, Any]]) -> list[Order]:
     return [Order(order_id=f"o{i}", **fields) for i, fields in enumerate(drawn)]
 
 
-def _lines(groups: tuple[str, ...], skus: tuple[str, ...],
-           max_amount: int) -> st.SearchStrategy[OrderLine]:
+def _lines(
+    groups: tuple[str, ...], skus: tuple[str, ...], max_amount: int
+) -> st.SearchStrategy[OrderLine]:
     # Hypothesis draws most amounts below ¥10 000 and a tenth above ¥10 000 000, and the bound
     # itself now and then: no mixture of ranges needed, which would shrink worse.
     amounts = st.integers(0, max_amount)
-    return st.builds(OrderLine, sku=sample(skus), group=sample(groups),
-                     amount=amounts, quantity=st.integers(1, _MAX_QUANTITY))
+    return st.builds(
+        OrderLine,
+        sku=sample(skus),
+        group=sample(groups),
+        amount=amounts,
+        quantity=st.integers(1, _MAX_QUANTITY),
+    )
 
 
 def _line_bound(max_amount: int | None, max_lines: int) -> int:
@@ -162,12 +189,14 @@ def _line_bound(max_amount: int | None, max_lines: int) -> int:
     if bound * max_lines > MAX_ORDER_FEN:
         raise InvalidArgumentError(
             f"max_amount={bound} x max_lines={max_lines} is above the supported order amount "
-            f"MAX_ORDER_FEN={MAX_ORDER_FEN}; use max_amount <= {MAX_ORDER_FEN // max_lines}")
+            f"MAX_ORDER_FEN={MAX_ORDER_FEN}; use max_amount <= {MAX_ORDER_FEN // max_lines}"
+        )
     return bound
 
 
 def _guest(members: tuple[str, ...]) -> str:
     """A buyer id the tree does not know: "guest", or "guest-1", ... if a member has it."""
     taken = set(members)
-    return next(g for g in ("guest", *(f"guest-{n}" for n in range(1, len(taken) + 2)))
-                if g not in taken)
+    return next(
+        g for g in ("guest", *(f"guest-{n}" for n in range(1, len(taken) + 2))) if g not in taken
+    )

@@ -86,27 +86,34 @@ def policies(
 
 
 @st.composite
-def _policies(draw: st.DrawFn, tiers: tuple[str, ...], groups: tuple[str, ...],
-              skus: tuple[str, ...], max_rules: int,
-              generations: st.SearchStrategy[int]) -> Policy:
+def _policies(
+    draw: st.DrawFn,
+    tiers: tuple[str, ...],
+    groups: tuple[str, ...],
+    skus: tuple[str, ...],
+    max_rules: int,
+    generations: st.SearchStrategy[int],
+) -> Policy:
     max_generation = draw(generations)
     rules: list[dict[str, Any]] = []
     count = draw(sample((*range(1, max_rules + 1), 0)))  # no rules at all last: it is rarer
     for slice_ in _split(draw, RATE_SCALE, count):
         kind = draw(sample(_KINDS))
         rules.append(_rule(draw, kind, f"{kind}-{len(rules)}", slice_, tiers, max_generation))
-    return Policy.model_validate({
-        "name": "drawn",
-        "tiers": tiers,
-        "group_rates": {group: _rate(draw(_units_upto(RATE_SCALE))) for group in groups},
-        "sku_rates": draw(_sku_rates(skus)),
-        "self_purchase": draw(st.booleans()),
-        "max_generation": max_generation,
-        "compression": draw(st.booleans()),
-        "rounding": draw(sample(("largest_remainder", "floor"))),
-        "rounding_scope": draw(sample(("order", "line"))),
-        "rules": rules,
-    })
+    return Policy.model_validate(
+        {
+            "name": "drawn",
+            "tiers": tiers,
+            "group_rates": {group: _rate(draw(_units_upto(RATE_SCALE))) for group in groups},
+            "sku_rates": draw(_sku_rates(skus)),
+            "self_purchase": draw(st.booleans()),
+            "max_generation": max_generation,
+            "compression": draw(st.booleans()),
+            "rounding": draw(sample(("largest_remainder", "floor"))),
+            "rounding_scope": draw(sample(("order", "line"))),
+            "rules": rules,
+        }
+    )
 
 
 def _generations(max_generation: object) -> st.SearchStrategy[int]:
@@ -116,36 +123,53 @@ def _generations(max_generation: object) -> st.SearchStrategy[int]:
     if isinstance(max_generation, st.SearchStrategy):
         return max_generation.map(functools.partial(check_count, "max_generation", least=0))
     if isinstance(max_generation, bool) or not isinstance(max_generation, int):
-        raise ArgumentTypeError(f"max_generation={max_generation!r} is a "
-                                f"{type(max_generation).__name__}; pass an int, a strategy of "
-                                "ints (e.g. st.integers(0, 300)) or None")
+        raise ArgumentTypeError(
+            f"max_generation={max_generation!r} is a "
+            f"{type(max_generation).__name__}; pass an int, a strategy of "
+            "ints (e.g. st.integers(0, 300)) or None"
+        )
     return st.just(check_count("max_generation", max_generation, least=0))
 
 
-def _rule(draw: st.DrawFn, kind: str, name: str, slice_: int, tiers: tuple[str, ...],
-          max_generation: int) -> dict[str, Any]:
+def _rule(
+    draw: st.DrawFn, kind: str, name: str, slice_: int, tiers: tuple[str, ...], max_generation: int
+) -> dict[str, Any]:
     """One rule paying at most ``slice_`` basis points of the pool for one order."""
     some_tiers = tiers if draw(st.booleans()) else draw(_some(tiers))  # a missing rate is 0
     if kind == "seller":
-        return {"kind": kind, "name": name,
-                "rates": {t: _rate(draw(_units_upto(slice_))) for t in some_tiers}}
+        return {
+            "kind": kind,
+            "name": name,
+            "rates": {t: _rate(draw(_units_upto(slice_))) for t in some_tiers},
+        }
     if kind == "layers":
-        return {"kind": kind, "name": name,
-                "rates": _layers(draw, slice_, some_tiers, max_generation)}
+        return {
+            "kind": kind,
+            "name": name,
+            "rates": _layers(draw, slice_, some_tiers, max_generation),
+        }
     peers = tuple(range(_MAX_PEERS + 1))
-    peer_max = draw(sample(peers) if max_generation <= _EACH  # deep: a peer at every generation
-                    else sample((*peers, max_generation)) | st.integers(0, max_generation))
+    peer_max = draw(
+        sample(peers)
+        if max_generation <= _EACH  # deep: a peer at every generation
+        else sample((*peers, max_generation)) | st.integers(0, max_generation)
+    )
     # Peer bonuses take at most half the slice: the tier rates they follow need the rest.
     peer_rate = draw(_units_upto(slice_ // (2 * peer_max))) if peer_max else 0
     top = slice_ - peer_rate * peer_max
-    return {"kind": kind, "name": name,
-            "rates": {t: _rate(draw(_units_upto(top))) for t in some_tiers},
-            "include_seller": draw(st.booleans()),
-            "peer_rate": _rate(peer_rate), "peer_max": peer_max}
+    return {
+        "kind": kind,
+        "name": name,
+        "rates": {t: _rate(draw(_units_upto(top))) for t in some_tiers},
+        "include_seller": draw(st.booleans()),
+        "peer_rate": _rate(peer_rate),
+        "peer_max": peer_max,
+    }
 
 
-def _layers(draw: st.DrawFn, slice_: int, tiers: Sequence[str],
-            max_generation: int) -> dict[str, list[str]]:
+def _layers(
+    draw: st.DrawFn, slice_: int, tiers: Sequence[str], max_generation: int
+) -> dict[str, list[str]]:
     """Rates per tier and generation within ``slice_``: each of the first ``_EACH`` generations
     takes a slice of the rule's slice; deeper ones share what is left, at one rate for every
     tier that has a rate for all of the first ``_EACH`` (so that long chains pay throughout)."""
@@ -189,8 +213,9 @@ def _portion(left: int, parts: int) -> st.SearchStrategy[int]:
 def _units_upto(cap: int) -> st.SearchStrategy[int]:
     """Basis points in [0, cap]: often round, so that rounding ties really happen, or ``cap``
     itself, so that a policy may pay its whole budget; else any."""
-    return sample(tuple(sorted({*(u for u in _ROUND_UNITS if u <= cap), cap}))) \
-        | st.integers(0, cap)
+    return sample(tuple(sorted({*(u for u in _ROUND_UNITS if u <= cap), cap}))) | st.integers(
+        0, cap
+    )
 
 
 @functools.cache

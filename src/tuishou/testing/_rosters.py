@@ -91,35 +91,65 @@ def rosters(
     (['r0', 'A'], 2)
     """
     low, high = check_sizes(min_size, max_size, least=1)
-    return _rosters(low, high, check_names("tiers", tiers), check_names("platforms", platforms),
-                    check_names("source_tiers", source_tiers), check_text("id_prefix", id_prefix))
+    return _rosters(
+        low,
+        high,
+        check_names("tiers", tiers),
+        check_names("platforms", platforms),
+        check_names("source_tiers", source_tiers),
+        check_text("id_prefix", id_prefix),
+    )
 
 
 @st.composite
-def _rosters(draw: st.DrawFn, min_size: int, max_size: int, tiers: tuple[str, ...],
-             platforms: tuple[str, ...], source_tiers: tuple[str, ...], prefix: str) -> Roster:
+def _rosters(
+    draw: st.DrawFn,
+    min_size: int,
+    max_size: int,
+    tiers: tuple[str, ...],
+    platforms: tuple[str, ...],
+    source_tiers: tuple[str, ...],
+    prefix: str,
+) -> Roster:
     # The policy maps every (platform, source tier), used or not: the draws do not depend on
     # the entries, so that shrinking can delete entries without disturbing the policy.
     policy = draw(_policies(platforms, source_tiers, tiers))
     # Each entry is drawn on its own, so that shrinking deletes entries like list items:
     # (has an inviter?, which earlier entry, platform, source tier, has a source id?). Three
     # in four have an inviter; shrinking moves to leaders, as trees shrink to roots.
-    drawn = draw(st.lists(st.tuples(sample((False, True, True, True)), st.integers(0, max_size),
-                                    sample(platforms), sample(source_tiers), st.booleans()),
-                          min_size=min_size, max_size=max_size))
+    drawn = draw(
+        st.lists(
+            st.tuples(
+                sample((False, True, True, True)),
+                st.integers(0, max_size),
+                sample(platforms),
+                sample(source_tiers),
+                st.booleans(),
+            ),
+            min_size=min_size,
+            max_size=max_size,
+        )
+    )
     entries = [
-        RosterEntry(member_id=f"{prefix}{i}",
-                    inviter_id=f"{prefix}{i - 1 - earlier % i}" if i and invited else None,
-                    platform=platform, source_tier=source,
-                    source_member_id=f"src-{i}" if with_id else None)
+        RosterEntry(
+            member_id=f"{prefix}{i}",
+            inviter_id=f"{prefix}{i - 1 - earlier % i}" if i and invited else None,
+            platform=platform,
+            source_tier=source,
+            source_member_id=f"src-{i}" if with_id else None,
+        )
         for i, (invited, earlier, platform, source, with_id) in enumerate(drawn)
     ]
     return Roster(entries=draw(st.permutations(entries)), policy=policy)
 
 
 @st.composite
-def _policies(draw: st.DrawFn, platforms: tuple[str, ...], source_tiers: tuple[str, ...],
-              tiers: tuple[str, ...]) -> MigrationPolicy:
+def _policies(
+    draw: st.DrawFn,
+    platforms: tuple[str, ...],
+    source_tiers: tuple[str, ...],
+    tiers: tuple[str, ...],
+) -> MigrationPolicy:
     """A row for every (platform, source tier); under "lowest", some rows are left out."""
     on_unmapped = draw(sample(("reject", "lowest")))
     rows = []
@@ -128,5 +158,9 @@ def _policies(draw: st.DrawFn, platforms: tuple[str, ...], source_tiers: tuple[s
             tier = draw(sample(tiers))
             if on_unmapped == "reject" or not draw(st.booleans()):  # shrinks to mapped
                 rows.append(TierMapping(platform=platform, source_tier=source, tier=tier))
-    return MigrationPolicy(mappings=rows, cap=draw(st.none() | sample(tiers)),
-                           probation_days=draw(sample(_PROBATION_DAYS)), on_unmapped=on_unmapped)
+    return MigrationPolicy(
+        mappings=rows,
+        cap=draw(st.none() | sample(tiers)),
+        probation_days=draw(sample(_PROBATION_DAYS)),
+        on_unmapped=on_unmapped,
+    )

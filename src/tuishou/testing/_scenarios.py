@@ -58,15 +58,25 @@ def scenarios(
     """
     names = check_names("tiers", tiers)
     group_names, sku_names = check_names("groups", groups), check_names("skus", skus)
-    options = {"groups": group_names, "skus": sku_names,
-               "max_lines": check_count("max_lines", max_lines, least=1)}
-    trees = invite_trees(max_size=check_count("max_size", max_size, least=1), tiers=names,
-                         suspended_ratio=check_ratio("suspended_ratio", suspended_ratio))
+    options = {
+        "groups": group_names,
+        "skus": sku_names,
+        "max_lines": check_count("max_lines", max_lines, least=1),
+    }
+    trees = invite_trees(
+        max_size=check_count("max_size", max_size, least=1),
+        tiers=names,
+        suspended_ratio=check_ratio("suspended_ratio", suspended_ratio),
+    )
     return _scenarios(policies(tiers=names, groups=group_names, skus=sku_names), trees, options)
 
 
 @st.composite
-def _scenarios(draw: st.DrawFn, drawn_policies: st.SearchStrategy[Policy],
-               drawn_trees: st.SearchStrategy[InviteTree], options: dict[str, Any]) -> Scenario:
+def _scenarios(
+    draw: st.DrawFn,
+    drawn_policies: st.SearchStrategy[Policy],
+    drawn_trees: st.SearchStrategy[InviteTree],
+    options: dict[str, Any],
+) -> Scenario:
     tree = draw(drawn_trees)
     return Scenario(draw(drawn_policies), tree, draw(orders(tree, **options)))

@@ -84,8 +84,9 @@ def invite_trees(
     prefix = check_text("id_prefix", id_prefix)
     longest = check_count("max_chain", max_chain, least=0)
     tiers_drawn, statuses = sample((*names, _INVITERS)), _statuses(ratio)
-    members = st.tuples(sample(_WAYS if forest else _WAYS[1:]), st.integers(0, high),
-                        tiers_drawn, statuses)
+    members = st.tuples(
+        sample(_WAYS if forest else _WAYS[1:]), st.integers(0, high), tiers_drawn, statuses
+    )
     drawn = st.lists(members, min_size=low, max_size=high)
     if longest:
         chains = _chains(st.tuples(tiers_drawn, statuses), longest)
@@ -110,8 +111,9 @@ _RUNS = 6  # a chain is drawn as up to 6 runs of members of one tier and status
 
 
 @st.composite
-def _chains(draw: st.DrawFn, tier_and_status: st.SearchStrategy[tuple[str | None, str]],
-            longest: int) -> list[_Member]:
+def _chains(
+    draw: st.DrawFn, tier_and_status: st.SearchStrategy[tuple[str | None, str]], longest: int
+) -> list[_Member]:
     """A chain of 0 to ``longest`` members, drawn as a few runs of one tier and status each:
     a handful of draws however long the chain, so that it shrinks fast (runs are deleted and
     shortened like the items of a list)."""
@@ -127,18 +129,20 @@ def _joined(parts: tuple[list[_Member], list[_Member]]) -> list[_Member]:
     return chain + others
 
 
-def _tree(members: list[_Member], *, tiers: tuple[str, ...],
-          prefix: str) -> InviteTree:
+def _tree(members: list[_Member], *, tiers: tuple[str, ...], prefix: str) -> InviteTree:
     records: list[dict[str, Any]] = []
     for i, (way, earlier, tier, status) in enumerate(members):
-        parent = None if i == 0 or way == "root" else i - 1 if way == "previous" \
-            else i - 1 - earlier % i  # small draws are likelier: recent members, deep chains
-        records.append({
-            "member_id": f"{prefix}{i}",
-            "inviter_id": None if parent is None else f"{prefix}{parent}",
-            "tier": tier or (tiers[0] if parent is None else records[parent]["tier"]),
-            "status": status,
-        })
+        parent = (
+            None if i == 0 or way == "root" else i - 1 if way == "previous" else i - 1 - earlier % i
+        )  # small draws are likelier: recent members, deep chains
+        records.append(
+            {
+                "member_id": f"{prefix}{i}",
+                "inviter_id": None if parent is None else f"{prefix}{parent}",
+                "tier": tier or (tiers[0] if parent is None else records[parent]["tier"]),
+                "status": status,
+            }
+        )
     return InviteTree.from_records(records, tiers=tiers)
 
 
