@@ -32,7 +32,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from tuishou.errors import ArgumentTypeError, InvalidPolicyError, did_you_mean
 from tuishou.ids import id_problems
@@ -40,7 +40,7 @@ from tuishou.models import FrozenMap, Problems
 from tuishou.money import Rate, rate_units
 from tuishou.rounding import Rounding, RoundingScope
 from tuishou.rulebook import DifferentialRule, LayersRule, RuleUnits, SellerRule, pool_rate
-from tuishou.rulebook.base import MAX_GENERATION, PolicyPart
+from tuishou.rulebook.base import MAX_GENERATION, GenerationCount, PolicyPart
 
 __all__ = [
     "MAX_GENERATION",
@@ -81,21 +81,11 @@ class Policy(PolicyPart):
     group_rates: FrozenMap[Rate]
     sku_rates: FrozenMap[Rate] = Field(default_factory=lambda: MappingProxyType({}))
     self_purchase: bool = Field(default=False, strict=True)
-    max_generation: int = Field(default=1, ge=0, strict=True)  # at most MAX_GENERATION
+    max_generation: GenerationCount = 1
     compression: bool = Field(default=False, strict=True)
     rounding: Rounding = "largest_remainder"  # the closed sets and their rules: tuishou.rounding
     rounding_scope: RoundingScope = "order"
     rules: tuple[Rule, ...] = ()
-
-    @field_validator("max_generation")
-    @classmethod
-    def _bounded(cls, value: int) -> int:
-        if value > MAX_GENERATION:
-            raise ValueError(
-                f"max_generation={value} is above the limit of {MAX_GENERATION} generations; "
-                f"a chain pays at most {MAX_GENERATION} uplines (plans pay two or three)"
-            )
-        return value
 
     @model_validator(mode="after")
     def _check(self) -> Policy:

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, model_validator
 
 from tuishou.errors import InvalidPolicyError
 from tuishou.models import FrozenModel, Id
@@ -29,12 +29,14 @@ from tuishou.money import rate_units
 __all__ = [
     "MAX_GENERATION",
     "PAYOUT_KINDS",
+    "GenerationCount",
     "IntArray",
     "PayoutKind",
     "PolicyPart",
     "RuleBase",
     "Share",
     "Slot",
+    "check_generations",
     "nobody",
     "payout_order",
     "rank_table",
@@ -47,6 +49,24 @@ Far beyond any real plan (two or three levels are the norm; a chain that pays a 
 levels up is a typo, or a pyramid), yet small enough that settling an order walks at most
 1,001 links and a rule has at most 2,001 payout slots, well inside the batch engine's integer
 widths. A larger value is refused with the limit named, rather than hanging the engine."""
+
+
+def check_generations(value: int, info: ValidationInfo) -> int:
+    """Refuse a count of generations (``max_generation``, ``peer_max``) above the limit.
+
+    No order has more uplines than ``MAX_GENERATION``, so no plan pays more generations or
+    more peer bonuses; the bound keeps every count the batch engine holds within its widths.
+    """
+    if value > MAX_GENERATION:
+        raise ValueError(
+            f"{info.field_name}={value} is above the limit of {MAX_GENERATION} generations; a "
+            f"chain has at most {MAX_GENERATION} uplines (real plans pay two or three)"
+        )
+    return value
+
+
+GenerationCount = Annotated[int, Field(ge=0, strict=True), AfterValidator(check_generations)]
+"""A pydantic field type for a count of generations, from 0 to ``MAX_GENERATION``."""
 
 
 PayoutKind = Literal[

@@ -18,12 +18,12 @@ from decimal import Decimal
 from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from tuishou.models import FrozenMap
 from tuishou.money import Rate, rate_units
 from tuishou.rulebook.base import (
-    MAX_GENERATION,
+    GenerationCount,
     IntArray,
     PayoutKind,
     RuleBase,
@@ -48,20 +48,8 @@ class DifferentialRule(RuleBase):
     rates: FrozenMap[Rate]
     include_seller: bool = Field(default=True, strict=True)
     peer_rate: Rate = Decimal(0)
-    peer_max: int = Field(default=0, ge=0, strict=True)
+    peer_max: GenerationCount = 0  # no order has more peers than uplines
     pays: ClassVar[tuple[PayoutKind, ...]] = ("differential", "peer")
-
-    @field_validator("peer_max")
-    @classmethod
-    def _bounded(cls, value: int) -> int:
-        # No order has more peers than uplines: a bound of MAX_GENERATION loses nothing and
-        # keeps every count the engine holds within its integer widths.
-        if value > MAX_GENERATION:
-            raise ValueError(
-                f"peer_max={value} is above the limit of {MAX_GENERATION}; an "
-                f"order pays at most one peer bonus per upline"
-            )
-        return value
 
     def max_share(self) -> Decimal:
         """Top tier rate plus ``peer_rate × peer_max`` (docs/domain.md §8's budget)."""
