@@ -1,7 +1,8 @@
 """Reading and writing tables and files: CSV, Parquet, JSON Lines, policy TOML and JSON.
 
 - :mod:`~tuishou.io.files`, :mod:`~tuishou.io.cells`: a file read column by column, every bad
-  cell named with its file, line and value;
+  cell named with its file, line and value; :mod:`~tuishou.io.readers`: one file's raw
+  columns, per format;
 - :mod:`~tuishou.io.checks`, :mod:`~tuishou.io.inputs`, :mod:`~tuishou.io.roster_files`:
   members, orders, rosters and mappings turned into the library's objects;
 - :mod:`~tuishou.io.output`: atomic writes; :mod:`~tuishou.io.jsontext`: JSON that refuses

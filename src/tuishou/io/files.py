@@ -18,30 +18,23 @@ Glossary:
   there ``""`` is a value, the empty string, which an id column refuses.
 
 A cell that cannot be read is reported by the caller, which knows what the column means;
-:class:`Problems` gathers every problem of every file, each with its place. Writing is in
-:mod:`tuishou.io.output`.
+:class:`Problems` gathers every problem of every file, each with its place. Each format's reader
+is in :mod:`tuishou.io.readers`; writing is in :mod:`tuishou.io.output`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy.typing as npt
-import pyarrow as pa
-import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
 
 from tuishou.errors import InvalidFileError, did_you_mean
-from tuishou.io import jsontext
 from tuishou.io.cells import Column, convert
 from tuishou.io.jsontext import shown
+from tuishou.io.readers import Source, Unreadable, read_raw
 
 __all__ = [
     "EMPTY_IS_NULL",
@@ -262,11 +255,12 @@ def read_table(file: Path | DataFile, columns: Sequence[Column], problems: Probl
     >>> table.columns["amount"].tolist(), table.bad["amount"], table.where(1)
     ([24900, 0], [1], 'line 3')
     """
-    source = _Source.of(DataFile.of(file))
+    data = DataFile.of(file)
+    source = Source.of(data.path, data.suffix, data.std)
     path = source.path
     try:
-        names, size, raw, lines = _READERS[source.suffix](source)
-    except _Unreadable as exc:
+        names, size, raw, lines = read_raw(source)
+    except Unreadable as exc:
         problems.add(path, str(exc))
         return Table(path, 0, {}, {}, None)
     if not size and source.suffix == ".jsonl":  # no line names a column: take them all, empty
@@ -298,147 +292,3 @@ def _unknown_column(name: str, known: set[str]) -> str:
     if name.strip() in known:
         return f"column {name!r} has blanks around its name; name it exactly {name.strip()!r}"
     return f"unknown column {shown(name)}; {did_you_mean(name, known)}"
-
-
-# ------------------------------------------------------------------------------- readers
-
-
-class _Unreadable(Exception):  # noqa: N818  (internal: becomes a problem of the file)
-    """A file that cannot be read at all, with the reason."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Source:
-    """What a reader reads: a file, or the bytes of standard input (read once, kept)."""
-
-    path: Path  # for messages
-    suffix: str
-    data: bytes | None  # standard input's bytes; None: read the file at ``path``
-
-    @classmethod
-    def of(cls, file: DataFile) -> _Source:
-        return cls(file.path, file.suffix, sys.stdin.buffer.read() if file.std else None)
-
-    def arrow(self) -> Any:
-        """What pyarrow reads: the path, or a buffer over the bytes."""
-        return self.path if self.data is None else pa.BufferReader(self.data)
-
-    def text(self, newline: str | None = None) -> IO[str]:
-        """The text, UTF-8 with or without a BOM."""
-        if self.data is None:
-            return self.path.open(newline=newline, encoding="utf-8-sig")
-        return io.TextIOWrapper(io.BytesIO(self.data), encoding="utf-8-sig", newline=newline)
-
-
-Raw = tuple[list[str], int, dict[str, Any], Callable[[], list[int]] | None]
-
-
-def _read_csv(path: _Source) -> Raw:
-    header = _csv_header(path)
-    if len(set(header)) != len(header):
-        raise _Unreadable(f"the header names a column twice: {header}")
-    try:
-        table = pa_csv.read_csv(
-            path.arrow(),  # the names as _csv_header read them (without a BOM)
-            read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1),
-            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
-            convert_options=pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()),
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise _Unreadable(_csv_failure(path, len(header), exc)) from None
-    raw = {name: table.column(name) for name in header}
-    return header, table.num_rows, raw, lambda: _csv_lines(path)
-
-
-def _csv_header(path: _Source) -> list[str]:
-    try:
-        with path.text(newline="") as file:
-            header = next(csv.reader(file), [])
-    except UnicodeDecodeError:
-        raise _Unreadable("is not UTF-8 text; save it as CSV UTF-8") from None
-    if not header:
-        raise _Unreadable("is empty; a CSV file starts with a header line naming its columns")
-    return header
-
-
-def _csv_lines(path: _Source) -> list[int]:
-    """The physical line each row starts on (only computed when a problem needs it)."""
-    starts = []
-    with path.text(newline="") as file:
-        reader = csv.reader(file)
-        next(reader)
-        end = reader.line_num
-        for record in reader:
-            if record:  # pyarrow skips empty lines too
-                starts.append(end + 1)
-            end = reader.line_num
-    return starts
-
-
-def _csv_failure(path: _Source, width: int, exc: Exception) -> str:
-    """Why pyarrow could not read a CSV: find the rows with the wrong number of cells."""
-    wrong = []
-    try:
-        with path.text(newline="") as file:
-            reader = csv.reader(file)
-            for record in reader:
-                if record and len(record) != width:
-                    wrong.append(f"line {reader.line_num} has {len(record)}")
-    except UnicodeDecodeError:
-        return "is not UTF-8 text; save it as CSV UTF-8"
-    if not wrong:
-        return f"cannot be read as CSV: {exc}"
-    shown = "; ".join(wrong[:5]) + (f"; and {len(wrong) - 5} more" if len(wrong) > 5 else "")
-    return f"rows must have {width} cells like the header: {shown}"
-
-
-def _read_parquet(path: _Source) -> Raw:
-    try:
-        table = pq.read_table(path.arrow())
-    except (pa.ArrowException, OSError) as exc:
-        raise _Unreadable(f"cannot be read as Parquet: {exc}") from None
-    names = list(table.column_names)
-    return names, table.num_rows, {name: table.column(name) for name in names}, None
-
-
-def _read_jsonl(path: _Source) -> Raw:
-    rows: list[dict[str, Any]] = []
-    lines: list[int] = []
-    bad: list[str] = []
-    try:
-        with path.text() as file:
-            for number, text in enumerate(file, 1):
-                if not text.strip():
-                    continue
-                try:
-                    row = jsontext.loads(text)
-                except json.JSONDecodeError as exc:
-                    bad.append(f"line {number} is not JSON ({exc.msg})")
-                    continue
-                except jsontext.RefusedJsonError as exc:
-                    bad.append(f"line {number}: {exc}")
-                    continue
-                if not isinstance(row, dict):
-                    bad.append(f"line {number} is a JSON {type(row).__name__}, not an object")
-                    continue
-                rows.append(row)
-                lines.append(number)
-    except UnicodeDecodeError:
-        raise _Unreadable("is not UTF-8 text") from None
-    if bad:
-        shown = "; ".join(bad[:5]) + (f"; and {len(bad) - 5} more" if len(bad) > 5 else "")
-        raise _Unreadable(f"each line must be one JSON object: {shown}")
-    names = list(dict.fromkeys(key for row in rows for key in row))
-    raw = {name: [row.get(name) for row in rows] for name in names}
-    return names, len(rows), raw, lambda: lines
-
-
-_READERS: dict[str, Callable[[_Source], Raw]] = {
-    ".csv": _read_csv,
-    ".parquet": _read_parquet,
-    ".jsonl": _read_jsonl,
-}
