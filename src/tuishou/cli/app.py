@@ -4,7 +4,8 @@
 - ``explain``: the account of one order (``Settlement.explain()``).
 - ``compare``: settle the same orders under several policies; print totals and paid by tier.
 - ``validate``: check a policy file; print its rates, budget and compliance notes.
-- ``migrate``: bring a rival platform's team in (等级平移); write the new members file.
+- ``migrate``: bring a rival platform's team in (等级平移); its own module,
+  :mod:`tuishou.cli.migrate`, imported at the end of this one to register it on :data:`app`.
 - ``demo``: settle generated example data and print a summary.
 
 Options that several commands share (``--policy``, ``--members``, ``--orders``, ``--out``,
@@ -19,23 +20,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 
-from tuishou.cli.files import (
-    AsciiDateTime,
-    AsciiInt,
-    FileArg,
-    FileCommand,
-    format_option,
-    in_zone,
-    timezone_option,
-)
+from tuishou.cli.files import AsciiInt, FileArg, FileCommand, format_option, timezone_option
 from tuishou.cli.report import (
     LONG_INPUT,
     Phases,
@@ -53,7 +45,7 @@ from tuishou.errors import (
 )
 from tuishou.io.files import DataFile
 from tuishou.io.inputs import OrderLines, load_data, read_policy
-from tuishou.io.output import delivering, replacing, write_into, write_table
+from tuishou.io.output import replacing, write_table
 from tuishou.rules import Policy
 from tuishou.tree import InviteTree
 
@@ -287,108 +279,6 @@ def validate_command(policy_path: Path) -> int:
     return 0
 
 
-@app.command("migrate")
-@members_option
-@policy_option()
-@click.option(
-    "--roster",
-    type=_DATA_IN,
-    required=True,
-    metavar="FILE",
-    help="Incoming members: member_id, inviter_id, platform, source_tier[, "
-    "source_member_id, evidence].",
-)
-@click.option(
-    "--mapping",
-    type=_DATA_IN,
-    required=True,
-    metavar="FILE",
-    help="Tier mapping: platform, source_tier, tier.",
-)
-@click.option(
-    "--attach-to",
-    metavar="ID",
-    help="Member the team's leaders join under (default: they become roots).",
-)
-@click.option("--cap", metavar="TIER", help="Highest tier the migration grants.")
-@click.option(
-    "--probation-days",
-    type=AsciiInt(min=0),
-    default=90,
-    show_default=True,
-    metavar="N",
-    help="Days migrated members hold their tier before review.",
-)
-@click.option(
-    "--on-unmapped",
-    type=click.Choice(["reject", "lowest"]),
-    default="reject",
-    show_default=True,
-    help="A (platform, source tier) without a mapping row: "
-    "refuse the migration, or grant the lowest tier.",
-)
-@click.option(
-    "--as-of",
-    type=AsciiDateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]),
-    help="When the team joins (default: today, 00:00), in --timezone unless it has "
-    "an offset (2026-11-24T09:00:00+08:00).",
-)
-@timezone_option
-@out_option("every member, the migrated ones included")
-@click.option(
-    "--report",
-    type=_NEW,
-    metavar="FILE",
-    help="Write the migration report here (default: standard output; standard "
-    "error when --out is '-').",
-)
-@format_option
-def migrate_command(
-    members: DataFile,
-    policy_path: Path,
-    roster: DataFile,
-    mapping: DataFile,
-    attach_to: str | None,
-    cap: str | None,
-    probation_days: int,
-    on_unmapped: Literal["reject", "lowest"],
-    as_of: datetime | None,
-    zone: tzinfo,
-    out: DataFile,
-    report: Path | None,
-) -> int:
-    """Migrate a team from a rival platform (等级平移), keeping its structure and tiers.
-
-    The policy gives our tiers, lowest first. All or nothing: any problem in any file is
-    reported with its line, and nothing is written.
-    """
-    from tuishou.io.roster_files import members_table, migrate_files
-
-    tree, account = migrate_files(
-        policy=read_policy(policy_path),
-        members=members,
-        roster=roster,
-        mapping=mapping,
-        attach_to=attach_to,
-        cap=cap,
-        probation_days=probation_days,
-        on_unmapped=on_unmapped,
-        as_of=in_zone(as_of, zone),
-        zone=zone,
-    )
-    with ExitStack() as both:  # the members file and the report appear together or not at all
-        write_into(
-            members_table(tree, typed_dates=out.suffix == ".parquet"),
-            both.enter_context(delivering(out)),
-            out.suffix,
-        )
-        if report is not None:
-            both.enter_context(replacing(report)).write_text(f"{account}\n", encoding="utf-8")
-    if report is None:
-        click.echo(str(account), err=out.std)  # standard output may carry the members file
-    return 0
-
-
 # The demo's largest data: each maximum alone runs in about a minute (generated in pure Python,
 # about 50 µs and 0.8 KB a member, 0.4 ms and 3.3 KB an order); real volumes go through files.
 _DEMO_MAX = {"members": 1_000_000, "orders": 200_000}
@@ -444,3 +334,7 @@ def demo_command(members: int, orders: int, seed: int) -> int:
         demo.summary(policy, tree, demo.example_orders(tree, count=orders, seed=seed)), nl=False
     )
     return 0
+
+
+# Last: tuishou.cli.migrate registers its command on app with the shared options above.
+import tuishou.cli.migrate  # noqa: E402, F401

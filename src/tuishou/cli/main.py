@@ -1,8 +1,8 @@
 """The ``tuishou`` command line: settle, explain, validate and migrate over real files, and demo.
 
-The commands live in ``tuishou.cli.app`` (click, rich and pyarrow, from the ``cli`` extra);
-this module only runs them, so that without the extra ``tuishou`` can still say what to
-install. Exit status:
+The commands live in ``tuishou.cli.app`` and the modules it registers (click, rich and
+pyarrow, from the ``cli`` extra); this module only runs them, so that without the extra
+``tuishou`` can still say what to install. Exit status:
 
 - 0: done;
 - 1: a file could not be read or written (the operating system's reason is shown);
