@@ -210,15 +210,17 @@ with Ledger.open(path, read_only=True) as ledger:
 
 def test_a_read_only_file_in_a_read_only_folder_can_be_read_for_balances():
     if os.geteuid() == 0 and shutil.which("setpriv") is None:
-        pytest.skip("root may write a read-only file, and setpriv is missing to drop root")
-    folder = Path(tempfile.mkdtemp(prefix="tuishou-ro-"))  # reachable by the user below
+        pytest.skip("root may write a read-only file, and setpriv is missing to drop its rights")
+    folder = Path(tempfile.mkdtemp(prefix="tuishou-ro-"))
     path = _report_file(folder)
     path.chmod(0o444)
     folder.chmod(0o555)  # no -wal or -shm file can be made either
-    # root may write anything: run the reader as nobody then, so the file really is read-only
-    as_user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    # root may write anything: run the reader as root without the capabilities that override
+    # file permissions, so the file really is read-only to it (and the checkout, wherever it
+    # is, stays readable: it is root's own)
+    as_plain_owner = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner"]
     command = [
-        *(as_user if os.geteuid() == 0 else []),
+        *(as_plain_owner if os.geteuid() == 0 else []),
         sys.executable,
         "-c",
         READ_A_READ_ONLY_FILE,
