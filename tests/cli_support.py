@@ -133,6 +133,26 @@ def settle_args(paths: dict[str, Path], out: Path) -> list[str]:
     ]
 
 
+def migrate_args(paths: dict[str, Path], out: Path) -> list[str]:
+    """``tuishou migrate`` arguments over a scenario with a roster and a mapping file, as of
+    2026-11-24 (the twin of ``settle_args``)."""
+    return [
+        "migrate",
+        "--policy",
+        str(paths["policy"]),
+        "--members",
+        str(paths["members"]),
+        "--roster",
+        str(paths["roster"]),
+        "--mapping",
+        str(paths["mapping"]),
+        "--as-of",
+        "2026-11-24",
+        "--out",
+        str(out),
+    ]
+
+
 def run(capsys: Any, *argv: str) -> tuple[int, str, str]:
     """Run the command line in-process: (exit status, stdout, stderr)."""
     code = main(list(argv))

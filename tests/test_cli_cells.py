@@ -21,6 +21,7 @@ from cli_support import (
     ORDER_COLUMNS,
     ORDERS,
     leftovers,
+    migrate_args,
     run,
     scenario,
     settle_args,
@@ -610,25 +611,7 @@ def test_no_cell_gives_a_traceback(tmp_path_factory, file, data, suffix):
         column_values = arrow_column(data.draw(ARROW_VALUES), table.num_rows)
         pq.write_table(table.set_column(index, column, column_values), paths[file])
     out = folder / "out.csv"
-    argv = (
-        settle_args(paths, out)
-        if file in ("orders", "members")
-        else [
-            "migrate",
-            "--policy",
-            str(paths["policy"]),
-            "--members",
-            str(paths["members"]),
-            "--roster",
-            str(paths["roster"]),
-            "--mapping",
-            str(paths["mapping"]),
-            "--as-of",
-            "2026-11-24",
-            "--out",
-            str(out),
-        ]
-    )
+    argv = settle_args(paths, out) if file in ("orders", "members") else migrate_args(paths, out)
     err = io.StringIO()
     with redirect_stderr(err):
         code = main(argv)

@@ -16,6 +16,7 @@ from cli_support import (
     ORDERS,
     PAYOUTS,
     leftovers,
+    migrate_args,
     read_payouts,
     run,
     scenario,
@@ -76,21 +77,7 @@ def prepare(folder, suffix, file, row, column, value):
         paths[name] = write_rows(folder / f"{name}{suffix}", data[name], COLUMNS[name])
     if file in ("members", "orders"):
         return settle_args(paths, folder / OUT), paths[file]
-    return [
-        "migrate",
-        "--members",
-        str(paths["members"]),
-        "--policy",
-        str(paths["policy"]),
-        "--roster",
-        str(paths["roster"]),
-        "--mapping",
-        str(paths["mapping"]),
-        "--as-of",
-        "2026-11-24",
-        "--out",
-        str(folder / OUT),
-    ], paths[file]
+    return migrate_args(paths, folder / OUT), paths[file]
 
 
 def quote_cell(path, row, index):
