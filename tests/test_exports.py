@@ -19,20 +19,23 @@ MODULES = sorted(
 
 
 def test_the_package_is_laid_out_by_concept():
-    top = [name for name in MODULES if name.count(".") == 1]
-    packages = {
-        "tuishou.analysis",
-        "tuishou.cli",
-        "tuishou.engine",
-        "tuishou.io",
-        "tuishou.ledger",
-        "tuishou.members",
-        "tuishou.migration",
-        "tuishou.rulebook",
-        "tuishou.testing",
-    }
-    assert packages <= set(top)
-    assert len(set(top) - packages) <= 15  # docs/architecture.md: about 15 modules at the top
+    top = {info.name: info.ispkg for info in pkgutil.iter_modules(tuishou.__path__)}
+    folders = {name for name, is_package in top.items() if is_package}
+    assert {
+        "analysis",
+        "cli",
+        "engine",
+        "io",
+        "ledger",
+        "members",
+        "migration",
+        "rulebook",
+        "testing",
+    } <= folders
+    modules = set(top) - folders - {"__main__"}
+    assert (
+        len(modules) <= 15
+    )  # docs/architecture.md: about 15 modules at the top, the rest in folders
 
 
 @pytest.mark.parametrize("name", MODULES)

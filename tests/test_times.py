@@ -22,9 +22,9 @@ from test_cli_migrate import MAPPING, MAPPING_COLUMNS, ROSTER, ROSTER_COLUMNS
 from test_migration import LADDER, host_tree, migrate
 from tuishou import InviteTree, Order, OrderLine, evaluate_tiers, review_probation
 from tuishou.errors import TuishouError
-from tuishou.ids import check_time, time_problem
 from tuishou.io.files import Problems
 from tuishou.io.inputs import read_members
+from tuishou.times import check_time, time_problem
 
 from helpers import CN, examples
 

@@ -1,6 +1,4 @@
-"""Identifiers and times: the one rule each follows on every path (model, columns, files, ledger).
-
-(Times live here, next to ids, because both are the bottom layer's input rules; see the end.)
+"""Identifiers: the one rule every id follows on every path (model, columns, files, ledger).
 
 An **id** (member, buyer, sharer, order, SKU, group, tier, rule, refund, withdrawal) is a
 non-empty ``str`` that is already in its **normal form**: Unicode NFKC (全角 full-width
@@ -17,44 +15,16 @@ value and its normal form, so the fix is one ``normalize`` call upstream.
 Traceback (most recent call last):
 ...
 tuishou.errors.InvalidIdentifierError: buyer_id='D ' is not a normal id; use its normal form 'D' ...
-
-A **time** (``joined_at``, ``probation_until``, ``as_of``, ``paid_at``, the ledger's ``at``)
-is an **aware** ``datetime``, in any zone, compared in UTC. A naive one is refused on every
-path, naming the field, the value and how to make it aware: naive and aware times cannot be
-compared, and guessing a zone would shift a probation end or a payment by hours.
-
->>> from zoneinfo import ZoneInfo
->>> check_time(datetime(2026, 11, 24, tzinfo=ZoneInfo("Asia/Shanghai")), name="as_of").hour
-0
->>> check_time(datetime(2026, 11, 24), name="as_of")
-Traceback (most recent call last):
-...
-tuishou.errors.InvalidArgumentError: as_of=2026-11-24 00:00:00 has no time zone; tuishou ...
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
-from datetime import datetime
 
-from tuishou.errors import ArgumentTypeError, InvalidArgumentError, InvalidIdentifierError
+from tuishou.errors import ArgumentTypeError, InvalidIdentifierError
 
-__all__ = [
-    "AWARE_RULE",
-    "all_ids",
-    "check_id",
-    "check_time",
-    "id_problem",
-    "id_problems",
-    "is_missing",
-    "normal_id",
-    "time_problem",
-]
-
-# What tuishou takes, said in every refusal of a naive time.
-AWARE_RULE = "tuishou takes aware datetimes only (any zone; compared in UTC)"
-_AWARE_EXAMPLE = "datetime(2026, 11, 24, tzinfo=ZoneInfo('Asia/Shanghai'))"
+__all__ = ["all_ids", "check_id", "id_problem", "id_problems", "is_missing", "normal_id"]
 
 
 def normal_id(value: str) -> str:
@@ -163,47 +133,3 @@ def all_ids(values: list[object]) -> bool:
         and not joined.startswith(" ")
         and not joined.endswith(" ")
     )
-
-
-def time_problem(value: object, *, name: str, rule: str = AWARE_RULE) -> str | None:
-    """One sentence saying why ``value`` is not an aware datetime, or None when it is one.
-
-    ``rule`` is what the caller takes (the ledger says it stores times in UTC).
-
-    >>> time_problem(datetime(2027, 2, 1), name="probation_until")
-    "probation_until=2027-02-01 00:00:00 has no time zone; tuishou takes aware datetimes only \
-(any zone; compared in UTC), e.g. datetime(2026, 11, 24, tzinfo=ZoneInfo('Asia/Shanghai'))"
-    >>> time_problem("2027-02-01", name="as_of")
-    "as_of='2027-02-01' must be a datetime with a time zone, e.g. datetime(2026, 11, 24, ..."
-    """
-    if not isinstance(value, datetime):
-        return f"{name}={value!r} must be a datetime with a time zone, e.g. {_AWARE_EXAMPLE}"
-    if value.utcoffset() is None:
-        return f"{name}={value} has no time zone; {rule}, e.g. {_AWARE_EXAMPLE}"
-    return None
-
-
-def check_time(
-    value: object,
-    *,
-    name: str,
-    rule: str = AWARE_RULE,
-    error: type[ValueError] = InvalidArgumentError,
-) -> datetime:
-    """Return ``value`` if it is an aware datetime: a naive one raises ``error`` (by default
-    ``InvalidArgumentError``, a ``ValueError``), anything else ``ArgumentTypeError``.
-
-    >>> from datetime import UTC
-    >>> check_time(datetime(2026, 11, 1, tzinfo=UTC), name="at").year
-    2026
-    >>> check_time(None, name="as_of")
-    Traceback (most recent call last):
-    ...
-    tuishou.errors.ArgumentTypeError: as_of=None must be a datetime with a time zone, e.g. ...
-    """
-    problem = time_problem(value, name=name, rule=rule)
-    if problem is None:
-        return value  # type: ignore[return-value]  # time_problem checked it is a datetime
-    if not isinstance(value, datetime):
-        raise ArgumentTypeError(problem)
-    raise error(problem)

@@ -24,8 +24,9 @@ from pydantic import (
 )
 
 from tuishou.errors import FloatRefusedError, _ProblemsError, did_you_mean
-from tuishou.ids import id_problem, time_problem
+from tuishou.ids import id_problem
 from tuishou.money import FloatValueError
+from tuishou.times import time_problem
 
 __all__ = [
     "AwareTime",

@@ -26,11 +26,11 @@ import numpy as np
 import numpy.typing as npt
 
 from tuishou.errors import InvalidTreeError, UnknownMemberError, UnknownTierError, did_you_mean
-from tuishou.ids import check_time
 from tuishou.ladder import Requirements, Tier, TierLadder
 from tuishou.members.records import SUGGEST_LIMIT
 from tuishou.money import check_fen
 from tuishou.tier_levels import TierTest, on_probation, qualify_levels, tier_tests
+from tuishou.times import check_time
 from tuishou.tree import InviteTree
 
 __all__ = [

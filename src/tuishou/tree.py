@@ -37,7 +37,6 @@ from typing import Any
 import networkx as nx
 
 from tuishou.errors import ArgumentTypeError, InvalidTreeError, UnknownTierError, did_you_mean
-from tuishou.ids import check_time
 from tuishou.members.arrays import TreeArrays, check_arrays
 from tuishou.members.core import MemberCore, cycle_message
 from tuishou.members.queries import MemberQueries
@@ -50,6 +49,7 @@ from tuishou.members.records import (
     field_problems,
     id_field_problems,
 )
+from tuishou.times import check_time
 
 __all__ = ["STATUSES", "InviteTree", "Status", "example_tree"]
 
@@ -86,7 +86,7 @@ class InviteTree(MemberQueries):
         Each record has ``member_id``, ``inviter_id`` (None for roots), ``tier`` and
         optionally ``status`` (default ``"active"``), ``joined_at`` and ``probation_until``
         (aware datetimes or ISO text with an offset; a naive time is refused, see
-        ``tuishou.ids.check_time``) and ``invite_code`` (an existing code to keep).
+        ``tuishou.times.check_time``) and ``invite_code`` (an existing code to keep).
         Duplicate ids, unknown inviters, self-invites, cycles, empty ids and bad fields are
         all collected into one ``InvalidTreeError``; nothing is built.
 
@@ -273,7 +273,7 @@ class InviteTree(MemberQueries):
     def set_probation(self, member_id: str, until: datetime | None) -> None:
         """Start, move or (with None) end a member's probation.
 
-        ``until`` is an aware datetime (``tuishou.ids.check_time``) or None.
+        ``until`` is an aware datetime (``tuishou.times.check_time``) or None.
 
         >>> from datetime import UTC, datetime
         >>> tree = example_tree(); tree.set_probation("B", datetime(2027, 3, 1, tzinfo=UTC))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tuishou import ids
+from tuishou import times
 from tuishou.errors import LedgerError, TuishouError
 from tuishou.ids import check_id
 from tuishou.money import MAX_ORDER_FEN, yuan
@@ -25,7 +25,7 @@ __all__ = ["check_amount", "check_ids", "check_paid_at", "check_settlement", "ch
 
 
 def check_time(moment: object, *, name: str = "at") -> datetime:
-    """Return ``moment`` if it is an aware datetime (``tuishou.ids.check_time``), else refuse it:
+    """Return ``moment`` if it is an aware datetime (``tuishou.times.check_time``), else refuse it:
     a naive one with a ``LedgerError``.
 
     >>> from datetime import UTC
@@ -36,7 +36,7 @@ def check_time(moment: object, *, name: str = "at") -> datetime:
     ...
     tuishou.errors.LedgerError: at=2026-11-01 00:00:00 has no time zone; the ledger takes aware ...
     """
-    return ids.check_time(
+    return times.check_time(
         moment,
         name=name,
         error=LedgerError,

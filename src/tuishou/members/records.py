@@ -14,8 +14,9 @@ from datetime import datetime
 from typing import Any, Literal, get_args
 
 from tuishou.errors import ArgumentTypeError, InvalidInviteCodeError, InvalidTreeError, did_you_mean
-from tuishou.ids import id_problem, is_missing, time_problem
+from tuishou.ids import id_problem, is_missing
 from tuishou.members.codes import check_code
+from tuishou.times import time_problem
 
 __all__ = [
     "EXTRA_KEYS",
@@ -276,7 +277,7 @@ def id_field_problems(row: Mapping[str, Any], key: str) -> list[str]:
 
 def datetime_problems(row: dict[str, Any], key: str) -> list[str]:
     """A problem if ``row[key]`` is not an aware datetime, ISO text with an offset or None
-    (parses text in place); times follow ``tuishou.ids.time_problem``.
+    (parses text in place); times follow ``tuishou.times.time_problem``.
 
     >>> print(datetime_problems({"joined_at": "2026-01-31T09:00:00"}, "joined_at")[0])
     joined_at=2026-01-31 09:00:00 has no time zone; tuishou takes aware datetimes only ...

@@ -30,11 +30,12 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from tuishou.errors import InvalidPolicyError, MigrationError, TuishouError, did_you_mean
-from tuishou.ids import check_time, id_problem, normal_id
+from tuishou.ids import id_problem, normal_id
 from tuishou.members.records import Origin, cycle_problems, member_hint
 from tuishou.migration.report import MigratedMember, MigrationReport
 from tuishou.models import FrozenModel, Id, Problems
 from tuishou.tiers import TierLadder
+from tuishou.times import check_time
 from tuishou.tree import InviteTree
 
 __all__ = ["MigrationPolicy", "RosterEntry", "TierMapping", "migrate_team", "normalise_name"]
