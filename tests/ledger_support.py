@@ -71,6 +71,20 @@ ORDER = Order(
 )
 
 
+def table_rows(ledger, table):
+    """Every row of a ledger table, in primary-key order (for "nothing changed" checks)."""
+    from sqlalchemy import select
+
+    from tuishou.ledger import schema
+
+    chosen = schema.metadata.tables[table]
+    with ledger._store.reading() as connection:
+        return [
+            tuple(row)
+            for row in connection.execute(select(chosen).order_by(*chosen.primary_key.columns))
+        ]
+
+
 def posted(ledger, order=ORDER, at=DAY0):
     ledger.post(order, settle(POLICY, TREE, order), at=at)
     return ledger

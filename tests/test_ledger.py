@@ -227,9 +227,11 @@ def test_a_newer_schema_is_refused(tmp_path):
     path = tmp_path / "ledger.db"
     Ledger.open(path).close()
     with sqlite3.connect(path) as db:
-        db.execute("UPDATE schema_version SET version = 99")
-    with pytest.raises(LedgerError, match="schema version 99, newer than this tuishou"):
+        db.execute("UPDATE tuishou_alembic_version SET version_num = '0099'")
+    with pytest.raises(LedgerError, match="schema revision '0099', newer than this tuishou"):
         Ledger.open(path)
+    with pytest.raises(LedgerError, match="schema revision '0099', newer than this tuishou"):
+        Ledger.open(path, read_only=True)
 
 
 def test_a_file_ledger_survives_reopening(tmp_path):

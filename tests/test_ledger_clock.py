@@ -18,7 +18,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger_support import BACKENDS, DAY0, ORDER, POLICY, TREE, bal, day, later, ledgers, posted
+from ledger_support import (
+    BACKENDS,
+    DAY0,
+    ORDER,
+    POLICY,
+    TREE,
+    bal,
+    day,
+    later,
+    ledgers,
+    posted,
+    table_rows,
+)
 from tuishou import Ledger, LedgerError, LedgerPolicy, TuishouError, settle
 
 make_ledger = pytest.fixture(params=BACKENDS)(ledgers)
@@ -31,7 +43,7 @@ def order(number):
 
 def state(ledger):
     """Everything an operation could change."""
-    orders = ledger._store.rows("SELECT * FROM orders ORDER BY order_id")
+    orders = table_rows(ledger, "tuishou_orders")
     return ledger.entries(), ledger.policy_history(), orders
 
 
@@ -80,7 +92,7 @@ def test_a_change_dated_before_the_last_operation_is_refused(make_ledger):
     with pytest.raises(
         LedgerError,
         match=r"is before .*, the latest time this ledger has "
-        r"recorded \(entry \d+: post of member",
+        r"recorded \(order '\w+' posted",
     ):
         ledger.change_policy(LedgerPolicy(freeze_days=1), at=later(4))
     assert state(ledger) == before
@@ -115,7 +127,7 @@ def test_a_withdrawal_dated_before_the_release_it_needs_is_refused(make_ledger):
         LedgerError,
         match=r"at=2026-11-03T12:00:00\+08:00 is before "
         r"2026-11-10T04:00:00\+00:00, the latest time this "
-        r"ledger has recorded \(entry \d+: release of member "
+        r"ledger has recorded \(order '\w+' released"
         r".*date the withdrawal at or after",
     ):
         ledger.withdraw("C", 1500, at=day(2), withdrawal_id="w1")
@@ -189,7 +201,7 @@ def test_every_operation_dated_before_the_clock_is_refused_and_changes_nothing(
     with pytest.raises(
         LedgerError,
         match=r"is before 2026-11-10T04:00:00\+00:00, the latest "
-        r"time this ledger has recorded \(entry \d+: post .*"
+        r"time this ledger has recorded \(order '\w+' posted.*"
         r"the ledger's clock never runs backwards",
     ):
         operation(ledger, day(9) - timedelta(microseconds=1))
@@ -243,8 +255,8 @@ def test_concurrent_writers_never_record_an_older_time_after_a_newer_one(tmp_pat
     assert all(int(c["posted"]) + int(c["refused"]) == 150 for c in counts)
     assert counts[0]["refused"] == "0"
     with sqlite3.connect(path) as db:
-        times = [at for (at,) in db.execute("SELECT at FROM entries ORDER BY entry_id")]
-        posted_orders = db.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
+        times = [at for (at,) in db.execute("SELECT at FROM tuishou_entries ORDER BY entry_id")]
+        posted_orders = db.execute("SELECT COUNT(*) FROM tuishou_orders").fetchone()[0]
     assert times == sorted(times)
     assert posted_orders == 150 + int(counts[1]["posted"])
 
@@ -334,94 +346,104 @@ def _file(tmp_path):
 OPEN = lambda led: None  # noqa: E731  (the damage shows when the file is opened)
 DAMAGE = {  # what was done to the file with sqlite3: (SQL, the call that reads it, message)
     "no policy": (
-        "DELETE FROM ledger_policy",
+        "DELETE FROM tuishou_ledger_policy",
         OPEN,
-        r"has an empty ledger_policy table .*restore it from a backup",
+        r"has an empty tuishou_ledger_policy table .*restore it from a backup",
     ),
     "policy json": (
-        "UPDATE ledger_policy SET policy_json = '{\"freeze_days\": -1}'",
+        "UPDATE tuishou_ledger_policy SET policy_json = '{\"freeze_days\": -1}'",
         OPEN,
-        r"table ledger_policy, row change_id=1, policy_json='\{\"freeze_days\": "
+        r"table tuishou_ledger_policy, row change_id=1, policy_json='\{\"freeze_days\": "
         r"-1\}' \(invalid ledger policy: .*freeze_days",
     ),
     "policy time": (
-        "UPDATE ledger_policy SET at = 'soon'",
+        "UPDATE tuishou_ledger_policy SET at = 'soon'",
         OPEN,
-        r"table ledger_policy, row change_id=1, at='soon'",
+        r"table tuishou_ledger_policy, row change_id=1, at='soon'",
     ),
     "entry time": (
-        "UPDATE entries SET at = 'yesterday'",
+        "UPDATE tuishou_entries SET at = 'yesterday'",
         lambda led: led.entries(),
-        r"table entries, row entry_id=1, at='yesterday' \(Invalid isoformat",
+        r"table tuishou_entries, row entry_id=1, at='yesterday' \(Invalid isoformat",
     ),
     "naive due_at": (
-        "UPDATE orders SET due_at = '2026-11-01T04:00:00' WHERE order_id = 'o2'",
+        "UPDATE tuishou_orders SET due_at = '2026-11-01T04:00:00' WHERE order_id = 'o2'",
         lambda led: led.release(day(1)),
-        r"table orders, row order_id='o2', due_at='2026-11-01T04:00:00' "
+        r"table tuishou_orders, row order_id='o2', due_at='2026-11-01T04:00:00' "
         r"\(expected a time in UTC as the ledger writes it",
     ),
     "text amount": (
-        "UPDATE entries SET amount = 'abc' WHERE member_id = 'C'",
+        "UPDATE tuishou_entries SET amount = 'abc' WHERE member_id = 'C'",
         lambda led: led.balance("C"),
-        r"table entries, row entry_id=\d+, amount='abc' \(expected a whole number",
+        r"table tuishou_entries, row entry_id=\d+, amount='abc' \(expected a whole number",
     ),
     "text amount, withdrawing": (
-        "UPDATE entries SET amount = 'abc' WHERE bucket = 'available'",
+        "UPDATE tuishou_entries SET amount = 'abc' WHERE bucket = 'available'",
         lambda led: led.withdraw("C", 100, at=day(1), withdrawal_id="w2"),
-        r"table entries, row entry_id=\d+, amount='abc'",
+        r"table tuishou_entries, row entry_id=\d+, amount='abc'",
     ),
     "real amount": (
-        "UPDATE entries SET amount = 1.5",
+        "UPDATE tuishou_entries SET amount = 1.5",
         lambda led: led.balance("B"),
-        r"table entries, row entry_id=\d+, amount=1.5 \(expected a whole number",
+        r"table tuishou_entries, row entry_id=\d+, amount=1.5 \(expected a whole number",
     ),
     "bucket": (
-        "UPDATE entries SET bucket = 'savings'",
+        "UPDATE tuishou_entries SET bucket = 'savings'",
         lambda led: led.balance("C"),
-        r"table entries, row entry_id=1, bucket='savings' \(expected one of pending",
+        r"table tuishou_entries, row entry_id=1, bucket='savings' \(expected one of pending",
     ),
     "member id": (
-        "UPDATE entries SET member_id = ''",
+        "UPDATE tuishou_entries SET member_id = ''",
         lambda led: led.entries(),
-        r"table entries, row entry_id=1, member_id='' \(expected non-empty text",
+        r"table tuishou_entries, row entry_id=1, member_id='' \(expected non-empty text",
     ),
     "order json": (
-        "UPDATE orders SET order_json = '{}'",
+        "UPDATE tuishou_orders SET order_json = '{}'",
         lambda led: led.refund("o1", at=day(1)),
-        r"table orders, row order_id='o1', order_json='\{\}'",
+        r"table tuishou_orders, row order_id='o1', order_json='\{\}'",
     ),
     "snapshot": (
-        "UPDATE orders SET snapshot_json = '[]'",
+        "UPDATE tuishou_orders SET snapshot_json = '[]'",
         lambda led: led.refund("o1", at=day(1)),
-        r"table orders, row order_id='o1', snapshot_json='\[\]' \(expected the "
+        r"table tuishou_orders, row order_id='o1', snapshot_json='\[\]' \(expected the "
         r"settlement snapshot",
     ),
     "refunded": (
-        "UPDATE orders SET refunded_json = '[0]'",
+        "UPDATE tuishou_orders SET refunded_json = '[0]'",
         lambda led: led.refund("o1", at=day(1)),
-        r"table orders, row order_id='o1', refunded_json=\[0\] \(expected one count",
+        r"table tuishou_orders, row order_id='o1', refunded_json=\[0\] \(expected one count",
     ),
     "commission policy": (
-        "UPDATE policies SET policy_json = 'x'",
+        "UPDATE tuishou_policies SET policy_json = 'x'",
         lambda led: led.refund("o1", at=day(1)),
-        r"table policies, the commission policy of the orders row "
+        r"table tuishou_policies, the commission policy of the orders row "
         r"order_id='o1', policy_json='x'",
     ),
     "payout": (
-        "UPDATE payouts SET amount = 'abc'",
+        "UPDATE tuishou_payouts SET amount = 'abc'",
         lambda led: led.payouts("o1"),
-        r"table payouts, row order_id='o1', member_id='\w', rule='\w+', kind='\w+', "
+        r"table tuishou_payouts, row order_id='o1', member_id='\w', rule='\w+', kind='\w+', "
         r"amount='abc'",
     ),
-    "request time": (
-        "UPDATE requests SET at = 'later'",
+    "request time": (  # read when the id comes again
+        "UPDATE tuishou_requests SET at = 'later'",
+        lambda led: led.withdraw("C", 100, at=day(1), withdrawal_id="w1"),
+        r"table tuishou_requests, row request_id='w1', at='later'",
+    ),
+    "clock time": (
+        "UPDATE tuishou_clock SET at = 'later'",
         lambda led: led.withdraw("C", 100, at=day(1), withdrawal_id="w2"),
-        r"table requests, row request_id='w1', at='later'",
+        r"table tuishou_clock, row clock_id=1, at='later'",
+    ),
+    "clock rows": (
+        "DELETE FROM tuishou_clock",
+        lambda led: led.withdraw("C", 100, at=day(1), withdrawal_id="w2"),
+        r"has 0 rows in tuishou_clock",
     ),
     "posted_at": (
-        "UPDATE orders SET posted_at = 'x' WHERE order_id = 'o1'",
+        "UPDATE tuishou_orders SET posted_at = 'x' WHERE order_id = 'o1'",
         lambda led: led.refund("o1", at=day(1)),
-        r"table orders, row order_id='o1', posted_at='x'",
+        r"table tuishou_orders, row order_id='o1', posted_at='x'",
     ),
 }
 
@@ -443,5 +465,5 @@ def test_every_damaged_value_is_a_ledger_error_naming_file_table_row_and_value(
         Ledger.open(path) as ledger,
     ):
         call(ledger)
-    assert "the file was altered outside tuishou: restore it from a backup" in str(caught.value)
+    assert "was altered outside tuishou: restore it from a backup" in str(caught.value)
     assert path.read_bytes() == before

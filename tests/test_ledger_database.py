@@ -23,6 +23,7 @@ from tuishou.errors import DuplicateRequestError
 make_ledger = pytest.fixture(params=BACKENDS)(ledgers)
 
 NAIVE = datetime(2026, 11, 2, 12, 0)
+V2_FILE = Path(__file__).parent / "data" / "ledger_v2.db"
 
 
 # ------------------------------------------------------------------ item 11: one time rule
@@ -76,8 +77,10 @@ def test_stored_text_is_utc(tmp_path):
     with Ledger.open(path) as ledger:
         posted(ledger)
     with sqlite3.connect(path) as db:
-        texts = [row[0] for row in db.execute("SELECT at FROM entries")]
-        texts += list(db.execute("SELECT posted_at, freeze_start, due_at FROM orders").fetchone())
+        texts = [row[0] for row in db.execute("SELECT at FROM tuishou_entries")]
+        texts += list(
+            db.execute("SELECT posted_at, freeze_start, due_at FROM tuishou_orders").fetchone()
+        )
     assert len(texts) == 5
     assert all(text.endswith("+00:00") for text in texts)
     assert texts[0] == "2026-11-01T04:00:00+00:00"  # 12:00 in UTC+8
@@ -120,7 +123,7 @@ def test_a_file_that_is_not_a_database_is_a_ledger_error(tmp_path):
 )
 def test_a_damaged_schema_version_table_is_a_ledger_error(tmp_path, damage):
     path = tmp_path / "ledger.db"
-    Ledger.open(path).close()
+    shutil.copy(V2_FILE, path)  # a file written before Alembic: schema_version tells
     with sqlite3.connect(path) as db:
         db.executescript(damage)
     with pytest.raises(
@@ -135,8 +138,10 @@ def test_a_ledger_missing_a_table_is_a_ledger_error(tmp_path):
     path = tmp_path / "ledger.db"
     Ledger.open(path).close()
     with sqlite3.connect(path) as db:
-        db.execute("DROP TABLE payouts")
-    with pytest.raises(LedgerError, match="is a damaged ledger: tables payouts are missing"):
+        db.execute("DROP TABLE tuishou_payouts")
+    with pytest.raises(
+        LedgerError, match="is a damaged ledger: tables tuishou_payouts are missing"
+    ):
         Ledger.open(path)
 
 
@@ -264,9 +269,17 @@ def _schema_1_file(tmp_path):
         posted(ledger, ORDER.model_copy(update={"order_id": "o2"}))
         ledger.release(DAY0)
         ledger.refund("o1", at=day(1), refund_id="r-full")
-    with sqlite3.connect(path) as db:
-        db.execute("DROP TABLE ledger_policy")
-        db.execute("UPDATE schema_version SET version = 1")
+    with sqlite3.connect(path) as db:  # back to schema 1's tables
+        for (index,) in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'tuishou_%'"
+        ).fetchall():
+            db.execute(f"DROP INDEX {index}")
+        for table in ("policies", "orders", "payouts", "entries", "requests"):
+            db.execute(f"ALTER TABLE tuishou_{table} RENAME TO {table}")
+        for table in ("tuishou_ledger_policy", "tuishou_clock", "tuishou_alembic_version"):
+            db.execute(f"DROP TABLE {table}")
+        db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        db.execute("INSERT INTO schema_version VALUES (1)")
         for table, columns in (
             ("entries", ["at"]),
             ("requests", ["at"]),

@@ -261,13 +261,14 @@ def test_a_sum_beyond_int64_is_a_ledger_error_never_a_wrapped_number(tmp_path):
     Ledger.open(path).close()
     with sqlite3.connect(path) as db:  # no ledger call writes this: amounts are bounded
         db.executemany(
-            "INSERT INTO entries (member_id, bucket, reason, amount, at) "
+            "INSERT INTO tuishou_entries (member_id, bucket, reason, amount, at) "
             "VALUES ('C', 'available', 'post', ?, '2026-11-01T00:00:00+00:00')",
             [(2**62,), (2**62,)],
         )
-    with Ledger.open(path) as ledger:
-        assert ledger.balance("C").available == 2**63  # summed exactly
-        with pytest.raises(LedgerError, match="beyond SQLite's 64-bit integers"):
+    with Ledger.open(path) as ledger:  # SQLite sums in 64 bits and refuses, never wraps
+        with pytest.raises(LedgerError, match="holds a sum beyond 64-bit integers"):
+            ledger.balance("C")
+        with pytest.raises(LedgerError, match="holds a sum beyond 64-bit integers"):
             ledger.withdraw("C", 1, at=DAY0, withdrawal_id="w1")
 
 

@@ -22,7 +22,7 @@ def start_worker(path: Path, first: int, count: int, *, slow: bool = False) -> s
 def posted_orders(path: Path) -> int:
     try:
         with sqlite3.connect(path, timeout=30) as db:
-            return int(db.execute("SELECT COUNT(*) FROM orders").fetchone()[0])
+            return int(db.execute("SELECT COUNT(*) FROM tuishou_orders").fetchone()[0])
     except sqlite3.OperationalError:  # the worker has not created the schema yet
         return 0
 
@@ -31,14 +31,16 @@ def assert_every_order_whole(path: Path) -> None:
     """Each order row has all its post entries and payouts, and no entry lacks its order."""
     with sqlite3.connect(path) as db:
         partial = db.execute("""
-            SELECT o.order_id FROM orders o
-            WHERE (SELECT COALESCE(SUM(amount), 0) FROM payouts p WHERE p.order_id = o.order_id)
-               != (SELECT COALESCE(SUM(amount), 0) FROM entries e
+            SELECT o.order_id FROM tuishou_orders o
+            WHERE (SELECT COALESCE(SUM(amount), 0) FROM tuishou_payouts p
+                   WHERE p.order_id = o.order_id)
+               != (SELECT COALESCE(SUM(amount), 0) FROM tuishou_entries e
                    WHERE e.order_id = o.order_id AND e.reason = 'post')
-               OR NOT EXISTS (SELECT 1 FROM entries e WHERE e.order_id = o.order_id)
+               OR NOT EXISTS (SELECT 1 FROM tuishou_entries e WHERE e.order_id = o.order_id)
         """).fetchall()
         orphans = db.execute(
-            "SELECT COUNT(*) FROM entries WHERE order_id NOT IN (SELECT order_id FROM orders)"
+            "SELECT COUNT(*) FROM tuishou_entries "
+            "WHERE order_id NOT IN (SELECT order_id FROM tuishou_orders)"
         ).fetchone()[0]
     assert partial == []
     assert orphans == 0
@@ -67,7 +69,8 @@ def test_two_processes_posting_the_same_orders_post_each_exactly_once(tmp_path):
     assert posted_orders(path) == 300
     with sqlite3.connect(path) as db:
         doubled = db.execute("""
-            SELECT order_id, member_id, rule, kind, COUNT(*) FROM entries WHERE reason = 'post'
+            SELECT order_id, member_id, rule, kind, COUNT(*) FROM tuishou_entries
+            WHERE reason = 'post'
             GROUP BY order_id, member_id, rule, kind HAVING COUNT(*) > 1""").fetchall()
     assert doubled == []
     assert_every_order_whole(path)

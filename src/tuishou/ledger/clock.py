@@ -7,7 +7,10 @@ a refund or withdrawal id. Otherwise a late operation would rewrite the past: a
 withdrawal dated before a release it relied on, or a refund dated between a release and the
 clawback it causes, would make ``balance(as_of=...)`` show what never was (a negative available
 balance under ``clawback="cap_at_balance"``). The check runs inside the operation's write
-transaction, so concurrent writers cannot slip an older time in between.
+transaction, so concurrent writers cannot slip an older time in between. The latest time and
+what it was are kept in the ledger's clock row (``tuishou_clock``), which every write
+transaction locks first (``Store.transaction``) and every recording operation moves forward
+(``Store.advance``).
 
 A policy change is dated at or after the clock too (it cannot rewrite what was done), but it
 does not move the clock: a change may be scheduled for a later date while operations go on
@@ -19,61 +22,13 @@ withdrawal id) is a no-op at any time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from tuishou.errors import LedgerError
 from tuishou.ledger.models import LedgerPolicy
 from tuishou.ledger.store import Store
 
-__all__ = ["check_clock", "due_date", "in_force", "latest"]
-
-# (table, the latest of one kind of recorded time, its column, what happened then)
-_SOURCES: list[tuple[str, str, str, Callable[[dict[str, Any]], str]]] = [
-    (
-        "entries",
-        "SELECT entry_id, reason, member_id, at FROM entries ORDER BY at DESC LIMIT 1",
-        "at",
-        lambda r: f"entry {r['entry_id']}: {r['reason']} of member {r['member_id']!r}",
-    ),
-    (
-        "orders",
-        "SELECT order_id, posted_at FROM orders ORDER BY posted_at DESC LIMIT 1",
-        "posted_at",
-        lambda r: f"order {r['order_id']!r} posted",
-    ),
-    (
-        "orders",
-        "SELECT order_id, freeze_start FROM orders WHERE freeze_start IS NOT NULL "
-        "ORDER BY freeze_start DESC LIMIT 1",
-        "freeze_start",
-        lambda r: f"the freeze of order {r['order_id']!r} started",
-    ),
-    (
-        "orders",
-        "SELECT order_id, released_at FROM orders WHERE released_at IS NOT NULL "
-        "ORDER BY released_at DESC LIMIT 1",
-        "released_at",
-        lambda r: f"order {r['order_id']!r} released",
-    ),
-    (
-        "requests",
-        "SELECT request_id, kind, at FROM requests ORDER BY at DESC LIMIT 1",
-        "at",
-        lambda r: f"{r['kind']} id {r['request_id']!r} carried out",
-    ),
-]
-
-
-def latest(store: Store) -> tuple[datetime, str] | None:
-    """The latest time the ledger has recorded an operation, and what it was; None if none."""
-    found: tuple[datetime, str] | None = None
-    for table, sql, column, what in _SOURCES:
-        for row in store.read(table, sql):
-            if found is None or row[column] > found[0]:
-                found = (row[column], what(row))
-    return found
+__all__ = ["check_clock", "due_date", "in_force"]
 
 
 def in_force(rows: list[tuple[datetime, LedgerPolicy, str]], at: datetime) -> LedgerPolicy:
@@ -97,7 +52,7 @@ def check_clock(store: Store, at: datetime, *, name: str = "at", doing: str) -> 
 
     Call it inside the operation's write transaction, after spotting an exact repeat.
     """
-    last = latest(store)
+    last = store.latest()
     if last is not None and at < last[0]:
         when, what = last
         raise LedgerError(

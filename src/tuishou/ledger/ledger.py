@@ -38,6 +38,7 @@ from types import TracebackType
 from typing import Self
 
 from tuishou.errors import ArgumentTypeError, InsufficientBalanceError, LedgerError
+from tuishou.ledger import schema as t
 from tuishou.ledger.checks import check_ids, check_time
 from tuishou.ledger.clock import check_clock, in_force
 from tuishou.ledger.models import Balance, Entry, LedgerPolicy, PolicyChange, RefundResult
@@ -64,13 +65,13 @@ class Ledger:
         self,
         policy: LedgerPolicy | None = None,
         *,
-        path: str | Path = ":memory:",
+        database: object = ":memory:",
         read_only: bool = False,
     ):
         if policy is not None and not isinstance(policy, LedgerPolicy):
             raise ArgumentTypeError(f"policy is a {type(policy).__name__}, expected LedgerPolicy")
         self._store = Store(
-            path, policy_json=(policy or LedgerPolicy()).model_dump_json(), read_only=read_only
+            database, policy_json=(policy or LedgerPolicy()).model_dump_json(), read_only=read_only
         )
         try:
             current = self.policy  # reads (and checks) every recorded policy
@@ -81,24 +82,31 @@ class Ledger:
             differences = _policy_differences(self.policy, policy)
             self.close()
             raise LedgerError.from_problems(
-                f"the ledger {path} keeps a different LedgerPolicy than the one given (nothing "
-                "changed); open it without policy= to use its own, or record the change with "
-                "ledger.change_policy(policy, at=...)",
+                f"the ledger {self._store.path} keeps a different LedgerPolicy than the one "
+                "given (nothing changed); open it without policy= to use its own, or record "
+                "the change with ledger.change_policy(policy, at=...)",
                 differences,
             )
 
     @classmethod
     def open(
-        cls, path: str | Path, *, policy: LedgerPolicy | None = None, read_only: bool = False
+        cls, database: object, *, policy: LedgerPolicy | None = None, read_only: bool = False
     ) -> Ledger:
-        """Open (or create) a ledger in a SQLite file; ``read_only=True`` for reports.
+        """Open (or create) a ledger in a database; ``read_only=True`` for reports.
+
+        ``database`` is a path (a SQLite file), a SQLAlchemy URL
+        (``"postgresql+psycopg://user@host/db"``, ``"sqlite:///ledger.db"``), a SQLAlchemy
+        ``Engine``, or a ``Connection``: then every operation runs inside that connection's
+        transaction (in a savepoint of it), and the backend commits it with its own writes.
+        A new database gets the ledger's tables (all named ``tuishou_*``); an older schema
+        is upgraded (``ledger.versions``), a newer one refused with a ``LedgerError``.
 
         >>> import tempfile, pathlib
         >>> with Ledger.open(pathlib.Path(tempfile.mkdtemp()) / "ledger.db") as ledger:
         ...     ledger.balance("nobody").available
         0
         """
-        return cls(policy, path=path, read_only=read_only)
+        return cls(policy, database=database, read_only=read_only)
 
     @staticmethod
     def upgrade(
@@ -292,7 +300,9 @@ class Ledger:
             if fee:
                 rows.append(entry_row(key, "fees", "fee", fee, at, None, withdrawal_id))
             self._store.record_request(withdrawal_id, "withdrawal", request, at)
-            return self._store.add_entries(rows)
+            made = self._store.add_entries(rows)
+            self._store.advance(at, f"withdrawal id {withdrawal_id!r} carried out")
+            return made
 
     # ----------------------------------------------------------------------- queries
 
@@ -301,29 +311,20 @@ class Ledger:
         if as_of is not None:
             check_time(as_of, name="as_of")
         check_ids(member_id=member_id)
-        totals = {"pending": 0, "available": 0, "withdrawn": 0, "fees": 0, "write_off": 0}
-        for entry in self._store.entries("member_id = ?", (member_id,)):
-            if as_of is None or entry.at <= as_of:
-                totals[entry.bucket] += entry.amount
-                totals["write_off"] += entry.amount if entry.reason == "write_off" else 0
-        return Balance(
-            pending=totals["pending"],
-            available=totals["available"],
-            written_off=totals["write_off"],
-            withdrawn=totals["withdrawn"],
-            fees=totals["fees"],
-        )
+        with self._store.reading():
+            return self._store.balance(member_id, as_of)
 
     def entries(self, member_id: str | None = None, order_id: str | None = None) -> list[Entry]:
         """The history, oldest first, of one member, one order, both, or everything."""
         check_ids(member_id=member_id, order_id=order_id, optional=("member_id", "order_id"))
+        e = t.entries.c
         conditions = [
-            (column, value)
-            for column, value in (("member_id", member_id), ("order_id", order_id))
+            column == value
+            for column, value in ((e.member_id, member_id), (e.order_id, order_id))
             if value is not None
         ]
-        where = " AND ".join(f"{column} = ?" for column, _ in conditions) or "1"
-        return self._store.entries(where, [value for _, value in conditions])
+        with self._store.reading():
+            return self._store.entries(*conditions)
 
     def payouts(self, order_id: str) -> dict[Key, int]:
         """What the order pays now, per (member, rule, kind), after refunds."""

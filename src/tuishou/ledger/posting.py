@@ -12,7 +12,10 @@ import json
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+
 from tuishou.errors import ArgumentTypeError, DuplicateOrderError, LedgerError
+from tuishou.ledger import schema as t
 from tuishou.ledger.checks import (
     check_amount,
     check_ids,
@@ -24,11 +27,12 @@ from tuishou.ledger.clock import check_clock, due_date, in_force
 from tuishou.ledger.models import Entry
 from tuishou.ledger.refunds import Key, digest, totals
 from tuishou.ledger.store import Store, entry_row
-from tuishou.ledger.stored import stored_time
 from tuishou.orders import Order
 from tuishou.settlement import Settlement
 
 __all__ = ["mark_received", "post_order", "release_due"]
+
+_CHUNK = 500  # orders released per query (bounded IN lists on every database)
 
 
 def post_order(store: Store, order: Order, settlement: Settlement, at: datetime) -> list[Entry]:
@@ -50,11 +54,12 @@ def post_order(store: Store, order: Order, settlement: Settlement, at: datetime)
     fingerprint = digest(
         json.dumps([order_json, policy_id, snapshot, _payout_rows(settlement)], sort_keys=True)
     )
-    with store.transaction() as db:
+    with store.transaction():
         found = store.read(
             "orders",
-            "SELECT order_id, fingerprint FROM orders WHERE order_id = ?",
-            (order.order_id,),
+            select(t.orders.c.order_id, t.orders.c.fingerprint).where(
+                t.orders.c.order_id == order.order_id
+            ),
         )
         if found:
             if found[0]["fingerprint"] == fingerprint:
@@ -66,42 +71,45 @@ def post_order(store: Store, order: Order, settlement: Settlement, at: datetime)
         check_clock(store, at, doing="post")
         policy = in_force(store.policy_rows(), at)
         start = (order.paid_at or at) if policy.freeze_from == "paid" else None
-        due = due_date(start, policy.freeze_days) if start else None
-        db.execute("INSERT OR IGNORE INTO policies VALUES (?, ?)", (policy_id, policy_json))
-        db.execute(
-            "INSERT INTO orders (order_id, fingerprint, policy_id, order_json, snapshot_json, "
-            "refunded_json, posted_at, freeze_start, due_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                order.order_id,
-                fingerprint,
-                policy_id,
-                order_json,
-                json.dumps(snapshot),
-                json.dumps([0] * len(order.lines)),
-                stored_time(at),
-                _iso(start),
-                _iso(due),
-            ),
+        store.add_policy(policy_id, policy_json)
+        store.add_orders(
+            [
+                {
+                    "order_id": order.order_id,
+                    "fingerprint": fingerprint,
+                    "policy_id": policy_id,
+                    "order_json": order_json,
+                    "snapshot_json": json.dumps(snapshot),
+                    "refunded_json": json.dumps([0] * len(order.lines)),
+                    "posted_at": at,
+                    "freeze_start": start,
+                    "due_at": due_date(start, policy.freeze_days) if start else None,
+                    "released_at": None,
+                }
+            ]
         )
         paid = totals(settlement)
-        db.executemany(
-            "INSERT INTO payouts VALUES (?, ?, ?, ?, ?)",
-            [(order.order_id, *key, amount) for key, amount in paid.items()],
+        store.add_payouts(
+            [
+                {"order_id": order.order_id, "member_id": m, "rule": r, "kind": k, "amount": a}
+                for (m, r, k), a in paid.items()
+            ]
         )
-        return store.add_entries(
+        made = store.add_entries(
             [
                 entry_row(key, "pending", "post", amount, at, order.order_id)
                 for key, amount in paid.items()
             ]
         )
+        store.advance(at, f"order {order.order_id!r} posted")
+        return made
 
 
 def mark_received(store: Store, order_id: str, at: datetime) -> None:
     """Start the freeze of an order when its goods are received: ``Ledger.mark_received``."""
     check_time(at)
     check_ids(order_id=order_id)
-    with store.transaction() as db:
+    with store.transaction():
         row = store.order_row(order_id, "posted_at", "freeze_start")
         if at < row["posted_at"]:
             raise LedgerError(
@@ -112,37 +120,48 @@ def mark_received(store: Store, order_id: str, at: datetime) -> None:
         check_clock(store, at, doing="receipt")
         if row["freeze_start"] is None:  # posted under freeze_from="received"
             days = in_force(store.policy_rows(), at).freeze_days
-            db.execute(
-                "UPDATE orders SET freeze_start = ?, due_at = ? WHERE order_id = ?",
-                (stored_time(at), _iso(due_date(at, days)), order_id),
-            )
+            store.update_order(order_id, freeze_start=at, due_at=due_date(at, days))
+            store.advance(at, f"the freeze of order {order_id!r} started")
 
 
 def release_due(store: Store, as_of: datetime) -> list[Entry]:
-    """Move every payout whose freeze has ended by ``as_of`` to available: ``Ledger.release``."""
+    """Move every payout whose freeze has ended by ``as_of`` to available: ``Ledger.release``.
+
+    The orders due are found through the ``released_at, due_at`` index; what an unreleased
+    order still holds pending is exactly its current payouts (refunds before the release
+    lower both), so each moves in two entries per payout, in chunks of orders.
+    """
     check_time(as_of, name="as_of")
-    with store.transaction() as db:
+    o, p = t.orders.c, t.payouts.c
+    with store.transaction():
         check_clock(store, as_of, name="as_of", doing="release")
-        waiting = store.read(
-            "orders",
-            "SELECT order_id, due_at FROM orders WHERE released_at IS NULL AND due_at IS NOT NULL",
-        )
-        moved: list[Entry] = []
-        for order_id in sorted(row["order_id"] for row in waiting if row["due_at"] <= as_of):
-            pending: dict[Key, int] = {}
-            for entry in store.entries("order_id = ? AND bucket = 'pending'", (order_id,)):
-                key: Key = (entry.member_id, entry.rule or "", entry.kind or "")
-                pending[key] = pending.get(key, 0) + entry.amount
-            rows = []
-            for key, amount in sorted(pending.items()):
-                if amount:
-                    rows.append(entry_row(key, "pending", "release", -amount, as_of, order_id))
-                    rows.append(entry_row(key, "available", "release", amount, as_of, order_id))
-            moved += [e for e in store.add_entries(rows) if e.bucket == "available"]
-            db.execute(
-                "UPDATE orders SET released_at = ? WHERE order_id = ?",
-                (stored_time(as_of), order_id),
+        due = [
+            row["order_id"]
+            for row in store.read(
+                "orders",
+                select(o.order_id, o.due_at)  # due_at read back, so checked
+                .where(o.released_at.is_(None), o.due_at.is_not(None), o.due_at <= as_of)
+                .order_by(o.order_id),
             )
+        ]
+        moved: list[Entry] = []
+        for part in range(0, len(due), _CHUNK):
+            chunk = due[part : part + _CHUNK]
+            rows = []
+            for row in store.read(
+                "payouts",
+                select(p.order_id, p.member_id, p.rule, p.kind, p.amount)
+                .where(p.order_id.in_(chunk), p.amount != 0)
+                .order_by(p.order_id, p.member_id, p.rule, p.kind),
+            ):
+                key: Key = (row["member_id"], row["rule"], row["kind"])
+                amount, order_id = row["amount"], row["order_id"]
+                rows.append(entry_row(key, "pending", "release", -amount, as_of, order_id))
+                rows.append(entry_row(key, "available", "release", amount, as_of, order_id))
+            moved += [e for e in store.add_entries(rows) if e.bucket == "available"]
+            store.release_orders(chunk, as_of)
+        if due:
+            store.advance(as_of, f"order {due[-1]!r} released")
         return moved
 
 
@@ -156,7 +175,3 @@ def _snapshot(settlement: Settlement) -> dict[str, Any]:
 
 def _payout_rows(settlement: Settlement) -> list[list[Any]]:
     return [[p.member_id, p.rule, p.kind, p.generation, p.amount] for p in settlement.payouts]
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return stored_time(moment) if moment is not None else None

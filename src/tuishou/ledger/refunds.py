@@ -78,12 +78,11 @@ def refund(
                 else [entry_row(key, "pending", "refund", -taken, at, order_id, refund_id)]
             )
             entries += store.add_entries(rows)
-            store.set_payout(order_id, key, kept.get(key, 0))
-    store.db.execute(
-        "UPDATE orders SET refunded_json = ? WHERE order_id = ?", (json.dumps(after), order_id)
-    )
+            store.set_payout(order_id, key, kept.get(key, 0), exists=key in current)
+    store.update_order(order_id, refunded_json=json.dumps(after))
     if refund_id is not None:
         store.record_request(refund_id, "refund", request, at)
+    store.advance(at, f"refund of order {order_id!r}" + (f" ({refund_id!r})" if refund_id else ""))
     return RefundResult(order_id, kept, tuple(entries), pool, pool - sum(kept.values()))
 
 

@@ -1,200 +1,199 @@
-"""The ledger's database file: its schema (DDL), opening it, and checking what it holds.
+"""The ledger's tables, as SQLAlchemy Core metadata: schema version 3.
 
-Schema, version 2 (see ``docs/ledger.md`` for the meaning of each column):
+The same tables serve SQLite and PostgreSQL and avoid what MySQL lacks (no partial indexes,
+arrays or upserts). Every name starts with ``tuishou_``, so the ledger can live in a
+platform's own database beside its ``orders`` table and its own Alembic history: the
+ledger's migrations are recorded in ``tuishou_alembic_version``. See ``docs/ledger.md``.
 
-Schema, version 2 (see ``docs/ledger.md`` for the meaning of each column):
+- ``tuishou_clock(clock_id, writes, at, what)``: one row. Every write transaction starts by
+  updating it: that is the ledger's write lock (a row lock on PostgreSQL, the database lock
+  on SQLite), and ``at`` and ``what`` are the latest time the ledger recorded an operation
+  and what it was (``ledger.clock``).
+- ``tuishou_ledger_policy(change_id, at, policy_json, note)``: the ``LedgerPolicy`` the
+  ledger was created with (it applies from the start) and every recorded change (each from
+  its ``at`` on).
+- ``tuishou_policies(policy_id, policy_json)``: every commission policy an order was posted
+  under, keyed by the SHA-256 of its JSON.
+- ``tuishou_orders(order_id PRIMARY KEY, ...)``: one row per posted order: its fingerprint,
+  the order and the settlement snapshot (seller, attribution, chain), the quantities refunded
+  so far, and the freeze clock (``freeze_start``, ``due_at``, ``released_at``). The primary
+  key makes posting an order twice impossible, even from two processes.
+- ``tuishou_payouts(order_id, member_id, rule, kind, amount)``: what each order pays each
+  member under each rule now, after refunds.
+- ``tuishou_entries(entry_id, ...)``: the immutable history every balance is summed from.
+  Entry ids are given by the ledger under its write lock, in the order of recording.
+- ``tuishou_requests(request_id, kind, fingerprint, at)``: every refund and withdrawal id
+  carried out.
 
-- ``schema_version(version)``: one row; a newer version is refused, version 1 is upgraded
-  only by an explicit ``Ledger.upgrade`` (see ``ledger_upgrade``).
-- ``ledger_policy(change_id, at, policy_json, note)``: the ``LedgerPolicy`` the ledger was
-  created with (it applies from the start) and every recorded change of it (each applies
-  from its ``at`` on).
-- ``policies(policy_id, policy_json)``: every commission policy an order was posted under,
-  keyed by the SHA-256 of its JSON.
-- ``orders(order_id PRIMARY KEY, ...)``: one row per posted order: its fingerprint, the order
-  and the settlement snapshot (seller, attribution, chain), the quantities refunded so far,
-  and the freeze clock (``freeze_start``, ``due_at``, ``released_at``). The primary key makes
-  posting an order twice impossible, even from two processes.
-- ``payouts(order_id, member_id, rule, kind, ...)``: what each order currently pays each
-  member under each rule, after refunds.
-- ``entries(entry_id, ...)``: the immutable history every balance is summed from.
-
-``connect`` opens a file (read-only when asked), ``schema_version`` tells a ledger of either
-version from an empty file or someone else's, and ``database_errors`` turns every ``sqlite3``
-error into a ``LedgerError`` that says what to do. Rows are read and written by
-``ledger.store``.
+Times are ``UtcTime``: ``timestamp with time zone`` on PostgreSQL; elsewhere ISO 8601 text in
+UTC (``2026-11-01T04:00:00+00:00``), which sorts in time order as text.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from datetime import UTC, datetime
+from typing import Any
 
-from tuishou.errors import LedgerError
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import TIMESTAMP
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 __all__ = [
+    "HEAD",
     "LEDGER_TABLES",
-    "POLICY_TABLE",
-    "SCHEMA",
     "SCHEMA_VERSION",
-    "connect",
-    "database_errors",
-    "schema_version",
+    "VERSION_TABLE",
+    "UtcTime",
+    "clock",
+    "entries",
+    "ledger_policy",
+    "metadata",
+    "orders",
+    "payouts",
+    "policies",
+    "requests",
 ]
 
-SCHEMA_VERSION = 2
-POLICY_TABLE = """
-CREATE TABLE ledger_policy (
-    change_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    policy_json TEXT NOT NULL,
-    note TEXT NOT NULL
-)"""
-SCHEMA = (
+SCHEMA_VERSION = 3
+"""The schema this tuishou writes; a version-2 file is upgraded when it is opened."""
+HEAD = "0003"
+"""The Alembic revision of ``SCHEMA_VERSION`` (revisions are named after the versions)."""
+VERSION_TABLE = "tuishou_alembic_version"
+"""Where Alembic records the ledger's revision: not ``alembic_version``, the platform's own."""
+
+Id = String(200)  # ids are short text; a bounded type indexes on every database
+
+
+class UtcTime(TypeDecorator[datetime]):
+    """An aware time: ``timestamptz`` on PostgreSQL, ISO 8601 text in UTC elsewhere.
+
+    Values are bound in UTC; they are read back raw and checked by ``ledger.stored``, so a
+    value altered outside tuishou is reported, not guessed at.
     """
-CREATE TABLE schema_version (version INTEGER NOT NULL);
-CREATE TABLE policies (policy_id TEXT PRIMARY KEY, policy_json TEXT NOT NULL);
-CREATE TABLE orders (
-    order_id TEXT PRIMARY KEY,
-    fingerprint TEXT NOT NULL,
-    policy_id TEXT NOT NULL REFERENCES policies (policy_id),
-    order_json TEXT NOT NULL,
-    snapshot_json TEXT NOT NULL,
-    refunded_json TEXT NOT NULL,
-    posted_at TEXT NOT NULL,
-    freeze_start TEXT,
-    due_at TEXT,
-    released_at TEXT
-);
-CREATE TABLE payouts (
-    order_id TEXT NOT NULL REFERENCES orders (order_id),
-    member_id TEXT NOT NULL,
-    rule TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    amount INTEGER NOT NULL,
-    PRIMARY KEY (order_id, member_id, rule, kind)
-);
-CREATE TABLE entries (
-    entry_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    member_id TEXT NOT NULL,
-    bucket TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    amount INTEGER NOT NULL,
-    at TEXT NOT NULL,
-    order_id TEXT,
-    rule TEXT,
-    kind TEXT,
-    request_id TEXT
-);
-CREATE INDEX entries_by_member ON entries (member_id);
-CREATE INDEX entries_by_order ON entries (order_id);
-CREATE INDEX entries_by_time ON entries (at);
-CREATE INDEX orders_by_posting ON orders (posted_at);
-CREATE INDEX orders_by_freeze ON orders (freeze_start);
-CREATE INDEX orders_by_release ON orders (released_at);
-CREATE TABLE requests (
-    request_id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    at TEXT NOT NULL
-);
-CREATE INDEX requests_by_time ON requests (at);
-"""
-    + POLICY_TABLE
+
+    impl = String(40)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(TIMESTAMP(timezone=True))
+        return dialect.type_descriptor(String(40))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if not isinstance(value, datetime):
+            return value
+        moment = value.astimezone(UTC)
+        return moment if dialect.name == "postgresql" else moment.isoformat()
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return value  # decoded and checked by ledger.stored
+
+    @property
+    def python_type(self) -> type[datetime]:
+        return datetime
+
+
+metadata = MetaData()
+
+clock = Table(
+    "tuishou_clock",
+    metadata,
+    Column("clock_id", Integer, primary_key=True, autoincrement=False),
+    Column("writes", BigInteger, nullable=False),
+    Column("at", UtcTime),
+    Column("what", Text),
 )
-LEDGER_TABLES = frozenset(
-    {"schema_version", "ledger_policy", "policies", "orders", "payouts", "entries", "requests"}
+
+ledger_policy = Table(
+    "tuishou_ledger_policy",
+    metadata,
+    Column("change_id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcTime, nullable=False),
+    Column("policy_json", Text, nullable=False),
+    Column("note", Text, nullable=False),
+    sqlite_autoincrement=True,
 )
-_ADVICE = [  # (part of sqlite's message, what the ledger says), first match wins
-    (
-        "not a database",
-        "is not a SQLite database (another kind of file, or damaged); pass the "
-        "path of a ledger file, or a new path to create one",
+
+policies = Table(
+    "tuishou_policies",
+    metadata,
+    Column("policy_id", String(64), primary_key=True),
+    Column("policy_json", Text, nullable=False),
+)
+
+orders = Table(
+    "tuishou_orders",
+    metadata,
+    Column("order_id", Id, primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("policy_id", String(64), ForeignKey("tuishou_policies.policy_id"), nullable=False),
+    Column("order_json", Text, nullable=False),
+    Column("snapshot_json", Text, nullable=False),
+    Column("refunded_json", Text, nullable=False),
+    Column("posted_at", UtcTime, nullable=False),
+    Column("freeze_start", UtcTime),
+    Column("due_at", UtcTime),
+    Column("released_at", UtcTime),
+    Index("tuishou_orders_by_posting", "posted_at"),
+    Index("tuishou_orders_by_freeze", "freeze_start"),
+    Index("tuishou_orders_by_release", "released_at"),
+    Index("tuishou_orders_by_due", "released_at", "due_at"),  # release(): unreleased, due by as_of
+)
+
+payouts = Table(
+    "tuishou_payouts",
+    metadata,
+    Column("order_id", Id, ForeignKey("tuishou_orders.order_id"), primary_key=True),
+    Column("member_id", Id, primary_key=True),
+    Column("rule", Id, primary_key=True),
+    Column("kind", String(40), primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+)
+
+entries = Table(
+    "tuishou_entries",
+    metadata,
+    # INTEGER on SQLite: the rowid itself; ids are given by the ledger under its write lock
+    Column(
+        "entry_id",
+        BigInteger().with_variant(Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=False,
     ),
-    (
-        "integer overflow",
-        "holds a sum beyond SQLite's 64-bit integers, which the ledger never "
-        "writes (amounts are bounded): restore the file from a backup",
-    ),
-    ("readonly", "is read-only; open it with read_only=True for reports, or make it writable"),
-    ("locked", "stayed locked by another process for 60 s; retry when it is done"),
-    ("busy", "stayed locked by another process for 60 s; retry when it is done"),
-    (
-        "unable to open",
-        "cannot be opened; check that the path and its folder exist and that you may read them",
-    ),
-]
+    Column("member_id", Id, nullable=False),
+    Column("bucket", String(20), nullable=False),
+    Column("reason", String(20), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("at", UtcTime, nullable=False),
+    Column("order_id", Id),
+    Column("rule", Id),
+    Column("kind", String(40)),
+    Column("request_id", Id),
+    Index("tuishou_entries_by_member_time", "member_id", "at"),  # balances as of, a member's pages
+    Index("tuishou_entries_by_order", "order_id"),
+    Index("tuishou_entries_by_time", "at"),
+)
 
+requests = Table(
+    "tuishou_requests",
+    metadata,
+    Column("request_id", Id, primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("at", UtcTime, nullable=False),
+    Index("tuishou_requests_by_time", "at"),
+)
 
-@contextmanager
-def database_errors(path: str) -> Iterator[None]:
-    """Turn any ``sqlite3`` error into a ``LedgerError`` naming the file and the way out."""
-    try:
-        yield
-    except sqlite3.Error as exc:
-        text = str(exc)
-        advice = next(
-            (say for part, say in _ADVICE if part in text.lower()),
-            "failed; check the file and the disk, or restore it from a backup",
-        )
-        raise LedgerError(f"the ledger database {path} {advice} (sqlite: {text})") from exc
-
-
-def connect(path: str, read_only: bool) -> sqlite3.Connection:
-    """Open the database at ``path`` (an existing file when ``read_only``), in autocommit mode.
-
-    Transactions are opened explicitly, by ``Store.transaction`` and ``Store.reading``.
-    """
-    if not read_only:
-        return sqlite3.connect(path, timeout=60, isolation_level=None)
-    if path == ":memory:" or not Path(path).is_file():
-        raise LedgerError(
-            f"there is no ledger file at {path}; a read-only ledger opens an existing file"
-        )
-    uri = Path(path).resolve().as_uri() + "?mode=ro"
-    try:
-        db = sqlite3.connect(uri, uri=True, timeout=60, isolation_level=None)
-        db.execute("SELECT 1 FROM sqlite_master").fetchone()
-        return db
-    except sqlite3.OperationalError:  # a WAL file in a folder we cannot write: no -shm file
-        return sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None)
-
-
-def schema_version(db: sqlite3.Connection, path: str) -> int | None:
-    """The ledger schema version of an open database; None for an empty database.
-
-    Refuses someone else's database (tables, but no ledger) and a damaged ledger.
-    """
-    tables = {
-        name
-        for (name,) in db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        )
-    }
-    if not tables:
-        return None
-    if "schema_version" not in tables:
-        shown = ", ".join(sorted(tables)[:5])
-        raise LedgerError(
-            f"{path} is a SQLite database of something else (tables {shown}), "
-            "not a ledger; tuishou adds no tables to it: pass a new path"
-        )
-    try:
-        found = db.execute("SELECT version FROM schema_version").fetchall()
-    except sqlite3.OperationalError as exc:
-        found = [(str(exc),)]
-    if len(found) != 1 or type(found[0][0]) is not int or found[0][0] < 1:
-        raise LedgerError(
-            f"{path} has a damaged schema_version table ({found[:3]!r}, expected "
-            "one row with the version number); restore the file from a backup"
-        )
-    version: int = found[0][0]
-    missing = LEDGER_TABLES - tables - ({"ledger_policy"} if version == 1 else set())
-    if missing and version <= SCHEMA_VERSION:
-        raise LedgerError(
-            f"{path} is a damaged ledger: tables {', '.join(sorted(missing))} are "
-            "missing; restore the file from a backup"
-        )
-    return version
+LEDGER_TABLES = frozenset(metadata.tables)
+"""Every table of the current schema (and ``VERSION_TABLE`` besides)."""

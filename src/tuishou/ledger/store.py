@@ -1,254 +1,336 @@
-"""The ledger's storage: one SQLite database (``:memory:`` by default), versioned.
+"""The ledger's storage: its rows read and written through SQLAlchemy Core.
 
-A ``Store`` is an open ledger database (its schema, version 2, and how the file is opened and
-checked are in ``ledger.schema``) with the ledger's row reads and writes.
+A ``Store`` is an open ledger database (``ledger.database`` opens it, ``ledger.versions``
+creates or upgrades its schema, ``ledger.schema`` defines it) with the ledger's row reads and
+writes. Every value read back is decoded by ``ledger.stored``.
 
-Every time is ISO 8601 text in UTC, indexed where the ledger's clock (``ledger.clock``) looks
-for the latest one; every value read back is decoded by ``ledger.stored``. Every write runs in
-one ``BEGIN IMMEDIATE`` transaction, so a crash leaves each operation either fully recorded or
-not at all, and concurrent writers queue rather than interleave. Every ``sqlite3`` error comes
-out as a ``LedgerError`` that says what to do.
+Every write runs in one transaction that starts by updating the single ``tuishou_clock`` row:
+the ledger's write lock. On PostgreSQL that is a row lock, held to the commit, so writers
+queue and each sees what the one before it committed (READ COMMITTED reads afresh per
+statement); on SQLite it takes the database's write lock. Reads never wait for it. A crash
+leaves each operation either fully recorded or not at all, and every database error comes out
+as a ``LedgerError`` that says what to do.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from decimal import Decimal
+from typing import Any, get_args
+
+from sqlalchemy import Connection, Select, Table, case, func, insert, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from tuishou.errors import DuplicateRequestError, LedgerError, UnknownOrderError
-from tuishou.ledger.models import Entry, LedgerPolicy, RequestKind
-from tuishou.ledger.schema import (
-    LEDGER_TABLES,
-    POLICY_TABLE,
-    SCHEMA,
-    SCHEMA_VERSION,
-    connect,
-    database_errors,
-    schema_version,
-)
-from tuishou.ledger.stored import decode, stored_time
+from tuishou.ledger import schema as t
+from tuishou.ledger.database import connect, database_errors, use_wal
+from tuishou.ledger.models import Balance, Bucket, Entry, LedgerPolicy, Reason, RequestKind
+from tuishou.ledger.stored import decode
+from tuishou.ledger.versions import prepare
 
-__all__ = [
-    "LEDGER_TABLES",
-    "POLICY_TABLE",
-    "SCHEMA_VERSION",
-    "Store",
-    "database_errors",
-    "entry_row",
-    "schema_version",
-]
+__all__ = ["Store", "balance_columns", "entry_row"]
 
-_ENTRY_COLUMNS = "entry_id, member_id, bucket, reason, amount, at, order_id, rule, kind, request_id"
+Key = tuple[str, str, str]  # (member_id, rule, kind)
+
+
+def _bucket_sum(bucket: str) -> ColumnElement[Any]:
+    e = t.entries.c
+    return func.coalesce(func.sum(case((e.bucket == bucket, e.amount), else_=0)), 0)
+
+
+def _written_off() -> ColumnElement[Any]:
+    e = t.entries.c
+    return func.coalesce(func.sum(case((e.reason == "write_off", e.amount), else_=0)), 0)
+
+
+def balance_columns() -> list[ColumnElement[Any]]:
+    """The five sums of a ``Balance`` (pending, available, written off, withdrawn, fees)."""
+    return [
+        _bucket_sum("pending").label("pending"),
+        _bucket_sum("available").label("available"),
+        _written_off().label("written_off"),
+        _bucket_sum("withdrawn").label("withdrawn"),
+        _bucket_sum("fees").label("fees"),
+    ]
+
+
+def _unknown() -> ColumnElement[Any]:
+    """How many entries have a bucket or reason the ledger never writes, or an amount that
+    is not a whole number (text or real on SQLite: they would add up silently)."""
+    e = t.entries.c
+    odd = or_(
+        e.bucket.not_in(get_args(Bucket)),
+        e.reason.not_in(get_args(Reason)),
+        e.amount != func.round(e.amount),
+    )
+    return func.coalesce(func.sum(case((odd, 1), else_=0)), 0)
+
+
+def _sums(row: Any) -> list[int] | None:
+    """The five sums as ints; None when a stored value is not what the ledger writes (an
+    amount that is not a whole number, an unknown bucket or reason)."""
+    *values, unknown = list(row)
+    if unknown or not all(isinstance(v, int | Decimal) and v == int(v) for v in values):
+        return None
+    return [int(value) for value in values]
 
 
 class Store:
-    """A SQLite connection with the ledger's schema and transaction helpers.
+    """One ledger database: its connection, transactions and row reads and writes.
 
     ``policy_json`` is recorded as the ledger's policy when the database is new.
     """
 
-    def __init__(self, path: str | Path, *, policy_json: str, read_only: bool = False) -> None:
-        self.path = str(path)
+    def __init__(self, target: object, *, policy_json: str, read_only: bool = False) -> None:
         self.read_only = read_only
-        with database_errors(self.path):
-            self.db = connect(self.path, read_only)
+        self._depth = 0  # how deep inside the ledger's own transactions we are
+        self._db = connect(target, read_only)
+        self.path = self._db.name
+        self.dialect = self._db.connection.dialect.name
         try:
-            with database_errors(self.path):
-                self.db.execute("PRAGMA foreign_keys = ON")
-            self._prepare(policy_json)  # before WAL: someone else's file is left as it was
-            with database_errors(self.path):
-                if self.path != ":memory:" and not read_only:
-                    self.db.execute("PRAGMA journal_mode = WAL")
-                    self.db.execute("PRAGMA synchronous = FULL")
+            with self._transaction() as connection:
+                prepare(connection, self.path, policy_json, read_only, self._refuse_others)
+            if not read_only:
+                with database_errors(self.path):
+                    use_wal(self._db.connection)
         except BaseException:
-            self.db.close()
+            self.close()
             raise
 
-    def _prepare(self, policy_json: str) -> None:
-        with self.reading() if self.read_only else self.transaction() as db:
-            version = schema_version(db, self.path)
-            if version is None and not self.read_only:
-                for statement in SCHEMA.split(";"):  # executescript would commit early
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
-                self.record_policy(policy_json, datetime.now(UTC), "created")
-                return
-        if version is None:
-            raise LedgerError(
-                f"{self.path} holds no ledger yet; a read-only ledger can only open an existing one"
-            )
-        if version == 1:
-            raise LedgerError(
-                f"{self.path} is a ledger of schema version 1 (naive times, no stored policy); "
-                "upgrade it once with Ledger.upgrade(path, policy=<the LedgerPolicy it ran "
-                "with>, naive_times=<the time zone its naive times were in>)"
-            )
-        if version != SCHEMA_VERSION:
-            raise LedgerError(
-                f"{self.path} has ledger schema version {version}, newer than this tuishou "
-                f"understands ({SCHEMA_VERSION}); upgrade tuishou to open it"
-            )
+    @property
+    def _refuse_others(self) -> bool:
+        """A SQLite file the ledger opened itself must be a ledger's or new; a server's
+        database (or a backend's engine) may hold the platform's own tables too."""
+        return self._db.owned and self.dialect == "sqlite"
+
+    @property
+    def connection(self) -> Connection:
+        """The SQLAlchemy connection (inside ``transaction`` or ``reading``)."""
+        return self._db.connection
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One IMMEDIATE transaction: all of it is recorded, or none of it."""
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction, holding the ledger's write lock: all of it, or none of it."""
         if self.read_only:
             raise LedgerError(
                 f"the ledger {self.path} was opened read-only (for reports); "
                 "open it without read_only=True to change it"
             )
-        with self._transaction("BEGIN IMMEDIATE") as db:
-            yield db
+        with self._transaction() as connection:
+            connection.execute(
+                update(t.clock).where(t.clock.c.clock_id == 1).values(writes=t.clock.c.writes + 1)
+            )
+            yield connection
 
     @contextmanager
-    def reading(self) -> Iterator[sqlite3.Connection]:
-        """A read transaction: every query inside it sees the same state."""
-        with self._transaction("BEGIN") as db:
-            yield db
+    def reading(self) -> Iterator[Connection]:
+        """A read transaction: every query inside it sees the same state (on SQLite; on
+        PostgreSQL each statement sees what was committed before it)."""
+        with self._transaction() as connection:
+            yield connection
 
     @contextmanager
-    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[Connection]:
+        connection = self._db.connection
+        if self._depth:  # inside one of the ledger's own transactions already
+            yield connection
+            return
         with database_errors(self.path):
-            self.db.execute(begin)
-            try:
-                yield self.db
-            except BaseException:
-                if self.db.in_transaction:  # SQLite may have rolled back already (disk full)
-                    self.db.execute("ROLLBACK")
-                raise
-            self.db.execute("COMMIT")
+            nested = self._db.shared and connection.in_transaction()
+            with connection.begin_nested() if nested else connection.begin():
+                self._depth += 1
+                try:
+                    yield connection
+                finally:
+                    self._depth -= 1
 
     def close(self) -> None:
-        """Close the connection."""
-        self.db.close()
+        """Close the connection (and the engine) if the ledger opened them."""
+        if self._db.owned:
+            engine = self._db.connection.engine
+            self._db.connection.close()
+            engine.dispose()
+        elif not self._db.shared:
+            self._db.connection.close()
 
-    def one(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
-        """The first row of a query, or None."""
-        with database_errors(self.path):
-            return self.db.execute(sql, parameters).fetchone()
+    # ------------------------------------------------------------------ reading rows
 
-    def rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
-        """Every row of a query (aggregates and existence; stored values go through ``read``)."""
-        with database_errors(self.path):
-            return self.db.execute(sql, parameters).fetchall()
+    def scalar(self, statement: Select[Any]) -> Any:
+        """The first column of the first row of a query (aggregates), or None."""
+        with self._transaction():
+            return self._db.connection.execute(statement).scalar()
 
-    def read(self, table: str, sql: str, parameters: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """Every row of a query on ``table``, each value decoded (``stored.decode``): a value
-        the ledger would not have written is a ``LedgerError`` naming the file and the row."""
-        with database_errors(self.path):
-            cursor = self.db.execute(sql, parameters)
-            names = [column[0] for column in cursor.description]
-            rows = cursor.fetchall()
-        return [decode(self.path, table, dict(zip(names, row, strict=True))) for row in rows]
+    def read(self, table: str, statement: Select[Any]) -> list[dict[str, Any]]:
+        """Every row of a query on ``table`` (its logical name, as ``stored.COLUMNS``), each
+        value decoded: a value the ledger would not have written is a ``LedgerError``."""
+        with self._transaction():
+            rows = self._db.connection.execute(statement).mappings().all()
+        return [decode(self.path, table, dict(row)) for row in rows]
+
+    # -------------------------------------------------------------------- the policy
 
     def record_policy(self, policy_json: str, at: datetime, note: str) -> None:
         """Record ``policy_json`` as the ledger's policy from ``at`` on."""
-        self.db.execute(
-            "INSERT INTO ledger_policy (at, policy_json, note) VALUES (?, ?, ?)",
-            (stored_time(at), policy_json, note),
-        )
+        with database_errors(self.path):
+            self._db.connection.execute(
+                insert(t.ledger_policy).values(at=at, policy_json=policy_json, note=note)
+            )
 
     def policy_rows(self) -> list[tuple[datetime, LedgerPolicy, str]]:
         """Every recorded policy, oldest first: (at, policy, note); the first is the creation."""
+        p = t.ledger_policy
         rows = self.read(
             "ledger_policy",
-            "SELECT change_id, at, policy_json, note FROM ledger_policy ORDER BY change_id",
+            select(p.c.change_id, p.c.at, p.c.policy_json, p.c.note).order_by(p.c.change_id),
         )
         if not rows:
             raise LedgerError(
-                f"the ledger {self.path} has an empty ledger_policy table (a "
-                "ledger records the policy it was created with); the file was "
-                "altered outside tuishou: restore it from a backup"
+                f"the ledger {self.path} has an empty tuishou_ledger_policy table (a ledger "
+                "records the policy it was created with); the database was altered outside "
+                "tuishou: restore it from a backup"
             )
         return [(row["at"], row["policy_json"], row["note"]) for row in rows]
 
+    # ---------------------------------------------------------------------- entries
+
+    def next_entry_id(self) -> int:
+        """The id the next entry gets (inside a write transaction: nobody else adds one)."""
+        return int(self.scalar(select(func.coalesce(func.max(t.entries.c.entry_id), 0)))) + 1
+
     def add_entries(self, rows: Sequence[dict[str, Any]]) -> list[Entry]:
         """Insert entries (dicts with Entry's fields but the id) and return them with ids."""
-        made = []
-        for row in rows:
-            cursor = self.db.execute(
-                "INSERT INTO entries (member_id, bucket, reason, amount, at, order_id, rule, "
-                "kind, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    row["member_id"],
-                    row["bucket"],
-                    row["reason"],
-                    row["amount"],
-                    stored_time(row["at"]),
-                    row.get("order_id"),
-                    row.get("rule"),
-                    row.get("kind"),
-                    row.get("request_id"),
-                ),
-            )
-            made.append(
-                Entry(entry_id=cursor.lastrowid or 0, **{**row, "at": row["at"].astimezone(UTC)})
-            )
-        return made
+        if not rows:
+            return []
+        first = self.next_entry_id()
+        stored = [{**row, "entry_id": first + n} for n, row in enumerate(rows)]
+        self.insert(t.entries, stored)
+        return [Entry(**{**row, "at": row["at"].astimezone(UTC)}) for row in stored]
 
-    def entries(self, where: str = "1", parameters: Sequence[Any] = ()) -> list[Entry]:
-        """Entries matching a SQL condition, oldest first."""
-        rows = self.read(
-            "entries",
-            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE {where} ORDER BY entry_id",
-            parameters,
-        )
+    def entries(self, *where: ColumnElement[bool]) -> list[Entry]:
+        """Entries matching the conditions, oldest first."""
+        rows = self.read("entries", select(t.entries).where(*where).order_by(t.entries.c.entry_id))
         return [Entry(**row) for row in rows]
 
-    def payouts(self, order_id: str) -> dict[tuple[str, str, str], int]:
+    def balance(self, member_id: str, as_of: datetime | None) -> Balance:
+        """A member's balance, summed by the database (entries at or before ``as_of``)."""
+        e = t.entries.c
+        conditions = [e.member_id == member_id] + ([e.at <= as_of] if as_of is not None else [])
+        statement = select(*balance_columns(), _unknown()).where(*conditions)
+        with self._transaction():
+            row = self._db.connection.execute(statement).one()
+            sums = _sums(row)
+            if sums is None:  # a value the ledger never writes: name it (reads every row)
+                self.entries(*conditions)
+                raise LedgerError(
+                    f"the ledger {self.path} holds entries of member {member_id!r} that do "
+                    f"not add up (sums {list(row)!r}); the database was altered outside "
+                    "tuishou: restore it from a backup"
+                )
+        return Balance(*sums)
+
+    def available(self, member_id: str) -> int:
+        """A member's available balance, summed by the database."""
+        return self.balance(member_id, None).available
+
+    # ----------------------------------------------------------------------- orders
+
+    def payouts(self, order_id: str) -> dict[Key, int]:
         """What an order pays now, per (member, rule, kind)."""
+        p = t.payouts.c
         rows = self.read(
             "payouts",
-            "SELECT order_id, member_id, rule, kind, amount FROM payouts "
-            "WHERE order_id = ? AND amount != 0",
-            (order_id,),
+            select(p.order_id, p.member_id, p.rule, p.kind, p.amount).where(
+                p.order_id == order_id, p.amount != 0
+            ),
         )
         return {(row["member_id"], row["rule"], row["kind"]): row["amount"] for row in rows}
 
-    def set_payout(self, order_id: str, key: tuple[str, str, str], amount: int) -> None:
-        """Record what an order pays one (member, rule, kind) now."""
-        self.db.execute(
-            "INSERT INTO payouts VALUES (?, ?, ?, ?, ?) ON CONFLICT (order_id, "
-            "member_id, rule, kind) DO UPDATE SET amount = excluded.amount",
-            (order_id, *key, amount),
-        )
-
-    def available(self, member_id: str) -> int:
-        """A member's available balance (SQLite refuses, never wraps, a sum beyond int64)."""
-        where = "bucket = 'available' AND member_id = ?"
-        self.read(
-            "entries",
-            f"SELECT entry_id, amount FROM entries WHERE {where} "  # refuses
-            "AND typeof(amount) != 'integer' LIMIT 1",
-            (member_id,),
-        )  # a damaged amount
-        row = self.one(f"SELECT COALESCE(SUM(amount), 0) FROM entries WHERE {where}", (member_id,))
-        return int(row[0])
+    def set_payout(self, order_id: str, key: Key, amount: int, *, exists: bool) -> None:
+        """Record what an order pays one (member, rule, kind) now (``exists``: it had a row)."""
+        p = t.payouts.c
+        member, rule, kind = key
+        with database_errors(self.path):
+            if exists:
+                self._db.connection.execute(
+                    update(t.payouts)
+                    .where(
+                        p.order_id == order_id,
+                        p.member_id == member,
+                        p.rule == rule,
+                        p.kind == kind,
+                    )
+                    .values(amount=amount)
+                )
+            else:
+                self._db.connection.execute(
+                    insert(t.payouts).values(
+                        order_id=order_id, member_id=member, rule=rule, kind=kind, amount=amount
+                    )
+                )
 
     def order_row(self, order_id: str, *columns: str) -> dict[str, Any]:
         """Columns of a posted order, decoded (``policy_json``: its commission policy);
         refuses an order never posted."""
-        source = "orders JOIN policies USING (policy_id)" if "policy_json" in columns else "orders"
+        o = t.orders
+        chosen = [o.c.order_id] + [
+            t.policies.c.policy_json if name == "policy_json" else o.c[name]
+            for name in columns
+            if name != "order_id"
+        ]
+        source = o.join(t.policies) if "policy_json" in columns else o
         rows = self.read(
-            "orders",
-            f"SELECT order_id, {', '.join(columns)} FROM {source} WHERE order_id = ?",
-            (order_id,),
+            "orders", select(*chosen).select_from(source).where(o.c.order_id == order_id)
         )
         if not rows:
             raise UnknownOrderError(f"order {order_id!r} was never posted to this ledger")
         return rows[0]
 
+    def add_policy(self, policy_id: str, policy_json: str) -> None:
+        """Record a commission policy orders are posted under, once (keyed by its digest)."""
+        known = self.scalar(
+            select(func.count()).where(t.policies.c.policy_id == policy_id)  # under the lock
+        )
+        if not known:
+            self.insert(t.policies, [{"policy_id": policy_id, "policy_json": policy_json}])
+
+    def add_orders(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert rows of ``tuishou_orders``."""
+        self.insert(t.orders, rows)
+
+    def add_payouts(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert rows of ``tuishou_payouts``."""
+        self.insert(t.payouts, rows)
+
+    def insert(self, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert rows (one executemany) into a ledger table."""
+        if rows:
+            with database_errors(self.path):
+                self._db.connection.execute(insert(table), list(rows))
+
+    def release_orders(self, order_ids: Sequence[str], at: datetime) -> None:
+        """Mark orders released at ``at``."""
+        with database_errors(self.path):
+            self._db.connection.execute(
+                update(t.orders).where(t.orders.c.order_id.in_(order_ids)).values(released_at=at)
+            )
+
+    def update_order(self, order_id: str, **values: Any) -> None:
+        """Set columns of a posted order."""
+        with database_errors(self.path):
+            self._db.connection.execute(
+                update(t.orders).where(t.orders.c.order_id == order_id).values(**values)
+            )
+
+    # --------------------------------------------------------------------- requests
+
     def seen(self, request_id: str, kind: RequestKind, fingerprint: str) -> bool:
         """Whether this refund or withdrawal was carried out; refuses an id used otherwise."""
+        r = t.requests.c
         rows = self.read(
             "requests",
-            "SELECT request_id, kind, fingerprint FROM requests WHERE request_id = ?",
-            (request_id,),
+            select(r.request_id, r.kind, r.fingerprint, r.at).where(r.request_id == request_id),
         )
         if not rows:
             return False
@@ -262,14 +344,39 @@ class Store:
         self, request_id: str, kind: RequestKind, fingerprint: str, at: datetime
     ) -> None:
         """Remember that a refund or withdrawal id was carried out."""
-        self.db.execute(
-            "INSERT INTO requests VALUES (?, ?, ?, ?)",
-            (request_id, kind, fingerprint, stored_time(at)),
-        )
+        with database_errors(self.path):
+            self._db.connection.execute(
+                insert(t.requests).values(
+                    request_id=request_id, kind=kind, fingerprint=fingerprint, at=at
+                )
+            )
+
+    # ------------------------------------------------------------------------ clock
+
+    def latest(self) -> tuple[datetime, str] | None:
+        """The latest time the ledger recorded an operation, and what it was; None if none."""
+        c = t.clock.c
+        rows = self.read("clock", select(c.clock_id, c.at, c.what))
+        if len(rows) != 1:
+            raise LedgerError(
+                f"the ledger {self.path} has {len(rows)} rows in tuishou_clock (it keeps "
+                "one); the database was altered outside tuishou: restore it from a backup"
+            )
+        row = rows[0]
+        return None if row["at"] is None else (row["at"], row["what"] or "")
+
+    def advance(self, at: datetime, what: str) -> None:
+        """Record that an operation dated ``at`` was recorded (the clock never goes back)."""
+        last = self.latest()
+        if last is None or at >= last[0]:
+            with database_errors(self.path):
+                self._db.connection.execute(
+                    update(t.clock).where(t.clock.c.clock_id == 1).values(at=at, what=what)
+                )
 
 
 def entry_row(
-    key: tuple[str, str, str],
+    key: Key,
     bucket: str,
     reason: str,
     amount: int,

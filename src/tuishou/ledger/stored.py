@@ -9,7 +9,7 @@ what to do. A damaged file never comes out as a raw ``TypeError`` or ``ValueErro
 >>> decode("ledger.db", "entries", {"entry_id": 7, "at": "yesterday"})
 Traceback (most recent call last):
 ...
-tuishou.errors.LedgerError: the ledger ledger.db holds a damaged value: table entries, row ...
+tuishou.errors.LedgerError: the ledger ledger.db holds a damaged value: table tuishou_entries, ...
 """
 
 from __future__ import annotations
@@ -55,6 +55,10 @@ def _text(value: object) -> str:
 
 
 def _time(value: object) -> datetime:
+    if isinstance(value, datetime):  # timestamptz (PostgreSQL), in the session's zone
+        if value.utcoffset() is None:
+            raise ValueError("expected an aware time (timestamp with time zone)")
+        return value.astimezone(UTC)
     if type(value) is not str:
         raise ValueError("expected a time as text")
     moment = datetime.fromisoformat(value)
@@ -140,6 +144,7 @@ def _is_link(link: object) -> bool:
 _TIME, _TEXT = _time, _text
 _MAYBE_TIME, _MAYBE_TEXT = _optional(_time), _optional(_text)
 COLUMNS: dict[str, dict[str, Convert]] = {
+    "clock": {"clock_id": _integer, "at": _MAYBE_TIME, "what": _optional(str)},
     "ledger_policy": {
         "change_id": _integer,
         "at": _TIME,
@@ -190,6 +195,7 @@ COLUMNS: dict[str, dict[str, Convert]] = {
 """How each column the ledger reads back is decoded (what the ledger writes, nothing else)."""
 _KEYS = {
     "ledger_policy": ("change_id",),
+    "clock": ("clock_id",),
     "orders": ("order_id",),
     "entries": ("entry_id",),
     "payouts": ("order_id", "member_id", "rule", "kind"),
@@ -202,10 +208,13 @@ def decode(
     table: str,
     row: Mapping[str, object],
     converters: Mapping[str, Convert] | None = None,
+    *,
+    prefix: str = "tuishou_",
 ) -> dict[str, Any]:
     """Decode one stored row (column → value) of ``table``; a damaged value is refused.
 
-    ``converters`` replaces the table's own (``COLUMNS``) for the columns it names.
+    ``converters`` replaces the table's own (``COLUMNS``) for the columns it names;
+    ``prefix`` is what the database's table names add to ``table`` (none in a schema-1 file).
     """
     chosen = {**COLUMNS.get(table, {}), **(converters or {})}
     decoded = {}
@@ -213,28 +222,36 @@ def decode(
         try:
             decoded[column] = chosen[column](value)
         except (TypeError, ValueError, TuishouError) as exc:
-            raise damaged(path, table, row, column, _reason(exc)) from None
+            raise damaged(path, table, row, column, _reason(exc), prefix=prefix) from None
     return decoded
 
 
 def damaged(
-    path: str, table: str, row: Mapping[str, object], column: str, expected: str
+    path: str,
+    table: str,
+    row: Mapping[str, object],
+    column: str,
+    expected: str,
+    *,
+    prefix: str = "tuishou_",
 ) -> LedgerError:
     """The error for a damaged stored value: the file, the table, the row, the value, the fix.
 
     >>> print(damaged("l.db", "orders", {"order_id": "o1", "due_at": "x"}, "due_at", "a time"))
-    the ledger l.db holds a damaged value: table orders, row order_id='o1', due_at='x' (a time); \
-the file was altered outside tuishou: restore it from a backup (nothing was changed)
+    the ledger l.db holds a damaged value: table tuishou_orders, row order_id='o1', \
+due_at='x' (a time); the database was altered outside tuishou: restore it from a backup \
+(nothing was changed)
     """
     keys = [f"{key}={row[key]!r}" for key in _KEYS.get(table, ()) if key in row and key != column]
     where = f"row {', '.join(keys)}" if keys else "a row"
     if (table, column) == ("orders", "policy_json"):  # read joined with the order
         table, where = "policies", f"the commission policy of the orders {where}"
+    table = prefix + table  # the logical name (COLUMNS) as the database names it
     shown = repr(row.get(column))
     shown = shown if len(shown) <= 80 else shown[:77] + "..."
     return LedgerError(
         f"the ledger {path} holds a damaged value: table {table}, {where}, "
-        f"{column}={shown} ({expected}); the file was altered outside tuishou: "
+        f"{column}={shown} ({expected}); the database was altered outside tuishou: "
         "restore it from a backup (nothing was changed)"
     )
 

@@ -1,5 +1,8 @@
 """Upgrading a schema-1 ledger file to schema 2: explicitly, once, in one transaction.
 
+(``Ledger.open`` then upgrades schema 2 to the current schema with Alembic:
+``ledger.versions``.)
+
 Schema 1 (tuishou before issue 10) stored times as given, naive or aware; kept no
 ``LedgerPolicy`` (a reopened ledger silently ran on the defaults); and fingerprinted a full
 refund like an empty one. ``Ledger.upgrade(path, policy=..., naive_times=...)``:
@@ -19,17 +22,27 @@ A failure at any step leaves the file as it was, at version 1.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
+from sqlalchemy import Connection, inspect
+
 from tuishou.errors import ArgumentTypeError, LedgerError
+from tuishou.ledger.database import database_errors, sqlite_engine
 from tuishou.ledger.models import LedgerPolicy
 from tuishou.ledger.refunds import refund_fingerprint
-from tuishou.ledger.store import POLICY_TABLE, SCHEMA_VERSION, database_errors, schema_version
 from tuishou.ledger.stored import any_time, decode, stored_time
+from tuishou.ledger.versions import legacy_version
 
 __all__ = ["upgrade"]
+
+_POLICY_TABLE = """
+CREATE TABLE ledger_policy (
+    change_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    policy_json TEXT NOT NULL,
+    note TEXT NOT NULL
+)"""  # as schema 2 had it: Ledger.open upgrades the file further, to the current schema
 
 _TIMES = {  # table: (its key, its time columns)
     "orders": ("order_id", ("posted_at", "freeze_start", "due_at", "released_at")),
@@ -50,63 +63,63 @@ def upgrade(path: str, policy: LedgerPolicy, naive_times: tzinfo | None) -> None
         )
     if not Path(path).is_file():
         raise LedgerError(f"there is no ledger file at {path} to upgrade")
-    with database_errors(path):
-        db = sqlite3.connect(path, timeout=60, isolation_level=None)
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                _upgrade(db, path, policy, naive_times)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-        finally:
-            db.close()
+    engine = sqlite_engine(path)  # a failure leaves the file byte for byte
+    try:
+        with database_errors(path), engine.connect() as db, db.begin():
+            _upgrade(db, path, policy, naive_times)
+    finally:
+        engine.dispose()
 
 
-def _upgrade(
-    db: sqlite3.Connection, path: str, policy: LedgerPolicy, naive_times: tzinfo | None
-) -> None:
-    version = schema_version(db, path)
+def _upgrade(db: Connection, path: str, policy: LedgerPolicy, naive_times: tzinfo | None) -> None:
+    tables = set(inspect(db).get_table_names())
+    version = legacy_version(db, path, tables) if "schema_version" in tables else None
     if version != 1:
         raise LedgerError(
             f"{path} has ledger schema version {version}; only version 1 is "
-            f"upgraded (to {SCHEMA_VERSION}), nothing changed"
+            "upgraded (to 2, which Ledger.open then upgrades), nothing changed"
         )
     for table, (key, columns) in _TIMES.items():
-        for row in db.execute(f"SELECT {key}, {', '.join(columns)} FROM {table}").fetchall():
+        for row in db.exec_driver_sql(
+            f"SELECT {key}, {', '.join(columns)} FROM {table}"
+        ).fetchall():
             values = [
                 _utc(path, table, {key: row[0], column: text}, naive_times)
                 for column, text in zip(columns, row[1:], strict=True)
             ]
-            db.execute(
+            db.exec_driver_sql(
                 f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} WHERE {key} = ?",
                 (*values, row[0]),
             )
-    for found in db.execute(
+    for found in db.exec_driver_sql(
         "SELECT request_id, fingerprint FROM requests WHERE kind = 'refund'"
     ).fetchall():
         request_id, fingerprint = decode(
-            path, "requests", dict(zip(("request_id", "fingerprint"), found, strict=True))
+            path,
+            "requests",
+            dict(zip(("request_id", "fingerprint"), found, strict=True)),
+            prefix="",
         ).values()
-        posted = db.execute(
+        posted = db.exec_driver_sql(
             "SELECT entry_id, order_id FROM entries WHERE request_id = ? LIMIT 1", (request_id,)
         ).fetchone()
         order_id = (
             posted
-            and decode(path, "entries", {"entry_id": posted[0], "order_id": posted[1]})["order_id"]
+            and decode(path, "entries", {"entry_id": posted[0], "order_id": posted[1]}, prefix="")[
+                "order_id"
+            ]
         )
         if order_id and fingerprint == refund_fingerprint(order_id, {}):
-            db.execute(
+            db.exec_driver_sql(
                 "UPDATE requests SET fingerprint = ? WHERE request_id = ?",
                 (refund_fingerprint(order_id, None), request_id),
             )
-    db.execute(POLICY_TABLE)
-    db.execute(
+    db.exec_driver_sql(_POLICY_TABLE)
+    db.exec_driver_sql(
         "INSERT INTO ledger_policy (at, policy_json, note) VALUES (?, ?, ?)",
         (stored_time(datetime.now(UTC)), policy.model_dump_json(), "upgraded from schema 1"),
     )
-    db.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+    db.exec_driver_sql("UPDATE schema_version SET version = 2")
 
 
 def _utc(path: str, table: str, row: dict[str, object], naive_times: tzinfo | None) -> str | None:
@@ -114,7 +127,7 @@ def _utc(path: str, table: str, row: dict[str, object], naive_times: tzinfo | No
     column, text = list(row.items())[-1]
     if text is None:
         return None
-    moment: datetime = decode(path, table, row, {column: any_time})[column]
+    moment: datetime = decode(path, table, row, {column: any_time}, prefix="")[column]
     where = f"{path}: {table}.{column}"
     if moment.utcoffset() is None:
         if naive_times is None:

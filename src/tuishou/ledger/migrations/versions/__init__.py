@@ -1,0 +1,3 @@
+"""One Alembic revision per ledger schema version."""
+
+__all__: list[str] = []
