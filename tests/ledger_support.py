@@ -14,7 +14,7 @@ CN = timezone(timedelta(hours=8), "CST")  # the ledger takes aware times only
 DAY0 = datetime(2026, 11, 1, 12, 0, tzinfo=CN)
 
 
-BACKENDS = ["memory", "sqlite"]
+BACKENDS = ["memory", "sqlite", "postgresql"]
 
 
 def day(n: int) -> datetime:
@@ -30,20 +30,26 @@ def later(n: int) -> datetime:
 
 
 def ledgers(request, tmp_path):
-    """A fixture body: ``make(**policy_fields)`` opens a ledger on the parametrised backend.
+    """A fixture body: ``make(**policy_fields)`` opens a ledger on the parametrised backend
+    (in memory, a SQLite file, or a fresh schema on the session's PostgreSQL server).
 
     Each test module declares ``make_ledger = pytest.fixture(params=BACKENDS)(ledgers)``.
     """
     opened = []
+    server = request.getfixturevalue("postgres") if request.param == "postgresql" else None
 
     def make(**fields):
         chosen = LedgerPolicy(**fields)
-        ledger = (
-            Ledger(chosen)
-            if request.param == "memory"
-            else Ledger.open(tmp_path / f"ledger{len(opened)}.db", policy=chosen)
-        )
+        if server is not None:  # a fresh schema on the session's server
+            ledger = Ledger.open(server.new_schema_url(), policy=chosen)
+        elif request.param == "memory":
+            ledger = Ledger(chosen)
+        else:
+            ledger = Ledger.open(tmp_path / f"ledger{len(opened)}.db", policy=chosen)
         opened.append(ledger)
+        for old in opened[:-10]:  # a hypothesis test makes one per example: keep few open
+            old.close()
+        del opened[:-10]
         return ledger
 
     yield make

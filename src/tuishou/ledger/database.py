@@ -61,6 +61,11 @@ _ADVICE = [  # (part of the driver's message, what the ledger says), first match
         "could not connect",
         "cannot be reached; check the URL and that the server runs and accepts you",
     ),
+    (
+        "too many clients",
+        "refused a connection: too many are open; close ledgers no longer used "
+        "(Ledger.close, or a with block) or raise the server's max_connections",
+    ),
     ("password", "refused the login; check the user and password in the URL"),
     ("does not exist", "has no such database or role; create it first, or check the URL"),
     ("permission denied", "refused a statement: the ledger's role needs to own its tables"),
