@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import strategies as st
@@ -36,6 +37,7 @@ def ledgers(request, tmp_path):
     Each test module declares ``make_ledger = pytest.fixture(params=BACKENDS)(ledgers)``.
     """
     opened = []
+    numbers = itertools.count()
     server = request.getfixturevalue("postgres") if request.param == "postgresql" else None
 
     def make(**fields):
@@ -45,7 +47,7 @@ def ledgers(request, tmp_path):
         elif request.param == "memory":
             ledger = Ledger(chosen)
         else:
-            ledger = Ledger.open(tmp_path / f"ledger{len(opened)}.db", policy=chosen)
+            ledger = Ledger.open(tmp_path / f"ledger{next(numbers)}.db", policy=chosen)
         opened.append(ledger)
         for old in opened[:-10]:  # a hypothesis test makes one per example: keep few open
             old.close()

@@ -30,22 +30,21 @@ Balance(pending=500, available=0, written_off=0, withdrawn=0, fees=0)
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from tuishou.errors import ArgumentTypeError, InsufficientBalanceError, LedgerError
+from tuishou.errors import ArgumentTypeError, LedgerError
 from tuishou.ledger import schema as t
 from tuishou.ledger.checks import check_ids, check_time
 from tuishou.ledger.clock import check_clock, in_force
 from tuishou.ledger.models import Balance, Entry, LedgerPolicy, PolicyChange, RefundResult
 from tuishou.ledger.posting import mark_received, post_order, release_due
-from tuishou.ledger.refunds import Key, digest, refund
-from tuishou.ledger.store import Store, entry_row
-from tuishou.money import check_fen
+from tuishou.ledger.refunds import Key, refund
+from tuishou.ledger.store import Store
+from tuishou.ledger.withdrawals import withdraw
 from tuishou.orders import Order
 from tuishou.settlement import Settlement
 
@@ -271,38 +270,7 @@ class Ledger:
         default, at least ``min_fee``) is its own entry. A repeated ``withdrawal_id`` is a
         no-op (returns ``[]``).
         """
-        check_time(at)
-        check_fen(amount)
-        check_ids(member_id=member_id, withdrawal_id=withdrawal_id)
-        request = digest(json.dumps([member_id, amount]))
-        with self._store.transaction():
-            if self._store.seen(withdrawal_id, "withdrawal", request):
-                return []
-            check_clock(self._store, at, doing="withdrawal")
-            policy = in_force(self._store.policy_rows(), at)
-            available = self._store.available(member_id)
-            if amount < max(policy.min_withdrawal, 1):
-                raise InsufficientBalanceError(
-                    f"withdrawal of {amount} fen is below the minimum of "
-                    f"{max(policy.min_withdrawal, 1)} fen"
-                )
-            if amount > available:
-                raise InsufficientBalanceError(
-                    f"member {member_id!r} asked to withdraw {amount} fen but has {available} "
-                    "fen available"
-                )
-            fee = policy.fee(amount)
-            key = (member_id, "", "")
-            rows = [
-                entry_row(key, "available", "withdrawal", -amount, at, None, withdrawal_id),
-                entry_row(key, "withdrawn", "withdrawal", amount - fee, at, None, withdrawal_id),
-            ]
-            if fee:
-                rows.append(entry_row(key, "fees", "fee", fee, at, None, withdrawal_id))
-            self._store.record_request(withdrawal_id, "withdrawal", request, at)
-            made = self._store.add_entries(rows)
-            self._store.advance(at, f"withdrawal id {withdrawal_id!r} carried out")
-            return made
+        return withdraw(self._store, member_id, amount, at, withdrawal_id)
 
     # ----------------------------------------------------------------------- queries
 

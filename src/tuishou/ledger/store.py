@@ -17,64 +17,22 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any, get_args
+from typing import Any
 
-from sqlalchemy import Connection, Select, Table, case, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, Table, func, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from tuishou.errors import DuplicateRequestError, LedgerError, UnknownOrderError
 from tuishou.ledger import schema as t
 from tuishou.ledger.database import connect, database_errors, use_wal
-from tuishou.ledger.models import Balance, Bucket, Entry, LedgerPolicy, Reason, RequestKind
+from tuishou.ledger.models import Balance, Entry, LedgerPolicy, RequestKind
 from tuishou.ledger.stored import decode
+from tuishou.ledger.sums import balance_columns, odd_entries, whole_sums
 from tuishou.ledger.versions import prepare
 
-__all__ = ["Store", "balance_columns", "entry_row"]
+__all__ = ["Store", "entry_row"]
 
 Key = tuple[str, str, str]  # (member_id, rule, kind)
-
-
-def _bucket_sum(bucket: str) -> ColumnElement[Any]:
-    e = t.entries.c
-    return func.coalesce(func.sum(case((e.bucket == bucket, e.amount), else_=0)), 0)
-
-
-def _written_off() -> ColumnElement[Any]:
-    e = t.entries.c
-    return func.coalesce(func.sum(case((e.reason == "write_off", e.amount), else_=0)), 0)
-
-
-def balance_columns() -> list[ColumnElement[Any]]:
-    """The five sums of a ``Balance`` (pending, available, written off, withdrawn, fees)."""
-    return [
-        _bucket_sum("pending").label("pending"),
-        _bucket_sum("available").label("available"),
-        _written_off().label("written_off"),
-        _bucket_sum("withdrawn").label("withdrawn"),
-        _bucket_sum("fees").label("fees"),
-    ]
-
-
-def _unknown() -> ColumnElement[Any]:
-    """How many entries have a bucket or reason the ledger never writes, or an amount that
-    is not a whole number (text or real on SQLite: they would add up silently)."""
-    e = t.entries.c
-    odd = or_(
-        e.bucket.not_in(get_args(Bucket)),
-        e.reason.not_in(get_args(Reason)),
-        e.amount != func.round(e.amount),
-    )
-    return func.coalesce(func.sum(case((odd, 1), else_=0)), 0)
-
-
-def _sums(row: Any) -> list[int] | None:
-    """The five sums as ints; None when a stored value is not what the ledger writes (an
-    amount that is not a whole number, an unknown bucket or reason)."""
-    *values, unknown = list(row)
-    if unknown or not all(isinstance(v, int | Decimal) and v == int(v) for v in values):
-        return None
-    return [int(value) for value in values]
 
 
 class Store:
@@ -217,10 +175,10 @@ class Store:
         """A member's balance, summed by the database (entries at or before ``as_of``)."""
         e = t.entries.c
         conditions = [e.member_id == member_id] + ([e.at <= as_of] if as_of is not None else [])
-        statement = select(*balance_columns(), _unknown()).where(*conditions)
+        statement = select(*balance_columns(), odd_entries()).where(*conditions)
         with self._transaction():
             row = self._db.connection.execute(statement).one()
-            sums = _sums(row)
+            sums = whole_sums(row)
             if sums is None:  # a value the ledger never writes: name it (reads every row)
                 self.entries(*conditions)
                 raise LedgerError(
