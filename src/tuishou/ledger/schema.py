@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    TIMESTAMP,  # the generic type: no dialect module imported at start-up
     BigInteger,
     Column,
     Dialect,
@@ -46,7 +47,6 @@ from sqlalchemy import (
     Table,
     Text,
 )
-from sqlalchemy.dialects.postgresql import TIMESTAMP
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 __all__ = [
