@@ -30,14 +30,14 @@ Balance(pending=500, available=0, written_off=0, withdrawn=0, fees=0)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from tuishou.errors import ArgumentTypeError, LedgerError
-from tuishou.ledger import schema as t
+from tuishou.ledger import queries
 from tuishou.ledger.checks import check_ids, check_time
 from tuishou.ledger.clock import check_clock, in_force
 from tuishou.ledger.models import Balance, Entry, LedgerPolicy, PolicyChange, RefundResult
@@ -282,17 +282,61 @@ class Ledger:
         with self._store.reading():
             return self._store.balance(member_id, as_of)
 
-    def entries(self, member_id: str | None = None, order_id: str | None = None) -> list[Entry]:
-        """The history, oldest first, of one member, one order, both, or everything."""
-        check_ids(member_id=member_id, order_id=order_id, optional=("member_id", "order_id"))
-        e = t.entries.c
-        conditions = [
-            column == value
-            for column, value in ((e.member_id, member_id), (e.order_id, order_id))
-            if value is not None
-        ]
-        with self._store.reading():
-            return self._store.entries(*conditions)
+    def balances(self, *, as_of: datetime | None = None) -> Iterator[tuple[str, Balance]]:
+        """Every member with entries (at or before ``as_of``) and its balance, ordered by
+        member id: summed by the database, read ``MEMBERS_PER_PAGE`` members at a time
+        (``ledger.queries``). A damaged entry raises the ``LedgerError`` naming its row."""
+        return queries.balances(self._store, as_of)
+
+    def balances_frame(self, *, as_of: datetime | None = None) -> Any:
+        """``balances`` as a pandas DataFrame: member_id, pending, available, written_off,
+        withdrawn, fees (int64 fen). Needs ``pip install 'tuishou[columnar]'``."""
+        return queries.balances_frame(self._store, as_of)
+
+    def balances_arrow(self, *, as_of: datetime | None = None) -> Any:
+        """``balances`` as a pyarrow Table, the columns of ``balances_frame``, built a record
+        batch at a time. Needs ``pip install 'tuishou[columnar]'``."""
+        return queries.balances_arrow(self._store, as_of)
+
+    def entries(
+        self,
+        member_id: str | None = None,
+        order_id: str | None = None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after: int | None = None,
+        limit: int | None = None,
+    ) -> list[Entry]:
+        """The history of one member, one order, both, or everything, oldest first (by entry
+        id, which is time order): dated ``since <= at < until``, ids above ``after``, at most
+        ``limit`` entries. For long histories use ``entry_pages``."""
+        conditions = queries.entry_conditions(member_id, order_id, since, until, after)
+        if limit is not None:
+            queries.check_count(limit, name="limit")
+        return queries.read_entries(self._store, conditions, limit)
+
+    def entry_pages(
+        self,
+        member_id: str | None = None,
+        order_id: str | None = None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        page_size: int = 1000,
+    ) -> Iterator[list[Entry]]:
+        """``entries`` in lists of at most ``page_size``, one indexed query per page (keyset
+        paging by entry id): memory stays one page, however long the history.
+
+        >>> from tuishou.examples import example_order, example_settlement
+        >>> ledger = Ledger()
+        >>> at = datetime(2026, 11, 1, tzinfo=UTC)
+        >>> _ = ledger.post(example_order(), example_settlement(), at=at)
+        >>> [len(page) for page in ledger.entry_pages("A", page_size=1)]
+        [1]
+        """
+        conditions = queries.entry_conditions(member_id, order_id, since, until)
+        return queries.entry_pages(self._store, conditions, page_size)
 
     def payouts(self, order_id: str) -> dict[Key, int]:
         """What the order pays now, per (member, rule, kind), after refunds."""
