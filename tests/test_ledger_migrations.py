@@ -40,7 +40,8 @@ def _maker():
     spec = importlib.util.spec_from_file_location(
         "make_ledger_v2", V2_FILE.with_name("make_ledger_v2.py")
     )
-    assert spec and spec.loader
+    assert spec
+    assert spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -167,10 +168,11 @@ def test_the_clock_holds_the_latest_time_the_v2_file_recorded(v2):
 def test_operations_go_on_after_the_upgrade_and_obey_the_clock(v2):
     with Ledger.open(v2) as ledger:
         retried = ledger.refund("o2", lines={"x": 1}, at=V2.day(3), refund_id="r1")
-        assert retried.repeated and retried.entries == ()
+        assert retried.repeated
+        assert retried.entries == ()
         assert ledger.withdraw("C", 1000, at=V2.day(10), withdrawal_id="w1") == []
         late = V2.order("o4", "C", V2.day(10))  # paid before the last thing the file recorded
-        with pytest.raises(LedgerError, match="before 2026-11-12T04:00:00.*never runs backwards"):
+        with pytest.raises(LedgerError, match=r"before 2026-11-12T04:00:00.*never runs backwards"):
             ledger.post(late, settle(V2.POLICY, V2.TREE, late), at=V2.day(10))
         order = V2.order("o4", "C", V2.day(12))
         assert len(ledger.entries()) == 25
@@ -235,9 +237,12 @@ def test_a_ledger_is_not_downgraded(v2):
     engine = sqlite_engine(v2)
     try:
         Ledger.open(engine).close()
-        with engine.connect() as connection, connection.begin():
-            with pytest.raises(NotImplementedError, match="restore the backup"):
-                alembic.command.downgrade(versions._config(connection), "0002")
+        with (
+            engine.connect() as connection,
+            connection.begin(),
+            pytest.raises(NotImplementedError, match="restore the backup"),
+        ):
+            alembic.command.downgrade(versions._config(connection), "0002")
     finally:
         engine.dispose()
     assert rows(v2, f"SELECT version_num FROM {t.VERSION_TABLE}") == [(t.HEAD,)]
@@ -316,7 +321,8 @@ def test_an_upgraded_v2_file_has_exactly_the_schema_of_a_new_ledger(v2, tmp_path
     Ledger.open(v2).close()
     Ledger.open(tmp_path / "new.db").close()
     upgraded, new = _sqlite_schema(v2), _sqlite_schema(tmp_path / "new.db")
-    assert upgraded[0] == [] and new[0] == []
+    assert upgraded[0] == []
+    assert new[0] == []
     assert upgraded[1] == new[1]
     sql = "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY 2"
     assert rows(v2, sql) == rows(tmp_path / "new.db", sql)  # the same DDL, word for word
