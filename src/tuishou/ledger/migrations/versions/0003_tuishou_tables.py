@@ -92,10 +92,7 @@ def _version_3() -> sa.MetaData:
         sa.Column("order_id", ids, primary_key=True),
         sa.Column("fingerprint", sa.String(64), nullable=False),
         sa.Column(
-            "policy_id",
-            sa.String(64),
-            sa.ForeignKey("tuishou_policies.policy_id"),
-            nullable=False,
+            "policy_id", sa.String(64), sa.ForeignKey("tuishou_policies.policy_id"), nullable=False
         ),
         *(sa.Column(name, sa.Text, nullable=False) for name in _JSON),
         sa.Column("posted_at", UtcTime, nullable=False),
