@@ -263,6 +263,17 @@ def test_an_unknown_alembic_revision_is_refused_as_newer(tmp_path, read_only):
     assert dump(path) == before
 
 
+def test_an_empty_version_table_is_a_damaged_ledger(tmp_path):
+    path = tmp_path / "damaged.db"
+    Ledger.open(path).close()
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute(f"DELETE FROM {t.VERSION_TABLE}")
+    before = dump(path)
+    with pytest.raises(LedgerError, match=r"damaged ledger: tuishou_alembic_version holds no"):
+        Ledger.open(path)
+    assert dump(path) == before
+
+
 @pytest.mark.parametrize("read_only", [False, True])
 def test_a_legacy_schema_version_above_2_is_refused_as_newer(v2, read_only):
     with closing(sqlite3.connect(v2)) as db, db:
