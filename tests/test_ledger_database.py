@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+from contextlib import closing
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -269,7 +270,9 @@ def _schema_1_file(tmp_path):
         posted(ledger, ORDER.model_copy(update={"order_id": "o2"}))
         ledger.release(DAY0)
         ledger.refund("o1", at=day(1), refund_id="r-full")
-    with sqlite3.connect(path) as db:  # back to schema 1's tables
+    # closed at the end (not only committed): a connection left for the garbage collector
+    # would checkpoint the WAL whenever it is collected, changing the file's bytes later
+    with closing(sqlite3.connect(path)) as db, db:  # back to schema 1's tables
         for (index,) in db.execute(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'tuishou_%'"
         ).fetchall():

@@ -17,6 +17,7 @@ SQLAlchemy ``Connection`` the ledger uses for its life, and whether the ledger o
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -83,12 +84,25 @@ class Database:
 
 
 def describe(target: object) -> str:
-    """How messages name a database: its path, or its URL without the password."""
+    """How messages name a database: its path, or its URL without the password.
+
+    >>> describe("postgresql+psycopg://u:secret@db.example:5432/ledger")
+    'postgresql+psycopg://u:***@db.example:5432/ledger'
+    """
     if isinstance(target, Engine | Connection):
         target = target.engine.url
     if isinstance(target, URL):
         return target.render_as_string(hide_password=True)
-    return str(target)
+    text = str(target)
+    if "://" not in text:
+        return text
+    try:
+        return make_url(text).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):  # malformed: hide whatever stands where a password would
+        return _PASSWORD.sub(r"\1***@", text)
+
+
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
 
 
 @contextmanager
@@ -178,7 +192,11 @@ def connect(target: object, read_only: bool) -> Database:
     if isinstance(target, Engine):
         with database_errors(describe(target)):
             connection = target.connect()
-        _check_sqlite_recipe(connection)
+        try:
+            _check_sqlite_recipe(connection)
+        except BaseException:
+            connection.close()
+            raise
         return Database(connection, describe(target), owned=False, shared=False)
     engine = _engine(target, read_only)
     name = describe(target)
@@ -202,16 +220,20 @@ def _engine(target: object, read_only: bool) -> Engine:
         )
     try:
         url = make_url(target)
-    except ArgumentError as exc:
-        raise LedgerError(f"{target!r} is not a database URL: {exc}") from None
+        url.port  # noqa: B018 - parsed lazily: a port that is no number fails here
+    except (ArgumentError, ValueError) as exc:
+        raise LedgerError(
+            f"{describe(target)!r} is not a database URL ({exc}); pass one such as "
+            "'postgresql+psycopg://user:password@host:5432/db' or 'sqlite:///ledger.db'"
+        ) from None
     if url.get_backend_name() == "sqlite":
         return sqlite_engine(url.database or ":memory:", read_only=read_only)
     try:
         return create_engine(url, pool_pre_ping=True)
-    except (ArgumentError, ImportError) as exc:
+    except (ArgumentError, ImportError, ValueError) as exc:
         raise LedgerError(
-            f"cannot open {describe(url)}: {exc}; for PostgreSQL install tuishou[postgresql] "
-            "and use a postgresql+psycopg:// URL"
+            f"cannot open {describe(url)}: {exc}; install the driver its URL names (for "
+            "PostgreSQL: pip install tuishou[postgresql], and a postgresql+psycopg:// URL)"
         ) from None
 
 
@@ -221,8 +243,9 @@ def _check_sqlite_recipe(connection: Connection) -> None:
         return
     if getattr(connection.connection.driver_connection, "isolation_level", None) is not None:
         raise LedgerError(
-            "this SQLite engine lets the driver start transactions late (pysqlite's "
-            "default), so the ledger could not lock or roll back its own writes; make the "
-            "engine with tuishou.ledger.sqlite_engine(path), or apply SQLAlchemy's "
-            "'Serializable isolation / Savepoints / Transactional DDL' recipe for pysqlite"
+            f"the SQLite engine of {describe(connection)} lets the driver start "
+            "transactions late (pysqlite's default), so the ledger could not lock or roll back "
+            "its own writes; make the engine with tuishou.ledger.database.sqlite_engine(path), "
+            "or apply SQLAlchemy's 'Serializable isolation / Savepoints / Transactional DDL' "
+            "recipe for pysqlite; nothing was written"
         )

@@ -102,8 +102,12 @@ def _create(
 def _upgrade_revision(
     connection: Connection, name: str, found: str | None, read_only: bool
 ) -> None:
-    known = _known_revisions()
-    if found not in known:
+    if found is None:
+        raise LedgerError(
+            f"{name} is a damaged ledger: {t.VERSION_TABLE} holds no revision; restore it "
+            "from a backup"
+        )
+    if found not in _known_revisions():
         raise LedgerError(
             f"{name} has ledger schema revision {found!r}, newer than this tuishou "
             f"understands ({t.HEAD}, schema version {t.SCHEMA_VERSION}); upgrade tuishou to "
