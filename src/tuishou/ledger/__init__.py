@@ -5,13 +5,29 @@
 - :mod:`~tuishou.ledger.checks`: what the ledger checks at its door;
 - :mod:`~tuishou.ledger.clock`: the clock that never runs backwards, the policy in force;
 - :mod:`~tuishou.ledger.refunds`: refunds re-settled, never raising a payout;
-- :mod:`~tuishou.ledger.store`, :mod:`~tuishou.ledger.upgrade`: the SQLite schema and its
-  explicit upgrade; :mod:`~tuishou.ledger.stored`: every stored value read back, checked.
+- :mod:`~tuishou.ledger.withdrawals`: withdrawals and their fee;
+- :mod:`~tuishou.ledger.queries`: balances of all members and entries paged, in SQL;
+- :mod:`~tuishou.ledger.database`: where a ledger lives (a path, a URL, an Engine, a
+  Connection); :mod:`~tuishou.ledger.schema`: its tables (SQLAlchemy Core);
+  :mod:`~tuishou.ledger.versions` and ``migrations``: creating and upgrading the schema
+  (Alembic); :mod:`~tuishou.ledger.store`: rows read and written under the write lock;
+  :mod:`~tuishou.ledger.sums`: balances summed by the database;
+  :mod:`~tuishou.ledger.stored`: every stored value read back, checked;
+  :mod:`~tuishou.ledger.upgrade`: the explicit upgrade of a schema-1 file.
 
 >>> from tuishou.ledger import Ledger, LedgerPolicy
 """
 
+from tuishou.ledger.database import sqlite_engine
 from tuishou.ledger.ledger import Ledger
 from tuishou.ledger.models import Balance, Entry, LedgerPolicy, PolicyChange, RefundResult
 
-__all__ = ["Balance", "Entry", "Ledger", "LedgerPolicy", "PolicyChange", "RefundResult"]
+__all__ = [
+    "Balance",
+    "Entry",
+    "Ledger",
+    "LedgerPolicy",
+    "PolicyChange",
+    "RefundResult",
+    "sqlite_engine",
+]

@@ -245,7 +245,7 @@ def _check_sqlite_recipe(connection: Connection) -> None:
         raise LedgerError(
             f"the SQLite engine of {describe(connection)} lets the driver start "
             "transactions late (pysqlite's default), so the ledger could not lock or roll back "
-            "its own writes; make the engine with tuishou.ledger.database.sqlite_engine(path), "
+            "its own writes; make the engine with tuishou.ledger.sqlite_engine(path), "
             "or apply SQLAlchemy's 'Serializable isolation / Savepoints / Transactional DDL' "
             "recipe for pysqlite; nothing was written"
         )

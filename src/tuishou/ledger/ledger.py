@@ -52,12 +52,14 @@ __all__ = ["Ledger"]
 
 
 class Ledger:
-    """Commission balances from immutable entries, in memory or in a SQLite file.
+    """Commission balances from immutable entries, in memory, in SQLite or in PostgreSQL.
 
-    ``Ledger()`` keeps everything in memory; ``Ledger.open(path)`` uses a SQLite database
-    (created if missing), safe for several processes and for crashes. The ``policy`` is
-    stored in the database: reopening without one uses the stored one, a different one is
-    refused (change it with ``change_policy``). ``read_only=True`` opens a file for reports.
+    ``Ledger()`` keeps everything in memory; ``Ledger.open(database)`` uses a SQLite file, a
+    SQLAlchemy URL (``postgresql+psycopg://...``), an ``Engine`` or the backend's own
+    ``Connection`` (created if missing, upgraded if older), safe for several processes and
+    for crashes. The ``policy`` is stored in the database: reopening without one uses the
+    stored one, a different one is refused (change it with ``change_policy``).
+    ``read_only=True`` opens a ledger for reports.
     """
 
     def __init__(
