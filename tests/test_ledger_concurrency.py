@@ -20,12 +20,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from ledger_race_worker import MEMBERS, ORDERS, POLICY, TREE, order
+from ledger_support import table_rows
 from tuishou import Balance, Ledger, LedgerPolicy, settle
 from tuishou.ledger import schema
 from tuishou.ledger.refunds import totals
-
-from ledger_race_worker import MEMBERS, ORDERS, POLICY, TREE, order
-from ledger_support import table_rows
 
 WORKER = Path(__file__).with_name("ledger_race_worker.py")
 WORKERS = 4
