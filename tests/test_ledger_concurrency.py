@@ -196,11 +196,14 @@ def check_floor(ledger: Ledger, entries: list, clawback: str) -> None:
                 assert ledger.balance(member, as_of=when).available >= 0, (member, when)
 
 
-def test_four_processes_opening_the_same_new_schema_create_it_once(postgres, tmp_path):
-    url = postgres.new_schema_url()
-    reports = run_workers(url, tmp_path, "--open-only")
+def test_four_processes_opening_the_same_new_database_create_it_once(database, tmp_path):
+    """A new PostgreSQL schema (the advisory lock in ledger.versions) or a new SQLite file
+    (the write lock taken first, ``BEGIN IMMEDIATE``): each process opens it, once made."""
+    reports = run_workers(database, tmp_path, "--open-only")
     assert reports == [{"policies": 1}] * WORKERS
-    with Ledger.open(url) as ledger:
-        assert len(ledger.policy_history()) == 1
+    with Ledger.open(database) as ledger:
         assert len(table_rows(ledger, "tuishou_ledger_policy")) == 1
         assert len(table_rows(ledger, "tuishou_clock")) == 1
+        with ledger._store.reading() as connection:
+            stamps = connection.exec_driver_sql("SELECT * FROM tuishou_alembic_version").all()
+        assert [tuple(row) for row in stamps] == [(schema.HEAD,)]
