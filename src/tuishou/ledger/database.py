@@ -141,8 +141,15 @@ def sqlite_engine(path: str | Path = ":memory:", *, read_only: bool = False) -> 
     else:
         engine = create_engine("sqlite://", creator=lambda: _writable(name))
     event.listen(engine, "connect", _setup_sqlite)
-    event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
+    event.listen(engine, "begin", _begin)
     return engine
+
+
+def _begin(connection: Connection) -> None:
+    """Start a transaction (SQLAlchemy's pysqlite recipe): ``BEGIN IMMEDIATE``, the write
+    lock at once, where the connection's ``tuishou_immediate`` option asks for it."""
+    immediate = connection.get_execution_options().get("tuishou_immediate", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _writable(path: str) -> sqlite3.Connection:

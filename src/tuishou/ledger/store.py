@@ -48,8 +48,13 @@ class Store:
         self.path = self._db.name
         self.dialect = self._db.connection.dialect.name
         try:
+            # On SQLite, the write lock first: processes creating a new file at once would
+            # otherwise each read it, then deadlock upgrading to write (SQLITE_BUSY at once)
+            immediate = self.dialect == "sqlite" and not (read_only or self._db.shared)
+            self._db.connection.execution_options(tuishou_immediate=immediate)
             with self._transaction() as connection:
                 prepare(connection, self.path, policy_json, read_only, self._refuse_others)
+            self._db.connection.execution_options(tuishou_immediate=False)
             if not read_only:
                 with database_errors(self.path):
                     use_wal(self._db.connection)
