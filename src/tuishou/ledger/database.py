@@ -48,8 +48,11 @@ _ADVICE = [  # (part of the driver's message, what the ledger says), first match
     ("out of range", "holds a sum beyond 64-bit integers: restore the database from a backup"),
     ("readonly", "is read-only; open it with read_only=True for reports, or make it writable"),
     ("read-only", "is read-only; open it with read_only=True for reports, or make it writable"),
-    ("database is locked", "stayed locked by another process for 60 s; retry when it is done"),
-    ("busy", "stayed locked by another process for 60 s; retry when it is done"),
+    (
+        "database is locked",
+        "is locked by another process (the ledger waits up to 60 s); retry when it is done",
+    ),
+    ("busy", "is locked by another process (the ledger waits up to 60 s); retry when it is done"),
     (
         "unable to open",
         "cannot be opened; check that the path and its folder exist and that you may read them",
