@@ -8,6 +8,7 @@ paths: see test_order_contract.py.)
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -16,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cli_support import run
-from tuishou import InviteTree, Policy
+from tuishou import InviteTree, Ledger, Order, OrderLine, Policy, settle, settle_batch
 from tuishou.errors import (
     ArgumentTypeError,
     InvalidLadderError,
@@ -232,7 +233,11 @@ def test_many_problems_are_listed_up_to_a_hundred_and_all_kept():
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(
-        st.one_of(st.text(max_size=4), st.sampled_from(["A", " A", "Ａ", "e\u0301", ""])),
+        st.one_of(
+            st.text(max_size=4),
+            st.sampled_from(["A", " A", "Ａ", "e\u0301", ""]),
+            st.text(alphabet="ab", min_size=199, max_size=202),  # around MAX_ID_LENGTH
+        ),
         min_size=1,
         max_size=5,
     )
@@ -282,3 +287,56 @@ def test_an_ascii_id_keeps_the_short_message(value):
     assert id_problem(value, name="buyer_id") == (
         f"buyer_id={value!r} is not a normal id; use its normal form 'D' (NFKC, trimmed)"
     )
+
+
+# ------------------------------------------- issue 12: ids fit the database's id columns
+
+LONG, LONGEST = "x" * 201, "x" * 200
+LENGTH_PATHS = {
+    "tree member": lambda i: InviteTree.from_records(records(member=i)),
+    "tree tier": lambda i: InviteTree.from_records(records(tier=i)),
+    "order id": lambda i: Order(order_id=i, lines=[OrderLine(sku="s", group="g", amount=1)]),
+    "sku": lambda i: Order(order_id="o", lines=[OrderLine(sku=i, group="g", amount=1)]),
+    "columns": lambda i: settle_batch(
+        _ONE_GROUP, grown(), {"order_id": [i], "sku": ["s"], "group": ["g"], "amount": [1]}
+    ),
+    "ledger member": lambda i: Ledger().balance(i),
+    "ledger withdrawal id": lambda i: Ledger().withdraw(
+        "A", 1, at=datetime(2026, 11, 1, tzinfo=UTC), withdrawal_id=i
+    ),
+}
+_ONE_GROUP = Policy.model_validate(
+    {
+        "name": "p",
+        "tiers": ["m"],
+        "group_rates": {"g": "0.1"},
+        "rules": [{"kind": "seller", "rates": {"m": "0.5"}}],
+    }
+)
+
+
+def _refusal(call) -> str:
+    """What a call that may be refused says, its whole problem list included ('' if taken)."""
+    try:
+        call()
+    except TuishouError as exc:
+        return " ".join([str(exc), *map(str, getattr(exc, "problems", []))])
+    return ""
+
+
+@pytest.mark.parametrize("path", LENGTH_PATHS.values(), ids=LENGTH_PATHS)
+def test_an_id_longer_than_the_database_keeps_is_refused_on_every_path(path):
+    assert "is 201 characters long; ids are at most 200" in _refusal(lambda: path(LONG))
+    # the longest id passes the id rule (another check may still refuse the call)
+    assert "characters long" not in _refusal(lambda: path(LONGEST))
+
+
+def test_the_longest_id_posts_on_postgresql(postgres):
+    order = Order(
+        order_id=LONGEST, sharer_id="A", lines=[OrderLine(sku=LONGEST, group="g", amount=100)]
+    )
+    tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
+    settlement = settle(_ONE_GROUP, tree, order)
+    with Ledger.open(postgres.new_schema_url()) as ledger:
+        ledger.post(order, settlement, at=datetime(2026, 11, 1, tzinfo=UTC))
+        assert sum(ledger.payouts(LONGEST).values()) == settlement.paid == 5

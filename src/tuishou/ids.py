@@ -3,7 +3,8 @@
 An **id** (member, buyer, sharer, order, SKU, group, tier, rule, refund, withdrawal) is a
 non-empty ``str`` that is already in its **normal form**: Unicode NFKC (全角 full-width
 letters and digits folded to ASCII, compatibility look-alikes folded to their base letter)
-and trimmed of surrounding white space. tuishou refuses an id that is not normal instead of
+and trimmed of surrounding white space, printable, and at most ``MAX_ID_LENGTH`` (200)
+characters long. tuishou refuses an id that is not normal instead of
 normalising it, because ids are keys in the platform's own database: quietly turning
 ``' D'`` into ``'D'`` would credit a member the backend cannot find, and quietly keeping
 ``' D'`` would treat a member as a guest and retain the whole pool. The message names the
@@ -24,7 +25,21 @@ from collections.abc import Iterable
 
 from tuishou.errors import ArgumentTypeError, InvalidIdentifierError
 
-__all__ = ["all_ids", "check_id", "id_problem", "id_problems", "is_missing", "normal_id"]
+__all__ = [
+    "MAX_ID_LENGTH",
+    "all_ids",
+    "check_id",
+    "id_problem",
+    "id_problems",
+    "is_missing",
+    "normal_id",
+]
+
+MAX_ID_LENGTH = 200
+"""The longest id, in characters: ids are keys in the platform's database (the ledger's id
+columns are ``VARCHAR(200)``; a PostgreSQL index entry holds at most ~2,700 bytes), and no
+real order, member or SKU id comes near it. Longer ones are refused on every path, so an id
+that settles also posts, on every database."""
 
 
 def normal_id(value: str) -> str:
@@ -45,9 +60,16 @@ def id_problem(value: object, *, name: str) -> str | None:
     buyer_id='...' is not a normal id; ... (NFKC, trimmed); escaped: 'D\\u0307' -> '\\u1e0a'
     >>> id_problem(7, name="order_id")
     'order_id=7 is a int; ids are text (str)'
+    >>> print(id_problem("o" * 201, name="order_id"))
+    order_id='oooooooooooooooooooo'... is 201 characters long; ids are at most 200 (they are keys in the platform's database): use a shorter id
     """
     if not isinstance(value, str):
         return f"{name}={value!r} is a {type(value).__name__}; ids are text (str)"
+    if len(value) > MAX_ID_LENGTH:
+        return (
+            f"{name}={value[:20]!r}... is {len(value)} characters long; ids are at most "
+            f"{MAX_ID_LENGTH} (they are keys in the platform's database): use a shorter id"
+        )
     if value.isascii() and value.isprintable() and value == value.strip():
         return None if value else f"{name}='' is empty; ids are non-empty text"
     normal = normal_id(value)
@@ -126,6 +148,7 @@ def all_ids(values: list[object]) -> bool:
     # Printable NFKC text has no white space but ' ': look for it at the edges of every id.
     return (
         "" not in texts
+        and max(map(len, texts)) <= MAX_ID_LENGTH
         and "".join(texts).isprintable()
         and unicodedata.is_normalized("NFKC", joined)
         and "\n " not in joined
