@@ -449,3 +449,27 @@ def test_a_damaged_value_is_a_ledger_error_naming_the_row(tmp_path, damage, call
         call(ledger)
     assert "was altered outside tuishou: restore it from a backup" in str(caught.value)
     assert path.read_bytes() == before
+
+
+def test_ids_sort_by_code_point_even_where_the_database_sorts_by_language(postgres):
+    """A PostgreSQL database whose default collation is ICU English sorts 'a' before 'B';
+    the ledger's id columns use the "C" collation, so balances come in code point order
+    (as on SQLite, and as Python's sorted) on every server."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(postgres.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(
+            text(
+                "CREATE DATABASE english TEMPLATE template0 LOCALE_PROVIDER icu "
+                "ICU_LOCALE 'en-US' LOCALE 'C'"
+            )
+        )
+        assert connection.execute(text("SELECT 'a' < 'B' COLLATE \"en-US-x-icu\"")).scalar()
+    admin.dispose()
+    tree = tree_from_text("A>a>B>b")
+    with Ledger.open(postgres.url.rsplit("/", 1)[0] + "/english") as ledger:
+        for number, seller in enumerate(["a", "B", "b", "A"]):
+            order = an_order(number, seller, [1000])
+            ledger.post(order, settle(POLICY, tree, order), at=DAY0)
+        assert [member for member, _ in ledger.balances()] == ["A", "B", "a", "b"]

@@ -72,7 +72,9 @@ HEAD = "0003"
 VERSION_TABLE = "tuishou_alembic_version"
 """Where Alembic records the ledger's revision: not ``alembic_version``, the platform's own."""
 
-Id = String(200)  # ids are short text; a bounded type indexes on every database
+# Ids (at most tuishou.ids.MAX_ID_LENGTH characters) compare and sort by code point on every
+# database: PostgreSQL's "C" collation, as SQLite's BINARY, whatever the server's locale.
+Id = String(200).with_variant(String(200, collation="C"), "postgresql")
 
 
 class UtcTime(TypeDecorator[datetime]):
