@@ -24,15 +24,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, insert, inspect, text
 
 from tuishou.errors import LedgerError
 from tuishou.ledger import schema as t
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 __all__ = ["MIGRATIONS", "legacy_version", "prepare", "revision"]
 
@@ -61,6 +62,8 @@ def prepare(
 
 def revision(connection: Connection) -> str | None:
     """The Alembic revision the database is at (None: not stamped)."""
+    from alembic.runtime.migration import MigrationContext  # Alembic loads on first open only
+
     context = MigrationContext.configure(connection, opts={"version_table": t.VERSION_TABLE})
     return context.get_current_revision()
 
@@ -96,7 +99,7 @@ def _create(
             at=datetime.now(UTC), policy_json=policy_json, note="created"
         )
     )
-    command.stamp(_config(connection), t.HEAD)
+    _alembic().stamp(_config(connection), t.HEAD)
 
 
 def _upgrade_revision(
@@ -118,7 +121,7 @@ def _upgrade_revision(
             f"{name} has ledger schema revision {found}, older than this tuishou's "
             f"({t.HEAD}); open it once without read_only=True to upgrade it"
         )
-    command.upgrade(_config(connection), t.HEAD)
+    _alembic().upgrade(_config(connection), t.HEAD)
 
 
 def _upgrade_legacy(connection: Connection, name: str, version: int, read_only: bool) -> None:
@@ -139,8 +142,8 @@ def _upgrade_legacy(connection: Connection, name: str, version: int, read_only: 
             f"({t.SCHEMA_VERSION}); open it once without read_only=True to upgrade it"
         )
     config = _config(connection)
-    command.stamp(config, "0002")
-    command.upgrade(config, t.HEAD)
+    _alembic().stamp(config, "0002")
+    _alembic().upgrade(config, t.HEAD)
 
 
 def legacy_version(connection: Connection, name: str, tables: set[str]) -> int:
@@ -179,6 +182,8 @@ def _check_tables(name: str, tables: set[str]) -> None:
 
 
 def _config(connection: Connection) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -187,5 +192,15 @@ def _config(connection: Connection) -> Config:
 
 @lru_cache(maxsize=1)
 def _known_revisions() -> frozenset[str | None]:
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory(str(MIGRATIONS))
     return frozenset(rev.revision for rev in script.walk_revisions())
+
+
+def _alembic() -> ModuleType:
+    """Alembic's commands, imported when a schema is created or upgraded, not with tuishou
+    (``import tuishou`` stays light for settling; Alembic and its dialects are not small)."""
+    from alembic import command
+
+    return command
