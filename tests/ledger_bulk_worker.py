@@ -12,10 +12,9 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 
+from ledger_worker import POLICY, TREE, make_order
 from tuishou import Ledger
 from tuishou.orders import order_columns
-
-from ledger_worker import POLICY, TREE, make_order
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
 

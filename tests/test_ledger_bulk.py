@@ -17,15 +17,16 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ledger_support import BACKENDS, DAY0, day, ledgers, table_rows
+from test_ledger_sqlite import assert_every_order_whole
 from tuishou import (
     DuplicateOrderError,
     InvalidOrderError,
     Ledger,
     LedgerError,
-    LedgerPolicy,
     Order,
     OrderLine,
     TuishouError,
@@ -37,8 +38,6 @@ from tuishou.orders import order_columns
 from tuishou.testing import order_batches
 
 from helpers import any_scenarios, examples, policy, tree_from_text
-from ledger_support import BACKENDS, DAY0, day, ledgers, table_rows
-from test_ledger_sqlite import assert_every_order_whole
 
 make_ledger = pytest.fixture(params=BACKENDS)(ledgers)
 local_ledger = pytest.fixture(params=["memory", "sqlite"])(ledgers)
@@ -72,7 +71,8 @@ def assert_same_as_one_by_one(make, chosen, tree, orders, ledger_policy, chunk=3
         return
     done = bulk.post_batch(chosen, tree, order_columns(orders), at=DAY0, chunk_orders=chunk)
     assert state(bulk) == state(reference)
-    assert done.orders_posted == len(orders) and done.orders_skipped == 0
+    assert done.orders_posted == len(orders)
+    assert done.orders_skipped == 0
     assert done.entries_added == len(table_rows(bulk, "tuishou_entries"))
     for order in orders:  # a later post of the same order is a no-op
         assert bulk.post(order, settle(chosen, tree, order), at=DAY0) == []
@@ -234,7 +234,8 @@ def test_chunks_are_transactions_and_progress_is_reported(make_ledger):
         chunk_orders=3,
         progress=lambda n, total: seen.append((n, total)),
     )
-    assert done.chunks == 3 and seen == [(3, 7), (6, 7), (7, 7)]
+    assert done.chunks == 3
+    assert seen == [(3, 7), (6, 7), (7, 7)]
     assert table_rows(ledger, "tuishou_clock")[0][1] >= 3
 
 

@@ -17,8 +17,8 @@ from tuishou.ledger.ledger import Ledger
 from tuishou.ledger.models import Balance, Entry, LedgerPolicy, PolicyChange, RefundResult
 
 __all__ = [
-    "BatchPosting",
     "Balance",
+    "BatchPosting",
     "Entry",
     "Ledger",
     "LedgerPolicy",

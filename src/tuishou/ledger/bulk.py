@@ -191,7 +191,9 @@ def prepare(policy: Policy, tree: InviteTree, orders: Any) -> Prepared:
     sharers = _per_order(lines.sharer, lines, position)
     snapshot_keys = [
         snapshots.key(seller, buyer, sharer)
-        for seller, buyer, sharer in zip(result.orders.seller.tolist(), buyers, sharers)
+        for seller, buyer, sharer in zip(
+            result.orders.seller.tolist(), buyers, sharers, strict=True
+        )
     ]
     fingerprint_rows, payouts, starts = _payouts(result, len(position))
     quoted_id = json.dumps(policy_id)
@@ -204,7 +206,7 @@ def prepare(policy: Policy, tree: InviteTree, orders: Any) -> Prepared:
                 f"[{', '.join(fingerprint_rows[starts[i] : starts[i + 1]])}]]"
             ).encode()
         ).hexdigest()
-        for i, (text, key) in enumerate(zip(order_json, snapshot_keys))
+        for i, (text, key) in enumerate(zip(order_json, snapshot_keys, strict=True))
     ]
     counts = np.bincount(lines.order.codes, minlength=len(position))[position].tolist()
     return Prepared(
@@ -248,6 +250,7 @@ def _order_json(lines: LineColumns, position: npt.NDArray[Any], ids: list[str]) 
             lines.group.codes[by_order].tolist(),
             lines.amount[by_order].tolist(),
             lines.quantity[by_order].tolist(),
+            strict=True,
         )
     ]
     first = by_order[bounds[:-1]]
@@ -270,7 +273,7 @@ def _per_order(column: Any, lines: LineColumns, position: npt.NDArray[Any]) -> l
     """A per-order column (buyer, sharer) as values (None when missing), per output order."""
     first = np.full(len(position), lines.size, dtype=np.int64)
     np.minimum.at(first, lines.order.codes, np.arange(lines.size))
-    values = list(column.values) + [None]
+    values = [*list(column.values), None]
     return [values[c] for c in column.codes[first[position]].tolist()]
 
 
@@ -322,13 +325,13 @@ def _payouts(
     amounts = table.amount.tolist()
     rows = [
         f"[{quoted[m]}, {rules[r]}, {kinds[k]}, {g}, {a}]"
-        for m, r, k, g, a in zip(*columns, amounts)
+        for m, r, k, g, a in zip(*columns, amounts, strict=True)
     ]
     per_order = np.bincount(table.order, minlength=count)[result.orders.order]
     starts = np.concatenate([[0], np.cumsum(per_order)]).tolist()
     summed = [
         (members[m], table.rules[r], KINDS[k], a)
-        for m, r, k, a in zip(columns[0], columns[1], columns[2], amounts)
+        for m, r, k, a in zip(columns[0], columns[1], columns[2], amounts, strict=True)
     ]
     if _has_repeats(table):
         return rows, *_summed(summed, starts)

@@ -102,16 +102,10 @@ def _sqlite(store: Store, chunk: Chunk) -> None:
     at, start, due = _times(chunk, datetime.isoformat)
     connection = store.connection
     orders = [(*row, at, start, due) for row in chunk.orders]
-    connection.exec_driver_sql(_insert_sql(t.orders.name, ORDER_COLUMNS), orders)  # type: ignore[arg-type]
+    connection.exec_driver_sql(_insert_sql(t.orders.name, ORDER_COLUMNS), orders)
     if chunk.payouts:
-        connection.exec_driver_sql(
-            _insert_sql(t.payouts.name, PAYOUT_COLUMNS),
-            chunk.payouts,  # type: ignore[arg-type]
-        )
-        connection.exec_driver_sql(
-            _insert_sql(t.entries.name, ENTRY_COLUMNS),
-            _entries(chunk, at),  # type: ignore[arg-type]
-        )
+        connection.exec_driver_sql(_insert_sql(t.payouts.name, PAYOUT_COLUMNS), chunk.payouts)
+        connection.exec_driver_sql(_insert_sql(t.entries.name, ENTRY_COLUMNS), _entries(chunk, at))
 
 
 def _postgresql(store: Store, chunk: Chunk) -> None:
@@ -136,7 +130,10 @@ def _copy(cursor: Any, table: str, columns: tuple[str, ...], rows: list[Any]) ->
 def _portable(store: Store, chunk: Chunk) -> None:
     at, start, due = chunk.at, chunk.freeze_start, chunk.due_at
     store.insert(
-        t.orders, [dict(zip(ORDER_COLUMNS, (*row, at, start, due))) for row in chunk.orders]
+        t.orders,
+        [dict(zip(ORDER_COLUMNS, (*row, at, start, due), strict=True)) for row in chunk.orders],
     )
-    store.insert(t.payouts, [dict(zip(PAYOUT_COLUMNS, row)) for row in chunk.payouts])
-    store.insert(t.entries, [dict(zip(ENTRY_COLUMNS, row)) for row in _entries(chunk, at)])
+    store.insert(t.payouts, [dict(zip(PAYOUT_COLUMNS, row, strict=True)) for row in chunk.payouts])
+    store.insert(
+        t.entries, [dict(zip(ENTRY_COLUMNS, row, strict=True)) for row in _entries(chunk, at)]
+    )
