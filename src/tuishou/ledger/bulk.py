@@ -26,18 +26,18 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
 
 from tuishou.engine.batch import settle_batch
 from tuishou.engine.columns import LineColumns, read_lines
 from tuishou.engine.tables import KINDS, BatchResult
 from tuishou.errors import ArgumentTypeError, DuplicateOrderError
-from tuishou.ledger import schema as t
-from tuishou.ledger.bulk_rows import Chunk, write_chunk
+from tuishou.ledger.bulk_rows import Chunk, bulk_cache, posted_fingerprints, write_chunk
 from tuishou.ledger.checks import check_time
 from tuishou.ledger.clock import check_clock, due_date, in_force
 from tuishou.ledger.refunds import digest
@@ -49,7 +49,8 @@ from tuishou.tree import InviteTree
 __all__ = ["BatchPosting", "post_batch"]
 
 Progress = Callable[[int, int], None]
-_LOOKUP = 1000  # order ids per query when looking for orders already posted
+_LOOKUP = 10_000  # order ids per query when looking for orders already posted
+_ATTRIBUTIONS = ("none", "sharer", "self_purchase", "buyer_inviter")
 _SHOWN = 20  # conflicting order ids spelled out in a DuplicateOrderError
 
 
@@ -102,15 +103,16 @@ def post_batch(
         if new:
             check_clock(store, at, doing="post")
     posted = rows = chunks = 0
-    for part in range(0, len(new), chunk_orders):
-        with store.transaction():
-            chosen = _new_orders(store, ready, new[part : part + chunk_orders])
-            if chosen:
-                rows += _post_chunk(store, ready, chosen, at)
-                posted += len(chosen)
-                chunks += 1
-        if progress is not None:
-            progress(min(part + chunk_orders, len(new)), len(new))
+    with bulk_cache(store):
+        for part in range(0, len(new), chunk_orders):
+            with store.transaction():
+                chosen = _new_orders(store, ready, new[part : part + chunk_orders])
+                if chosen:
+                    rows += _post_chunk(store, ready, chosen, at)
+                    posted += len(chosen)
+                    chunks += 1
+            if progress is not None:
+                progress(min(part + chunk_orders, len(new)), len(new))
     return BatchPosting(posted, len(ready.ids) - posted, rows, rows, chunks)
 
 
@@ -150,12 +152,11 @@ def _post_chunk(store: Store, ready: Prepared, chosen: list[int], at: datetime) 
 def _new_orders(store: Store, ready: Prepared, chosen: Sequence[int]) -> list[int]:
     """The chosen orders not yet posted; refuses (``DuplicateOrderError``) ids posted with a
     different settlement, naming them."""
-    o = t.orders.c
     found: dict[str, str] = {}
     for part in range(0, len(chosen), _LOOKUP):
-        ids = [ready.ids[i] for i in chosen[part : part + _LOOKUP]]
-        statement = select(o.order_id, o.fingerprint).where(o.order_id.in_(ids))
-        found.update((row[0], row[1]) for row in store.connection.execute(statement))
+        found.update(
+            posted_fingerprints(store, [ready.ids[i] for i in chosen[part : part + _LOOKUP]])
+        )
     if not found:
         return list(chosen)
     differ = [
@@ -186,35 +187,27 @@ def prepare(policy: Policy, tree: InviteTree, orders: Any) -> Prepared:
     policy_id = digest(policy_json)
     position = result.orders.order  # order codes, in order of first appearance
     order_json = _order_json(lines, position, ids)
-    snapshots = _Snapshots(policy, tree, result)
-    buyers = _per_order(lines.buyer, lines, position)
-    sharers = _per_order(lines.sharer, lines, position)
-    snapshot_keys = [
-        snapshots.key(seller, buyer, sharer)
-        for seller, buyer, sharer in zip(
-            result.orders.seller.tolist(), buyers, sharers, strict=True
-        )
-    ]
+    snapshot_json, sorted_json = _snapshots(policy, tree, result, lines)
     fingerprint_rows, payouts, starts = _payouts(result, len(position))
     quoted_id = json.dumps(policy_id)
     sha = hashlib.sha256
-    dumps = json.dumps
+    dumps = encode_basestring_ascii  # what json.dumps does with a str, without its overhead
     fingerprints = [
         sha(
             (
-                f"[{dumps(text)}, {quoted_id}, {snapshots.sorted_json[key]}, "
+                f"[{dumps(text)}, {quoted_id}, {snapshot}, "
                 f"[{', '.join(fingerprint_rows[starts[i] : starts[i + 1]])}]]"
             ).encode()
         ).hexdigest()
-        for i, (text, key) in enumerate(zip(order_json, snapshot_keys, strict=True))
+        for i, (text, snapshot) in enumerate(zip(order_json, sorted_json, strict=True))
     ]
     counts = np.bincount(lines.order.codes, minlength=len(position))[position].tolist()
     return Prepared(
         ids=[ids[c] for c in position.tolist()],
         fingerprints=fingerprints,
         order_json=order_json,
-        snapshot_json=[snapshots.json[key] for key in snapshot_keys],
-        refunded_json=[json.dumps([0] * n) for n in counts],
+        snapshot_json=snapshot_json,
+        refunded_json=[_refunded(n) for n in counts],
         starts=starts,
         payouts=payouts,
         policy_id=policy_id,
@@ -234,7 +227,12 @@ def _order_ids(lines: LineColumns) -> list[str]:
 
 def _quoted(values: Sequence[Any] | npt.NDArray[Any]) -> list[str]:
     """Each distinct value as pydantic writes it in JSON (non-ASCII kept), and ``null``."""
-    return [json.dumps(str(v), ensure_ascii=False) for v in values] + ["null"]
+    return [encode_basestring(str(v)) for v in values] + ["null"]
+
+
+@lru_cache(maxsize=64)
+def _refunded(lines: int) -> str:
+    return json.dumps([0] * lines)
 
 
 def _order_json(lines: LineColumns, position: npt.NDArray[Any], ids: list[str]) -> list[str]:
@@ -269,46 +267,41 @@ def _order_json(lines: LineColumns, position: npt.NDArray[Any], ids: list[str]) 
     ]
 
 
-def _per_order(column: Any, lines: LineColumns, position: npt.NDArray[Any]) -> list[Any]:
-    """A per-order column (buyer, sharer) as values (None when missing), per output order."""
-    first = np.full(len(position), lines.size, dtype=np.int64)
+def _snapshots(
+    policy: Policy, tree: InviteTree, result: BatchResult, lines: LineColumns
+) -> tuple[list[str], list[str]]:
+    """Each order's snapshot JSON as ``post`` stores it and as its fingerprint has it (keys
+    sorted), made once per distinct (seller, attribution)."""
+    first = np.full(len(result.orders), lines.size, dtype=np.int64)
     np.minimum.at(first, lines.order.codes, np.arange(lines.size))
-    values = [*list(column.values), None]
-    return [values[c] for c in column.codes[first[position]].tolist()]
-
-
-class _Snapshots:
-    """The snapshot ``settle`` records, per (seller, attribution): made once for each."""
-
-    def __init__(self, policy: Policy, tree: InviteTree, result: BatchResult) -> None:
-        self.policy, self.tree = policy, tree
-        self.members = result.orders.member_ids
-        self.json: dict[tuple[int, str], str] = {}
-        self.sorted_json: dict[tuple[int, str], str] = {}
-
-    def key(self, seller: int, buyer: str | None, sharer: str | None) -> tuple[int, str]:
-        """The (seller code, attribution) of an order (``settle``'s step 1, told apart from
-        the seller the engine found)."""
-        if seller < 0:
-            attribution = "none"
-        elif sharer is not None and sharer != buyer:
-            attribution = "sharer"
-        elif self.policy.self_purchase:
-            attribution = "self_purchase"
-        else:
-            attribution = "buyer_inviter"
-        key = (seller, attribution)
-        if key not in self.json:
-            seller_id = self.members[seller] if seller >= 0 else None
-            chain = seller_chain(self.policy, self.tree, seller_id) if seller_id else ()
-            snapshot = {
-                "seller_id": seller_id,
-                "attribution": attribution,
-                "chain": [[c.member_id, c.tier, c.status, c.generation] for c in chain],
-            }
-            self.json[key] = json.dumps(snapshot)
-            self.sorted_json[key] = json.dumps(snapshot, sort_keys=True)
-        return key
+    first = first[result.orders.order]
+    buyer, sharer = (
+        np.array([*column.values, None], dtype=object)[column.codes[first]]
+        for column in (lines.buyer, lines.sharer)
+    )
+    seller = result.orders.seller
+    # settle's step 1, told apart from the seller the engine found: a sharer who is not the
+    # buyer sold it, else the buyer (self-purchase) or its inviter did.
+    shared = (lines.sharer.codes[first] >= 0) & (sharer != buyer)
+    otherwise = _ATTRIBUTIONS.index("self_purchase" if policy.self_purchase else "buyer_inviter")
+    attribution = np.where(seller < 0, 0, np.where(shared, 1, otherwise))
+    distinct, inverse = np.unique(
+        (seller + 1) * len(_ATTRIBUTIONS) + attribution, return_inverse=True
+    )
+    made, made_sorted = [], []
+    for key in distinct.tolist():
+        code, chosen = divmod(key, len(_ATTRIBUTIONS))
+        seller_id = result.orders.member_ids[code - 1] if code else None
+        chain = seller_chain(policy, tree, seller_id) if seller_id is not None else ()
+        snapshot = {
+            "seller_id": seller_id,
+            "attribution": _ATTRIBUTIONS[chosen],
+            "chain": [[c.member_id, c.tier, c.status, c.generation] for c in chain],
+        }
+        made.append(json.dumps(snapshot))
+        made_sorted.append(json.dumps(snapshot, sort_keys=True))
+    order = inverse.reshape(-1).tolist()
+    return [made[i] for i in order], [made_sorted[i] for i in order]
 
 
 def _payouts(
@@ -318,9 +311,9 @@ def _payouts(
     ``refunds.totals``) with each order's start among them."""
     table = result.payouts
     members = {m: table.member_ids[m] for m in np.unique(table.member).tolist()}
-    quoted = {m: json.dumps(v) for m, v in members.items()}
-    rules = [json.dumps(rule) for rule in table.rules]
-    kinds = [json.dumps(kind) for kind in KINDS]
+    quoted = {m: encode_basestring_ascii(v) for m, v in members.items()}
+    rules = [encode_basestring_ascii(rule) for rule in table.rules]
+    kinds = [encode_basestring_ascii(kind) for kind in KINDS]
     columns = [c.tolist() for c in (table.member, table.rule, table.kind, table.generation)]
     amounts = table.amount.tolist()
     rows = [
