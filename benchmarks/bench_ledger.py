@@ -157,7 +157,7 @@ def report(rows: list[tuple[str, ...]]) -> None:
 def sqlite_rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
     with sqlite3.connect(path) as db:
         return {
-            table: db.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()  # noqa: S608
+            table: db.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
             for table in TABLES
         }
 
@@ -246,7 +246,7 @@ def postgres_rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
             table: [
                 tuple(r)
                 for r in connection.execute(text(f"SELECT * FROM {table} ORDER BY {keys[table]}"))
-            ]  # noqa: S608
+            ]
             for table in TABLES
         }
     engine.dispose()
@@ -300,7 +300,8 @@ def main() -> None:
 
     assert old["file"] != tuishou.__file__
     print(
-        f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        f"machine: {platform.platform()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
     )
     print(f"old tuishou: {old['file']}\nnew tuishou: {tuishou.__file__}")
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")

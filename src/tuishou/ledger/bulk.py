@@ -43,7 +43,7 @@ from tuishou.ledger.clock import check_clock, due_date, in_force
 from tuishou.ledger.refunds import digest
 from tuishou.ledger.store import Store
 from tuishou.rules import Policy
-from tuishou.settlement import seller_chain
+from tuishou.settlement import ChainLink, seller_chain
 from tuishou.tree import InviteTree
 
 __all__ = ["BatchPosting", "post_batch"]
@@ -289,19 +289,34 @@ def _snapshots(
         (seller + 1) * len(_ATTRIBUTIONS) + attribution, return_inverse=True
     )
     made, made_sorted = [], []
+    links: dict[tuple[str, int | None], str] = {}  # each link's JSON, made once
     for key in distinct.tolist():
         code, chosen = divmod(key, len(_ATTRIBUTIONS))
         seller_id = result.orders.member_ids[code - 1] if code else None
         chain = seller_chain(policy, tree, seller_id) if seller_id is not None else ()
-        snapshot = {
-            "seller_id": seller_id,
-            "attribution": _ATTRIBUTIONS[chosen],
-            "chain": [[c.member_id, c.tier, c.status, c.generation] for c in chain],
-        }
-        made.append(json.dumps(snapshot))
-        made_sorted.append(json.dumps(snapshot, sort_keys=True))
+        # json.dumps(snapshot) and json.dumps(snapshot, sort_keys=True) of
+        # {"seller_id": ..., "attribution": ..., "chain": [[member, tier, status, generation]]},
+        # written out: the same text at a fraction of the cost
+        parts = (
+            "null" if seller_id is None else encode_basestring_ascii(seller_id),
+            f'"{_ATTRIBUTIONS[chosen]}"',
+            f"[{', '.join([_link_json(links, c) for c in chain])}]",
+        )
+        made.append('{{"seller_id": {}, "attribution": {}, "chain": {}}}'.format(*parts))
+        made_sorted.append('{{"attribution": {1}, "chain": {2}, "seller_id": {0}}}'.format(*parts))
     order = inverse.reshape(-1).tolist()
     return [made[i] for i in order], [made_sorted[i] for i in order]
+
+
+def _link_json(made: dict[tuple[str, int | None], str], link: ChainLink) -> str:
+    """``json.dumps([member, tier, status, generation])`` of a chain link, once per link."""
+    key = (link.member_id, link.generation)
+    found = made.get(key)
+    if found is None:
+        generation = "null" if link.generation is None else str(link.generation)
+        quoted = (encode_basestring_ascii(v) for v in (link.member_id, link.tier, link.status))
+        found = made[key] = f"[{', '.join(quoted)}, {generation}]"
+    return found
 
 
 def _payouts(
