@@ -292,3 +292,53 @@ def test_a_killed_bulk_post_leaves_whole_orders_and_resumes_to_the_clean_state(t
     with Ledger.open(path) as resumed, Ledger.open(clean) as single:
         assert state(resumed) == state(single)
     assert_every_order_whole(path)
+
+
+def count_and_partial_orders(url):
+    """(orders posted, orders not whole, entries without their order) in a ledger schema."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            if not connection.execute(text("SELECT to_regclass('tuishou_orders')")).scalar():
+                return 0, [], 0
+            count = connection.execute(text("SELECT COUNT(*) FROM tuishou_orders")).scalar()
+            partial = connection.execute(
+                text("""
+                SELECT o.order_id FROM tuishou_orders o
+                WHERE (SELECT COALESCE(SUM(amount), 0) FROM tuishou_payouts p
+                       WHERE p.order_id = o.order_id)
+                   != (SELECT COALESCE(SUM(amount), 0) FROM tuishou_entries e
+                       WHERE e.order_id = o.order_id AND e.reason = 'post')
+                   OR NOT EXISTS (SELECT 1 FROM tuishou_entries e WHERE e.order_id = o.order_id)
+                """)
+            ).all()
+            orphans = connection.execute(
+                text(
+                    "SELECT COUNT(*) FROM tuishou_entries "
+                    "WHERE order_id NOT IN (SELECT order_id FROM tuishou_orders)"
+                )
+            ).scalar()
+    finally:
+        engine.dispose()
+    return count, partial, orphans
+
+
+def test_a_killed_bulk_post_on_postgresql_leaves_whole_orders_and_resumes(postgres):
+    url, clean = postgres.new_schema_url(), postgres.new_schema_url()
+    count = 20_000
+    worker = run_worker(url, count, 50)
+    deadline = time.monotonic() + 120
+    while count_and_partial_orders(url)[0] < 500 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    posted, partial, orphans = count_and_partial_orders(url)
+    assert 500 <= posted < count, "the worker was not killed mid-run"
+    assert (partial, orphans) == ([], 0)
+    assert run_worker(url, count, 5000).wait(timeout=300) == 0  # resume
+    assert run_worker(clean, count, 5000).wait(timeout=300) == 0
+    with Ledger.open(url) as resumed, Ledger.open(clean) as single:
+        assert state(resumed) == state(single)
+    assert count_and_partial_orders(url) == (count, [], 0)
