@@ -46,7 +46,7 @@ from tuishou.rules import Policy
 from tuishou.settlement import ChainLink, seller_chain
 from tuishou.tree import InviteTree
 
-__all__ = ["BatchPosting", "post_batch"]
+__all__ = ["BatchPosting", "Prepared", "Progress", "post_batch", "prepare"]
 
 Progress = Callable[[int, int], None]
 _LOOKUP = 10_000  # order ids per query when looking for orders already posted
