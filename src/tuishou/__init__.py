@@ -43,6 +43,7 @@ from tuishou.errors import (
 )
 from tuishou.ids import check_id
 from tuishou.io.policy_file import load_policy
+from tuishou.ledger.bulk import BatchPosting
 from tuishou.ledger.ledger import Ledger
 from tuishou.ledger.models import Balance, Entry, LedgerPolicy, RefundResult
 from tuishou.members.records import Origin
@@ -86,6 +87,7 @@ _LAZY = {
 __all__ = [
     "ArgumentTypeError",
     "Balance",
+    "BatchPosting",
     "ChainLink",
     "DifferentialRule",
     "DuplicateOrderError",

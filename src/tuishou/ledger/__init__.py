@@ -4,6 +4,7 @@
 - :mod:`~tuishou.ledger.models`: ``LedgerPolicy``, ``Entry``, ``Balance``, ``RefundResult``;
 - :mod:`~tuishou.ledger.checks`: what the ledger checks at its door;
 - :mod:`~tuishou.ledger.clock`: the clock that never runs backwards, the policy in force;
+- :mod:`~tuishou.ledger.bulk`: ``post_batch``, a whole batch posted in chunks (``BatchPosting``);
 - :mod:`~tuishou.ledger.refunds`: refunds re-settled, never raising a payout;
 - :mod:`~tuishou.ledger.withdrawals`: withdrawals and their fee;
 - :mod:`~tuishou.ledger.queries`: balances of all members and entries paged, in SQL;
@@ -18,12 +19,14 @@
 >>> from tuishou.ledger import Ledger, LedgerPolicy
 """
 
+from tuishou.ledger.bulk import BatchPosting
 from tuishou.ledger.database import sqlite_engine
 from tuishou.ledger.ledger import Ledger
 from tuishou.ledger.models import Balance, Entry, LedgerPolicy, PolicyChange, RefundResult
 
 __all__ = [
     "Balance",
+    "BatchPosting",
     "Entry",
     "Ledger",
     "LedgerPolicy",

@@ -38,6 +38,7 @@ from typing import Any, Self
 
 from tuishou.errors import ArgumentTypeError, LedgerError
 from tuishou.ledger import queries
+from tuishou.ledger.bulk import BatchPosting, Progress, post_batch
 from tuishou.ledger.checks import check_ids, check_time
 from tuishou.ledger.clock import check_clock, in_force
 from tuishou.ledger.models import Balance, Entry, LedgerPolicy, PolicyChange, RefundResult
@@ -46,7 +47,9 @@ from tuishou.ledger.refunds import Key, refund
 from tuishou.ledger.store import Store
 from tuishou.ledger.withdrawals import withdraw
 from tuishou.orders import Order
+from tuishou.rules import Policy
 from tuishou.settlement import Settlement
+from tuishou.tree import InviteTree
 
 __all__ = ["Ledger"]
 
@@ -211,6 +214,47 @@ class Ledger:
         no-op (returns ``[]``); a different one raises ``DuplicateOrderError``.
         """
         return post_order(self._store, order, settlement, at)
+
+    def post_batch(
+        self,
+        policy: Policy,
+        tree: InviteTree,
+        orders: Any,
+        *,
+        at: datetime,
+        chunk_orders: int = 5_000,
+        progress: Progress | None = None,
+    ) -> BatchPosting:
+        """Settle order-line columns with ``settle_batch`` and post every order, in chunks.
+
+        ``orders`` is what ``settle_batch`` takes (a dict of arrays, a pandas DataFrame or a
+        pyarrow Table, one row per order line; lines sharing an order id are one order, with
+        text order ids). Each order is recorded exactly as ``post(order, settle(policy, tree,
+        order), at=at)`` records it with ``paid_at=None`` (the freeze starts at ``at``), so
+        refunds, releases and later posts treat it like any other order.
+
+        The whole batch is checked first, nothing written on refusal: the engine's checks
+        (``InvalidOrderError``, ``UnknownMemberError``, ...), order ids already posted with a
+        different settlement (``DuplicateOrderError`` naming them), ``at`` before the
+        ledger's clock (``LedgerError``). Then each ``chunk_orders`` orders are one
+        transaction, every order in it whole or not at all; orders already posted
+        identically are skipped, so after a crash the same call resumes. ``progress(done,
+        total)`` is called after each chunk, with counts of orders to post.
+
+        >>> from tuishou.examples import example_policy
+        >>> tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
+        >>> ledger = Ledger()
+        >>> columns = {"order_id": ["o1", "o2"], "sharer_id": ["A", "A"], "sku": ["s", "s"],
+        ...            "group": ["g", "g"], "amount": [10000, 2000]}
+        >>> day = datetime(2026, 11, 1, tzinfo=UTC)
+        >>> ledger.post_batch(example_policy(), tree, columns, at=day)
+        BatchPosting(orders_posted=2, orders_skipped=0, payout_rows=2, entries_added=2, chunks=1)
+        >>> ledger.balance("A").pending
+        600
+        >>> ledger.post_batch(example_policy(), tree, columns, at=day).orders_skipped  # resumed
+        2
+        """
+        return post_batch(self._store, policy, tree, orders, at, chunk_orders, progress)
 
     def mark_received(self, order_id: str, at: datetime) -> None:
         """Say the buyer received the goods: for an order posted under

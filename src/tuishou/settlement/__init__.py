@@ -5,7 +5,7 @@ The computation (attribution, pool, chain, shares, rounding; docs/domain.md §6-
 are re-exported here, the import path to use.
 """
 
-from tuishou.settlement.compute import resettle, settle, settle_chain, settle_many
+from tuishou.settlement.compute import resettle, seller_chain, settle, settle_chain, settle_many
 from tuishou.settlement.results import Attribution, ChainLink, LinePool, Payout, Settlement, Share
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "Settlement",
     "Share",
     "resettle",
+    "seller_chain",
     "settle",
     "settle_chain",
     "settle_many",

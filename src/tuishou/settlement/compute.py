@@ -50,7 +50,7 @@ from tuishou.settlement.results import (
 )
 from tuishou.tree import InviteTree
 
-__all__ = ["resettle", "settle", "settle_chain", "settle_many"]
+__all__ = ["resettle", "seller_chain", "settle", "settle_chain", "settle_many"]
 
 
 def settle(policy: Policy, tree: InviteTree, order: Order) -> Settlement:
@@ -161,6 +161,21 @@ def settle_many(policy: Policy, tree: InviteTree, orders: Iterable[Order]) -> li
     [50, 100]
     """
     return [settle(policy, tree, order) for order in orders]
+
+
+def seller_chain(policy: Policy, tree: InviteTree, seller_id: str) -> tuple[ChainLink, ...]:
+    """The chain ``settle`` records for an order sold by ``seller_id``: the seller (generation
+    0) and its uplines as step 3 of the module docs finds them (for bulk posting, once per
+    seller). Raises ``UnknownMemberError`` for a non-member, ``UnknownTierError`` for a tier
+    the policy does not list.
+
+    >>> from tuishou.examples import example_policy
+    >>> from tuishou import InviteTree
+    >>> tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
+    >>> seller_chain(example_policy(), tree, "A")
+    (ChainLink(member_id='A', tier='m', status='active', generation=0),)
+    """
+    return _chain(policy, tree, seller_id)
 
 
 # ----------------------------------------------------------------------------- steps
