@@ -28,7 +28,7 @@ from tuishou.errors import LedgerError
 from tuishou.ledger.models import LedgerPolicy
 from tuishou.ledger.store import Store
 
-__all__ = ["check_clock", "due_date", "in_force"]
+__all__ = ["change_policy", "check_clock", "due_date", "in_force"]
 
 
 def in_force(rows: list[tuple[datetime, LedgerPolicy, str]], at: datetime) -> LedgerPolicy:
@@ -62,3 +62,26 @@ def check_clock(store: Store, at: datetime, *, name: str = "at", doing: str) -> 
             f"at or after {when.isoformat()} (a late correction is recorded when it is made, "
             "e.g. datetime.now(UTC)); nothing changed"
         )
+
+
+def change_policy(store: Store, policy: LedgerPolicy, at: datetime, note: str) -> bool:
+    """Record ``policy`` from ``at`` on, in time order: ``Ledger.change_policy``'s rules."""
+    with store.transaction():
+        rows = store.policy_rows()
+        if policy == rows[-1][1]:
+            return False
+        check_clock(store, at, doing="policy change")
+        last = rows[-1][0]  # changes are in time order, after the creation
+        if at < last:
+            raise LedgerError(
+                f"at={at.isoformat()} is before the last policy change "
+                f"({last.isoformat()}); changes are recorded in time order: date it at or "
+                "after that; nothing changed"
+                if len(rows) > 1
+                else f"at={at.isoformat()} is before the ledger was created "
+                f"({last.isoformat()}),"
+                " whose policy applies from the start: date the change at or after the "
+                "creation, or create a ledger with that policy; nothing changed"
+            )
+        store.record_policy(policy.model_dump_json(), at, note)
+        return True

@@ -40,7 +40,7 @@ from tuishou.errors import ArgumentTypeError, LedgerError
 from tuishou.ledger import queries
 from tuishou.ledger.bulk import BatchPosting, Progress, post_batch
 from tuishou.ledger.checks import check_ids, check_time
-from tuishou.ledger.clock import check_clock, in_force
+from tuishou.ledger.clock import change_policy, in_force
 from tuishou.ledger.models import Balance, Entry, LedgerPolicy, PolicyChange, RefundResult
 from tuishou.ledger.posting import mark_received, post_order, release_due
 from tuishou.ledger.refunds import Key, refund
@@ -180,25 +180,7 @@ class Ledger:
             raise ArgumentTypeError(
                 "change_policy(policy, at=..., note='') takes a LedgerPolicy and a str note"
             )
-        with self._store.transaction():
-            rows = self._store.policy_rows()
-            if policy == rows[-1][1]:
-                return False
-            check_clock(self._store, at, doing="policy change")
-            last = rows[-1][0]  # changes are in time order, after the creation
-            if at < last:
-                raise LedgerError(
-                    f"at={at.isoformat()} is before the last policy change "
-                    f"({last.isoformat()}); changes are recorded in time order: date it at or "
-                    "after that; nothing changed"
-                    if len(rows) > 1
-                    else f"at={at.isoformat()} is before the ledger was created "
-                    f"({last.isoformat()}),"
-                    " whose policy applies from the start: date the change at or after the "
-                    "creation, or create a ledger with that policy; nothing changed"
-                )
-            self._store.record_policy(policy.model_dump_json(), at, note)
-            return True
+        return change_policy(self._store, policy, at, note)
 
     def policy_history(self) -> list[PolicyChange]:
         """Every policy the ledger recorded, oldest first (the first one at its creation)."""
