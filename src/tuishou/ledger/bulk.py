@@ -122,6 +122,11 @@ def _post_chunk(store: Store, ready: Prepared, chosen: list[int], at: datetime) 
     ledger_policy = in_force(store.policy_rows(), at)
     start = at if ledger_policy.freeze_from == "paid" else None
     store.add_policy(ready.policy_id, ready.policy_json)
+    payouts = [
+        (ready.ids[i], *ready.payouts[j])
+        for i in chosen
+        for j in range(ready.starts[i], ready.starts[i + 1])
+    ]
     chunk = Chunk(
         orders=[
             (
@@ -134,15 +139,11 @@ def _post_chunk(store: Store, ready: Prepared, chosen: list[int], at: datetime) 
             )
             for i in chosen
         ],
-        payouts=[
-            (ready.ids[i], *ready.payouts[j])
-            for i in chosen
-            for j in range(ready.starts[i], ready.starts[i + 1])
-        ],
+        payouts=payouts,
         at=at,
         freeze_start=start,
         due_at=due_date(start, ledger_policy.freeze_days) if start else None,
-        first_entry=store.next_entry_id(),
+        first_entry=store.claim_entries(len(payouts)),
     )
     write_chunk(store, chunk)
     store.advance(at, f"order {ready.ids[chosen[-1]]!r} posted")

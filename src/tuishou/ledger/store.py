@@ -25,6 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from tuishou.errors import DuplicateRequestError, LedgerError, UnknownOrderError
 from tuishou.ledger import schema as t
 from tuishou.ledger.database import connect, database_errors, use_wal
+from tuishou.ledger.lock import WriteState, lock, lock_free_clock
 from tuishou.ledger.models import Balance, Entry, LedgerPolicy, RequestKind
 from tuishou.ledger.stored import decode
 from tuishou.ledger.sums import balance_columns, odd_entries, whole_sums
@@ -44,6 +45,10 @@ class Store:
     def __init__(self, target: object, *, policy_json: str, read_only: bool = False) -> None:
         self.read_only = read_only
         self._depth = 0  # how deep inside the ledger's own transactions we are
+        self._state: WriteState | None = None  # what a writer knows, under the write lock
+        self._settings: list[tuple[datetime, LedgerPolicy, str]] = []  # read under the lock
+        self._known_policies: set[str] = set()  # commission policies stored (committed)
+        self._added_policies: set[str] = set()  # stored in this transaction
         self._db = connect(target, read_only)
         self.path = self._db.name
         self.dialect = self._db.connection.dialect.name
@@ -82,10 +87,15 @@ class Store:
                 "open it without read_only=True to change it"
             )
         with self._transaction() as connection:
-            connection.execute(
-                update(t.clock).where(t.clock.c.clock_id == 1).values(writes=t.clock.c.writes + 1)
-            )
-            yield connection
+            if self._state is not None:  # a write inside a write: the lock is held already
+                yield connection
+                return
+            self._state = lock(connection, self.path)
+            try:
+                yield connection
+            finally:
+                self._state, added, self._added_policies = None, self._added_policies, set()
+        self._known_policies |= added  # committed: known from now on
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -136,13 +146,19 @@ class Store:
 
     def record_policy(self, policy_json: str, at: datetime, note: str) -> None:
         """Record ``policy_json`` as the ledger's policy from ``at`` on."""
+        self._settings = []
         with database_errors(self.path):
             self._db.connection.execute(
                 insert(t.ledger_policy).values(at=at, policy_json=policy_json, note=note)
             )
 
     def policy_rows(self) -> list[tuple[datetime, LedgerPolicy, str]]:
-        """Every recorded policy, oldest first: (at, policy, note); the first is the creation."""
+        """Every recorded policy, oldest first: (at, policy, note); the first is the creation.
+
+        Under the write lock, the settings read before stay valid while their count does.
+        """
+        if self._state is not None and len(self._settings) == self._state.settings:
+            return self._settings
         p = t.ledger_policy
         rows = self.read(
             "ledger_policy",
@@ -154,19 +170,27 @@ class Store:
                 "records the policy it was created with); the database was altered outside "
                 "tuishou: restore it from a backup"
             )
-        return [(row["at"], row["policy_json"], row["note"]) for row in rows]
+        settings = [(row["at"], row["policy_json"], row["note"]) for row in rows]
+        if self._state is not None:
+            self._settings = settings
+        return settings
 
     # ---------------------------------------------------------------------- entries
 
-    def next_entry_id(self) -> int:
-        """The id the next entry gets (inside a write transaction: nobody else adds one)."""
-        return int(self.scalar(select(func.coalesce(func.max(t.entries.c.entry_id), 0)))) + 1
+    def claim_entries(self, count: int) -> int:
+        """The id of the first of ``count`` new entries (in a write transaction: nobody else
+        adds one, and ids follow the order of recording)."""
+        if self._state is None:
+            raise LedgerError("entries are added inside a write transaction (Store.transaction)")
+        first = self._state.next_entry
+        self._state.next_entry += count
+        return first
 
     def add_entries(self, rows: Sequence[dict[str, Any]]) -> list[Entry]:
         """Insert entries (dicts with Entry's fields but the id) and return them with ids."""
         if not rows:
             return []
-        first = self.next_entry_id()
+        first = self.claim_entries(len(rows))
         stored = [{**row, "entry_id": first + n} for n, row in enumerate(rows)]
         self.insert(t.entries, stored)
         return [Entry(**{**row, "at": row["at"].astimezone(UTC)}) for row in stored]
@@ -251,12 +275,18 @@ class Store:
         return rows[0]
 
     def add_policy(self, policy_id: str, policy_json: str) -> None:
-        """Record a commission policy orders are posted under, once (keyed by its digest)."""
+        """Record a commission policy orders are posted under, once (keyed by its digest;
+        a stored one is remembered, so the next post does not ask again)."""
+        if policy_id in self._known_policies | self._added_policies:
+            return
         known = self.scalar(
             select(func.count()).where(t.policies.c.policy_id == policy_id)  # under the lock
         )
-        if not known:
+        if known:
+            self._known_policies.add(policy_id)
+        else:
             self.insert(t.policies, [{"policy_id": policy_id, "policy_json": policy_json}])
+            self._added_policies.add(policy_id)
 
     def add_orders(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert rows of ``tuishou_orders``."""
@@ -318,15 +348,10 @@ class Store:
 
     def latest(self) -> tuple[datetime, str] | None:
         """The latest time the ledger recorded an operation, and what it was; None if none."""
-        c = t.clock.c
-        rows = self.read("clock", select(c.clock_id, c.at, c.what))
-        if len(rows) != 1:
-            raise LedgerError(
-                f"the ledger {self.path} has {len(rows)} rows in tuishou_clock (it keeps "
-                "one); the database was altered outside tuishou: restore it from a backup"
-            )
-        row = rows[0]
-        return None if row["at"] is None else (row["at"], row["what"] or "")
+        if self._state is not None:
+            return self._state.latest
+        with self._transaction() as connection:
+            return lock_free_clock(connection, self.path)
 
     def advance(self, at: datetime, what: str) -> None:
         """Record that an operation dated ``at`` was recorded (the clock never goes back)."""
@@ -336,6 +361,8 @@ class Store:
                 self._db.connection.execute(
                     update(t.clock).where(t.clock.c.clock_id == 1).values(at=at, what=what)
                 )
+            if self._state is not None:
+                self._state.latest = (at, what)
 
 
 def entry_row(
