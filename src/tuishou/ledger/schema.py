@@ -147,9 +147,6 @@ orders = Table(
     Column("freeze_start", UtcTime),
     Column("due_at", UtcTime),
     Column("released_at", UtcTime),
-    Index("tuishou_orders_by_posting", "posted_at"),
-    Index("tuishou_orders_by_freeze", "freeze_start"),
-    Index("tuishou_orders_by_release", "released_at"),
     Index("tuishou_orders_by_due", "released_at", "due_at"),  # release(): unreleased, due by as_of
 )
 
@@ -194,7 +191,6 @@ requests = Table(
     Column("kind", String(20), nullable=False),
     Column("fingerprint", String(64), nullable=False),
     Column("at", UtcTime, nullable=False),
-    Index("tuishou_requests_by_time", "at"),
 )
 
 LEDGER_TABLES = frozenset(metadata.tables)

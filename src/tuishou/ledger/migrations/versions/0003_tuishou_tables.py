@@ -18,8 +18,10 @@ Version 2 existed only as SQLite files. The upgrade, in the caller's transaction
    latest time recorded, computed here from what the file holds (as version 2 did on every
    write);
 4. indexes: ``released_at, due_at`` for ``release``; ``member_id, at`` for balances as of a
-   time and a member's history by date. Every index name gets the prefix too (index names are
-   per schema on PostgreSQL).
+   time and a member's history by date; ``order_id`` and ``at`` for entries by order and by
+   date. Version 2's indexes on the orders' and requests' times go: they served its clock,
+   which the clock row replaces, and each costs every post a b-tree insert. Every index name
+   gets the prefix too (index names are per schema on PostgreSQL).
 
 Downgrading is refused: restore the backup taken before the upgrade instead.
 """
@@ -97,9 +99,6 @@ def _version_3() -> sa.MetaData:
         *(sa.Column(name, sa.Text, nullable=False) for name in _JSON),
         sa.Column("posted_at", UtcTime, nullable=False),
         *(sa.Column(name, UtcTime) for name in ("freeze_start", "due_at", "released_at")),
-        sa.Index("tuishou_orders_by_posting", "posted_at"),
-        sa.Index("tuishou_orders_by_freeze", "freeze_start"),
-        sa.Index("tuishou_orders_by_release", "released_at"),
         sa.Index("tuishou_orders_by_due", "released_at", "due_at"),
     )
     sa.Table(
@@ -139,7 +138,6 @@ def _version_3() -> sa.MetaData:
         sa.Column("kind", sa.String(20), nullable=False),
         sa.Column("fingerprint", sa.String(64), nullable=False),
         sa.Column("at", UtcTime, nullable=False),
-        sa.Index("tuishou_requests_by_time", "at"),
     )
     return m
 
