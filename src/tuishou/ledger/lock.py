@@ -23,12 +23,14 @@ from sqlalchemy import Connection, func, select, update
 
 from tuishou.errors import LedgerError
 from tuishou.ledger import schema as t
+from tuishou.ledger.compiled import run
 from tuishou.ledger.stored import decode
 
 __all__ = ["WriteState", "lock", "lock_free_clock"]
 
 _c = t.clock.c
 _LOCK = update(t.clock).where(_c.clock_id == 1).values(writes=_c.writes + 1)
+_CLOCK = select(_c.clock_id, _c.at, _c.what)
 _STATE = select(
     _c.clock_id,
     _c.at,
@@ -49,17 +51,17 @@ class WriteState:
 
 def lock(connection: Connection, name: str) -> WriteState:
     """Take the ledger's write lock and read the state under it (inside a transaction)."""
-    connection.execute(_LOCK)
-    rows = connection.execute(_STATE).all()
+    run(connection, _LOCK)
+    rows = run(connection, _STATE).all()
     latest = _clock(name, rows)
-    last, settings = rows[0][3:]
+    last, settings = tuple(rows[0])[3:5]
     return WriteState(latest, int(last) + 1, int(settings))
 
 
 def lock_free_clock(connection: Connection, name: str) -> tuple[datetime, str] | None:
     """The ledger's clock read without the lock (a read transaction): for checks made before
     writing, which the writer checks again under the lock."""
-    return _clock(name, connection.execute(select(_c.clock_id, _c.at, _c.what)).all())
+    return _clock(name, run(connection, _CLOCK).all())
 
 
 def _clock(name: str, rows: Sequence[Any]) -> tuple[datetime, str] | None:

@@ -12,7 +12,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from tuishou.errors import ArgumentTypeError, DuplicateOrderError, LedgerError
 from tuishou.ledger import schema as t
@@ -33,6 +33,9 @@ from tuishou.settlement import Settlement
 __all__ = ["mark_received", "post_order", "release_due"]
 
 _CHUNK = 500  # orders released per query (bounded IN lists on every database)
+_FINGERPRINT = select(t.orders.c.order_id, t.orders.c.fingerprint).where(
+    t.orders.c.order_id == bindparam("order_id")
+)
 
 
 def post_order(store: Store, order: Order, settlement: Settlement, at: datetime) -> list[Entry]:
@@ -55,12 +58,7 @@ def post_order(store: Store, order: Order, settlement: Settlement, at: datetime)
         json.dumps([order_json, policy_id, snapshot, _payout_rows(settlement)], sort_keys=True)
     )
     with store.transaction():
-        found = store.read(
-            "orders",
-            select(t.orders.c.order_id, t.orders.c.fingerprint).where(
-                t.orders.c.order_id == order.order_id
-            ),
-        )
+        found = store.read("orders", _FINGERPRINT, {"order_id": order.order_id})
         if found:
             if found[0]["fingerprint"] == fingerprint:
                 return []

@@ -19,11 +19,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, func, insert, select, update
+from sqlalchemy import Connection, Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from tuishou.errors import DuplicateRequestError, LedgerError, UnknownOrderError
 from tuishou.ledger import schema as t
+from tuishou.ledger.compiled import run
 from tuishou.ledger.database import connect, database_errors, use_wal
 from tuishou.ledger.lock import WriteState, lock, lock_free_clock
 from tuishou.ledger.models import Balance, Entry, LedgerPolicy, RequestKind
@@ -34,6 +35,12 @@ from tuishou.ledger.versions import prepare
 __all__ = ["Store", "entry_row"]
 
 Key = tuple[str, str, str]  # (member_id, rule, kind)
+_INSERTS = {name: insert(table) for name, table in t.metadata.tables.items()}
+_ADVANCE = (
+    update(t.clock)
+    .where(t.clock.c.clock_id == 1)
+    .values(at=bindparam("new_at", type_=t.UtcTime()), what=bindparam("new_what"))
+)
 
 
 class Store:
@@ -135,11 +142,22 @@ class Store:
         with self._transaction():
             return self._db.connection.execute(statement).scalar()
 
-    def read(self, table: str, statement: Select[Any]) -> list[dict[str, Any]]:
+    def read(
+        self, table: str, statement: Select[Any], parameters: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         """Every row of a query on ``table`` (its logical name, as ``stored.COLUMNS``), each
-        value decoded: a value the ledger would not have written is a ``LedgerError``."""
+        value decoded: a value the ledger would not have written is a ``LedgerError``.
+
+        With ``parameters``, ``statement`` is a module-level one with bound parameters, run
+        as its compiled text (``ledger.compiled``: the hot paths)."""
         with self._transaction():
-            rows = self._db.connection.execute(statement).mappings().all()
+            connection = self._db.connection
+            result = (
+                connection.execute(statement)
+                if parameters is None
+                else run(connection, statement, parameters)
+            )
+            rows = result.mappings().all()
         return [decode(self.path, table, dict(row)) for row in rows]
 
     # -------------------------------------------------------------------- the policy
@@ -297,10 +315,10 @@ class Store:
         self.insert(t.payouts, rows)
 
     def insert(self, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert rows (one executemany) into a ledger table."""
+        """Insert rows (one executemany; every row has the same columns) into a ledger table."""
         if rows:
             with database_errors(self.path):
-                self._db.connection.execute(insert(table), list(rows))
+                run(self._db.connection, _INSERTS[table.name], rows)
 
     def release_orders(self, order_ids: Sequence[str], at: datetime) -> None:
         """Mark orders released at ``at``."""
@@ -358,9 +376,7 @@ class Store:
         last = self.latest()
         if last is None or at >= last[0]:
             with database_errors(self.path):
-                self._db.connection.execute(
-                    update(t.clock).where(t.clock.c.clock_id == 1).values(at=at, what=what)
-                )
+                run(self._db.connection, _ADVANCE, {"new_at": at, "new_what": what})
             if self._state is not None:
                 self._state.latest = (at, what)
 
