@@ -3,23 +3,25 @@
 Every statement the ledger runs is built with SQLAlchemy Core. The per-order operations
 (``post`` above all) run the same few statements thousands of times a second, and executing
 a Core statement costs about 100 µs of Python (its cache key, the compiled-cache lookup,
-parameter processing) where the SQL text it compiles to costs about 10 µs through
-``Connection.exec_driver_sql``, which keeps SQLAlchemy's transaction, events and error
-wrapping. So ``run`` compiles a statement once per database (dialect) and set of columns,
-remembers the SQL text, the order of its parameters and the bind processing of their types
-(``UtcTime`` turns times into what the database stores), and runs the text.
+parameter processing, the result) where the SQL text it compiles to costs a few µs on the
+driver's cursor. So ``run`` compiles a statement once per database (dialect) and set of
+columns, remembers the SQL text, the order of its parameters and the bind processing of
+their types (``UtcTime`` turns times into what the database stores), and runs the text on
+the cursor of the connection's driver connection, inside SQLAlchemy's transaction; a driver
+error is wrapped as SQLAlchemy wraps it. SQLAlchemy's cursor events do not see these
+statements (the ledger uses none).
 
 Only module-level statements are passed here (they live as long as the process): the cache
 holds them by identity.
 
->>> from sqlalchemy import Column, Integer, MetaData, Table, insert
+>>> from sqlalchemy import Column, Integer, MetaData, Table, func, insert, select
 >>> from tuishou.ledger.database import sqlite_engine
 >>> table = Table("t", MetaData(), Column("n", Integer))
 >>> with sqlite_engine().connect() as connection, connection.begin():
 ...     table.create(connection)
 ...     _ = run(connection, insert(table), [{"n": 1}, {"n": 2}])
-...     connection.exec_driver_sql("SELECT sum(n) FROM t").scalar()
-3
+...     run(connection, select(func.sum(table.c.n))).all()
+[(3,)]
 """
 
 from __future__ import annotations
@@ -28,11 +30,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Dialect
+from sqlalchemy import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ClauseElement
 
-__all__ = ["Compiled", "compiled", "run"]
+__all__ = ["Compiled", "Rows", "compiled", "run"]
 
 Row = Mapping[str, Any]
 
@@ -77,15 +80,52 @@ def compiled(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...] =
     return found
 
 
+@dataclass(frozen=True)
+class Rows:
+    """What a statement returned: its column names and rows (empty for writes)."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+
+    def all(self) -> list[tuple[Any, ...]]:
+        """Every row, as a tuple."""
+        return self.rows
+
+    def mappings(self) -> list[dict[str, Any]]:
+        """Every row, as column name to value."""
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+
 def run(
     connection: Connection, statement: ClauseElement, parameters: Row | Sequence[Row] | None = None
-) -> CursorResult[Any]:
-    """Run a module-level statement with one row of parameters, or many (``executemany``)."""
-    parameters = {} if parameters is None else parameters
-    rows = [parameters] if isinstance(parameters, Mapping) else list(parameters)
-    keys = tuple(rows[0]) if rows and isinstance(statement, Insert) else ()
-    done = compiled(statement, connection.dialect, keys)
-    prepared = [done.parameters(row) for row in rows]
-    if isinstance(parameters, Mapping):
-        return connection.exec_driver_sql(done.sql, prepared[0])
-    return connection.exec_driver_sql(done.sql, prepared)
+) -> Rows:
+    """Run a module-level statement with one row of parameters, or many (``executemany``),
+    on the driver's cursor of ``connection``, inside its transaction. A driver error comes out
+    as SQLAlchemy's ``DBAPIError``, as from ``Connection.execute``."""
+    many = parameters is not None and not isinstance(parameters, Mapping)
+    rows: list[Row] = (
+        [{}]
+        if parameters is None
+        else [parameters]
+        if isinstance(parameters, Mapping)
+        else list(parameters)
+    )
+    keys: tuple[str, ...] = tuple(rows[0]) if rows and isinstance(statement, Insert) else ()
+    dialect = connection.dialect
+    done = compiled(statement, dialect, keys)
+    prepared: list[Any] = [done.parameters(row) for row in rows]
+    cursor = connection.connection.cursor()
+    try:
+        if many:
+            cursor.executemany(done.sql, prepared)
+        else:
+            cursor.execute(done.sql, prepared[0])
+        if cursor.description is None:
+            return Rows((), [])
+        return Rows(tuple(c[0] for c in cursor.description), [tuple(r) for r in cursor.fetchall()])
+    except dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(
+            done.sql, prepared, exc, dialect.loaded_dbapi.Error, dialect=dialect
+        ) from exc
+    finally:
+        cursor.close()

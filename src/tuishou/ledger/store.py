@@ -152,12 +152,11 @@ class Store:
         as its compiled text (``ledger.compiled``: the hot paths)."""
         with self._transaction():
             connection = self._db.connection
-            result = (
-                connection.execute(statement)
+            rows = (
+                connection.execute(statement).mappings().all()
                 if parameters is None
-                else run(connection, statement, parameters)
+                else run(connection, statement, parameters).mappings()
             )
-            rows = result.mappings().all()
         return [decode(self.path, table, dict(row)) for row in rows]
 
     # -------------------------------------------------------------------- the policy
