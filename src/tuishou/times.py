@@ -16,11 +16,11 @@ tuishou.errors.InvalidArgumentError: as_of=2026-11-24 00:00:00 has no time zone;
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from tuishou.errors import ArgumentTypeError, InvalidArgumentError
 
-__all__ = ["AWARE_RULE", "check_time", "time_problem"]
+__all__ = ["AWARE_RULE", "check_time", "time_problem", "utc"]
 
 # What tuishou takes, said in every refusal of a naive time.
 AWARE_RULE = "tuishou takes aware datetimes only (any zone; compared in UTC)"
@@ -42,7 +42,38 @@ def time_problem(value: object, *, name: str, rule: str = AWARE_RULE) -> str | N
         return f"{name}={value!r} must be a datetime with a time zone, e.g. {_AWARE_EXAMPLE}"
     if value.utcoffset() is None:
         return f"{name}={value} has no time zone; {rule}, e.g. {_AWARE_EXAMPLE}"
+    if getattr(value, "nanosecond", 0):  # a pandas Timestamp: its nanoseconds would be lost
+        return (
+            f"{name}={value} has nanoseconds; tuishou keeps times to the microsecond: "
+            "round it first (e.g. Timestamp.floor('us'))"
+        )
+    try:
+        value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return f"{name}={value} is beyond the years 1 to 9999 in UTC; check the time"
     return None
+
+
+def utc(moment: datetime) -> datetime:
+    """An aware time as a plain ``datetime`` in UTC (a pandas ``Timestamp`` becomes one).
+
+    >>> from datetime import timedelta, timezone
+    >>> utc(datetime(2026, 11, 1, 12, tzinfo=timezone(timedelta(hours=8))))
+    datetime.datetime(2026, 11, 1, 4, 0, tzinfo=datetime.timezone.utc)
+    """
+    moment = moment.astimezone(UTC)
+    if type(moment) is not datetime:
+        moment = datetime(
+            moment.year,
+            moment.month,
+            moment.day,
+            moment.hour,
+            moment.minute,
+            moment.second,
+            moment.microsecond,
+            tzinfo=UTC,
+        )
+    return moment
 
 
 def check_time(

@@ -22,14 +22,16 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from tuishou.ledger import schema as t
+from tuishou.ledger.compiled import driver_errors
 from tuishou.ledger.database import database_errors
 from tuishou.ledger.store import Store
+from tuishou.times import utc
 
 __all__ = ["Chunk", "bulk_cache", "posted_fingerprints", "write_chunk"]
 
@@ -131,7 +133,7 @@ def write_chunk(store: Store, chunk: Chunk) -> None:
 
 def _times(chunk: Chunk, bind: Any) -> tuple[Any, Any, Any]:
     return tuple(  # type: ignore[return-value]
-        None if moment is None else bind(moment.astimezone(UTC))
+        None if moment is None else bind(utc(moment))
         for moment in (chunk.at, chunk.freeze_start, chunk.due_at)
     )
 
@@ -163,16 +165,16 @@ def _postgresql(store: Store, chunk: Chunk) -> None:
     raw = store.connection.connection.driver_connection
     assert raw is not None
     with raw.cursor() as cursor:
-        _copy(
-            cursor, t.orders.name, ORDER_COLUMNS, [(*row, at, start, due) for row in chunk.orders]
-        )
-        _copy(cursor, t.payouts.name, PAYOUT_COLUMNS, chunk.payouts)
-        _copy(cursor, t.entries.name, ENTRY_COLUMNS, _entries(chunk, at))
+        orders = [(*row, at, start, due) for row in chunk.orders]
+        _copy(store, cursor, t.orders.name, ORDER_COLUMNS, orders)
+        _copy(store, cursor, t.payouts.name, PAYOUT_COLUMNS, chunk.payouts)
+        _copy(store, cursor, t.entries.name, ENTRY_COLUMNS, _entries(chunk, at))
 
 
-def _copy(cursor: Any, table: str, columns: tuple[str, ...], rows: list[Any]) -> None:
+def _copy(store: Store, cursor: Any, table: str, columns: tuple[str, ...], rows: list[Any]) -> None:
     if rows:
-        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        with driver_errors(store.connection, sql), cursor.copy(sql) as copy:
             for row in rows:
                 copy.write_row(row)
 

@@ -26,7 +26,8 @@ holds them by identity.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +36,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ClauseElement
 
-__all__ = ["Compiled", "Rows", "compiled", "run"]
+__all__ = ["Compiled", "Rows", "compiled", "driver_errors", "run"]
 
 Row = Mapping[str, Any]
 
@@ -116,16 +117,25 @@ def run(
     prepared: list[Any] = [done.parameters(row) for row in rows]
     cursor = connection.connection.cursor()
     try:
-        if many:
-            cursor.executemany(done.sql, prepared)
-        else:
-            cursor.execute(done.sql, prepared[0])
-        if cursor.description is None:
-            return Rows((), [])
-        return Rows(tuple(c[0] for c in cursor.description), [tuple(r) for r in cursor.fetchall()])
-    except dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(
-            done.sql, prepared, exc, dialect.loaded_dbapi.Error, dialect=dialect
-        ) from exc
+        with driver_errors(connection, done.sql, prepared):
+            if many:
+                cursor.executemany(done.sql, prepared)
+            else:
+                cursor.execute(done.sql, prepared[0])
+            if cursor.description is None:
+                return Rows((), [])
+            names = tuple(column[0] for column in cursor.description)
+            return Rows(names, [tuple(row) for row in cursor.fetchall()])
     finally:
         cursor.close()
+
+
+@contextmanager
+def driver_errors(connection: Connection, sql: str, parameters: Any = ()) -> Iterator[None]:
+    """Wrap an error of the database driver, used directly, as SQLAlchemy wraps it
+    (``DBAPIError`` and its kinds), so the ledger reports it as any other database error."""
+    base = connection.dialect.loaded_dbapi.Error
+    try:
+        yield
+    except base as exc:
+        raise DBAPIError.instance(sql, parameters, exc, base, dialect=connection.dialect) from exc

@@ -136,13 +136,16 @@ def sqlite_engine(path: str | Path = ":memory:", *, read_only: bool = False) -> 
     """
     name = str(path)
     if read_only:
-        engine = create_engine("sqlite://", creator=lambda: _read_only(name))
+        engine = create_engine(
+            URL.create("sqlite", database=name), creator=lambda: _read_only(name)
+        )
     elif name == ":memory:":
         engine = create_engine(
             "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
         )
     else:
-        engine = create_engine("sqlite://", creator=lambda: _writable(name))
+        engine = create_engine(URL.create("sqlite", database=name), creator=lambda: _writable(name))
+    # (the URL only names the file in messages: the creator opens it)
     event.listen(engine, "connect", _setup_sqlite)
     event.listen(engine, "begin", _begin)
     return engine
@@ -220,6 +223,11 @@ def connect(target: object, read_only: bool) -> Database:
 
 
 def _engine(target: object, read_only: bool) -> Engine:
+    if isinstance(target, str) and not target.strip():
+        raise LedgerError(
+            f"the ledger's database is {target!r}, an empty path (an unset setting?); pass "
+            "the path of a SQLite file, a database URL, or Ledger() for one in memory"
+        )
     if isinstance(target, Path) or (isinstance(target, str) and "://" not in target):
         return sqlite_engine(target, read_only=read_only)
     if not isinstance(target, str | URL):

@@ -183,7 +183,8 @@ def refund_quantities(
             problems.append(f"{sku!r}: quantity {quantity!r} must be an int >= 1")
         elif sku not in skus:
             problems.append(
-                f"{sku!r} is not in order {order.order_id!r}; {did_you_mean(sku, skus)}"
+                f"{sku!r} is not in order {order.order_id!r}; "
+                f"{did_you_mean(sku, list(dict.fromkeys(skus)))}"
             )
         elif quantity > wanted:
             problems.append(f"{sku!r}: refund of {quantity} but only {wanted} left")

@@ -31,7 +31,7 @@ UTC (``2026-11-01T04:00:00+00:00``), which sorts in time order as text.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -48,6 +48,8 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from tuishou.times import utc
 
 __all__ = [
     "HEAD",
@@ -95,7 +97,7 @@ class UtcTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if not isinstance(value, datetime):
             return value
-        moment = value.astimezone(UTC)
+        moment = utc(value)  # a plain datetime (a pandas Timestamp would keep nanoseconds)
         return moment if dialect.name == "postgresql" else moment.isoformat()
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:

@@ -102,7 +102,8 @@ class Store:
                 yield connection
             finally:
                 self._state, added, self._added_policies = None, self._added_policies, set()
-        self._known_policies |= added  # committed: known from now on
+        if not self._db.shared:  # committed: known from now on (not so inside the backend's
+            self._known_policies |= added  # transaction: the backend may still roll it back)
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -299,7 +300,7 @@ class Store:
         known = self.scalar(
             select(func.count()).where(t.policies.c.policy_id == policy_id)  # under the lock
         )
-        if known:
+        if known and not self._db.shared:
             self._known_policies.add(policy_id)
         else:
             self.insert(t.policies, [{"policy_id": policy_id, "policy_json": policy_json}])

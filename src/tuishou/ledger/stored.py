@@ -26,6 +26,7 @@ from tuishou.members.records import STATUSES
 from tuishou.orders import Order
 from tuishou.rules import Policy
 from tuishou.settlement import Attribution
+from tuishou.times import utc
 
 __all__ = ["COLUMNS", "any_time", "damaged", "decode", "stored_time"]
 
@@ -39,7 +40,7 @@ def stored_time(moment: datetime) -> str:
     >>> stored_time(datetime(2026, 11, 1, 12, tzinfo=timezone(timedelta(hours=8))))
     '2026-11-01T04:00:00+00:00'
     """
-    return moment.astimezone(UTC).isoformat()
+    return utc(moment).isoformat()
 
 
 def _integer(value: object) -> int:

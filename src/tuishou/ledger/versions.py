@@ -54,10 +54,16 @@ def prepare(
         if found != t.HEAD:
             _upgrade_revision(connection, name, found, read_only)
         _check_tables(name, tables | set(inspect(connection).get_table_names()))
-    elif "schema_version" in tables:
+    elif _legacy(connection, tables):
         _upgrade_legacy(connection, name, legacy_version(connection, name, tables), read_only)
     else:
         _create(connection, name, tables, policy_json, read_only, refuse_others)
+
+
+def _legacy(connection: Connection, tables: set[str]) -> bool:
+    """A ledger written before Alembic: SQLite only, with its ``schema_version`` and
+    ``entries`` (a platform's own ``schema_version`` elsewhere is none of the ledger's)."""
+    return connection.dialect.name == "sqlite" and {"schema_version", "entries"} <= tables
 
 
 def revision(connection: Connection) -> str | None:
