@@ -106,7 +106,7 @@ def post_batch(
     with bulk_cache(store):
         for part in range(0, len(new), chunk_orders):
             with store.transaction():
-                chosen = _new_orders(store, ready, new[part : part + chunk_orders])
+                chosen = _new_orders(store, ready, new[part : part + chunk_orders], posted)
                 if chosen:
                     rows += _post_chunk(store, ready, chosen, at)
                     posted += len(chosen)
@@ -150,9 +150,9 @@ def _post_chunk(store: Store, ready: Prepared, chosen: list[int], at: datetime) 
     return len(chunk.payouts)
 
 
-def _new_orders(store: Store, ready: Prepared, chosen: Sequence[int]) -> list[int]:
+def _new_orders(store: Store, ready: Prepared, chosen: Sequence[int], posted: int = 0) -> list[int]:
     """The chosen orders not yet posted; refuses (``DuplicateOrderError``) ids posted with a
-    different settlement, naming them."""
+    different settlement, naming them (``posted``: orders this call posted already)."""
     found: dict[str, str] = {}
     for part in range(0, len(chosen), _LOOKUP):
         found.update(
@@ -168,12 +168,34 @@ def _new_orders(store: Store, ready: Prepared, chosen: Sequence[int]) -> list[in
     if differ:
         shown = ", ".join(repr(order_id) for order_id in differ[:_SHOWN])
         more = f" and {len(differ) - _SHOWN} more" if len(differ) > _SHOWN else ""
+        done = (
+            "nothing of the batch was posted"
+            if not posted
+            else f"the {posted} orders of the chunks before were posted and stand: run the "
+            "same call again once these are dealt with, it skips what was posted"
+        )
         raise DuplicateOrderError(
             f"{len(differ)} orders of the batch were already posted with a different "
-            f"settlement: {shown}{more}; refund them, or post the changes under new order "
-            "ids; nothing of the batch was posted"
+            f"settlement: {shown}{more}{_paid_at_hint(store, differ[:_SHOWN])}; refund "
+            f"them, or post the changes under new order ids; {done}"
         )
     return [i for i in chosen if ready.ids[i] not in found]
+
+
+def _paid_at_hint(store: Store, order_ids: Sequence[str]) -> str:
+    """Why an order posted by ``post`` differs from the same order in a batch: its paid_at."""
+    paid = [
+        order_id
+        for order_id in order_ids
+        if store.order_row(order_id, "order_json")["order_json"].paid_at is not None
+    ]
+    if not paid:
+        return ""
+    return (
+        f" ({', '.join(map(repr, paid))} were posted with their paid_at, which a batch has "
+        "no column for, so the same order in a batch is another settlement record: leave "
+        "orders posted one by one out of the batch)"
+    )
 
 
 # ---------------------------------------------------------------------- preparing

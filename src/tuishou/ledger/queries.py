@@ -63,6 +63,7 @@ BALANCE_COLUMNS = ("member_id", "pending", "available", "written_off", "withdraw
 MEMBERS_PER_PAGE = 1000
 """How many members ``balances`` sums per query: what it holds in memory at most."""
 _BATCH = 10_000  # members per Arrow record batch
+_LARGEST = 2**63 - 1  # the largest count or id a database's 64-bit integers hold
 
 
 def check_count(value: object, *, name: str) -> int:
@@ -80,6 +81,11 @@ def check_count(value: object, *, name: str) -> int:
     if value < 1:
         raise InvalidArgumentError(
             f"{name}={value} is not positive; pass an int >= 1 (or None for no limit)"
+        )
+    if value > _LARGEST:
+        raise InvalidArgumentError(
+            f"{name}={value} is beyond what a database counts (64 bits: at most {_LARGEST}); "
+            "pass a smaller int, or None for no limit"
         )
     return value
 
@@ -223,6 +229,10 @@ def entry_conditions(
     if after is not None and (isinstance(after, bool) or not isinstance(after, int)):
         raise ArgumentTypeError(
             f"after={after!r} is a {type(after).__name__}; pass an entry id (int) or None"
+        )
+    if after is not None and not -_LARGEST <= after <= _LARGEST:
+        raise InvalidArgumentError(
+            f"after={after} is beyond what a database counts (64 bits): pass an entry id"
         )
     e = t.entries.c
     chosen: list[tuple[Any, Callable[[Any], ColumnElement[bool]]]] = [
