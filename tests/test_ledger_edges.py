@@ -64,9 +64,9 @@ def test_a_backend_rollback_after_a_post_lets_the_same_ledger_post_it_again(
 ):
     """The backend's transaction (with the ledger's post in it) rolls back; the backend
     retries it with the same Ledger object. Should: the retry posts the order (A pends 500).
-    Before the fix: the ledger remembers the commission policy row the rollback undid, skips inserting
-    it, and the retry fails on the foreign key with "check the database and the disk, or
-    restore it from a backup": an order that can never be posted through this Ledger."""
+    Before the fix: the ledger remembered the commission policy row the rollback undid,
+    skipped inserting it, and the retry failed on the foreign key with "check the database
+    and the disk, or restore it from a backup": an order never postable through this Ledger."""
     engine = _engine(backend, tmp_path, request)
     try:
         with engine.connect() as connection:
@@ -113,7 +113,7 @@ def test_a_backend_rollback_after_a_batch_lets_the_same_ledger_post_it_again(
 def test_a_pandas_timestamp_with_nanoseconds_does_not_brick_the_ledger(backend, tmp_path, request):
     """A backend passes ``at`` as a pandas Timestamp (an aware datetime subclass) that has
     nanoseconds. Should: refused before anything is written (naming the nanoseconds), or
-    stored at microseconds, and the ledger goes on. Now (memory, SQLite): accepted and
+    stored at microseconds, and the ledger goes on. Before the fix (memory, SQLite): accepted and
     written as '...00.000000001+00:00'; from then on every read of the entries and every
     write (release, post, refund: the clock row) is refused as "a damaged value ... restore
     it from a backup"."""
@@ -228,8 +228,8 @@ def test_an_empty_path_is_refused_not_a_throwaway_database(tmp_path):
 )
 def test_a_time_beyond_year_9999_in_utc_is_not_called_damage(query):
     """An aware time whose UTC is past the year 9999. Should: refused as an argument naming
-    it (or answered). Before the fix: "the ledger database :memory: holds a sum beyond 64-bit integers:
-    restore the database from a backup": a healthy ledger reported as damaged."""
+    it (or answered). Before the fix: "the ledger database :memory: holds a sum beyond
+    64-bit integers: restore the database from a backup": a healthy ledger called damaged."""
     ledger = Ledger()
     ledger.post(example_order(), example_settlement(), at=DAY)
     message = _refusal(lambda: query(ledger))
