@@ -114,6 +114,28 @@ def test_every_path_refuses_a_naive_time_naming_the_field_and_the_way_out(path):
     assert isinstance(caught.value, ValueError)
 
 
+UNKEPT = {  # aware times tuishou cannot keep: refused on every path, never changed
+    "nanoseconds": (
+        lambda: __import__("pandas").Timestamp("2026-11-24 09:00:00.000000001", tz="UTC"),
+        r"has nanoseconds; tuishou keeps times to the microsecond",
+    ),
+    "beyond 9999 in UTC": (
+        lambda: datetime(9999, 12, 31, 23, tzinfo=ZoneInfo("America/New_York")),
+        r"is beyond the years 1 to 9999 in UTC",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", UNKEPT)
+@pytest.mark.parametrize("path", PATHS)
+def test_every_path_refuses_a_time_it_cannot_keep(path, kind):
+    pytest.importorskip("pandas")
+    field, call = PATHS[path]
+    when, message = UNKEPT[kind]
+    with pytest.raises(TuishouError, match=rf"{field}=.* {message}"):
+        call(when())
+
+
 @pytest.mark.parametrize("path", PATHS)
 def test_every_path_gives_one_result_for_one_instant_in_any_zone(path):
     _, call = PATHS[path]
