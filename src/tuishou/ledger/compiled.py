@@ -53,11 +53,19 @@ class Compiled:
 
     def parameters(self, row: Row) -> tuple[Any, ...] | dict[str, Any]:
         """``row`` (parameter name to value) as the driver takes it, each value processed."""
-        values = {
-            name: (self.processors[name](value) if name in self.processors else value)
-            for name, value in {**self.fixed, **row}.items()
-        }
-        return values if self.names is None else tuple(values[name] for name in self.names)
+        processors, fixed = self.processors, self.fixed
+        if self.names is None:
+            values = {**fixed, **row}
+            return {
+                name: (processors[name](value) if name in processors else value)
+                for name, value in values.items()
+            }
+        out = []  # a plain loop: this runs for every row the hot paths write
+        for name in self.names:
+            value = row[name] if name in row else fixed[name]
+            process = processors.get(name)
+            out.append(value if process is None else process(value))
+        return tuple(out)
 
 
 _CACHE: dict[tuple[ClauseElement, str, tuple[str, ...]], Compiled] = {}
