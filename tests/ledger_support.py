@@ -119,3 +119,19 @@ def refund_plans(draw, order):
             left[sku] -= n
         plans.append(plan)
     return plans
+
+
+# Orders posted in part (their payouts and post entries differ, or no entry at all), and
+# entries whose order was never posted: both must be empty after any crash.
+PARTIAL_ORDERS_SQL = """
+    SELECT o.order_id FROM tuishou_orders o
+    WHERE (SELECT COALESCE(SUM(amount), 0) FROM tuishou_payouts p
+           WHERE p.order_id = o.order_id)
+       != (SELECT COALESCE(SUM(amount), 0) FROM tuishou_entries e
+           WHERE e.order_id = o.order_id AND e.reason = 'post')
+       OR NOT EXISTS (SELECT 1 FROM tuishou_entries e WHERE e.order_id = o.order_id)
+"""
+ORPHAN_ENTRIES_SQL = (
+    "SELECT COUNT(*) FROM tuishou_entries "
+    "WHERE order_id NOT IN (SELECT order_id FROM tuishou_orders)"
+)

@@ -20,7 +20,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger_support import BACKENDS, DAY0, day, ledgers, table_rows
+from ledger_support import (
+    BACKENDS,
+    DAY0,
+    ORPHAN_ENTRIES_SQL,
+    PARTIAL_ORDERS_SQL,
+    day,
+    ledgers,
+    table_rows,
+)
 from test_ledger_sqlite import assert_every_order_whole
 from tuishou import (
     DuplicateOrderError,
@@ -304,22 +312,8 @@ def count_and_partial_orders(url):
             if not connection.execute(text("SELECT to_regclass('tuishou_orders')")).scalar():
                 return 0, [], 0
             count = connection.execute(text("SELECT COUNT(*) FROM tuishou_orders")).scalar()
-            partial = connection.execute(
-                text("""
-                SELECT o.order_id FROM tuishou_orders o
-                WHERE (SELECT COALESCE(SUM(amount), 0) FROM tuishou_payouts p
-                       WHERE p.order_id = o.order_id)
-                   != (SELECT COALESCE(SUM(amount), 0) FROM tuishou_entries e
-                       WHERE e.order_id = o.order_id AND e.reason = 'post')
-                   OR NOT EXISTS (SELECT 1 FROM tuishou_entries e WHERE e.order_id = o.order_id)
-                """)
-            ).all()
-            orphans = connection.execute(
-                text(
-                    "SELECT COUNT(*) FROM tuishou_entries "
-                    "WHERE order_id NOT IN (SELECT order_id FROM tuishou_orders)"
-                )
-            ).scalar()
+            partial = connection.execute(text(PARTIAL_ORDERS_SQL)).all()
+            orphans = connection.execute(text(ORPHAN_ENTRIES_SQL)).scalar()
     finally:
         engine.dispose()
     return count, partial, orphans

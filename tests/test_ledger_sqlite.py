@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from ledger_support import ORPHAN_ENTRIES_SQL, PARTIAL_ORDERS_SQL
 from tuishou import Ledger
 
 WORKER = Path(__file__).with_name("ledger_worker.py")
@@ -30,18 +31,8 @@ def posted_orders(path: Path) -> int:
 def assert_every_order_whole(path: Path) -> None:
     """Each order row has all its post entries and payouts, and no entry lacks its order."""
     with sqlite3.connect(path) as db:
-        partial = db.execute("""
-            SELECT o.order_id FROM tuishou_orders o
-            WHERE (SELECT COALESCE(SUM(amount), 0) FROM tuishou_payouts p
-                   WHERE p.order_id = o.order_id)
-               != (SELECT COALESCE(SUM(amount), 0) FROM tuishou_entries e
-                   WHERE e.order_id = o.order_id AND e.reason = 'post')
-               OR NOT EXISTS (SELECT 1 FROM tuishou_entries e WHERE e.order_id = o.order_id)
-        """).fetchall()
-        orphans = db.execute(
-            "SELECT COUNT(*) FROM tuishou_entries "
-            "WHERE order_id NOT IN (SELECT order_id FROM tuishou_orders)"
-        ).fetchone()[0]
+        partial = db.execute(PARTIAL_ORDERS_SQL).fetchall()
+        orphans = db.execute(ORPHAN_ENTRIES_SQL).fetchone()[0]
     assert partial == []
     assert orphans == 0
 
