@@ -73,7 +73,7 @@ _CACHE: dict[tuple[ClauseElement, str, tuple[str, ...]], Compiled] = {}
 
 def compiled(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...] = ()) -> Compiled:
     """``statement`` compiled for ``dialect`` (for an ``INSERT``, with the columns ``keys``)."""
-    key = (statement, dialect.name, keys)
+    key = (statement, f"{dialect.name}+{dialect.driver}:{dialect.paramstyle}", keys)
     found = _CACHE.get(key)
     if found is None:
         done = statement.compile(dialect=dialect, column_keys=list(keys) or None)
