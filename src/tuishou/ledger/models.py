@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -40,6 +40,7 @@ __all__ = [
     "Reason",
     "RefundResult",
     "RequestKind",
+    "entry_row",
 ]
 
 MAX_FREEZE_DAYS = 365
@@ -181,3 +182,27 @@ class PolicyChange:
     at: datetime
     policy: LedgerPolicy
     note: str
+
+
+def entry_row(
+    key: tuple[str, str, str],
+    bucket: str,
+    reason: str,
+    amount: int,
+    at: datetime,
+    order_id: str | None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """An entry to add (``Store.add_entries``) for a (member, rule, kind)."""
+    member, rule, kind = key
+    return {
+        "member_id": member,
+        "bucket": bucket,
+        "reason": reason,
+        "amount": amount,
+        "at": at,
+        "order_id": order_id,
+        "rule": rule or None,
+        "kind": kind or None,
+        "request_id": request_id,
+    }

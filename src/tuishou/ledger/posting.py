@@ -24,9 +24,9 @@ from tuishou.ledger.checks import (
     check_time,
 )
 from tuishou.ledger.clock import check_clock, due_date, in_force
-from tuishou.ledger.models import Entry
+from tuishou.ledger.models import Entry, entry_row
 from tuishou.ledger.refunds import Key, digest, totals
-from tuishou.ledger.store import Store, entry_row
+from tuishou.ledger.store import Store
 from tuishou.orders import Order
 from tuishou.settlement import Settlement
 

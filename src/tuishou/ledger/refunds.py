@@ -20,8 +20,8 @@ from typing import Any
 from tuishou.errors import LedgerError, did_you_mean
 from tuishou.ids import id_problem
 from tuishou.ledger.clock import check_clock
-from tuishou.ledger.models import Entry, LedgerPolicy, RefundResult
-from tuishou.ledger.store import Store, entry_row
+from tuishou.ledger.models import Entry, LedgerPolicy, RefundResult, entry_row
+from tuishou.ledger.store import Store
 from tuishou.ledger.stored import damaged
 from tuishou.orders import Order, OrderLine
 from tuishou.rounding import prorate

@@ -32,7 +32,7 @@ from tuishou.ledger.stored import decode
 from tuishou.ledger.sums import balance_columns, odd_entries, whole_sums
 from tuishou.ledger.versions import prepare
 
-__all__ = ["Store", "entry_row"]
+__all__ = ["Store"]
 
 Key = tuple[str, str, str]  # (member_id, rule, kind)
 _INSERTS = {name: insert(table) for name, table in t.metadata.tables.items()}
@@ -379,27 +379,3 @@ class Store:
                 run(self._db.connection, _ADVANCE, {"new_at": at, "new_what": what})
             if self._state is not None:
                 self._state.latest = (at, what)
-
-
-def entry_row(
-    key: Key,
-    bucket: str,
-    reason: str,
-    amount: int,
-    at: datetime,
-    order_id: str | None,
-    request_id: str | None = None,
-) -> dict[str, Any]:
-    """An entry to add (``Store.add_entries``) for a (member, rule, kind)."""
-    member, rule, kind = key
-    return {
-        "member_id": member,
-        "bucket": bucket,
-        "reason": reason,
-        "amount": amount,
-        "at": at,
-        "order_id": order_id,
-        "rule": rule or None,
-        "kind": kind or None,
-        "request_id": request_id,
-    }

@@ -14,9 +14,9 @@ from datetime import datetime
 from tuishou.errors import InsufficientBalanceError
 from tuishou.ledger.checks import check_ids, check_time
 from tuishou.ledger.clock import check_clock, in_force
-from tuishou.ledger.models import Entry
+from tuishou.ledger.models import Entry, entry_row
 from tuishou.ledger.refunds import digest
-from tuishou.ledger.store import Store, entry_row
+from tuishou.ledger.store import Store
 from tuishou.money import check_fen
 
 __all__ = ["withdraw"]
