@@ -340,3 +340,17 @@ def test_the_longest_id_posts_on_postgresql(postgres):
     with Ledger.open(postgres.new_schema_url()) as ledger:
         ledger.post(order, settlement, at=datetime(2026, 11, 1, tzinfo=UTC))
         assert sum(ledger.payouts(LONGEST).values()) == settlement.paid == 5
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_the_command_line_refuses_a_long_id_in_a_file_by_line(tmp_path, capsys, suffix):
+    from cli_support import ORDERS, scenario, settle_args
+
+    paths = scenario(tmp_path, suffix, orders=[{**ORDERS[0], "order_id": LONG}])
+    out = tmp_path / "out.csv"
+    code, _, err = run(capsys, *settle_args(paths, out))
+    assert code == 2, err
+    assert err.startswith("tuishou: error: bad input: "), err
+    assert "order_id='xxxxxxxxxxxxxxxxxxxx'... is 201 characters long" in err
+    assert "1 problem(s)" in err
+    assert not out.exists()
