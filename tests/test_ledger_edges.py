@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from ledger_support import POLICY
 from tuishou import (
     DuplicateOrderError,
     Ledger,
@@ -25,19 +26,13 @@ from tuishou.examples import example_order, example_settlement
 from tuishou.ledger.database import sqlite_engine
 from tuishou.orders import order_columns
 
-from helpers import policy, tree_from_text
+from helpers import tree_from_text
 
 DAY = datetime(2026, 11, 1, tzinfo=UTC)
 # 9999-12-31 23:00 at UTC-5 is in the year 10000 in UTC: a valid aware datetime
 FAR = datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5)))
-POLICY = policy(
-    group_rates={"g": "1"},
-    rules=[
-        {"kind": "seller", "rates": {"member": "0.1"}},
-        {"kind": "layers", "rates": {"member": ["0.05"]}},
-    ],
-)
 TREE = tree_from_text("A>B>C>D")
+ONE_ORDER = {"order_id": ["o1"], "sharer_id": ["C"], "sku": ["s"], "group": ["g"], "amount": [1000]}
 
 
 def _refusal(call) -> str:
@@ -88,13 +83,7 @@ def test_a_backend_rollback_after_a_batch_lets_the_same_ledger_post_it_again(
 ):
     """The same with ``post_batch``. Should: the retried batch posts its order."""
     engine = _engine(backend, tmp_path, request)
-    columns = {
-        "order_id": ["o1"],
-        "sharer_id": ["C"],
-        "sku": ["s"],
-        "group": ["g"],
-        "amount": [1000],
-    }
+    columns = ONE_ORDER
     try:
         with engine.connect() as connection:
             with connection.begin():
@@ -160,13 +149,7 @@ def test_a_database_error_in_a_batch_on_postgresql_is_a_ledger_error(postgres):
     LedgerError"). Before the fix: a raw ``psycopg.errors.CheckViolation`` from the COPY, which
     ``database_errors`` does not translate (it is raised by the driver's own cursor)."""
     url = postgres.new_schema_url()
-    columns = {
-        "order_id": ["o1"],
-        "sharer_id": ["C"],
-        "sku": ["s"],
-        "group": ["g"],
-        "amount": [1000],
-    }
+    columns = ONE_ORDER
     engine = create_engine(url)
     try:
         with Ledger.open(url) as ledger:

@@ -34,6 +34,10 @@ from tuishou.errors import ArgumentTypeError, LedgerError
 
 __all__ = ["Database", "connect", "database_errors", "describe", "sqlite_engine", "use_wal"]
 
+_TABLES_GONE = (
+    "has no ledger tables (a transaction that created them was rolled back, or they were "
+    "dropped): open the ledger again to create them"
+)
 _ADVICE = [  # (part of the driver's message, what the ledger says), first match wins
     (
         "not a database",
@@ -71,16 +75,8 @@ _ADVICE = [  # (part of the driver's message, what the ledger says), first match
         "(Ledger.close, or a with block) or raise the server's max_connections",
     ),
     ("password", "refused the login; check the user and password in the URL"),
-    (
-        "no such table",
-        "has no ledger tables (a transaction that created them was rolled back, or they "
-        "were dropped): open the ledger again to create them",
-    ),
-    (
-        'relation "tuishou_',
-        "has no ledger tables (a transaction that created them was rolled back, or they "
-        "were dropped): open the ledger again to create them",
-    ),
+    ("no such table", _TABLES_GONE),  # SQLite
+    ('relation "tuishou_', _TABLES_GONE),  # PostgreSQL: 'relation "tuishou_…" does not exist'
     ("does not exist", "has no such database or role; create it first, or check the URL"),
     ("permission denied", "refused a statement: the ledger's role needs to own its tables"),
 ]
