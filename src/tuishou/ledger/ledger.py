@@ -20,7 +20,7 @@ policy in force at its own time. Every stored value is read back through ``ledge
 >>> order = example_order()
 >>> _ = ledger.post(order, settlement, at=datetime(2026, 11, 1, tzinfo=UTC))
 >>> ledger.balance("A")
-Balance(pending=500, available=0, written_off=0, withdrawn=0, fees=0)
+Balance(pending=500, available=0, written_off=0, withdrawn=0, fees=0, held=0, payable=0)
 >>> _ = ledger.release(datetime(2026, 11, 8, tzinfo=UTC))
 >>> ledger.refund("o1", lines={"s": 1}, at=datetime(2026, 11, 9, tzinfo=UTC)).remaining
 {}
