@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from importlib.resources import files
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tuishou import (
     ArgumentTypeError,
     InvalidArgumentError,
     InvalidOrderError,
     InvalidPolicyError,
+    InviteTree,
     Order,
     OrderLine,
     PolicyVersion,
     PolicyVersions,
+    Settlement,
+    TuishouError,
     load_policy,
     load_policy_or_versions,
     load_policy_versions,
@@ -28,8 +34,9 @@ from tuishou import (
     settle_many,
 )
 from tuishou.examples import example_policy
+from tuishou.testing import invite_trees, orders, policies
 
-from helpers import CN, tree_from_text
+from helpers import CN, examples, ladders, tree_from_text
 
 PLUS8 = timezone(timedelta(hours=8))
 V1_FROM = datetime(2026, 11, 1, tzinfo=PLUS8)
@@ -238,13 +245,13 @@ def test_resettle_keeps_the_version_of_the_first_settlement():
 
 
 @pytest.mark.parametrize(
-    ("orders", "refused"),
+    ("times", "refused"),
     [([None], ["o0"]), ([V1_FROM, None, datetime(2026, 10, 1, tzinfo=CN), V2_FROM], ["o1", "o2"])],
 )
-def test_settle_many_names_every_order_without_a_version(orders, refused):
-    given = [ecosystem_order(at, f"o{i}") for i, at in enumerate(orders)]
+def test_settle_many_names_every_order_without_a_version(times, refused):
+    batch = [ecosystem_order(at, f"o{i}") for i, at in enumerate(times)]
     with pytest.raises(InvalidOrderError) as caught:
-        settle_many(two_versions(), tree(), given)
+        settle_many(two_versions(), tree(), batch)
     assert [p.split("'")[1] for p in caught.value.problems] == refused
     with pytest.raises(InvalidOrderError, match="has no paid_at"):
         settle(two_versions(), tree(), ecosystem_order(None))
@@ -399,3 +406,67 @@ def test_a_file_is_not_a_folder(tmp_path):
     path = folder(tmp_path, {"p.toml": version_toml("2026-11-01T00:00:00+08:00")})
     with pytest.raises(InvalidPolicyError, match="is not a folder"):
         load_policy_versions(path / "p.toml")
+
+
+# ----------------------------------------------------------------------------- properties
+
+ZONES = [UTC, CN, timezone(timedelta(hours=-5))]
+
+
+@st.composite
+def versioned_orders(draw: st.DrawFn) -> tuple[PolicyVersions, InviteTree, list[Order]]:
+    """1-4 versions over one ladder (seconds apart or months apart), a tree and orders paid
+    around, exactly at and between the switches, in any zone."""
+    tiers = draw(ladders())
+    count = draw(st.integers(1, 4))
+    gaps = draw(st.lists(st.integers(1, 90 * 86400), min_size=count, max_size=count))
+    starts = [V1_FROM + timedelta(seconds=sum(gaps[:i])) for i in range(count)]
+    chosen = [draw(policies(tiers=tiers, max_rules=2)) for _ in starts]
+    versions = PolicyVersions.of(*zip(starts, chosen, strict=True))
+    tree = draw(invite_trees(max_size=8, tiers=tiers))
+    batch = []
+    for i in range(draw(st.integers(1, 4))):
+        moment = draw(
+            st.sampled_from(starts)
+            | st.integers(0, sum(gaps)).map(lambda s: V1_FROM + timedelta(seconds=s))
+        ).astimezone(draw(st.sampled_from(ZONES)))
+        drawn = draw(orders(tree, order_id=f"o{i}", max_lines=2))
+        batch.append(Order.model_validate({**drawn.model_dump(), "paid_at": moment}))
+    return versions, tree, batch
+
+
+def outcome(run: Callable[[], Settlement]) -> Settlement | tuple[type, str]:
+    try:
+        return run()
+    except TuishouError as exc:
+        return type(exc), str(exc)
+
+
+@settings(max_examples=examples(150), deadline=None)
+@given(versioned_orders())
+def test_settling_under_versions_is_settling_under_the_policy_in_force(case):
+    versions, tree, batch = case
+    for order in batch:
+        assert order.paid_at is not None
+        version = versions.version_at(order.paid_at)
+        expected = outcome(lambda o=order, v=version: settle(v.policy, tree, o))
+        if isinstance(expected, Settlement):
+            expected = dataclasses.replace(
+                expected, version=version.name, version_from=version.effective_from
+            )
+        assert outcome(lambda o=order: settle(versions, tree, o)) == expected
+        assert version.effective_from <= order.paid_at
+        later = [v for v in versions.versions if v.effective_from > version.effective_from]
+        assert all(order.paid_at < v.effective_from for v in later)
+
+
+@settings(max_examples=examples(50), deadline=None)
+@given(versioned_orders())
+def test_settling_under_versions_is_deterministic_and_order_independent(case):
+    versions, tree, batch = case
+    once = outcome(lambda: settle_many(versions, tree, batch))
+    assert outcome(lambda: settle_many(versions, tree, batch)) == once
+    if isinstance(once, list):
+        backwards = settle_many(versions, tree, batch[::-1])
+        assert backwards[::-1] == once
+        assert [s.explain() for s in once] == [settle(versions, tree, o).explain() for o in batch]
