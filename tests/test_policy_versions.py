@@ -470,3 +470,10 @@ def test_settling_under_versions_is_deterministic_and_order_independent(case):
         backwards = settle_many(versions, tree, batch[::-1])
         assert backwards[::-1] == once
         assert [s.explain() for s in once] == [settle(versions, tree, o).explain() for o in batch]
+
+
+def test_the_docs_example_runs():
+    text = (Path(__file__).resolve().parents[1] / "docs" / "concepts.md").read_text("utf-8")
+    section = text.split("## Policy versions")[1].split("\n## ")[0]
+    code = section.split("```python\n")[1].split("```")[0]
+    exec(compile(code, "docs/concepts.md (Policy versions)", "exec"), {})
