@@ -338,3 +338,4 @@ def demo_command(members: int, orders: int, seed: int) -> int:
 
 # Last: tuishou.cli.migrate registers its command on app with the shared options above.
 import tuishou.cli.migrate  # noqa: E402, F401
+from tuishou.cli import ledger as _ledger  # noqa: E402, F401  (tuishou ledger ...)
