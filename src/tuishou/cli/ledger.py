@@ -58,6 +58,7 @@ __all__ = [
     "not_the_ledger",
     "open_ledger",
     "print_balances",
+    "print_table",
 ]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -406,21 +407,33 @@ def balances_command(
 
 
 def print_balances(rows: Iterator[tuple[str, Balance]]) -> None:
-    """A plain table of balances in fen, columns sized to the widest value (one pass kept in
-    memory: printing is for the eye; files are for many members)."""
+    """Balances as a plain table in fen (:func:`print_table`): printing is for the eye;
+    ``--out`` files are for many members."""
     names = [field.name for field in dataclasses.fields(Balance)]
     table = [["member_id", *names]] + [
         [member, *(str(getattr(balance, name)) for name in names)] for member, balance in rows
     ]
-    widths = [max(_width(row[i]) for row in table) for i in range(len(table[0]))]
-    for row in table:
-        cells = [row[0] + " " * (widths[0] - _width(row[0]))] + [
-            " " * (width - _width(cell)) + cell
-            for cell, width in zip(row[1:], widths[1:], strict=True)
-        ]
-        click.echo("  ".join(cells).rstrip())
+    print_table(table)
     if len(table) == 1:
         click.echo("(no entries)")
+
+
+def print_table(rows: list[list[str]]) -> None:
+    """Rows of text as columns sized to their widest cell (CJK counts two), numbers to the
+    right; the first row is the header.
+
+    >>> print_table([["member_id", "fen"], ["推手", "5"]])
+    member_id  fen
+    推手         5
+    """
+    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    right = [all(row[i].lstrip("-").isdigit() for row in rows[1:]) for i in range(len(widths))]
+    for row in rows:
+        cells = [
+            " " * (width - _width(cell)) + cell if flush else cell + " " * (width - _width(cell))
+            for cell, width, flush in zip(row, widths, right, strict=True)
+        ]
+        click.echo("  ".join(cells).rstrip())
 
 
 def _width(text: str) -> int:
