@@ -43,6 +43,7 @@ from tuishou.errors import (
 )
 from tuishou.ids import check_id
 from tuishou.io.policy_file import load_policy
+from tuishou.io.policy_versions_file import load_policy_or_versions, load_policy_versions
 from tuishou.ledger.bulk import BatchPosting
 from tuishou.ledger.ledger import Ledger
 from tuishou.ledger.models import Balance, Entry, LedgerPolicy, RefundResult
@@ -51,6 +52,7 @@ from tuishou.migration.report import MigratedMember, MigrationReport
 from tuishou.migration.team import MigrationPolicy, RosterEntry, TierMapping, migrate_team
 from tuishou.money import yuan
 from tuishou.orders import Order, OrderLine, order_columns
+from tuishou.policy_versions import PolicyVersion, PolicyVersions
 from tuishou.rules import DifferentialRule, LayersRule, Policy, SellerRule, replace
 from tuishou.settlement import (
     ChainLink,
@@ -118,6 +120,8 @@ __all__ = [
     "Origin",
     "Payout",
     "Policy",
+    "PolicyVersion",
+    "PolicyVersions",
     "RefundResult",
     "Requirements",
     "RosterEntry",
@@ -138,6 +142,8 @@ __all__ = [
     "compare",
     "evaluate_tiers",
     "load_policy",
+    "load_policy_or_versions",
+    "load_policy_versions",
     "member_totals",
     "migrate_team",
     "order_columns",
