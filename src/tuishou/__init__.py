@@ -1,9 +1,10 @@
 """tuishou (推手): exact, explainable commissions over a referral (invite) tree.
 
 The library a membership social e-commerce platform (会员制社交电商) settles orders with:
-the invite tree (``InviteTree``), commission policies (``Policy``), per-order settlement
-(``settle``) and tier ladders (``TierLadder``, ``evaluate_tiers``). Money is int fen,
-rates are exact decimals, and every fen of a settlement has a reason (``explain()``).
+the invite tree (``InviteTree``), commission policies (``Policy``) and their versions by
+date (``PolicyVersions``), per-order settlement (``settle``) and tier ladders (``TierLadder``,
+``evaluate_tiers``). Money is int fen, rates are exact decimals, and every fen of a
+settlement has a reason (``explain()``).
 
 Many orders at once: ``settle_batch`` and ``member_totals`` (the batch engine), and
 ``compare`` for what-if studies; these three are imported on first use, so ``import tuishou``
@@ -43,6 +44,7 @@ from tuishou.errors import (
 )
 from tuishou.ids import check_id
 from tuishou.io.policy_file import load_policy
+from tuishou.io.policy_versions_file import load_policy_or_versions, load_policy_versions
 from tuishou.ledger.bulk import BatchPosting
 from tuishou.ledger.ledger import Ledger
 from tuishou.ledger.models import Balance, Entry, LedgerPolicy, RefundResult
@@ -51,6 +53,7 @@ from tuishou.migration.report import MigratedMember, MigrationReport
 from tuishou.migration.team import MigrationPolicy, RosterEntry, TierMapping, migrate_team
 from tuishou.money import yuan
 from tuishou.orders import Order, OrderLine, order_columns
+from tuishou.policy_versions import PolicyVersion, PolicyVersions
 from tuishou.rules import DifferentialRule, LayersRule, Policy, SellerRule, replace
 from tuishou.settlement import (
     ChainLink,
@@ -118,6 +121,8 @@ __all__ = [
     "Origin",
     "Payout",
     "Policy",
+    "PolicyVersion",
+    "PolicyVersions",
     "RefundResult",
     "Requirements",
     "RosterEntry",
@@ -138,6 +143,8 @@ __all__ = [
     "compare",
     "evaluate_tiers",
     "load_policy",
+    "load_policy_or_versions",
+    "load_policy_versions",
     "member_totals",
     "migrate_team",
     "order_columns",
