@@ -156,7 +156,8 @@ def check_conservation(ledger: Ledger, entries: list) -> None:
             fees=total("fees"),
         )
         assert total("withdrawn") + total("fees") == -total("available", "withdrawal")
-    released = {row[0]: row[-1] is not None for row in table_rows(ledger, "tuishou_orders")}
+    at = [column.name for column in schema.orders.columns].index("released_at")
+    released = {row[0]: row[at] is not None for row in table_rows(ledger, "tuishou_orders")}
     for order_id, is_released in released.items():
         now = ledger.payouts(order_id)
         its = [e for e in entries if e.order_id == order_id]

@@ -30,8 +30,8 @@ from tuishou.ledger.database import sqlite_engine
 V2_FILE = Path(__file__).parent / "data" / "ledger_v2.db"
 V2_TABLES = ["ledger_policy", "policies", "orders", "payouts", "entries", "requests"]
 V2_BALANCES = {  # what the previous release printed when it wrote the file
-    "A": Balance(pending=0, available=750, written_off=0, withdrawn=0, fees=0),
-    "B": Balance(pending=0, available=2000, written_off=0, withdrawn=0, fees=0),
+    "A": Balance(pending=0, available=750, written_off=0, withdrawn=0, fees=0, held=0, payable=0),
+    "B": Balance(pending=0, available=2000, written_off=0, withdrawn=0, fees=0, held=0, payable=0),
     "C": Balance(pending=0, available=0, written_off=0, withdrawn=994, fees=6),
 }
 
@@ -66,6 +66,11 @@ def rows(path, sql):
         return db.execute(sql).fetchall()
 
 
+def spaced(found):
+    """Rows with every run of white space in their text made one space."""
+    return [tuple(" ".join(v.split()) if isinstance(v, str) else v for v in row) for row in found]
+
+
 def dump(path):
     """A SQLite file's schema and rows, for 'nothing changed' beside the bytes."""
     with closing(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)) as db:
@@ -87,7 +92,11 @@ def test_the_v2_file_upgrades_on_open_and_keeps_every_balance(v2):
 def test_every_row_of_every_table_survives_the_upgrade_unchanged(v2, table):
     before = rows(V2_FILE, f"SELECT * FROM {table} ORDER BY 1, 2")
     Ledger.open(v2).close()
-    assert rows(v2, f"SELECT * FROM tuishou_{table} ORDER BY 1, 2") == before
+    after = rows(v2, f"SELECT * FROM tuishou_{table} ORDER BY 1, 2")
+    if table == "orders":  # version 4 added the policy version: none for these orders
+        assert {row[-1] for row in after} == {None}
+        after = [row[:-1] for row in after]
+    assert after == before
     assert before  # the fixture has rows in every table
 
 
@@ -186,7 +195,9 @@ def test_operations_go_on_after_the_upgrade_and_obey_the_clock(v2):
         }
         ledger.withdraw("B", 500, at=V2.day(20), withdrawal_id="w2")
         assert {member: ledger.balance(member) for member in "ABC"} == {
-            "A": Balance(pending=0, available=500, written_off=0, withdrawn=0, fees=0),
+            "A": Balance(
+                pending=0, available=500, written_off=0, withdrawn=0, fees=0, held=0, payable=0
+            ),
             "B": Balance(pending=0, available=1750, written_off=0, withdrawn=497, fees=3),
             "C": Balance(pending=0, available=1500, written_off=0, withdrawn=994, fees=6),
         }
@@ -336,7 +347,8 @@ def test_an_upgraded_v2_file_has_exactly_the_schema_of_a_new_ledger(v2, tmp_path
     assert new[0] == []
     assert upgraded[1] == new[1]
     sql = "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY 2"
-    assert rows(v2, sql) == rows(tmp_path / "new.db", sql)  # the same DDL, word for word
+    # the same DDL, word for word (SQLite keeps an added column's text on the line before)
+    assert spaced(rows(v2, sql)) == spaced(rows(tmp_path / "new.db", sql))
 
 
 def test_on_postgresql_a_new_schema_has_exactly_the_ledger_tables_at_head(postgres):

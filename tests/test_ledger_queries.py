@@ -161,10 +161,10 @@ def test_balances_of_an_empty_ledger_as_tables(make_ledger):
     frame, table = ledger.balances_frame(), ledger.balances_arrow()
     assert list(frame.columns) == list(queries.BALANCE_COLUMNS) == table.column_names
     assert len(frame) == table.num_rows == 0
-    assert [str(frame[name].dtype) for name in queries.BALANCE_COLUMNS[1:]] == ["int64"] * 5
+    assert [str(frame[name].dtype) for name in queries.BALANCE_COLUMNS[1:]] == ["int64"] * 7
     assert [str(table.schema.field(n).type) for n in queries.BALANCE_COLUMNS] == [
         "string",
-        *["int64"] * 5,
+        *["int64"] * 7,
     ]
 
 

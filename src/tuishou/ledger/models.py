@@ -52,6 +52,8 @@ fail) and catches a freeze given in hours or minutes by mistake."""
 Bucket = Literal[
     "pending",  # frozen commission, not yet withdrawable
     "available",  # released commission (may go negative with allow_negative clawbacks)
+    "held",  # withdrawals requested, under review (审核中): out of available, not yet approved
+    "payable",  # withdrawals approved, awaiting the transfer (待打款)
     "withdrawn",  # paid out to the member by withdrawals, net of fees
     "fees",  # withdrawal fees kept by the platform
 ]
@@ -66,8 +68,12 @@ Reason = Literal[
     "refund",  # a refund lowered a payout while it was pending (never raises one)
     "clawback",  # a refund took back released commission
     "write_off",  # the part of a clawback the balance could not cover (cap_at_balance)
-    "withdrawal",  # money taken out of the available balance
+    "withdrawal",  # money taken out of the available balance in one step (withdraw)
     "fee",  # the withdrawal fee
+    "withdrawal_requested",  # a withdrawal asked for: available to held
+    "withdrawal_approved",  # a reviewer approved it: held to payable
+    "withdrawal_paid",  # the transfer was made: payable to withdrawn (net) and fees
+    "withdrawal_rejected",  # rejected (or the transfer bounced): held or payable back to available
 ]
 
 
@@ -147,14 +153,17 @@ class Entry:
 @dataclass(frozen=True, slots=True)
 class Balance:
     """A member's money, in fen: ``pending`` (frozen), ``available`` (withdrawable; negative
-    after a clawback with allow_negative), ``written_off`` (clawbacks not taken), and what was
-    ``withdrawn`` and paid in ``fees`` so far."""
+    after a clawback with allow_negative), ``written_off`` (clawbacks not taken), what was
+    ``withdrawn`` and paid in ``fees`` so far, and the withdrawals under review: ``held``
+    (requested, 审核中) and ``payable`` (approved, awaiting the transfer, 待打款)."""
 
     pending: int
     available: int
     written_off: int
     withdrawn: int = 0
     fees: int = 0
+    held: int = 0
+    payable: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ has recorded (``ledger.clock``): no operation can be dated before that any more.
 >>> ledger = Ledger()
 >>> _ = ledger.post(example_order(), example_settlement(), at=datetime(2026, 11, 1, tzinfo=UTC))
 >>> list(ledger.balances())
-[('A', Balance(pending=500, available=0, written_off=0, withdrawn=0, fees=0))]
+[('A', Balance(pending=500, available=0, written_off=0, withdrawn=0, fees=0, held=0, payable=0))]
 """
 
 from __future__ import annotations
@@ -58,7 +58,16 @@ __all__ = [
     "read_entries",
 ]
 
-BALANCE_COLUMNS = ("member_id", "pending", "available", "written_off", "withdrawn", "fees")
+BALANCE_COLUMNS = (
+    "member_id",
+    "pending",
+    "available",
+    "written_off",
+    "withdrawn",
+    "fees",
+    "held",
+    "payable",
+)
 """The columns of ``balances_frame`` and ``balances_arrow`` (all but member_id int64 fen)."""
 MEMBERS_PER_PAGE = 1000
 """How many members ``balances`` sums per query: what it holds in memory at most."""
@@ -161,7 +170,7 @@ def balances_arrow(store: Store, as_of: datetime | None) -> Any:
 
     >>> from tuishou.ledger import Ledger
     >>> Ledger().balances_arrow().column_names
-    ['member_id', 'pending', 'available', 'written_off', 'withdrawn', 'fees']
+    ['member_id', 'pending', 'available', 'written_off', 'withdrawn', 'fees', 'held', 'payable']
     """
     rows = balances(store, as_of)
     try:
@@ -196,9 +205,8 @@ def balances_frame(store: Store, as_of: datetime | None) -> Any:
 _MISSING = "Ledger.{what}, which is not installed: pip install 'tuishou[columnar]'"
 
 
-def _fields(balance: Balance) -> tuple[int, int, int, int, int]:
-    b = balance
-    return (b.pending, b.available, b.written_off, b.withdrawn, b.fees)
+def _fields(balance: Balance) -> tuple[int, ...]:
+    return tuple(getattr(balance, name) for name in BALANCE_COLUMNS[1:])
 
 
 # ----------------------------------------------------------------------- entries

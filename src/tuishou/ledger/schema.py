@@ -1,4 +1,4 @@
-"""The ledger's tables, as SQLAlchemy Core metadata: schema version 3.
+"""The ledger's tables, as SQLAlchemy Core metadata: schema version 4.
 
 The same tables serve SQLite and PostgreSQL and avoid what MySQL lacks (no partial indexes,
 arrays or upserts). Every name starts with ``tuishou_``, so the ledger can live in a
@@ -16,14 +16,20 @@ ledger's migrations are recorded in ``tuishou_alembic_version``. See ``docs/ledg
   under, keyed by the SHA-256 of its JSON.
 - ``tuishou_orders(order_id PRIMARY KEY, ...)``: one row per posted order: its fingerprint,
   the order and the settlement snapshot (seller, attribution, chain), the quantities refunded
-  so far, and the freeze clock (``freeze_start``, ``due_at``, ``released_at``). The primary
-  key makes posting an order twice impossible, even from two processes.
+  so far, the freeze clock (``freeze_start``, ``due_at``, ``released_at``) and the name of the
+  policy version the order was settled under (``policy_version``; None for a plain policy).
+  The primary key makes posting an order twice impossible, even from two processes.
 - ``tuishou_payouts(order_id, member_id, rule, kind, amount)``: what each order pays each
   member under each rule now, after refunds.
 - ``tuishou_entries(entry_id, ...)``: the immutable history every balance is summed from.
   Entry ids are given by the ledger under its write lock, in the order of recording.
-- ``tuishou_requests(request_id, kind, fingerprint, at)``: every refund and withdrawal id
-  carried out.
+- ``tuishou_requests(request_id, kind, fingerprint, at)``: every refund id carried out (and
+  the withdrawal ids of ledgers before version 4).
+- ``tuishou_withdrawals(withdrawal_id PRIMARY KEY, ...)``: every withdrawal (提现), reviewed or
+  one-step, and its state: requested, approved, paid (with the transfer reference) or rejected
+  (with the reason); the fee fixed at request.
+- ``tuishou_periods(period_id PRIMARY KEY, start, end, timezone, closed_at, totals_json)``:
+  every closed period (月结) and its totals.
 
 Times are ``UtcTime``: ``timestamp with time zone`` on PostgreSQL; elsewhere ISO 8601 text in
 UTC (``2026-11-01T04:00:00+00:00``), which sorts in time order as text.
@@ -63,13 +69,15 @@ __all__ = [
     "metadata",
     "orders",
     "payouts",
+    "periods",
     "policies",
     "requests",
+    "withdrawals",
 ]
 
-SCHEMA_VERSION = 3
-"""The schema this tuishou writes; a version-2 file is upgraded when it is opened."""
-HEAD = "0003"
+SCHEMA_VERSION = 4
+"""The schema this tuishou writes; an older one is upgraded when it is opened."""
+HEAD = "0004"
 """The Alembic revision of ``SCHEMA_VERSION`` (revisions are named after the versions)."""
 VERSION_TABLE = "tuishou_alembic_version"
 """Where Alembic records the ledger's revision: not ``alembic_version``, the platform's own."""
@@ -149,6 +157,7 @@ orders = Table(
     Column("freeze_start", UtcTime),
     Column("due_at", UtcTime),
     Column("released_at", UtcTime),
+    Column("policy_version", Id),  # the PolicyVersion's name; None for a plain Policy
     Index("tuishou_orders_by_due", "released_at", "due_at"),  # release(): unreleased, due by as_of
 )
 
@@ -193,6 +202,35 @@ requests = Table(
     Column("kind", String(20), nullable=False),
     Column("fingerprint", String(64), nullable=False),
     Column("at", UtcTime, nullable=False),
+)
+
+withdrawals = Table(
+    "tuishou_withdrawals",
+    metadata,
+    Column("withdrawal_id", Id, primary_key=True),
+    Column("member_id", Id, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("fee", BigInteger, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("requested_at", UtcTime, nullable=False),
+    Column("approved_at", UtcTime),
+    Column("finished_at", UtcTime),  # paid or rejected
+    Column("transfer_reference", Id),
+    Column("reason", Text),
+    Index("tuishou_withdrawals_by_member", "member_id", "requested_at"),
+    Index("tuishou_withdrawals_by_state", "state", "requested_at"),
+)
+
+periods = Table(
+    "tuishou_periods",
+    metadata,
+    Column("period_id", Id, primary_key=True),
+    Column("start", UtcTime, nullable=False),
+    Column("end", UtcTime, nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("closed_at", UtcTime, nullable=False),
+    Column("totals_json", Text, nullable=False),
+    Index("tuishou_periods_by_end", "end"),
 )
 
 LEDGER_TABLES = frozenset(metadata.tables)

@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any, get_args
 
 from tuishou.errors import LedgerError, TuishouError
-from tuishou.ledger.models import LedgerPolicy
+from tuishou.ledger.models import Bucket, LedgerPolicy, Reason
 from tuishou.members.records import STATUSES
 from tuishou.orders import Order
 from tuishou.rules import Policy
@@ -175,10 +175,8 @@ COLUMNS: dict[str, dict[str, Convert]] = {
     "entries": {
         "entry_id": _integer,
         "member_id": _TEXT,
-        "bucket": _one_of("pending", "available", "withdrawn", "fees"),
-        "reason": _one_of(
-            "post", "release", "refund", "clawback", "write_off", "withdrawal", "fee"
-        ),
+        "bucket": _one_of(*get_args(Bucket)),
+        "reason": _one_of(*get_args(Reason)),
         "amount": _integer,
         "at": _TIME,
         "order_id": _MAYBE_TEXT,

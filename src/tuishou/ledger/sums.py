@@ -1,4 +1,4 @@
-"""Balances summed by the database: the five sums of a ``Balance`` as SQL expressions.
+"""Balances summed by the database: the seven sums of a ``Balance`` as SQL expressions.
 
 A balance is the sum of a member's entries per bucket (docs/ledger.md): the database adds
 them up (``SUM`` with ``CASE``), so no history is loaded into Python. ``odd_entries`` counts
@@ -34,13 +34,16 @@ def _written_off() -> ColumnElement[Any]:
 
 
 def balance_columns() -> list[ColumnElement[Any]]:
-    """The five sums of a ``Balance`` (pending, available, written off, withdrawn, fees)."""
+    """The seven sums of a ``Balance``, in its field order (pending, available, written
+    off, withdrawn, fees, held, payable)."""
     return [
         _bucket_sum("pending").label("pending"),
         _bucket_sum("available").label("available"),
         _written_off().label("written_off"),
         _bucket_sum("withdrawn").label("withdrawn"),
         _bucket_sum("fees").label("fees"),
+        _bucket_sum("held").label("held"),
+        _bucket_sum("payable").label("payable"),
     ]
 
 
@@ -57,7 +60,7 @@ def odd_entries() -> ColumnElement[Any]:
 
 
 def whole_sums(row: Any) -> list[int] | None:
-    """The five sums as ints; None when a stored value is not what the ledger writes (an
+    """The sums as ints; None when a stored value is not what the ledger writes (an
     amount that is not a whole number, an unknown bucket or reason)."""
     *values, unknown = list(row)
     if unknown or not all(isinstance(v, int | Decimal) and v == int(v) for v in values):
