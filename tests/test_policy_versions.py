@@ -419,6 +419,11 @@ def test_an_empty_folder_or_a_bad_label_is_refused(tmp_path, files_given, match)
         load_policy_versions(folder(tmp_path, files_given))
 
 
+def test_load_policy_points_a_version_file_to_its_folder():
+    with pytest.raises(InvalidPolicyError, match="one version of a policy versions folder"):
+        load_policy(files("tuishou") / "data" / "versions" / "v1.toml")
+
+
 def test_a_file_is_not_a_folder(tmp_path):
     path = folder(tmp_path, {"p.toml": version_toml("2026-11-01T00:00:00+08:00")})
     with pytest.raises(InvalidPolicyError, match="is not a folder"):
