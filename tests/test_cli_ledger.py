@@ -332,8 +332,8 @@ def test_balances_print_a_table_in_fen(posted, capsys):
     code, out, _ = run(capsys, "ledger", "balances", str(ledger))
     assert code == 0
     assert out.splitlines()[:2] == [
-        "member_id  pending  available  written_off  withdrawn  fees",
-        "A             1025          0            0          0     0",
+        "member_id  pending  available  written_off  withdrawn  fees  held  payable",
+        "A             1025          0            0          0     0     0        0",
     ]
     code, out, _ = run(capsys, "ledger", "balances", str(ledger), "--as-of", "2026-11-01T09:00")
     assert code == 2  # not a time format the option takes
@@ -366,8 +366,8 @@ def test_balances_to_standard_output(posted, capsys):
     code, out, _ = run(capsys, "ledger", "balances", str(ledger), "--out", "-", "--format", "csv")
     assert code == 0
     assert out.splitlines()[:2] == [
-        "member_id,pending,available,written_off,withdrawn,fees",
-        "A,1025,0,0,0,0",
+        "member_id,pending,available,written_off,withdrawn,fees,held,payable",
+        "A,1025,0,0,0,0,0,0",
     ]
 
 

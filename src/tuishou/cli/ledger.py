@@ -4,10 +4,12 @@ Every command takes the ledger first: ``tuishou ledger COMMAND LEDGER ...``, whe
 a SQLite file or a SQLAlchemy URL (``postgresql+psycopg://user@host/db``,
 ``sqlite:///ledger.db``), as ``Ledger.open`` takes it.
 
-- ``post``: settle an orders file over a members file and post every order (``post_batch``);
-  the only command that creates a missing SQLite file. The others refuse one, naming it.
+- ``post`` (:mod:`tuishou.cli.ledger_post`): settle an orders file over a members file and
+  post every order (``post_batch``); the only command that creates a missing SQLite file.
+  The others refuse one, naming it.
 - ``release``, ``refund``, ``balances``; one-step ``withdraw`` and the ``withdrawals``
-  review commands (:mod:`tuishou.cli.ledger_withdrawals`).
+  review commands (:mod:`tuishou.cli.ledger_withdrawals`); the month end ``close``,
+  ``statement``, ``statements`` and ``explain`` (:mod:`tuishou.cli.ledger_periods`).
 
 Times without an offset (``--at``, ``--as-of``) are read in ``--timezone`` (by default
 Asia/Shanghai), as in files. Refusals (``LedgerError`` and the other ``TuishouError``) print
@@ -20,15 +22,13 @@ from __future__ import annotations
 import dataclasses
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
 
-from tuishou.cli.app import app, members_option, orders_option
+from tuishou.cli.app import app
 from tuishou.cli.files import (
     AsciiDateTime,
     AsciiInt,
@@ -38,17 +38,10 @@ from tuishou.cli.files import (
     same_file,
     timezone_option,
 )
-from tuishou.errors import (
-    InvalidFileError,
-    InvalidOrderError,
-    LedgerError,
-    UnknownGroupError,
-    UnknownMemberError,
-)
+from tuishou.errors import LedgerError
 from tuishou.io.files import DataFile
-from tuishou.io.inputs import OrderLines, load_data, read_policy
 from tuishou.io.output import write_table
-from tuishou.ledger import Balance, Ledger, LedgerPolicy
+from tuishou.ledger import Balance, Ledger
 
 __all__ = [
     "at_option",
@@ -59,6 +52,7 @@ __all__ = [
     "open_ledger",
     "print_balances",
     "print_table",
+    "sqlite_path",
 ]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -119,7 +113,7 @@ def moment(value: datetime | None, zone: tzinfo) -> datetime:
     return value if value.utcoffset() is not None else value.replace(tzinfo=zone)
 
 
-def _sqlite_path(target: str) -> Path | None:
+def sqlite_path(target: str) -> Path | None:
     """The file a LEDGER names, if it is SQLite (a path or a ``sqlite:///`` URL)."""
     if "://" not in target:
         return Path(target)
@@ -143,7 +137,7 @@ def open_ledger(target: str, *, read_only: bool = False, create: bool = False) -
     ...
     tuishou.errors.LedgerError: there is no ledger at /nonexistent/ledger.db; ...
     """
-    path = _sqlite_path(target)
+    path = sqlite_path(target)
     if path is not None and not create and not path.exists():
         raise LedgerError(
             f"there is no ledger at {path}; check the path, or create the ledger by "
@@ -158,7 +152,7 @@ def not_the_ledger(ctx: click.Context, out: Path | DataFile | None, ledger: str)
     path = out.path if isinstance(out, DataFile) else out
     if path is None or (isinstance(out, DataFile) and out.std):
         return
-    database = _sqlite_path(ledger)
+    database = sqlite_path(ledger)
     if database is not None and same_file(path, database):
         raise click.BadParameter(
             f"{path} is the ledger {ledger}; writing it would destroy the ledger: name another "
@@ -166,125 +160,6 @@ def not_the_ledger(ctx: click.Context, out: Path | DataFile | None, ledger: str)
             ctx=ctx,
             param_hint="'--out'",
         )
-
-
-def _settings(path: Path | None) -> LedgerPolicy | None:
-    """A ledger policy file (TOML or JSON: the fields of ``LedgerPolicy``), or None."""
-    if path is None:
-        return None
-    import json
-    import tomllib
-
-    text = path.read_text(encoding="utf-8-sig")
-    try:
-        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-    except ValueError as exc:
-        raise LedgerError(f"{path}: not {path.suffix[1:].upper()} ({exc})") from None
-    try:
-        return LedgerPolicy.model_validate(data)
-    except LedgerError as exc:
-        raise LedgerError.from_problems(f"{path}: invalid ledger policy", exc.problems) from None
-
-
-@ledger_group.command("post")
-@ledger_argument
-@click.option(
-    "--policy",
-    "policy_path",
-    type=FileArg(output=False, data=False),
-    required=True,
-    metavar="FILE",
-    help="Commission policy (.toml or .json).",
-)
-@members_option
-@orders_option
-@at_option("the orders are posted; their freeze starts then")
-@click.option(
-    "--settings",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="The ledger's own policy (LedgerPolicy fields: freeze_days, fees, ...) as TOML or "
-    "JSON, for a new ledger; an existing ledger must keep the same.",
-)
-@click.option("--progress", is_flag=True, help="Show a progress bar even off a terminal.")
-@timezone_option
-@format_option
-def post_command(
-    ledger: str,
-    policy_path: Path,
-    members: DataFile,
-    orders: DataFile,
-    at: datetime | None,
-    settings: Path | None,
-    progress: bool,
-    zone: tzinfo,
-) -> int:
-    """Settle every order of the orders file and post it to LEDGER (created if missing).
-
-    Both files are checked whole first: every problem by file, line and value, and nothing
-    posted. Orders already posted identically are skipped, so a run can be repeated.
-    """
-    when = moment(at, zone)
-    policy = read_policy(policy_path)
-    ledger_policy = _settings(settings)
-    tree, lines = load_data([policy], members, orders, zone=zone)
-    path = _sqlite_path(ledger)
-    created = path is not None and not path.exists()
-    console = Console(stderr=True)
-    try:
-        with Ledger.open(ledger, policy=ledger_policy) as book, _bar(console, progress) as bar:
-            done = _post_lines(book, policy, tree, lines, when, bar)
-    except BaseException:
-        if created and path is not None:
-            for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-                leftover.unlink(missing_ok=True)
-        raise
-    click.echo(
-        f"posted {done.orders_posted} order(s) to {ledger} at {when.isoformat()}: "
-        f"{done.payout_rows} payout row(s), {done.entries_added} entries; "
-        f"{done.orders_skipped} already posted"
-    )
-    return 0
-
-
-def _post_lines(
-    book: Ledger,
-    policy: Any,
-    tree: Any,
-    lines: OrderLines,
-    when: datetime,
-    bar: Callable[[int, int], None] | None,
-) -> Any:
-    """``post_batch`` on checked lines; should it still refuse a row, name its file line."""
-    import re
-
-    try:
-        return book.post_batch(policy, tree, lines.columns, at=when, progress=bar)
-    except (InvalidOrderError, UnknownGroupError, UnknownMemberError) as exc:
-
-        def line(match: re.Match[str]) -> str:
-            return lines.table.where_all([int(row) for row in re.findall(r"[0-9]+", match[1])])
-
-        text = re.sub(r"row\(s\) ([0-9]+(?:, [0-9]+)*)", line, str(exc))
-        raise InvalidFileError(f"{lines.table.path}: {text}") from None
-
-
-@contextmanager
-def _bar(console: Console, forced: bool) -> Iterator[Callable[[int, int], None] | None]:
-    """A rich progress bar over orders posted, on a terminal (or when ``forced``)."""
-    if not (forced or console.is_terminal):
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    columns = ("posting orders", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as shown:
-        task = shown.add_task("post", total=None)
-
-        def advance(done: int, total: int) -> None:
-            shown.update(task, completed=done, total=total)
-
-        yield advance
 
 
 @ledger_group.command("release")
@@ -445,5 +320,7 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-# Last: the withdrawal commands register on ledger_group.
+# Last: the post, withdrawal and period commands register on ledger_group.
+import tuishou.cli.ledger_periods  # noqa: E402
+import tuishou.cli.ledger_post  # noqa: E402
 import tuishou.cli.ledger_withdrawals  # noqa: E402, F401

@@ -1,0 +1,152 @@
+"""``tuishou ledger post``: settle an orders file and post every order, registered on the
+``ledger`` group (:mod:`tuishou.cli.ledger` imports this module at its end).
+
+Both files are checked whole first (every problem by file, line and value; nothing posted),
+then ``Ledger.post_batch`` posts the orders in chunks, with a rich progress bar on a terminal.
+A missing SQLite file is created, and removed again if the post is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from tuishou.cli.app import members_option, orders_option
+from tuishou.cli.files import FileArg, format_option, timezone_option
+from tuishou.cli.ledger import at_option, ledger_argument, ledger_group, moment, sqlite_path
+from tuishou.errors import (
+    InvalidFileError,
+    InvalidOrderError,
+    LedgerError,
+    UnknownGroupError,
+    UnknownMemberError,
+)
+from tuishou.io.files import DataFile
+from tuishou.io.inputs import OrderLines, load_data, read_policy
+from tuishou.ledger import Ledger, LedgerPolicy
+
+__all__ = ["post_command"]
+
+
+def _settings(path: Path | None) -> LedgerPolicy | None:
+    """A ledger policy file (TOML or JSON: the fields of ``LedgerPolicy``), or None."""
+    if path is None:
+        return None
+    import json
+    import tomllib
+
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except ValueError as exc:
+        raise LedgerError(f"{path}: not {path.suffix[1:].upper()} ({exc})") from None
+    try:
+        return LedgerPolicy.model_validate(data)
+    except LedgerError as exc:
+        raise LedgerError.from_problems(f"{path}: invalid ledger policy", exc.problems) from None
+
+
+@ledger_group.command("post")
+@ledger_argument
+@click.option(
+    "--policy",
+    "policy_path",
+    type=FileArg(output=False, data=False),
+    required=True,
+    metavar="FILE",
+    help="Commission policy (.toml or .json).",
+)
+@members_option
+@orders_option
+@at_option("the orders are posted; their freeze starts then")
+@click.option(
+    "--settings",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="The ledger's own policy (LedgerPolicy fields: freeze_days, fees, ...) as TOML or "
+    "JSON, for a new ledger; an existing ledger must keep the same.",
+)
+@click.option("--progress", is_flag=True, help="Show a progress bar even off a terminal.")
+@timezone_option
+@format_option
+def post_command(
+    ledger: str,
+    policy_path: Path,
+    members: DataFile,
+    orders: DataFile,
+    at: datetime | None,
+    settings: Path | None,
+    progress: bool,
+    zone: tzinfo,
+) -> int:
+    """Settle every order of the orders file and post it to LEDGER (created if missing).
+
+    Both files are checked whole first: every problem by file, line and value, and nothing
+    posted. Orders already posted identically are skipped, so a run can be repeated.
+    """
+    when = moment(at, zone)
+    policy = read_policy(policy_path)
+    ledger_policy = _settings(settings)
+    tree, lines = load_data([policy], members, orders, zone=zone)
+    path = sqlite_path(ledger)
+    created = path is not None and not path.exists()
+    console = Console(stderr=True)
+    try:
+        with Ledger.open(ledger, policy=ledger_policy) as book, _bar(console, progress) as bar:
+            done = _post_lines(book, policy, tree, lines, when, bar)
+    except BaseException:
+        if created and path is not None:
+            for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                leftover.unlink(missing_ok=True)
+        raise
+    click.echo(
+        f"posted {done.orders_posted} order(s) to {ledger} at {when.isoformat()}: "
+        f"{done.payout_rows} payout row(s), {done.entries_added} entries; "
+        f"{done.orders_skipped} already posted"
+    )
+    return 0
+
+
+def _post_lines(
+    book: Ledger,
+    policy: Any,
+    tree: Any,
+    lines: OrderLines,
+    when: datetime,
+    bar: Callable[[int, int], None] | None,
+) -> Any:
+    """``post_batch`` on checked lines; should it still refuse a row, name its file line."""
+    try:
+        return book.post_batch(policy, tree, lines.columns, at=when, progress=bar)
+    except (InvalidOrderError, UnknownGroupError, UnknownMemberError) as exc:
+
+        def line(match: re.Match[str]) -> str:
+            return lines.table.where_all([int(row) for row in re.findall(r"[0-9]+", match[1])])
+
+        text = re.sub(r"row\(s\) ([0-9]+(?:, [0-9]+)*)", line, str(exc))
+        raise InvalidFileError(f"{lines.table.path}: {text}") from None
+
+
+@contextmanager
+def _bar(console: Console, forced: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar over orders posted, on a terminal (or when ``forced``)."""
+    if not (forced or console.is_terminal):
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    columns = ("posting orders", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as shown:
+        task = shown.add_task("post", total=None)
+
+        def advance(done: int, total: int) -> None:
+            shown.update(task, completed=done, total=total)
+
+        yield advance
