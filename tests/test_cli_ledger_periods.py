@@ -135,13 +135,24 @@ def test_statement_writes_the_librarys_html(month, capsys):
     assert page.read_text(encoding="utf-8") == expected
 
 
-def test_statement_in_another_timezone_is_another_period(month, capsys):
-    args = ["--member", "D", "--month", "2026-11", "--timezone", "UTC"]
-    code, out, _ = run(capsys, "ledger", "statement", str(month), *args)
-    with Ledger.open(month, read_only=True) as ledger:
-        expected = ledger.statement("D", Period.month("2026-11", timezone="UTC")).to_text()
-    assert code == 0
-    assert out.rstrip("\n") == expected.rstrip("\n")
+def test_the_month_is_read_in_the_timezone(month, capsys):
+    # 2026-12-01 05:00 in Beijing is still November in UTC (21:00 on the 30th)
+    refund = ["--order", "o-1002", "--refund-id", "r-2", "--at", "2026-12-01T05:00:00"]
+    assert run(capsys, "ledger", "refund", str(month), *refund)[0] == 0
+    clawed = {}
+    for zone in ("Asia/Shanghai", "UTC"):
+        args = ["--month", "2026-11", "--timezone", zone]
+        code, out, _ = run(capsys, "ledger", "statements", str(month), *args)
+        assert code == 0
+        clawed[zone] = {
+            row["member_id"]: row["clawed_back"] for row in csv.DictReader(out.splitlines())
+        }
+        args = ["--member", "B", *args]
+        code, out, _ = run(capsys, "ledger", "statement", str(month), *args)
+        with Ledger.open(month, read_only=True) as ledger:
+            expected = ledger.statement("B", Period.month("2026-11", timezone=zone)).to_text()
+        assert out.rstrip("\n") == expected.rstrip("\n")
+    assert (clawed["Asia/Shanghai"]["B"], clawed["UTC"]["B"]) == ("-749", "-1558")
 
 
 @pytest.mark.parametrize("out", [None, "statements.csv"])
