@@ -98,6 +98,7 @@ def test_an_entry_at_the_end_belongs_to_the_next_period(make_ledger):
     at = NOVEMBER.end
     ledger.post(order("o1", 10000, at), settle(POLICY, TREE, order("o1", 10000, at)), at=at)
     assert list(ledger.statements(NOVEMBER)) == []
+    assert ledger.statement("C", NOVEMBER).closing == Balance(0, 0, 0)
     assert ledger.statement("C", Period.month("2026-12")).earned == 1000
 
 
