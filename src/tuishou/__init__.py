@@ -46,6 +46,7 @@ from tuishou.io.policy_file import load_policy
 from tuishou.ledger.bulk import BatchPosting
 from tuishou.ledger.ledger import Ledger
 from tuishou.ledger.models import Balance, Entry, LedgerPolicy, RefundResult
+from tuishou.ledger.withdrawal_models import Withdrawal
 from tuishou.members.records import Origin
 from tuishou.migration.report import MigratedMember, MigrationReport
 from tuishou.migration.team import MigrationPolicy, RosterEntry, TierMapping, migrate_team
@@ -133,6 +134,7 @@ __all__ = [
     "UnknownMemberError",
     "UnknownOrderError",
     "UnknownTierError",
+    "Withdrawal",
     "apply_tier_changes",
     "check_id",
     "compare",
