@@ -335,8 +335,11 @@ def test_balances_print_a_table_in_fen(posted, capsys):
         "member_id  pending  available  written_off  withdrawn  fees  held  payable",
         "A             1025          0            0          0     0     0        0",
     ]
-    code, out, _ = run(capsys, "ledger", "balances", str(ledger), "--as-of", "2026-11-01T09:00")
-    assert code == 2  # not a time format the option takes
+    code, out, _ = run(capsys, "ledger", "balances", str(ledger), "--as-of", "2026-11-01T10:00")
+    assert (code, out.splitlines()[1].split()[:2]) == (0, ["A", "1025"])
+    code, _, err = run(capsys, "ledger", "balances", str(ledger), "--as-of", "2026-11-01T9")
+    assert code == 2
+    assert "'2026-11-01T9' does not match the formats" in err
     code, out, _ = run(capsys, "ledger", "balances", str(ledger), "--as-of", "2026-11-01")
     assert (code, out.splitlines()[-1]) == (0, "(no entries)")
 

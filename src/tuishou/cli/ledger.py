@@ -57,7 +57,16 @@ __all__ = [
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _DATA_OUT = FileArg(output=True, data=True)
-_TIME = AsciiDateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S"])
+_TIME = AsciiDateTime(
+    [
+        "%Y-%m-%d",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M%z",
+        "%Y-%m-%dT%H:%M:%S%z",
+        "%Y-%m-%d %H:%M:%S",
+    ]
+)
 
 
 class _Group(click.Group):
