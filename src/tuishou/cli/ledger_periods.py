@@ -73,8 +73,11 @@ def close_command(ledger: str, month: str, at: datetime | None, zone: tzinfo) ->
     if closed.repeated:
         click.echo(f"period {month} was closed before, at {when}: nothing changed")
         return 0
-    click.echo(f"period {month} closed at {when}: {closed.members} member(s); totals in fen:")
-    print_table([["total", "fen"]] + [[name, str(fen)] for name, fen in closed.totals.items()])
+    click.echo(
+        f"period {month} closed at {when}: {closed.members} member(s); the totals not zero, in fen:"
+    )
+    shown = [[name, str(fen)] for name, fen in closed.totals.items() if fen]
+    print_table([["total", "fen"], *shown])
     return 0
 
 
