@@ -136,9 +136,11 @@ def main() -> None:
     print(f"{args.members:,} members, {args.orders:,} orders; best of {args.rounds} rounds")
     policy = LedgerPolicy(freeze_days=7)
     ok = True
-    with tempfile.TemporaryDirectory() as folder:
-        with Ledger.open(Path(folder) / "ledger.db", policy=policy) as ledger:
-            ok &= measure("SQLite", ledger, args)
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        Ledger.open(Path(folder) / "ledger.db", policy=policy) as ledger,
+    ):
+        ok &= measure("SQLite", ledger, args)
     if args.postgresql:
         from postgres_server import running_server
 

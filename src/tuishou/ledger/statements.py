@@ -7,11 +7,12 @@ Python (one member's lines are read only when ``statement`` asks for them):
 - the **members** of a period are every member with an entry in ``[start, end)`` or a
   non-zero balance at ``start``: a page of member ids with an entry before ``end`` (``SELECT
   DISTINCT`` over the ``(member_id, at)`` index), those with nothing to show dropped;
-- **opening** and **closing** are the ``ledger.sums`` balances of the entries before
-  ``start`` and before ``end`` (``GROUP BY member_id``), each summed on its own, so that
-  ``Statement.check`` compares two independent sums with the movements;
-- the **movements** are the period's entries summed ``GROUP BY member_id, bucket, reason``
-  (and ``rule, kind`` for what was earned);
+- **opening**, **closing** and the **movements** come from one pass over the page's entries
+  dated before ``end`` (``GROUP BY member_id``): the ``ledger.sums`` balances of the entries
+  before ``start`` and of all of them, and each movement summed by bucket and reason over
+  the entries in the period, each a ``SUM(CASE ...)`` of its own, so that
+  ``Statement.check`` compares independent sums; what was earned is split by ``rule,
+  kind`` in a second, smaller query (the period's ``post`` entries);
 - the **pending schedule** joins the pending entries before ``end`` to their orders'
   ``freeze_start`` and ``due_at`` (``GROUP BY member_id, due_at``): pending whose freeze
   started before ``end`` is due on the local date of ``due_at``; the rest awaits receipt.
@@ -27,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from itertools import islice
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Connection, and_, case, func, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -35,7 +36,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from tuishou.errors import LedgerError
 from tuishou.ledger import schema as t
 from tuishou.ledger.models import Balance
-from tuishou.ledger.statement_models import Period, PeriodClose, Statement, StatementLine
+from tuishou.ledger.statement_models import MOVEMENTS, Period, PeriodClose, Statement, StatementLine
 from tuishou.ledger.store import Store
 from tuishou.ledger.stored import COLUMNS, decode
 from tuishou.ledger.sums import balance_columns, odd_entries, whole_sums
@@ -57,19 +58,7 @@ MEMBERS_PER_PAGE = 1000
 _BATCH = 10_000  # statements per Arrow record batch
 _EMPTY = Balance(0, 0, 0)
 
-# (bucket, reason) -> the movement it adds to; any reason for the withdrawn and fees buckets
-_MOVED = {
-    ("pending", "post"): "earned",
-    ("pending", "refund"): "reversed",
-    ("available", "release"): "released",
-    ("available", "clawback"): "clawed_back",
-    ("available", "write_off"): "written_off",
-    ("available", "withdrawal"): "withdrawals",
-    ("available", "withdrawal_requested"): "withdrawals",
-    ("available", "withdrawal_rejected"): "rejected",
-}
 _CORRECTIONS = ("refund", "clawback", "write_off")  # lines that may refer to a closed period
-_BUCKET_MOVED = {"withdrawn": "withdrawn", "fees": "fees"}
 _DECODE = {
     "member_id": COLUMNS["entries"]["member_id"],
     "due_at": COLUMNS["orders"]["due_at"],
@@ -217,66 +206,83 @@ def _page(
         chosen: list[ColumnElement[bool]] = [e.member_id == members[0]]
     else:
         chosen = [e.member_id >= members[0], e.member_id <= members[-1]]
-    opening = _balances(store, connection, [*chosen, e.at < period.start])
-    closing = _balances(store, connection, [*chosen, e.at < period.end])
+    sums = _sums(store, connection, period, chosen)
     in_period = [*chosen, e.at >= period.start, e.at < period.end]
-    moved = _movements(store, connection, in_period)
     earned = _earned(connection, in_period)
     schedule, awaiting = _schedule(store, connection, period, chosen)
     made = []
     for member in members:
-        start = opening.get(member, _EMPTY)
-        if not keep_all and member not in moved and start == _EMPTY:
+        opening, closing, moved, entries = sums.get(member, (_EMPTY, _EMPTY, {}, 0))
+        if not keep_all and not entries and opening == _EMPTY:
             continue
         statement = Statement(
             member,
             period,
             closed,
-            start,
-            closing.get(member, _EMPTY),
+            opening,
+            closing,
             earned_by_rule=tuple(earned.get(member, ())),
             schedule=tuple(sorted(schedule.get(member, {}).items())),
             awaiting_receipt=awaiting.get(member, 0),
         )
-        made.append(replace(statement, **moved.get(member, {})))
+        made.append(replace(statement, **moved))
     return made
 
 
-def _balances(
-    store: Store, connection: Connection, where: list[ColumnElement[bool]]
-) -> dict[str, Balance]:
+def _sums(
+    store: Store, connection: Connection, period: Period, chosen: list[ColumnElement[bool]]
+) -> dict[str, tuple[Balance, Balance, dict[str, Any], int]]:
+    """Per member: the opening and closing balances, the movements and how many entries
+    are in the period, in one pass over the member's entries before ``end``."""
     e = t.entries.c
+    inside = e.at >= period.start
+    movements = [
+        func.coalesce(func.sum(case((and_(inside, condition), e.amount), else_=0)), 0).label(name)
+        for name, condition in _movement_conditions()
+    ]
     rows = connection.execute(
-        select(e.member_id, *balance_columns(), odd_entries()).where(*where).group_by(e.member_id)
+        select(
+            e.member_id,
+            *balance_columns(e.at < period.start, prefix="opening_"),
+            *balance_columns(prefix="closing_"),  # every entry read is before the end
+            *movements,
+            func.coalesce(func.sum(case((inside, 1), else_=0)), 0),
+            odd_entries(),
+        )
+        .where(*chosen, e.at < period.end)
+        .group_by(e.member_id)
     ).all()
     made = {}
     for row in rows:
         sums = whole_sums(row[1:])
         if sums is None:
             _damaged(store, row[0], list(row[1:]))
-        made[row[0]] = Balance(*(sums or []))
+        opening, closing = Balance(*sums[:7]), Balance(*sums[7:14])
+        moved = dict(zip(MOVEMENTS, sums[14:23], strict=True))
+        made[row[0]] = (opening, closing, moved, sums[23])
     return made
 
 
-def _movements(
-    store: Store, connection: Connection, where: list[ColumnElement[bool]]
-) -> dict[str, dict[str, Any]]:
+def _movement_conditions() -> list[tuple[str, ColumnElement[bool]]]:
+    """Which entries each movement sums (``MOVEMENTS`` order): by bucket and reason."""
     e = t.entries.c
-    rows = connection.execute(
-        select(e.member_id, e.bucket, e.reason, func.sum(e.amount), odd_entries())
-        .where(*where)
-        .group_by(e.member_id, e.bucket, e.reason)
-    ).all()
-    made: dict[str, dict[str, Any]] = {}  # member -> movement -> fen
-    for member, bucket, reason, amount, odd in rows:
-        sums = whole_sums([amount, odd])
-        if sums is None:
-            _damaged(store, member, [bucket, reason, amount])
-        name = _MOVED.get((bucket, reason)) or _BUCKET_MOVED.get(bucket)
-        moved = made.setdefault(member, {})
-        if name is not None:  # pending and held/payable moves are the other side of these
-            moved[name] = moved.get(name, 0) + int(amount)
-    return made
+    by_reason = {
+        "earned": ("pending", ("post",)),
+        "reversed": ("pending", ("refund",)),
+        "released": ("available", ("release",)),
+        "clawed_back": ("available", ("clawback",)),
+        "written_off": ("available", ("write_off",)),
+        "withdrawals": ("available", ("withdrawal", "withdrawal_requested")),
+        "rejected": ("available", ("withdrawal_rejected",)),
+    }
+    conditions: list[tuple[str, ColumnElement[bool]]] = []
+    for name in MOVEMENTS:
+        if name in by_reason:
+            bucket, reasons = by_reason[name]
+            conditions.append((name, and_(e.bucket == bucket, e.reason.in_(reasons))))
+        else:  # withdrawn, fees: the whole bucket
+            conditions.append((name, e.bucket == name))
+    return conditions
 
 
 def _earned(
@@ -347,7 +353,7 @@ def _refers_to(store: Store, earlier: list[Period], order_ids: set[str]) -> dict
     return found
 
 
-def _damaged(store: Store, member: str, sums: list[Any]) -> None:
+def _damaged(store: Store, member: str, sums: list[Any]) -> NoReturn:
     store.entries(t.entries.c.member_id == member)  # names the damaged row, if it can
     raise LedgerError(
         f"the ledger {store.path} holds entries of member {member!r} that do not add up "
