@@ -12,11 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import examples
 from ledger_support import BACKENDS, DAY0, POLICY, TREE, ledgers, posted
 from tuishou import Ledger, LedgerError, LedgerPolicy, Order, OrderLine, settle
 from tuishou.errors import ArgumentTypeError, InvalidArgumentError
 from tuishou.ledger.fees import month_of
+
+from helpers import examples
 
 make_ledger = pytest.fixture(params=BACKENDS)(ledgers)
 

@@ -16,15 +16,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import examples
 from ledger_support import BACKENDS, DAY0, ORDER, day, ledgers, posted, table_rows
-from tuishou import Balance, Ledger, LedgerError, Withdrawal
+from tuishou import Balance, Ledger, LedgerError, LedgerPolicy, Withdrawal
 from tuishou.errors import (
     ArgumentTypeError,
     DuplicateRequestError,
     InsufficientBalanceError,
     InvalidArgumentError,
 )
+
+from helpers import examples
 
 make_ledger = pytest.fixture(params=BACKENDS)(ledgers)
 
@@ -278,11 +279,9 @@ def test_min_max_and_the_balance_bound_every_withdrawal(
 ):
     ledger = ready(make_ledger, **fields)
     before = snapshot(ledger)
+    chosen = ledger.request_withdrawal if how == "request" else ledger.withdraw
     with pytest.raises(error, match=says):
-        if how == "request":
-            ledger.request_withdrawal("C", amount, at=day(1), withdrawal_id="w1")
-        else:
-            ledger.withdraw("C", amount, at=day(1), withdrawal_id="w1")
+        chosen("C", amount, at=day(1), withdrawal_id="w1")
     assert snapshot(ledger) == before
 
 
@@ -407,7 +406,7 @@ def test_two_processes_paying_the_same_withdrawal_pay_it_once(request, tmp_path,
         database = request.getfixturevalue("postgres").new_schema_url()
     else:
         database = str(tmp_path / "ledger.db")
-    with Ledger.open(database, policy=__import__("tuishou").LedgerPolicy(freeze_days=0)) as led:
+    with Ledger.open(database, policy=LedgerPolicy(freeze_days=0)) as led:
         posted(led, ORDER, DAY0)
         led.release(DAY0)
         led.request_withdrawal("C", 1000, at=DAY0, withdrawal_id="w1")
