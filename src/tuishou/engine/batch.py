@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 from tuishou.engine.bulk import Entries, allocate, chunks, exact_sum, group_sums
 from tuishou.engine.columns import LineColumns, read_lines, rows_where
+from tuishou.engine.paid_at import per_order
 from tuishou.engine.per_line import LineBook, per_line
 from tuishou.engine.schedule import Schedule
 from tuishou.engine.tables import BatchResult, MemberTotals, OrderTable, PayoutTable
@@ -144,6 +145,10 @@ class _Orders:
         buyer = _per_order(lines.buyer.codes, lines, first, "buyer_id")
         sharer = _per_order(lines.sharer.codes, lines, first, "sharer_id")
         self.seller = _sellers(policy, arrays, lines, buyer, sharer, first)
+        # Accepted and checked with a plain Policy too, where it does not change the result.
+        self.paid_at = (
+            None if lines.paid_at is None else per_order(lines.paid_at, codes, first, self.ids)
+        )
 
     def sum_lines(self, lines: LineColumns, values: IntArray) -> IntArray:
         """Exact int64 sums of a line column per order."""
