@@ -51,6 +51,7 @@ from tuishou.migration.report import MigratedMember, MigrationReport
 from tuishou.migration.team import MigrationPolicy, RosterEntry, TierMapping, migrate_team
 from tuishou.money import yuan
 from tuishou.orders import Order, OrderLine, order_columns
+from tuishou.policy_versions import PolicyVersion, PolicyVersions
 from tuishou.rules import DifferentialRule, LayersRule, Policy, SellerRule, replace
 from tuishou.settlement import (
     ChainLink,
@@ -118,6 +119,8 @@ __all__ = [
     "Origin",
     "Payout",
     "Policy",
+    "PolicyVersion",
+    "PolicyVersions",
     "RefundResult",
     "Requirements",
     "RosterEntry",
