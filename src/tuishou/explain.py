@@ -1,9 +1,10 @@
 """``Settlement.explain()``: an order's commission told in plain lines, fen by fen.
 
-The account names the seller and why, each line's pool, the chain with tiers, every
-share with its rule (including shares forfeited by suspended members), how rounding
-moved each amount, and what the platform retains. Amounts are shown in yuan with the
-exact fen beside them.
+The account names the policy (and its version, when the order was settled under policy
+versions: "version v1, in force from 2026-11-01 00:00+08:00"), the seller and why, each
+line's pool, the chain with tiers, every share with its rule (including shares forfeited by
+suspended members), how rounding moved each amount, and what the platform retains. Amounts
+are shown in yuan with the exact fen beside them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from tuishou.money import yuan
+from tuishou.policy_versions import describe_version
 
 if TYPE_CHECKING:
     from tuishou.settlement import Settlement
@@ -43,10 +45,9 @@ def explain(settlement: Settlement) -> str:
     Paid ¥5.00 to 1 member(s); the platform retains ¥5.00.
     """
     s = settlement
-    lines = [
-        f"Order {s.order_id} under policy {s.policy_name!r} "
-        f"({_ROUNDING[(s.policy.rounding, s.policy.rounding_scope)]})"
-    ]
+    rounding = _ROUNDING[(s.policy.rounding, s.policy.rounding_scope)]
+    version = "" if s.version is None else describe_version(s.version, s.version_from) + "; "
+    lines = [f"Order {s.order_id} under policy {s.policy_name!r} ({version}{rounding})"]
     own = (
         ""
         if s.own_link is None

@@ -16,6 +16,9 @@
 5. **allocation**: exact amounts are rounded once (``tuishou.rounding``), per order or per
    line.
 
+Under ``PolicyVersions`` step 0 picks the policy: the version in force at the order's
+``paid_at`` (``PolicyVersions.version_for``); the settlement records its name (``version``).
+
 Every intermediate value is an exact int: amounts in fen times rates in 1/10 000. The
 ``Decimal`` values a person reads (``exact``, ``share``) are built from those ints digit for
 digit, never through a Decimal context that could round them.
@@ -24,6 +27,7 @@ digit, never through a Decimal context that could round them.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from tuishou.errors import (
     ArgumentTypeError,
@@ -36,6 +40,7 @@ from tuishou.errors import (
 from tuishou.members.records import member_hint
 from tuishou.money import RATE_PLACES, rate_units
 from tuishou.orders import Order
+from tuishou.policy_versions import PolicyVersion, PolicyVersions
 from tuishou.rounding import round_order
 from tuishou.rulebook import payout_order, pool_rate
 from tuishou.rules import Policy
@@ -53,8 +58,12 @@ from tuishou.tree import InviteTree
 __all__ = ["resettle", "seller_chain", "settle", "settle_chain", "settle_many"]
 
 
-def settle(policy: Policy, tree: InviteTree, order: Order) -> Settlement:
+def settle(policy: Policy | PolicyVersions, tree: InviteTree, order: Order) -> Settlement:
     """Settle one order under ``policy`` on ``tree``: exact, rounded once, conserved.
+
+    ``policy`` may be ``PolicyVersions``: the order is settled under the version in force at
+    its ``paid_at`` and the result names it (``version``); an order without ``paid_at``
+    under several versions, or paid before the first, raises ``InvalidOrderError``.
 
     Example B of docs/domain.md §15 (two-level, floor per line):
 
@@ -75,13 +84,31 @@ def settle(policy: Policy, tree: InviteTree, order: Order) -> Settlement:
     ([('C', 1248), ('B', 498)], 23252)
     """
     _check_types(policy, tree, order)
+    if isinstance(policy, PolicyVersions):
+        return _settle_version(policy.version_for(order), tree, order)
     seller, attribution = _seller(policy, tree, order)
     chain = _chain(policy, tree, seller) if seller is not None else ()
     return settle_chain(policy, order, seller, attribution, chain)
 
 
+def _settle_version(version: PolicyVersion, tree: InviteTree, order: Order) -> Settlement:
+    policy = version.policy
+    seller, attribution = _seller(policy, tree, order)
+    chain = _chain(policy, tree, seller) if seller is not None else ()
+    return settle_chain(
+        policy,
+        order,
+        seller,
+        attribution,
+        chain,
+        version=version.name,
+        version_from=version.effective_from,
+    )
+
+
 def resettle(previous: Settlement, order: Order) -> Settlement:
-    """Settle ``order`` again under the policy, seller and chain recorded in ``previous``.
+    """Settle ``order`` again under the policy, seller and chain recorded in ``previous``
+    (and its policy version: the result names the same ``version``).
 
     The chain (members, tiers, statuses, generations) is taken as it was when ``previous``
     was settled, never from today's tree: this is how a refund re-settles what remains of an
@@ -104,7 +131,15 @@ def resettle(previous: Settlement, order: Order) -> Settlement:
         raise InvalidOrderError(
             f"order_id={order.order_id!r} is not the settled order {previous.order_id!r}"
         )
-    return settle_chain(policy, order, previous.seller_id, previous.attribution, previous.chain)
+    return settle_chain(
+        policy,
+        order,
+        previous.seller_id,
+        previous.attribution,
+        previous.chain,
+        version=previous.version,
+        version_from=previous.version_from,
+    )
 
 
 def settle_chain(
@@ -113,8 +148,12 @@ def settle_chain(
     seller: str | None,
     attribution: Attribution,
     chain: tuple[ChainLink, ...],
+    *,
+    version: str | None = None,
+    version_from: datetime | None = None,
 ) -> Settlement:
-    """Settle ``order`` on a given chain (steps 2, 4 and 5 of the module docs)."""
+    """Settle ``order`` on a given chain (steps 2, 4 and 5 of the module docs); ``version``
+    and ``version_from`` name the policy version ``policy`` is (recorded, not checked)."""
     lines = _line_pools(policy, order)
     shares = _shares(policy, chain) if chain else ()
     paying = [share for share in shares if share.paid]
@@ -145,11 +184,19 @@ def settle_chain(
         chain=chain,
         shares=shares,
         own_link=order.sharer_id if order.sharer_id == order.buyer_id else None,
+        version=version,
+        version_from=version_from,
     )
 
 
-def settle_many(policy: Policy, tree: InviteTree, orders: Iterable[Order]) -> list[Settlement]:
+def settle_many(
+    policy: Policy | PolicyVersions, tree: InviteTree, orders: Iterable[Order]
+) -> list[Settlement]:
     """Settle each order in turn (the readable reference path; one result per order).
+
+    Under ``PolicyVersions`` every order's version is found first, so the orders that have
+    none (no ``paid_at`` under several versions, paid before the first) are all named in one
+    ``InvalidOrderError`` before anything is settled.
 
     >>> from tuishou import InviteTree, Order, OrderLine, Policy
     >>> tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
@@ -160,6 +207,13 @@ def settle_many(policy: Policy, tree: InviteTree, orders: Iterable[Order]) -> li
     >>> [s.amount_for("A") for s in settle_many(policy, tree, orders)]
     [50, 100]
     """
+    if isinstance(policy, PolicyVersions):
+        _check_types(policy, tree, None)
+        orders = list(orders)
+        for order in orders:
+            _check_types(policy, tree, order)
+        chosen = policy.versions_for(orders)
+        return [_settle_version(v, tree, o) for v, o in zip(chosen, orders, strict=True)]
     return [settle(policy, tree, order) for order in orders]
 
 
@@ -182,15 +236,23 @@ def seller_chain(policy: Policy, tree: InviteTree, seller_id: str) -> tuple[Chai
 
 
 def _check_types(policy: object, tree: object, order: object) -> None:
-    for name, value, expected, how in [
-        ("policy", policy, Policy, "load_policy(path) or Policy.model_validate(dict)"),
-        ("tree", tree, InviteTree, "InviteTree.from_records(records)"),
-        ("order", order, Order, "Order.model_validate(dict)"),
-    ]:
+    """Refuse arguments of the wrong type (``order`` None: not checked)."""
+    checks: list[tuple[str, object, tuple[type, ...], str]] = [
+        (
+            "policy",
+            policy,
+            (Policy, PolicyVersions),
+            "load_policy(path) or Policy.model_validate(dict)",
+        ),
+        ("tree", tree, (InviteTree,), "InviteTree.from_records(records)"),
+    ]
+    if order is not None:
+        checks.append(("order", order, (Order,), "Order.model_validate(dict)"))
+    for name, value, expected, how in checks:
         if not isinstance(value, expected):
+            names = " or ".join(kind.__name__ for kind in expected)
             raise ArgumentTypeError(
-                f"{name} is a {type(value).__name__}, expected {expected.__name__}; "
-                f"build one with {how}"
+                f"{name} is a {type(value).__name__}, expected {names}; build one with {how}"
             )
 
 

@@ -9,6 +9,7 @@ builds them; ``exact_fen`` writes an exact int amount as a Decimal, digit for di
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -93,6 +94,8 @@ class Settlement:
 
     ``pool == sum(p.amount for p in payouts) + retained`` always holds. ``own_link`` names
     the buyer when the order came through the buyer's own share link (treated as no link).
+    ``version`` names the policy version used when settling under ``PolicyVersions`` (None
+    under a plain ``Policy``), ``version_from`` the time that version took effect.
     """
 
     order_id: str
@@ -106,6 +109,8 @@ class Settlement:
     chain: tuple[ChainLink, ...]
     shares: tuple[Share, ...]
     own_link: str | None = None
+    version: str | None = None
+    version_from: datetime | None = None
 
     @property
     def policy_name(self) -> str:
