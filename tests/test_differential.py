@@ -15,9 +15,12 @@ as deep. Run ``HYPOTHESIS_PROFILE=thorough`` for ten times the examples (see con
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, note, settings
@@ -28,6 +31,7 @@ from tuishou.analysis import compare
 from tuishou.engine import member_totals, settle_batch
 from tuishou.money import MAX_ORDER_FEN
 from tuishou.orders import order_columns
+from tuishou.policy_versions import PolicyVersion, PolicyVersions
 from tuishou.rules import replace
 from tuishou.testing import check_settlement, invite_trees, order_batches, policies
 
@@ -250,3 +254,73 @@ def command_line_rows(
     )
     assert result.exit_code == 0, (result.output, result.exception)
     return read_payouts(out)
+
+
+# ------------------------------------------------------------------ policy versions
+
+FIRST = datetime(2026, 11, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
+SWITCH = datetime(2026, 12, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
+# Paid times on both sides of the switch: the first instant, just before, at, after; in
+# several zones (the version is chosen on the UTC instant).
+PAID = (
+    FIRST,
+    SWITCH - timedelta(microseconds=1),
+    SWITCH.astimezone(UTC),
+    SWITCH,
+    SWITCH + timedelta(days=3),
+)
+
+
+class VersionCase(NamedTuple):
+    """Two versions of a policy (same tiers, any other change) and orders paid around the
+    switch between them."""
+
+    versions: PolicyVersions
+    tree: InviteTree
+    orders: list[Order]
+
+
+@st.composite
+def version_cases(draw: st.DrawFn, *, max_orders: int) -> VersionCase:
+    case = draw(cases(max_orders=max_orders))
+    later = draw(policies(tiers=list(case.policy.tiers)))
+    versions = PolicyVersions(
+        versions=(
+            PolicyVersion(effective_from=FIRST, policy=case.policy, label="v1"),
+            PolicyVersion(effective_from=SWITCH, policy=later, label="v2"),
+        )
+    )
+    paid = [draw(st.sampled_from(PAID)) for _ in case.orders]
+    orders = [o.model_copy(update={"paid_at": t}) for o, t in zip(case.orders, paid, strict=True)]
+    return VersionCase(versions, case.tree, orders)
+
+
+def settled_versions(versions: PolicyVersions, tree: InviteTree, orders: list[Order]) -> Any:
+    """``settle`` under the versions, order by order; per-order rows name the version."""
+    settlements = [settle(versions, tree, order) for order in orders]
+    for order, result in zip(orders, settlements, strict=True):
+        assert order.paid_at is not None
+        version = versions.version_at(order.paid_at)
+        assert result.version == version.name
+        # check_settlement takes a Policy: the version's, on the result without its name.
+        plain = dataclasses.replace(result, version=None, version_from=None)
+        check_settlement(version.policy, tree, order, plain)
+    payouts, per_order = rows_of(orders, settlements)
+    names = [result.version for result in settlements]
+    return payouts, [(*row, name) for row, name in zip(per_order, names, strict=True)]
+
+
+@settings(SLOW, max_examples=examples(100))
+@given(version_cases(max_orders=8))
+def test_every_path_agrees_with_settle_under_policy_versions(case):
+    payouts, per_order = settled_versions(*case)
+    columns = order_columns(case.orders)
+    for form in (columns, pd.DataFrame(columns)):
+        batch = settle_batch(case.versions, case.tree, form)
+        assert batch.payouts.rows() == payouts
+        assert batch.orders.rows() == per_order
+        assert dict(member_totals(case.versions, case.tree, form).rows()) == per_member(payouts)
+    assert_compare_agrees(
+        compare({"versions": case.versions}, case.tree, case.orders),
+        {"versions": (payouts, [row[:5] for row in per_order])},
+    )

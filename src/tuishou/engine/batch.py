@@ -79,7 +79,7 @@ def settle_batch(policy: Policy | PolicyVersions, tree: InviteTree, orders: Any)
     if isinstance(policy, PolicyVersions):
         _check_types(policy, tree)
         lines = read_lines(orders)
-        groups = versions.split(policy, lines)
+        groups = versions.split(policy, lines, partial(_check_whole, tree))
         parts = [(group, _settle(group.policy, tree, group.lines)) for group in groups]
         return versions.merge(policy, lines, parts)
     return _settle(policy, tree, orders)
@@ -105,8 +105,9 @@ def member_totals(policy: Policy | PolicyVersions, tree: InviteTree, orders: Any
     if isinstance(policy, PolicyVersions):
         _check_types(policy, tree)
         lines = read_lines(orders)
-        sums = [_totals(group.policy, tree, group.lines) for group in versions.split(policy, lines)]
-        totals = np.sum(sums, axis=0, dtype=np.int64)  # at most the batch's amounts together
+        totals = np.zeros(tree.arrays().size, dtype=np.int64)  # at most the batch's amounts
+        for group in versions.split(policy, lines, partial(_check_whole, tree)):
+            totals += _totals(group.policy, tree, group.lines)
     else:
         totals = _totals(policy, tree, orders)
     earners = np.flatnonzero(totals)
@@ -129,6 +130,13 @@ def _totals(policy: Policy, tree: InviteTree, orders: Any) -> IntArray:
     for _, entry, amount in _in_chunks(allocate_part, len(pool4)):
         np.add.at(totals, entries.member[entry], amount)
     return totals
+
+
+def _check_whole(tree: InviteTree, lines: LineColumns, policy: Policy) -> None:
+    """The checks that do not depend on the policy's rates (batch total, one buyer and sharer
+    per order, sharers who are members), on all the lines."""
+    _check_batch_total(exact_sum(lines.amount), lines.size)
+    _Orders(lines, tree.arrays(), policy)
 
 
 def _check_types(policy: object, tree: object) -> None:

@@ -2,8 +2,8 @@
 
 One row per order line with ``order_id``, ``buyer_id``, ``sharer_id``, ``sku``, ``group``,
 ``amount`` (int fen), ``quantity`` and ``paid_at`` (aware times, :mod:`~tuishou.engine.paid_at`;
-``buyer_id``, ``sharer_id``, ``quantity`` and ``paid_at`` may be left out). Text columns are dictionary-encoded once (codes + distinct values), so the engine
-works on integers.
+``buyer_id``, ``sharer_id``, ``quantity`` and ``paid_at`` may be left out). Text columns are
+dictionary-encoded once (codes + distinct values), so the engine works on integers.
 
 The contract is the ``Order`` model's (:mod:`tuishou.orders`), checked column-wise: no
 column outside ``LINE_COLUMNS`` (a did-you-mean names the intended one), no column twice,

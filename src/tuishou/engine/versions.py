@@ -13,6 +13,7 @@ first version. With a single version, an order without ``paid_at`` takes it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,10 +22,11 @@ import numpy as np
 import numpy.typing as npt
 
 from tuishou.engine.columns import Encoded, LineColumns
+from tuishou.engine.line_checks import rows_where
 from tuishou.engine.paid_at import NO_TIME, micros, per_order
 from tuishou.engine.tables import BatchResult, OrderTable, PayoutTable
-from tuishou.errors import InvalidOrderError
-from tuishou.policy_versions import PolicyVersions
+from tuishou.errors import InvalidOrderError, UnknownGroupError, did_you_mean
+from tuishou.policy_versions import PolicyVersion, PolicyVersions
 from tuishou.rules import Policy
 
 __all__ = ["Group", "merge", "split"]
@@ -45,8 +47,17 @@ class Group:
     orders: IntArray | None
 
 
-def split(versions: PolicyVersions, lines: LineColumns) -> list[Group]:
+def split(
+    versions: PolicyVersions,
+    lines: LineColumns,
+    check: Callable[[LineColumns, Policy], None] = lambda lines, policy: None,
+) -> list[Group]:
     """One group per version some order falls in, by version; every refusal at once.
+
+    When the orders fall in several versions, ``check(lines, policy)`` runs the engine's
+    checks on the whole input first, and every group's SKU groups are checked against its
+    version's policy here: a problem found while settling one group would name that group's
+    rows, not the input's.
 
     >>> from tuishou.engine.columns import read_lines
     >>> from tuishou.examples import example_policy
@@ -64,10 +75,12 @@ def split(versions: PolicyVersions, lines: LineColumns) -> list[Group]:
     if len(used) <= 1:  # the usual batch: every order in one version, nothing to cut
         version = int(used[0]) if len(used) else 0
         return [Group(version, versions.versions[version].policy, lines, None)]
+    check(lines, versions.versions[0].policy)
     groups = []
     for version in used.tolist():
         in_group = index == version
         rows = np.flatnonzero(in_group[lines.order.codes])
+        _check_groups(versions.versions[version], lines, rows)
         groups.append(
             Group(
                 version,
@@ -77,6 +90,24 @@ def split(versions: PolicyVersions, lines: LineColumns) -> list[Group]:
             )
         )
     return groups
+
+
+def _check_groups(version: PolicyVersion, lines: LineColumns, rows: IntArray) -> None:
+    """Every SKU group of these ``rows`` has a pool rate in the version's policy."""
+    rates = version.policy.group_rates
+    used = np.unique(lines.group.codes[rows])
+    unknown = [int(code) for code in used.tolist() if lines.group.values[code] not in rates]
+    if not unknown:
+        return
+    name = lines.group.values[unknown[0]]
+    where = np.zeros(lines.size, dtype=bool)
+    where[rows] = True
+    where &= lines.group.codes == unknown[0]
+    raise UnknownGroupError(
+        f"column 'group' holds {name!r} in {rows_where(where)}, which has no pool rate in "
+        f"policy {version.policy.name!r} ({version.describe()}, in force when those orders "
+        f"were paid); {did_you_mean(name, rates)}"
+    )
 
 
 def _version_index(versions: PolicyVersions, lines: LineColumns) -> IntArray:
