@@ -3,28 +3,40 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
+from importlib.resources import files
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tuishou import (
     ArgumentTypeError,
     InvalidArgumentError,
     InvalidOrderError,
     InvalidPolicyError,
+    InviteTree,
     Order,
     OrderLine,
     PolicyVersion,
     PolicyVersions,
+    Settlement,
+    TuishouError,
     load_policy,
+    load_policy_or_versions,
+    load_policy_versions,
     replace,
     resettle,
     settle,
     settle_many,
 )
 from tuishou.examples import example_policy
+from tuishou.testing import invite_trees, orders, policies
 
-from helpers import CN, tree_from_text
+from helpers import CN, examples, ladders, tree_from_text
 
 PLUS8 = timezone(timedelta(hours=8))
 V1_FROM = datetime(2026, 11, 1, tzinfo=PLUS8)
@@ -32,8 +44,6 @@ V2_FROM = datetime(2026, 12, 1, tzinfo=PLUS8)
 
 
 def youpin(ecosystem: str = "0.20"):
-    from importlib.resources import files
-
     base = load_policy(files("tuishou") / "data" / "youpin.toml")
     return replace(base, group_rates={**base.group_rates, "ecosystem": ecosystem})
 
@@ -235,13 +245,13 @@ def test_resettle_keeps_the_version_of_the_first_settlement():
 
 
 @pytest.mark.parametrize(
-    ("orders", "refused"),
+    ("times", "refused"),
     [([None], ["o0"]), ([V1_FROM, None, datetime(2026, 10, 1, tzinfo=CN), V2_FROM], ["o1", "o2"])],
 )
-def test_settle_many_names_every_order_without_a_version(orders, refused):
-    given = [ecosystem_order(at, f"o{i}") for i, at in enumerate(orders)]
+def test_settle_many_names_every_order_without_a_version(times, refused):
+    batch = [ecosystem_order(at, f"o{i}") for i, at in enumerate(times)]
     with pytest.raises(InvalidOrderError) as caught:
-        settle_many(two_versions(), tree(), given)
+        settle_many(two_versions(), tree(), batch)
     assert [p.split("'")[1] for p in caught.value.problems] == refused
     with pytest.raises(InvalidOrderError, match="has no paid_at"):
         settle(two_versions(), tree(), ecosystem_order(None))
@@ -271,3 +281,199 @@ def test_a_single_version_settles_orders_without_paid_at():
 def test_settle_refuses_other_policy_types():
     with pytest.raises(ArgumentTypeError, match="expected Policy or PolicyVersions"):
         settle_many([youpin()], tree(), [ecosystem_order(None)])  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------- files
+
+POLICY_TOML = """
+name = "p"
+tiers = ["member", "pusher"]
+group_rates = { ecosystem = "RATE" }
+rules = [{ kind = "seller", rates = { pusher = "0.5" } }]
+"""
+
+
+def version_toml(effective_from: str, rate: str = "0.20", extra: str = "") -> str:
+    return f"effective_from = {effective_from}\n{extra}\n" + POLICY_TOML.replace("RATE", rate)
+
+
+def version_json(effective_from: object, rate: str = "0.20") -> str:
+    return json.dumps(
+        {
+            "effective_from": effective_from,
+            "name": "p",
+            "tiers": ["member", "pusher"],
+            "group_rates": {"ecosystem": rate},
+            "rules": [{"kind": "seller", "rates": {"pusher": "0.5"}}],
+        }
+    )
+
+
+def folder(tmp_path: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def test_a_folder_is_read_in_effective_from_order_not_by_name(tmp_path):
+    path = folder(
+        tmp_path,
+        {
+            "a-later.toml": version_toml("2026-12-01T00:00:00+08:00", "0.25"),
+            "b-earlier.json": version_json("2026-11-01T00:00:00+08:00"),
+            "c.toml": version_toml("2027-01-01T00:00:00Z", "0.3", extra='label = "jan"'),
+            ".hidden": "ignored",
+        },
+    )
+    versions = load_policy_versions(path)
+    assert versions.names == ("b-earlier", "a-later", "jan")
+    assert versions.versions[0].effective_from == V1_FROM
+    assert [str(v.policy.group_rates["ecosystem"]) for v in versions.versions] == [
+        "0.2",
+        "0.25",
+        "0.3",
+    ]
+    assert load_policy_or_versions(path) == versions
+    (path / "plain.toml").write_text(POLICY_TOML.replace("RATE", "0.3"), encoding="utf-8")
+    assert load_policy_or_versions(path / "plain.toml") == versions.versions[2].policy
+
+
+def test_the_shipped_example_folder_is_the_issue_example():
+    versions = load_policy_versions(files("tuishou") / "data" / "versions")
+    assert versions.names == ("v1", "v2")
+    assert [v.effective_from for v in versions.versions] == [V1_FROM, V2_FROM]
+    assert versions.versions[0].policy == youpin("0.20")
+    assert versions.versions[1].policy == youpin("0.25")
+
+
+def test_every_problem_of_every_file_is_reported_at_once(tmp_path):
+    path = folder(
+        tmp_path,
+        {
+            "01-bad.toml": "name = [",
+            "02-missing.toml": POLICY_TOML.replace("RATE", "0.2"),
+            "03-naive.toml": version_toml("2026-11-01T00:00:00"),
+            "04-date.toml": version_toml("2026-11-01"),
+            "05-naive.json": version_json("2026-11-01T00:00:00"),
+            "06-number.json": version_json(20261101),
+            "07-rate.toml": version_toml("2026-10-01T00:00:00+08:00", "1.5"),
+            "08-first.toml": version_toml("2026-11-01T00:00:00+08:00"),
+            "09-same.json": version_json("2026-10-31T16:00:00+00:00"),  # the same instant
+            "10-tiers.toml": version_toml("2026-12-01T00:00:00+08:00").replace(
+                '"pusher"]', '"pusher", "mentor"]'
+            ),
+            "11-name.toml": version_toml("2027-01-01T00:00:00+08:00", extra='label = "08-first"'),
+            "notes.txt": "not a policy",
+        },
+    )
+    with pytest.raises(InvalidPolicyError, match=f"invalid policy versions in {path}") as caught:
+        load_policy_versions(path)
+    problems = caught.value.problems
+    expected = [
+        ("01-bad.toml", "not valid TOML"),
+        ("02-missing.toml", "effective_from is missing; write it with its offset, e.g."),
+        ("03-naive.toml", "effective_from=2026-11-01T00:00:00 has no offset"),
+        ("04-date.toml", "effective_from=datetime.date(2026, 11, 1) is a date without a time"),
+        ("05-naive.json", "effective_from=2026-11-01T00:00:00 has no offset"),
+        ("06-number.json", "effective_from=20261101 is a int"),
+        ("07-rate.toml", "group_rates.ecosystem: rate='1.5' is outside [0, 1]"),
+        ("09-same.json", "is the time of"),
+        ("10-tiers.toml", "missing [], extra ['mentor']"),
+        ("11-name.toml", "the name '08-first' is also"),
+        ("notes.txt", "is not a policy file"),
+    ]
+    assert len(problems) == len(expected), problems
+    for file, text in expected:
+        assert any(p.startswith(f"{path / file}") and text in p for p in problems), (file, problems)
+
+
+@pytest.mark.parametrize(
+    ("files_given", "match"),
+    [
+        ({}, "holds no policy file"),
+        (
+            {"v1.toml": version_toml("2026-11-01T00:00:00+08:00", extra='label = " x"')},
+            "label: label=' x' is not a normal id",
+        ),
+    ],
+)
+def test_an_empty_folder_or_a_bad_label_is_refused(tmp_path, files_given, match):
+    with pytest.raises(InvalidPolicyError, match=match):
+        load_policy_versions(folder(tmp_path, files_given))
+
+
+def test_a_file_is_not_a_folder(tmp_path):
+    path = folder(tmp_path, {"p.toml": version_toml("2026-11-01T00:00:00+08:00")})
+    with pytest.raises(InvalidPolicyError, match="is not a folder"):
+        load_policy_versions(path / "p.toml")
+
+
+# ----------------------------------------------------------------------------- properties
+
+ZONES = [UTC, CN, timezone(timedelta(hours=-5))]
+
+
+@st.composite
+def versioned_orders(draw: st.DrawFn) -> tuple[PolicyVersions, InviteTree, list[Order]]:
+    """1-4 versions over one ladder (seconds apart or months apart), a tree and orders paid
+    around, exactly at and between the switches, in any zone."""
+    tiers = draw(ladders())
+    count = draw(st.integers(1, 4))
+    gaps = draw(st.lists(st.integers(1, 90 * 86400), min_size=count, max_size=count))
+    starts = [V1_FROM + timedelta(seconds=sum(gaps[:i])) for i in range(count)]
+    chosen = [draw(policies(tiers=tiers, max_rules=2)) for _ in starts]
+    versions = PolicyVersions.of(*zip(starts, chosen, strict=True))
+    tree = draw(invite_trees(max_size=8, tiers=tiers))
+    batch = []
+    for i in range(draw(st.integers(1, 4))):
+        moment = draw(
+            st.sampled_from(starts)
+            | st.integers(0, sum(gaps)).map(lambda s: V1_FROM + timedelta(seconds=s))
+        ).astimezone(draw(st.sampled_from(ZONES)))
+        drawn = draw(orders(tree, order_id=f"o{i}", max_lines=2))
+        batch.append(Order.model_validate({**drawn.model_dump(), "paid_at": moment}))
+    return versions, tree, batch
+
+
+def outcome(run: Callable[[], Settlement]) -> Settlement | tuple[type, str]:
+    try:
+        return run()
+    except TuishouError as exc:
+        return type(exc), str(exc)
+
+
+@settings(max_examples=examples(150), deadline=None)
+@given(versioned_orders())
+def test_settling_under_versions_is_settling_under_the_policy_in_force(case):
+    versions, tree, batch = case
+    for order in batch:
+        assert order.paid_at is not None
+        version = versions.version_at(order.paid_at)
+        expected = outcome(lambda o=order, v=version: settle(v.policy, tree, o))
+        if isinstance(expected, Settlement):
+            expected = dataclasses.replace(
+                expected, version=version.name, version_from=version.effective_from
+            )
+        assert outcome(lambda o=order: settle(versions, tree, o)) == expected
+        assert version.effective_from <= order.paid_at
+        later = [v for v in versions.versions if v.effective_from > version.effective_from]
+        assert all(order.paid_at < v.effective_from for v in later)
+
+
+@settings(max_examples=examples(50), deadline=None)
+@given(versioned_orders())
+def test_settling_under_versions_is_deterministic_and_order_independent(case):
+    versions, tree, batch = case
+    once = outcome(lambda: settle_many(versions, tree, batch))
+    assert outcome(lambda: settle_many(versions, tree, batch)) == once
+    if isinstance(once, list):
+        backwards = settle_many(versions, tree, batch[::-1])
+        assert backwards[::-1] == once
+        assert [s.explain() for s in once] == [settle(versions, tree, o).explain() for o in batch]
+
+
+def test_the_docs_example_runs():
+    text = (Path(__file__).resolve().parents[1] / "docs" / "concepts.md").read_text("utf-8")
+    section = text.split("## Policy versions")[1].split("\n## ")[0]
+    code = section.split("```python\n")[1].split("```")[0]
+    exec(compile(code, "docs/concepts.md (Policy versions)", "exec"), {})

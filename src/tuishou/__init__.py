@@ -43,6 +43,7 @@ from tuishou.errors import (
 )
 from tuishou.ids import check_id
 from tuishou.io.policy_file import load_policy
+from tuishou.io.policy_versions_file import load_policy_or_versions, load_policy_versions
 from tuishou.ledger.bulk import BatchPosting
 from tuishou.ledger.ledger import Ledger
 from tuishou.ledger.models import Balance, Entry, LedgerPolicy, RefundResult
@@ -141,6 +142,8 @@ __all__ = [
     "compare",
     "evaluate_tiers",
     "load_policy",
+    "load_policy_or_versions",
+    "load_policy_versions",
     "member_totals",
     "migrate_team",
     "order_columns",

@@ -7,7 +7,14 @@
   members, orders, rosters and mappings turned into the library's objects;
 - :mod:`~tuishou.io.output`: atomic writes; :mod:`~tuishou.io.jsontext`: JSON that refuses
   a repeated key, NaN, a number too long, a lone surrogate;
-  :mod:`~tuishou.io.policy_file`: ``load_policy``.
+  :mod:`~tuishou.io.policy_file`: ``load_policy``;
+  :mod:`~tuishou.io.policy_versions_file`: ``load_policy_versions`` (a folder, one version per
+  file) and ``load_policy_or_versions`` (a file or a folder, as ``--policy`` takes it).
 
-Tables need the ``cli`` extra (pyarrow); ``load_policy`` needs nothing more than the core.
+Tables need the ``cli`` extra (pyarrow); the policy loaders need nothing more than the core.
 """
+
+from tuishou.io.policy_file import load_policy
+from tuishou.io.policy_versions_file import load_policy_or_versions, load_policy_versions
+
+__all__ = ["load_policy", "load_policy_or_versions", "load_policy_versions"]

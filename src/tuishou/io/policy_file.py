@@ -1,5 +1,8 @@
 """Policy files: a ``Policy`` read from TOML or JSON (rates written as strings).
 
+``read_policy_data`` reads a file's content without validating it (the policy versions
+loader, ``tuishou.io.policy_versions_file``, takes its own keys out first).
+
 Every text file tuishou reads is UTF-8, with or without a BOM, and a key named twice is
 refused (TOML forbids it; in JSON it would silently keep the last value).
 """
@@ -11,12 +14,13 @@ import sys
 import tomllib
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Any
 
 from tuishou.errors import InvalidPolicyError
 from tuishou.io import jsontext
 from tuishou.rules import Policy
 
-__all__ = ["load_policy"]
+__all__ = ["load_policy", "read_policy_data"]
 
 
 def load_policy(path: str | Path | Traversable) -> Policy:
@@ -29,6 +33,19 @@ def load_policy(path: str | Path | Traversable) -> Policy:
     >>> import importlib.resources
     >>> load_policy(importlib.resources.files("tuishou") / "data" / "youpin.toml").name
     'youpin-tuishou'
+    """
+    return Policy.model_validate(read_policy_data(path))
+
+
+def read_policy_data(path: str | Path | Traversable) -> Any:
+    """The content of a ``.toml`` or ``.json`` policy file, not yet validated.
+
+    Raises ``InvalidPolicyError`` naming the file for another suffix, text that is not UTF-8,
+    and invalid TOML or JSON (a repeated key included); ``OSError`` when it cannot be read.
+
+    >>> import importlib.resources
+    >>> read_policy_data(importlib.resources.files("tuishou") / "data" / "youpin.toml")["tiers"]
+    ['member', 'pusher', 'mentor', 'senior_advisor']
     """
     path = Path(str(path))
     suffix = path.suffix.lower()
@@ -45,14 +62,14 @@ def load_policy(path: str | Path | Traversable) -> Policy:
             data = jsontext.loads(text)
         except ValueError as exc:  # json.JSONDecodeError, jsontext.RefusedJsonError
             raise InvalidPolicyError(f"{path}: invalid JSON: {exc}") from None
-        return Policy.model_validate(data)
+        return data
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InvalidPolicyError(f"{path}: not valid TOML: {exc}") from None
     except ValueError:  # tomllib lets int() say a number is too long, in Python's words
         raise InvalidPolicyError(f"{path}: not valid TOML: {_long_number(text)}") from None
-    return Policy.model_validate(data)
+    return data
 
 
 def _long_number(text: str) -> str:
