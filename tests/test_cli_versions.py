@@ -3,6 +3,7 @@ order files (issue 13)."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
@@ -244,3 +245,21 @@ def test_utc_paid_at_equals_the_same_instant_in_beijing_time(tmp_path, capsys):
     )
     assert code == 0, err
     assert read_payouts(out) == expected()
+
+
+def test_the_example_in_docs_cli_md_runs_as_shown(tmp_path, capsys, monkeypatch):
+    text = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    block = next(b for b in text.split("```text\n")[1:] if "Orders by policy version" in b).split(
+        "```"
+    )[0]
+    orders = block.split("$ cat orders.csv\n")[1].split("$ ")[0]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "80")
+    shutil.copytree(FOLDER, tmp_path / "policies")
+    write_rows(tmp_path / "members.csv", MEMBERS, MEMBER_COLUMNS)
+    (tmp_path / "orders.csv").write_text(orders, encoding="utf-8")
+    command = block.split("$ tuishou ")[1].splitlines()[0].split()
+    code, _, err = run(capsys, *command)
+    assert code == 0, err
+    shown = block.split("...\n")[1]
+    assert err.endswith(shown)

@@ -200,12 +200,12 @@ def _latest(policy: Policy | PolicyVersions) -> Policy:
 
 
 def _versions_used(versions: PolicyVersions, result: BatchResult) -> str:
-    """Orders settled under each version, e.g. "versions: v1 3 order(s), v2 5 order(s)"."""
+    """Orders settled under each version, a line each."""
     version = result.orders.version
     size = len(versions.versions)
     counts = np.bincount(version, minlength=size) if version is not None else np.zeros(size)
-    return "versions: " + ", ".join(
-        f"{v.describe()}: {int(count):,} order(s)"
+    return "Orders by policy version:\n" + "\n".join(
+        f"  {v.describe()}: {int(count):,} order(s)"
         for v, count in zip(versions.versions, counts, strict=True)
     )
 
