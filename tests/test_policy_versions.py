@@ -25,6 +25,7 @@ from tuishou import (
     PolicyVersions,
     Settlement,
     TuishouError,
+    UnknownGroupError,
     load_policy,
     load_policy_or_versions,
     load_policy_versions,
@@ -278,6 +279,22 @@ def test_a_single_version_settles_orders_without_paid_at():
     assert [r.version for r in settle_many(single, tree(), [ecosystem_order(None)])] == ["only"]
 
 
+def test_a_group_a_version_lacks_is_refused_naming_the_version():
+    v2 = replace(youpin(), group_rates={"xiaomi": "0.05"})
+    versions = PolicyVersions(
+        versions=[
+            PolicyVersion(effective_from=V1_FROM, policy=youpin(), label="v1"),
+            PolicyVersion(effective_from=V2_FROM, policy=v2, label="v2"),
+        ]
+    )
+    assert settle(versions, tree(), ecosystem_order(V1_FROM)).version == "v1"
+    with pytest.raises(
+        UnknownGroupError,
+        match=r"group='ecosystem' .* \(under policy version v2, in force from 2026-12-01 00:00",
+    ):
+        settle(versions, tree(), ecosystem_order(V2_FROM))
+
+
 def test_settle_refuses_other_policy_types():
     with pytest.raises(ArgumentTypeError, match="expected Policy or PolicyVersions"):
         settle_many([youpin()], tree(), [ecosystem_order(None)])  # type: ignore[arg-type]
@@ -402,6 +419,11 @@ def test_an_empty_folder_or_a_bad_label_is_refused(tmp_path, files_given, match)
         load_policy_versions(folder(tmp_path, files_given))
 
 
+def test_load_policy_points_a_version_file_to_its_folder():
+    with pytest.raises(InvalidPolicyError, match="one version of a policy versions folder"):
+        load_policy(files("tuishou") / "data" / "versions" / "v1.toml")
+
+
 def test_a_file_is_not_a_folder(tmp_path):
     path = folder(tmp_path, {"p.toml": version_toml("2026-11-01T00:00:00+08:00")})
     with pytest.raises(InvalidPolicyError, match="is not a folder"):
@@ -436,10 +458,12 @@ def versioned_orders(draw: st.DrawFn) -> tuple[PolicyVersions, InviteTree, list[
 
 
 def outcome(run: Callable[[], Settlement]) -> Settlement | tuple[type, str]:
+    """The result, or the error's type and the start of its message (without the version a
+    settlement under versions adds)."""
     try:
         return run()
     except TuishouError as exc:
-        return type(exc), str(exc)
+        return type(exc), str(exc).split(" (under policy version ")[0]
 
 
 @settings(max_examples=examples(150), deadline=None)

@@ -1,9 +1,10 @@
 """tuishou (推手): exact, explainable commissions over a referral (invite) tree.
 
 The library a membership social e-commerce platform (会员制社交电商) settles orders with:
-the invite tree (``InviteTree``), commission policies (``Policy``), per-order settlement
-(``settle``) and tier ladders (``TierLadder``, ``evaluate_tiers``). Money is int fen,
-rates are exact decimals, and every fen of a settlement has a reason (``explain()``).
+the invite tree (``InviteTree``), commission policies (``Policy``) and their versions by
+date (``PolicyVersions``), per-order settlement (``settle``) and tier ladders (``TierLadder``,
+``evaluate_tiers``). Money is int fen, rates are exact decimals, and every fen of a
+settlement has a reason (``explain()``).
 
 Many orders at once: ``settle_batch`` and ``member_totals`` (the batch engine), and
 ``compare`` for what-if studies; these three are imported on first use, so ``import tuishou``

@@ -28,13 +28,22 @@ def load_policy(path: str | Path | Traversable) -> Policy:
 
     The file is UTF-8, with or without a BOM (as for every text file tuishou reads). A key
     named twice is refused in both formats (TOML forbids it; in JSON it would silently keep
-    the last value).
+    the last value). A file with an ``effective_from`` is one version of a policy versions
+    folder: refused, pointing to ``load_policy_versions``.
 
     >>> import importlib.resources
     >>> load_policy(importlib.resources.files("tuishou") / "data" / "youpin.toml").name
     'youpin-tuishou'
     """
-    return Policy.model_validate(read_policy_data(path))
+    data = read_policy_data(path)
+    if isinstance(data, dict) and "effective_from" in data:
+        folder = Path(str(path)).parent
+        raise InvalidPolicyError(
+            f"{path}: has an effective_from, so it is one version of a policy versions folder; "
+            f"load the folder {str(folder)!r} with load_policy_versions (on the command line: "
+            "--policy FOLDER), or remove effective_from (and label) to use it as one policy"
+        )
+    return Policy.model_validate(data)
 
 
 def read_policy_data(path: str | Path | Traversable) -> Any:

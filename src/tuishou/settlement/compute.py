@@ -92,18 +92,23 @@ def settle(policy: Policy | PolicyVersions, tree: InviteTree, order: Order) -> S
 
 
 def _settle_version(version: PolicyVersion, tree: InviteTree, order: Order) -> Settlement:
+    """``settle`` under one version; a group or tier the version lacks names the version
+    (another version may have it, so the policy's name alone would mislead)."""
     policy = version.policy
-    seller, attribution = _seller(policy, tree, order)
-    chain = _chain(policy, tree, seller) if seller is not None else ()
-    return settle_chain(
-        policy,
-        order,
-        seller,
-        attribution,
-        chain,
-        version=version.name,
-        version_from=version.effective_from,
-    )
+    try:
+        seller, attribution = _seller(policy, tree, order)
+        chain = _chain(policy, tree, seller) if seller is not None else ()
+        return settle_chain(
+            policy,
+            order,
+            seller,
+            attribution,
+            chain,
+            version=version.name,
+            version_from=version.effective_from,
+        )
+    except (UnknownGroupError, UnknownTierError) as exc:
+        raise type(exc)(f"{exc} (under policy {version.describe()})") from None
 
 
 def resettle(previous: Settlement, order: Order) -> Settlement:
