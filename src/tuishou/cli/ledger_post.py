@@ -18,8 +18,8 @@ from typing import Any
 import click
 from rich.console import Console
 
-from tuishou.cli.app import members_option, orders_option
-from tuishou.cli.files import FileArg, format_option, timezone_option
+from tuishou.cli.app import members_option, orders_option, policy_option
+from tuishou.cli.files import format_option, timezone_option
 from tuishou.cli.ledger import at_option, ledger_argument, ledger_group, moment, sqlite_path
 from tuishou.errors import (
     InvalidFileError,
@@ -29,8 +29,12 @@ from tuishou.errors import (
     UnknownMemberError,
 )
 from tuishou.io.files import DataFile
-from tuishou.io.inputs import OrderLines, load_data, read_policy
+from tuishou.io.inputs import OrderLines, load_data, read_policy_or_versions
 from tuishou.ledger import Ledger, LedgerPolicy
+from tuishou.orders import Order, OrderLine
+from tuishou.policy_versions import PolicyVersions
+from tuishou.rules import Policy
+from tuishou.tree import InviteTree
 
 __all__ = ["post_command"]
 
@@ -55,14 +59,7 @@ def _settings(path: Path | None) -> LedgerPolicy | None:
 
 @ledger_group.command("post")
 @ledger_argument
-@click.option(
-    "--policy",
-    "policy_path",
-    type=FileArg(output=False, data=False),
-    required=True,
-    metavar="FILE",
-    help="Commission policy (.toml or .json).",
-)
+@policy_option(versions=True)
 @members_option
 @orders_option
 @at_option("the orders are posted; their freeze starts then")
@@ -89,29 +86,97 @@ def post_command(
     """Settle every order of the orders file and post it to LEDGER (created if missing).
 
     Both files are checked whole first: every problem by file, line and value, and nothing
-    posted. Orders already posted identically are skipped, so a run can be repeated.
+    posted. Orders already posted identically are skipped, so a run can be repeated. With a
+    folder of policy versions, or a paid_at column, each order is settled under the version
+    in force at its paid_at and posted with it (its freeze starts then), one by one.
     """
     when = moment(at, zone)
-    policy = read_policy(policy_path)
+    policy = read_policy_or_versions(policy_path)
     ledger_policy = _settings(settings)
     tree, lines = load_data([policy], members, orders, zone=zone)
     path = sqlite_path(ledger)
     created = path is not None and not path.exists()
     console = Console(stderr=True)
     try:
-        with Ledger.open(ledger, policy=ledger_policy) as book, _bar(console, progress) as bar:
-            done = _post_lines(book, policy, tree, lines, when, bar)
+        with _bar(console, progress) as bar:
+            if isinstance(policy, Policy) and "paid_at" not in lines.table.columns:
+                with Ledger.open(ledger, policy=ledger_policy) as book:
+                    done = _post_lines(book, policy, tree, lines, when, bar)
+                said = (
+                    f"{done.payout_rows} payout row(s), {done.entries_added} entries; "
+                    f"{done.orders_skipped} already posted"
+                )
+            else:
+                orders_posted, entries = _post_orders(
+                    ledger, ledger_policy, policy, tree, lines, when, bar
+                )
+                said = f"{entries} entries (each order with its paid_at; any posted before skipped)"
+                done = None
     except BaseException:
         if created and path is not None:
             for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
                 leftover.unlink(missing_ok=True)
         raise
-    click.echo(
-        f"posted {done.orders_posted} order(s) to {ledger} at {when.isoformat()}: "
-        f"{done.payout_rows} payout row(s), {done.entries_added} entries; "
-        f"{done.orders_skipped} already posted"
-    )
+    count = done.orders_posted if done is not None else orders_posted
+    click.echo(f"posted {count} order(s) to {ledger} at {when.isoformat()}: {said}")
     return 0
+
+
+def _post_orders(
+    target: str,
+    ledger_policy: LedgerPolicy | None,
+    policy: Policy | PolicyVersions,
+    tree: InviteTree,
+    lines: OrderLines,
+    when: datetime,
+    bar: Callable[[int, int], None] | None,
+) -> tuple[int, int]:
+    """Settle each order (under the version in force at its paid_at) and ``Ledger.post`` it
+    with its paid_at, as the library does one order at a time (``post_batch`` records neither
+    paid_at nor a version). Every order is settled before anything is written; then each is
+    its own transaction, so a refusal (an order posted before with another settlement) leaves
+    the orders before it posted: fixed and run again, they are skipped. Returns (orders,
+    entries added)."""
+    from tuishou.settlement import settle
+
+    settled = [(order, settle(policy, tree, order)) for order in _orders(lines)]
+    entries = 0
+    with Ledger.open(target, policy=ledger_policy) as book:
+        for done, (order, settlement) in enumerate(settled, 1):
+            entries += len(book.post(order, settlement, at=when))
+            if bar is not None and (done % 1000 == 0 or done == len(settled)):
+                bar(done, len(settled))
+    return len(settled), entries
+
+
+def _orders(lines: OrderLines) -> list[Order]:
+    """The orders of checked lines, in order of first appearance (one pass over the rows)."""
+    rows: dict[str, list[int]] = {}
+    for row, order_id in enumerate(lines.table.text("order_id")):
+        rows.setdefault(order_id, []).append(row)
+    text = lines.table.text
+    buyers, sharers, paid, skus, groups = (
+        text(name) for name in ("buyer_id", "sharer_id", "paid_at", "sku", "group")
+    )
+    amounts, quantities = lines.columns["amount"], lines.columns["quantity"]
+    return [
+        Order(
+            order_id=order_id,
+            buyer_id=buyers[found[0]],
+            sharer_id=sharers[found[0]],
+            paid_at=paid[found[0]],
+            lines=[
+                OrderLine(
+                    sku=skus[row],
+                    group=groups[row],
+                    amount=int(amounts[row]),
+                    quantity=int(quantities[row]),
+                )
+                for row in found
+            ],
+        )
+        for order_id, found in rows.items()
+    ]
 
 
 def _post_lines(
