@@ -82,9 +82,14 @@ def test_each_order_is_posted_under_its_version(tmp_path, capsys, target):
 
 def test_a_policy_file_with_paid_at_posts_each_order_with_it(tmp_path, capsys):
     paths = scenario(tmp_path)
-    code, _, _ = post(capsys, tmp_path / "ledger.db", paths, PAID, policy=paths["policy"])
-    assert code == 0
-    assert _entries(tmp_path / "ledger.db") == _entries(library(PAID, paths["policy"]))
+    ledger = tmp_path / "ledger.db"
+    assert post(capsys, ledger, paths, PAID, policy=paths["policy"])[0] == 0
+    # the freeze (7 days) starts at paid_at (by Dec 1 09:30), not at posting (Dec 2)
+    assert run(capsys, "ledger", "release", str(ledger), "--as-of", "2026-12-08T12:00")[0] == 0
+    expected = library(PAID, paths["policy"])
+    expected.release(_aware("2026-12-08T12:00:00"))
+    assert _entries(ledger) == _entries(expected)
+    assert {e[5] for e in _entries(ledger) if e[2] == "release"} == {"o-1", "o-2", "o-3"}
 
 
 def test_orders_without_paid_at_are_refused_and_no_ledger_is_made(tmp_path, capsys):
