@@ -15,9 +15,13 @@ as deep. Run ``HYPOTHESIS_PROFILE=thorough`` for ten times the examples (see con
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, note, settings
@@ -28,6 +32,7 @@ from tuishou.analysis import compare
 from tuishou.engine import member_totals, settle_batch
 from tuishou.money import MAX_ORDER_FEN
 from tuishou.orders import order_columns
+from tuishou.policy_versions import PolicyVersion, PolicyVersions
 from tuishou.rules import replace
 from tuishou.testing import check_settlement, invite_trees, order_batches, policies
 
@@ -201,7 +206,9 @@ def test_dask_and_the_command_line_agree_with_settle(tmp_path_factory, mode, sco
     )
 
 
-def dask_rows(policy: Policy, tree: InviteTree, order_list: list[Order]) -> tuple[Rows, Rows]:
+def dask_rows(
+    policy: Policy | PolicyVersions, tree: InviteTree, order_list: list[Order]
+) -> tuple[Rows, Rows]:
     """``settle_dask`` over two partitions (the first half of the orders, the rest)."""
     lines = pd.DataFrame(order_columns(order_list))
     half = sum(len(order.lines) for order in order_list[: len(order_list) // 2])
@@ -217,21 +224,37 @@ def dask_rows(policy: Policy, tree: InviteTree, order_list: list[Order]) -> tupl
 
 
 def command_line_rows(
-    folder: Path, suffix: str, policy: Policy, tree: InviteTree, order_list: list[Order]
+    folder: Path,
+    suffix: str,
+    policy: Policy | Path,
+    tree: InviteTree,
+    order_list: list[Order],
+    *,
+    paid_at: bool = False,
 ) -> Rows:
-    """``tuishou settle`` on files in ``folder``; the payout rows it writes."""
-    policy_file = folder / "policy.json"
-    policy_file.write_text(policy.model_dump_json(), encoding="utf-8")
+    """``tuishou settle`` on files in ``folder``; the payout rows it writes. ``policy`` is a
+    Policy (written to a file) or a folder of policy versions; with ``paid_at``, the column
+    is written as ISO text in Beijing time without its offset (read in --timezone)."""
+    if isinstance(policy, Path):
+        policy_file = policy
+    else:
+        policy_file = folder / "policy.json"
+        policy_file.write_text(policy.model_dump_json(), encoding="utf-8")
     members = write_rows(
         folder / f"members{suffix}",
         [{c: r[c] for c in MEMBER_COLUMNS} for r in tree.to_records()],
         MEMBER_COLUMNS,
     )
     columns = order_columns(order_list)
+    if paid_at:  # local text, read in --timezone's zone
+        columns["paid_at"] = [
+            t.astimezone(BEIJING).replace(tzinfo=None).isoformat() for t in columns["paid_at"]
+        ]
+    names = (*ORDER_COLUMNS, "paid_at") if isinstance(policy, Path) else ORDER_COLUMNS
     orders = write_rows(
         folder / f"orders{suffix}",
         [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)],
-        ORDER_COLUMNS,
+        names,
     )
     out = folder / f"payouts{suffix}"
     result = click_testing.CliRunner().invoke(
@@ -250,3 +273,94 @@ def command_line_rows(
     )
     assert result.exit_code == 0, (result.output, result.exception)
     return read_payouts(out)
+
+
+# ------------------------------------------------------------------ policy versions
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+FIRST = datetime(2026, 11, 1, tzinfo=BEIJING)
+SWITCH = datetime(2026, 12, 1, tzinfo=BEIJING)
+# Paid times on both sides of the switch: the first instant, just before, at, after; in
+# several zones (the version is chosen on the UTC instant).
+PAID = (
+    FIRST,
+    SWITCH - timedelta(microseconds=1),
+    SWITCH.astimezone(UTC),
+    SWITCH,
+    SWITCH + timedelta(days=3),
+)
+
+
+class VersionCase(NamedTuple):
+    """Two versions of a policy (same tiers, any other change) and orders paid around the
+    switch between them."""
+
+    versions: PolicyVersions
+    tree: InviteTree
+    orders: list[Order]
+
+
+@st.composite
+def version_cases(draw: st.DrawFn, *, max_orders: int) -> VersionCase:
+    case = draw(cases(max_orders=max_orders))
+    later = draw(policies(tiers=list(case.policy.tiers)))
+    versions = PolicyVersions(
+        versions=(
+            PolicyVersion(effective_from=FIRST, policy=case.policy, label="v1"),
+            PolicyVersion(effective_from=SWITCH, policy=later, label="v2"),
+        )
+    )
+    paid = [draw(st.sampled_from(PAID)) for _ in case.orders]
+    orders = [o.model_copy(update={"paid_at": t}) for o, t in zip(case.orders, paid, strict=True)]
+    return VersionCase(versions, case.tree, orders)
+
+
+def settled_versions(versions: PolicyVersions, tree: InviteTree, orders: list[Order]) -> Any:
+    """``settle`` under the versions, order by order; per-order rows name the version."""
+    settlements = [settle(versions, tree, order) for order in orders]
+    for order, result in zip(orders, settlements, strict=True):
+        assert order.paid_at is not None
+        version = versions.version_at(order.paid_at)
+        assert result.version == version.name
+        # check_settlement takes a Policy: the version's, on the result without its name.
+        plain = dataclasses.replace(result, version=None, version_from=None)
+        check_settlement(version.policy, tree, order, plain)
+    payouts, per_order = rows_of(orders, settlements)
+    names = [result.version for result in settlements]
+    return payouts, [(*row, name) for row, name in zip(per_order, names, strict=True)]
+
+
+@settings(SLOW, max_examples=examples(100))
+@given(version_cases(max_orders=8))
+def test_every_path_agrees_with_settle_under_policy_versions(case):
+    payouts, per_order = settled_versions(*case)
+    columns = order_columns(case.orders)
+    for form in (columns, pd.DataFrame(columns)):
+        batch = settle_batch(case.versions, case.tree, form)
+        assert batch.payouts.rows() == payouts
+        assert batch.orders.rows() == per_order
+        assert dict(member_totals(case.versions, case.tree, form).rows()) == per_member(payouts)
+    assert_compare_agrees(
+        compare({"versions": case.versions}, case.tree, case.orders),
+        {"versions": (payouts, [row[:5] for row in per_order])},
+    )
+
+
+@settings(SLOW, max_examples=examples(10))
+@given(case=version_cases(max_orders=12), suffix=st.sampled_from([".csv", ".jsonl", ".parquet"]))
+def test_dask_and_the_command_line_agree_with_settle_under_policy_versions(
+    tmp_path_factory, case, suffix
+):
+    payouts, per_order = settled_versions(*case)
+    assert dask_rows(case.versions, case.tree, case.orders) == (payouts, per_order)
+    folder = tmp_path_factory.mktemp("cli")
+    versions_folder = folder / "versions"
+    versions_folder.mkdir()
+    for version in case.versions.versions:
+        data = json.loads(version.policy.model_dump_json())
+        data["effective_from"] = version.effective_from.isoformat()
+        (versions_folder / f"{version.name}.json").write_text(json.dumps(data), encoding="utf-8")
+    rows = command_line_rows(
+        folder, suffix, versions_folder, case.tree, case.orders, paid_at=suffix != ".parquet"
+    )
+    assert rows == payouts

@@ -425,10 +425,10 @@ DAMAGE = {  # what was done to the file with sqlite3: (SQL, the call that reads 
         r"table tuishou_payouts, row order_id='o1', member_id='\w', rule='\w+', kind='\w+', "
         r"amount='abc'",
     ),
-    "request time": (  # read when the id comes again
-        "UPDATE tuishou_requests SET at = 'later'",
+    "withdrawal time": (  # read when the id comes again
+        "UPDATE tuishou_withdrawals SET requested_at = 'later'",
         lambda led: led.withdraw("C", 100, at=day(1), withdrawal_id="w1"),
-        r"table tuishou_requests, row request_id='w1', at='later'",
+        r"table tuishou_withdrawals, a row, requested_at='later'",
     ),
     "clock time": (
         "UPDATE tuishou_clock SET at = 'later'",

@@ -102,6 +102,8 @@ def check_exactly_once(ledger: Ledger, entries: list, reports: list[dict]) -> No
     withdrawals = Counter(w for report in reports for w in report["withdrew"])
     orders = {row[0] for row in table_rows(ledger, "tuishou_orders")}
     requests = {row["request_id"]: (row["kind"], row["at"]) for row in decoded(ledger, "requests")}
+    recorded = {w.withdrawal_id: w for w in ledger.withdrawals()}  # one-step: state paid
+    requests |= {w: ("withdrawal", made.requested_at) for w, made in recorded.items()}
     # each order, refund id and withdrawal id was carried out by exactly one worker
     assert posted == Counter(orders)
     assert refunded == Counter(r for r, (kind, _) in requests.items() if kind == "refund")
@@ -129,10 +131,10 @@ def check_exactly_once(ledger: Ledger, entries: list, reports: list[dict]) -> No
     for request_id, made in by_request.items():
         assert {e.at for e in made} == {requests[request_id][1]}
         assert len({e.order_id for e in made}) == 1
-    policy = ledger.policy
     for withdrawal_id, amount in withdrew.items():
         made = by_request[withdrawal_id]
-        fee = policy.fee(amount)
+        fee = recorded[withdrawal_id].fee  # fixed at request (the fee period's cumulative rule)
+        assert (recorded[withdrawal_id].amount, recorded[withdrawal_id].state) == (amount, "paid")
         assert sorted((e.bucket, e.reason, e.amount) for e in made) == sorted(
             [("available", "withdrawal", -amount), ("withdrawn", "withdrawal", amount - fee)]
             + ([("fees", "fee", fee)] if fee else [])

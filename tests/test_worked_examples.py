@@ -419,7 +419,8 @@ def test_example_g(rounding, small, large):
     """docs/domain.md §15, Example G: 270 withdrawals of 37 fen against one of 9,990 at 0.6%."""
     fees = LedgerPolicy(withdrawal_fee_rate="0.006", fee_rounding=rounding)
     assert (fees.fee(37), fees.fee(9990)) == (small, large)
-    assert sum(fees.fee(37) for _ in range(270)) == 270 * small  # 9,990 fen in all
+    # 270 in one month pay the rate on the cumulative amount: together what one of 9,990 pays
+    assert sum(fees.fee(37, before=37 * n) for n in range(270)) == large
 
 
 def test_example_g_default_is_up():

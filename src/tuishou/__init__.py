@@ -48,6 +48,7 @@ from tuishou.io.policy_versions_file import load_policy_or_versions, load_policy
 from tuishou.ledger.bulk import BatchPosting
 from tuishou.ledger.ledger import Ledger
 from tuishou.ledger.models import Balance, Entry, LedgerPolicy, RefundResult
+from tuishou.ledger.withdrawal_models import Withdrawal
 from tuishou.members.records import Origin
 from tuishou.migration.report import MigratedMember, MigrationReport
 from tuishou.migration.team import MigrationPolicy, RosterEntry, TierMapping, migrate_team
@@ -138,6 +139,7 @@ __all__ = [
     "UnknownMemberError",
     "UnknownOrderError",
     "UnknownTierError",
+    "Withdrawal",
     "apply_tier_changes",
     "check_id",
     "compare",

@@ -8,7 +8,8 @@
 Orders arrive as these models or as columns (:mod:`tuishou.engine.columns`, files); both follow one
 contract, written here once: the fields are ``LINE_COLUMNS`` and nothing else, ids follow
 :mod:`tuishou.ids`, amounts are int fen (never bool or float) and an order (the sum of its
-lines) is at most ``MAX_ORDER_FEN``.
+lines) is at most ``MAX_ORDER_FEN``. ``paid_at`` (optional) is an aware time, the same on
+every line of an order: it picks the policy version the order is settled with.
 """
 
 from __future__ import annotations
@@ -32,7 +33,16 @@ __all__ = [
     "order_columns",
 ]
 
-LINE_COLUMNS = ("order_id", "buyer_id", "sharer_id", "sku", "group", "amount", "quantity")
+LINE_COLUMNS = (
+    "order_id",
+    "buyer_id",
+    "sharer_id",
+    "sku",
+    "group",
+    "amount",
+    "quantity",
+    "paid_at",
+)
 REQUIRED_COLUMNS = ("order_id", "sku", "group", "amount")
 OPTIONAL_COLUMNS = tuple(name for name in LINE_COLUMNS if name not in REQUIRED_COLUMNS)
 ID_COLUMNS = ("order_id", "buyer_id", "sharer_id", "sku", "group")
@@ -143,6 +153,7 @@ def order_columns(orders: Iterable[Order]) -> dict[str, list[Any]]:
                 line.group,
                 line.amount,
                 line.quantity,
+                order.paid_at,
             )
             for name, value in zip(LINE_COLUMNS, row, strict=True):
                 table[name].append(value)

@@ -26,6 +26,7 @@ from tuishou.errors import ArgumentTypeError, InvalidArgumentError
 from tuishou.members.arrays import TreeArrays
 from tuishou.money import yuan
 from tuishou.orders import Order, order_columns
+from tuishou.policy_versions import PolicyVersions
 from tuishou.rules import Policy, replace
 from tuishou.tree import InviteTree
 
@@ -79,8 +80,13 @@ class Comparison:
         return html_report(self)
 
 
-def compare(policies: Mapping[str, Policy], tree: InviteTree, orders: Any) -> Comparison:
+def compare(
+    policies: Mapping[str, Policy | PolicyVersions], tree: InviteTree, orders: Any
+) -> Comparison:
     """Settle ``orders`` under each policy of ``policies`` (label → Policy) and compare.
+
+    A side may be ``PolicyVersions``: each order is then settled under the version in force
+    at its ``paid_at`` (the orders need ``paid_at`` when it has two versions or more).
 
     ``orders`` is what ``settle_batch`` reads (a dict of columns, a pandas DataFrame or a
     pyarrow Table, one row per line) or a list of ``Order``.
@@ -102,7 +108,7 @@ def compare(policies: Mapping[str, Policy], tree: InviteTree, orders: Any) -> Co
     pd = _pandas()
     lines = read_lines(_columns(orders))
     arrays = tree.arrays()
-    tiers = _tier_order(arrays, policies[labels[0]])
+    tiers = _tier_order(arrays, _latest(policies[labels[0]]))
     gmv = exact_sum(lines.amount)
     outcomes = {label: _Outcome.of(policies[label], tree, lines, arrays) for label in labels}
     return Comparison(
@@ -150,7 +156,11 @@ class _Outcome:
 
     @classmethod
     def of(
-        cls, policy: Policy, tree: InviteTree, lines: LineColumns, arrays: TreeArrays
+        cls,
+        policy: Policy | PolicyVersions,
+        tree: InviteTree,
+        lines: LineColumns,
+        arrays: TreeArrays,
     ) -> _Outcome:
         result = settle_batch(policy, tree, lines)
         payouts = result.payouts
@@ -163,7 +173,14 @@ class _Outcome:
         )
 
 
-def _check_arguments(policies: Mapping[str, Policy], tree: InviteTree) -> tuple[str, ...]:
+def _latest(policy: Policy | PolicyVersions) -> Policy:
+    """The policy whose tiers order the tables: the latest version's (all list the same)."""
+    return policy.versions[-1].policy if isinstance(policy, PolicyVersions) else policy
+
+
+def _check_arguments(
+    policies: Mapping[str, Policy | PolicyVersions], tree: InviteTree
+) -> tuple[str, ...]:
     if not isinstance(policies, Mapping):
         raise ArgumentTypeError(
             "compare(policies, tree, orders): policies maps a label to a Policy, e.g. "
@@ -176,9 +193,10 @@ def _check_arguments(policies: Mapping[str, Policy], tree: InviteTree) -> tuple[
     for label, policy in policies.items():
         if not isinstance(label, str) or not label:
             raise ArgumentTypeError(f"compare(): label {label!r} must be a non-empty str")
-        if not isinstance(policy, Policy):
+        if not isinstance(policy, Policy | PolicyVersions):
             raise ArgumentTypeError(
-                f"compare(): policies[{label!r}] is a {type(policy).__name__}, not a Policy"
+                f"compare(): policies[{label!r}] is a {type(policy).__name__}, not a Policy "
+                "(or PolicyVersions)"
             )
         if label in MEMBER_COLUMNS or label.startswith("delta_"):
             raise InvalidArgumentError(

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import numpy as np
 from rich.console import Console
 
 from tuishou.cli.files import AsciiInt, FileArg, FileCommand, format_option, timezone_option
@@ -44,8 +45,9 @@ from tuishou.errors import (
     UnknownMemberError,
 )
 from tuishou.io.files import DataFile
-from tuishou.io.inputs import OrderLines, load_data, read_policy
+from tuishou.io.inputs import OrderLines, load_data, read_policy_or_versions
 from tuishou.io.output import replacing, write_table
+from tuishou.policy_versions import PolicyVersions
 from tuishou.rules import Policy
 from tuishou.tree import InviteTree
 
@@ -53,14 +55,16 @@ __all__ = ["app", "members_option", "orders_option", "out_option", "policy_label
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _EXISTING = FileArg(output=False, data=False)  # a policy
+_POLICY = FileArg(output=False, data=False, folder=True)  # a policy, or a versions folder
 _NEW = FileArg(output=True, data=False)  # an HTML page, a report
 _DATA_IN = FileArg(output=False, data=True)  # by extension, or "-" with --format
 _DATA_OUT = FileArg(output=True, data=True)
 
 
-def policy_option(*, multiple: bool = False) -> Callable[[_F], _F]:
+def policy_option(*, multiple: bool = False, versions: bool = False) -> Callable[[_F], _F]:
     """``--policy FILE``: a policy in TOML or JSON; with ``multiple``, given once per policy
-    (the parameter is then a tuple of paths, e.g. for comparing policies).
+    (the parameter is then a tuple of paths, e.g. for comparing policies); with
+    ``versions``, a folder of policy versions may be given instead of a file.
 
     >>> @click.command()
     ... @policy_option(multiple=True)
@@ -71,11 +75,17 @@ def policy_option(*, multiple: bool = False) -> Callable[[_F], _F]:
     return click.option(
         "--policy",
         "policy_path",
-        type=_EXISTING,
+        type=_POLICY if versions else _EXISTING,
         required=True,
         multiple=multiple,
-        metavar="FILE",
+        metavar="FILE|FOLDER" if versions else "FILE",
         help="Commission policy (.toml or .json)"
+        + (
+            ", or a folder of policy versions (one file per version, each with its "
+            "effective_from; orders then need paid_at)"
+            if versions
+            else ""
+        )
         + ("; repeat it for each policy." if multiple else "."),
     )
 
@@ -145,7 +155,7 @@ def app() -> None:
 
 
 @app.command("settle")
-@policy_option()
+@policy_option(versions=True)
 @members_option
 @orders_option
 @out_option("one row per payout")
@@ -156,13 +166,15 @@ def settle_command(
 ) -> int:
     """Settle every order; write one row per payout and print a summary on stderr.
 
-    Payout columns: order_id, member_id, rule, kind, generation, amount (fen).
+    Payout columns: order_id, member_id, rule, kind, generation, amount (fen). With a folder
+    of policy versions, each order is settled under the version in force at its paid_at
+    (a time without an offset is read in --timezone).
     """
     started = time.perf_counter()
     console = Console(stderr=True)
     steps = ["reading the files", "settling", "writing payouts"]
     with Phases.shown(console, steps, long=orders.size() >= LONG_INPUT) as phases:
-        policy = read_policy(policy_path)
+        policy = read_policy_or_versions(policy_path)
         tree, lines = load_data([policy], members, orders, zone=zone)
         phases.advance(steps[0], following=steps[1])
         result = _settle_lines(policy, tree, lines)
@@ -171,13 +183,36 @@ def settle_command(
         phases.advance(steps[2])
     console.print(
         settle_summary(
-            policy, result, lines=lines.size, out=str(out), seconds=time.perf_counter() - started
+            _latest(policy),
+            result,
+            lines=lines.size,
+            out=str(out),
+            seconds=time.perf_counter() - started,
         )
     )
+    if isinstance(policy, PolicyVersions):
+        console.print(_versions_used(policy, result))
     return 0
 
 
-def _settle_lines(policy: Policy, tree: InviteTree, lines: OrderLines) -> BatchResult:
+def _latest(policy: Policy | PolicyVersions) -> Policy:
+    return policy.versions[-1].policy if isinstance(policy, PolicyVersions) else policy
+
+
+def _versions_used(versions: PolicyVersions, result: BatchResult) -> str:
+    """Orders settled under each version, a line each."""
+    version = result.orders.version
+    size = len(versions.versions)
+    counts = np.bincount(version, minlength=size) if version is not None else np.zeros(size)
+    return "Orders by policy version:\n" + "\n".join(
+        f"  {v.describe()}: {int(count):,} order(s)"
+        for v, count in zip(versions.versions, counts, strict=True)
+    )
+
+
+def _settle_lines(
+    policy: Policy | PolicyVersions, tree: InviteTree, lines: OrderLines
+) -> BatchResult:
     """``settle_batch`` on checked lines; should it still refuse a row, name its file line."""
     from tuishou.engine.batch import settle_batch  # numpy-heavy: imported when a command needs it
 
@@ -198,7 +233,7 @@ def _rows_to_lines(message: str, lines: OrderLines) -> str:
 
 
 @app.command("compare")
-@policy_option(multiple=True)
+@policy_option(multiple=True, versions=True)
 @members_option
 @orders_option
 @click.option(
@@ -219,11 +254,12 @@ def compare_command(
     """Settle every order under each --policy; print the totals and paid by tier.
 
     The first --policy is the baseline: each delta is a policy minus it. Policies are
-    labelled by their names (by file name when two share a name).
+    labelled by their names (by file name when two share a name). A --policy may be a folder
+    of policy versions: each order under the version in force at its paid_at.
     """
     from tuishou.analysis.compare import compare
 
-    policies = [read_policy(path) for path in policy_path]
+    policies = [read_policy_or_versions(path) for path in policy_path]
     tree, lines = load_data(policies, members, orders, zone=zone)
     labels = policy_labels(policy_path, policies)
     comparison = compare(dict(zip(labels, policies, strict=True)), tree, lines.columns)
@@ -234,7 +270,9 @@ def compare_command(
     return 0
 
 
-def policy_labels(paths: tuple[Path, ...], policies: list[Policy]) -> list[str]:
+def policy_labels(
+    paths: tuple[Path, ...], policies: Sequence[Policy | PolicyVersions]
+) -> list[str]:
     """Each policy's name; file names (or whole paths) where names would repeat.
 
     >>> from tuishou.examples import example_policy
@@ -242,7 +280,7 @@ def policy_labels(paths: tuple[Path, ...], policies: list[Policy]) -> list[str]:
     ['now', 'next']
     """
     for labels in (
-        [p.name for p in policies],
+        [_latest(p).name for p in policies],
         [path.stem for path in paths],
         [str(path) for path in paths],
     ):
@@ -252,7 +290,7 @@ def policy_labels(paths: tuple[Path, ...], policies: list[Policy]) -> list[str]:
 
 
 @app.command("explain")
-@policy_option()
+@policy_option(versions=True)
 @members_option
 @orders_option
 @click.argument("order_id")
@@ -264,18 +302,28 @@ def explain_command(
     """Explain how ORDER_ID settles: seller, pool, chain, every share and its rounding."""
     from tuishou.settlement import settle
 
-    policy = read_policy(policy_path)
+    policy = read_policy_or_versions(policy_path)
     tree, lines = load_data([policy], members, orders, zone=zone)
     click.echo(settle(policy, tree, lines.order(order_id)).explain())
     return 0
 
 
 @app.command("validate")
-@policy_option()
+@policy_option(versions=True)
 def validate_command(policy_path: Path) -> int:
-    """Check a policy file; print its rates, rules, budget and compliance notes."""
-    policy = read_policy(policy_path)
-    Console().print(policy_report(policy, policy_path))
+    """Check a policy file, or a folder of policy versions (every file, and the versions
+    together); print each policy's rates, rules, budget and compliance notes."""
+    policy = read_policy_or_versions(policy_path)
+    console = Console()
+    if isinstance(policy, PolicyVersions):
+        console.print(
+            f"{len(policy.versions)} policy version(s) in {policy_path}, in force in this order:"
+        )
+        for version in policy.versions:
+            console.print(f"\n{version.describe()}:")
+            console.print(policy_report(version.policy, policy_path))
+        return 0
+    console.print(policy_report(policy, policy_path))
     return 0
 
 
@@ -338,3 +386,4 @@ def demo_command(members: int, orders: int, seed: int) -> int:
 
 # Last: tuishou.cli.migrate registers its command on app with the shared options above.
 import tuishou.cli.migrate  # noqa: E402, F401
+from tuishou.cli import ledger as _ledger  # noqa: E402, F401  (tuishou ledger ...)

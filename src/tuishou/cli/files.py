@@ -59,14 +59,15 @@ _STREAM = Path("<stream>")  # a data option given "-", until --format is known
 
 class FileArg(click.Path):
     """A file option: an input (``output=False``, must exist) or an output; a ``data`` file
-    (format by extension, ``-`` allowed) or not (``-`` refused).
+    (format by extension, ``-`` allowed) or not (``-`` refused); with ``folder``, an input
+    may be a folder too (a folder of policy versions).
 
     >>> FileArg(output=False, data=True).convert("-", None, None)
     DataFile(path=PosixPath('<stream>'), suffix='', std=True)
     """
 
-    def __init__(self, *, output: bool, data: bool) -> None:
-        super().__init__(exists=not output, dir_okay=False, path_type=Path)
+    def __init__(self, *, output: bool, data: bool, folder: bool = False) -> None:
+        super().__init__(exists=not output, dir_okay=folder, path_type=Path)
         self.output, self.data = output, data
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:

@@ -29,8 +29,10 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from tuishou.engine import versions
 from tuishou.engine.bulk import Entries, allocate, chunks, exact_sum, group_sums
 from tuishou.engine.columns import LineColumns, read_lines, rows_where
+from tuishou.engine.paid_at import per_order
 from tuishou.engine.per_line import LineBook, per_line
 from tuishou.engine.schedule import Schedule
 from tuishou.engine.tables import BatchResult, MemberTotals, OrderTable, PayoutTable
@@ -42,6 +44,7 @@ from tuishou.errors import (
     did_you_mean,
 )
 from tuishou.members.arrays import TreeArrays
+from tuishou.policy_versions import PolicyVersions
 from tuishou.rounding import scope_items, scope_pools
 from tuishou.rulebook import pool_rates
 from tuishou.rules import Policy
@@ -53,12 +56,15 @@ IntArray = npt.NDArray[np.int64]
 MAX_BATCH_FEN = 2**63 - 1  # the amounts of one batch together: what an int64 total holds
 
 
-def settle_batch(policy: Policy, tree: InviteTree, orders: Any) -> BatchResult:
+def settle_batch(policy: Policy | PolicyVersions, tree: InviteTree, orders: Any) -> BatchResult:
     """Settle order lines given as columns; the result equals :func:`settle`, row for row.
 
     ``orders`` is a dict of arrays, a pandas DataFrame or a pyarrow Table with one row per
     order line (``order_id``, ``buyer_id``, ``sharer_id``, ``sku``, ``group``, ``amount``,
-    ``quantity``); lines of one order share its buyer and sharer.
+    ``quantity``, ``paid_at``); lines of one order share its buyer, sharer and paid_at.
+    With ``PolicyVersions`` each order is settled under the version in force at its
+    ``paid_at`` (:mod:`tuishou.engine.versions`) and ``result.orders`` names it
+    (``policy_version``).
 
     >>> from tuishou.examples import example_policy
     >>> tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
@@ -70,14 +76,25 @@ def settle_batch(policy: Policy, tree: InviteTree, orders: Any) -> BatchResult:
     >>> result.orders.rows()
     [('o1', 'A', 1000, 500, 500), ('o2', None, 100, 0, 100)]
     """
+    if isinstance(policy, PolicyVersions):
+        _check_types(policy, tree)
+        lines = read_lines(orders)
+        groups = versions.split(policy, lines, partial(_check_whole, tree))
+        parts = [(group, _settle(group.policy, tree, group.lines)) for group in groups]
+        return versions.merge(policy, lines, parts)
+    return _settle(policy, tree, orders)
+
+
+def _settle(policy: Policy, tree: InviteTree, orders: Any) -> BatchResult:
     work = _Work(policy, tree, orders)
     payouts, pools = _allocate(policy, work.book, work.schedule, work.lines, work.pool4)
     return _assemble(work.book, work.arrays, policy, work.schedule, payouts, pools)
 
 
-def member_totals(policy: Policy, tree: InviteTree, orders: Any) -> MemberTotals:
+def member_totals(policy: Policy | PolicyVersions, tree: InviteTree, orders: Any) -> MemberTotals:
     """What each member earns from all the orders together: ``settle_batch``'s payouts summed
-    per member, without building a row per payout (for what-if analysis at scale).
+    per member, without building a row per payout (for what-if analysis at scale). With
+    ``PolicyVersions``, each order under the version in force at its ``paid_at``.
 
     >>> from tuishou.examples import example_policy
     >>> tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
@@ -85,6 +102,20 @@ def member_totals(policy: Policy, tree: InviteTree, orders: Any) -> MemberTotals
     ...     "sku": ["s", "s"], "group": ["g", "g"], "amount": [10000, 999]}).rows()
     [('A', 550)]
     """
+    if isinstance(policy, PolicyVersions):
+        _check_types(policy, tree)
+        lines = read_lines(orders)
+        totals = np.zeros(tree.arrays().size, dtype=np.int64)  # at most the batch's amounts
+        for group in versions.split(policy, lines, partial(_check_whole, tree)):
+            totals += _totals(group.policy, tree, group.lines)
+    else:
+        totals = _totals(policy, tree, orders)
+    earners = np.flatnonzero(totals)
+    return MemberTotals(earners, totals[earners], tree.arrays().ids)
+
+
+def _totals(policy: Policy, tree: InviteTree, orders: Any) -> IntArray:
+    """Fen earned per member (by tree index) under one policy."""
     work = _Work(policy, tree, orders)
     entries, rounding = work.schedule.entries, policy.rounding
     totals = np.zeros(work.arrays.size, dtype=np.int64)  # each at most the batch's amounts
@@ -98,18 +129,29 @@ def member_totals(policy: Policy, tree: InviteTree, orders: Any) -> MemberTotals
 
     for _, entry, amount in _in_chunks(allocate_part, len(pool4)):
         np.add.at(totals, entries.member[entry], amount)
-    earners = np.flatnonzero(totals)
-    return MemberTotals(earners, totals[earners], work.arrays.ids)
+    return totals
+
+
+def _check_whole(tree: InviteTree, lines: LineColumns, policy: Policy) -> None:
+    """The checks that do not depend on the policy's rates (batch total, one buyer and sharer
+    per order, sharers who are members), on all the lines."""
+    _check_batch_total(exact_sum(lines.amount), lines.size)
+    _Orders(lines, tree.arrays(), policy)
+
+
+def _check_types(policy: object, tree: object) -> None:
+    if not isinstance(policy, Policy | PolicyVersions) or not isinstance(tree, InviteTree):
+        raise ArgumentTypeError(
+            "settle_batch(policy, tree, orders) takes a Policy (or PolicyVersions) and an "
+            f"InviteTree, not a {type(policy).__name__} and a {type(tree).__name__}"
+        )
 
 
 class _Work:
     """The inputs every batch computation starts from: checked lines, sellers, schedules."""
 
     def __init__(self, policy: Policy, tree: InviteTree, orders: Any) -> None:
-        if not isinstance(policy, Policy) or not isinstance(tree, InviteTree):
-            raise ArgumentTypeError(
-                "settle_batch(policy, tree, orders) takes a Policy and an InviteTree"
-            )
+        _check_types(policy, tree)
         self.lines = read_lines(orders)
         _check_batch_total(exact_sum(self.lines.amount), self.lines.size)
         self.arrays = tree.arrays()
@@ -144,6 +186,10 @@ class _Orders:
         buyer = _per_order(lines.buyer.codes, lines, first, "buyer_id")
         sharer = _per_order(lines.sharer.codes, lines, first, "sharer_id")
         self.seller = _sellers(policy, arrays, lines, buyer, sharer, first)
+        # Accepted and checked with a plain Policy too, where it does not change the result.
+        self.paid_at = (
+            None if lines.paid_at is None else per_order(lines.paid_at, codes, first, self.ids)
+        )
 
     def sum_lines(self, lines: LineColumns, values: IntArray) -> IntArray:
         """Exact int64 sums of a line column per order."""

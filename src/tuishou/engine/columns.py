@@ -1,9 +1,9 @@
 """Order lines as columns: reading a dict of arrays, a pandas DataFrame or a pyarrow Table.
 
 One row per order line with ``order_id``, ``buyer_id``, ``sharer_id``, ``sku``, ``group``,
-``amount`` (int fen) and ``quantity`` (``buyer_id``, ``sharer_id`` and ``quantity`` may be
-left out). Text columns are dictionary-encoded once (codes + distinct values), so the engine
-works on integers.
+``amount`` (int fen), ``quantity`` and ``paid_at`` (aware times, :mod:`~tuishou.engine.paid_at`;
+``buyer_id``, ``sharer_id``, ``quantity`` and ``paid_at`` may be left out). Text columns are
+dictionary-encoded once (codes + distinct values), so the engine works on integers.
 
 The contract is the ``Order`` model's (:mod:`tuishou.orders`), checked column-wise: no
 column outside ``LINE_COLUMNS`` (a did-you-mean names the intended one), no column twice,
@@ -33,6 +33,7 @@ from tuishou.engine.line_checks import (
     rows_where,
     values_of,
 )
+from tuishou.engine.paid_at import read_paid_at
 from tuishou.errors import InvalidOrderError, did_you_mean
 from tuishou.ids import all_ids, id_problem, is_missing
 from tuishou.orders import EMPTY_MEANS, ID_COLUMNS, LINE_COLUMNS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
@@ -66,6 +67,7 @@ class LineColumns:
     group: Encoded
     amount: IntArray
     quantity: IntArray
+    paid_at: IntArray | None = None  # UTC microseconds (NO_TIME: empty); None: no column
 
     @property
     def size(self) -> int:
@@ -114,6 +116,7 @@ def read_lines(orders: Any) -> LineColumns:
         if "quantity" in columns
         else np.ones(size, dtype=np.int64)
     )
+    paid_at = attempt(read_paid_at, columns["paid_at"]) if "paid_at" in columns else None
     order = encoded["order_id"]
     if amount is not None and order is not None and not problems:
         problems += order_amount_problems(order.codes, order.values, amount)
@@ -130,6 +133,7 @@ def read_lines(orders: Any) -> LineColumns:
         text["group"],
         amount,
         quantity,
+        paid_at,
     )
 
 

@@ -31,6 +31,7 @@ from dask.delayed import delayed
 from tuishou.engine.batch import settle_batch
 from tuishou.engine.columns import check_column_names
 from tuishou.errors import InvalidOrderError
+from tuishou.policy_versions import PolicyVersions
 from tuishou.rules import Policy
 from tuishou.tree import InviteTree
 
@@ -66,9 +67,16 @@ class DaskSettlement:
 
 
 def settle_dask(
-    policy: Policy, tree: InviteTree, orders: dd.DataFrame, *, check_partitions: bool = True
+    policy: Policy | PolicyVersions,
+    tree: InviteTree,
+    orders: dd.DataFrame,
+    *,
+    check_partitions: bool = True,
 ) -> DaskSettlement:
     """Settle a Dask DataFrame of order lines partition by partition with ``settle_batch``.
+
+    With ``PolicyVersions`` each order is settled under the version in force at its
+    ``paid_at``, and ``orders`` has a ``policy_version`` column (the version's name).
 
     >>> import dask.dataframe as dd, pandas as pd
     >>> from tuishou.examples import example_policy
@@ -92,8 +100,11 @@ def settle_dask(
             meta=_PAYOUT_META,
             verify_meta=False,
         )
+        meta = _ORDER_META
+        if isinstance(policy, PolicyVersions):
+            meta = meta.assign(policy_version=pd.Series(dtype=object))
         per_order = dd.from_delayed(
-            [delayed(lambda pair: pair[1])(s) for s in settled], meta=_ORDER_META, verify_meta=False
+            [delayed(lambda pair: pair[1])(s) for s in settled], meta=meta, verify_meta=False
         )
     return DaskSettlement(payouts, per_order)
 
@@ -132,7 +143,7 @@ def _broadcast(tree: InviteTree) -> Any:
 
 
 def _settle_partition(
-    policy: Policy, tree: InviteTree, lines: pd.DataFrame
+    policy: Policy | PolicyVersions, tree: InviteTree, lines: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     result = settle_batch(policy, tree, lines)
     return _plain(result.payouts.to_pandas()), _plain(result.orders.to_pandas())

@@ -101,7 +101,9 @@ class PayoutTable:
 @dataclass(frozen=True, eq=False)
 class OrderTable:
     """One row per order, in order of first appearance: seller (-1: none), pool, paid,
-    retained, all in fen; ``pool == paid + retained``."""
+    retained, all in fen; ``pool == paid + retained``. Settled under ``PolicyVersions``,
+    ``version`` holds each order's version as a code into ``versions`` (their names), shown
+    as the column ``policy_version``; with a plain Policy it is None."""
 
     order: IntArray
     seller: IntArray
@@ -110,18 +112,21 @@ class OrderTable:
     retained: IntArray
     order_ids: Sequence[Any] | npt.NDArray[Any]
     member_ids: Sequence[str]
+    version: IntArray | None = None
+    versions: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.order)
 
-    def rows(self) -> list[tuple[Any, str | None, int, int, int]]:
-        """Every row as (order_id, seller_id, pool, paid, retained): for small results.
+    def rows(self) -> list[tuple[Any, ...]]:
+        """Every row as (order_id, seller_id, pool, paid, retained), and the version's name
+        when settled under versions: for small results.
 
         >>> from tuishou.examples import example_result
         >>> example_result().orders.rows()
         [('o1', 'A', 1000, 500, 500)]
         """
-        return [
+        rows: list[tuple[Any, ...]] = [
             (_plain(self.order_ids[o]), self.member_ids[s] if s >= 0 else None, p, d, r)
             for o, s, p, d, r in zip(
                 self.order.tolist(),
@@ -132,34 +137,34 @@ class OrderTable:
                 strict=True,
             )
         ]
+        if self.version is None:
+            return rows
+        names = [self.versions[v] for v in self.version.tolist()]
+        return [(*row, name) for row, name in zip(rows, names, strict=True)]
+
+    def _columns(self, text: Any) -> dict[str, Any]:
+        columns = {
+            "order_id": text(self.order, self.order_ids),
+            "seller_id": text(self.seller, self.member_ids),
+            "pool": self.pool,
+            "paid": self.paid,
+            "retained": self.retained,
+        }
+        if self.version is not None:
+            columns["policy_version"] = text(self.version, self.versions)
+        return columns
 
     def to_pandas(self) -> Any:
-        """A pandas DataFrame with categorical order and seller ids."""
+        """A pandas DataFrame with categorical order and seller ids (and policy versions)."""
         import pandas as pd
 
-        return pd.DataFrame(
-            {
-                "order_id": _categorical(self.order, self.order_ids),
-                "seller_id": _categorical(self.seller, self.member_ids),
-                "pool": self.pool,
-                "paid": self.paid,
-                "retained": self.retained,
-            }
-        )
+        return pd.DataFrame(self._columns(_categorical))
 
     def to_arrow(self) -> Any:
-        """A pyarrow Table with dictionary-encoded ids."""
+        """A pyarrow Table with dictionary-encoded ids (and policy versions)."""
         import pyarrow as pa
 
-        return pa.table(
-            {
-                "order_id": _dictionary(self.order, self.order_ids),
-                "seller_id": _dictionary(self.seller, self.member_ids),
-                "pool": self.pool,
-                "paid": self.paid,
-                "retained": self.retained,
-            }
-        )
+        return pa.table(self._columns(_dictionary))
 
 
 @dataclass(frozen=True, eq=False)

@@ -10,6 +10,11 @@ Glossary:
     without spaces or tabs around it (" 1250", in every format; nothing else is trimmed).
     Decimals ("12.5") and floats are refused: money is integer fen.
   - ``value``: passed on as read (dates: ISO text, or Parquet timestamps) for the library.
+  - ``time``: a moment (``paid_at``): ISO 8601 text or a Parquet timestamp, read as an aware
+    time in UTC (a pyarrow ``timestamp[us, UTC]`` array). One written with an offset
+    (``2026-11-24T09:00:00+08:00``, ``...Z``) or a Parquet timestamp with a zone is taken as
+    it is; one without is read in the platform's zone (``--timezone``, by default
+    ``Asia/Shanghai``). Anything else (text that is no ISO time, a number) is a bad cell.
 
 - **bad cell**: one that cannot be read as its kind. :func:`convert` lists their rows; the
   caller, who knows what the column means, reports them (see :func:`describe_bad_integer`).
@@ -27,8 +32,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
@@ -38,7 +45,19 @@ import pyarrow.compute as pc
 from tuishou.io.jsontext import shown
 from tuishou.money import MAX_ORDER_FEN, digits_problem, fen_example, yuan
 
-__all__ = ["Column", "convert", "describe_bad_integer", "too_large"]
+__all__ = [
+    "PLATFORM_ZONE",
+    "Column",
+    "convert",
+    "describe_bad_integer",
+    "describe_bad_time",
+    "too_large",
+]
+
+# Where a time written without an offset is read: Beijing time, what a Chinese platform exports.
+PLATFORM_ZONE = ZoneInfo("Asia/Shanghai")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
 
 _WHOLE = re.compile(r"-?[0-9]{1,18}")  # beyond 18 digits an int64 could overflow
 _BLANKS = " \t"  # trimmed around a number written as text, in every format
@@ -62,16 +81,20 @@ class Column:
         "text",  # ids and names: a pyarrow string array
         "integer",  # whole numbers (fen, quantities): an int64 array
         "value",  # passed on as read, for the library's own checks (dates)
+        "time",  # a moment: aware, as timestamp[us, UTC]
     ] = "text"
     required: bool = True  # the file must have the column (its cells may still be empty)
     blank_is_none: bool = True  # False: an empty CSV cell is "", for the caller's own message
     identifier: bool = False  # its values are ids (tuishou.ids): checked for normal form
 
 
-def convert(column: Column, values: Any, *, empty_is_null: bool) -> tuple[Any, list[int]]:
+def convert(
+    column: Column, values: Any, *, empty_is_null: bool, zone: tzinfo = PLATFORM_ZONE
+) -> tuple[Any, list[int]]:
     """A column as read (a pyarrow array, or a list of JSON values) as its kind, and the rows
     of its bad cells: text as a pyarrow string array, integers as int64 (0 where bad),
-    values as a list. ``empty_is_null``: the format writes a null as an empty cell (CSV).
+    values as a list, times as ``timestamp[us, UTC]`` (null where bad; without an offset,
+    read in ``zone``). ``empty_is_null``: the format writes a null as an empty cell (CSV).
 
     >>> numbers, bad = convert(Column("amount", "integer"), pa.array(["100", "1.5"]),
     ...                        empty_is_null=True)
@@ -82,6 +105,8 @@ def convert(column: Column, values: Any, *, empty_is_null: bool) -> tuple[Any, l
     [['D', None], ['D', '']]
     """
     blank_is_none = empty_is_null and column.blank_is_none
+    if column.kind == "time":
+        return _times(values, zone)
     if column.kind == "value":
         listed = values if isinstance(values, list) else values.to_pylist()
         return [None if v == "" and blank_is_none else v for v in listed], []
@@ -155,6 +180,68 @@ def _integer_arrow(values: Any) -> tuple[npt.NDArray[np.int64], list[int]]:
     whole = pc.fill_null(pc.match_substring_regex(text, r"^-?[0-9]{1,18}$"), False)
     numbers = pc.if_else(whole, text, "0").cast(pa.int64()).to_numpy()
     return np.asarray(numbers, dtype=np.int64), _rows(pc.invert(whole))
+
+
+def _times(values: Any, zone: tzinfo) -> tuple[Any, list[int]]:
+    """Times as ``timestamp[us, UTC]``: an aware Parquet timestamp column at once, anything
+    else cell by cell (ISO text, naive timestamps read in ``zone``)."""
+    utc = pa.timestamp("us", tz="UTC")
+    if not isinstance(values, list):
+        if pa.types.is_dictionary(values.type):
+            values = values.cast(values.type.value_type)
+        kind = values.type
+        if pa.types.is_timestamp(kind) and kind.tz is not None:
+            try:
+                return values.cast(utc), []
+            except pa.ArrowInvalid:  # nanoseconds: each such cell named below
+                pass
+        values = values.to_pylist()
+    out: list[int | None] = []
+    bad: list[int] = []
+    for row, value in enumerate(values):
+        moment = _moment(value, zone)
+        if moment is None and not (value is None or value == ""):
+            bad.append(row)
+        out.append(None if moment is None else (moment - _EPOCH) // _MICRO)
+    return pa.array(out, pa.int64()).cast(utc), bad
+
+
+def _moment(value: Any, zone: tzinfo) -> datetime | None:
+    """An ISO time or a timestamp as an aware datetime (read in ``zone`` without an offset)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip(_BLANKS))
+        except ValueError:
+            return None
+    if not isinstance(value, datetime) or _has_nanoseconds(value):
+        return None
+    moment = value if value.utcoffset() is not None else value.replace(tzinfo=zone)
+    try:
+        moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    return moment
+
+
+def _has_nanoseconds(value: object) -> bool:
+    """Whether a pandas ``Timestamp`` holds nanoseconds a ``datetime`` cannot."""
+    nanoseconds: object = getattr(value, "nanosecond", None)
+    return bool(nanoseconds)
+
+
+def describe_bad_time(name: str, value: Any) -> str:
+    """Why a cell is not a time, saying what to write instead.
+
+    >>> describe_bad_time("paid_at", "2026-13-01")
+    "paid_at='2026-13-01' is not a time; write ISO 8601, e.g. 2026-11-24T09:00:00+08:00 ..."
+    """
+    what = "is not a time" if not isinstance(value, date) else "is a date or time out of range"
+    if _has_nanoseconds(value):
+        what = "has nanoseconds; times are kept to the microsecond"
+    return (
+        f"{name}={shown(value)} {what}; write ISO 8601, e.g. 2026-11-24T09:00:00+08:00 (a "
+        "time without an offset is read in --timezone)"
+    )
 
 
 def _rows(mask: Any) -> list[int]:

@@ -17,6 +17,7 @@ column (a padded group is not also an unknown group).
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import numpy as np
@@ -24,14 +25,16 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tuishou.engine.paid_at import NO_TIME, micros
 from tuishou.errors import did_you_mean
 from tuishou.ids import MAX_ID_LENGTH, id_problem
-from tuishou.io.cells import Column, describe_bad_integer, too_large
+from tuishou.io.cells import Column, describe_bad_integer, describe_bad_time, too_large
 from tuishou.io.files import Problems, Table
 from tuishou.io.jsontext import shown
 from tuishou.members.records import SUGGEST_LIMIT
 from tuishou.money import MAX_ORDER_FEN
 from tuishou.orders import EMPTY_MEANS
+from tuishou.policy_versions import PolicyVersions
 from tuishou.rules import Policy
 
 __all__ = [
@@ -41,10 +44,12 @@ __all__ = [
     "check_one_per_order",
     "check_order_totals",
     "check_sharers",
+    "check_versions",
     "mask",
 ]
 
 _NORMAL_ASCII = r"^[!-~]([ -~]*[!-~])?$"  # printable ASCII, trimmed: a normal id for sure
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NULL_MEANS = {**EMPTY_MEANS, "inviter_id": "no inviter"}  # what a null id cell says
 
 
@@ -53,6 +58,9 @@ def check_cells(table: Table, column: Column, problems: Problems) -> None:
     name = column.name
     bad = table.bad.get(name, [])
     values = table.columns[name]
+    if column.kind == "time":
+        problems.rows(table, bad, lambda row: describe_bad_time(name, table.cell(name, row)))
+        return
     if column.kind == "integer":
         problems.rows(
             table,
@@ -89,9 +97,15 @@ def check_cells(table: Table, column: Column, problems: Problems) -> None:
 
 
 def check_groups(
-    table: Table, policy: Policy, said: npt.NDArray[np.bool_], problems: Problems
+    table: Table,
+    policy: Policy,
+    said: npt.NDArray[np.bool_],
+    problems: Problems,
+    *,
+    version: str = "",
 ) -> None:
-    """Every group has a pool rate in ``policy`` (rows in ``said`` were reported already)."""
+    """Every group has a pool rate in ``policy`` (rows in ``said`` were reported already, or
+    are settled under another version); ``version`` says which version ``policy`` is."""
     groups = table.columns["group"]
     known = pa.array(list(policy.group_rates), pa.string())
     unknown = ~mask(pc.or_(pc.is_in(groups, known), pc.is_null(groups))) & ~said  # said so
@@ -100,10 +114,52 @@ def check_groups(
         table,
         np.flatnonzero(unknown),
         lambda row: (
-            f"group={shown(groups[row].as_py())} has no pool rate in policy {policy.name!r}; "
+            f"group={shown(groups[row].as_py())} has no pool rate in policy {policy.name!r}"
+            f"{version}; "
             f"{hint(groups[row].as_py())}"
         ),
     )
+
+
+def check_versions(
+    table: Table,
+    versions: PolicyVersions,
+    said: npt.NDArray[np.bool_],
+    problems: Problems,
+    *,
+    zone: tzinfo = UTC,
+) -> None:
+    """Every order has a version in force when it was paid (its first line's ``paid_at``;
+    without one, the only version); every line's group is rated by its order's version.
+    Times are shown in ``zone``."""
+    orders = _codes(table.columns["order_id"])
+    first = _first_rows(orders, table.size)
+    rows = np.arange(table.size)
+    head = np.where(orders >= 0, first[np.maximum(orders, 0)], rows)
+    paid = table.columns.get("paid_at")
+    at = np.full(table.size, NO_TIME, dtype=np.int64)
+    if paid is not None:
+        numbers = pc.fill_null(paid.cast(pa.int64()), NO_TIME)
+        at = np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=np.int64)[head]
+    starts = np.array([micros(start) for start in versions.starts], dtype=np.int64)
+    index = np.searchsorted(starts, at, side="right") - 1
+    if len(starts) == 1:
+        index[at == NO_TIME] = 0
+    unreadable = np.zeros(table.size, dtype=bool)
+    unreadable[table.bad.get("paid_at", [])] = True  # said as a bad cell
+    refused = np.flatnonzero((index < 0) & (rows == head) & ~unreadable[head])
+    column = table.columns["order_id"]
+
+    def describe(row: int) -> str:
+        when = None if at[row] == NO_TIME else _EPOCH + timedelta(microseconds=int(at[row]))
+        when = None if when is None else when.astimezone(zone)
+        return versions.order_problem(column[row].as_py(), when) or ""
+
+    problems.rows(table, refused, describe)
+    for version in np.unique(index[index >= 0]).tolist():
+        chosen = versions.versions[version]
+        where = f" ({chosen.describe()}, in force when the order was paid)"
+        check_groups(table, chosen.policy, said | (index != version), problems, version=where)
 
 
 def check_sharers(
@@ -125,8 +181,9 @@ def check_sharers(
     )
 
 
-def check_one_per_order(table: Table, name: str, problems: Problems) -> None:
-    """Every line of an order names the buyer (sharer) of its first line."""
+def check_one_per_order(table: Table, name: str, problems: Problems, *, zone: tzinfo = UTC) -> None:
+    """Every line of an order names the buyer (sharer, paid_at) of its first line; times are
+    shown in ``zone``."""
     orders = _codes(table.columns["order_id"])
     values = _codes(table.columns[name])
     first = _first_rows(orders, table.size)
@@ -138,11 +195,17 @@ def check_one_per_order(table: Table, name: str, problems: Problems) -> None:
     def describe(row: int) -> str:
         start = int(head[row])
         return (
-            f"{name}={shown(column[row].as_py())} differs from the order's first line "
-            f"({table.where(start)}: {shown(column[start].as_py())}); an order has one {name}"
+            f"{name}={_shown(column[row].as_py(), zone)} differs from the order's first line "
+            f"({table.where(start)}: {_shown(column[start].as_py(), zone)}); an order has "
+            f"one {name}"
         )
 
     problems.rows(table, differs, describe)
+
+
+def _shown(value: Any, zone: tzinfo) -> str:
+    """A cell for a message: a time as ISO text in ``zone``, anything else by ``shown``."""
+    return value.astimezone(zone).isoformat() if isinstance(value, datetime) else shown(value)
 
 
 def check_order_totals(table: Table, problems: Problems) -> None:

@@ -26,13 +26,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
 import numpy.typing as npt
 
 from tuishou.errors import InvalidFileError, did_you_mean
-from tuishou.io.cells import Column, convert
+from tuishou.io.cells import PLATFORM_ZONE, Column, convert
 from tuishou.io.jsontext import shown
 from tuishou.io.readers import Source, Unreadable, read_raw
 
@@ -243,10 +244,16 @@ def check_format(path: Path) -> str:
     return suffix
 
 
-def read_table(file: Path | DataFile, columns: Sequence[Column], problems: Problems) -> Table:
+def read_table(
+    file: Path | DataFile,
+    columns: Sequence[Column],
+    problems: Problems,
+    *,
+    zone: tzinfo = PLATFORM_ZONE,
+) -> Table:
     """Read ``file`` (a path by its extension, or standard input), keeping the ``columns``;
     file-wide problems (unreadable, a missing or unknown column) go to ``problems``. Cells are
-    checked by the caller.
+    checked by the caller; times without an offset are read in ``zone``.
 
     >>> import tempfile; folder = Path(tempfile.mkdtemp())
     >>> _ = (folder / "t.csv").write_text("sku,amount\\nmi-band,24900\\nphone,12.5\\n")
@@ -277,7 +284,7 @@ def read_table(file: Path | DataFile, columns: Sequence[Column], problems: Probl
     for column in columns:
         if column.name in raw:
             table.columns[column.name], table.bad[column.name] = convert(
-                column, raw[column.name], empty_is_null=source.suffix in EMPTY_IS_NULL
+                column, raw[column.name], empty_is_null=source.suffix in EMPTY_IS_NULL, zone=zone
             )
     return table
 

@@ -5,12 +5,15 @@
   :meth:`tuishou.InviteTree.to_records`. Checked by ``InviteTree.from_records``.
 - **orders file**: one row per order line, the columns of :func:`tuishou.engine.batch.settle_batch`:
   ``order_id``, ``buyer_id``, ``sharer_id``, ``sku``, ``group``, ``amount`` (int fen),
-  ``quantity``. A buyer the members file does not list is a guest (as in ``settle``); a
-  sharer it does not list is an error. An order (so each line) is at most
-  ``tuishou.money.MAX_ORDER_FEN``.
+  ``quantity``, ``paid_at`` (optional; the same on every line of an order). A buyer the
+  members file does not list is a guest (as in ``settle``); a sharer it does not list is an
+  error. Under policy versions, an order needs ``paid_at`` (unless there is one version), in
+  force from the first version on, and its groups rated by its version. An order (so each
+  line) is at most ``tuishou.money.MAX_ORDER_FEN``.
 - **ids** (member, inviter, tier, order, buyer, sharer, SKU, group) follow :mod:`tuishou.ids`:
   one that is not normal is refused with its file, line and normal form, as the library does.
-- **times** (``joined_at``, ``probation_until``) are ISO text or Parquet timestamps. One
+- **times** (``joined_at``, ``probation_until``, ``paid_at``) are ISO text or Parquet
+  timestamps. One
   written with an offset (``2026-11-24T09:00:00+08:00``) is taken as is; one without is read
   in the platform's time zone ``zone`` (the command line's ``--timezone``, by default
   ``Asia/Shanghai``), so every time handed to the library is aware (see ``tuishou.ids``).
@@ -29,7 +32,6 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
@@ -37,7 +39,7 @@ import pyarrow.compute as pc
 
 from tuishou.errors import InvalidPolicyError, InvalidTreeError, UnknownOrderError, did_you_mean
 from tuishou.ids import check_id
-from tuishou.io.cells import Column
+from tuishou.io.cells import PLATFORM_ZONE, Column
 from tuishou.io.checks import (
     check_cells,
     check_groups,
@@ -45,12 +47,15 @@ from tuishou.io.checks import (
     check_one_per_order,
     check_order_totals,
     check_sharers,
+    check_versions,
     mask,
 )
 from tuishou.io.files import DataFile, Problems, Table, read_table
 from tuishou.io.policy_file import load_policy
+from tuishou.io.policy_versions_file import load_policy_versions
 from tuishou.members.records import RECORD_KEYS, SUGGEST_LIMIT
 from tuishou.orders import Order, OrderLine
+from tuishou.policy_versions import PolicyVersions
 from tuishou.rules import Policy
 from tuishou.tree import InviteTree
 
@@ -65,12 +70,11 @@ __all__ = [
     "read_members",
     "read_orders",
     "read_policy",
+    "read_policy_or_versions",
     "read_rows",
     "translate",
 ]
 
-# Where a time written without an offset is read: Beijing time, what a Chinese platform exports.
-PLATFORM_ZONE = ZoneInfo("Asia/Shanghai")
 _TIMES = ("joined_at", "probation_until")
 
 _REQUIRED_MEMBER = ("member_id", "inviter_id", "tier")
@@ -92,8 +96,21 @@ ORDER_COLUMNS = (
     Column("group", identifier=True),
     Column("amount", "integer"),
     Column("quantity", "integer", required=False),
+    Column("paid_at", "time", required=False),
 )
-_PER_ORDER = ("buyer_id", "sharer_id")  # the same on every line of an order
+_PER_ORDER = ("buyer_id", "sharer_id", "paid_at")  # the same on every line of an order
+
+
+def read_policy_or_versions(path: Path) -> Policy | PolicyVersions:
+    """A policy file as a ``Policy`` (:func:`read_policy`), a folder of them as
+    ``PolicyVersions`` (``load_policy_versions``: every problem names its file).
+
+    >>> import importlib.resources
+    >>> data = Path(str(importlib.resources.files("tuishou") / "data"))
+    >>> read_policy_or_versions(data / "versions").names
+    ('v1', 'v2')
+    """
+    return load_policy_versions(path) if path.is_dir() else read_policy(path)
 
 
 def read_policy(path: Path) -> Policy:
@@ -112,7 +129,7 @@ def read_policy(path: Path) -> Policy:
 
 
 def load_data(
-    policies: Sequence[Policy],
+    policies: Sequence[Policy | PolicyVersions],
     members: Path | DataFile,
     orders: Path | DataFile,
     *,
@@ -131,13 +148,12 @@ def load_data(
     (1, 1)
     """
     problems = Problems()
+    latest = [p.versions[-1].policy if isinstance(p, PolicyVersions) else p for p in policies]
     tiers = (
-        [t for t in policies[0].tiers if all(t in p.tiers for p in policies[1:])]
-        if policies
-        else None
+        [t for t in latest[0].tiers if all(t in p.tiers for p in latest[1:])] if latest else None
     )
     tree, ids = read_members(members, tiers=tiers, problems=problems, zone=zone)
-    lines = read_orders(orders, member_ids=ids, policies=policies, problems=problems)
+    lines = read_orders(orders, member_ids=ids, policies=policies, problems=problems, zone=zone)
     problems.check()
     if tree is None:  # never: the tree is None only with problems
         raise problems.error()
@@ -316,6 +332,7 @@ class OrderLines:
             order_id=order_id,
             buyer_id=text("buyer_id")[first],
             sharer_id=text("sharer_id")[first],
+            paid_at=text("paid_at")[first],
             lines=[
                 OrderLine(
                     sku=text("sku")[row],
@@ -332,11 +349,14 @@ def read_orders(
     path: Path | DataFile,
     *,
     member_ids: Collection[str] | None,
-    policies: Sequence[Policy],
+    policies: Sequence[Policy | PolicyVersions],
     problems: Problems,
+    zone: tzinfo = PLATFORM_ZONE,
 ) -> OrderLines:
-    """Read and check an orders file: cells, groups in every policy, sharers in
-    ``member_ids`` (None: not known, not checked), one buyer and sharer per order.
+    """Read and check an orders file: cells, groups in every policy (under versions: in the
+    version of each order, which must have one), sharers in ``member_ids`` (None: not
+    known, not checked), one buyer, sharer and paid_at per order; times without an offset
+    are read in ``zone``.
 
     >>> import tempfile; folder = Path(tempfile.mkdtemp())
     >>> _ = (folder / "o.csv").write_text("order_id,sku,group,amount\\no1,a,g,12.5\\n")
@@ -345,7 +365,7 @@ def read_orders(
     >>> print(problems.error().problems[0])  # doctest: +ELLIPSIS
     /.../o.csv, line 2: amount='12.5' is not a whole number of fen: ... e.g. 1250 for ¥12.50
     """
-    table = read_table(path, ORDER_COLUMNS, problems)
+    table = read_table(path, ORDER_COLUMNS, problems, zone=zone)
     for column in ORDER_COLUMNS:
         if column.name in table.columns:
             check_cells(table, column, problems)
@@ -354,15 +374,18 @@ def read_orders(
     if present:
         check_order_totals(table, problems)
         for policy in policies:
-            check_groups(table, policy, said["group"], problems)
+            if isinstance(policy, PolicyVersions):
+                check_versions(table, policy, said["group"], problems, zone=zone)
+            else:
+                check_groups(table, policy, said["group"], problems)
         if member_ids is not None and "sharer_id" in table.columns:
             check_sharers(table, member_ids, said["sharer_id"], problems)
         for name in _PER_ORDER:
             if name in table.columns:
-                check_one_per_order(table, name, problems)
+                check_one_per_order(table, name, problems, zone=zone)
     columns = {
         name: pc.dictionary_encode(values)
-        if isinstance(values, pa.ChunkedArray | pa.Array)
+        if isinstance(values, pa.ChunkedArray | pa.Array) and name != "paid_at"
         else values
         for name, values in table.columns.items()
     }

@@ -6,7 +6,10 @@
 - :mod:`~tuishou.ledger.clock`: the clock that never runs backwards, the policy in force;
 - :mod:`~tuishou.ledger.bulk`: ``post_batch``, a whole batch posted in chunks (``BatchPosting``);
 - :mod:`~tuishou.ledger.refunds`: refunds re-settled, never raising a payout;
-- :mod:`~tuishou.ledger.withdrawals`: withdrawals and their fee;
+- :mod:`~tuishou.ledger.withdrawals`: the checks of every withdrawal, one-step ``withdraw``;
+  :mod:`~tuishou.ledger.review`: withdrawal review (提现审核: request, approve, pay, reject);
+  :mod:`~tuishou.ledger.withdrawal_models`: ``Withdrawal`` and its states;
+  :mod:`~tuishou.ledger.fees`: the withdrawal fee rule and its fee period;
 - :mod:`~tuishou.ledger.queries`: balances of all members and entries paged, in SQL;
 - :mod:`~tuishou.ledger.database`: where a ledger lives (a path, a URL, an Engine, a
   Connection); :mod:`~tuishou.ledger.schema`: its tables (SQLAlchemy Core);
@@ -23,6 +26,7 @@ from tuishou.ledger.bulk import BatchPosting
 from tuishou.ledger.database import sqlite_engine
 from tuishou.ledger.ledger import Ledger
 from tuishou.ledger.models import Balance, Entry, LedgerPolicy, PolicyChange, RefundResult
+from tuishou.ledger.withdrawal_models import Withdrawal, WithdrawalState
 
 __all__ = [
     "Balance",
@@ -32,5 +36,7 @@ __all__ = [
     "LedgerPolicy",
     "PolicyChange",
     "RefundResult",
+    "Withdrawal",
+    "WithdrawalState",
     "sqlite_engine",
 ]

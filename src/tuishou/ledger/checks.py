@@ -98,7 +98,13 @@ def check_settlement(order: Order, settlement: Settlement) -> None:
     problems = _seller_problems(order, settlement)
     try:
         again = settle_chain(
-            settlement.policy, order, settlement.seller_id, settlement.attribution, settlement.chain
+            settlement.policy,
+            order,
+            settlement.seller_id,
+            settlement.attribution,
+            settlement.chain,
+            version=settlement.version,  # names the policy: recorded, not checked
+            version_from=settlement.version_from,
         )
     except TuishouError as exc:
         problems.append(f"the order cannot be settled under the settlement's policy: {exc}")

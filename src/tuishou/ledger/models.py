@@ -25,9 +25,10 @@ from typing import Any, ClassVar, Literal, Self
 from pydantic import Field, model_validator
 
 from tuishou.errors import LedgerError
+from tuishou.ledger.fees import fee_of, time_zone
 from tuishou.models import FrozenModel, Problems
-from tuishou.money import MAX_ORDER_FEN, Fen, Rate, rate_units
-from tuishou.rounding import FeeRounding, round_fee
+from tuishou.money import MAX_ORDER_FEN, Fen, Rate, check_fen
+from tuishou.rounding import FeeRounding
 from tuishou.rulebook import PayoutKind
 
 __all__ = [
@@ -104,34 +105,67 @@ class LedgerPolicy(FrozenModel):
         "cap_at_balance",  # take the balance to zero at most; write the rest off, recorded
     ] = "allow_negative"
     min_withdrawal: Fen = Field(default=0, ge=0, le=MAX_ORDER_FEN, strict=True)
+    max_withdrawal: Fen | None = Field(default=None, ge=1, le=MAX_ORDER_FEN, strict=True)
     withdrawal_fee_rate: Rate = Decimal(0)
+    withdrawal_fee_fixed: Fen = Field(default=0, ge=0, le=MAX_ORDER_FEN, strict=True)
+    fee_free_per_period: Fen = Field(default=0, ge=0, strict=True)
     fee_rounding: FeeRounding = "up"
     min_fee: Fen = Field(default=0, ge=0, le=MAX_ORDER_FEN, strict=True)
+    timezone: str = "Asia/Shanghai"  # IANA; the fee period is the request's month there
 
     @model_validator(mode="after")
     def _fee_fits_the_smallest_withdrawal(self) -> Self:
         smallest = max(self.min_withdrawal, 1)
-        if self.min_fee > smallest:
-            raise Problems(
-                [
-                    f"min_fee={self.min_fee} is above the smallest withdrawal "
-                    f"({smallest} fen): a withdrawal could pay more in fees than it "
-                    f"takes out; set min_withdrawal to at least {self.min_fee}"
-                ]
+        problems = [
+            f"{name}={value} is above the smallest withdrawal ({smallest} fen): a "
+            f"withdrawal could pay more in fees than it takes out; set min_withdrawal to "
+            f"at least {value}"
+            for name, value in (
+                ("min_fee", self.min_fee),
+                ("withdrawal_fee_fixed", self.withdrawal_fee_fixed),
             )
+            if value > smallest
+        ]
+        if self.max_withdrawal is not None and self.max_withdrawal < smallest:
+            problems.append(
+                f"max_withdrawal={self.max_withdrawal} is below min_withdrawal={smallest}: "
+                "no withdrawal could be made; raise max_withdrawal or leave it None (no limit)"
+            )
+        try:
+            time_zone(self.timezone)
+        except ValueError as exc:
+            problems.append(str(exc))
+        if problems:
+            raise Problems(problems)
         return self
 
-    def fee(self, amount: int) -> int:
-        """The fee on a withdrawal of ``amount`` fen: the rate, rounded by ``fee_rounding``,
-        and at least ``min_fee``.
+    def fee(self, amount: int, *, before: int = 0) -> int:
+        """The fee, in fen, on a withdrawal of ``amount`` fen when the member already asked
+        for ``before`` fen (not rejected) in the same fee period: the rate on the cumulative
+        taxable amount (above ``fee_free_per_period``), rounded by ``fee_rounding``, plus
+        ``withdrawal_fee_fixed``, at least ``min_fee``; 0 when nothing is taxable (the rule:
+        ``tuishou.ledger.fees``). ``amount`` and ``before`` are ints >= 0 (else
+        ``ArgumentTypeError`` or ``InvalidArgumentError``).
 
         >>> LedgerPolicy(withdrawal_fee_rate="0.006").fee(37)  # 0.222 fen, rounded up
         1
         >>> LedgerPolicy(withdrawal_fee_rate="0.006", fee_rounding="half_up").fee(37)
         0
+        >>> free = LedgerPolicy(withdrawal_fee_rate="0.01", fee_free_per_period=10_000)
+        >>> free.fee(8_000), free.fee(8_000, before=8_000)  # 6,000 fen above the allowance
+        (0, 60)
         """
-        exact = amount * rate_units(self.withdrawal_fee_rate)  # in 1/10 000 fen
-        return max(round_fee(exact, self.fee_rounding), self.min_fee) if amount else 0
+        for name, value in (("amount", amount), ("before", before)):
+            check_fen(value, name=name)
+        return fee_of(
+            amount,
+            rate=self.withdrawal_fee_rate,
+            fixed=self.withdrawal_fee_fixed,
+            free=self.fee_free_per_period,
+            min_fee=self.min_fee,
+            rounding=self.fee_rounding,
+            before=before,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """Posting an order to the ledger and its freeze: record the payouts, start and end the freeze.
 
-``post_order`` records a settlement as pending entries (idempotent by order id),
+``post_order`` records a settlement as pending entries (idempotent by order id) with the name
+of the policy version it was settled under (``Settlement.version``; None for a plain policy),
 ``mark_received`` starts the freeze of an order posted under ``freeze_from="received"``, and
 ``release_due`` moves every payout whose freeze has ended to available. ``Ledger.post``,
 ``Ledger.mark_received`` and ``Ledger.release`` call them; the rules are in ``docs/ledger.md``.
@@ -54,9 +55,11 @@ def post_order(store: Store, order: Order, settlement: Settlement, at: datetime)
     policy_id = digest(policy_json)
     snapshot = _snapshot(settlement)
     order_json = order.model_dump_json()
-    fingerprint = digest(
-        json.dumps([order_json, policy_id, snapshot, _payout_rows(settlement)], sort_keys=True)
-    )
+    version = settlement.version  # the PolicyVersion's name; None for a plain Policy
+    recorded = [order_json, policy_id, snapshot, _payout_rows(settlement)]
+    # the version joins the fingerprint only when there is one: orders posted before
+    # versions existed keep their fingerprints, so their repeats stay no-ops
+    fingerprint = digest(json.dumps(recorded + ([version] if version else []), sort_keys=True))
     with store.transaction():
         found = store.read("orders", _FINGERPRINT, {"order_id": order.order_id})
         if found:
@@ -83,6 +86,7 @@ def post_order(store: Store, order: Order, settlement: Settlement, at: datetime)
                     "freeze_start": start,
                     "due_at": due_date(start, policy.freeze_days) if start else None,
                     "released_at": None,
+                    "policy_version": version,
                 }
             ]
         )

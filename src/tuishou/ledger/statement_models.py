@@ -258,12 +258,15 @@ class Statement:
 
     def as_row(self) -> dict[str, Any]:
         """One flat row (member, period, opening, movements, closing, schedule totals), as
-        ``Ledger.statements_frame`` has it."""
+        ``Ledger.statements_frame`` has it: ``opening_*`` and ``closing_*`` for pending,
+        available, in_review (held + payable) and every other field of ``Balance``."""
         row: dict[str, Any] = {"member_id": self.member_id, "period": self.period.label}
         for name, balance in (("opening", self.opening), ("closing", self.closing)):
             row[f"{name}_pending"] = balance.pending
             row[f"{name}_available"] = balance.available
             row[f"{name}_in_review"] = balance.held + balance.payable
+            for part in ("written_off", "withdrawn", "fees", "held", "payable"):
+                row[f"{name}_{part}"] = getattr(balance, part)
         for name in MOVEMENTS:
             row[name] = getattr(self, name)
         row["awaiting_receipt"] = self.awaiting_receipt

@@ -14,7 +14,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, get_args
 
-from sqlalchemy import case, func, or_
+from sqlalchemy import and_, case, func, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from tuishou.ledger import schema as t
@@ -23,28 +23,32 @@ from tuishou.ledger.models import Bucket, Reason
 __all__ = ["balance_columns", "odd_entries", "whole_sums"]
 
 
-def _bucket_sum(bucket: str) -> ColumnElement[Any]:
+def _sum_where(condition: ColumnElement[bool]) -> ColumnElement[Any]:
     e = t.entries.c
-    return func.coalesce(func.sum(case((e.bucket == bucket, e.amount), else_=0)), 0)
+    return func.coalesce(func.sum(case((condition, e.amount), else_=0)), 0)
 
 
-def _written_off() -> ColumnElement[Any]:
-    e = t.entries.c
-    return func.coalesce(func.sum(case((e.reason == "write_off", e.amount), else_=0)), 0)
-
-
-def balance_columns() -> list[ColumnElement[Any]]:
+def balance_columns(
+    where: ColumnElement[bool] | None = None, *, prefix: str = ""
+) -> list[ColumnElement[Any]]:
     """The seven sums of a ``Balance``, in its field order (pending, available, written
-    off, withdrawn, fees, held, payable)."""
-    return [
-        _bucket_sum("pending").label("pending"),
-        _bucket_sum("available").label("available"),
-        _written_off().label("written_off"),
-        _bucket_sum("withdrawn").label("withdrawn"),
-        _bucket_sum("fees").label("fees"),
-        _bucket_sum("held").label("held"),
-        _bucket_sum("payable").label("payable"),
-    ]
+    off, withdrawn, fees, held, payable), each labelled ``prefix + field``.
+
+    With ``where`` (e.g. ``entries.c.at < start``), only the entries meeting it are summed:
+    several balances (as of different times) can come from one pass over the entries.
+    """
+    e = t.entries.c
+
+    def chosen(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+        return condition if where is None else and_(where, condition)
+
+    sums = [(bucket, chosen(e.bucket == bucket)) for bucket in ("pending", "available")]
+    sums.append(("written_off", chosen(e.reason == "write_off")))
+    sums += [(bucket, chosen(e.bucket == bucket)) for bucket in _LATER_BUCKETS]
+    return [_sum_where(condition).label(prefix + name) for name, condition in sums]
+
+
+_LATER_BUCKETS = ("withdrawn", "fees", "held", "payable")
 
 
 def odd_entries() -> ColumnElement[Any]:

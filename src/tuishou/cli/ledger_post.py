@@ -1,0 +1,217 @@
+"""``tuishou ledger post``: settle an orders file and post every order, registered on the
+``ledger`` group (:mod:`tuishou.cli.ledger` imports this module at its end).
+
+Both files are checked whole first (every problem by file, line and value; nothing posted),
+then ``Ledger.post_batch`` posts the orders in chunks, with a rich progress bar on a terminal.
+A missing SQLite file is created, and removed again if the post is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from tuishou.cli.app import members_option, orders_option, policy_option
+from tuishou.cli.files import format_option, timezone_option
+from tuishou.cli.ledger import at_option, ledger_argument, ledger_group, moment, sqlite_path
+from tuishou.errors import (
+    InvalidFileError,
+    InvalidOrderError,
+    LedgerError,
+    UnknownGroupError,
+    UnknownMemberError,
+)
+from tuishou.io.files import DataFile
+from tuishou.io.inputs import OrderLines, load_data, read_policy_or_versions
+from tuishou.ledger import Ledger, LedgerPolicy
+from tuishou.orders import Order, OrderLine
+from tuishou.policy_versions import PolicyVersions
+from tuishou.rules import Policy
+from tuishou.tree import InviteTree
+
+__all__ = ["post_command"]
+
+
+def _settings(path: Path | None) -> LedgerPolicy | None:
+    """A ledger policy file (TOML or JSON: the fields of ``LedgerPolicy``), or None."""
+    if path is None:
+        return None
+    import json
+    import tomllib
+
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except ValueError as exc:
+        raise LedgerError(f"{path}: not {path.suffix[1:].upper()} ({exc})") from None
+    try:
+        return LedgerPolicy.model_validate(data)
+    except LedgerError as exc:
+        raise LedgerError.from_problems(f"{path}: invalid ledger policy", exc.problems) from None
+
+
+@ledger_group.command("post")
+@ledger_argument
+@policy_option(versions=True)
+@members_option
+@orders_option
+@at_option("the orders are posted; their freeze starts then")
+@click.option(
+    "--settings",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="The ledger's own policy (LedgerPolicy fields: freeze_days, fees, ...) as TOML or "
+    "JSON, for a new ledger; an existing ledger must keep the same.",
+)
+@click.option("--progress", is_flag=True, help="Show a progress bar even off a terminal.")
+@timezone_option
+@format_option
+def post_command(
+    ledger: str,
+    policy_path: Path,
+    members: DataFile,
+    orders: DataFile,
+    at: datetime | None,
+    settings: Path | None,
+    progress: bool,
+    zone: tzinfo,
+) -> int:
+    """Settle every order of the orders file and post it to LEDGER (created if missing).
+
+    Both files are checked whole first: every problem by file, line and value, and nothing
+    posted. Orders already posted identically are skipped, so a run can be repeated. With a
+    folder of policy versions, or a paid_at column, each order is settled under the version
+    in force at its paid_at and posted with it (its freeze starts then), one by one.
+    """
+    when = moment(at, zone)
+    policy = read_policy_or_versions(policy_path)
+    ledger_policy = _settings(settings)
+    tree, lines = load_data([policy], members, orders, zone=zone)
+    path = sqlite_path(ledger)
+    created = path is not None and not path.exists()
+    console = Console(stderr=True)
+    try:
+        with _bar(console, progress) as bar:
+            if isinstance(policy, Policy) and "paid_at" not in lines.table.columns:
+                with Ledger.open(ledger, policy=ledger_policy) as book:
+                    done = _post_lines(book, policy, tree, lines, when, bar)
+                said = (
+                    f"{done.payout_rows} payout row(s), {done.entries_added} entries; "
+                    f"{done.orders_skipped} already posted"
+                )
+            else:
+                orders_posted, entries = _post_orders(
+                    ledger, ledger_policy, policy, tree, lines, when, bar
+                )
+                said = f"{entries} entries (each order with its paid_at; any posted before skipped)"
+                done = None
+    except BaseException:
+        if created and path is not None:
+            for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                leftover.unlink(missing_ok=True)
+        raise
+    count = done.orders_posted if done is not None else orders_posted
+    click.echo(f"posted {count} order(s) to {ledger} at {when.isoformat()}: {said}")
+    return 0
+
+
+def _post_orders(
+    target: str,
+    ledger_policy: LedgerPolicy | None,
+    policy: Policy | PolicyVersions,
+    tree: InviteTree,
+    lines: OrderLines,
+    when: datetime,
+    bar: Callable[[int, int], None] | None,
+) -> tuple[int, int]:
+    """Settle each order (under the version in force at its paid_at) and ``Ledger.post`` it
+    with its paid_at, as the library does one order at a time (``post_batch`` records neither
+    paid_at nor a version). Every order is settled before anything is written; then each is
+    its own transaction, so a refusal (an order posted before with another settlement) leaves
+    the orders before it posted: fixed and run again, they are skipped. Returns (orders,
+    entries added)."""
+    from tuishou.settlement import settle
+
+    settled = [(order, settle(policy, tree, order)) for order in _orders(lines)]
+    entries = 0
+    with Ledger.open(target, policy=ledger_policy) as book:
+        for done, (order, settlement) in enumerate(settled, 1):
+            entries += len(book.post(order, settlement, at=when))
+            if bar is not None and (done % 1000 == 0 or done == len(settled)):
+                bar(done, len(settled))
+    return len(settled), entries
+
+
+def _orders(lines: OrderLines) -> list[Order]:
+    """The orders of checked lines, in order of first appearance (one pass over the rows)."""
+    rows: dict[str, list[int]] = {}
+    for row, order_id in enumerate(lines.table.text("order_id")):
+        rows.setdefault(order_id, []).append(row)
+    text = lines.table.text
+    buyers, sharers, paid, skus, groups = (
+        text(name) for name in ("buyer_id", "sharer_id", "paid_at", "sku", "group")
+    )
+    amounts, quantities = lines.columns["amount"], lines.columns["quantity"]
+    return [
+        Order(
+            order_id=order_id,
+            buyer_id=buyers[found[0]],
+            sharer_id=sharers[found[0]],
+            paid_at=paid[found[0]],
+            lines=[
+                OrderLine(
+                    sku=skus[row],
+                    group=groups[row],
+                    amount=int(amounts[row]),
+                    quantity=int(quantities[row]),
+                )
+                for row in found
+            ],
+        )
+        for order_id, found in rows.items()
+    ]
+
+
+def _post_lines(
+    book: Ledger,
+    policy: Any,
+    tree: Any,
+    lines: OrderLines,
+    when: datetime,
+    bar: Callable[[int, int], None] | None,
+) -> Any:
+    """``post_batch`` on checked lines; should it still refuse a row, name its file line."""
+    try:
+        return book.post_batch(policy, tree, lines.columns, at=when, progress=bar)
+    except (InvalidOrderError, UnknownGroupError, UnknownMemberError) as exc:
+
+        def line(match: re.Match[str]) -> str:
+            return lines.table.where_all([int(row) for row in re.findall(r"[0-9]+", match[1])])
+
+        text = re.sub(r"row\(s\) ([0-9]+(?:, [0-9]+)*)", line, str(exc))
+        raise InvalidFileError(f"{lines.table.path}: {text}") from None
+
+
+@contextmanager
+def _bar(console: Console, forced: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar over orders posted, on a terminal (or when ``forced``)."""
+    if not (forced or console.is_terminal):
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    columns = ("posting orders", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as shown:
+        task = shown.add_task("post", total=None)
+
+        def advance(done: int, total: int) -> None:
+            shown.update(task, completed=done, total=total)
+
+        yield advance

@@ -1,0 +1,96 @@
+"""An order as the ledger posted it, explained (``Ledger.explain``).
+
+The ledger keeps what it needs to re-settle an order: the order, the settlement snapshot
+(seller, attribution, chain), the commission policy (by its hash) and the name of the policy
+version (``tuishou_orders.policy_version``). ``explain_order`` settles the recorded order on
+the recorded chain with the recorded policy (never today's tree or policy), so its
+``explain()`` text is the account of the payouts that were posted; then it lists the order's
+refunds so far (each refund's entries: reversed while pending, clawed back or written off
+once released) and what the order pays now.
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from sqlalchemy import select
+
+from tuishou.ledger import schema as t
+from tuishou.ledger.checks import check_ids
+from tuishou.ledger.models import Entry
+from tuishou.ledger.store import Store
+from tuishou.ledger.stored import COLUMNS, decode
+from tuishou.settlement import ChainLink, Settlement, settle_chain
+
+__all__ = ["explain_order", "posted_settlement"]
+
+_VERSION = {"order_id": COLUMNS["orders"]["order_id"], "policy_version": lambda v: v}
+_CORRECTIONS = ("refund", "clawback", "write_off")
+
+
+def posted_settlement(store: Store, order_id: str) -> Settlement:
+    """The settlement of ``order_id`` as it was posted, re-built from what was recorded."""
+    check_ids(order_id=order_id)
+    with store.reading() as connection:
+        row = store.order_row(order_id, "order_json", "snapshot_json", "policy_json")
+        o = t.orders.c
+        raw = connection.execute(
+            select(o.order_id, o.policy_version).where(o.order_id == order_id)
+        ).one()
+    version = decode(store.path, "orders", dict(raw._mapping), _VERSION)["policy_version"]
+    snapshot = row["snapshot_json"]
+    chain = tuple(ChainLink(*link) for link in snapshot["chain"])
+    return settle_chain(
+        row["policy_json"],
+        row["order_json"],
+        snapshot["seller_id"],
+        snapshot["attribution"],
+        chain,
+        version=version if isinstance(version, str) and version else None,
+    )
+
+
+def explain_order(store: Store, order_id: str) -> str:
+    """The posted order's ``explain()`` text, then its refunds so far and what it pays now."""
+    settlement = posted_settlement(store, order_id)
+    with store.reading():
+        corrections = [
+            entry
+            for entry in store.entries(t.entries.c.order_id == order_id)
+            if entry.reason in _CORRECTIONS
+        ]
+        now = store.payouts(order_id)
+        row = store.order_row(order_id, "order_json", "refunded_json")
+    order, refunded = row["order_json"], row["refunded_json"]
+    text = [settlement.explain().rstrip("\n"), ""]
+    if not corrections:
+        text.append("Refunds so far (退款): none.")
+        return "\n".join(text) + "\n"
+    text.append("Refunds so far (退款):")
+    for (at, request), group in groupby(corrections, key=lambda e: (e.at, e.request_id)):
+        name = f"refund {request!r}" if request else "a refund"
+        text.append(f"  {at.isoformat(' ', 'seconds')}: {name}")
+        text += [f"    {_line(entry)}" for entry in group]
+    units = [
+        f"{line.sku} {done} of {line.quantity}"
+        for line, done in zip(order.lines, refunded, strict=True)
+        if done
+    ]
+    text.append("Units refunded: " + (", ".join(units) or "none"))
+    paying = [
+        f"{m} {amount} fen ({rule}, {kind})" for (m, rule, kind), amount in sorted(now.items())
+    ]
+    text.append("Pays now: " + ("; ".join(paying) if paying else "nothing (fully refunded)"))
+    return "\n".join(text) + "\n"
+
+
+def _line(entry: Entry) -> str:
+    what = {
+        "refund": "reversed while pending",
+        "clawback": "clawed back (released)",
+        "write_off": "written off (the balance could not cover it)",
+    }[entry.reason]
+    return (
+        f"{entry.member_id} {entry.amount:+d} fen ({entry.rule or '-'}, {entry.kind or '-'}): "
+        f"{what}"
+    )
