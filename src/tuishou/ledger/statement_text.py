@@ -1,23 +1,197 @@
-"""Statements people can read: aligned text and one self-contained HTML page.
+"""Statements people can read (对账单): aligned text, and one self-contained HTML page.
 
-(A first, plain version; the full rendering replaces it.)
+``statement_text(statement)`` (``Statement.to_text()``) gives the statement as plain text
+in tables: the header (member, period, closed or provisional), the opening balances, the
+movements, the closing balances, what was earned by rule and kind, the pending schedule and
+every line of the period (a statement is a record: none is left out). It ends with how to
+get an order's explanation. ``statement_html(statement)`` (``Statement.to_html()``, from
+``tuishou.ledger.statement_html``) gives the same as one HTML page.
+
+**Display width.** Member ids and rule names may be Chinese (张三, 级差): in a terminal or
+a monospaced font a Chinese character takes two columns, a Latin letter one. Columns are
+padded by display width (``display_width``: East Asian Wide and Fullwidth characters count
+2, combining marks and other zero-width characters 0, everything else 1), so every row's
+columns start at the same column. Ambiguous-width characters (``·``, ``–``) count 1, as
+terminals outside East Asian locales show them; the statement's own words avoid them.
+
+>>> display_width("张三"), display_width("A1"), display_width("e\\u0301")
+(4, 2, 1)
+>>> for line in text_table(["会员 member", "金额 amount"], [["张三", "¥1.00"]], right={1}):
+...     print(line)
+会员 member  金额 amount
+-----------  -----------
+张三               ¥1.00
 """
 
 from __future__ import annotations
 
-import html
+import unicodedata
+from collections.abc import Collection, Sequence
+from functools import lru_cache
 
-from tuishou.ledger.statement_models import MOVEMENTS, Statement
+from tuishou.ledger.statement_html import statement_html
+from tuishou.ledger.statement_models import Statement
+from tuishou.ledger.statement_words import (
+    KIND_LABELS,
+    LINE_HEADER,
+    balance_rows,
+    explain_hints,
+    line_cells,
+    local_time,
+    movement_rows,
+    period_text,
+    signed_yuan,
+    status_text,
+)
+from tuishou.money import yuan
 
-__all__ = ["statement_html", "statement_text"]
+__all__ = ["display_width", "pad", "statement_html", "statement_text", "text_table"]
+
+_GAP = "  "  # between two columns
+_INDENT = "  "  # before a section's table
+_GENERIC_HINTS = ("tuishou ledger explain LEDGER --order ORDER_ID", "ledger.explain(order_id)")
+
+
+def display_width(text: str) -> int:
+    """The number of terminal columns ``text`` takes (East Asian Wide/Fullwidth: 2).
+
+    >>> display_width("级差 differential")
+    17
+    """
+    return sum(_char_width(char) for char in text)
+
+
+@lru_cache(maxsize=4096)
+def _char_width(char: str) -> int:
+    if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def pad(text: str, width: int, *, right: bool = False) -> str:
+    """``text`` padded with spaces to ``width`` display columns, on the left if ``right``.
+
+    Text wider than ``width`` is returned whole (never cut).
+
+    >>> pad("张三", 6) + "|", pad("¥1.00", 7, right=True)
+    ('张三  |', '  ¥1.00')
+    """
+    fill = " " * max(0, width - display_width(text))
+    return fill + text if right else text + fill
+
+
+def text_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], *, right: Collection[int] = ()
+) -> list[str]:
+    """A table as lines: the header, a rule of ``-``, then the rows, columns two spaces apart.
+
+    Each column is as wide as its widest cell (display width); the columns in ``right``
+    (indexes) are right-aligned, the others left-aligned. Trailing spaces are dropped.
+    """
+    cells = [[_printable(cell) for cell in row] for row in [header, *rows]]
+    widths = [max(display_width(row[i]) for row in cells) for i in range(len(header))]
+    rule = ["-" * width for width in widths]
+    return [
+        _GAP.join(
+            pad(cell, w, right=i in right) for i, (cell, w) in enumerate(zip(row, widths))
+        ).rstrip()
+        for row in [cells[0], rule, *cells[1:]]
+    ]
 
 
 def statement_text(statement: Statement) -> str:
-    """The statement as text, one line per figure (fen)."""
-    row = statement.as_row()
-    return "\n".join(f"{name}: {value}" for name, value in row.items() if name in MOVEMENTS)
+    """The statement as text: tables aligned by display width, amounts in yuan and fen.
+
+    Raises nothing for a statement that does not add up (it shows what it is given; use
+    ``Statement.check`` for that).
+    """
+    parts = [
+        ["对账单 Statement", *_indented(_header(statement))],
+        _section(
+            f"期初余额 Opening balances (at {local_time(statement.period, statement.period.start)})",
+            _figures("余额 balance", balance_rows(statement.opening), signed=False),
+        ),
+        _section("本期变动 Movements", _figures("变动 movement", movement_rows(statement))),
+        _section(
+            f"期末余额 Closing balances (at {local_time(statement.period, statement.period.end)})",
+            _figures("余额 balance", balance_rows(statement.closing), signed=False),
+        ),
+        _section("按规则赚取 Earned by rule and kind", _earned(statement)),
+        _section("待解冻 Pending schedule (available on, local date)", _schedule(statement)),
+        _section(f"明细 Lines ({len(statement.lines)})", _lines(statement)),
+        _explain_footer(statement),
+    ]
+    return "\n\n".join("\n".join(part) for part in parts) + "\n"
 
 
-def statement_html(statement: Statement) -> str:
-    """The statement as one HTML page."""
-    return f"<!doctype html><pre>{html.escape(statement_text(statement))}</pre>"
+def _header(statement: Statement) -> list[str]:
+    rows = [
+        ["会员 member", statement.member_id],
+        ["周期 period", period_text(statement.period)],
+        ["状态 status", status_text(statement)],
+    ]
+    return _bare_table(rows)
+
+
+def _bare_table(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Rows aligned like ``text_table``'s, without a header and rule."""
+    lines = text_table(rows[0], rows[1:])
+    return [lines[0], *lines[2:]]
+
+
+def _section(title: str, table: list[str]) -> list[str]:
+    return [title, *_indented(table)]
+
+
+def _indented(lines: list[str]) -> list[str]:
+    return [_INDENT + line if line else line for line in lines]
+
+
+def _figures(what: str, rows: list[tuple[str, int]], *, signed: bool = True) -> list[str]:
+    money = signed_yuan if signed else yuan
+    body = [[label, money(fen), str(fen)] for label, fen in rows]
+    return text_table([what, "金额 amount", "分 fen"], body, right={1, 2})
+
+
+def _earned(statement: Statement) -> list[str]:
+    if not statement.earned_by_rule:
+        return ["无 none"]
+    body = [
+        [rule, KIND_LABELS.get(kind, kind), signed_yuan(fen), str(fen)]
+        for rule, kind, fen in statement.earned_by_rule
+    ]
+    return text_table(["规则 rule", "类型 kind", "金额 amount", "分 fen"], body, right={2, 3})
+
+
+def _schedule(statement: Statement) -> list[str]:
+    body = [[day.isoformat(), yuan(fen), str(fen)] for day, fen in statement.schedule]
+    if statement.awaiting_receipt:
+        fen = statement.awaiting_receipt
+        body.append(["待收货 awaiting receipt", yuan(fen), str(fen)])
+    if not body:
+        return ["无 none"]
+    return text_table(["日期 date", "金额 amount", "分 fen"], body, right={1, 2})
+
+
+def _lines(statement: Statement) -> list[str]:
+    if not statement.lines:
+        return ["无 none"]
+    body = [line_cells(statement.period, line) for line in statement.lines]
+    return text_table(LINE_HEADER, body, right={LINE_HEADER.index("金额 amount")})
+
+
+def _explain_footer(statement: Statement) -> list[str]:
+    earned = [line.order_id for line in statement.lines if line.reason == "post" and line.order_id]
+    command, call = explain_hints(earned[0]) if earned else _GENERIC_HINTS
+    return [
+        "订单明细 How an order's commission was computed (LEDGER: the ledger's file or URL):",
+        f"{_INDENT}{command}",
+        f"{_INDENT}{call}   (Python, on an open Ledger)",
+    ]
+
+
+def _printable(text: str) -> str:
+    """Text with each control character escaped (``\\n`` as ``\\u000a``): one row, one line."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else f"\\u{ord(char):04x}" for char in text)
