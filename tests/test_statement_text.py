@@ -4,17 +4,18 @@ and self-contained (docs/ledger.md, "Reading a statement"). The statements are b
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from html.parser import HTMLParser
 
 import pytest
-from helpers import CN, examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tuishou.ledger.models import Balance
 from tuishou.ledger.statement_models import Period, Statement, StatementLine
 from tuishou.ledger.statement_text import display_width, pad, statement_html, statement_text
+
+from helpers import CN, examples
 
 NOVEMBER = Period.month("2026-11")
 
@@ -256,3 +257,176 @@ def test_the_columns_line_up_for_any_ids(member, rule, order):
     )
     assert len(lines) == 2 + len(statement().lines)
     assert all(line == line.rstrip() for line in text.splitlines())
+
+
+# -- what each statement shows -----------------------------------------------------------------
+
+ZERO = Balance(0, 0, 0)
+EMPTY = Statement("A", NOVEMBER, False, ZERO, ZERO)
+BIG = Statement(
+    "B",
+    NOVEMBER,
+    True,
+    Balance(0, 0, 0),
+    Balance(123456789, 0, 0),
+    earned=123456789,
+    earned_by_rule=(("layers", "layer", 123456789),),
+    awaiting_receipt=123456789,
+)
+HELD = Statement(
+    "C",
+    NOVEMBER,
+    True,
+    Balance(0, 5000, 0),
+    Balance(0, 1000, 0, held=1000, payable=3000),
+    withdrawals=-4000,
+    lines=(
+        StatementLine(1, at(3), "available", "withdrawal_requested", -1000, request_id="w1"),
+        StatementLine(2, at(3), "held", "withdrawal_requested", 1000, request_id="w1"),
+        StatementLine(3, at(4), "available", "withdrawal_requested", -3000, request_id="w2"),
+        StatementLine(4, at(4), "held", "withdrawal_requested", 3000, request_id="w2"),
+        StatementLine(5, at(5), "held", "withdrawal_approved", -3000, request_id="w2"),
+        StatementLine(6, at(5), "payable", "withdrawal_approved", 3000, request_id="w2"),
+    ),
+)
+DECEMBER_REFUND = Statement(
+    "D",
+    Period.month("2026-12"),
+    False,
+    Balance(0, 500, 0),
+    Balance(0, 200, 0),
+    clawed_back=-300,
+    lines=(
+        StatementLine(
+            1,
+            at(2, month=12),
+            "available",
+            "clawback",
+            -300,
+            "o9",
+            "级差",
+            "differential",
+            "r9",
+            "2026-11",
+        ),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("made", "shown", "not_shown"),
+    [
+        (
+            EMPTY,
+            ["预览 provisional", "明细 Lines (0)", "无 none", "ledger.explain(order_id)"],
+            ["已月结"],
+        ),
+        (statement(), ["已月结 closed", "ledger.explain('o1')", "--order o1"], ["预览"]),
+        (BIG, ["¥1,234,567.89", "123456789", "待收货 awaiting receipt", "层级 layer"], ["-¥"]),
+        (HELD, ["审核中 held", "¥10.00", "待打款 payable", "¥30.00", "提现申请 requested"], []),
+        (HELD, ["提现批准 approved", "w2", "-¥40.00"], []),
+        (DECEMBER_REFUND, ["clawback of an order from 2026-11", "2026-12-02 10:00"], []),
+        (statement("李四", refers_to=None), ["会员 member  李四"], ["an order from"]),
+        (statement(order="o 1"), ["--order 'o 1'", "ledger.explain('o 1')"], []),
+    ],
+)
+def test_the_text_shows_what_the_statement_says(made, shown, not_shown):
+    made.check()
+    text = statement_text(made)
+    assert made.to_text() == text
+    for part in shown:
+        assert part in text
+    for part in not_shown:
+        assert part not in text
+
+
+def test_every_line_is_shown():
+    """A statement is a record: a long one lists every line, in order."""
+    made = statement(extra_lines=500)
+    rows = section(made.to_text(), "明细 Lines (509)")
+    assert len(rows) == 2 + 509
+    assert [row.split()[6] for row in rows[-500:]] == [f"z{i}" for i in range(500)]
+
+
+def test_a_control_character_cannot_break_a_row():
+    made = dataclasses.replace(statement(), member_id="A\nB")
+    assert "会员 member  A\\u000aB" in made.to_text()
+
+
+# -- the HTML page -----------------------------------------------------------------------------
+
+
+class Tags(HTMLParser):
+    """The page's tags, in order (attributes included), and its text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, tuple[tuple[str, str | None], ...]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, tuple(attrs)))
+
+    def handle_endtag(self, tag):
+        self.tags.append(("/" + tag, ()))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(page: str) -> Tags:
+    tags = Tags()
+    tags.feed(page)
+    tags.close()
+    return tags
+
+
+HOSTILE = ["<script>alert(1)</script>", "\"&'", "</style><img src=x onerror=alert(1)>", "a&amp;b"]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+@pytest.mark.parametrize("field", ["member", "rule", "order"])
+def test_every_value_is_escaped(field, value):
+    """A hostile id changes the page's text, never its tags: the same tags, in the same order,
+    as with a plain id, and the id reads back as it was."""
+    page = statement(**{field: value}).to_html()
+    plain = parse(statement(**{field: "x"}).to_html())
+    hostile = parse(page)
+    assert hostile.tags == plain.tags
+    assert value in "".join(hostile.text)
+    assert "<script" not in page
+    assert "<img" not in page
+
+
+@pytest.mark.parametrize("made", [EMPTY, statement(), BIG, HELD, DECEMBER_REFUND])
+def test_the_page_is_self_contained(made):
+    page = statement_html(made)
+    assert made.to_html() == page
+    assert page.startswith('<!doctype html>\n<html lang="zh-CN">')
+    assert '<meta charset="utf-8">' in page
+    tags = parse(page)
+    names = [tag for tag, _ in tags.tags]
+    assert names.count("style") == 1
+    assert "script" not in names
+    assert not {"link", "img", "iframe", "object", "embed", "a", "form"} & set(names)
+    attributes = {name for _, attrs in tags.tags for name, _ in attrs}
+    assert attributes <= {"lang", "charset", "name", "content", "class"}
+    for forbidden in ("http:", "https:", "url(", "@import", "//"):
+        assert forbidden not in page
+    opened = [tag for tag in names if not tag.startswith("/") and tag != "meta"]
+    closed = [tag[1:] for tag in names if tag.startswith("/")]
+    assert sorted(opened) == sorted(closed)  # every element is closed
+
+
+def test_amounts_are_right_aligned_and_earned_lines_tell_how_to_explain():
+    page = statement().to_html()
+    assert '<td class="amount">+¥100.00</td>' in page
+    assert '<th class="amount">金额 amount</th>' in page
+    assert "td.amount, th.amount { text-align: right;" in page
+    rows = [row for row in page.split("<tr>") if "<td>冻结 pending</td><td>赚取 earned" in row]
+    assert len(rows) == 2
+    for row in rows:
+        assert "<td>o1</td>" in row
+        assert "tuishou ledger explain LEDGER --order o1" in row
+        assert "ledger.explain(&#x27;o1&#x27;)" in row
+    assert "@media print" in page

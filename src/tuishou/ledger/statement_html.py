@@ -22,19 +22,7 @@ from collections.abc import Collection, Sequence
 from html import escape
 
 from tuishou.ledger.statement_models import Statement
-from tuishou.ledger.statement_words import (
-    KIND_LABELS,
-    LINE_HEADER,
-    balance_rows,
-    explain_hints,
-    line_cells,
-    local_time,
-    movement_rows,
-    period_text,
-    signed_yuan,
-    status_text,
-)
-from tuishou.money import yuan
+from tuishou.ledger.statement_words import Table, explain_hints, header_rows, statement_tables
 
 __all__ = ["statement_html"]
 
@@ -59,9 +47,6 @@ code { font-family: ui-monospace, "SFMono-Regular", Consolas, monospace; font-si
 }
 """.strip()
 
-_AMOUNT = "金额 amount"
-_FEN = "分 fen"
-
 
 def statement_html(statement: Statement) -> str:
     """The statement as one HTML page (a ``str``; write it to a ``.html`` file, UTF-8).
@@ -69,53 +54,53 @@ def statement_html(statement: Statement) -> str:
     The same sections as ``statement_text``; raises nothing for a statement that does not
     add up (use ``Statement.check`` for that).
     """
-    period = statement.period
-    title = f"对账单 Statement: {statement.member_id}, {period.label}"
-    sections = [
-        _header(statement),
-        _section(
-            f"期初余额 Opening balances (at {local_time(period, period.start)})",
-            _figures("余额 balance", balance_rows(statement.opening), signed=False),
-        ),
-        _section("本期变动 Movements", _figures("变动 movement", movement_rows(statement))),
-        _section(
-            f"期末余额 Closing balances (at {local_time(period, period.end)})",
-            _figures("余额 balance", balance_rows(statement.closing), signed=False),
-        ),
-        _section("按规则赚取 Earned by rule and kind", _earned(statement)),
-        _section("待解冻 Pending schedule (available on, local date)", _schedule(statement)),
-        _section(f"明细 Lines ({len(statement.lines)})", _lines(statement)),
-        _explain_footer(),
-    ]
+    title = f"对账单 Statement: {statement.member_id}, {statement.period.label}"
     return "\n".join(
         [
             "<!doctype html>",
             '<html lang="zh-CN">',
-            '<head>\n<meta charset="utf-8">',
+            "<head>",
+            '<meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{escape(title)}</title>",
-            f"<style>\n{_STYLE}\n</style>\n</head>",
+            f"<style>\n{_STYLE}\n</style>",
+            "</head>",
             "<body>",
             f"<h1>{escape(title)}</h1>",
-            *sections,
+            _header(statement),
+            *(_section(table) for table in statement_tables(statement)),
+            _EXPLAIN,
             "</body>",
             "</html>",
         ]
     )
 
 
+def _header(statement: Statement) -> str:
+    rows = [[escape(label), escape(value)] for label, value in header_rows(statement)]
+    if not statement.closed:
+        rows[-1][1] = f'<span class="provisional">{rows[-1][1]}</span>'
+    return _table(None, rows, frozenset())
+
+
+def _section(table: Table) -> str:
+    rows = [[escape(cell) for cell in row] for row in table.rows]
+    if "备注 note" in table.header:
+        note = table.header.index("备注 note")
+        for row, order in zip(rows, table.explain, strict=True):
+            if order:
+                command, call = (escape(hint) for hint in explain_hints(order))
+                row[note] = f"explain: <code>{command}</code> or <code>{call}</code>"
+    header = [escape(cell) for cell in table.header]
+    content = _table(header, rows, table.right) if rows else "<p>无 none</p>"
+    return f"<section>\n<h2>{escape(table.title)}</h2>\n{content}\n</section>"
+
+
 def _table(
-    header: Sequence[str], rows: Sequence[Sequence[str]], *, right: Collection[int] = ()
-) -> str:
-    """A table of escaped text cells; columns in ``right`` are amounts (right-aligned)."""
-    escaped = [[escape(cell) for cell in row] for row in rows]
-    return _raw_table([escape(cell) for cell in header], escaped, right)
-
-
-def _raw_table(
     header: Sequence[str] | None, rows: Sequence[Sequence[str]], right: Collection[int]
 ) -> str:
-    """A table of cells that are already HTML (escaped by the caller); no head if None."""
+    """A table of cells that are already HTML (escaped); no head if None; the columns in
+    ``right`` are amounts (right-aligned)."""
 
     def cells(tag: str, row: Sequence[str]) -> str:
         return "".join(
@@ -128,67 +113,9 @@ def _raw_table(
     return f"<table>\n{head}<tbody>\n{body}\n</tbody>\n</table>"
 
 
-def _section(title: str, content: str) -> str:
-    return f"<section>\n<h2>{escape(title)}</h2>\n{content}\n</section>"
-
-
-def _header(statement: Statement) -> str:
-    status = escape(status_text(statement))
-    if not statement.closed:
-        status = f'<span class="provisional">{status}</span>'
-    rows = [
-        ["会员 member", escape(statement.member_id)],
-        ["周期 period", escape(period_text(statement.period))],
-        ["状态 status", status],
-    ]
-    return _raw_table(None, rows, ())
-
-
-def _figures(what: str, rows: list[tuple[str, int]], *, signed: bool = True) -> str:
-    money = signed_yuan if signed else yuan
-    body = [[label, money(fen), str(fen)] for label, fen in rows]
-    return _table([what, _AMOUNT, _FEN], body, right={1, 2})
-
-
-def _earned(statement: Statement) -> str:
-    if not statement.earned_by_rule:
-        return "<p>无 none</p>"
-    body = [
-        [rule, KIND_LABELS.get(kind, kind), signed_yuan(fen), str(fen)]
-        for rule, kind, fen in statement.earned_by_rule
-    ]
-    return _table(["规则 rule", "类型 kind", _AMOUNT, _FEN], body, right={2, 3})
-
-
-def _schedule(statement: Statement) -> str:
-    body = [[day.isoformat(), yuan(fen), str(fen)] for day, fen in statement.schedule]
-    if statement.awaiting_receipt:
-        fen = statement.awaiting_receipt
-        body.append(["待收货 awaiting receipt", yuan(fen), str(fen)])
-    if not body:
-        return "<p>无 none</p>"
-    return _table(["日期 date", _AMOUNT, _FEN], body, right={1, 2})
-
-
-def _lines(statement: Statement) -> str:
-    if not statement.lines:
-        return "<p>无 none</p>"
-    note = LINE_HEADER.index("备注 note")
-    rows = []
-    for line in statement.lines:
-        row = [escape(cell) for cell in line_cells(statement.period, line)]
-        if line.reason == "post" and line.order_id:
-            command, call = explain_hints(line.order_id)
-            row[note] = f"explain: <code>{escape(command)}</code> or <code>{escape(call)}</code>"
-        rows.append(row)
-    header = [escape(cell) for cell in LINE_HEADER]
-    return _raw_table(header, rows, {LINE_HEADER.index(_AMOUNT)})
-
-
-def _explain_footer() -> str:
-    return (
-        "<section>\n<h2>订单明细 How an order's commission was computed</h2>\n"
-        "<p>On the command line, with LEDGER the ledger's file or URL: "
-        "<code>tuishou ledger explain LEDGER --order ORDER_ID</code>; in Python, on an open "
-        "ledger: <code>ledger.explain(order_id)</code>.</p>\n</section>"
-    )
+_EXPLAIN = """<section>
+<h2>订单明细 How an order's commission was computed</h2>
+<p>On the command line, with LEDGER the ledger's file or URL:
+<code>tuishou ledger explain LEDGER --order ORDER_ID</code>; in Python, on an open ledger:
+<code>ledger.explain(order_id)</code>.</p>
+</section>"""

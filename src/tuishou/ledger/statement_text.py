@@ -31,19 +31,7 @@ from functools import lru_cache
 
 from tuishou.ledger.statement_html import statement_html
 from tuishou.ledger.statement_models import Statement
-from tuishou.ledger.statement_words import (
-    KIND_LABELS,
-    LINE_HEADER,
-    balance_rows,
-    explain_hints,
-    line_cells,
-    local_time,
-    movement_rows,
-    period_text,
-    signed_yuan,
-    status_text,
-)
-from tuishou.money import yuan
+from tuishou.ledger.statement_words import Table, explain_hints, header_rows, statement_tables
 
 __all__ = ["display_width", "pad", "statement_html", "statement_text", "text_table"]
 
@@ -93,7 +81,8 @@ def text_table(
     rule = ["-" * width for width in widths]
     return [
         _GAP.join(
-            pad(cell, w, right=i in right) for i, (cell, w) in enumerate(zip(row, widths))
+            pad(cell, w, right=i in right)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
         ).rstrip()
         for row in [cells[0], rule, *cells[1:]]
     ]
@@ -105,79 +94,23 @@ def statement_text(statement: Statement) -> str:
     Raises nothing for a statement that does not add up (it shows what it is given; use
     ``Statement.check`` for that).
     """
+    rows = header_rows(statement)
+    header = text_table(rows[0], rows[1:])  # aligned as a table, shown without its rule
     parts = [
-        ["对账单 Statement", *_indented(_header(statement))],
-        _section(
-            f"期初余额 Opening balances (at {local_time(statement.period, statement.period.start)})",
-            _figures("余额 balance", balance_rows(statement.opening), signed=False),
-        ),
-        _section("本期变动 Movements", _figures("变动 movement", movement_rows(statement))),
-        _section(
-            f"期末余额 Closing balances (at {local_time(statement.period, statement.period.end)})",
-            _figures("余额 balance", balance_rows(statement.closing), signed=False),
-        ),
-        _section("按规则赚取 Earned by rule and kind", _earned(statement)),
-        _section("待解冻 Pending schedule (available on, local date)", _schedule(statement)),
-        _section(f"明细 Lines ({len(statement.lines)})", _lines(statement)),
+        ["对账单 Statement", *_indented([header[0], *header[2:]])],
+        *(_section(table) for table in statement_tables(statement)),
         _explain_footer(statement),
     ]
     return "\n\n".join("\n".join(part) for part in parts) + "\n"
 
 
-def _header(statement: Statement) -> list[str]:
-    rows = [
-        ["会员 member", statement.member_id],
-        ["周期 period", period_text(statement.period)],
-        ["状态 status", status_text(statement)],
-    ]
-    return _bare_table(rows)
-
-
-def _bare_table(rows: Sequence[Sequence[str]]) -> list[str]:
-    """Rows aligned like ``text_table``'s, without a header and rule."""
-    lines = text_table(rows[0], rows[1:])
-    return [lines[0], *lines[2:]]
-
-
-def _section(title: str, table: list[str]) -> list[str]:
-    return [title, *_indented(table)]
+def _section(table: Table) -> list[str]:
+    body = text_table(table.header, table.rows, right=table.right) if table.rows else ["无 none"]
+    return [table.title, *_indented(body)]
 
 
 def _indented(lines: list[str]) -> list[str]:
     return [_INDENT + line if line else line for line in lines]
-
-
-def _figures(what: str, rows: list[tuple[str, int]], *, signed: bool = True) -> list[str]:
-    money = signed_yuan if signed else yuan
-    body = [[label, money(fen), str(fen)] for label, fen in rows]
-    return text_table([what, "金额 amount", "分 fen"], body, right={1, 2})
-
-
-def _earned(statement: Statement) -> list[str]:
-    if not statement.earned_by_rule:
-        return ["无 none"]
-    body = [
-        [rule, KIND_LABELS.get(kind, kind), signed_yuan(fen), str(fen)]
-        for rule, kind, fen in statement.earned_by_rule
-    ]
-    return text_table(["规则 rule", "类型 kind", "金额 amount", "分 fen"], body, right={2, 3})
-
-
-def _schedule(statement: Statement) -> list[str]:
-    body = [[day.isoformat(), yuan(fen), str(fen)] for day, fen in statement.schedule]
-    if statement.awaiting_receipt:
-        fen = statement.awaiting_receipt
-        body.append(["待收货 awaiting receipt", yuan(fen), str(fen)])
-    if not body:
-        return ["无 none"]
-    return text_table(["日期 date", "金额 amount", "分 fen"], body, right={1, 2})
-
-
-def _lines(statement: Statement) -> list[str]:
-    if not statement.lines:
-        return ["无 none"]
-    body = [line_cells(statement.period, line) for line in statement.lines]
-    return text_table(LINE_HEADER, body, right={LINE_HEADER.index("金额 amount")})
 
 
 def _explain_footer(statement: Statement) -> list[str]:

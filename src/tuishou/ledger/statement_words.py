@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from tuishou.ledger.models import Balance
@@ -28,14 +29,17 @@ __all__ = [
     "LINE_HEADER",
     "MOVEMENT_LABELS",
     "REASON_LABELS",
+    "Table",
     "balance_rows",
     "explain_hints",
+    "header_rows",
     "line_cells",
     "line_note",
     "local_time",
     "movement_rows",
     "period_text",
     "signed_yuan",
+    "statement_tables",
     "status_text",
 ]
 
@@ -204,4 +208,108 @@ def explain_hints(order_id: str) -> tuple[str, str]:
     return (
         f"tuishou ledger explain LEDGER --order {shlex.quote(order_id)}",
         f"ledger.explain({order_id!r})",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """One section of a statement as text cells: a title, the column heads, the rows.
+
+    ``right`` holds the indexes of the amount columns (right-aligned); ``explain`` gives,
+    per row, the order whose explanation the row can point to (earned lines), else None.
+    An empty ``rows`` shows as "无 none".
+    """
+
+    title: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    right: frozenset[int] = frozenset()
+    explain: tuple[str | None, ...] = ()
+
+
+def header_rows(statement: Statement) -> list[tuple[str, str]]:
+    """The statement's header: (label, value) for the member, the period and its status."""
+    return [
+        ("会员 member", statement.member_id),
+        ("周期 period", period_text(statement.period)),
+        ("状态 status", status_text(statement)),
+    ]
+
+
+def statement_tables(statement: Statement) -> list[Table]:
+    """The sections of a statement, in the order both its text and its page show them.
+
+    Opening balances, movements, closing balances, earned by rule and kind, the pending
+    schedule, then every line of the period (none left out: a statement is a record).
+
+    >>> from tuishou.ledger.statement_models import Statement
+    >>> zero = Balance(0, 0, 0)
+    >>> made = Statement("张三", Period.month("2026-11"), True, zero, zero)
+    >>> for table in statement_tables(made):
+    ...     print(table.title, len(table.rows))
+    期初余额 Opening balances (at 2026-11-01 00:00) 7
+    本期变动 Movements 9
+    期末余额 Closing balances (at 2026-12-01 00:00) 7
+    按规则赚取 Earned by rule and kind 0
+    待解冻 Pending schedule (available on, local date) 0
+    明细 Lines (0) 0
+    """
+    period = statement.period
+    return [
+        _figures(
+            f"期初余额 Opening balances (at {local_time(period, period.start)})",
+            "余额 balance",
+            [(label, yuan(fen), fen) for label, fen in balance_rows(statement.opening)],
+        ),
+        _figures(
+            "本期变动 Movements",
+            "变动 movement",
+            [(label, signed_yuan(fen), fen) for label, fen in movement_rows(statement)],
+        ),
+        _figures(
+            f"期末余额 Closing balances (at {local_time(period, period.end)})",
+            "余额 balance",
+            [(label, yuan(fen), fen) for label, fen in balance_rows(statement.closing)],
+        ),
+        _earned(statement),
+        _schedule(statement),
+        _lines(statement),
+    ]
+
+
+_AMOUNT = "金额 amount"
+_FEN = "分 fen"
+
+
+def _figures(title: str, what: str, rows: list[tuple[str, str, int]]) -> Table:
+    body = tuple((label, money, str(fen)) for label, money, fen in rows)
+    return Table(title, (what, _AMOUNT, _FEN), body, frozenset({1, 2}))
+
+
+def _earned(statement: Statement) -> Table:
+    body = tuple(
+        (rule, KIND_LABELS.get(kind, kind), signed_yuan(fen), str(fen))
+        for rule, kind, fen in statement.earned_by_rule
+    )
+    header = ("规则 rule", "类型 kind", _AMOUNT, _FEN)
+    return Table("按规则赚取 Earned by rule and kind", header, body, frozenset({2, 3}))
+
+
+def _schedule(statement: Statement) -> Table:
+    body = [(day.isoformat(), yuan(fen), str(fen)) for day, fen in statement.schedule]
+    if statement.awaiting_receipt:
+        fen = statement.awaiting_receipt
+        body.append(("待收货 awaiting receipt", yuan(fen), str(fen)))
+    title = "待解冻 Pending schedule (available on, local date)"
+    return Table(title, ("日期 date", _AMOUNT, _FEN), tuple(body), frozenset({1, 2}))
+
+
+def _lines(statement: Statement) -> Table:
+    lines = statement.lines
+    return Table(
+        f"明细 Lines ({len(lines)})",
+        LINE_HEADER,
+        tuple(tuple(line_cells(statement.period, line)) for line in lines),
+        frozenset({LINE_HEADER.index(_AMOUNT)}),
+        tuple(line.order_id if line.reason == "post" else None for line in lines),
     )
