@@ -51,7 +51,7 @@ def display_width(text: str) -> int:
 
 @lru_cache(maxsize=4096)
 def _char_width(char: str) -> int:
-    if unicodedata.category(char) in ("Mn", "Me", "Cf"):  # combining marks, zero-width  # combining marks, zero-width
+    if unicodedata.category(char) in ("Mn", "Me", "Cf"):  # combining marks, zero-width
         return 0
     return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
 
