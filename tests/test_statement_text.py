@@ -4,8 +4,10 @@ and self-contained (docs/ledger.md, "Reading a statement"). The statements are b
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import date, datetime
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -430,3 +432,12 @@ def test_amounts_are_right_aligned_and_earned_lines_tell_how_to_explain():
         assert "tuishou ledger explain LEDGER --order o1" in row
         assert "ledger.explain(&#x27;o1&#x27;)" in row
     assert "@media print" in page
+
+
+def test_the_docs_show_what_the_text_form_prints():
+    """docs/ledger.md, "Reading a statement": its excerpt is the start of ``statement()``."""
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "ledger.md").read_text("utf-8")
+    section = docs[docs.index("## Reading a statement") :]
+    excerpt = re.search(r"```text\n(.*?)```", section, flags=re.S)
+    assert excerpt is not None, "the section's text example moved: update this test"
+    assert statement().to_text().startswith(excerpt[1])
