@@ -46,7 +46,14 @@ def display_width(text: str) -> int:
     >>> display_width("级差 differential")
     17
     """
-    return sum(_char_width(char) for char in text)
+    if text.isascii():  # the common case, and a fast one: every ASCII character takes 1
+        return len(text)
+    return _wide_width(text)
+
+
+@lru_cache(maxsize=4096)  # labels and ids repeat on every line of a long statement
+def _wide_width(text: str) -> int:
+    return sum(map(_char_width, text))
 
 
 @lru_cache(maxsize=4096)
@@ -77,15 +84,24 @@ def text_table(
     (indexes) are right-aligned, the others left-aligned. Trailing spaces are dropped.
     """
     cells = [[_printable(cell) for cell in row] for row in [header, *rows]]
-    widths = [max(display_width(row[i]) for row in cells) for i in range(len(header))]
+    sizes = [[display_width(cell) for cell in row] for row in cells]
+    widths = [max(column) for column in zip(*sizes, strict=True)]
     rule = ["-" * width for width in widths]
     return [
-        _GAP.join(
-            pad(cell, w, right=i in right)
-            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in [cells[0], rule, *cells[1:]]
+        _row(cells[0], sizes[0], widths, right),
+        _row(rule, widths, widths, right),
+        *(_row(row, size, widths, right) for row, size in zip(cells[1:], sizes[1:], strict=True)),
     ]
+
+
+def _row(cells: list[str], sizes: list[int], widths: list[int], right: Collection[int]) -> str:
+    """One row of ``text_table``: each cell padded to its column's width (``sizes`` are the
+    cells' display widths, computed once)."""
+    padded = (
+        " " * (width - size) + cell if i in right else cell + " " * (width - size)
+        for i, (cell, size, width) in enumerate(zip(cells, sizes, widths, strict=True))
+    )
+    return _GAP.join(padded).rstrip()
 
 
 def statement_text(statement: Statement) -> str:
