@@ -53,6 +53,13 @@ def statement_html(statement: Statement) -> str:
 
     The same sections as ``statement_text``; raises nothing for a statement that does not
     add up (use ``Statement.check`` for that).
+
+    >>> from tuishou.ledger.models import Balance
+    >>> from tuishou.ledger.statement_models import Period
+    >>> zero = Balance(pending=0, available=0, written_off=0)
+    >>> page = statement_html(Statement("张三", Period.month("2026-11"), True, zero, zero))
+    >>> "<title>对账单 Statement: 张三, 2026-11</title>" in page
+    True
     """
     title = f"对账单 Statement: {statement.member_id}, {statement.period.label}"
     return "\n".join(

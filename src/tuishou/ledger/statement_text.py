@@ -109,6 +109,16 @@ def statement_text(statement: Statement) -> str:
 
     Raises nothing for a statement that does not add up (it shows what it is given; use
     ``Statement.check`` for that).
+
+    >>> from tuishou.ledger.models import Balance
+    >>> from tuishou.ledger.statement_models import Period
+    >>> zero = Balance(pending=0, available=0, written_off=0)
+    >>> text = statement_text(Statement("张三", Period.month("2026-11"), False, zero, zero))
+    >>> print("\\n".join(text.splitlines()[:4]))
+    对账单 Statement
+      会员 member  张三
+      周期 period  2026-11: 2026-11-01 00:00 to 2026-12-01 00:00 Asia/Shanghai (end excluded)
+      状态 status  预览 provisional: the period is not closed, the figures may still change
     """
     rows = header_rows(statement)
     header = text_table(rows[0], rows[1:])  # aligned as a table, shown without its rule

@@ -146,19 +146,33 @@ def period_text(period: Period) -> str:
 
 
 def status_text(statement: Statement) -> str:
-    """Closed (已月结: the statement is final) or provisional (预览: it may still change)."""
+    """Closed (已月结: the statement is final) or provisional (预览: it may still change).
+
+    >>> zero = Balance(0, 0, 0)
+    >>> status_text(Statement("A", Period.month("2026-11"), True, zero, zero))
+    '已月结 closed: this statement is final'
+    """
     if statement.closed:
         return "已月结 closed: this statement is final"
     return "预览 provisional: the period is not closed, the figures may still change"
 
 
 def balance_rows(balance: Balance) -> list[tuple[str, int]]:
-    """(label, fen) for every balance a statement shows, in ``BALANCE_ROWS`` order."""
+    """(label, fen) for every balance a statement shows, in ``BALANCE_ROWS`` order.
+
+    >>> balance_rows(Balance(pending=100, available=-5, written_off=5))[:2]
+    [('冻结 pending', 100), ('可提现 available', -5)]
+    """
     return [(label, figure(balance)) for label, figure in BALANCE_ROWS]
 
 
 def movement_rows(statement: Statement) -> list[tuple[str, int]]:
-    """(label, fen) for every movement of the statement, in ``MOVEMENTS`` order."""
+    """(label, fen) for every movement of the statement, in ``MOVEMENTS`` order.
+
+    >>> zero = Balance(0, 0, 0)
+    >>> movement_rows(Statement("A", Period.month("2026-11"), True, zero, zero))[0]
+    ('赚取 earned', 0)
+    """
     return [(label, getattr(statement, name)) for name, label in MOVEMENT_LABELS.items()]
 
 
@@ -228,7 +242,12 @@ class Table:
 
 
 def header_rows(statement: Statement) -> list[tuple[str, str]]:
-    """The statement's header: (label, value) for the member, the period and its status."""
+    """The statement's header: (label, value) for the member, the period and its status.
+
+    >>> zero = Balance(0, 0, 0)
+    >>> header_rows(Statement("张三", Period.month("2026-11"), True, zero, zero))[0]
+    ('会员 member', '张三')
+    """
     return [
         ("会员 member", statement.member_id),
         ("周期 period", period_text(statement.period)),
@@ -242,7 +261,6 @@ def statement_tables(statement: Statement) -> list[Table]:
     Opening balances, movements, closing balances, earned by rule and kind, the pending
     schedule, then every line of the period (none left out: a statement is a record).
 
-    >>> from tuishou.ledger.statement_models import Statement
     >>> zero = Balance(0, 0, 0)
     >>> made = Statement("张三", Period.month("2026-11"), True, zero, zero)
     >>> for table in statement_tables(made):
