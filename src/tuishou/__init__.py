@@ -48,6 +48,7 @@ from tuishou.io.policy_versions_file import load_policy_or_versions, load_policy
 from tuishou.ledger.bulk import BatchPosting
 from tuishou.ledger.ledger import Ledger
 from tuishou.ledger.models import Balance, Entry, LedgerPolicy, RefundResult
+from tuishou.ledger.statement_models import Period, Statement
 from tuishou.ledger.withdrawal_models import Withdrawal
 from tuishou.members.records import Origin
 from tuishou.migration.report import MigratedMember, MigrationReport
@@ -121,6 +122,7 @@ __all__ = [
     "OrderLine",
     "Origin",
     "Payout",
+    "Period",
     "Policy",
     "PolicyVersion",
     "PolicyVersions",
@@ -130,6 +132,7 @@ __all__ = [
     "SellerRule",
     "Settlement",
     "Share",
+    "Statement",
     "Tier",
     "TierChange",
     "TierLadder",

@@ -10,6 +10,9 @@
   :mod:`~tuishou.ledger.review`: withdrawal review (提现审核: request, approve, pay, reject);
   :mod:`~tuishou.ledger.withdrawal_models`: ``Withdrawal`` and its states;
   :mod:`~tuishou.ledger.fees`: the withdrawal fee rule and its fee period;
+- :mod:`~tuishou.ledger.periods`: closing a period (月结); :mod:`~tuishou.ledger.statements`:
+  members' statements (对账单) summed in SQL; :mod:`~tuishou.ledger.statement_models`:
+  ``Period``, ``Statement``, ``PeriodClose``; ``statement_text``: statements as text and HTML;
 - :mod:`~tuishou.ledger.queries`: balances of all members and entries paged, in SQL;
 - :mod:`~tuishou.ledger.database`: where a ledger lives (a path, a URL, an Engine, a
   Connection); :mod:`~tuishou.ledger.schema`: its tables (SQLAlchemy Core);
@@ -26,6 +29,7 @@ from tuishou.ledger.bulk import BatchPosting
 from tuishou.ledger.database import sqlite_engine
 from tuishou.ledger.ledger import Ledger
 from tuishou.ledger.models import Balance, Entry, LedgerPolicy, PolicyChange, RefundResult
+from tuishou.ledger.statement_models import Period, PeriodClose, Statement, StatementLine
 from tuishou.ledger.withdrawal_models import Withdrawal, WithdrawalState
 
 __all__ = [
@@ -34,8 +38,12 @@ __all__ = [
     "Entry",
     "Ledger",
     "LedgerPolicy",
+    "Period",
+    "PeriodClose",
     "PolicyChange",
     "RefundResult",
+    "Statement",
+    "StatementLine",
     "Withdrawal",
     "WithdrawalState",
     "sqlite_engine",
