@@ -71,10 +71,7 @@ TREE = [
     {"member_id": "张三", "inviter_id": "李四", "tier": "pusher"},
 ]
 POLICY = LedgerPolicy(
-    freeze_days=7,
-    clawback="cap_at_balance",
-    min_withdrawal=100,
-    withdrawal_fee_rate="0.01",
+    freeze_days=7, clawback="cap_at_balance", min_withdrawal=100, withdrawal_fee_rate="0.01"
 )
 
 
@@ -207,4 +204,5 @@ def test_the_december_refund_re_settles_the_november_order_under_v1(month):
         ("王五", "differential", "differential"): 100,
     }
     text = month.explain("o-b")
-    assert "v1" in text and "20%" in text
+    assert "version v1" in text
+    assert "x 20% ecosystem rate" in text

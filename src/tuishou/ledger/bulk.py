@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -37,11 +37,13 @@ from tuishou.engine.batch import settle_batch
 from tuishou.engine.columns import LineColumns, read_lines
 from tuishou.engine.tables import KINDS, BatchResult
 from tuishou.errors import ArgumentTypeError, DuplicateOrderError
+from tuishou.ledger.bulk_orders import post_each
 from tuishou.ledger.bulk_rows import Chunk, bulk_cache, posted_fingerprints, write_chunk
 from tuishou.ledger.checks import check_time
 from tuishou.ledger.clock import check_clock, due_date, in_force
 from tuishou.ledger.refunds import digest
 from tuishou.ledger.store import Store
+from tuishou.policy_versions import PolicyVersions
 from tuishou.rules import Policy
 from tuishou.settlement import ChainLink, seller_chain
 from tuishou.tree import InviteTree
@@ -81,9 +83,16 @@ class Prepared:
     policy_json: str
 
 
+def _column_names(orders: Any) -> list[str]:
+    """The column names of a dict of columns, a pandas DataFrame or a pyarrow Table."""
+    if isinstance(orders, Mapping):
+        return [str(name) for name in orders]
+    return [str(name) for name in getattr(orders, "column_names", getattr(orders, "columns", []))]
+
+
 def post_batch(
     store: Store,
-    policy: Policy,
+    policy: Policy | PolicyVersions,
     tree: InviteTree,
     orders: Any,
     at: datetime,
@@ -97,6 +106,11 @@ def post_batch(
             f"chunk_orders={chunk_orders!r}; pass a whole number of orders per transaction, "
             "at least 1 (default 5000)"
         )
+    if isinstance(policy, PolicyVersions) or "paid_at" in _column_names(orders):
+        posted, skipped, rows, chunks = post_each(
+            store, policy, tree, orders, at, chunk_orders, progress
+        )
+        return BatchPosting(posted, skipped, rows, rows, chunks)
     ready = prepare(policy, tree, orders)
     with store.reading():
         new = _new_orders(store, ready, range(len(ready.ids)))
@@ -192,9 +206,9 @@ def _paid_at_hint(store: Store, order_ids: Sequence[str]) -> str:
     if not paid:
         return ""
     return (
-        f" ({', '.join(map(repr, paid))} were posted with their paid_at, which a batch has "
-        "no column for, so the same order in a batch is another settlement record: leave "
-        "orders posted one by one out of the batch)"
+        f" ({', '.join(map(repr, paid))} were posted with their paid_at, which this batch "
+        "has no column for, so the same order in it is another settlement record: give the "
+        "batch a paid_at column, or leave orders posted one by one out of it)"
     )
 
 

@@ -53,6 +53,7 @@ from tuishou.ledger.withdrawal_models import MOVES, Withdrawal, WithdrawalState
 from tuishou.ledger.withdrawal_store import withdrawal_list
 from tuishou.ledger.withdrawals import withdraw
 from tuishou.orders import Order
+from tuishou.policy_versions import PolicyVersions
 from tuishou.rules import Policy
 from tuishou.settlement import Settlement
 from tuishou.tree import InviteTree
@@ -205,7 +206,7 @@ class Ledger:
 
     def post_batch(
         self,
-        policy: Policy,
+        policy: Policy | PolicyVersions,
         tree: InviteTree,
         orders: Any,
         *,
@@ -218,8 +219,13 @@ class Ledger:
         ``orders`` is what ``settle_batch`` takes (a dict of arrays, a pandas DataFrame or a
         pyarrow Table, one row per order line; lines sharing an order id are one order, with
         text order ids). Each order is recorded exactly as ``post(order, settle(policy, tree,
-        order), at=at)`` records it with ``paid_at=None`` (the freeze starts at ``at``), so
-        refunds, releases and later posts treat it like any other order.
+        order), at=at)`` records it, so refunds, releases and later posts treat it like any
+        other order. Without a ``paid_at`` column the orders have ``paid_at=None`` (the freeze
+        starts at ``at``) and the batch is written at the database's speed (``ledger.bulk``);
+        with one, or under ``PolicyVersions`` (each order settled by the version in force at
+        its ``paid_at``, the version's name recorded), each order is settled and posted one
+        by one (``ledger.bulk_orders``: thousands a second), its ``paid_at`` kept in UTC and
+        its freeze starting then. An order paid after ``at`` is refused.
 
         The whole batch is checked first, nothing written on refusal: the engine's checks
         (``InvalidOrderError``, ``UnknownMemberError``, ...), order ids already posted with a

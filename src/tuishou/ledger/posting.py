@@ -10,7 +10,7 @@ of the policy version it was settled under (``Settlement.version``; None for a p
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -30,8 +30,9 @@ from tuishou.ledger.refunds import Key, digest, totals
 from tuishou.ledger.store import Store
 from tuishou.orders import Order
 from tuishou.settlement import Settlement
+from tuishou.times import utc
 
-__all__ = ["mark_received", "post_order", "release_due"]
+__all__ = ["fingerprint_of", "in_utc", "mark_received", "post_order", "release_due"]
 
 _CHUNK = 500  # orders released per query (bounded IN lists on every database)
 _FINGERPRINT = select(t.orders.c.order_id, t.orders.c.fingerprint).where(
@@ -51,20 +52,18 @@ def post_order(store: Store, order: Order, settlement: Settlement, at: datetime)
     check_paid_at(order, at)
     check_amount(order)
     check_settlement(order, settlement)
+    given, order = order, in_utc(order)  # stored as every time the ledger keeps: in UTC
     policy_json = settlement.policy.model_dump_json()
     policy_id = digest(policy_json)
     snapshot = _snapshot(settlement)
     order_json = order.model_dump_json()
     version = settlement.version  # the PolicyVersion's name; None for a plain Policy
-    recorded = [order_json, policy_id, snapshot, _payout_rows(settlement)]
-    # the version joins the fingerprint only when there is one: orders posted before
-    # versions existed keep their fingerprints, so their repeats stay no-ops
-    fingerprint = digest(json.dumps(recorded + ([version] if version else []), sort_keys=True))
+    fingerprint = fingerprint_of(order, settlement)
     with store.transaction():
         found = store.read("orders", _FINGERPRINT, {"order_id": order.order_id})
         if found:
-            if found[0]["fingerprint"] == fingerprint:
-                return []
+            if found[0]["fingerprint"] in (fingerprint, fingerprint_of(given, settlement)):
+                return []  # (as given: ledgers before version 4 kept paid_at's own zone)
             raise DuplicateOrderError(
                 f"order {order.order_id!r} was already posted with a different settlement; "
                 "refund it, or post the change under a new order id"
@@ -105,6 +104,26 @@ def post_order(store: Store, order: Order, settlement: Settlement, at: datetime)
         )
         store.advance(at, f"order {order.order_id!r} posted")
         return made
+
+
+def in_utc(order: Order) -> Order:
+    """The order with its ``paid_at`` in UTC (the same instant), as the ledger records it."""
+    if order.paid_at is None or order.paid_at.utcoffset() == timedelta(0):
+        return order
+    return order.model_copy(update={"paid_at": utc(order.paid_at)})  # same instant: valid
+
+
+def fingerprint_of(order: Order, settlement: Settlement) -> str:
+    """What identifies a posted order: its JSON, policy, chain snapshot, payouts, version.
+
+    The version joins the fingerprint only when there is one: orders posted before versions
+    existed keep their fingerprints, so their repeats stay no-ops.
+    """
+    policy_id = digest(settlement.policy.model_dump_json())
+    recorded: list[Any] = [order.model_dump_json(), policy_id, _snapshot(settlement)]
+    recorded.append(_payout_rows(settlement))
+    version = settlement.version
+    return digest(json.dumps(recorded + ([version] if version else []), sort_keys=True))
 
 
 def mark_received(store: Store, order_id: str, at: datetime) -> None:
