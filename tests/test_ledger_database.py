@@ -279,7 +279,13 @@ def _schema_1_file(tmp_path):
             db.execute(f"DROP INDEX {index}")
         for table in ("policies", "orders", "payouts", "entries", "requests"):
             db.execute(f"ALTER TABLE tuishou_{table} RENAME TO {table}")
-        for table in ("tuishou_ledger_policy", "tuishou_clock", "tuishou_alembic_version"):
+        for table in (
+            "tuishou_ledger_policy",
+            "tuishou_clock",
+            "tuishou_alembic_version",
+            "tuishou_withdrawals",  # schema 4's tables: none in schema 1
+            "tuishou_periods",
+        ):
             db.execute(f"DROP TABLE {table}")
         db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
         db.execute("INSERT INTO schema_version VALUES (1)")
