@@ -263,3 +263,17 @@ def test_the_example_in_docs_cli_md_runs_as_shown(tmp_path, capsys, monkeypatch)
     assert code == 0, err
     shown = block.split("...\n")[1]
     assert err.endswith(shown)
+
+
+def test_one_version_takes_orders_without_paid_at(tmp_path, capsys):
+    single = tmp_path / "single"
+    single.mkdir()
+    shutil.copy(FOLDER / "v1.toml", single / "v1.toml")
+    args = files_for(tmp_path, ".csv", orders_with({}))
+    args[1] = str(single)
+    out = tmp_path / "payouts.csv"
+    code, _, err = run(capsys, "settle", *args, "--out", str(out))
+    assert code == 0, err
+    columns = {name: [row[name] for row in LINES] for name in ORDER_COLUMNS}
+    v1 = VERSIONS.versions[0].policy
+    assert read_payouts(out) == settle_batch(v1, TREE, columns).payouts.rows()

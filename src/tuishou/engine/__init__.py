@@ -2,7 +2,10 @@
 
 - :mod:`~tuishou.engine.batch`: ``settle_batch`` and ``member_totals``;
 - :mod:`~tuishou.engine.columns`, :mod:`~tuishou.engine.line_checks`: order lines as checked,
-  encoded columns (dict of lists, pandas, Arrow);
+  encoded columns (dict of lists, pandas, Arrow); :mod:`~tuishou.engine.paid_at`: the
+  optional ``paid_at`` column as UTC microseconds;
+- :mod:`~tuishou.engine.versions`: orders grouped by the policy version in force when paid
+  (``PolicyVersions``), and the groups' results merged in input order;
 - :mod:`~tuishou.engine.schedule`: each distinct seller's payout slots, from the rule kinds;
 - :mod:`~tuishou.engine.bulk`, :mod:`~tuishou.engine.per_line`: exact splits and rounding of
   many pools at once;
