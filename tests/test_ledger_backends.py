@@ -173,6 +173,19 @@ def test_a_refusal_inside_the_backends_transaction_undoes_only_the_ledgers_part(
         assert table_rows(ledger, "tuishou_clock") == clock  # the refused writes left nothing
 
 
+def test_two_orders_under_one_policy_in_the_backends_transaction(backend):
+    # the policy both orders are posted under is stored once (it was inserted twice: a
+    # unique-key error on the second post)
+    second = ORDER.model_copy(update={"order_id": "o2"})
+    with backend.begin() as connection:
+        ledger = Ledger.open(connection, policy=KEPT)
+        ledger.post(ORDER, SETTLED, at=DAY0)
+        ledger.post(second, settle(SETTLED.policy, TREE, second), at=DAY0)
+    with Ledger.open(backend) as ledger:
+        assert ledger.balance("C") == bal(pending=3000)
+        assert len(table_rows(ledger, "tuishou_policies")) == 1
+
+
 def test_a_connection_outside_a_transaction_commits_each_operation(backend):
     with backend.connect() as connection:
         ledger = Ledger.open(connection, policy=KEPT)

@@ -300,11 +300,11 @@ class Store:
         known = self.scalar(
             select(func.count()).where(t.policies.c.policy_id == policy_id)  # under the lock
         )
-        if known and not self._db.shared:
-            self._known_policies.add(policy_id)
-        else:
+        if not known:
             self.insert(t.policies, [{"policy_id": policy_id, "policy_json": policy_json}])
             self._added_policies.add(policy_id)
+        elif not self._db.shared:  # the backend's transaction may still be rolled back
+            self._known_policies.add(policy_id)
 
     def add_orders(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert rows of ``tuishou_orders``."""
