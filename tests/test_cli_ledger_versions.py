@@ -109,5 +109,9 @@ def test_an_order_posted_before_with_another_settlement_is_refused(tmp_path, cap
     changed = [{**PAID[2], "amount": PAID[2]["amount"] + 100}, *PAID[:2]]
     code, out, err = post(capsys, target, paths, changed)
     assert (code, out) == (2, "")
-    assert err.startswith("tuishou: error: order 'o-3'")
-    assert _entries(target) == before
+    assert err.startswith(
+        "tuishou: error: 1 orders of the batch were already posted with a different "
+        "settlement: 'o-3'"
+    )
+    assert "nothing of the batch was posted" in err
+    assert _entries(target) == before  # o-1 and o-2, before nothing, stay unposted too

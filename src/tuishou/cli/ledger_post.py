@@ -31,10 +31,6 @@ from tuishou.errors import (
 from tuishou.io.files import DataFile
 from tuishou.io.inputs import OrderLines, load_data, read_policy_or_versions
 from tuishou.ledger import Ledger, LedgerPolicy
-from tuishou.orders import Order, OrderLine
-from tuishou.policy_versions import PolicyVersions
-from tuishou.rules import Policy
-from tuishou.tree import InviteTree
 
 __all__ = ["post_command"]
 
@@ -98,85 +94,19 @@ def post_command(
     created = path is not None and not path.exists()
     console = Console(stderr=True)
     try:
-        with _bar(console, progress) as bar:
-            if isinstance(policy, Policy) and "paid_at" not in lines.table.columns:
-                with Ledger.open(ledger, policy=ledger_policy) as book:
-                    done = _post_lines(book, policy, tree, lines, when, bar)
-                said = (
-                    f"{done.payout_rows} payout row(s), {done.entries_added} entries; "
-                    f"{done.orders_skipped} already posted"
-                )
-            else:
-                orders_posted, entries = _post_orders(
-                    ledger, ledger_policy, policy, tree, lines, when, bar
-                )
-                said = f"{entries} entries (each order with its paid_at; any posted before skipped)"
-                done = None
+        with _bar(console, progress) as bar, Ledger.open(ledger, policy=ledger_policy) as book:
+            done = _post_lines(book, policy, tree, lines, when, bar)
     except BaseException:
         if created and path is not None:
             for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
                 leftover.unlink(missing_ok=True)
         raise
-    count = done.orders_posted if done is not None else orders_posted
-    click.echo(f"posted {count} order(s) to {ledger} at {when.isoformat()}: {said}")
-    return 0
-
-
-def _post_orders(
-    target: str,
-    ledger_policy: LedgerPolicy | None,
-    policy: Policy | PolicyVersions,
-    tree: InviteTree,
-    lines: OrderLines,
-    when: datetime,
-    bar: Callable[[int, int], None] | None,
-) -> tuple[int, int]:
-    """Settle each order (under the version in force at its paid_at) and ``Ledger.post`` it
-    with its paid_at, as the library does one order at a time (``post_batch`` records neither
-    paid_at nor a version). Every order is settled before anything is written; then each is
-    its own transaction, so a refusal (an order posted before with another settlement) leaves
-    the orders before it posted: fixed and run again, they are skipped. Returns (orders,
-    entries added)."""
-    from tuishou.settlement import settle
-
-    settled = [(order, settle(policy, tree, order)) for order in _orders(lines)]
-    entries = 0
-    with Ledger.open(target, policy=ledger_policy) as book:
-        for done, (order, settlement) in enumerate(settled, 1):
-            entries += len(book.post(order, settlement, at=when))
-            if bar is not None and (done % 1000 == 0 or done == len(settled)):
-                bar(done, len(settled))
-    return len(settled), entries
-
-
-def _orders(lines: OrderLines) -> list[Order]:
-    """The orders of checked lines, in order of first appearance (one pass over the rows)."""
-    rows: dict[str, list[int]] = {}
-    for row, order_id in enumerate(lines.table.text("order_id")):
-        rows.setdefault(order_id, []).append(row)
-    text = lines.table.text
-    buyers, sharers, paid, skus, groups = (
-        text(name) for name in ("buyer_id", "sharer_id", "paid_at", "sku", "group")
+    said = (
+        f"{done.payout_rows} payout row(s), {done.entries_added} entries; "
+        f"{done.orders_skipped} already posted"
     )
-    amounts, quantities = lines.columns["amount"], lines.columns["quantity"]
-    return [
-        Order(
-            order_id=order_id,
-            buyer_id=buyers[found[0]],
-            sharer_id=sharers[found[0]],
-            paid_at=paid[found[0]],
-            lines=[
-                OrderLine(
-                    sku=skus[row],
-                    group=groups[row],
-                    amount=int(amounts[row]),
-                    quantity=int(quantities[row]),
-                )
-                for row in found
-            ],
-        )
-        for order_id, found in rows.items()
-    ]
+    click.echo(f"posted {done.orders_posted} order(s) to {ledger} at {when.isoformat()}: {said}")
+    return 0
 
 
 def _post_lines(
