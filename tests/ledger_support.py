@@ -99,7 +99,7 @@ def posted(ledger, order=ORDER, at=DAY0):
 
 
 def bal(pending=0, available=0, written_off=0, withdrawn=0, fees=0, held=0, payable=0):
-    return Balance(pending, available, written_off, withdrawn, fees)
+    return Balance(pending, available, written_off, withdrawn, fees, held, payable)
 
 
 @st.composite

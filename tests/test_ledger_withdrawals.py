@@ -235,6 +235,10 @@ def test_repeating_a_step_is_a_no_op_returning_the_record_at_any_time(make_ledge
             r"is a reviewed withdrawal, requested: carry it on",
         ),
         (lambda led: led.withdraw("C", 5, at=day(2), withdrawal_id="w1"), r"already used"),
+        (
+            lambda led: led.refund("o1", at=day(2), refund_id="w1"),
+            r"refund id 'w1' was already used for a withdrawal",
+        ),
     ],
 )
 def test_a_used_id_is_refused_for_another_request(make_ledger, call, says):

@@ -17,12 +17,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from tuishou.errors import LedgerError, did_you_mean
+from tuishou.errors import DuplicateRequestError, LedgerError, did_you_mean
 from tuishou.ids import id_problem
 from tuishou.ledger.clock import check_clock
 from tuishou.ledger.models import Entry, LedgerPolicy, RefundResult, entry_row
 from tuishou.ledger.store import Store
 from tuishou.ledger.stored import damaged
+from tuishou.ledger.withdrawal_store import find_withdrawal
 from tuishou.orders import Order, OrderLine
 from tuishou.rounding import prorate
 from tuishou.rules import Policy
@@ -54,6 +55,10 @@ def refund(
     arguments and opens it)."""
     request = refund_fingerprint(order_id, lines)
     order, snapshot, refunded, commission, released, posted_at = _load(store, order_id)
+    if refund_id is not None and find_withdrawal(store, refund_id) is not None:
+        raise DuplicateRequestError(  # refund and withdrawal ids are one namespace
+            f"refund id {refund_id!r} was already used for a withdrawal; use a new id"
+        )
     if refund_id is not None and store.seen(refund_id, "refund", request):
         pool, _ = remaining(commission, snapshot, order, refunded)
         now = store.payouts(order_id)

@@ -163,6 +163,7 @@ COLUMNS: dict[str, dict[str, Convert]] = {
         "freeze_start": _MAYBE_TIME,
         "due_at": _MAYBE_TIME,
         "released_at": _MAYBE_TIME,
+        "policy_version": _MAYBE_TEXT,
         "policy_json": _policy,
     },  # joined with policies
     "payouts": {
@@ -199,6 +200,8 @@ _KEYS = {
     "entries": ("entry_id",),
     "payouts": ("order_id", "member_id", "rule", "kind"),
     "requests": ("request_id",),
+    "withdrawals": ("withdrawal_id",),
+    "periods": ("period_id",),
 }
 
 
