@@ -36,22 +36,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from tuishou.errors import ArgumentTypeError, InvalidArgumentError, LedgerError
-from tuishou.ledger import periods as closing
-from tuishou.ledger import queries, review
-from tuishou.ledger import statements as stated
+from tuishou.errors import ArgumentTypeError, LedgerError
+from tuishou.ledger import queries
 from tuishou.ledger.bulk import BatchPosting, Progress, post_batch
 from tuishou.ledger.checks import check_ids, check_time
 from tuishou.ledger.clock import change_policy, in_force
-from tuishou.ledger.explained import explain_order
+from tuishou.ledger.ledger_periods import PeriodMethods
+from tuishou.ledger.ledger_withdrawals import WithdrawalMethods
 from tuishou.ledger.models import Balance, Entry, LedgerPolicy, PolicyChange, RefundResult
 from tuishou.ledger.posting import mark_received, post_order, release_due
 from tuishou.ledger.refunds import Key, refund
-from tuishou.ledger.statement_models import Period, PeriodClose, Statement
 from tuishou.ledger.store import Store
-from tuishou.ledger.withdrawal_models import MOVES, Withdrawal, WithdrawalState
-from tuishou.ledger.withdrawal_store import withdrawal_list
-from tuishou.ledger.withdrawals import withdraw
 from tuishou.orders import Order
 from tuishou.policy_versions import PolicyVersions
 from tuishou.rules import Policy
@@ -61,7 +56,7 @@ from tuishou.tree import InviteTree
 __all__ = ["Ledger"]
 
 
-class Ledger:
+class Ledger(WithdrawalMethods, PeriodMethods):
     """Commission balances from immutable entries, in memory, in SQLite or in PostgreSQL.
 
     ``Ledger()`` keeps everything in memory; ``Ledger.open(database)`` uses a SQLite file, a
@@ -298,110 +293,6 @@ class Ledger:
             policy = in_force(self._store.policy_rows(), at)
             return refund(self._store, policy, order_id, lines, at, refund_id)
 
-    # ------------------------------------------------------------------- withdrawals
-
-    def request_withdrawal(
-        self, member_id: str, amount: int, *, at: datetime, withdrawal_id: str
-    ) -> Withdrawal:
-        """Ask to withdraw ``amount`` fen (提现申请): it moves from available to ``held``
-        (审核中), so it cannot be withdrawn twice, until it is approved and paid, or rejected.
-
-        The fee is computed now (``LedgerPolicy.fee`` after what the member asked for earlier
-        in the fee period, not rejected) and charged when paid. Refused, changing nothing
-        (``InsufficientBalanceError``, ``LedgerError``): below ``min_withdrawal`` or above
-        ``max_withdrawal``, above the available balance, a fee above the amount, ``at``
-        before the ledger's clock. The same request again (same id, member and amount)
-        returns the recorded withdrawal, in whatever state; the id used otherwise is a
-        ``DuplicateRequestError``.
-
-        >>> from tuishou.examples import example_order, example_settlement
-        >>> ledger = Ledger(LedgerPolicy(freeze_days=0, withdrawal_fee_rate="0.01"))
-        >>> _ = ledger.post(example_order(), example_settlement(),
-        ...                 at=datetime(2026, 11, 1, tzinfo=UTC))
-        >>> _ = ledger.release(datetime(2026, 11, 1, tzinfo=UTC))
-        >>> w = ledger.request_withdrawal("A", 300, at=datetime(2026, 11, 2, tzinfo=UTC),
-        ...                               withdrawal_id="w1")
-        >>> w.state, w.fee, ledger.balance("A").available, ledger.balance("A").held
-        ('requested', 3, 200, 300)
-        """
-        return review.request(self._store, member_id, amount, at, withdrawal_id)
-
-    def approve_withdrawal(self, withdrawal_id: str, *, at: datetime) -> Withdrawal:
-        """Approve a requested withdrawal (审核通过): held to ``payable`` (待打款).
-
-        Approving an approved one again is a no-op; any other state is a ``LedgerError``
-        naming it (nothing changes).
-        """
-        check_ids(withdrawal_id=withdrawal_id)
-        return review.approve(self._store, withdrawal_id, at)
-
-    def reject_withdrawal(self, withdrawal_id: str, *, at: datetime, reason: str) -> Withdrawal:
-        """Reject a requested or approved withdrawal (驳回), or record that its transfer
-        bounced: the amount goes back to available and ``reason`` is kept. The allowance of
-        the fee period is freed for later requests.
-
-        The same reason again is a no-op; a paid withdrawal cannot be rejected.
-        """
-        check_ids(withdrawal_id=withdrawal_id)
-        return review.reject(self._store, withdrawal_id, at, reason)
-
-    def pay_withdrawal(
-        self, withdrawal_id: str, *, at: datetime, transfer_reference: str
-    ) -> Withdrawal:
-        """Record the transfer of an approved withdrawal (已打款): payable to withdrawn (the
-        net) and fees, with the payment's ``transfer_reference``.
-
-        Never pays twice: the same reference again is a no-op, another one is a
-        ``DuplicateRequestError``; a requested (not approved) or rejected withdrawal is a
-        ``LedgerError``.
-
-        >>> from tuishou.examples import example_order, example_settlement
-        >>> ledger = Ledger(LedgerPolicy(freeze_days=0))
-        >>> at = datetime(2026, 11, 1, tzinfo=UTC)
-        >>> _ = ledger.post(example_order(), example_settlement(), at=at)
-        >>> _ = ledger.release(at)
-        >>> _ = ledger.request_withdrawal("A", 500, at=at, withdrawal_id="w1")
-        >>> _ = ledger.approve_withdrawal("w1", at=at)
-        >>> ledger.pay_withdrawal("w1", at=at, transfer_reference="bank-77").state
-        'paid'
-        >>> ledger.balance("A").withdrawn
-        500
-        """
-        check_ids(withdrawal_id=withdrawal_id)
-        return review.pay(self._store, withdrawal_id, at, transfer_reference)
-
-    def withdrawal(self, withdrawal_id: str) -> Withdrawal:
-        """The withdrawal recorded under ``withdrawal_id`` (reviewed or one-step);
-        ``LedgerError`` if there is none."""
-        with self._store.reading():
-            return review.get(self._store, withdrawal_id)
-
-    def withdrawals(
-        self, *, member_id: str | None = None, state: WithdrawalState | None = None
-    ) -> list[Withdrawal]:
-        """Every withdrawal (of ``member_id``, in ``state``, if given) by request time, then
-        id: e.g. ``withdrawals(state="requested")`` is the review queue."""
-        check_ids(member_id=member_id, optional=("member_id",))
-        if state is not None and state not in MOVES:
-            raise InvalidArgumentError(
-                f"state={state!r} is not a withdrawal state; use one of {', '.join(MOVES)}"
-            )
-        return withdrawal_list(self._store, member_id, state)
-
-    def withdraw(
-        self, member_id: str, amount: int, *, at: datetime, withdrawal_id: str
-    ) -> list[Entry]:
-        """Take ``amount`` out of the available balance (提现) in one step, less the fee:
-        for platforms whose transfers are automatic (no review).
-
-        The checks and the fee are ``request_withdrawal``'s; it is recorded as a ``paid``
-        withdrawal at once (``withdrawal(withdrawal_id)``, its id as the transfer
-        reference), with the entries ``withdrawal`` (available −amount, withdrawn +net) and
-        ``fee``. A repeated ``withdrawal_id`` (same member and amount) is a no-op (returns
-        ``[]``); the id of a withdrawal under review is refused.
-        """
-        return withdraw(self._store, member_id, amount, at, withdrawal_id)
-
     # ----------------------------------------------------------------------- queries
 
     def balance(self, member_id: str, *, as_of: datetime | None = None) -> Balance:
@@ -474,81 +365,6 @@ class Ledger:
         with self._store.reading():
             self._store.order_row(order_id, "order_id")
             return self._store.payouts(order_id)
-
-    # ---- periods and statements
-
-    def close_period(self, period: Period, *, at: datetime) -> PeriodClose:
-        """Close ``period`` (月结) at ``at``: check every member's statement and the totals
-        against the ledger's sums, record them, and move the clock to ``at``.
-
-        ``at`` is at or after ``period.end`` and the ledger's clock; periods close in order
-        and never overlap. Closing the same period again returns the recorded close
-        (``repeated=True``); the same label with other bounds, or anything else refused, is
-        a ``LedgerError`` and changes nothing. See ``ledger.periods``.
-
-        >>> from tuishou.examples import example_order, example_settlement
-        >>> ledger = Ledger()
-        >>> november = Period.month("2026-11", timezone="UTC")
-        >>> _ = ledger.post(example_order(), example_settlement(),
-        ...                 at=datetime(2026, 11, 2, tzinfo=UTC))
-        >>> close = ledger.close_period(november, at=datetime(2026, 12, 1, tzinfo=UTC))
-        >>> close.members, close.totals["earned"], close.repeated
-        (1, 500, False)
-        >>> ledger.close_period(november, at=datetime(2026, 12, 5, tzinfo=UTC)).repeated
-        True
-        """
-        return closing.close_period(self._store, closing.check_period(period), at)
-
-    def periods(self) -> list[PeriodClose]:
-        """Every closed period, oldest first, with its recorded totals."""
-        return closing.closed_periods(self._store)
-
-    def statement(self, member_id: str, period: Period) -> Statement:
-        """One member's statement (对账单) for ``period``, with its lines (fen).
-
-        ``closed`` is False while the period is open (a provisional statement). A member
-        with no entries gets an all-zero statement.
-
-        >>> from tuishou.examples import example_order, example_settlement
-        >>> ledger = Ledger(LedgerPolicy(freeze_days=7))
-        >>> _ = ledger.post(example_order(), example_settlement(),
-        ...                 at=datetime(2026, 11, 2, tzinfo=UTC))
-        >>> mine = ledger.statement("A", Period.month("2026-11", timezone="UTC"))
-        >>> mine.earned, mine.closing.pending, mine.schedule, mine.closed
-        (500, 500, ((datetime.date(2026, 11, 9), 500),), False)
-        """
-        check_ids(member_id=member_id)
-        period = closing.check_period(period)
-        closes = closing.closed_periods(self._store)
-        return stated.member_statement(self._store, member_id, period, closes)
-
-    def statements(self, period: Period) -> Iterator[Statement]:
-        """Every member's statement for ``period`` (without lines), by member id, summed by
-        the database a page of members at a time (``ledger.statements``): every member
-        with an entry in the period or a non-zero balance at its start."""
-        period = closing.check_period(period)
-        closed = stated.is_closed(period, closing.closed_periods(self._store))
-        return stated.statements(self._store, period, closed)
-
-    def statements_frame(self, period: Period) -> Any:
-        """``statements`` as a pandas DataFrame, one row per member (``Statement.as_row``;
-        int64 fen). Needs ``pip install 'tuishou[columnar]'``."""
-        period = closing.check_period(period)
-        closed = stated.is_closed(period, closing.closed_periods(self._store))
-        return stated.statements_frame(self._store, period, closed)
-
-    def statements_arrow(self, period: Period) -> Any:
-        """``statements`` as a pyarrow Table, the columns of ``statements_frame``. Needs
-        ``pip install 'tuishou[columnar]'``."""
-        period = closing.check_period(period)
-        closed = stated.is_closed(period, closing.closed_periods(self._store))
-        return stated.statements_arrow(self._store, period, closed)
-
-    def explain(self, order_id: str) -> str:
-        """The posted order explained: re-settled from the recorded order, chain, policy and
-        policy version (never today's), its ``explain()`` text, then its refunds so far and
-        what it pays now. Refuses an order never posted (``UnknownOrderError``)."""
-        return explain_order(self._store, order_id)
 
 
 def _policy_differences(stored: LedgerPolicy, given: LedgerPolicy) -> list[str]:
