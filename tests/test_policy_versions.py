@@ -501,3 +501,20 @@ def test_the_docs_example_runs():
     section = text.split("## Policy versions")[1].split("\n## ")[0]
     code = section.split("```python\n")[1].split("```")[0]
     exec(compile(code, "docs/concepts.md (Policy versions)", "exec"), {})
+
+
+def test_check_settlement_takes_versions_and_checks_the_version_in_force():
+    from dataclasses import replace
+
+    from test_worked_month import TREE, cn, order, versions
+    from tuishou.errors import InvariantError
+    from tuishou.invariants import check_settlement
+
+    plans, tree = versions(), InviteTree.from_records(TREE)
+    late_november = order("o-b", cn(11, 30, 23, 59, 59), 10000)
+    settled = settle(plans, tree, late_november)
+    check_settlement(plans, tree, late_november, settled)
+    with pytest.raises(InvariantError, match="settled under version 'v2', but 'v1' is in force"):
+        check_settlement(plans, tree, late_november, replace(settled, version="v2"))
+    with pytest.raises(InvariantError, match="conservation"):
+        check_settlement(plans, tree, late_november, replace(settled, retained=0))

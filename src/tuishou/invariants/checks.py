@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from fractions import Fraction
 
 from tuishou.errors import ArgumentTypeError, InvariantError
 from tuishou.invariants.case import Case, difference, fen, money_of
 from tuishou.orders import Order
+from tuishou.policy_versions import PolicyVersions
 from tuishou.rules import DifferentialRule, Policy
 from tuishou.settlement import Settlement, resettle, settle
 from tuishou.tree import InviteTree
@@ -22,9 +24,12 @@ __all__ = ["INVARIANTS", "check_settlement"]
 
 
 def check_settlement(
-    policy: Policy, tree: InviteTree, order: Order, settlement: Settlement
+    policy: Policy | PolicyVersions, tree: InviteTree, order: Order, settlement: Settlement
 ) -> None:
     """Check docs/domain.md §14 on ``settlement``; raise ``InvariantError`` for the first failure.
+
+    Under ``PolicyVersions`` the settlement must name the version in force at the order's
+    ``paid_at`` (else the ``inputs`` invariant fails), and is checked under its policy.
 
     ``InvariantError`` is an ``AssertionError`` whose ``.invariant`` names the invariant
     (see ``INVARIANTS``); the message gives the order id and the numbers.
@@ -46,6 +51,8 @@ def check_settlement(
     ...
     tuishou.errors.InvariantError: conservation: order 'o1' pool 1980 fen ≠ paid 1287 + retained 692
     """
+    if isinstance(policy, PolicyVersions) and isinstance(order, Order):
+        policy, settlement = _under_version(policy, order, settlement)
     _check_types(policy, tree, order, settlement)
     case = Case(policy, tree, order, settlement)
     for invariant, check in _CHECKS:
@@ -280,6 +287,23 @@ _CHECKS: tuple[tuple[str, Callable[[Case], str | None]], ...] = (
 
 INVARIANTS: tuple[str, ...] = tuple(name for name, _ in _CHECKS)
 """The invariants ``check_settlement`` checks, in the order it checks them."""
+
+
+def _under_version(
+    versions: PolicyVersions, order: Order, settlement: Settlement
+) -> tuple[Policy, Settlement]:
+    """The policy in force at the order's ``paid_at``, and the settlement as that policy's
+    own (the version's name checked, then set aside)."""
+    version = versions.version_for(order)
+    named = getattr(settlement, "version", None)
+    if named != version.name:
+        raise InvariantError(
+            f"inputs: order {order.order_id!r} was settled under version {named!r}, but "
+            f"{version.name!r} is in force at its paid_at",
+            invariant="inputs",
+            order_id=order.order_id,
+        )
+    return version.policy, replace(settlement, version=None, version_from=None)
 
 
 def _check_types(policy: object, tree: object, order: object, settlement: object) -> None:
