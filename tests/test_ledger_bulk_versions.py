@@ -10,7 +10,7 @@ import pytest
 from ledger_support import table_rows
 from test_worked_month import POLICY, TREE, cn, order, versions
 from tuishou import InviteTree, order_columns, settle
-from tuishou.errors import InvalidOrderError, LedgerError
+from tuishou.errors import DuplicateOrderError, InvalidOrderError, LedgerError
 from tuishou.ledger import Ledger, LedgerPolicy
 
 ORDERS = [
@@ -76,3 +76,35 @@ def test_a_plain_policy_batch_with_paid_at_freezes_from_payment():
     ledger.post_batch(v1, tree, order_columns(ORDERS[:1]), at=AT)
     assert ledger.release(cn(11, 17, 10) + timedelta(days=14))  # due 7 days after payment
     assert ledger.balance("张三").available == 2000
+
+
+def test_a_batch_refused_midway_says_the_chunks_before_stand(tmp_path):
+    path, tree = tmp_path / "ledger.db", InviteTree.from_records(TREE)
+    ledger, other = Ledger.open(path, policy=POLICY), Ledger.open(path)
+    rival = ORDERS[1].model_copy(update={"sharer_id": "李四"})
+
+    def meanwhile(done, total):
+        if done == 1:  # another writer posts o-b, differently, between the chunks
+            other.post(rival, settle(versions(), tree, rival), at=AT)
+
+    with ledger, other, pytest.raises(DuplicateOrderError) as refused:
+        ledger.post_batch(
+            versions(), tree, order_columns(ORDERS), at=AT, chunk_orders=1, progress=meanwhile
+        )
+    assert "the 1 orders of the chunks before were posted and stand" in str(refused.value)
+    with Ledger.open(path) as reopened:
+        assert reopened.payouts("o-a")
+
+
+def test_an_empty_paid_at_column_keeps_the_fast_path(monkeypatch):
+    import tuishou.ledger.bulk as bulk
+
+    def refuse(*args):
+        raise AssertionError("posted order by order")
+
+    monkeypatch.setattr(bulk, "post_each", refuse)
+    columns = order_columns(ORDERS[:1])
+    columns["paid_at"] = [None]
+    v1 = versions().versions[0].policy
+    done = Ledger(POLICY).post_batch(v1, InviteTree.from_records(TREE), columns, at=AT)
+    assert done.orders_posted == 1

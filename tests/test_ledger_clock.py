@@ -428,7 +428,7 @@ DAMAGE = {  # what was done to the file with sqlite3: (SQL, the call that reads 
     "withdrawal time": (  # read when the id comes again
         "UPDATE tuishou_withdrawals SET requested_at = 'later'",
         lambda led: led.withdraw("C", 100, at=day(1), withdrawal_id="w1"),
-        r"table tuishou_withdrawals, a row, requested_at='later'",
+        r"table tuishou_withdrawals, row withdrawal_id='w1', requested_at='later'",
     ),
     "clock time": (
         "UPDATE tuishou_clock SET at = 'later'",

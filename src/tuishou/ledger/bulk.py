@@ -35,6 +35,7 @@ import numpy.typing as npt
 
 from tuishou.engine.batch import settle_batch
 from tuishou.engine.columns import LineColumns, read_lines
+from tuishou.engine.paid_at import NO_TIME, read_paid_at
 from tuishou.engine.tables import KINDS, BatchResult
 from tuishou.errors import ArgumentTypeError, DuplicateOrderError
 from tuishou.ledger.bulk_orders import post_each
@@ -83,11 +84,19 @@ class Prepared:
     policy_json: str
 
 
-def _column_names(orders: Any) -> list[str]:
-    """The column names of a dict of columns, a pandas DataFrame or a pyarrow Table."""
+def _has_payment_times(orders: Any) -> bool:
+    """Whether the batch has a ``paid_at`` column with a time in it (a dict of columns, a
+    pandas DataFrame or a pyarrow Table); a column of nothing but empty cells has none."""
     if isinstance(orders, Mapping):
-        return [str(name) for name in orders]
-    return [str(name) for name in getattr(orders, "column_names", getattr(orders, "columns", []))]
+        names = [str(name) for name in orders]
+    else:
+        names = [
+            str(name) for name in getattr(orders, "column_names", getattr(orders, "columns", []))
+        ]
+    if "paid_at" not in names:
+        return False
+    column = orders.column("paid_at") if hasattr(orders, "column_names") else orders["paid_at"]
+    return bool((read_paid_at(column) != NO_TIME).any())
 
 
 def post_batch(
@@ -106,7 +115,7 @@ def post_batch(
             f"chunk_orders={chunk_orders!r}; pass a whole number of orders per transaction, "
             "at least 1 (default 5000)"
         )
-    if isinstance(policy, PolicyVersions) or "paid_at" in _column_names(orders):
+    if isinstance(policy, PolicyVersions) or _has_payment_times(orders):
         posted, skipped, rows, chunks = post_each(
             store, policy, tree, orders, at, chunk_orders, progress
         )

@@ -71,7 +71,7 @@ def post_each(
     posted = rows = chunks = 0
     for part in range(0, len(new), chunk_orders):
         with store.transaction():  # orders another writer posted since are skipped
-            chosen = _new(store, built, prints, new[part : part + chunk_orders])
+            chosen = _new(store, built, prints, new[part : part + chunk_orders], posted)
             for i in chosen:
                 rows += len(post_order(store, built[i], settlements[i], at))
             posted += len(chosen)
@@ -119,7 +119,11 @@ def _text(column: Any, row: int) -> str | None:
 
 
 def _new(
-    store: Store, built: list[Order], prints: list[str], chosen: Sequence[int] | None = None
+    store: Store,
+    built: list[Order],
+    prints: list[str],
+    chosen: Sequence[int] | None = None,
+    posted: int = 0,
 ) -> list[int]:
     """The chosen orders (all by default) not yet posted; refuses those posted differently."""
     wanted = range(len(built)) if chosen is None else chosen
@@ -132,6 +136,15 @@ def _new(
         raise DuplicateOrderError(
             f"{len(differ)} orders of the batch were already posted with a different "
             f"settlement: {shown}{more}; refund them, or post the changes under new order "
-            "ids; nothing of the batch was posted"
+            f"ids; {_done(posted)}"
         )
     return [i for i, order_id in ids.items() if order_id not in found]
+
+
+def _done(posted: int) -> str:
+    if not posted:
+        return "nothing of the batch was posted"
+    return (
+        f"the {posted} orders of the chunks before were posted and stand: run the same call "
+        "again once these are dealt with, it skips what was posted"
+    )
