@@ -45,6 +45,7 @@ from tuishou.ledger import Balance, Ledger
 
 __all__ = [
     "at_option",
+    "data_out_option",
     "ledger_argument",
     "ledger_group",
     "moment",
@@ -105,6 +106,17 @@ def at_option(what: str, *, name: str = "--at") -> Callable[[_F], _F]:
         metavar="TIME",
         help=f"When {what} (default: now); 2026-11-24, 2026-11-24T09:00:00 (in "
         "--timezone) or 2026-11-24T09:00:00+08:00.",
+    )
+
+
+def data_out_option(what: str, default: str) -> Callable[[_F], _F]:
+    """``--out FILE``: where a table of the ledger goes (.csv, .parquet, .jsonl, or '-')."""
+    return click.option(
+        "--out",
+        type=_DATA_OUT,
+        metavar="FILE",
+        help=f"Write {what} here (.csv, .parquet or .jsonl; '-' with --format: standard "
+        f"output); default: {default}.",
     )
 
 
@@ -266,13 +278,7 @@ def refund_command(
     metavar="TIME",
     help="Only entries at or before this time (default: all); without an offset, in --timezone.",
 )
-@click.option(
-    "--out",
-    type=_DATA_OUT,
-    metavar="FILE",
-    help="Write the balances here (.csv, .parquet or .jsonl; '-' with --format: standard "
-    "output); default: print them.",
-)
+@data_out_option("the balances", "print them")
 @timezone_option
 @format_option
 @click.pass_context

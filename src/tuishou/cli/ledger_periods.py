@@ -17,6 +17,7 @@ import click
 from tuishou.cli.files import FileArg, format_option, timezone_option
 from tuishou.cli.ledger import (
     at_option,
+    data_out_option,
     ledger_argument,
     ledger_group,
     moment,
@@ -126,13 +127,7 @@ def statement_command(
 @ledger_group.command("statements")
 @ledger_argument
 @_month_option
-@click.option(
-    "--out",
-    type=FileArg(output=True, data=True),
-    metavar="FILE",
-    help="Write them here (.csv, .parquet or .jsonl; '-' with --format: standard output); "
-    "default: CSV on standard output.",
-)
+@data_out_option("them", "CSV on standard output")
 @timezone_option
 @format_option
 @click.pass_context

@@ -18,9 +18,10 @@ from typing import Any, get_args
 
 import click
 
-from tuishou.cli.files import AsciiInt, FileArg, format_option, timezone_option
+from tuishou.cli.files import AsciiInt, format_option, timezone_option
 from tuishou.cli.ledger import (
     at_option,
+    data_out_option,
     ledger_argument,
     ledger_group,
     moment,
@@ -121,13 +122,7 @@ _SHOWN = (
 @ledger_argument
 @click.option("--state", type=click.Choice(_STATES), help="Only withdrawals in this state.")
 @click.option("--member", "member_id", metavar="ID", help="Only this member's withdrawals.")
-@click.option(
-    "--out",
-    type=FileArg(output=True, data=True),
-    metavar="FILE",
-    help="Write them here (.csv, .parquet or .jsonl; '-' with --format: standard output); "
-    "default: print a table.",
-)
+@data_out_option("them", "print a table")
 @timezone_option
 @format_option
 @click.pass_context
