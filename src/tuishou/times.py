@@ -40,6 +40,8 @@ def time_problem(value: object, *, name: str, rule: str = AWARE_RULE) -> str | N
     """
     if not isinstance(value, datetime):
         return f"{name}={value!r} must be a datetime with a time zone, e.g. {_AWARE_EXAMPLE}"
+    if value != value:  # pandas NaT: a datetime type that stands for no time at all
+        return f"{name}=NaT is a missing time; give the time, e.g. {_AWARE_EXAMPLE}"
     if value.utcoffset() is None:
         return f"{name}={value} has no time zone; {rule}, e.g. {_AWARE_EXAMPLE}"
     if getattr(value, "nanosecond", 0):  # a pandas Timestamp: its nanoseconds would be lost

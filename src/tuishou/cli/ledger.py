@@ -159,13 +159,45 @@ def open_ledger(target: str, *, read_only: bool = False, create: bool = False) -
     tuishou.errors.LedgerError: there is no ledger at /nonexistent/ledger.db; ...
     """
     path = sqlite_path(target)
-    if path is not None and not create and not path.exists():
-        raise LedgerError(
-            f"there is no ledger at {path}; check the path, or create the ledger by "
-            f"posting orders to it: tuishou ledger post {target} --policy ... --members ... "
-            "--orders ..."
-        )
-    return Ledger.open(target, read_only=read_only)
+    if create:
+        return Ledger.open(target, read_only=read_only)
+    if path is not None and not path.exists():
+        where, given = str(path), target
+    elif path is None and "://" in target and _no_ledger(target):
+        where = given = _shown(target)
+    else:
+        return Ledger.open(target, read_only=read_only)
+    raise LedgerError(
+        f"there is no ledger at {where}; check the path, or create the ledger by "
+        f"posting orders to it: tuishou ledger post {given} --policy ... --members ... "
+        "--orders ..."
+    )
+
+
+def _shown(url: str) -> str:
+    """A URL as messages show it: without its password."""
+    from sqlalchemy import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _no_ledger(url: str) -> bool:
+    """Whether the database at ``url`` answers and holds no ledger (no revision table), so
+    that a typo in a URL does not start an empty ledger; a URL it cannot reach is left to
+    ``Ledger.open``, which says what is wrong."""
+    from sqlalchemy import create_engine, inspect
+
+    from tuishou.ledger.schema import VERSION_TABLE
+
+    try:
+        engine = create_engine(url)
+        try:
+            with engine.connect() as connection:
+                return not inspect(connection).has_table(VERSION_TABLE)
+        finally:
+            engine.dispose()
+    except Exception:  # any failure is reported by Ledger.open next
+        return False
 
 
 def not_the_ledger(ctx: click.Context, out: Path | DataFile | None, ledger: str) -> None:

@@ -15,7 +15,12 @@ pays
 
 So splitting a withdrawal into parts in one period never pays less than one withdrawal of the
 total: the rate parts add up to the same, and the fixed part and the minimum are paid at
-least once. (This is commission semantics, not a library's job: own code.)
+least once. A rejected withdrawal leaves the base (its allowance is freed), and so does the
+rounding its fee carried: so that a rejection cannot be used to game the rounding, a taxable
+request is also charged at least the fee of one withdrawal of everything not rejected in the
+period, itself included, less the fees those already carry (``ledger.withdrawals``).
+Without rejections this top-up never exceeds the fee above. (This is commission semantics,
+not a library's job: own code.)
 
 >>> from datetime import UTC
 >>> fee_of(10_000, rate=Decimal("0.006"), fixed=100, free=5_000, min_fee=0, rounding="up")
@@ -33,6 +38,7 @@ from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tuishou.errors import LedgerError
 from tuishou.money import rate_units
 from tuishou.rounding import FeeRounding, round_fee
 
@@ -79,7 +85,13 @@ def month_of(at: datetime, timezone: str) -> tuple[datetime, datetime]:
     """The fee period of a request at ``at``: ``[start, end)`` of its calendar month in
     ``timezone``, as aware datetimes in that zone."""
     zone = time_zone(timezone)
-    local = at.astimezone(zone)
-    start = datetime(local.year, local.month, 1, tzinfo=zone)
-    year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
-    return start, datetime(year, month, 1, tzinfo=zone)
+    try:
+        local = at.astimezone(zone)
+        start = datetime(local.year, local.month, 1, tzinfo=zone)
+        year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+        return start, datetime(year, month, 1, tzinfo=zone)
+    except (OverflowError, ValueError):  # December 9999: its month ends in the year 10000
+        raise LedgerError(
+            f"at={at.isoformat()} is in the last month tuishou can date (December 9999 in "
+            f"{timezone}), whose fee period ends beyond it; check the time; nothing changed"
+        ) from None

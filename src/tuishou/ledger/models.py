@@ -131,6 +131,13 @@ class LedgerPolicy(FrozenModel):
                 f"max_withdrawal={self.max_withdrawal} is below min_withdrawal={smallest}: "
                 "no withdrawal could be made; raise max_withdrawal or leave it None (no limit)"
             )
+        largest = MAX_ORDER_FEN if self.max_withdrawal is None else self.max_withdrawal
+        if not problems and self.fee(largest) > largest:  # the fee only grows with the amount
+            problems.append(
+                f"withdrawal_fee_rate={self.withdrawal_fee_rate} with withdrawal_fee_fixed="
+                f"{self.withdrawal_fee_fixed} takes more than any withdrawal (up to {largest} "
+                "fen) in fees: no withdrawal could be made; lower the rate or the fixed part"
+            )
         try:
             time_zone(self.timezone)
         except ValueError as exc:

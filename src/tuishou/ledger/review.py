@@ -22,6 +22,7 @@ call these functions.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -99,6 +100,12 @@ def reject(store: Store, withdrawal_id: str, at: datetime, reason: str) -> Withd
         raise LedgerError(
             f"reason={reason[:80]!r} is empty or longer than {MAX_REASON_LENGTH} characters; "
             "say briefly why the withdrawal is rejected; nothing changed"
+        )
+    odd = [c for c in reason if unicodedata.category(c) in ("Cc", "Cs")]
+    if odd:  # a NUL no database keeps alike, a lone surrogate none can encode, line breaks
+        raise LedgerError(  # and escape codes that would break a printed table
+            f"reason={reason[:80]!r} holds a control character or a lone surrogate "
+            f"({odd[0]!r}); write the reason as one line of text; nothing changed"
         )
     return _move(store, withdrawal_id, at, "rejected", {"reason": reason})
 

@@ -109,9 +109,18 @@ class Period(FrozenModel):
                 f"end={self.end.isoformat()} is not after start={self.start.isoformat()}"
             )
         try:
-            zone(self.timezone)
+            local = zone(self.timezone)
         except InvalidArgumentError as exc:
             problems.append(str(exc))
+        else:
+            for name, moment in (("start", self.start), ("end", self.end)):
+                try:
+                    moment.astimezone(local)
+                except (OverflowError, ValueError):
+                    problems.append(
+                        f"{name}={moment.isoformat()} is beyond the year 9999 in "
+                        f"{self.timezone}; check the time"
+                    )
         if problems:
             raise Problems(problems)
         return self
@@ -125,6 +134,11 @@ class Period(FrozenModel):
                 f"month={month!r} is not a month; write it as YYYY-MM, e.g. '2026-11'"
             )
         year, number = int(found[1]), int(found[2])
+        if (year, number) == (9999, 12):  # it would end in the year 10000
+            raise InvalidArgumentError(
+                f"month={month!r} ends beyond the year 9999, the last tuishou can date; check "
+                "the month"
+            )
         local = zone(timezone)
         start = datetime(year, number, 1, tzinfo=local)
         end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=local)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy import ColumnElement, case, func, insert, select, update
 
 from tuishou.errors import DuplicateRequestError
 from tuishou.ledger import schema as t
@@ -69,27 +69,36 @@ def legacy_request(store: Store, withdrawal_id: str, fingerprint: str) -> bool:
         ) from None
 
 
-def asked_in(store: Store, member_id: str, start: datetime, end: datetime) -> int:
+def asked_in(store: Store, member_id: str, start: datetime, end: datetime) -> tuple[int, int]:
     """What ``member_id`` asked to withdraw with requests dated in ``[start, end)`` and not
-    rejected, in fen: reviewed and one-step withdrawals, and the one-step withdrawals of
-    ledgers before schema 4 (their entries: they have no row in ``tuishou_withdrawals``)."""
+    rejected, and the fees they carry, in fen: reviewed and one-step withdrawals, and the
+    one-step withdrawals of ledgers before schema 4 (their entries: they have no row in
+    ``tuishou_withdrawals``)."""
     e = t.entries.c
-    recorded = select(func.coalesce(func.sum(_W.amount), 0)).where(
+    recorded = select(
+        func.coalesce(func.sum(_W.amount), 0), func.coalesce(func.sum(_W.fee), 0)
+    ).where(
         _W.member_id == member_id,
         _W.state != "rejected",
         _W.requested_at >= start,
         _W.requested_at < end,
     )
-    legacy = select(func.coalesce(func.sum(-e.amount), 0)).where(
+    legacy = select(
+        func.coalesce(func.sum(case((e.bucket == "available", -e.amount), else_=0)), 0),
+        func.coalesce(func.sum(case((e.bucket == "fees", e.amount), else_=0)), 0),
+    ).where(
         e.member_id == member_id,
-        e.reason == "withdrawal",
-        e.bucket == "available",
+        e.reason.in_(("withdrawal", "fee")),
         e.at >= start,
         e.at < end,
         e.request_id.not_in(select(_W.withdrawal_id)),
     )
+    asked = fees = 0
     with store.reading() as connection, database_errors(store.path):
-        return sum(int(connection.execute(query).scalar() or 0) for query in (recorded, legacy))
+        for query in (recorded, legacy):
+            row = connection.execute(query).one()
+            asked, fees = asked + int(row[0] or 0), fees + int(row[1] or 0)
+    return asked, fees
 
 
 def add_withdrawal(store: Store, withdrawal: Withdrawal) -> None:

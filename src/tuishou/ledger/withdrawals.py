@@ -89,7 +89,11 @@ def new_fee(store: Store, policy: LedgerPolicy, member_id: str, amount: int, at:
             "fen available; nothing changed"
         )
     start, end = month_of(at, policy.timezone)
-    fee = policy.fee(amount, before=asked_in(store, member_id, start, end))
+    before, charged = asked_in(store, member_id, start, end)
+    fee = policy.fee(amount, before=before)
+    free = policy.fee_free_per_period
+    if max(0, before + amount - free) > max(0, before - free):  # a taxable part: topped up
+        fee = max(fee, policy.fee(before + amount) - charged)  # (see ledger.fees)
     if fee > amount:
         raise LedgerError(
             f"the fee on a withdrawal of {amount} fen would be {fee} fen, more than the "
