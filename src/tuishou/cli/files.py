@@ -87,6 +87,13 @@ class FileArg(click.Path):
             str(path).encode("utf-8")
         except UnicodeEncodeError:  # bytes that are not UTF-8 (surrogate escapes)
             self.fail(f"{str(path)!r} is not a UTF-8 file name; name the file in UTF-8", param, ctx)
+        if self.output and not path.absolute().parent.is_dir():
+            self.fail(
+                f"{str(path)!r} is in a folder that does not exist ({path.parent}); create it "
+                "first, or name a file in an existing folder",
+                param,
+                ctx,
+            )
         if not self.data:
             return path
         try:

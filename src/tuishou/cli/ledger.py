@@ -90,7 +90,17 @@ def ledger_argument(command: _F) -> _F:
     >>> [p.name for p in ledger_argument(click.command()(lambda ledger: None)).params]
     ['ledger']
     """
-    return click.argument("ledger", metavar="LEDGER")(command)
+    return click.argument("ledger", metavar="LEDGER", callback=_utf8_ledger)(command)
+
+
+def _utf8_ledger(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8 (surrogate escapes)
+        raise click.BadParameter(
+            f"{value!r} is not UTF-8; name the ledger's file or URL in UTF-8", ctx, param
+        ) from None
+    return value
 
 
 def at_option(what: str, *, name: str = "--at") -> Callable[[_F], _F]:

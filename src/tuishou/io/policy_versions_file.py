@@ -138,6 +138,12 @@ def _effective_from(path: Path, value: Any, problems: list[str]) -> datetime | N
         problems.append(f"{path}: effective_from is missing; {way_out}")
         return None
     if isinstance(value, str):
+        if re.search(r"[.,][0-9]{7,}", value):  # fromisoformat would cut it to microseconds
+            problems.append(
+                f"{path}: effective_from={value!r} is finer than a microsecond; tuishou keeps "
+                f"times to the microsecond: {way_out}"
+            )
+            return None
         try:
             value = datetime.fromisoformat(value)
         except ValueError:

@@ -133,10 +133,18 @@ def _clawback(
     order_id: str,
     refund_id: str | None,
 ) -> list[dict[str, Any]]:
-    """Take ``amount`` back from released commission (capped, the rest written off)."""
+    """Take ``amount`` back from released commission (capped, the rest written off).
+
+    Under ``cap_at_balance`` the cap is the member's balance: what is available and what is
+    under withdrawal review (held or payable), which is still the member's money. So a
+    clawback may take the available balance below zero by at most what is under review: a
+    rejected withdrawal then brings it back to zero or more (a rejection cannot hand back
+    commission of a refunded order), and a paid one leaves it for later earnings to repay.
+    """
     rows = [entry_row(key, "available", "clawback", -amount, at, order_id, refund_id)]
     if policy.clawback == "cap_at_balance":
-        short = amount - max(store.available(key[0]), 0)
+        balance = store.balance(key[0], None)
+        short = amount - max(balance.available + balance.held + balance.payable, 0)
         if short > 0:  # the balance cannot cover it: record what is not taken
             rows.append(entry_row(key, "available", "write_off", short, at, order_id, refund_id))
     return rows

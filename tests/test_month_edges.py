@@ -1,6 +1,6 @@
-"""Adversarial input against issue 13's features (helper B): each test names a defect.
-
-Every test here failed when written; the library code was not changed with them."""
+"""Adversarial cases against the month's features: policy versions, withdrawal review, the
+period close and the ledger commands. Each test was written against a defect found by
+breaking the code on purpose (its comment says what happened) and passes since its fix."""
 
 from __future__ import annotations
 
@@ -331,3 +331,15 @@ def test_a_written_off_clawback_is_not_paid_back_to_the_member_by_a_rejection(ma
     ledger.reject_withdrawal("all", at=day(4), reason="bank account closed")
     balance = ledger.balance("C")
     assert balance.available + balance.held + balance.payable == 0, balance
+
+
+def test_settle_out_in_a_missing_folder_is_bad_input_too(tmp_path, capsys):
+    # the whole kind: every command's --out goes through one option type
+    paths = scenario(tmp_path)
+    missing = tmp_path / "missing" / "payouts.csv"
+    args = ["settle", "--policy", str(paths["policy"]), "--members", str(paths["members"])]
+    code, _, err = run(capsys, *args, "--orders", str(paths["orders"]), "--out", str(missing))
+    assert code == 2, err
+    assert ".part" not in err
+    assert str(missing.parent) in err
+    assert not missing.parent.exists()
