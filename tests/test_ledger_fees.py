@@ -237,7 +237,9 @@ def test_one_step_and_reviewed_withdrawals_share_the_period(make_ledger):
 
 
 def test_a_fee_above_the_amount_is_refused_and_changes_nothing(make_ledger):
-    ledger = rich(make_ledger(freeze_days=0, withdrawal_fee_rate="1", withdrawal_fee_fixed=1))
+    # half of 1 fen rounded up, plus 1 fen fixed: 2 fen on 1 (a rate of 1 with a fixed part
+    # is refused when the policy is made: no withdrawal at all could pass)
+    ledger = rich(make_ledger(freeze_days=0, withdrawal_fee_rate="0.5", withdrawal_fee_fixed=1))
     at = datetime(2026, 11, 20, tzinfo=UTC)
     before = ledger.balance("C")
     with pytest.raises(LedgerError, match=r"would be 2 fen, more than the amount: withdraw a"):
