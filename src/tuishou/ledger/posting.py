@@ -58,12 +58,16 @@ def post_order(store: Store, order: Order, settlement: Settlement, at: datetime)
     snapshot = _snapshot(settlement)
     order_json = order.model_dump_json()
     version = settlement.version  # the PolicyVersion's name; None for a plain Policy
-    fingerprint = fingerprint_of(order, settlement)
+    fingerprint = _fingerprint(order_json, policy_id, snapshot, settlement)
     with store.transaction():
         found = store.read("orders", _FINGERPRINT, {"order_id": order.order_id})
         if found:
-            if found[0]["fingerprint"] in (fingerprint, fingerprint_of(given, settlement)):
-                return []  # (as given: ledgers before version 4 kept paid_at's own zone)
+            if found[0]["fingerprint"] == fingerprint or (
+                given is not order  # ledgers before version 4 kept paid_at's own zone
+                and found[0]["fingerprint"]
+                == _fingerprint(given.model_dump_json(), policy_id, snapshot, settlement)
+            ):
+                return []
             raise DuplicateOrderError(
                 f"order {order.order_id!r} was already posted with a different settlement; "
                 "refund it, or post the change under a new order id"
@@ -120,8 +124,14 @@ def fingerprint_of(order: Order, settlement: Settlement) -> str:
     existed keep their fingerprints, so their repeats stay no-ops.
     """
     policy_id = digest(settlement.policy.model_dump_json())
-    recorded: list[Any] = [order.model_dump_json(), policy_id, _snapshot(settlement)]
-    recorded.append(_payout_rows(settlement))
+    return _fingerprint(order.model_dump_json(), policy_id, _snapshot(settlement), settlement)
+
+
+def _fingerprint(
+    order_json: str, policy_id: str, snapshot: dict[str, Any], settlement: Settlement
+) -> str:
+    """``fingerprint_of`` from the parts ``post_order`` has already computed."""
+    recorded: list[Any] = [order_json, policy_id, snapshot, _payout_rows(settlement)]
     version = settlement.version
     return digest(json.dumps(recorded + ([version] if version else []), sort_keys=True))
 
