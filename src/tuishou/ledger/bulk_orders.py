@@ -5,13 +5,15 @@ database. A batch whose orders carry ``paid_at``, or that is settled under
 ``PolicyVersions``, is recorded here instead, each order exactly as ``Ledger.post`` records
 it: the order with its ``paid_at`` (kept as UTC), the settlement of its version, the version's
 name, the freeze from its payment. The rules are ``Ledger.post_batch``'s: the whole batch is
-checked first (the engine's checks by ``settle_batch``, then every order posted before with a
+checked first (the engine's checks by ``check_batch``, then every order posted before with a
 different settlement named), nothing written on refusal; each chunk of orders is one
 transaction; orders already posted identically are skipped, so a crashed run is run again.
 
-It settles each order with ``settle`` (a few thousand orders a second): the fast writer
-would need a second copy of the posting rules, and the batch engine's result is used only as
-the check, so that a bad batch is refused before any order is built.
+Each step is done once: the engine checks the whole batch (every problem at once) without
+settling it; each order is settled once with ``settle`` (a few thousand orders a second: the
+fast writer would need a second copy of the posting rules); the settlements are made here from
+these very orders, so ``post``'s check that a settlement belongs to its order is not repeated,
+and each order's fingerprint is computed once, for finding it posted and for writing it.
 """
 
 from __future__ import annotations
@@ -22,18 +24,18 @@ from typing import Any
 
 import numpy as np
 
-from tuishou.engine.batch import settle_batch
-from tuishou.engine.columns import LineColumns, read_lines
+from tuishou.engine.batch import check_batch
+from tuishou.engine.columns import LineColumns
 from tuishou.engine.paid_at import NO_TIME
 from tuishou.errors import DuplicateOrderError, LedgerError
 from tuishou.ledger.bulk_rows import posted_fingerprints
 from tuishou.ledger.clock import check_clock
-from tuishou.ledger.posting import fingerprint_of, post_order
+from tuishou.ledger.posting import Posting, posting_of, write_posting
 from tuishou.ledger.store import Store
 from tuishou.orders import Order, OrderLine
 from tuishou.policy_versions import PolicyVersions
 from tuishou.rules import Policy
-from tuishou.settlement import settle_many
+from tuishou.settlement import Settlement, settle_many
 from tuishou.tree import InviteTree
 
 __all__ = ["orders_of", "post_each"]
@@ -52,9 +54,9 @@ def post_each(
     progress: Any,
 ) -> tuple[int, int, int, int]:
     """Post a batch order by order; (orders posted, skipped, payout rows, chunks)."""
-    settle_batch(policy, tree, orders)  # every check of the engine, on the whole batch
-    built = orders_of(read_lines(orders))
-    settlements = settle_many(policy, tree, built)
+    lines = check_batch(policy, tree, orders)  # every check of the engine, on the whole batch
+    built = orders_of(lines)
+    settlements = settle_many(policy, tree, built)  # of these very orders: checked by making
     late = [o.order_id for o in built if o.paid_at is not None and o.paid_at > at]
     if late:
         shown = ", ".join(map(repr, late[:_SHOWN])) + (" ..." if len(late) > _SHOWN else "")
@@ -63,7 +65,8 @@ def post_each(
             "an order is posted once it is paid: post the batch at or after its last payment "
             "time (check the time zones); nothing was posted"
         )
-    prints = [fingerprint_of(o, s) for o, s in zip(built, settlements, strict=True)]
+    postings = _postings(built, settlements)
+    prints = [p.fingerprint for p in postings]
     with store.reading():
         new = _new(store, built, prints)
         if new:
@@ -73,12 +76,24 @@ def post_each(
         with store.transaction():  # orders another writer posted since are skipped
             chosen = _new(store, built, prints, new[part : part + chunk_orders], posted)
             for i in chosen:
-                rows += len(post_order(store, built[i], settlements[i], at))
+                rows += len(write_posting(store, postings[i], at))
             posted += len(chosen)
         chunks += bool(chosen)
         if progress is not None:
             progress(min(part + chunk_orders, len(new)), len(new))
     return posted, len(built) - posted, rows, chunks
+
+
+def _postings(built: list[Order], settlements: list[Settlement]) -> list[Posting]:
+    """Each order's ``Posting``; a policy's JSON made once for all the orders it settled."""
+    policy_json: dict[int, str] = {}
+    postings = []
+    for order, settlement in zip(built, settlements, strict=True):
+        known = policy_json.get(id(settlement.policy))
+        if known is None:
+            known = policy_json[id(settlement.policy)] = settlement.policy.model_dump_json()
+        postings.append(posting_of(order, settlement, known))
+    return postings
 
 
 def orders_of(lines: LineColumns) -> list[Order]:

@@ -10,6 +10,7 @@ of the policy version it was settled under (``Settlement.version``; None for a p
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,7 +33,16 @@ from tuishou.orders import Order
 from tuishou.settlement import Settlement
 from tuishou.times import utc
 
-__all__ = ["fingerprint_of", "in_utc", "mark_received", "post_order", "release_due"]
+__all__ = [
+    "Posting",
+    "fingerprint_of",
+    "in_utc",
+    "mark_received",
+    "post_order",
+    "posting_of",
+    "release_due",
+    "write_posting",
+]
 
 _CHUNK = 500  # orders released per query (bounded IN lists on every database)
 _FINGERPRINT = select(t.orders.c.order_id, t.orders.c.fingerprint).where(
@@ -52,18 +62,50 @@ def post_order(store: Store, order: Order, settlement: Settlement, at: datetime)
     check_paid_at(order, at)
     check_amount(order)
     check_settlement(order, settlement)
-    given, order = order, in_utc(order)  # stored as every time the ledger keeps: in UTC
-    policy_json = settlement.policy.model_dump_json()
+    return write_posting(store, posting_of(in_utc(order), settlement), at, given=order)
+
+
+@dataclass(frozen=True)
+class Posting:
+    """What ``post`` records of an order, computed once: the order (``paid_at`` in UTC) and
+    its settlement, their JSON, the policy's digest, the chain snapshot and the fingerprint."""
+
+    order: Order
+    settlement: Settlement
+    order_json: str
+    policy_json: str
+    policy_id: str
+    snapshot: dict[str, Any]
+    fingerprint: str
+
+
+def posting_of(order: Order, settlement: Settlement, policy_json: str | None = None) -> Posting:
+    """The ``Posting`` of an order already in UTC (``in_utc``) and its checked settlement;
+    ``policy_json`` is the settlement's policy as JSON when the caller has it already."""
+    if policy_json is None:
+        policy_json = settlement.policy.model_dump_json()
     policy_id = digest(policy_json)
     snapshot = _snapshot(settlement)
     order_json = order.model_dump_json()
-    version = settlement.version  # the PolicyVersion's name; None for a plain Policy
     fingerprint = _fingerprint(order_json, policy_id, snapshot, settlement)
+    return Posting(order, settlement, order_json, policy_json, policy_id, snapshot, fingerprint)
+
+
+def write_posting(
+    store: Store, posting: Posting, at: datetime, given: Order | None = None
+) -> list[Entry]:
+    """Write a checked ``Posting`` in one transaction (``post_order`` after its checks): a
+    no-op if the order was posted with the same fingerprint, refused if with another one.
+    ``given`` is the order as the caller gave it, when its ``paid_at`` was not in UTC."""
+    order, settlement = posting.order, posting.settlement
+    fingerprint, policy_id, snapshot = posting.fingerprint, posting.policy_id, posting.snapshot
+    version = settlement.version  # the PolicyVersion's name; None for a plain Policy
     with store.transaction():
         found = store.read("orders", _FINGERPRINT, {"order_id": order.order_id})
         if found:
             if found[0]["fingerprint"] == fingerprint or (
-                given is not order  # ledgers before version 4 kept paid_at's own zone
+                given is not None  # ledgers before version 4 kept paid_at's own zone
+                and given is not order
                 and found[0]["fingerprint"]
                 == _fingerprint(given.model_dump_json(), policy_id, snapshot, settlement)
             ):
@@ -75,14 +117,14 @@ def post_order(store: Store, order: Order, settlement: Settlement, at: datetime)
         check_clock(store, at, doing="post")
         policy = in_force(store.policy_rows(), at)
         start = (order.paid_at or at) if policy.freeze_from == "paid" else None
-        store.add_policy(policy_id, policy_json)
+        store.add_policy(policy_id, posting.policy_json)
         store.add_orders(
             [
                 {
                     "order_id": order.order_id,
                     "fingerprint": fingerprint,
                     "policy_id": policy_id,
-                    "order_json": order_json,
+                    "order_json": posting.order_json,
                     "snapshot_json": json.dumps(snapshot),
                     "refunded_json": json.dumps([0] * len(order.lines)),
                     "posted_at": at,
