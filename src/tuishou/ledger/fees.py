@@ -38,7 +38,7 @@ from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tuishou.errors import LedgerError
+from tuishou.errors import InvalidArgumentError, LedgerError
 from tuishou.money import rate_units
 from tuishou.rounding import FeeRounding, round_fee
 
@@ -65,20 +65,30 @@ def fee_of(
     return max(part + fixed, min_fee)
 
 
-@lru_cache(maxsize=64)
 def time_zone(name: str) -> ZoneInfo:
-    """The IANA time zone ``name``; ``ValueError`` (saying what to give) if there is none.
+    """The IANA time zone ``name`` (such as ``Asia/Shanghai`` or ``UTC``), cached: the one
+    place the ledger turns a zone name into a zone. ``InvalidArgumentError`` (a
+    ``ValueError``, saying what to give) if there is none.
 
     >>> time_zone("Asia/Shanghai").key
     'Asia/Shanghai'
+    >>> time_zone("Mars/Base")
+    Traceback (most recent call last):
+    ...
+    tuishou.errors.InvalidArgumentError: timezone='Mars/Base' is not a time zone name; use ...
     """
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ValueError(
+        return _zone(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):  # TypeError: not text, unhashable
+        raise InvalidArgumentError(
             f"timezone={name!r} is not a time zone name; use an IANA name such as "
             "Asia/Shanghai or UTC"
         ) from None
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def month_of(at: datetime, timezone: str) -> tuple[datetime, datetime]:

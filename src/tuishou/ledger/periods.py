@@ -29,8 +29,9 @@ from tuishou.ledger import schema as t
 from tuishou.ledger.checks import check_time
 from tuishou.ledger.clock import check_clock
 from tuishou.ledger.database import database_errors
+from tuishou.ledger.fees import time_zone
 from tuishou.ledger.models import Balance
-from tuishou.ledger.statement_models import Period, PeriodClose, zone
+from tuishou.ledger.statement_models import Period, PeriodClose
 from tuishou.ledger.statements import statements, totals_before
 from tuishou.ledger.store import Store
 from tuishou.ledger.stored import COLUMNS, decode
@@ -111,7 +112,7 @@ def _read(store: Store, connection: Connection) -> list[PeriodClose]:
     closes = []
     for raw in rows:
         row = decode(store.path, "periods", dict(raw), _DECODE)
-        local = zone(row["timezone"])
+        local = time_zone(row["timezone"])
         period = Period(
             label=row["period_id"],
             start=row["start"].astimezone(local),

@@ -24,23 +24,15 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import model_validator
 
 from tuishou.errors import InvalidArgumentError, LedgerError
+from tuishou.ledger.fees import time_zone
 from tuishou.ledger.models import Balance, Bucket, Reason
 from tuishou.models import AwareTime, FrozenModel, Id, Problems
 
-__all__ = [
-    "DEFAULT_TIMEZONE",
-    "MOVEMENTS",
-    "Period",
-    "PeriodClose",
-    "Statement",
-    "StatementLine",
-    "zone",
-]
+__all__ = ["DEFAULT_TIMEZONE", "MOVEMENTS", "Period", "PeriodClose", "Statement", "StatementLine"]
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 """The platform's time zone unless told otherwise: months and due dates are local dates."""
@@ -59,23 +51,6 @@ MOVEMENTS = (
 """The movement sums of a statement, in the order it shows them."""
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
-
-
-def zone(name: str) -> ZoneInfo:
-    """The time zone named ``name`` (an IANA name such as ``Asia/Shanghai`` or ``UTC``).
-
-    Raises ``InvalidArgumentError`` for an unknown name, with the way out.
-
-    >>> zone("Asia/Shanghai").key
-    'Asia/Shanghai'
-    """
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise InvalidArgumentError(
-            f"timezone={name!r} is not a time zone name; use an IANA name such as "
-            "Asia/Shanghai or UTC"
-        ) from None
 
 
 class Period(FrozenModel):
@@ -109,7 +84,7 @@ class Period(FrozenModel):
                 f"end={self.end.isoformat()} is not after start={self.start.isoformat()}"
             )
         try:
-            local = zone(self.timezone)
+            local = time_zone(self.timezone)
         except InvalidArgumentError as exc:
             problems.append(str(exc))
         else:
@@ -139,14 +114,14 @@ class Period(FrozenModel):
                 f"month={month!r} ends beyond the year 9999, the last tuishou can date; check "
                 "the month"
             )
-        local = zone(timezone)
+        local = time_zone(timezone)
         start = datetime(year, number, 1, tzinfo=local)
         end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=local)
         return cls(label=month, start=start, end=end, timezone=timezone)
 
     def local_date(self, moment: datetime) -> date:
         """The date of ``moment`` in the period's time zone."""
-        return moment.astimezone(zone(self.timezone)).date()
+        return moment.astimezone(time_zone(self.timezone)).date()
 
 
 @dataclass(frozen=True, slots=True)

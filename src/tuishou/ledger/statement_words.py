@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from tuishou.ledger.fees import time_zone
 from tuishou.ledger.models import Balance
-from tuishou.ledger.statement_models import Period, Statement, StatementLine, zone
+from tuishou.ledger.statement_models import Period, Statement, StatementLine
 from tuishou.money import yuan
 
 __all__ = [
@@ -132,7 +133,7 @@ def local_time(period: Period, moment: datetime) -> str:
     >>> local_time(Period.month("2026-11"), datetime(2026, 11, 3, 6, 5, tzinfo=UTC))
     '2026-11-03 14:05'
     """
-    return moment.astimezone(zone(period.timezone)).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(time_zone(period.timezone)).strftime("%Y-%m-%d %H:%M")
 
 
 def period_text(period: Period) -> str:
