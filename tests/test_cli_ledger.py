@@ -319,6 +319,40 @@ def test_a_bad_settings_file_names_the_file_and_creates_nothing(tmp_path, capsys
     assert not (tmp_path / "l.db").exists()
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "problem"),
+    [
+        (
+            "settings.json",
+            '{"freeze_days": 7, "freeze_days": 15}',
+            "the key 'freeze_days' appears twice in one object (7, then 15)",
+        ),
+        ("settings.toml", "freeze_days = 7\nfreeze_days = 15\n", "(at line 2, column 17)"),
+        ("settings.json", '{"withdrawal_fee_rate": NaN}', "NaN is not a JSON number"),
+    ],
+)
+def test_a_settings_file_naming_a_key_twice_or_a_nan_is_refused(
+    tmp_path, capsys, name, text, problem
+):
+    paths = scenario(tmp_path)
+    settings = tmp_path / name
+    settings.write_text(text, encoding="utf-8")
+    code, _, err = run(capsys, *post_args(tmp_path / "l.db", paths, "--settings", str(settings)))
+    assert code == 2
+    assert f"{settings}: not valid " in err
+    assert problem in err
+    assert not (tmp_path / "l.db").exists()
+
+
+def test_a_settings_file_that_is_not_utf8_is_named(tmp_path, capsys):
+    paths = scenario(tmp_path)
+    settings = tmp_path / "settings.toml"
+    settings.write_bytes("# 设置\nfreeze_days = 7\n".encode("gbk"))
+    code, _, err = run(capsys, *post_args(tmp_path / "l.db", paths, "--settings", str(settings)))
+    assert code == 2
+    assert f"{settings}: is not UTF-8 text; save it as UTF-8" in err
+
+
 def test_progress_shows_a_bar_when_asked(tmp_path, capsys):
     paths = scenario(tmp_path)
     code, _, err = run(capsys, *post_args(tmp_path / "ledger.db", paths, "--progress"))

@@ -36,17 +36,26 @@ __all__ = ["post_command"]
 
 
 def _settings(path: Path | None) -> LedgerPolicy | None:
-    """A ledger policy file (TOML or JSON: the fields of ``LedgerPolicy``), or None."""
+    """A ledger policy file (TOML or JSON: the fields of ``LedgerPolicy``), or None.
+
+    Read as strictly as a policy file: UTF-8 (a BOM allowed), JSON through
+    ``tuishou.io.jsontext`` (a key named twice refused, naming it, as TOML refuses it).
+    """
     if path is None:
         return None
-    import json
     import tomllib
 
-    text = path.read_text(encoding="utf-8-sig")
+    from tuishou.io import jsontext
+
     try:
-        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-    except ValueError as exc:
-        raise LedgerError(f"{path}: not {path.suffix[1:].upper()} ({exc})") from None
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise LedgerError(f"{path}: is not UTF-8 text; save it as UTF-8") from None
+    kind = "TOML" if path.suffix == ".toml" else "JSON"
+    try:
+        data = tomllib.loads(text) if kind == "TOML" else jsontext.loads(text)
+    except ValueError as exc:  # TOMLDecodeError, JSONDecodeError, jsontext.RefusedJsonError
+        raise LedgerError(f"{path}: not valid {kind} ({exc})") from None
     try:
         return LedgerPolicy.model_validate(data)
     except LedgerError as exc:
