@@ -22,9 +22,15 @@ rows per order). Then, side by side in this one process:
    alternating rounds; the ratio is new time / old time.
 3. ``release()`` of every bulk-posted order (all due) and ``Ledger.balances()`` of all members
    (if this tuishou has it), on the SQLite file of step 1.
+4. ``post_batch`` **order by order** (the ``--sample`` orders with a ``paid_at`` column, the
+   path of ``ledger.bulk_orders``) of this ledger against the ``--old`` commit, alternating
+   rounds as in step 2 (skipped when the old commit cannot post such a batch).
+
+``--old COMMIT`` chooses the commit steps 2 and 4 compare with (default the previous release):
+``--old HEAD~1`` measures the last change, both in one run.
 
     .venv/bin/python benchmarks/bench_ledger.py [--small] [--orders N] [--members N]
-        [--chunk N] [--sample N] [--rounds N] [--seed N] [--no-postgresql]
+        [--chunk N] [--sample N] [--rounds N] [--seed N] [--no-postgresql] [--old COMMIT]
 
 Every bulk-posted ledger is checked in the same run: its row counts equal the settled batch's
 and a few sampled orders posted again per order are no-ops (identical fingerprints).
@@ -66,11 +72,11 @@ POLICY = {
 TABLES = ("tuishou_orders", "tuishou_payouts", "tuishou_entries")
 
 
-def load_old_release(folder: Path) -> dict[str, Any]:
-    """The previous release's ``tuishou`` classes; ``tuishou`` is then purged from sys.modules."""
+def load_old_release(folder: Path, commit: str = OLD_COMMIT) -> dict[str, Any]:
+    """The ``tuishou`` classes of ``commit``; ``tuishou`` is then purged from sys.modules."""
     archive = folder / "old.tar"
     subprocess.run(
-        ["git", "-C", str(ROOT), "archive", "-o", str(archive), OLD_COMMIT, "src"], check=True
+        ["git", "-C", str(ROOT), "archive", "-o", str(archive), commit, "src"], check=True
     )
     with tarfile.open(archive) as tar:
         tar.extractall(folder, filter="data")
@@ -183,7 +189,8 @@ def sqlite_floor(empty: Path, rows: dict[str, list[tuple[Any, ...]]], chunk: int
             while e_end < len(entries) and entries[e_end][6] <= last:
                 e_end += 1
             db.execute("BEGIN IMMEDIATE")
-            db.executemany(f"INSERT INTO tuishou_orders VALUES ({','.join('?' * 10)})", part)
+            marks = ",".join("?" * len(part[0]))  # the table's columns (11 since version 4)
+            db.executemany(f"INSERT INTO tuishou_orders VALUES ({marks})", part)
             db.executemany("INSERT INTO tuishou_payouts VALUES (?,?,?,?,?)", payouts[p:p_end])
             db.executemany(
                 f"INSERT INTO tuishou_entries VALUES ({','.join('?' * 10)})", entries[e:e_end]
@@ -287,11 +294,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--no-postgresql", action="store_true")
+    parser.add_argument("--old", default=OLD_COMMIT, help="the commit to compare with")
     args = parser.parse_args()
     if args.small:
         args.orders, args.members, args.chunk, args.sample = 20_000, 10_000, 5_000, 500
     folder = Path(tempfile.mkdtemp(prefix="bench_ledger_"))
-    old = load_old_release(folder)
+    old = load_old_release(folder, args.old)
     sys.path.insert(0, str(ROOT / "src"))
     sys.path.insert(0, str(ROOT / "tests"))
     import tuishou
@@ -434,12 +442,51 @@ def main() -> None:
     report(
         [
             ("ledger", "seconds", "orders/s", "ratio"),
+            (f"old ({args.old})", f"{old_best:.2f}", f"{args.sample / old_best:,.0f}", "1.00"),
             (
-                f"previous release ({OLD_COMMIT})",
-                f"{old_best:.2f}",
-                f"{args.sample / old_best:,.0f}",
-                "1.00",
+                "this ledger",
+                f"{new_best:.2f}",
+                f"{args.sample / new_best:,.0f}",
+                f"{new_best / old_best:.2f}",
             ),
+        ]
+    )
+
+    by_order_batch(args, old, (policy, old_policy), (tree, old_tree), columns, folder)
+
+
+def by_order_batch(
+    args: Any, old: Any, policies: Any, trees: Any, columns: dict[str, list[Any]], folder: Path
+) -> None:
+    """Step 4: ``post_batch`` of ``--sample`` orders with a ``paid_at`` column, new and old."""
+    from tuishou import Ledger
+
+    sample = {name: values[: args.sample] for name, values in columns.items()}
+    sample["paid_at"] = [AT - timedelta(hours=1)] * args.sample
+    ledgers = {"new": Ledger, "old": old["Ledger"]}
+    chosen = {"new": (policies[0], trees[0]), "old": (policies[1], trees[1])}
+    times: dict[str, list[float]] = {"old": [], "new": []}
+    for n in range(args.rounds):
+        for name in ("old", "new") if n % 2 == 0 else ("new", "old"):
+            ledger = ledgers[name].open(folder / f"batch_{name}{n}.db")
+            try:
+                with timer() as took:
+                    ledger.post_batch(*chosen[name], sample, at=AT)
+            except Exception as exc:  # an old tuishou without paid_at columns
+                print(f"\npost_batch with paid_at: {name} refused it ({exc}); step 4 skipped")
+                return
+            finally:
+                ledger.close()
+            times[name].append(took[0])
+    old_best, new_best = min(times["old"]), min(times["new"])
+    print(
+        f"\npost_batch order by order (a paid_at column), {args.sample} orders into a fresh "
+        f"SQLite file, best of {args.rounds} alternating rounds"
+    )
+    report(
+        [
+            ("ledger", "seconds", "orders/s", "ratio"),
+            (f"old ({args.old})", f"{old_best:.2f}", f"{args.sample / old_best:,.0f}", "1.00"),
             (
                 "this ledger",
                 f"{new_best:.2f}",
