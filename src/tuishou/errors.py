@@ -21,6 +21,7 @@ __all__ = [
     "FloatRefusedError",
     "InsufficientBalanceError",
     "InvalidArgumentError",
+    "InvalidBindingError",
     "InvalidFileError",
     "InvalidIdentifierError",
     "InvalidInviteCodeError",
@@ -120,6 +121,15 @@ class InvalidOrderError(_ProblemsError, ValueError):
     """An order or order line that cannot be settled as given; ``.problems`` lists all.
 
     >>> isinstance(InvalidOrderError("no lines"), ValueError)
+    True
+    """
+
+
+class InvalidBindingError(_ProblemsError, ValueError):
+    """Customer bindings or binding events that cannot be used as given (a member bound to
+    itself, overlapping bindings, an event out of time order); ``.problems`` lists all.
+
+    >>> isinstance(InvalidBindingError("customer_id='B' is member_id"), ValueError)
     True
     """
 

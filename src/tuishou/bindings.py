@@ -1,0 +1,428 @@
+"""Customer binding (绑定关系, 锁粉): which member a customer is bound to, and since when.
+
+Glossary (docs/domain.md §16):
+
+- **event**: a customer arrived through a member's share link (``how="share"``) or
+  registered under a member (``how="register"``), at an aware time ``at``.
+- **binding**: customer → member on the half-open interval ``[since, until)`` (``until``
+  None = permanent). ``how`` says how it was made: ``first_share``, ``rebind``,
+  ``register`` or ``import`` (loaded from elsewhere).
+- **rule** (``BindingRule``): the mode and how many days a binding lasts (None = for ever):
+
+  - ``first`` (首次绑定): an event binds the customer when no binding of it is in force
+    at that time; the binding holds until it expires;
+  - ``override`` (覆盖绑定): every event rebinds: the binding in force ends at that instant
+    and a new one starts (also for the same member: the protection is renewed);
+  - ``register`` (注册绑定): only registration events bind (first wins); shares never do.
+
+  Under ``first`` and ``override`` a registration counts as a share arrival.
+- **expiry**: a binding made at ``since`` with ``days=d`` is in force until just before
+  ``since + d days``; at that instant it is over and the next event binds again.
+
+A member can never be bound to itself (refused). Times are compared in UTC and kept in the
+offset they were given in (``explain`` shows them so).
+
+>>> from datetime import datetime, timedelta, timezone
+>>> cst = timezone(timedelta(hours=8))
+>>> events = [BindingEvent(customer_id="c-1", member_id=m, at=datetime(2026, 11, d, 8, tzinfo=cst))
+...           for m, d in [("B", 3), ("C", 5)]]
+>>> bindings = bind(events, BindingRule(mode="first", days=7))
+>>> bindings.at("c-1", datetime(2026, 11, 9, tzinfo=cst)).member_id
+'B'
+>>> bindings.at("c-1", datetime(2026, 11, 10, 8, tzinfo=cst)) is None  # 7 days later: expired
+True
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BeforeValidator, Field, model_validator
+
+from tuishou.errors import ArgumentTypeError, InvalidBindingError
+from tuishou.models import AwareTime, FrozenModel, Id, Problems
+from tuishou.orders import Order
+from tuishou.times import utc
+
+__all__ = [
+    "Binding",
+    "BindingEvent",
+    "BindingHow",
+    "BindingMode",
+    "BindingRule",
+    "Bindings",
+    "EventHow",
+    "apply_event",
+    "bind",
+    "share_events",
+]
+
+BindingMode = Literal["first", "override", "register"]
+EventHow = Literal["share", "register"]
+BindingHow = Literal["first_share", "rebind", "register", "import"]
+SELF_BINDING_WAY = (
+    "a member can never be bound to itself; drop the record (a member's own share link "
+    "is no share link)"
+)
+
+
+def _no_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"days={value!r} is a bool; give an int number of days, or None")
+    return value
+
+
+class _BindingPart(FrozenModel):
+    error_class: ClassVar = InvalidBindingError
+    what: ClassVar[str] = "invalid binding"
+
+
+class BindingRule(_BindingPart):
+    """How share links and registrations bind customers: the mode and the days a binding
+    lasts (None = permanent, else an int >= 1). See the module docs.
+
+    >>> BindingRule(mode="override", days=30).days
+    30
+    >>> BindingRule(mode="first", days=0)
+    Traceback (most recent call last):
+    ...
+    tuishou.errors.InvalidBindingError: invalid binding rule: 1 problem(s)
+      1. days: Input should be greater than or equal to 1 (got 0)
+    """
+
+    what: ClassVar[str] = "invalid binding rule"
+    mode: BindingMode
+    days: Annotated[int | None, BeforeValidator(_no_bool)] = Field(default=None, ge=1, strict=True)
+
+    def expiry(self, since: datetime) -> datetime | None:
+        """When a binding made at ``since`` stops being in force (None: never).
+
+        >>> from datetime import UTC, datetime
+        >>> BindingRule(mode="first", days=1).expiry(datetime(2026, 11, 3, tzinfo=UTC))
+        datetime.datetime(2026, 11, 4, 0, 0, tzinfo=datetime.timezone.utc)
+        """
+        return None if self.days is None else since + timedelta(days=self.days)
+
+
+def _not_self(customer_id: str, member_id: str) -> None:
+    if customer_id == member_id:
+        raise Problems([f"customer_id={customer_id!r} is member_id: {SELF_BINDING_WAY}"])
+
+
+class BindingEvent(_BindingPart):
+    """A customer arrived through ``member_id``'s share link (``how="share"``) or registered
+    under it (``how="register"``) at ``at`` (aware).
+
+    >>> from datetime import UTC, datetime
+    >>> BindingEvent(customer_id="B", member_id="B", at=datetime(2026, 11, 3, tzinfo=UTC))
+    Traceback (most recent call last):
+    ...
+    tuishou.errors.InvalidBindingError: invalid binding event: 1 problem(s)
+      1. customer_id='B' is member_id: a member can never be bound to itself; drop the ...
+    """
+
+    what: ClassVar[str] = "invalid binding event"
+    customer_id: Id
+    member_id: Id
+    at: AwareTime
+    how: EventHow = "share"
+
+    @model_validator(mode="after")
+    def _check(self) -> BindingEvent:
+        _not_self(self.customer_id, self.member_id)
+        return self
+
+
+class Binding(_BindingPart):
+    """``customer_id`` is bound to ``member_id`` on ``[since, until)`` (``until`` None =
+    permanent; else after ``since``); ``how`` says how the binding was made.
+
+    >>> from datetime import UTC, datetime
+    >>> b = Binding(customer_id="c-1", member_id="B", since=datetime(2026, 11, 3, tzinfo=UTC),
+    ...             until=None, how="first_share")
+    >>> b.in_force(datetime(2030, 1, 1, tzinfo=UTC))
+    True
+    """
+
+    customer_id: Id
+    member_id: Id
+    since: AwareTime
+    until: AwareTime | None = None
+    how: BindingHow = "import"
+
+    @model_validator(mode="after")
+    def _check(self) -> Binding:
+        _not_self(self.customer_id, self.member_id)
+        if self.until is not None and utc(self.until) <= utc(self.since):
+            raise Problems(
+                [
+                    f"until={self.until} is not after since={self.since}; a binding is in "
+                    "force on [since, until): give an until after since, or none (permanent)"
+                ]
+            )
+        return self
+
+    def in_force(self, when: datetime) -> bool:
+        """Whether the binding holds at ``when`` (aware): ``since <= when < until``."""
+        moment = utc(when)
+        return utc(self.since) <= moment and (self.until is None or moment < utc(self.until))
+
+    def record(self) -> dict[str, Any]:
+        """The binding as a plain dict (the columns of a bindings file)."""
+        return self.model_dump()
+
+
+class Bindings:
+    """Bindings of many customers: per customer sorted by ``since``, intervals that never
+    overlap, no self-binding. Build with ``from_records`` (every problem at once:
+    ``InvalidBindingError`` with ``.problems``), ``bind`` or ``Bindings.empty()``; never
+    changes afterwards.
+
+    >>> from datetime import UTC, datetime
+    >>> day = lambda d: datetime(2026, 11, d, tzinfo=UTC)
+    >>> bindings = Bindings.from_records([
+    ...     {"customer_id": "c-1", "member_id": "B", "since": day(3), "until": day(5)},
+    ...     {"customer_id": "c-1", "member_id": "C", "since": day(5)}])
+    >>> len(bindings), bindings.at("c-1", day(5)).member_id, bindings.at("c-2", day(5))
+    (2, 'C', None)
+    >>> Bindings.from_records([
+    ...     {"customer_id": "c-1", "member_id": "B", "since": day(3)},
+    ...     {"customer_id": "c-1", "member_id": "C", "since": day(5)}])
+    Traceback (most recent call last):
+    ...
+    tuishou.errors.InvalidBindingError: invalid bindings: 1 problem(s)
+      1. customer 'c-1': the binding to 'C' since 2026-11-05 00:00:00+00:00 starts while ...
+    """
+
+    __slots__ = ("_by_customer", "_starts")
+
+    def __init__(self, by_customer: Mapping[str, tuple[Binding, ...]]) -> None:
+        problems = [p for found in by_customer.values() for p in _overlap_problems(found)]
+        if problems:
+            raise InvalidBindingError.from_problems("invalid bindings", problems)
+        self._by_customer = dict(by_customer)
+        self._starts = {c: [utc(b.since) for b in found] for c, found in by_customer.items()}
+
+    @classmethod
+    def empty(cls) -> Bindings:
+        """No bindings at all.
+
+        >>> len(Bindings.empty())
+        0
+        """
+        return cls({})
+
+    @classmethod
+    def from_records(cls, records: Iterable[Mapping[str, Any] | Binding]) -> Bindings:
+        """Bindings from dicts (the fields of ``Binding``; ``how`` defaults to ``import``) or
+        ``Binding`` objects, in any order; every bad record and every overlap reported at once.
+        """
+        problems: list[str] = []
+        by_customer: dict[str, list[Binding]] = {}
+        for index, record in enumerate(records):
+            try:
+                binding = record if isinstance(record, Binding) else Binding.model_validate(record)
+            except InvalidBindingError as exc:
+                problems += [f"record {index}: {problem}" for problem in exc.problems]
+                continue
+            by_customer.setdefault(binding.customer_id, []).append(binding)
+        if problems:
+            raise InvalidBindingError.from_problems("invalid bindings", problems)
+        return cls({c: _sorted(found) for c, found in by_customer.items()})
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every binding as a dict, by customer (first seen) then ``since``."""
+        return [binding.record() for binding in self]
+
+    def for_customer(self, customer_id: str) -> tuple[Binding, ...]:
+        """``customer_id``'s bindings, oldest first (empty when it has none)."""
+        return self._by_customer.get(customer_id, ())
+
+    def at(self, customer_id: str, when: datetime) -> Binding | None:
+        """The binding of ``customer_id`` in force at ``when`` (aware), or None.
+
+        >>> from datetime import UTC, datetime
+        >>> Bindings.empty().at("c-1", datetime(2026, 11, 3, tzinfo=UTC)) is None
+        True
+        """
+        starts = self._starts.get(customer_id)
+        if not starts:
+            return None
+        index = bisect.bisect_right(starts, utc(when)) - 1
+        if index < 0:
+            return None
+        found = self._by_customer[customer_id][index]
+        return found if found.in_force(when) else None
+
+    @property
+    def customers(self) -> tuple[str, ...]:
+        """The customers that have a binding."""
+        return tuple(self._by_customer)
+
+    def __len__(self) -> int:
+        return sum(len(found) for found in self._by_customer.values())
+
+    def __iter__(self) -> Iterator[Binding]:
+        for found in self._by_customer.values():
+            yield from found
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Bindings):
+            return NotImplemented
+        return self._by_customer == other._by_customer
+
+    __hash__ = None  # type: ignore[assignment]  # equal by content, like a dict
+
+    def __repr__(self) -> str:
+        return f"Bindings({len(self)} binding(s) of {len(self._by_customer)} customer(s))"
+
+
+def _sorted(found: Sequence[Binding]) -> tuple[Binding, ...]:
+    return tuple(sorted(found, key=lambda b: utc(b.since)))
+
+
+def _overlap_problems(found: Sequence[Binding]) -> list[str]:
+    problems = []
+    for before, after in itertools.pairwise(found):
+        if before.until is None or utc(before.until) > utc(after.since):
+            ends = "never ends" if before.until is None else f"ends at {before.until}"
+            problems.append(
+                f"customer {after.customer_id!r}: the binding to {after.member_id!r} since "
+                f"{after.since} starts while the binding to {before.member_id!r} since "
+                f"{before.since} is in force (it {ends}); a customer has one binding at a "
+                "time: end the earlier one (until) at or before the later one's since"
+            )
+    return problems
+
+
+def apply_event(
+    existing: tuple[Binding, ...], event: BindingEvent, rule: BindingRule
+) -> tuple[Binding, ...]:
+    """The customer's bindings after one event (the one step ``bind`` repeats; the ledger
+    applies single events with it). ``existing`` are that customer's bindings, oldest first;
+    the event may not be earlier than the latest ``since`` (``InvalidBindingError``: apply
+    events in time order). Returns ``existing`` itself when the event binds nothing.
+
+    Under ``override`` an event at the very instant the latest binding was made replaces it
+    (a binding in force for no time at all is not kept).
+
+    >>> from datetime import UTC, datetime
+    >>> rule = BindingRule(mode="override")
+    >>> one = apply_event((), BindingEvent(customer_id="c", member_id="B",
+    ...                   at=datetime(2026, 11, 3, tzinfo=UTC)), rule)
+    >>> two = apply_event(one, BindingEvent(customer_id="c", member_id="C",
+    ...                   at=datetime(2026, 11, 4, tzinfo=UTC)), rule)
+    >>> [(b.member_id, b.until is not None, b.how) for b in two]
+    [('B', True, 'first_share'), ('C', False, 'rebind')]
+    """
+    _check_step(existing, event, rule)
+    latest = existing[-1] if existing else None
+    current = latest if latest is not None and latest.in_force(event.at) else None
+    if rule.mode == "register" and event.how != "register":
+        return existing
+    if current is not None and rule.mode != "override":
+        return existing
+    if current is not None and utc(current.since) == utc(event.at):
+        return apply_event(existing[:-1], event, rule)  # replaced: it was never in force
+    how: BindingHow = "register" if event.how == "register" else "first_share"
+    kept = existing
+    if current is not None:  # override: the binding in force ends now
+        how = "register" if event.how == "register" else "rebind"
+        kept = (*existing[:-1], current.model_copy(update={"until": event.at}))
+    made = Binding(
+        customer_id=event.customer_id,
+        member_id=event.member_id,
+        since=event.at,
+        until=rule.expiry(event.at),
+        how=how,
+    )
+    return (*kept, made)
+
+
+def _check_step(existing: tuple[Binding, ...], event: BindingEvent, rule: BindingRule) -> None:
+    for name, value, kind in (("event", event, BindingEvent), ("rule", rule, BindingRule)):
+        if not isinstance(value, kind):
+            raise ArgumentTypeError(
+                f"{name} is a {type(value).__name__}, expected {kind.__name__}; build one with "
+                f"{kind.__name__}.model_validate(dict)"
+            )
+    others = sorted({b.customer_id for b in existing} - {event.customer_id})
+    if others:
+        raise InvalidBindingError(
+            f"existing bindings of customers {others} given for an event of customer "
+            f"{event.customer_id!r}; pass only that customer's bindings (for_customer)"
+        )
+    if existing and utc(event.at) < utc(existing[-1].since):
+        raise InvalidBindingError(
+            f"event at={event.at} for customer {event.customer_id!r} is before its latest "
+            f"binding since={existing[-1].since}; apply events in time order (bind() sorts them)"
+        )
+
+
+def bind(events: Iterable[BindingEvent], rule: BindingRule) -> Bindings:
+    """Replay ``events`` under ``rule`` in time order (ties: input order): the bindings they
+    make. Pure: the same events always give the same bindings.
+
+    >>> from datetime import UTC, datetime
+    >>> events = [BindingEvent(customer_id="c", member_id=m, at=datetime(2026, 11, d, tzinfo=UTC),
+    ...                        how=h) for m, d, h in [("B", 3, "share"), ("C", 4, "register")]]
+    >>> [(b.member_id, b.how) for b in bind(events, BindingRule(mode="register"))]
+    [('C', 'register')]
+    """
+    if not isinstance(rule, BindingRule):
+        raise ArgumentTypeError(
+            f"rule is a {type(rule).__name__}, expected BindingRule; build one with "
+            "BindingRule(mode=..., days=...)"
+        )
+    events = list(events)
+    for event in events:
+        if not isinstance(event, BindingEvent):
+            raise ArgumentTypeError(
+                f"event is a {type(event).__name__}, expected BindingEvent; build one with "
+                "BindingEvent.model_validate(dict), or share_events(orders)"
+            )
+    found: dict[str, tuple[Binding, ...]] = {}
+    for event in sorted(events, key=lambda e: utc(e.at)):  # stable: ties keep input order
+        found[event.customer_id] = apply_event(found.get(event.customer_id, ()), event, rule)
+    return Bindings({c: made for c, made in found.items() if made})
+
+
+def share_events(orders: Iterable[Order]) -> list[BindingEvent]:
+    """One share event per order that has a sharer, a buyer other than the sharer and a
+    ``paid_at`` (in the orders' order). A sharer and another buyer without ``paid_at`` is
+    refused (``InvalidBindingError`` naming every such order): bindings are by time.
+
+    >>> from datetime import UTC, datetime
+    >>> from tuishou.orders import Order, OrderLine
+    >>> line = OrderLine(sku="s", group="g", amount=100)
+    >>> share_events([Order(order_id="o1", buyer_id="c-1", sharer_id="B", lines=[line],
+    ...                     paid_at=datetime(2026, 11, 3, tzinfo=UTC)),
+    ...               Order(order_id="o2", buyer_id="B", sharer_id="B", lines=[line])])
+    ... # doctest: +ELLIPSIS
+    [BindingEvent(customer_id='c-1', member_id='B', at=datetime.datetime(2026, 11, 3, ...
+    """
+    events: list[BindingEvent] = []
+    problems: list[str] = []
+    for order in orders:
+        if not isinstance(order, Order):
+            raise ArgumentTypeError(
+                f"order is a {type(order).__name__}, expected Order; build one with "
+                "Order.model_validate(dict)"
+            )
+        buyer, sharer = order.buyer_id, order.sharer_id
+        if buyer is None or sharer is None or buyer == sharer:
+            continue
+        if order.paid_at is None:
+            problems.append(
+                f"order {order.order_id!r} (buyer {buyer!r}, shared by {sharer!r}) has no "
+                "paid_at; a binding starts when the share is used: give paid_at (an aware time)"
+            )
+            continue
+        events.append(BindingEvent(customer_id=buyer, member_id=sharer, at=order.paid_at))
+    if problems:
+        raise InvalidBindingError.from_problems("orders without a binding time", problems)
+    return events
