@@ -1,4 +1,4 @@
-"""The ledger's tables, as SQLAlchemy Core metadata: schema version 4.
+"""The ledger's tables, as SQLAlchemy Core metadata: schema version 5.
 
 The same tables serve SQLite and PostgreSQL and avoid what MySQL lacks (no partial indexes,
 arrays or upserts). Every name starts with ``tuishou_``, so the ledger can live in a
@@ -30,6 +30,11 @@ ledger's migrations are recorded in ``tuishou_alembic_version``. See ``docs/ledg
   (with the reason); the fee fixed at request.
 - ``tuishou_periods(period_id PRIMARY KEY, start, end, timezone, closed_at, totals_json)``:
   every closed period (月结) and its totals.
+- ``tuishou_bindings(customer_id, since, member_id, until, how)``, keyed by
+  ``(customer_id, since)``: the customer bindings (锁粉) the ledger keeps, each in force on
+  ``[since, until)`` (``until`` NULL: permanent), ``how`` it was made (``first_share``,
+  ``rebind``, ``register``, ``import``); a customer's intervals never overlap
+  (``Ledger.bind``, ``Ledger.record_bindings``).
 
 Times are ``UtcTime``: ``timestamp with time zone`` on PostgreSQL; elsewhere ISO 8601 text in
 UTC (``2026-11-01T04:00:00+00:00``), which sorts in time order as text.
@@ -63,6 +68,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "VERSION_TABLE",
     "UtcTime",
+    "bindings",
     "clock",
     "entries",
     "ledger_policy",
@@ -75,9 +81,9 @@ __all__ = [
     "withdrawals",
 ]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """The schema this tuishou writes; an older one is upgraded when it is opened."""
-HEAD = "0004"
+HEAD = "0005"
 """The Alembic revision of ``SCHEMA_VERSION`` (revisions are named after the versions)."""
 VERSION_TABLE = "tuishou_alembic_version"
 """Where Alembic records the ledger's revision: not ``alembic_version``, the platform's own."""
@@ -231,6 +237,16 @@ periods = Table(
     Column("closed_at", UtcTime, nullable=False),
     Column("totals_json", Text, nullable=False),
     Index("tuishou_periods_by_end", "end"),
+)
+
+bindings = Table(
+    "tuishou_bindings",
+    metadata,
+    Column("customer_id", Id, primary_key=True),
+    Column("since", UtcTime, primary_key=True),
+    Column("member_id", Id, nullable=False),
+    Column("until", UtcTime),
+    Column("how", String(20), nullable=False),
 )
 
 LEDGER_TABLES = frozenset(metadata.tables)

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, get_args
 
+from tuishou.bindings import BindingHow
 from tuishou.errors import LedgerError, TuishouError
 from tuishou.ledger.models import Bucket, LedgerPolicy, Reason
 from tuishou.members.records import STATUSES
@@ -191,6 +192,13 @@ COLUMNS: dict[str, dict[str, Convert]] = {
         "fingerprint": _TEXT,
         "at": _TIME,
     },
+    "bindings": {
+        "customer_id": _TEXT,
+        "since": _TIME,
+        "member_id": _TEXT,
+        "until": _MAYBE_TIME,
+        "how": _one_of(*get_args(BindingHow)),
+    },
 }
 """How each column the ledger reads back is decoded (what the ledger writes, nothing else)."""
 _KEYS = {
@@ -202,6 +210,7 @@ _KEYS = {
     "requests": ("request_id",),
     "withdrawals": ("withdrawal_id",),
     "periods": ("period_id",),
+    "bindings": ("customer_id", "since"),
 }
 
 
