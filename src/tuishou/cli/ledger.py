@@ -5,11 +5,12 @@ a SQLite file or a SQLAlchemy URL (``postgresql+psycopg://user@host/db``,
 ``sqlite:///ledger.db``), as ``Ledger.open`` takes it.
 
 - ``post`` (:mod:`tuishou.cli.ledger_post`): settle an orders file over a members file and
-  post every order (``post_batch``); the only command that creates a missing SQLite file.
-  The others refuse one, naming it.
+  post every order (``post_batch``); with ``bind``, the only commands that create a missing
+  SQLite file. The others refuse one, naming it.
 - ``release``, ``refund``, ``balances``; one-step ``withdraw`` and the ``withdrawals``
   review commands (:mod:`tuishou.cli.ledger_withdrawals`); the month end ``close``,
-  ``statement``, ``statements`` and ``explain`` (:mod:`tuishou.cli.ledger_periods`).
+  ``statement``, ``statements`` and ``explain`` (:mod:`tuishou.cli.ledger_periods`);
+  customer bindings ``bind`` and ``bindings`` (:mod:`tuishou.cli.ledger_bind`).
 
 Times without an offset (``--at``, ``--as-of``) are read in ``--timezone`` (by default
 Asia/Shanghai), as in files. Refusals (``LedgerError`` and the other ``TuishouError``) print
@@ -80,7 +81,7 @@ def ledger_group() -> None:
     """The commission ledger: post, release, refund, balances, withdrawals.
 
     LEDGER is a SQLite file or a database URL (postgresql+psycopg://user@host/db). Only
-    'post' creates a missing file. Refusals change nothing and exit with status 2.
+    'post' and 'bind' create a missing file. Refusals change nothing and exit with status 2.
     """
 
 
@@ -378,6 +379,7 @@ def _width(text: str) -> int:
 
 
 # Last: the post, withdrawal and period commands register on ledger_group.
+import tuishou.cli.ledger_bind  # noqa: E402
 import tuishou.cli.ledger_periods  # noqa: E402
 import tuishou.cli.ledger_post  # noqa: E402
 import tuishou.cli.ledger_withdrawals  # noqa: E402, F401
