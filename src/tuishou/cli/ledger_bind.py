@@ -2,10 +2,11 @@
 bindings``: list the bindings it keeps; registered on the ``ledger`` group.
 
 ``bind`` applies one event (a customer arrived through a member's share link, or registered
-under a member) under a binding rule, as ``Ledger.bind`` does (creating a missing SQLite
-ledger, as ``post`` does: the first events often come before the first order): an exact
-repeat changes nothing, an event dated before the ledger's clock that would change a binding is refused
-(exit 2, nothing changed). It prints the customer's binding in force at the event's time.
+under a member) under a binding rule, as ``Ledger.bind`` does, creating a missing SQLite
+ledger as ``post`` does (the first events often come before the first order). An exact
+repeat changes nothing; an event dated before the ledger's clock that would change a
+binding is refused (exit 2, nothing changed). It prints the customer's binding in force at
+the event's time.
 ``tuishou ledger post`` settles with the bindings the ledger keeps (or those of a
 ``--bindings`` file). :mod:`tuishou.cli.ledger` imports this module at its end.
 """

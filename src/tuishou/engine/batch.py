@@ -85,28 +85,6 @@ def settle_batch(policy: Policy | PolicyVersions, tree: InviteTree, orders: Any)
     return _settle(policy, tree, orders)
 
 
-def check_batch(policy: Policy | PolicyVersions, tree: InviteTree, orders: Any) -> LineColumns:
-    """Every refusal of :func:`settle_batch` on the same input, without settling: the checked
-    lines (``engine.columns.LineColumns``). For callers that settle the orders another way
-    (``Ledger.post_batch`` order by order) and want the engine's checks, on the whole batch,
-    first. Raises what ``settle_batch`` raises (``InvalidOrderError``, ``UnknownMemberError``,
-    ``UnknownGroupError``, ``UnknownTierError``, ...).
-
-    >>> from tuishou.examples import example_policy
-    >>> tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
-    >>> check_batch(example_policy(), tree, {"order_id": ["o1"], "sharer_id": ["A"],
-    ...     "sku": ["s"], "group": ["g"], "amount": [10000]}).size
-    1
-    """
-    if isinstance(policy, PolicyVersions):
-        _check_types(policy, tree)
-        lines = read_lines(orders)
-        for group in versions.split(policy, lines, partial(_check_whole, tree)):
-            _Work(group.policy, tree, group.lines)  # what settle_batch checks per version
-        return lines
-    return _Work(policy, tree, orders).lines
-
-
 def _settle(policy: Policy, tree: InviteTree, orders: Any) -> BatchResult:
     work = _Work(policy, tree, orders)
     payouts, pools = _allocate(policy, work.book, work.schedule, work.lines, work.pool4)
@@ -425,3 +403,25 @@ def _assemble(
         member_ids=arrays.ids,
     )
     return BatchResult(payout_table, order_table)
+
+
+def check_batch(policy: Policy | PolicyVersions, tree: InviteTree, orders: Any) -> LineColumns:
+    """Every refusal of :func:`settle_batch` on the same input, without settling: the checked
+    lines (``engine.columns.LineColumns``). For callers that settle the orders another way
+    (``Ledger.post_batch`` order by order) and want the engine's checks, on the whole batch,
+    first. Raises what ``settle_batch`` raises (``InvalidOrderError``, ``UnknownMemberError``,
+    ``UnknownGroupError``, ``UnknownTierError``, ...).
+
+    >>> from tuishou.examples import example_policy
+    >>> tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
+    >>> check_batch(example_policy(), tree, {"order_id": ["o1"], "sharer_id": ["A"],
+    ...     "sku": ["s"], "group": ["g"], "amount": [10000]}).size
+    1
+    """
+    if isinstance(policy, PolicyVersions):
+        _check_types(policy, tree)
+        lines = read_lines(orders)
+        for group in versions.split(policy, lines, partial(_check_whole, tree)):
+            _Work(group.policy, tree, group.lines)  # what settle_batch checks per version
+        return lines
+    return _Work(policy, tree, orders).lines
