@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tuishou.bindings import Bindings
 from tuishou.engine.batch import settle_batch
 from tuishou.engine.columns import LineColumns, read_lines
 from tuishou.engine.paid_at import NO_TIME, read_paid_at
@@ -107,17 +108,24 @@ def post_batch(
     at: datetime,
     chunk_orders: int = 5_000,
     progress: Progress | None = None,
+    bindings: Bindings | None = None,
 ) -> BatchPosting:
     """Settle and post a batch: the rules are ``Ledger.post_batch``'s."""
     check_time(at)
+    if bindings is not None and not isinstance(bindings, Bindings):
+        raise ArgumentTypeError(
+            f"bindings is a {type(bindings).__name__}, expected Bindings or None; build them "
+            "with Bindings.from_records(records), or pass ledger.bindings()"
+        )
     if isinstance(chunk_orders, bool) or not isinstance(chunk_orders, int) or chunk_orders < 1:
         raise ArgumentTypeError(
             f"chunk_orders={chunk_orders!r}; pass a whole number of orders per transaction, "
             "at least 1 (default 5000)"
         )
-    if isinstance(policy, PolicyVersions) or _has_payment_times(orders):
+    bound = bindings is not None and len(bindings) > 0  # settled order by order (settle's rule)
+    if isinstance(policy, PolicyVersions) or _has_payment_times(orders) or bound:
         posted, skipped, rows, chunks = post_each(
-            store, policy, tree, orders, at, chunk_orders, progress
+            store, policy, tree, orders, at, chunk_orders, progress, bindings if bound else None
         )
         return BatchPosting(posted, skipped, rows, rows, chunks)
     ready = prepare(policy, tree, orders)

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from tuishou.bindings import Bindings
 from tuishou.engine.batch import check_batch
 from tuishou.engine.columns import LineColumns
 from tuishou.engine.paid_at import NO_TIME
@@ -52,11 +53,14 @@ def post_each(
     at: datetime,
     chunk_orders: int,
     progress: Any,
+    bindings: Bindings | None = None,
 ) -> tuple[int, int, int, int]:
-    """Post a batch order by order; (orders posted, skipped, payout rows, chunks)."""
+    """Post a batch order by order; (orders posted, skipped, payout rows, chunks), settled
+    with ``bindings`` when given (``settle``'s rule: a bound buyer credits its member)."""
     lines = check_batch(policy, tree, orders)  # every check of the engine, on the whole batch
     built = orders_of(lines)
-    settlements = settle_many(policy, tree, built)  # of these very orders: checked by making
+    bound = {} if bindings is None else {"bindings": bindings}
+    settlements = settle_many(policy, tree, built, **bound)  # of these orders: checked by making
     late = [o.order_id for o in built if o.paid_at is not None and o.paid_at > at]
     if late:
         shown = ", ".join(map(repr, late[:_SHOWN])) + (" ..." if len(late) > _SHOWN else "")

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from tuishou import times
 from tuishou.errors import LedgerError, TuishouError
@@ -96,6 +97,7 @@ def check_settlement(order: Order, settlement: Settlement) -> None:
             f"not {order.order_id!r}; nothing was posted"
         )
     problems = _seller_problems(order, settlement)
+    binding = getattr(settlement, "binding", None)
     try:
         again = settle_chain(
             settlement.policy,
@@ -105,6 +107,7 @@ def check_settlement(order: Order, settlement: Settlement) -> None:
             settlement.chain,
             version=settlement.version,  # names the policy: recorded, not checked
             version_from=settlement.version_from,
+            **({"binding": binding} if binding is not None else {}),  # checked below
         )
     except TuishouError as exc:
         problems.append(f"the order cannot be settled under the settlement's policy: {exc}")
@@ -120,7 +123,7 @@ def check_settlement(order: Order, settlement: Settlement) -> None:
 
 def _seller_problems(order: Order, settlement: Settlement) -> list[str]:
     expected = {"sharer": order.sharer_id, "self_purchase": order.buyer_id, "none": None}
-    attribution = settlement.attribution
+    attribution: str = settlement.attribution
     if attribution in expected and settlement.seller_id != expected[attribution]:
         return [
             f"seller: the settlement credits {settlement.seller_id!r} by {attribution}, "
@@ -128,7 +131,36 @@ def _seller_problems(order: Order, settlement: Settlement) -> list[str]:
         ]
     if attribution == "buyer_inviter" and order.buyer_id is None:
         return ["seller: the settlement credits the buyer's inviter, but the order has no buyer"]
+    binding = getattr(settlement, "binding", None)
+    if attribution == "binding" or binding is not None:
+        return _binding_problems(order, settlement.seller_id, attribution, binding)
     return []
+
+
+def _binding_problems(
+    order: Order, seller_id: str | None, attribution: str, binding: Any
+) -> list[str]:
+    """A seller credited by a binding: the settlement names it, it binds the order's buyer
+    to that seller, and it was in force when the order was paid."""
+    if attribution != "binding" or binding is None:
+        return [
+            f"seller: attribution {attribution!r} with binding {binding!r}; a binding "
+            "is recorded exactly when it credits the seller (attribution 'binding')"
+        ]
+    problems = []
+    if (binding.customer_id, binding.member_id) != (order.buyer_id, seller_id):
+        problems.append(
+            f"seller: the settlement's binding binds {binding.customer_id!r} to "
+            f"{binding.member_id!r}, but the order's buyer is {order.buyer_id!r} and the "
+            f"seller {seller_id!r}"
+        )
+    if order.paid_at is None or not binding.in_force(order.paid_at):
+        paid = "no paid_at" if order.paid_at is None else f"paid_at={order.paid_at.isoformat()}"
+        problems.append(
+            f"seller: the settlement's binding (since {binding.since.isoformat()}) was not in "
+            f"force when the order was paid ({paid})"
+        )
+    return problems
 
 
 def _differences(again: Settlement, settlement: Settlement) -> list[str]:

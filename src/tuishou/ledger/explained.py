@@ -1,7 +1,8 @@
 """An order as the ledger posted it, explained (``Ledger.explain``).
 
 The ledger keeps what it needs to re-settle an order: the order, the settlement snapshot
-(seller, attribution, chain), the commission policy (by its hash) and the name of the policy
+(seller, attribution, chain, and the binding that credited the seller, if one did), the
+commission policy (by its hash) and the name of the policy
 version (``tuishou_orders.policy_version``). ``explain_order`` settles the recorded order on
 the recorded chain with the recorded policy (never today's tree or policy), so its
 ``explain()`` text is the account of the payouts that were posted; then it lists the order's
@@ -40,6 +41,7 @@ def posted_settlement(store: Store, order_id: str) -> Settlement:
     version = decode(store.path, "orders", dict(raw._mapping), _VERSION)["policy_version"]
     snapshot = row["snapshot_json"]
     chain = tuple(ChainLink(*link) for link in snapshot["chain"])
+    bound = {"binding": snapshot["binding"]} if "binding" in snapshot else {}
     return settle_chain(
         row["policy_json"],
         row["order_json"],
@@ -47,6 +49,7 @@ def posted_settlement(store: Store, order_id: str) -> Settlement:
         snapshot["attribution"],
         chain,
         version=version if isinstance(version, str) and version else None,
+        **bound,  # the binding that credited the seller: explain tells it
     )
 
 

@@ -36,6 +36,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from tuishou.bindings import Bindings
 from tuishou.errors import ArgumentTypeError, LedgerError
 from tuishou.ledger import queries
 from tuishou.ledger.bulk import BatchPosting, Progress, post_batch
@@ -209,6 +210,7 @@ class Ledger(WithdrawalMethods, PeriodMethods, BindingMethods):
         at: datetime,
         chunk_orders: int = 5_000,
         progress: Progress | None = None,
+        bindings: Bindings | None = None,
     ) -> BatchPosting:
         """Settle order-line columns with ``settle_batch`` and post every order, in chunks.
 
@@ -231,6 +233,12 @@ class Ledger(WithdrawalMethods, PeriodMethods, BindingMethods):
         identically are skipped, so after a crash the same call resumes. ``progress(done,
         total)`` is called after each chunk, with counts of orders to post.
 
+        ``bindings`` (customer bindings: ``Bindings``, e.g. ``ledger.bindings()``) settle each
+        order as ``settle(..., bindings=bindings)`` does: an order without a share link whose
+        buyer is bound at its ``paid_at`` credits the bound member, and the posted snapshot
+        records the binding (``explain`` tells it; refunds keep that seller). With bindings
+        the orders are posted one by one, as with a ``paid_at`` column.
+
         >>> from tuishou.examples import example_policy
         >>> tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
         >>> ledger = Ledger()
@@ -244,7 +252,7 @@ class Ledger(WithdrawalMethods, PeriodMethods, BindingMethods):
         >>> ledger.post_batch(example_policy(), tree, columns, at=day).orders_skipped  # resumed
         2
         """
-        return post_batch(self._store, policy, tree, orders, at, chunk_orders, progress)
+        return post_batch(self._store, policy, tree, orders, at, chunk_orders, progress, bindings)
 
     def mark_received(self, order_id: str, at: datetime) -> None:
         """Say the buyer received the goods: for an order posted under

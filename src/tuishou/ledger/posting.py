@@ -239,11 +239,17 @@ def release_due(store: Store, as_of: datetime) -> list[Entry]:
 
 
 def _snapshot(settlement: Settlement) -> dict[str, Any]:
-    return {
+    """Seller, attribution, chain, and the binding that credited the seller when one did
+    (only then: the snapshots and fingerprints of other orders stay as they were)."""
+    snapshot = {
         "seller_id": settlement.seller_id,
         "attribution": settlement.attribution,
         "chain": [[c.member_id, c.tier, c.status, c.generation] for c in settlement.chain],
     }
+    binding = getattr(settlement, "binding", None)
+    if binding is not None:  # its times as given (explain shows them so)
+        snapshot["binding"] = binding.model_dump(mode="json")
+    return snapshot
 
 
 def _payout_rows(settlement: Settlement) -> list[list[Any]]:

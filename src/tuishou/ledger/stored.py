@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, get_args
 
-from tuishou.bindings import BindingHow
+from tuishou.bindings import Binding, BindingHow
 from tuishou.errors import LedgerError, TuishouError
 from tuishou.ledger.models import Bucket, LedgerPolicy, Reason
 from tuishou.members.records import STATUSES
@@ -117,9 +117,11 @@ def _counts(value: object) -> list[int]:
 
 def _snapshot(value: object) -> dict[str, Any]:
     snapshot = json.loads(_text(value))
+    if type(snapshot) is dict and "binding" in snapshot:
+        snapshot["binding"] = _binding(snapshot)
     if (
         type(snapshot) is not dict
-        or set(snapshot) != {"seller_id", "attribution", "chain"}
+        or set(snapshot) - {"binding"} != {"seller_id", "attribution", "chain"}
         or not isinstance(snapshot["seller_id"], str | None)
         or snapshot["attribution"] not in get_args(Attribution)
         or type(snapshot["chain"]) is not list
@@ -130,6 +132,15 @@ def _snapshot(value: object) -> dict[str, Any]:
             "attribution, chain of [member, tier, status, generation])"
         )
     return dict(snapshot)
+
+
+def _binding(snapshot: dict[str, Any]) -> Binding:
+    """The binding a snapshot records: the one that credited its seller (attribution
+    ``binding``), with its times as given."""
+    binding = Binding.model_validate_json(json.dumps(snapshot["binding"]))
+    if snapshot.get("attribution") != "binding" or binding.member_id != snapshot["seller_id"]:
+        raise ValueError("expected a binding only for a seller credited by it")
+    return binding
 
 
 def _is_link(link: object) -> bool:
