@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
 
-from cli_support import run
+from cli_support import ORDER_COLUMNS, ORDERS, run, scenario, write_rows
 from tuishou.ledger import Ledger
+from tuishou.settlement import Settlement
 
 
 def bind_args(ledger, *more, customer="guest-1", member="B", at="2026-11-01T10:00:00"):
@@ -109,3 +111,35 @@ def test_bindings_lists_them_and_writes_a_file(tmp_path, capsys):
         ("g-1", "B", "first_share"),
         ("g-2", "C", "first_share"),
     ]
+
+
+SETTLE_BINDS = "binding" in {field.name for field in dataclasses.fields(Settlement)}
+
+
+@pytest.mark.skipif(not SETTLE_BINDS, reason="the settle path's bindings are not merged yet")
+def test_post_settles_with_the_bindings_the_ledger_keeps(tmp_path, capsys):
+    paid = [{**row, "paid_at": "2026-10-31T10:00:00"} for row in ORDERS]
+    paths = scenario(tmp_path)
+    write_rows(paths["orders"], paid, (*ORDER_COLUMNS, "paid_at"))
+    ledger = tmp_path / "ledger.db"
+    bound = bind_args(ledger, "--mode", "first", customer="guest-2", member="C", at="2026-10-30")
+    assert run(capsys, *bound)[0] == 0
+    post = [
+        "ledger",
+        "post",
+        str(ledger),
+        "--policy",
+        str(paths["policy"]),
+        "--members",
+        str(paths["members"]),
+        "--orders",
+        str(paths["orders"]),
+        "--at",
+        "2026-11-01",
+    ]
+    assert run(capsys, *post)[0] == 0
+    code, out, _ = run(capsys, "ledger", "explain", str(ledger), "--order", "o-1003")
+    assert code == 0
+    assert "customer guest-2 bound to C since 2026-10-29 16:00 UTC (first share)" in out
+    with Ledger.open(ledger, read_only=True) as book:
+        assert {key[0] for key in book.payouts("o-1003")} >= {"C"}

@@ -18,6 +18,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from tuishou.bindings import Bindings
 from tuishou.cli.app import members_option, orders_option, policy_option
 from tuishou.cli.files import format_option, timezone_option
 from tuishou.cli.ledger import at_option, ledger_argument, ledger_group, moment, sqlite_path
@@ -62,6 +63,18 @@ def _settings(path: Path | None) -> LedgerPolicy | None:
         raise LedgerError.from_problems(f"{path}: invalid ledger policy", exc.problems) from None
 
 
+def _bindings_file(path: Path, zone: tzinfo) -> Bindings:
+    """A bindings file read by ``tuishou.io.load_bindings`` (times without an offset in
+    ``zone``): every bad cell reported, nothing posted."""
+    import tuishou.io
+
+    loader = getattr(tuishou.io, "load_bindings", None)
+    if loader is None:  # pragma: no cover  (the loader comes with the bindings file format)
+        raise LedgerError(f"{path}: this tuishou cannot read a bindings file yet")
+    found: Bindings = loader(path, timezone=zone)
+    return found
+
+
 @ledger_group.command("post")
 @ledger_argument
 @policy_option(versions=True)
@@ -75,6 +88,14 @@ def _settings(path: Path | None) -> LedgerPolicy | None:
     help="The ledger's own policy (LedgerPolicy fields: freeze_days, fees, ...) as TOML or "
     "JSON, for a new ledger; an existing ledger must keep the same.",
 )
+@click.option(
+    "--bindings",
+    "bindings_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Customer bindings (customer_id, member_id, since, until, how; CSV, JSON Lines or "
+    "Parquet) to settle with; default: the bindings the ledger keeps (tuishou ledger bind).",
+)
 @click.option("--progress", is_flag=True, help="Show a progress bar even off a terminal.")
 @timezone_option
 @format_option
@@ -85,6 +106,7 @@ def post_command(
     orders: DataFile,
     at: datetime | None,
     settings: Path | None,
+    bindings_path: Path | None,
     progress: bool,
     zone: tzinfo,
 ) -> int:
@@ -94,17 +116,21 @@ def post_command(
     posted. Orders already posted identically are skipped, so a run can be repeated. With a
     folder of policy versions, or a paid_at column, each order is settled under the version
     in force at its paid_at and posted with it (its freeze starts then), one by one.
+    Orders without a share link credit the member their buyer is bound to at paid_at: by
+    the --bindings file, else by the bindings the ledger keeps.
     """
     when = moment(at, zone)
     policy = read_policy_or_versions(policy_path)
     ledger_policy = _settings(settings)
     tree, lines = load_data([policy], members, orders, zone=zone)
+    given = None if bindings_path is None else _bindings_file(bindings_path, zone)
     path = sqlite_path(ledger)
     created = path is not None and not path.exists()
     console = Console(stderr=True)
     try:
         with _bar(console, progress) as bar, Ledger.open(ledger, policy=ledger_policy) as book:
-            done = _post_lines(book, policy, tree, lines, when, bar)
+            bindings = book.bindings() if given is None else given
+            done = _post_lines(book, policy, tree, lines, when, bar, bindings)
     except BaseException:
         if created and path is not None:
             for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
@@ -125,10 +151,12 @@ def _post_lines(
     lines: OrderLines,
     when: datetime,
     bar: Callable[[int, int], None] | None,
+    bindings: Bindings,
 ) -> Any:
     """``post_batch`` on checked lines; should it still refuse a row, name its file line."""
+    chosen = bindings if len(bindings) else None
     try:
-        return book.post_batch(policy, tree, lines.columns, at=when, progress=bar)
+        return book.post_batch(policy, tree, lines.columns, at=when, progress=bar, bindings=chosen)
     except (InvalidOrderError, UnknownGroupError, UnknownMemberError) as exc:
 
         def line(match: re.Match[str]) -> str:
