@@ -325,3 +325,24 @@ def test_a_version_4_ledger_gains_the_bindings_table_when_opened(backend, tmp_pa
             assert "tuishou_bindings" in inspect(connection).get_table_names()
     finally:
         engine.dispose()
+
+
+def test_the_docs_example_runs(tmp_path, monkeypatch):
+    """docs/ledger.md, "Customer bindings": its example, in a fresh folder."""
+    import re
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "ledger.md").read_text("utf-8")
+    section = docs[docs.index("## Customer bindings") :]
+    section = section[: section.find("\n## ", 5)]
+    (block,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(compile(block, "docs/ledger.md", "exec"), namespace)
+    with Ledger.open(tmp_path / "ledger.db", read_only=True) as ledger:
+        (made,) = ledger.bindings("c-1")
+    assert (made.member_id, made.how, made.until - made.since) == (
+        "B",
+        "first_share",
+        timedelta(30),
+    )
