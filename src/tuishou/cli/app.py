@@ -355,7 +355,7 @@ def validate_command(
     policy = read_policy_or_versions(policy_path)
     console = Console()
     if bindings is not None:
-        console.print(checked_bindings(bindings, members, policy, zone) + "\n")
+        click.echo(checked_bindings(bindings, members, policy, zone) + "\n")
     if isinstance(policy, PolicyVersions):
         console.print(
             f"{len(policy.versions)} policy version(s) in {policy_path}, in force in this order:"

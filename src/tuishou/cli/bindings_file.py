@@ -75,7 +75,5 @@ def checked_bindings(
     tree = None if members is None else members_for(members, policy, zone)
     found = bindings_from(path, tree, zone)
     assert found is not None  # a file was given
-    against = " (every bound member is in the members file)" if tree is not None else ""
-    return (
-        f"{len(found)} binding(s) of {len(found.customers)} customer(s) in {path}: valid{against}."
-    )
+    against = ", every bound member a member" if tree is not None else ""
+    return f"{path}: {len(found)} binding(s), {len(found.customers)} customer(s){against}."

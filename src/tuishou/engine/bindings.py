@@ -18,7 +18,7 @@ sellers does (no Python loop over orders or lines):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -51,6 +51,7 @@ class BindingColumns:
     member: IntArray
     starts: IntArray
     key: IntArray
+    _codes: list[tuple[Any, IntArray]] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def build(cls, bindings: Bindings) -> BindingColumns:
@@ -92,13 +93,20 @@ class BindingColumns:
         )
 
     def customer_codes(self, values: Any) -> IntArray:
-        """The customer code of each id in ``values``, -1 for ids without bindings."""
+        """The customer code of each id in ``values``, -1 for ids without bindings; the last
+        few answers are kept by the identity of ``values`` (a pandas Index of categories is
+        immutable), as ``TreeArrays.lookup`` keeps its own."""
+        for seen, known in self._codes:
+            if seen is values:
+                return known
         index = self._customer_index
         if isinstance(index, dict):  # pragma: no cover - exercised where pandas is absent
             return np.array([index.get(v, -1) for v in values], dtype=np.int64)
         asked = values if isinstance(values, index.__class__) else list(values)
-        found: IntArray = index.get_indexer(index.__class__(asked, dtype=object))
-        return found.astype(np.int64)
+        found: IntArray = index.get_indexer(index.__class__(asked, dtype=object)).astype(np.int64)
+        if asked is values:
+            self._codes[:] = [(values, found), *self._codes[:3]]
+        return found
 
     @cached_property
     def _customer_index(self) -> Any:
