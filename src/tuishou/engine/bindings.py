@@ -51,7 +51,10 @@ class BindingColumns:
     member: IntArray
     starts: IntArray
     key: IntArray
+    first: IntArray  # per customer code: the row of its first binding
+    count: IntArray  # per customer code: how many bindings it has
     _codes: list[tuple[Any, IntArray]] = field(default_factory=list, repr=False, compare=False)
+    _members: list[tuple[Any, IntArray]] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def build(cls, bindings: Bindings) -> BindingColumns:
@@ -81,6 +84,8 @@ class BindingColumns:
         customer, since, until, member = (np.ascontiguousarray(table[:, i]) for i in range(4))
         starts = np.unique(since)
         key = customer * (len(starts) + 1) + np.searchsorted(starts, since, side="right")
+        count = np.bincount(customer, minlength=len(customers)).astype(np.int64)
+        first = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
         return cls(
             np.array(customers, dtype=object),
             np.array(list(member_code), dtype=object),
@@ -90,6 +95,8 @@ class BindingColumns:
             member,
             starts,
             key,
+            first[: len(customers)],
+            count,
         )
 
     def customer_codes(self, values: Any) -> IntArray:
@@ -106,6 +113,16 @@ class BindingColumns:
         found: IntArray = index.get_indexer(index.__class__(asked, dtype=object)).astype(np.int64)
         if asked is values:
             self._codes[:] = [(values, found), *self._codes[:3]]
+        return found
+
+    def member_index(self, arrays: TreeArrays) -> IntArray:
+        """The tree index of each bound member (by member code), -1 for one not in the tree;
+        kept for the last few trees' arrays (by identity: ``TreeArrays`` never change)."""
+        for seen, known in self._members:
+            if seen is arrays:
+                return known
+        found = arrays.lookup(list(self.members))
+        self._members[:] = [(arrays, found), *self._members[:3]]
         return found
 
     @cached_property
@@ -168,16 +185,27 @@ def bound_members(
     when = np.full(len(rows), NO_TIME, dtype=np.int64) if paid_at is None else paid_at[rows]
     _refuse_no_time(when == NO_TIME, rows, order_ids)
     customer = customer[rows]
-    rank = np.searchsorted(columns.starts, when, side="right")
-    at = np.searchsorted(columns.key, customer * (len(columns.starts) + 1) + rank, "right") - 1
-    at = np.maximum(at, 0)
+    at = _latest_start(columns, customer, when)
     holds = (columns.customer[at] == customer) & (columns.since[at] <= when)
     holds &= when < columns.until[at]
-    member_index = arrays.lookup(list(columns.members))
-    member = member_index[columns.member[at]]
+    member = columns.member_index(arrays)[columns.member[at]]
     _refuse_strangers(holds & (member < 0), rows, columns, at, order_ids, arrays)
     found[rows[holds]] = member[holds]
     return found
+
+
+def _latest_start(columns: BindingColumns, customer: IntArray, when: IntArray) -> IntArray:
+    """For each (customer, time), the row of the customer's last binding starting at or
+    before the time (or a row the caller's checks reject): a customer with one binding has
+    only that one to check; the others are found by one ``searchsorted`` on the combined key
+    (the module docs)."""
+    at = columns.first[customer]
+    several = np.flatnonzero(columns.count[customer] > 1)
+    if len(several):
+        rank = np.searchsorted(columns.starts, when[several], side="right")
+        key = customer[several] * (len(columns.starts) + 1) + rank
+        at[several] = np.maximum(np.searchsorted(columns.key, key, side="right") - 1, 0)
+    return at
 
 
 def _refuse_no_time(missing: npt.NDArray[np.bool_], rows: IntArray, order_ids: Any) -> None:
