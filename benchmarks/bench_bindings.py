@@ -12,10 +12,10 @@ It times, in CPU seconds of this process (best of ``--repeat`` after a warm-up;
 
 1. **seller lookup**: the engine's per-order attribution without bindings (``_sellers``:
    sharer and buyer columns to a seller per order), the step bindings extend;
-2. **bindings**: ``bound_members``, the binding in force for every order asked (the combined
-   key and one ``searchsorted``; the columns built beforehand, as ``settle_batch`` keeps them
-   for a ``Bindings`` object), twice: guests only (``bind_members`` off), and every order
-   without a share link (``bind_members`` on);
+2. **bindings**: ``bound_members``, the binding in force for every order asked (a customer's
+   only binding directly, else the combined key and one ``searchsorted``; the columns built
+   beforehand, as ``settle_batch`` keeps them for a ``Bindings`` object), twice: guests
+   only (``bind_members`` off), and every order without a share link (``bind_members`` on);
 3. once each: building the ``Bindings`` from records and its columns, and a whole
    ``settle_batch`` with and without bindings.
 

@@ -4,7 +4,7 @@ It computes what :func:`tuishou.settle` computes, order for order and fen for fe
 vectorised steps:
 
 1. **sellers**: every order's seller, from the sharer and buyer columns (docs/domain.md §6),
-   and the customer bindings when given (``tuishou.engine.bindings``: one searchsorted);
+   and the customer bindings when given (``tuishou.engine.bindings``: a columnar lookup);
 2. **schedules** (``schedule.py``): for every distinct seller, its chain (generation by
    generation, with compression's jump to the next active upline) and each rule's share per
    *slot*, a (generation, rule, kind) in the payout order of docs/domain.md §10. Work here depends

@@ -8,7 +8,8 @@ sellers does (no Python loop over orders or lines):
   customer's code, ``since`` and ``until`` in UTC microseconds (``until`` of a permanent
   binding is int64's maximum) and the bound member's code, with the customer and member
   ids. Built once per ``Bindings`` object (``binding_columns`` remembers the last few).
-- ``bound_members``: for each order, the member its buyer is bound to at ``paid_at``, by one
+- ``bound_members``: for each order, the member its buyer is bound to at ``paid_at``. A
+  customer with one binding has only that row to check; for the others, one
   ``searchsorted`` on a combined key: ``customer code × (U + 1) + rank``, where ``rank`` is
   the number of distinct ``since`` values at or before the time (itself a ``searchsorted``
   on those U values). The key orders bindings as (customer, since) does and never
