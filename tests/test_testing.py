@@ -527,8 +527,8 @@ def test_line_order_and_refund_are_checked_with_a_settle_that_breaks_them(monkey
     good_policy, tree, order = example_a()
     result = settle(good_policy, tree, order)
 
-    def depends_on_line_order(chosen, tree, order):  # as a buggy settle would
-        found = settle(chosen, tree, order)
+    def depends_on_line_order(chosen, tree, order, **options):  # as a buggy settle would
+        found = settle(chosen, tree, order, **options)
         return (
             replace(found, retained=found.retained + 1) if order.lines[0].sku == "phone" else found
         )

@@ -2,9 +2,9 @@
 
 The library a membership social e-commerce platform (会员制社交电商) settles orders with:
 the invite tree (``InviteTree``), commission policies (``Policy``) and their versions by
-date (``PolicyVersions``), per-order settlement (``settle``) and tier ladders (``TierLadder``,
-``evaluate_tiers``). Money is int fen, rates are exact decimals, and every fen of a
-settlement has a reason (``explain()``).
+date (``PolicyVersions``), customer bindings (``Bindings``, ``bind``), per-order settlement
+(``settle``) and tier ladders (``TierLadder``, ``evaluate_tiers``). Money is int fen, rates
+are exact decimals, and every fen of a settlement has a reason (``explain()``).
 
 Many orders at once: ``settle_batch`` and ``member_totals`` (the batch engine), and
 ``compare`` for what-if studies; these three are imported on first use, so ``import tuishou``
@@ -20,6 +20,7 @@ import importlib as _importlib
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
+from tuishou.bindings import Binding, BindingEvent, BindingRule, Bindings, bind, share_events
 from tuishou.errors import (
     ArgumentTypeError,
     DuplicateOrderError,
@@ -27,6 +28,7 @@ from tuishou.errors import (
     FloatRefusedError,
     InsufficientBalanceError,
     InvalidArgumentError,
+    InvalidBindingError,
     InvalidFileError,
     InvalidIdentifierError,
     InvalidInviteCodeError,
@@ -93,6 +95,10 @@ __all__ = [
     "ArgumentTypeError",
     "Balance",
     "BatchPosting",
+    "Binding",
+    "BindingEvent",
+    "BindingRule",
+    "Bindings",
     "ChainLink",
     "DifferentialRule",
     "DuplicateOrderError",
@@ -101,6 +107,7 @@ __all__ = [
     "FloatRefusedError",
     "InsufficientBalanceError",
     "InvalidArgumentError",
+    "InvalidBindingError",
     "InvalidFileError",
     "InvalidIdentifierError",
     "InvalidInviteCodeError",
@@ -144,6 +151,7 @@ __all__ = [
     "UnknownTierError",
     "Withdrawal",
     "apply_tier_changes",
+    "bind",
     "check_id",
     "compare",
     "evaluate_tiers",
@@ -159,6 +167,7 @@ __all__ = [
     "settle",
     "settle_batch",
     "settle_many",
+    "share_events",
     "yuan",
 ]
 

@@ -171,9 +171,43 @@ class Binding(_BindingPart):
         moment = utc(when)
         return utc(self.since) <= moment and (self.until is None or moment < utc(self.until))
 
+    def describe(self) -> str:
+        """The binding in words, times to the minute in the offset they were given in.
+
+        >>> from datetime import datetime, timedelta, timezone
+        >>> cst = timezone(timedelta(hours=8))
+        >>> Binding(customer_id="c-1", member_id="B", since=datetime(2026, 11, 3, 8, tzinfo=cst),
+        ...         how="first_share").describe()
+        'customer c-1 bound to B since 2026-11-03 08:00 +08:00 (first share)'
+        """
+        until = "" if self.until is None else f" until {_minute(self.until)}"
+        return (
+            f"customer {self.customer_id} bound to {self.member_id} since "
+            f"{_minute(self.since)}{until} ({_HOW_WORDS[self.how]})"
+        )
+
     def record(self) -> dict[str, Any]:
         """The binding as a plain dict (the columns of a bindings file)."""
         return self.model_dump()
+
+
+_HOW_WORDS = {
+    "first_share": "first share",
+    "rebind": "rebound by a later share",
+    "register": "registration",
+    "import": "imported",
+}
+
+
+def _minute(moment: datetime) -> str:
+    """``2026-11-03 08:00 +08:00`` (``UTC`` for a zero offset)."""
+    offset = moment.utcoffset() or timedelta(0)
+    if not offset:
+        return f"{moment:%Y-%m-%d %H:%M} UTC"
+    sign, seconds = ("-", -offset) if offset < timedelta(0) else ("+", offset)
+    hours, rest = divmod(int(seconds.total_seconds()), 3600)
+    zone = f"{sign}{hours:02d}:{rest // 60:02d}" + (f":{rest % 60:02d}" if rest % 60 else "")
+    return f"{moment:%Y-%m-%d %H:%M} {zone}"
 
 
 class Bindings:

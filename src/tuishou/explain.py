@@ -1,7 +1,9 @@
 """``Settlement.explain()``: an order's commission told in plain lines, fen by fen.
 
 The account names the policy (and its version, when the order was settled under policy
-versions: "version v1, in force from 2026-11-01 00:00+08:00"), the seller and why, each
+versions: "version v1, in force from 2026-11-01 00:00+08:00"), the seller and why (with
+the customer binding that credited it: "customer c-1 bound to B since 2026-11-03 08:00
++08:00 (first share)"), each
 line's pool, the chain with tiers, every share with its rule (including shares forfeited by
 suspended members), how rounding moved each amount, and what the platform retains. Amounts
 are shown in yuan with the exact fen beside them.
@@ -25,6 +27,7 @@ _ATTRIBUTION = {
     "self_purchase": "{seller} bought for themselves (self-purchase pays the buyer)",
     "buyer_inviter": "the buyer is a member invited by {seller}, who is credited with the sale",
     "none": "no member is credited (guest or root buyer without a share link)",
+    "binding": "no share link; {binding}, who is credited with the sale",
 }
 _ROUNDING = {
     ("largest_remainder", "order"): "largest remainder, once per order",
@@ -56,7 +59,9 @@ def explain(settlement: Settlement) -> str:
     lines.append(
         f"Seller: {s.seller_id or '-'}: "
         + own
-        + _ATTRIBUTION[s.attribution].format(seller=s.seller_id)
+        + _ATTRIBUTION[s.attribution].format(
+            seller=s.seller_id, binding=s.binding.describe() if s.binding else "-"
+        )
     )
     lines += _pool_lines(s)
     if s.chain:

@@ -81,6 +81,7 @@ class Policy(PolicyPart):
     group_rates: FrozenMap[Rate]
     sku_rates: FrozenMap[Rate] = Field(default_factory=lambda: MappingProxyType({}))
     self_purchase: bool = Field(default=False, strict=True)
+    bind_members: bool = Field(default=False, strict=True)  # docs/domain.md §6, §16
     max_generation: GenerationCount = 1
     compression: bool = Field(default=False, strict=True)
     rounding: Rounding = "largest_remainder"  # the closed sets and their rules: tuishou.rounding

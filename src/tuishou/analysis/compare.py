@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tuishou.bindings import Bindings
 from tuishou.engine.batch import settle_batch
 from tuishou.engine.bulk import exact_sum
 from tuishou.engine.columns import LineColumns, read_lines
@@ -81,9 +82,14 @@ class Comparison:
 
 
 def compare(
-    policies: Mapping[str, Policy | PolicyVersions], tree: InviteTree, orders: Any
+    policies: Mapping[str, Policy | PolicyVersions],
+    tree: InviteTree,
+    orders: Any,
+    *,
+    bindings: Bindings | None = None,
 ) -> Comparison:
-    """Settle ``orders`` under each policy of ``policies`` (label → Policy) and compare.
+    """Settle ``orders`` under each policy of ``policies`` (label → Policy) and compare
+    (every policy with the same customer ``bindings``, when given).
 
     A side may be ``PolicyVersions``: each order is then settled under the version in force
     at its ``paid_at`` (the orders need ``paid_at`` when it has two versions or more).
@@ -110,7 +116,9 @@ def compare(
     arrays = tree.arrays()
     tiers = _tier_order(arrays, _latest(policies[labels[0]]))
     gmv = exact_sum(lines.amount)
-    outcomes = {label: _Outcome.of(policies[label], tree, lines, arrays) for label in labels}
+    outcomes = {
+        label: _Outcome.of(policies[label], tree, lines, arrays, bindings) for label in labels
+    }
     return Comparison(
         labels=labels,
         totals=_totals(pd, outcomes, gmv),
@@ -161,8 +169,9 @@ class _Outcome:
         tree: InviteTree,
         lines: LineColumns,
         arrays: TreeArrays,
+        bindings: Bindings | None = None,
     ) -> _Outcome:
-        result = settle_batch(policy, tree, lines)
+        result = settle_batch(policy, tree, lines, bindings=bindings)
         payouts = result.payouts
         per_rule = _sum_by(payouts.rule, payouts.amount, len(payouts.rules))
         return cls(

@@ -28,6 +28,8 @@ import click
 import numpy as np
 from rich.console import Console
 
+from tuishou.bindings import Bindings
+from tuishou.cli.bindings_file import bindings_from, bindings_option, checked_bindings
 from tuishou.cli.files import AsciiInt, FileArg, FileCommand, format_option, timezone_option
 from tuishou.cli.report import (
     LONG_INPUT,
@@ -159,16 +161,23 @@ def app() -> None:
 @members_option
 @orders_option
 @out_option("one row per payout")
+@bindings_option
 @timezone_option
 @format_option
 def settle_command(
-    policy_path: Path, members: DataFile, orders: DataFile, out: DataFile, zone: tzinfo
+    policy_path: Path,
+    members: DataFile,
+    orders: DataFile,
+    out: DataFile,
+    bindings: DataFile | None,
+    zone: tzinfo,
 ) -> int:
     """Settle every order; write one row per payout and print a summary on stderr.
 
     Payout columns: order_id, member_id, rule, kind, generation, amount (fen). With a folder
     of policy versions, each order is settled under the version in force at its paid_at
-    (a time without an offset is read in --timezone).
+    (a time without an offset is read in --timezone). With --bindings, an order without a
+    share link credits the member its buyer is bound to when it was paid.
     """
     started = time.perf_counter()
     console = Console(stderr=True)
@@ -176,8 +185,9 @@ def settle_command(
     with Phases.shown(console, steps, long=orders.size() >= LONG_INPUT) as phases:
         policy = read_policy_or_versions(policy_path)
         tree, lines = load_data([policy], members, orders, zone=zone)
+        bound = bindings_from(bindings, tree, zone)
         phases.advance(steps[0], following=steps[1])
-        result = _settle_lines(policy, tree, lines)
+        result = _settle_lines(policy, tree, lines, bound)
         phases.advance(steps[1], following=steps[2])
         write_table(result.payouts.to_arrow(), out)
         phases.advance(steps[2])
@@ -211,13 +221,16 @@ def _versions_used(versions: PolicyVersions, result: BatchResult) -> str:
 
 
 def _settle_lines(
-    policy: Policy | PolicyVersions, tree: InviteTree, lines: OrderLines
+    policy: Policy | PolicyVersions,
+    tree: InviteTree,
+    lines: OrderLines,
+    bindings: Bindings | None = None,
 ) -> BatchResult:
     """``settle_batch`` on checked lines; should it still refuse a row, name its file line."""
     from tuishou.engine.batch import settle_batch  # numpy-heavy: imported when a command needs it
 
     try:
-        return settle_batch(policy, tree, lines.columns)
+        return settle_batch(policy, tree, lines.columns, bindings=bindings)
     except (InvalidOrderError, UnknownGroupError, UnknownMemberError) as exc:
         raise InvalidFileError(f"{lines.table.path}: {_rows_to_lines(str(exc), lines)}") from None
 
@@ -242,6 +255,7 @@ def _rows_to_lines(message: str, lines: OrderLines) -> str:
     metavar="FILE",
     help="Also write a self-contained HTML report, with the figure.",
 )
+@bindings_option
 @timezone_option
 @format_option
 def compare_command(
@@ -249,6 +263,7 @@ def compare_command(
     members: DataFile,
     orders: DataFile,
     html: Path | None,
+    bindings: DataFile | None,
     zone: tzinfo,
 ) -> int:
     """Settle every order under each --policy; print the totals and paid by tier.
@@ -262,7 +277,10 @@ def compare_command(
     policies = [read_policy_or_versions(path) for path in policy_path]
     tree, lines = load_data(policies, members, orders, zone=zone)
     labels = policy_labels(policy_path, policies)
-    comparison = compare(dict(zip(labels, policies, strict=True)), tree, lines.columns)
+    bound = bindings_from(bindings, tree, zone)
+    comparison = compare(
+        dict(zip(labels, policies, strict=True)), tree, lines.columns, bindings=bound
+    )
     print_whole(comparison_report(comparison))
     if html is not None:
         with replacing(html) as temporary:
@@ -294,27 +312,50 @@ def policy_labels(
 @members_option
 @orders_option
 @click.argument("order_id")
+@bindings_option
 @timezone_option
 @format_option
 def explain_command(
-    policy_path: Path, members: DataFile, orders: DataFile, order_id: str, zone: tzinfo
+    policy_path: Path,
+    members: DataFile,
+    orders: DataFile,
+    order_id: str,
+    bindings: DataFile | None,
+    zone: tzinfo,
 ) -> int:
-    """Explain how ORDER_ID settles: seller, pool, chain, every share and its rounding."""
+    """Explain how ORDER_ID settles: seller (and the binding that credited it), pool,
+    chain, every share and its rounding."""
     from tuishou.settlement import settle
 
     policy = read_policy_or_versions(policy_path)
     tree, lines = load_data([policy], members, orders, zone=zone)
-    click.echo(settle(policy, tree, lines.order(order_id)).explain())
+    bound = bindings_from(bindings, tree, zone)
+    click.echo(settle(policy, tree, lines.order(order_id), bindings=bound).explain())
     return 0
 
 
 @app.command("validate")
 @policy_option(versions=True)
-def validate_command(policy_path: Path) -> int:
+@bindings_option
+@click.option(
+    "--members",
+    type=_DATA_IN,
+    default=None,
+    metavar="FILE",
+    help="Members: with --bindings, every bound member must be one of them.",
+)
+@timezone_option
+@format_option
+def validate_command(
+    policy_path: Path, bindings: DataFile | None, members: DataFile | None, zone: tzinfo
+) -> int:
     """Check a policy file, or a folder of policy versions (every file, and the versions
-    together); print each policy's rates, rules, budget and compliance notes."""
+    together); print each policy's rates, rules, budget and compliance notes. With
+    --bindings, check a bindings file too (against --members when given)."""
     policy = read_policy_or_versions(policy_path)
     console = Console()
+    if bindings is not None:
+        click.echo(checked_bindings(bindings, members, policy, zone) + "\n")
     if isinstance(policy, PolicyVersions):
         console.print(
             f"{len(policy.versions)} policy version(s) in {policy_path}, in force in this order:"

@@ -3,7 +3,8 @@
 It computes what :func:`tuishou.settle` computes, order for order and fen for fen, in four
 vectorised steps:
 
-1. **sellers**: every order's seller, from the sharer and buyer columns (docs/domain.md §6);
+1. **sellers**: every order's seller, from the sharer and buyer columns (docs/domain.md §6),
+   and the customer bindings when given (``tuishou.engine.bindings``: a columnar lookup);
 2. **schedules** (``schedule.py``): for every distinct seller, its chain (generation by
    generation, with compression's jump to the next active upline) and each rule's share per
    *slot*, a (generation, rule, kind) in the payout order of docs/domain.md §10. Work here depends
@@ -29,7 +30,9 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from tuishou.bindings import Bindings
 from tuishou.engine import versions
+from tuishou.engine.bindings import binding_columns, bound_members
 from tuishou.engine.bulk import Entries, allocate, chunks, exact_sum, group_sums
 from tuishou.engine.columns import LineColumns, read_lines, rows_where
 from tuishou.engine.paid_at import per_order
@@ -56,8 +59,15 @@ IntArray = npt.NDArray[np.int64]
 MAX_BATCH_FEN = 2**63 - 1  # the amounts of one batch together: what an int64 total holds
 
 
-def settle_batch(policy: Policy | PolicyVersions, tree: InviteTree, orders: Any) -> BatchResult:
-    """Settle order lines given as columns; the result equals :func:`settle`, row for row.
+def settle_batch(
+    policy: Policy | PolicyVersions,
+    tree: InviteTree,
+    orders: Any,
+    *,
+    bindings: Bindings | None = None,
+) -> BatchResult:
+    """Settle order lines given as columns; the result equals :func:`settle`, row for row
+    (with ``bindings``, as ``settle(..., bindings=bindings)``).
 
     ``orders`` is a dict of arrays, a pandas DataFrame or a pyarrow Table with one row per
     order line (``order_id``, ``buyer_id``, ``sharer_id``, ``sku``, ``group``, ``amount``,
@@ -79,22 +89,31 @@ def settle_batch(policy: Policy | PolicyVersions, tree: InviteTree, orders: Any)
     if isinstance(policy, PolicyVersions):
         _check_types(policy, tree)
         lines = read_lines(orders)
-        groups = versions.split(policy, lines, partial(_check_whole, tree))
-        parts = [(group, _settle(group.policy, tree, group.lines)) for group in groups]
+        groups = versions.split(policy, lines, partial(_check_whole, tree, bindings=bindings))
+        parts = [(group, _settle(group.policy, tree, group.lines, bindings)) for group in groups]
         return versions.merge(policy, lines, parts)
-    return _settle(policy, tree, orders)
+    return _settle(policy, tree, orders, bindings)
 
 
-def _settle(policy: Policy, tree: InviteTree, orders: Any) -> BatchResult:
-    work = _Work(policy, tree, orders)
+def _settle(
+    policy: Policy, tree: InviteTree, orders: Any, bindings: Bindings | None = None
+) -> BatchResult:
+    work = _Work(policy, tree, orders, bindings)
     payouts, pools = _allocate(policy, work.book, work.schedule, work.lines, work.pool4)
     return _assemble(work.book, work.arrays, policy, work.schedule, payouts, pools)
 
 
-def member_totals(policy: Policy | PolicyVersions, tree: InviteTree, orders: Any) -> MemberTotals:
+def member_totals(
+    policy: Policy | PolicyVersions,
+    tree: InviteTree,
+    orders: Any,
+    *,
+    bindings: Bindings | None = None,
+) -> MemberTotals:
     """What each member earns from all the orders together: ``settle_batch``'s payouts summed
     per member, without building a row per payout (for what-if analysis at scale). With
-    ``PolicyVersions``, each order under the version in force at its ``paid_at``.
+    ``PolicyVersions``, each order under the version in force at its ``paid_at``; with
+    ``bindings``, as ``settle_batch`` takes them.
 
     >>> from tuishou.examples import example_policy
     >>> tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
@@ -106,17 +125,19 @@ def member_totals(policy: Policy | PolicyVersions, tree: InviteTree, orders: Any
         _check_types(policy, tree)
         lines = read_lines(orders)
         totals = np.zeros(tree.arrays().size, dtype=np.int64)  # at most the batch's amounts
-        for group in versions.split(policy, lines, partial(_check_whole, tree)):
-            totals += _totals(group.policy, tree, group.lines)
+        for group in versions.split(policy, lines, partial(_check_whole, tree, bindings=bindings)):
+            totals += _totals(group.policy, tree, group.lines, bindings)
     else:
-        totals = _totals(policy, tree, orders)
+        totals = _totals(policy, tree, orders, bindings)
     earners = np.flatnonzero(totals)
     return MemberTotals(earners, totals[earners], tree.arrays().ids)
 
 
-def _totals(policy: Policy, tree: InviteTree, orders: Any) -> IntArray:
+def _totals(
+    policy: Policy, tree: InviteTree, orders: Any, bindings: Bindings | None = None
+) -> IntArray:
     """Fen earned per member (by tree index) under one policy."""
-    work = _Work(policy, tree, orders)
+    work = _Work(policy, tree, orders, bindings)
     entries, rounding = work.schedule.entries, policy.rounding
     totals = np.zeros(work.arrays.size, dtype=np.int64)  # each at most the batch's amounts
     scope = policy.rounding_scope
@@ -132,11 +153,13 @@ def _totals(policy: Policy, tree: InviteTree, orders: Any) -> IntArray:
     return totals
 
 
-def _check_whole(tree: InviteTree, lines: LineColumns, policy: Policy) -> None:
+def _check_whole(
+    tree: InviteTree, lines: LineColumns, policy: Policy, bindings: Bindings | None = None
+) -> None:
     """The checks that do not depend on the policy's rates (batch total, one buyer and sharer
-    per order, sharers who are members), on all the lines."""
+    per order, sharers and bound members who are members), on all the lines."""
     _check_batch_total(exact_sum(lines.amount), lines.size)
-    _Orders(lines, tree.arrays(), policy)
+    _Orders(lines, tree.arrays(), policy, bindings)
 
 
 def _check_types(policy: object, tree: object) -> None:
@@ -150,12 +173,14 @@ def _check_types(policy: object, tree: object) -> None:
 class _Work:
     """The inputs every batch computation starts from: checked lines, sellers, schedules."""
 
-    def __init__(self, policy: Policy, tree: InviteTree, orders: Any) -> None:
+    def __init__(
+        self, policy: Policy, tree: InviteTree, orders: Any, bindings: Bindings | None = None
+    ) -> None:
         _check_types(policy, tree)
         self.lines = read_lines(orders)
         _check_batch_total(exact_sum(self.lines.amount), self.lines.size)
         self.arrays = tree.arrays()
-        self.book = _Orders(self.lines, self.arrays, policy)
+        self.book = _Orders(self.lines, self.arrays, policy, bindings)
         self.pool4 = self.lines.amount * _line_rates(policy, self.lines)  # in 1/10 000 fen
         self.schedule = Schedule(policy, self.arrays, self.book.seller)
 
@@ -163,7 +188,13 @@ class _Work:
 class _Orders:
     """Per-order facts: the order of first appearance, the lines' order codes, the seller."""
 
-    def __init__(self, lines: LineColumns, arrays: TreeArrays, policy: Policy) -> None:
+    def __init__(
+        self,
+        lines: LineColumns,
+        arrays: TreeArrays,
+        policy: Policy,
+        bindings: Bindings | None = None,
+    ) -> None:
         count = len(lines.order.values)
         self.count = count
         self.tree_size = arrays.size  # a seller of tree_size means "no seller"
@@ -185,11 +216,23 @@ class _Orders:
         self.ids = lines.order.values
         buyer = _per_order(lines.buyer.codes, lines, first, "buyer_id")
         sharer = _per_order(lines.sharer.codes, lines, first, "sharer_id")
-        self.seller = _sellers(policy, arrays, lines, buyer, sharer, first)
-        # Accepted and checked with a plain Policy too, where it does not change the result.
+        # Accepted and checked with a plain Policy too; it finds the bindings in force.
         self.paid_at = (
             None if lines.paid_at is None else per_order(lines.paid_at, codes, first, self.ids)
         )
+        bound = None
+        if bindings is not None:
+            columns = binding_columns(bindings)
+            bound = partial(
+                bound_members,
+                columns,
+                arrays,
+                lines.buyer.values,
+                buyer,
+                self.paid_at,
+                order_ids=self.ids,
+            )
+        self.seller = _sellers(policy, arrays, lines, buyer, sharer, first, bound)
 
     def sum_lines(self, lines: LineColumns, values: IntArray) -> IntArray:
         """Exact int64 sums of a line column per order."""
@@ -250,15 +293,17 @@ def _sellers(
     buyer_codes: npt.NDArray[Any],
     sharer_codes: npt.NDArray[Any],
     first: IntArray,
+    bound: Callable[..., IntArray] | None = None,
 ) -> IntArray:
     """docs/domain.md §6 per order; the tree size N means "no seller". A sharer who is the buyer
-    counts as no share link (a self-share cannot get around ``self_purchase = false``)."""
+    counts as no share link (a self-share cannot get around ``self_purchase = false``).
+    ``bound(asked)`` gives the member each asked order's buyer is bound to (N: none)."""
     size = arrays.size
     buyer = _member_index(lines.buyer.values, buyer_codes, arrays)
     parent = np.append(arrays.parent, size)  # "no member" (N) has no inviter: N
     by_buyer = buyer if policy.self_purchase else parent[buyer]
     if not len(lines.sharer.values):  # no share links at all
-        return by_buyer
+        return _bound(policy, bound, buyer, by_buyer, None, size)
     sharer = _member_index(lines.sharer.values, sharer_codes, arrays)
     strangers = (sharer_codes >= 0) & (sharer == size)
     if strangers.any():
@@ -269,7 +314,31 @@ def _sellers(
             f"e.g. {value!r}; {hint}"
         )
     shared = (sharer < size) & (sharer != buyer)
+    by_buyer = _bound(policy, bound, buyer, by_buyer, shared, size)
     return np.where(shared, sharer, by_buyer)
+
+
+def _bound(
+    policy: Policy,
+    bound: Callable[..., IntArray] | None,
+    buyer: IntArray,
+    by_buyer: IntArray,
+    shared: npt.NDArray[np.bool_] | None,
+    size: int,
+) -> IntArray:
+    """docs/domain.md §6, rules 2-3: without a share link that counts, a guest buyer's binding
+    (a member's too with ``bind_members``, unless ``self_purchase``) credits the bound member;
+    N (``size``) is "no member"."""
+    if bound is None:
+        return by_buyer
+    if policy.bind_members and not policy.self_purchase:
+        asked = np.ones(len(buyer), dtype=bool)
+    else:
+        asked = buyer == size  # guests (and orders without a buyer: never bound)
+    if shared is not None:
+        asked &= ~shared
+    found = bound(asked)
+    return np.where(found < size, found, by_buyer)
 
 
 def _line_rates(policy: Policy, lines: LineColumns) -> IntArray:

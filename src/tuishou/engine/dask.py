@@ -28,6 +28,7 @@ import dask.dataframe as dd
 import pandas as pd
 from dask.delayed import delayed
 
+from tuishou.bindings import Bindings
 from tuishou.engine.batch import settle_batch
 from tuishou.engine.columns import check_column_names
 from tuishou.errors import InvalidOrderError
@@ -72,8 +73,10 @@ def settle_dask(
     orders: dd.DataFrame,
     *,
     check_partitions: bool = True,
+    bindings: Bindings | None = None,
 ) -> DaskSettlement:
-    """Settle a Dask DataFrame of order lines partition by partition with ``settle_batch``.
+    """Settle a Dask DataFrame of order lines partition by partition with ``settle_batch``
+    (``bindings``, customer bindings, go to every partition as they are).
 
     With ``PolicyVersions`` each order is settled under the version in force at its
     ``paid_at``, and ``orders`` has a ``policy_version`` column (the version's name).
@@ -93,7 +96,9 @@ def settle_dask(
     if check_partitions:
         _check_partitions(orders)
     parts = orders.to_delayed()
-    settled = [delayed(_settle_partition)(policy, shipped, part) for part in parts]
+    settled = [
+        delayed(_settle_partition)(policy, shipped, part, bindings=bindings) for part in parts
+    ]
     with dask.config.set({"dataframe.convert-string": False}):  # int order ids stay ints
         payouts = dd.from_delayed(
             [delayed(lambda pair: pair[0])(s) for s in settled],
@@ -143,9 +148,13 @@ def _broadcast(tree: InviteTree) -> Any:
 
 
 def _settle_partition(
-    policy: Policy | PolicyVersions, tree: InviteTree, lines: pd.DataFrame
+    policy: Policy | PolicyVersions,
+    tree: InviteTree,
+    lines: pd.DataFrame,
+    *,
+    bindings: Bindings | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    result = settle_batch(policy, tree, lines)
+    result = settle_batch(policy, tree, lines, bindings=bindings)
     return _plain(result.payouts.to_pandas()), _plain(result.orders.to_pandas())
 
 

@@ -12,8 +12,10 @@ the order and the numbers:
 - ``retained``: retained ≥ 0;
 - ``max_generation``: nobody beyond ``max_generation`` is paid;
 - ``suspended``: suspended members are never paid;
-- ``chain``: the seller is the one §3 credits, and every payee is the chain member at its
-  generation (the seller, then its uplines, suspended ones skipped under ``compression``);
+- ``chain``: the seller is the one §3 credits (with ``bindings``: the member bound at
+  ``paid_at``, and the settlement names that binding), and every payee is the chain member
+  at its generation (the seller, then its uplines, suspended ones skipped under
+  ``compression``);
 - ``rules``: every payout names a rule of the policy and a kind that rule pays;
 - ``peer_max``: a differential rule pays at most ``peer_max`` peer bonuses (平级) per order;
 - ``budget``: each rule pays at most its largest share of the pool, and all rules together

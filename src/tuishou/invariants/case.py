@@ -13,12 +13,13 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import cached_property
 
+from tuishou.bindings import Binding, Bindings
 from tuishou.orders import Order
 from tuishou.rules import Policy
 from tuishou.settlement import Payout, Settlement
 from tuishou.tree import InviteTree
 
-__all__ = ["Case", "difference", "expected_seller", "fen", "money_of"]
+__all__ = ["Case", "bound_at", "difference", "expected_seller", "fen", "money_of"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Case:
     tree: InviteTree
     order: Order
     settlement: Settlement
+    bindings: Bindings | None = None
 
     @cached_property
     def line_pools(self) -> list[Fraction]:
@@ -57,7 +59,7 @@ class Case:
         Written here again on purpose, from the tree's public methods: an independent
         statement of attribution and compression, so that a bug in ``settle``'s is caught.
         """
-        seller = expected_seller(self.policy, self.tree, self.order)
+        seller = expected_seller(self.policy, self.tree, self.order, self.bindings)
         if seller is None:
             return []
         chain, member = [seller], self.tree.inviter(seller)
@@ -72,13 +74,35 @@ class Case:
         return round(exact) if self.policy.rounding == "largest_remainder" else int(exact // 1)
 
 
-def expected_seller(policy: Policy, tree: InviteTree, order: Order) -> str | None:
-    """The seller docs/domain.md §3 credits: the sharer, the buyer or its inviter; else None."""
+def expected_seller(
+    policy: Policy, tree: InviteTree, order: Order, bindings: Bindings | None = None
+) -> str | None:
+    """The seller docs/domain.md §6 credits: the sharer, the buyer, the member the buyer is
+    bound to (guests; members with ``bind_members``) or the buyer's inviter; else None."""
     if order.sharer_id is not None and order.sharer_id != order.buyer_id:  # own link: none
         return order.sharer_id
-    if order.buyer_id is not None and order.buyer_id in tree:
-        return order.buyer_id if policy.self_purchase else tree.inviter(order.buyer_id)
-    return None
+    buyer = order.buyer_id
+    member = buyer is not None and buyer in tree
+    if member and policy.self_purchase:
+        return buyer
+    bound = bound_at(order, bindings) if policy.bind_members or not member else None
+    if bound is not None:
+        return bound.member_id
+    return tree.inviter(buyer) if member and buyer is not None else None
+
+
+def bound_at(order: Order, bindings: Bindings | None) -> Binding | None:
+    """The buyer's binding in force at ``paid_at`` (§16), found by reading every binding of
+    the buyer (not ``Bindings.at``'s search): independent of the code it checks."""
+    if bindings is None or order.buyer_id is None or order.paid_at is None:
+        return None
+    paid = order.paid_at
+    found = [
+        b
+        for b in bindings.for_customer(order.buyer_id)
+        if b.since <= paid and (b.until is None or paid < b.until)
+    ]
+    return found[0] if found else None
 
 
 def money_of(settlement: Settlement) -> tuple[int, int, tuple[Payout, ...]]:

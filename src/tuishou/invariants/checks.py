@@ -12,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from fractions import Fraction
 
+from tuishou.bindings import Bindings
 from tuishou.errors import ArgumentTypeError, InvariantError
-from tuishou.invariants.case import Case, difference, fen, money_of
+from tuishou.invariants.case import Case, bound_at, difference, fen, money_of
 from tuishou.orders import Order
 from tuishou.policy_versions import PolicyVersions
 from tuishou.rules import DifferentialRule, Policy
@@ -24,9 +25,16 @@ __all__ = ["INVARIANTS", "check_settlement"]
 
 
 def check_settlement(
-    policy: Policy | PolicyVersions, tree: InviteTree, order: Order, settlement: Settlement
+    policy: Policy | PolicyVersions,
+    tree: InviteTree,
+    order: Order,
+    settlement: Settlement,
+    *,
+    bindings: Bindings | None = None,
 ) -> None:
     """Check docs/domain.md §14 on ``settlement``; raise ``InvariantError`` for the first failure.
+
+    ``bindings`` are the customer bindings the order was settled with (docs/domain.md §16).
 
     Under ``PolicyVersions`` the settlement must name the version in force at the order's
     ``paid_at`` (else the ``inputs`` invariant fails), and is checked under its policy.
@@ -54,7 +62,9 @@ def check_settlement(
     if isinstance(policy, PolicyVersions) and isinstance(order, Order):
         policy, settlement = _under_version(policy, order, settlement)
     _check_types(policy, tree, order, settlement)
-    case = Case(policy, tree, order, settlement)
+    if bindings is not None and not isinstance(bindings, Bindings):
+        raise ArgumentTypeError(f"bindings is a {type(bindings).__name__}, expected Bindings")
+    case = Case(policy, tree, order, settlement, bindings)
     for invariant, check in _CHECKS:
         problem = check(case)
         if problem is not None:
@@ -143,6 +153,9 @@ def _chain(case: Case) -> str | None:
         return (
             f"credits seller {case.settlement.seller_id!r}, but docs/domain.md §6 gives {seller!r}"
         )
+    problem = _binding(case)
+    if problem is not None:
+        return problem
     for p in case.settlement.payouts:
         expected = chain[p.generation] if p.generation < len(chain) else None
         if p.member_id != expected:
@@ -151,6 +164,18 @@ def _chain(case: Case) -> str | None:
                 f"pays {p.member_id!r} {p.amount} fen at generation {p.generation}, but "
                 f"the chain there is {expected!r} (chain: {shown})"
             )
+    return None
+
+
+def _binding(case: Case) -> str | None:
+    """A seller credited by a binding names the binding in force (docs/domain.md §16)."""
+    got = case.settlement
+    bound = bound_at(case.order, case.bindings) if got.attribution == "binding" else None
+    if got.binding != bound or (got.attribution == "binding") != (bound is not None):
+        return (
+            f"records attribution {got.attribution!r} and binding {got.binding!r}, but the "
+            f"binding in force at paid_at is {bound!r}"
+        )
     return None
 
 
@@ -239,7 +264,7 @@ def _total_rounded(case: Case) -> str | None:
 
 
 def _deterministic(case: Case) -> str | None:
-    again = settle(case.policy, case.tree, case.order)
+    again = settle(case.policy, case.tree, case.order, bindings=case.bindings)
     if again != case.settlement:
         return f"gives another settlement when settled again: {difference(case.settlement, again)}"
     return None
@@ -250,7 +275,7 @@ def _line_order(case: Case) -> str | None:
         return None
     # The same validated lines, reordered: nothing new to validate.
     turned = case.order.model_copy(update={"lines": case.order.lines[::-1]})
-    again = settle(case.policy, case.tree, turned)
+    again = settle(case.policy, case.tree, turned, bindings=case.bindings)
     if money_of(again) != money_of(case.settlement):
         return f"settles differently with its lines reversed: {difference(case.settlement, again)}"
     return None
@@ -261,7 +286,7 @@ def _refund(case: Case) -> str | None:
         return None
     rest = case.order.model_copy(update={"lines": case.order.lines[:-1]})
     on_record = resettle(case.settlement, rest)
-    fresh = settle(case.policy, case.tree, rest)
+    fresh = settle(case.policy, case.tree, rest, bindings=case.bindings)
     if money_of(on_record) != money_of(fresh):
         return f"after a refund of its last line re-settles to {difference(fresh, on_record)}"
     return None

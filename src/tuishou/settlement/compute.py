@@ -3,7 +3,9 @@
 ``settle(policy, tree, order)`` follows docs/domain.md §6-§10 step by step:
 
 1. **attribution**: the seller is the sharer, else the buyer (自购省, with
-   ``self_purchase``) or the buyer's inviter, else nobody (a guest order pays nothing).
+   ``self_purchase``) or the buyer's inviter, else nobody (a guest order pays nothing);
+   with ``bindings``, a buyer bound to a member at ``paid_at`` credits that member before
+   the inviter (members only with ``bind_members``; docs/domain.md §6, §16).
    A buyer who shared to themselves (sharer = buyer) is treated as having no share link,
    so a self-share cannot get around ``self_purchase = false``;
 2. **pool**: each line's amount × its pool rate (``rulebook.pool_rate``), exact;
@@ -29,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from tuishou.bindings import Binding, Bindings
 from tuishou.errors import (
     ArgumentTypeError,
     InvalidOrderError,
@@ -58,8 +61,18 @@ from tuishou.tree import InviteTree
 __all__ = ["resettle", "seller_chain", "settle", "settle_chain", "settle_many"]
 
 
-def settle(policy: Policy | PolicyVersions, tree: InviteTree, order: Order) -> Settlement:
+def settle(
+    policy: Policy | PolicyVersions,
+    tree: InviteTree,
+    order: Order,
+    *,
+    bindings: Bindings | None = None,
+) -> Settlement:
     """Settle one order under ``policy`` on ``tree``: exact, rounded once, conserved.
+
+    ``bindings`` (customer bindings, 锁粉) credit a bound member when the order has no share
+    link (docs/domain.md §6); an order whose binding decides must have ``paid_at``
+    (``InvalidOrderError``) and the bound member must be in the tree (``UnknownMemberError``).
 
     ``policy`` may be ``PolicyVersions``: the order is settled under the version in force at
     its ``paid_at`` and the result names it (``version``); an order without ``paid_at``
@@ -83,20 +96,22 @@ def settle(policy: Policy | PolicyVersions, tree: InviteTree, order: Order) -> S
     >>> [(p.member_id, p.amount) for p in result.payouts], result.retained
     ([('C', 1248), ('B', 498)], 23252)
     """
-    _check_types(policy, tree, order)
+    _check_types(policy, tree, order, bindings)
     if isinstance(policy, PolicyVersions):
-        return _settle_version(policy.version_for(order), tree, order)
-    seller, attribution = _seller(policy, tree, order)
+        return _settle_version(policy.version_for(order), tree, order, bindings)
+    seller, attribution, binding = _seller(policy, tree, order, bindings)
     chain = _chain(policy, tree, seller) if seller is not None else ()
-    return settle_chain(policy, order, seller, attribution, chain)
+    return settle_chain(policy, order, seller, attribution, chain, binding=binding)
 
 
-def _settle_version(version: PolicyVersion, tree: InviteTree, order: Order) -> Settlement:
+def _settle_version(
+    version: PolicyVersion, tree: InviteTree, order: Order, bindings: Bindings | None = None
+) -> Settlement:
     """``settle`` under one version; a group or tier the version lacks names the version
     (another version may have it, so the policy's name alone would mislead)."""
     policy = version.policy
     try:
-        seller, attribution = _seller(policy, tree, order)
+        seller, attribution, binding = _seller(policy, tree, order, bindings)
         chain = _chain(policy, tree, seller) if seller is not None else ()
         return settle_chain(
             policy,
@@ -106,6 +121,7 @@ def _settle_version(version: PolicyVersion, tree: InviteTree, order: Order) -> S
             chain,
             version=version.name,
             version_from=version.effective_from,
+            binding=binding,
         )
     except (UnknownGroupError, UnknownTierError) as exc:
         raise type(exc)(f"{exc} (under policy {version.describe()})") from None
@@ -113,7 +129,7 @@ def _settle_version(version: PolicyVersion, tree: InviteTree, order: Order) -> S
 
 def resettle(previous: Settlement, order: Order) -> Settlement:
     """Settle ``order`` again under the policy, seller and chain recorded in ``previous``
-    (and its policy version: the result names the same ``version``).
+    (and its policy version and binding: the result names the same ``version``).
 
     The chain (members, tiers, statuses, generations) is taken as it was when ``previous``
     was settled, never from today's tree: this is how a refund re-settles what remains of an
@@ -144,6 +160,7 @@ def resettle(previous: Settlement, order: Order) -> Settlement:
         previous.chain,
         version=previous.version,
         version_from=previous.version_from,
+        binding=previous.binding,
     )
 
 
@@ -156,9 +173,11 @@ def settle_chain(
     *,
     version: str | None = None,
     version_from: datetime | None = None,
+    binding: Binding | None = None,
 ) -> Settlement:
     """Settle ``order`` on a given chain (steps 2, 4 and 5 of the module docs); ``version``
-    and ``version_from`` name the policy version ``policy`` is (recorded, not checked)."""
+    and ``version_from`` name the policy version ``policy`` is, ``binding`` the binding that
+    credited the seller (recorded, not checked)."""
     lines = _line_pools(policy, order)
     shares = _shares(policy, chain) if chain else ()
     paying = [share for share in shares if share.paid]
@@ -191,13 +210,19 @@ def settle_chain(
         own_link=order.sharer_id if order.sharer_id == order.buyer_id else None,
         version=version,
         version_from=version_from,
+        binding=binding,
     )
 
 
 def settle_many(
-    policy: Policy | PolicyVersions, tree: InviteTree, orders: Iterable[Order]
+    policy: Policy | PolicyVersions,
+    tree: InviteTree,
+    orders: Iterable[Order],
+    *,
+    bindings: Bindings | None = None,
 ) -> list[Settlement]:
-    """Settle each order in turn (the readable reference path; one result per order).
+    """Settle each order in turn (the readable reference path; one result per order), with
+    ``bindings`` as ``settle`` takes them.
 
     Under ``PolicyVersions`` every order's version is found first, so the orders that have
     none (no ``paid_at`` under several versions, paid before the first) are all named in one
@@ -213,13 +238,13 @@ def settle_many(
     [50, 100]
     """
     if isinstance(policy, PolicyVersions):
-        _check_types(policy, tree, None)
+        _check_types(policy, tree, None, bindings)
         orders = list(orders)
         for order in orders:
             _check_types(policy, tree, order)
         chosen = policy.versions_for(orders)
-        return [_settle_version(v, tree, o) for v, o in zip(chosen, orders, strict=True)]
-    return [settle(policy, tree, order) for order in orders]
+        return [_settle_version(v, tree, o, bindings) for v, o in zip(chosen, orders, strict=True)]
+    return [settle(policy, tree, order, bindings=bindings) for order in orders]
 
 
 def seller_chain(policy: Policy, tree: InviteTree, seller_id: str) -> tuple[ChainLink, ...]:
@@ -240,7 +265,7 @@ def seller_chain(policy: Policy, tree: InviteTree, seller_id: str) -> tuple[Chai
 # ----------------------------------------------------------------------------- steps
 
 
-def _check_types(policy: object, tree: object, order: object) -> None:
+def _check_types(policy: object, tree: object, order: object, bindings: object = None) -> None:
     """Refuse arguments of the wrong type (``order`` None: not checked)."""
     checks: list[tuple[str, object, tuple[type, ...], str]] = [
         (
@@ -253,6 +278,8 @@ def _check_types(policy: object, tree: object, order: object) -> None:
     ]
     if order is not None:
         checks.append(("order", order, (Order,), "Order.model_validate(dict)"))
+    if bindings is not None:
+        checks.append(("bindings", bindings, (Bindings,), "Bindings.from_records(records)"))
     for name, value, expected, how in checks:
         if not isinstance(value, expected):
             names = " or ".join(kind.__name__ for kind in expected)
@@ -261,7 +288,9 @@ def _check_types(policy: object, tree: object, order: object) -> None:
             )
 
 
-def _seller(policy: Policy, tree: InviteTree, order: Order) -> tuple[str | None, Attribution]:
+def _seller(
+    policy: Policy, tree: InviteTree, order: Order, bindings: Bindings | None = None
+) -> tuple[str | None, Attribution, Binding | None]:
     """docs/domain.md §6; a sharer who is the buyer counts as no share link (own link ignored)."""
     if order.sharer_id is not None:
         if order.sharer_id not in tree:
@@ -270,13 +299,40 @@ def _seller(policy: Policy, tree: InviteTree, order: Order) -> tuple[str | None,
                 f"{member_hint(order.sharer_id, tree)}"
             )
         if order.sharer_id != order.buyer_id:
-            return order.sharer_id, "sharer"
-    if order.buyer_id is not None and order.buyer_id in tree:
+            return order.sharer_id, "sharer", None
+    buyer = order.buyer_id
+    if buyer is not None and buyer in tree:
         if policy.self_purchase:
-            return order.buyer_id, "self_purchase"
-        inviter = tree.inviter(order.buyer_id)
-        return inviter, "buyer_inviter" if inviter is not None else "none"
-    return None, "none"
+            return buyer, "self_purchase", None
+        binding = _binding(tree, order, bindings) if policy.bind_members else None
+        if binding is not None:
+            return binding.member_id, "binding", binding
+        inviter = tree.inviter(buyer)
+        return inviter, "buyer_inviter" if inviter is not None else "none", None
+    binding = _binding(tree, order, bindings)
+    if binding is not None:
+        return binding.member_id, "binding", binding
+    return None, "none", None
+
+
+def _binding(tree: InviteTree, order: Order, bindings: Bindings | None) -> Binding | None:
+    """The buyer's binding in force at ``paid_at`` (docs/domain.md §16), if any."""
+    buyer = order.buyer_id
+    if bindings is None or buyer is None or not bindings.for_customer(buyer):
+        return None
+    if order.paid_at is None:
+        raise InvalidOrderError(
+            f"order {order.order_id!r} has no paid_at and its buyer {buyer!r} has bindings; "
+            "the binding in force when it was paid decides its seller: give paid_at"
+        )
+    binding = bindings.at(buyer, order.paid_at)
+    if binding is not None and binding.member_id not in tree:
+        raise UnknownMemberError(
+            f"order {order.order_id!r}: buyer {buyer!r} is bound to "
+            f"member_id={binding.member_id!r}, who is not a member; "
+            f"{member_hint(binding.member_id, tree)}"
+        )
+    return binding
 
 
 def _line_pools(policy: Policy, order: Order) -> tuple[LinePool, ...]:

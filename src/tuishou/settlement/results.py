@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
+from tuishou.bindings import Binding
 from tuishou.explain import explain
 from tuishou.money import RATE_PLACES
 from tuishou.rulebook import PayoutKind, RateFrom
@@ -26,6 +27,7 @@ Attribution = Literal[
     "self_purchase",  # a member bought for itself and the policy pays self-purchases
     "buyer_inviter",  # a member bought; its inviter is credited with the sale
     "none",  # a guest or root buyer without a sharer: nobody is paid
+    "binding",  # no share link; the buyer is bound to the seller (锁粉, docs/domain.md §16)
 ]
 
 
@@ -96,6 +98,7 @@ class Settlement:
     the buyer when the order came through the buyer's own share link (treated as no link).
     ``version`` names the policy version used when settling under ``PolicyVersions`` (None
     under a plain ``Policy``), ``version_from`` the time that version took effect.
+    ``binding`` is the customer binding that credited the seller (attribution ``binding``).
     """
 
     order_id: str
@@ -111,6 +114,7 @@ class Settlement:
     own_link: str | None = None
     version: str | None = None
     version_from: datetime | None = None
+    binding: Binding | None = None
 
     @property
     def policy_name(self) -> str:
