@@ -19,7 +19,16 @@ from tuishou.rulebook import PayoutKind, RateFrom
 from tuishou.rules import Policy
 from tuishou.tree import Status
 
-__all__ = ["Attribution", "ChainLink", "LinePool", "Payout", "Settlement", "Share", "exact_fen"]
+__all__ = [
+    "Attribution",
+    "ChainLink",
+    "FixedShare",
+    "LinePool",
+    "Payout",
+    "Settlement",
+    "Share",
+    "exact_fen",
+]
 
 Attribution = Literal[
     "sharer",  # the order came through the seller's share link
@@ -33,7 +42,8 @@ Attribution = Literal[
 class Payout:
     """What one rule pays one member for one order: ``amount`` in fen, ``exact`` before rounding.
 
-    ``share`` is the member's share of the pool under that rule.
+    ``share`` is the member's share of the pool under that rule; ``fixed`` the part of
+    ``amount`` that fixed amounts pay (docs/domain.md §17: whole fen, never rounded).
     """
 
     member_id: str
@@ -43,6 +53,28 @@ class Payout:
     amount: int
     exact: Decimal
     share: Decimal
+    fixed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FixedShare:
+    """What a rule's fixed schedule gives a chain member on one line (docs/domain.md §17):
+    ``per_unit`` fen × ``units``; ``paid`` is False when it was forfeited (suspended).
+    ``line`` is the line's position in the order (0-based)."""
+
+    line: int
+    member_id: str
+    rule: str
+    kind: PayoutKind
+    generation: int
+    per_unit: int
+    units: int
+    paid: bool
+
+    @property
+    def amount(self) -> int:
+        """The amount in fen: ``per_unit × units``."""
+        return self.per_unit * self.units
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +109,13 @@ class ChainLink:
 
 @dataclass(frozen=True, slots=True)
 class LinePool:
-    """One order line's part of the pool: ``exact`` in fen; ``rounded`` when rounding per line."""
+    """One order line's part of the pool: ``exact`` in fen; ``rounded`` when rounding per line.
+
+    ``quantity`` units are settled, of ``bought`` bought (the quantity that chose the
+    bracket ``bracket``, the ``from`` of the bracket used, None without brackets). A fixed
+    line (``rate_from == "fixed"``, rate 0) has ``fixed``: the fixed amounts its chain earns,
+    forfeited ones included, which are its part of the pool (docs/domain.md §17).
+    """
 
     sku: str
     group: str
@@ -86,6 +124,10 @@ class LinePool:
     rate_from: RateFrom
     exact: Decimal
     rounded: int | None
+    quantity: int = 1
+    bought: int = 1
+    fixed: int = 0
+    bracket: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +153,7 @@ class Settlement:
     own_link: str | None = None
     version: str | None = None
     version_from: datetime | None = None
+    fixed_shares: tuple[FixedShare, ...] = ()
 
     @property
     def policy_name(self) -> str:
