@@ -180,9 +180,8 @@ def merge(
     amount = np.concatenate([amount, fixed.amount[paid]])
     by = np.lexsort((new_slot, order))
     order, member, new_slot, amount = order[by], member[by], new_slot[by], amount[by]
-    starts = np.flatnonzero(
-        np.concatenate([[True], (order[1:] != order[:-1]) | (new_slot[1:] != new_slot[:-1])])
-    )
+    changes = (order[1:] != order[:-1]) | (new_slot[1:] != new_slot[:-1])
+    starts = np.flatnonzero(np.concatenate([[len(order) > 0], changes]))
     summed = np.add.reduceat(amount, starts) if len(amount) else amount
     table = SlotTable(
         (keys // kinds // rules).astype(np.int32),
