@@ -269,6 +269,34 @@ class FixedUnits:
                 if fen > 0:
                     yield position, generation, kind, fen
 
+    def most(self, rank: int, max_generation: int) -> tuple[int, int, int]:
+        """For a member of tier rank ``rank``, the most this schedule pays it per unit as the
+        seller and as an upline (at its best generation), and the deepest generation above
+        the seller it pays: the fen analogue of each rule's ``seller_share`` and
+        ``upline_shares`` (``tuishou.analysis.compliance``).
+
+        >>> units = FixedUnits(((0, SellerUnits({}, (500, 0))),
+        ...                     (1, LayersUnits({}, ((200, 0), (100, 0))))), 800)
+        >>> units.most(0, 2)
+        (500, 200, 2)
+        """
+        seller, by_generation, deepest = 0, [0] * max_generation, 0
+        for _, walk in self.rules:
+            if isinstance(walk, LayersUnits):
+                for g, table in enumerate(walk.tables[:max_generation]):
+                    by_generation[g] += table[rank]
+                deepest = max(deepest, min(len(walk.tables), max_generation))
+                continue
+            rate = walk.table[rank]
+            if isinstance(walk, SellerUnits):
+                seller += rate
+                continue
+            seller += rate if walk.include_seller else 0
+            peer = walk.peer_rate if walk.peer_max and rate > 0 else 0
+            by_generation = [most + max(rate, peer) for most in by_generation]
+            deepest = max_generation if any(walk.table) or walk.peer_rate else deepest
+        return seller, max(by_generation, default=0), deepest
+
     def slots(self, ranks: Sequence[IntArray]) -> Iterator[tuple[int, Slot]]:
         """``shares`` for many chains at once: (rule position, (generation, kind, fen each))."""
         for position, walk in self.rules:
