@@ -89,13 +89,15 @@ def test_the_batch_engine_picks_each_lines_bracket():
 def test_a_refund_keeps_the_bracket_of_the_quantity_bought():
     for policy, per_unit in ((FIXED, 400), (RATE, None)):
         first = settle(policy, TREE, order(10))
-        rest = resettle(first, order(9, amount=90_000).model_copy(update={"order_id": "u10"}),
-                        bought=[10])
+        rest = resettle(
+            first, order(9, amount=90_000).model_copy(update={"order_id": "u10"}), bought=[10]
+        )
         if per_unit is not None:
             assert rest.amount_for("S") == 9 * per_unit  # sold at 400 a unit: kept
         else:
             assert rest.lines[0].rate == Decimal("0.4")
-        assert rest.lines[0].bought == 10 and rest.lines[0].quantity == 9
+        assert rest.lines[0].bought == 10
+        assert rest.lines[0].quantity == 9
         fresh = resettle(first, order(9, amount=90_000).model_copy(update={"order_id": "u10"}))
         assert fresh.lines[0].bracket == 1  # without bought=, the 9 units' own bracket
 

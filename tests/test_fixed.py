@@ -74,12 +74,16 @@ def test_example_i_a_fixed_line_against_a_rate_line_in_one_order():
     # The kettle's pool is 9999 fen: C 5% = 499.95, B 2% = 199.98, A 1% = 99.99, rounded by
     # largest remainder over the rate pool alone: 500 + 200 + 100 = 800 = round(799.92).
     # The mugs pay 3 × (500, 200, 100) = 1500, 600, 300 fen, whole, never rounded.
-    assert paid(result) == [("C", "seller", 2000, 1500), ("B", "layers", 800, 600),
-                            ("A", "layers", 400, 300)]
+    assert paid(result) == [
+        ("C", "seller", 2000, 1500),
+        ("B", "layers", 800, 600),
+        ("A", "layers", 400, 300),
+    ]
     assert result.pool == 9999 + 2400  # the rate pool and the fixed amounts
     assert result.retained == 12399 - 3200
     assert [line.rate_from for line in result.lines] == ["fixed", "group"]
-    assert result.lines[0].fixed == 2400 and result.lines[0].rate == Decimal(0)
+    assert result.lines[0].fixed == 2400
+    assert result.lines[0].rate == Decimal(0)
     check_settlement(policy, TREE, order, result)
 
 
@@ -91,10 +95,13 @@ def test_a_fixed_line_takes_no_pool_share_and_the_rate_line_is_rounded_without_i
 
 
 def test_a_rule_the_schedule_does_not_name_pays_nothing_on_the_fixed_line():
-    policy = Policy.model_validate({**POLICY, "fixed": {"mug": {"seller": {"amounts": {"member": 500}}}}})
+    policy = Policy.model_validate(
+        {**POLICY, "fixed": {"mug": {"seller": {"amounts": {"member": 500}}}}}
+    )
     result = settle(policy, TREE, example_i_order(lines=[example_i_order().lines[0]]))
     assert paid(result) == [("C", "seller", 1500, 1500)]
-    assert result.pool == 1500 and result.retained == 0
+    assert result.pool == 1500
+    assert result.retained == 0
 
 
 def test_fixed_on_a_zero_yuan_gift_line_is_refused_unless_allowed():
@@ -103,16 +110,23 @@ def test_fixed_on_a_zero_yuan_gift_line_is_refused_unless_allowed():
     with pytest.raises(InvalidOrderError) as refused:
         settle(policy, TREE, gift)
     message = str(refused.value)
-    assert "order 'I-1'" in message and "'mug'" in message and "800 fen" in message
-    assert "paid 0 fen" in message and "allow_fixed_above_amount = true" in message
+    assert "order 'I-1'" in message
+    assert "'mug'" in message
+    assert "800 fen" in message
+    assert "paid 0 fen" in message
+    assert "allow_fixed_above_amount = true" in message
     with pytest.raises(InvalidOrderError, match=r"row\(s\) 0.*'mug'.*allow_fixed_above_amount"):
         settle_batch(policy, TREE, order_columns([gift]))
 
     allowed = replace(policy, allow_fixed_above_amount=True)
     result = settle(allowed, TREE, gift)
-    assert paid(result) == [("C", "seller", 500, 500), ("B", "layers", 200, 200),
-                            ("A", "layers", 100, 100)]
-    assert result.pool == 800 and result.retained == 0
+    assert paid(result) == [
+        ("C", "seller", 500, 500),
+        ("B", "layers", 200, 200),
+        ("A", "layers", 100, 100),
+    ]
+    assert result.pool == 800
+    assert result.retained == 0
     check_settlement(allowed, TREE, gift, result)
 
 
@@ -140,7 +154,8 @@ def test_a_suspended_members_fixed_amount_is_retained():
     order = example_i_order(lines=[example_i_order().lines[0]])
     result = settle(policy, SUSPENDED_B, order)
     assert paid(result) == [("C", "seller", 1500, 1500), ("A", "layers", 300, 300)]
-    assert result.pool == 2400 and result.retained == 600  # B's 3 × 200 stays with the platform
+    assert result.pool == 2400
+    assert result.retained == 600
     forfeited = [f for f in result.fixed_shares if not f.paid]
     assert [(f.member_id, f.per_unit, f.units) for f in forfeited] == [("B", 200, 3)]
     check_settlement(policy, SUSPENDED_B, order, result)
@@ -191,24 +206,39 @@ def test_a_differential_rule_walks_fixed_amounts_like_rates():
             "group_rates": {"home": "1"},
             "max_generation": 2,
             "rules": [
-                {"kind": "differential", "rates": {"pusher": "0.1", "mentor": "0.2"},
-                 "peer_rate": "0.01", "peer_max": 1}
+                {
+                    "kind": "differential",
+                    "rates": {"pusher": "0.1", "mentor": "0.2"},
+                    "peer_rate": "0.01",
+                    "peer_max": 1,
+                }
             ],
-            "fixed": {"box": {"differential": {"amounts": {"pusher": 300, "mentor": 500},
-                                               "peer_amount": 50}}},
+            "fixed": {
+                "box": {
+                    "differential": {"amounts": {"pusher": 300, "mentor": 500}, "peer_amount": 50}
+                }
+            },
         }
     )
-    order = Order(order_id="d", sharer_id="C",
-                  lines=[OrderLine(sku="box", group="home", amount=2000, quantity=2)])
+    order = Order(
+        order_id="d",
+        sharer_id="C",
+        lines=[OrderLine(sku="box", group="home", amount=2000, quantity=2)],
+    )
     result = settle(policy, tree, order)
     # C (pusher) 300; B (mentor) 500 - 300 = 200; A (mentor, same tier as B) peer 50; × 2.
     assert [(p.member_id, p.kind, p.amount) for p in result.payouts] == [
-        ("C", "differential", 600), ("B", "differential", 400), ("A", "peer", 100)]
+        ("C", "differential", 600),
+        ("B", "differential", 400),
+        ("A", "peer", 100),
+    ]
     assert policy.fixed_budget("box") == 550
     check_settlement(policy, tree, order, result)
     assert settle_batch(policy, tree, order_columns([order])).payouts.rows() == [
-        ("d", m, "differential", k, g, a) for (m, k, a), g in
-        zip([(p.member_id, p.kind, p.amount) for p in result.payouts], [0, 1, 2], strict=True)
+        ("d", m, "differential", k, g, a)
+        for (m, k, a), g in zip(
+            [(p.member_id, p.kind, p.amount) for p in result.payouts], [0, 1, 2], strict=True
+        )
     ]
 
 
@@ -228,9 +258,13 @@ def test_a_refund_of_fixed_units_takes_back_whole_units():
         update={"lines": (OrderLine(sku="mug", group="home", amount=2000, quantity=1),)}
     )
     again = resettle(first, one_left, bought=[3])
-    assert paid(again) == [("C", "seller", 500, 500), ("B", "layers", 200, 200),
-                           ("A", "layers", 100, 100)]
-    assert policy.is_fixed("mug") and not policy.is_fixed("kettle")
+    assert paid(again) == [
+        ("C", "seller", 500, 500),
+        ("B", "layers", 200, 200),
+        ("A", "layers", 100, 100),
+    ]
+    assert policy.is_fixed("mug")
+    assert not policy.is_fixed("kettle")
 
 
 def test_bought_must_match_the_lines():
@@ -291,8 +325,12 @@ def test_a_fixed_amount_is_strict_int_fen(amount, expected):
 def test_float_amounts_are_named_with_the_other_type_errors():
     bad = {
         **POLICY,
-        "fixed": {"mug": {"seller": {"amounts": {"member": 5.5}},
-                          "layers": {"amounts": {"member": [1, 2.5]}}}},
+        "fixed": {
+            "mug": {
+                "seller": {"amounts": {"member": 5.5}},
+                "layers": {"amounts": {"member": [1, 2.5]}},
+            }
+        },
         "sku_rates": {"kettle": [{"from": 1, "rate": 0.5}]},
     }
     with pytest.raises(InvalidPolicyError) as refused:

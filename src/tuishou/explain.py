@@ -121,7 +121,7 @@ def _payout_lines(s: Settlement) -> list[str]:
     if s.fixed_shares and not s.shares:
         return _fixed_lines(s)
     if not s.shares:
-        return ["Shares: none (nobody in the chain qualifies under the rules)"] + _fixed_lines(s)
+        return ["Shares: none (nobody in the chain qualifies under the rules)", *_fixed_lines(s)]
     lines = ["Shares of the pool:"]
     paid = {(p.member_id, p.rule, p.kind): p for p in s.payouts}
     for share in s.shares:

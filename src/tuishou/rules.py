@@ -39,7 +39,7 @@ from tuishou.ids import id_problems
 from tuishou.models import FrozenMap, Problems
 from tuishou.money import Rate, rate_units
 from tuishou.rounding import Rounding, RoundingScope
-from tuishou.rulebook import DifferentialRule, LayersRule, RuleUnits, SellerRule, pool_rate
+from tuishou.rulebook import DifferentialRule, LayersRule, RuleUnits, SellerRule
 from tuishou.rulebook.base import MAX_GENERATION, GenerationCount, PolicyPart
 from tuishou.rulebook.brackets import RateOrBrackets
 from tuishou.rulebook.fixed import FixedEntry, FixedTable, fixed_problems, fixed_table

@@ -29,9 +29,8 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from tuishou.engine import versions
+from tuishou.engine import fixed, versions
 from tuishou.engine.bulk import Entries, allocate, chunks, exact_sum, group_sums
-from tuishou.engine import fixed
 from tuishou.engine.columns import LineColumns, read_lines, rows_where
 from tuishou.engine.paid_at import per_order
 from tuishou.engine.per_line import LineBook, per_line

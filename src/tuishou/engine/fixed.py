@@ -31,8 +31,15 @@ from tuishou.rulebook.brackets import brackets_of
 from tuishou.rulebook.pools import bracket_rates
 from tuishou.rules import Policy
 
-__all__ = ["FixedRows", "SlotTable", "check_fixed_amounts", "fixed_codes", "fixed_rows", "line_rates",
-           "merge"]
+__all__ = [
+    "FixedRows",
+    "SlotTable",
+    "check_fixed_amounts",
+    "fixed_codes",
+    "fixed_rows",
+    "line_rates",
+    "merge",
+]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -129,8 +136,15 @@ class FixedRows:
                         )
                     )
         empty = np.zeros(0, dtype=np.int64)
-        columns = [np.concatenate(c) for c in zip(*parts, strict=True)] if parts else [empty] * 6
-        self.order, self.member, self.generation, self.rule, self.kind, self.amount = columns
+        columns: list[IntArray] = (
+            [np.concatenate(c) for c in zip(*parts, strict=True)] if parts else [empty] * 6
+        )
+        self.order: IntArray = columns[0]
+        self.member: IntArray = columns[1]
+        self.generation: IntArray = columns[2]
+        self.rule: IntArray = columns[3]
+        self.kind: IntArray = columns[4]
+        self.amount: IntArray = columns[5]
         self.paid = active[self.member]
 
     def pools(self, orders: int) -> IntArray:

@@ -113,7 +113,8 @@ def _fixed_lines(case: Case) -> str | None:
         paid = sum(
             f.amount
             for f in got.fixed_shares
-            if f.paid and (f.member_id, f.rule, f.kind, f.generation)
+            if f.paid
+            and (f.member_id, f.rule, f.kind, f.generation)
             == (p.member_id, p.rule, p.kind, p.generation)
         )
         if p.fixed != paid:

@@ -209,9 +209,7 @@ def fixed_problems(policy: Policy) -> list[str]:
                         f"{where}: policy has no rule {name!r}; {did_you_mean(name, rules)}"
                     )
                     continue
-                problems += [
-                    f"{where}: {p}" for p in _amount_problems(policy, rule, amounts)
-                ]
+                problems += [f"{where}: {p}" for p in _amount_problems(policy, rule, amounts)]
     return problems
 
 
@@ -370,4 +368,3 @@ def _largest(walk: FenUnits) -> int:
     if isinstance(walk, LayersUnits):
         return sum(max(table) for table in walk.tables)
     return max(walk.table) + walk.peer_rate * walk.peer_max
-

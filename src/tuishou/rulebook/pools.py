@@ -100,10 +100,12 @@ def line_rate(
     [Decimal('0.5'), Decimal('0.4')]
     """
     found = pool_rate(sku_rates, group_rates, sku, group)
-    if found is None or not isinstance(found[0], tuple):
-        return found  # type: ignore[return-value]  (a plain rate)
-    brackets = found[0]
-    return brackets[bracket_of([b.start for b in brackets], bought)].rate, "sku"
+    if found is None:
+        return None
+    rate, source = found
+    if isinstance(rate, tuple):  # brackets: the one ``bought`` falls in
+        return rate[bracket_of([b.start for b in rate], bought)].rate, source
+    return rate, source
 
 
 def sku_brackets(

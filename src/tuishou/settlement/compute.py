@@ -47,6 +47,7 @@ from tuishou.rounding import round_order
 from tuishou.rulebook import payout_order
 from tuishou.rulebook.pools import line_rate
 from tuishou.rules import Policy
+from tuishou.settlement.fixed_lines import bought_of, check_fixed_amounts, fixed_shares, with_fixed
 from tuishou.settlement.results import (
     Attribution,
     ChainLink,
@@ -55,12 +56,6 @@ from tuishou.settlement.results import (
     Settlement,
     Share,
     exact_fen,
-)
-from tuishou.settlement.fixed_lines import (
-    bought_of,
-    check_fixed_amounts,
-    fixed_shares,
-    with_fixed,
 )
 from tuishou.tree import InviteTree
 
@@ -311,7 +306,9 @@ def _line_pools(policy: Policy, order: Order, bought: list[int]) -> tuple[LinePo
             )
         found = line_rate(policy.sku_rates, policy.group_rates, line.sku, line.group, quantity)
         assert found is not None  # the group has a rate
-        rate, rate_from = (Decimal(0), "fixed") if policy.is_fixed(line.sku) else found
+        rate, rate_from = found
+        if policy.is_fixed(line.sku):  # docs/domain.md §17: no pool share
+            rate, rate_from = Decimal(0), "fixed"
         lines.append(
             LinePool(
                 line.sku,

@@ -87,8 +87,7 @@ def fixed_shares(
         if table is None:
             continue
         shares = sorted(
-            table.for_quantity(quantity).shares(ranks),
-            key=lambda s: payout_order(s[1], s[0], s[2]),
+            table.for_quantity(quantity).shares(ranks), key=lambda s: payout_order(s[1], s[0], s[2])
         )
         for position, generation, kind, fen in shares:
             link = counted[generation]
@@ -122,10 +121,7 @@ def with_fixed(
         per_line[share.line] += share.amount
     lines = tuple(
         replace(
-            line,
-            fixed=fixed,
-            exact=Decimal(fixed),
-            rounded=None if line.rounded is None else fixed,
+            line, fixed=fixed, exact=Decimal(fixed), rounded=None if line.rounded is None else fixed
         )
         if line.rate_from == "fixed"
         else line

@@ -24,12 +24,7 @@ _STARTS = st.sampled_from(((1,), (1, 2), (1, 3), (1, 2, 3)))
 
 
 def with_fixed(
-    draw: st.DrawFn,
-    policy: dict[str, Any],
-    skus: tuple[str, ...],
-    *,
-    fixed: bool,
-    brackets: bool,
+    draw: st.DrawFn, policy: dict[str, Any], skus: tuple[str, ...], *, fixed: bool, brackets: bool
 ) -> dict[str, Any]:
     """``policy`` (a dict) with fixed schedules (``fixed``) and rate brackets (``brackets``)."""
     changed = dict(policy)

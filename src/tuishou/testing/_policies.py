@@ -26,7 +26,6 @@ from hypothesis import strategies as st
 from tuishou.errors import ArgumentTypeError
 from tuishou.money import RATE_SCALE
 from tuishou.rules import Policy
-from tuishou.testing._fixed import with_fixed
 from tuishou.testing._arguments import (
     DEFAULT_GROUPS,
     DEFAULT_SKUS,
@@ -35,6 +34,7 @@ from tuishou.testing._arguments import (
     check_names,
     sample,
 )
+from tuishou.testing._fixed import with_fixed
 
 __all__ = ["policies"]
 
@@ -112,20 +112,18 @@ def _policies(
     for slice_ in _split(draw, RATE_SCALE, count):
         kind = draw(sample(_KINDS))
         rules.append(_rule(draw, kind, f"{kind}-{len(rules)}", slice_, tiers, max_generation))
-    drawn = (
-        {
-            "name": "drawn",
-            "tiers": tiers,
-            "group_rates": {group: _rate(draw(_units_upto(RATE_SCALE))) for group in groups},
-            "sku_rates": draw(_sku_rates(skus)),
-            "self_purchase": draw(st.booleans()),
-            "max_generation": max_generation,
-            "compression": draw(st.booleans()),
-            "rounding": draw(sample(("largest_remainder", "floor"))),
-            "rounding_scope": draw(sample(("order", "line"))),
-            "rules": rules,
-        }
-    )
+    drawn = {
+        "name": "drawn",
+        "tiers": tiers,
+        "group_rates": {group: _rate(draw(_units_upto(RATE_SCALE))) for group in groups},
+        "sku_rates": draw(_sku_rates(skus)),
+        "self_purchase": draw(st.booleans()),
+        "max_generation": max_generation,
+        "compression": draw(st.booleans()),
+        "rounding": draw(sample(("largest_remainder", "floor"))),
+        "rounding_scope": draw(sample(("order", "line"))),
+        "rules": rules,
+    }
     if fixed or brackets:
         drawn = with_fixed(draw, drawn, skus, fixed=fixed, brackets=brackets)
     return Policy.model_validate(drawn)
