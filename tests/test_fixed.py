@@ -374,3 +374,59 @@ amounts = { member = [200, 100] }
     assert loaded == Policy.model_validate({**POLICY, "name": "toml"})
     assert Policy.model_validate_json(loaded.model_dump_json()) == loaded
     assert replace(loaded, name="copy").fixed == loaded.fixed
+
+
+def test_a_policy_without_fixed_amounts_dumps_as_before():
+    """The ledger stores and fingerprints ``model_dump_json()``: unchanged without §17."""
+    plain = Policy.model_validate({k: v for k, v in POLICY.items() if k != "fixed"})
+    dumped = json.loads(plain.model_dump_json())
+    assert "fixed" not in dumped
+    assert "allow_fixed_above_amount" not in dumped
+    with_fixed = json.loads(
+        replace(Policy.model_validate(POLICY), allow_fixed_above_amount=True).model_dump_json()
+    )
+    assert with_fixed["allow_fixed_above_amount"] is True
+    assert with_fixed["fixed"]["mug"]["layers"]["amounts"] == {"member": [200, 100]}
+
+
+def test_compliance_and_validate_count_fixed_amounts():
+    from tuishou.analysis.compliance import compliance_notes, generations_paid, largest_fixed
+
+    policy = Policy.model_validate(
+        {
+            **POLICY,
+            "rules": [
+                {"kind": "seller", "rates": {"member": "0.05"}},
+                {"kind": "layers", "rates": {"member": ["0.02"]}},
+            ],
+            "allow_fixed_above_amount": True,
+        }
+    )
+    assert generations_paid(policy) == 2  # the fixed layers amounts reach generation 2
+    assert largest_fixed(policy) == {"mug": {"member": (500, 200)}}
+    notes = compliance_notes(policy)
+    assert any("'mug' pays fixed amounts of up to ¥8.00 per unit" in note for note in notes)
+    assert any("allow_fixed_above_amount is on" in note for note in notes)
+
+
+def test_validate_lists_fixed_skus_and_brackets(tmp_path):
+    from click.testing import CliRunner
+
+    from tuishou.cli.app import app
+
+    path = tmp_path / "policy.json"
+    path.write_text(
+        json.dumps(
+            {
+                **POLICY,
+                "sku_rates": {"kettle": [{"from": 1, "rate": "0.5"}, {"from": 10, "rate": "0.4"}]},
+            }
+        ),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["validate", "--policy", str(path)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "sku kettle (10+ units)" in result.output
+    assert "sku mug (fixed)" in result.output
+    assert "¥8.00 per unit" in result.output
+    assert "member, sku mug (fixed, per unit)" in result.output

@@ -89,8 +89,14 @@ class Policy(PolicyPart):
     rounding: Rounding = "largest_remainder"  # the closed sets and their rules: tuishou.rounding
     rounding_scope: RoundingScope = "order"
     rules: tuple[Rule, ...] = ()
-    fixed: FrozenMap[FixedEntry] = Field(default_factory=lambda: MappingProxyType({}))
-    allow_fixed_above_amount: bool = Field(default=False, strict=True)  # docs/domain.md §17
+    # docs/domain.md §17. Left out of dumps when unset, so that a policy without fixed amounts
+    # dumps (and is fingerprinted by the ledger) exactly as before they existed.
+    fixed: FrozenMap[FixedEntry] = Field(
+        default_factory=lambda: MappingProxyType({}), exclude_if=lambda value: not value
+    )
+    allow_fixed_above_amount: bool = Field(
+        default=False, strict=True, exclude_if=lambda value: value is False
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Policy:
