@@ -185,15 +185,21 @@ def merge(
     ) * kinds + slots.kind_of
     paid = fixed.paid
     fixed_key = (fixed.generation[paid] * rules + fixed.rule[paid]) * kinds + fixed.kind[paid]
-    key = np.concatenate([slot_key[slot], fixed_key])
     # Sorted keys are the payout order: generation, then rule, then a peer after its rule's
-    # differential (the kinds' codes are in that order).
-    keys, new_slot = np.unique(key, return_inverse=True)
-    order = np.concatenate([order.astype(np.int64), fixed.order[paid]])
-    member = np.concatenate([member.astype(np.int64), fixed.member[paid]])
-    amount = np.concatenate([amount, fixed.amount[paid]])
-    by = np.lexsort((new_slot, order))
-    order, member, new_slot, amount = order[by], member[by], new_slot[by], amount[by]
+    # differential (the kinds' codes are in that order). Few keys: one per slot.
+    keys = np.unique(np.concatenate([slot_key, fixed_key]))
+    fixed_slot = np.searchsorted(keys, fixed_key)
+    fixed_order = fixed.order[paid]
+    first = np.lexsort((fixed_slot, fixed_order))  # the fixed rows alone: few
+    # The rate rows come sorted by (order, slot) and keep that order under the new slot
+    # numbers (both follow the payout order): a stable sort of two sorted runs is a merge.
+    width = len(keys) + 1
+    new_slot = np.concatenate([np.searchsorted(keys, slot_key)[slot], fixed_slot[first]])
+    order = np.concatenate([order.astype(np.int64), fixed_order[first]])
+    by = np.argsort(order * width + new_slot, kind="stable")
+    order, new_slot = order[by], new_slot[by]
+    member = np.concatenate([member.astype(np.int64), fixed.member[paid][first]])[by]
+    amount = np.concatenate([amount, fixed.amount[paid][first]])[by]
     changes = (order[1:] != order[:-1]) | (new_slot[1:] != new_slot[:-1])
     starts = np.flatnonzero(np.concatenate([[len(order) > 0], changes]))
     summed = np.add.reduceat(amount, starts) if len(amount) else amount

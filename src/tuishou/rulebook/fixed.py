@@ -58,6 +58,8 @@ __all__ = [
     "FixedUnits",
     "fixed_problems",
     "fixed_table",
+    "schedule_or_brackets",
+    "schedules_of",
 ]
 
 FenUnits = SellerUnits | LayersUnits | DifferentialUnits
