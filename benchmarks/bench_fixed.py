@@ -65,9 +65,8 @@ def main() -> int:
     for name, policy in policies.items():
         same = _same(policy, tree, columns, args.sample)
         failed |= not same
-        print(
-            f"  settle_batch = settle on {args.sample} orders ({name}): {'OK' if same else 'FAILED'}"
-        )
+        verdict = "OK" if same else "FAILED"
+        print(f"  settle_batch = settle on {args.sample} orders ({name}): {verdict}")
     return 1 if failed else 0
 
 
