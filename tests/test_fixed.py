@@ -277,13 +277,14 @@ def test_bought_must_match_the_lines():
 
 
 def test_policy_errors_are_named_all_at_once(tmp_path):
+    """A float amount, unknown rules and tiers, misshapen amounts and bad brackets: one error."""
     bad = {
         **POLICY,
         "fixed": {
             "mug": {
                 "seler": {"amounts": {"member": 500}},
                 "layers": {"amounts": {"boss": [100], "member": 200}},
-                "seller": {"amounts": {"member": 5}, "peer_amount": 1},
+                "seller": {"amounts": {"member": 5.5}, "peer_amount": 1},
             },
             "box": [{"from": 2, "schedule": {}}, {"from": 2, "schedule": {}}],
         },
@@ -302,9 +303,10 @@ def test_policy_errors_are_named_all_at_once(tmp_path):
         "fixed.box: the first bracket starts from 2; it must start from 1",
         "fixed.box: bracket 1 starts from 2, not above bracket 0",
         "sku_rates.kettle: bracket 1 starts from 1, not above bracket 0",
+        "fixed.mug.seller.amounts.member: amount 5.5 is a float",
     ]:
         assert expected in message
-    assert "7 problem(s)" in message
+    assert "8 problem(s)" in message
 
 
 @pytest.mark.parametrize(

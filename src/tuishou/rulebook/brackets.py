@@ -16,7 +16,7 @@ brackets of ``sku_rates`` (``RateBracket``) are here too; the fixed schedule's a
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
@@ -100,8 +100,8 @@ def bracket_problems(starts: Sequence[int]) -> list[str]:
 def validate_brackets(model: type[_M], value: Any) -> tuple[_M, ...]:
     """``value`` (a list of dicts) as a tuple of ``model``, every problem at once (raised as
     ``Located``, so a policy's message names each one's path, e.g. ``sku_rates.gift.1.from``).
-    The order of the ``from`` values is checked with the policy's other cross-field checks
-    (``bracket_problems``), so that it is reported together with them."""
+    The order of the ``from`` values is checked too (``bracket_problems``), on the values
+    given, so that it is reported even when a bracket has another problem."""
     if not isinstance(value, list | tuple) or not value:
         raise ValueError(f"brackets {value!r}: give a list such as [{{'from': 1, ...}}]")
     located: list[tuple[str, str, bool]] = []
@@ -112,6 +112,12 @@ def validate_brackets(model: type[_M], value: Any) -> tuple[_M, ...]:
         except InvalidPolicyError as exc:
             inner = getattr(exc, "located", [("", str(exc), False)])
             located += [(".".join(p for p in (str(index), w) if p), m, f) for w, m, f in inner]
+    starts = [
+        item.get("from", item.get("start")) if isinstance(item, Mapping) else None for item in value
+    ]
+    given = [start for start in starts if isinstance(start, int) and not isinstance(start, bool)]
+    if len(given) == len(starts):
+        located += [("", problem, False) for problem in bracket_problems(given)]
     if located:
         raise Located(located)
     return tuple(found)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import ConfigDict, PlainSerializer, PlainValidator, SerializationInfo
+from pydantic import ConfigDict, PlainSerializer, PlainValidator, SerializationInfo, ValidationInfo
 
 from tuishou.errors import InvalidPolicyError, did_you_mean
 from tuishou.models import FrozenMap
@@ -38,7 +38,6 @@ from tuishou.rulebook.brackets import (
     BracketStart,
     Located,
     bracket_of,
-    bracket_problems,
     dump_brackets,
     validate_brackets,
 )
@@ -59,7 +58,6 @@ __all__ = [
     "fixed_problems",
     "fixed_table",
     "schedule_or_brackets",
-    "schedules_of",
 ]
 
 FenUnits = SellerUnits | LayersUnits | DifferentialUnits
@@ -137,7 +135,7 @@ class FixedBracket(PolicyPart):
     schedule: FrozenMap[FixedAmounts]
 
 
-def _schedule(value: Any) -> Schedule:
+def _schedule(value: Any, policy: Mapping[str, Any]) -> Schedule:
     if not isinstance(value, Mapping):
         raise ValueError(
             f"schedule {value!r}: give a table of rule name -> {{amounts = {{tier = fen}}}}, "
@@ -151,16 +149,97 @@ def _schedule(value: Any) -> Schedule:
         except InvalidPolicyError as exc:
             inner = getattr(exc, "located", [("", str(exc), False)])
             located += [(".".join(p for p in (str(name), w) if p), m, f) for w, m, f in inner]
+    located += _against_policy(value, policy)
     if located:
         raise Located(located)
     return MappingProxyType(found)
 
 
-def schedule_or_brackets(value: Any) -> Schedule | tuple[FixedBracket, ...]:
-    """A ``fixed`` value: a schedule, or a list of brackets ``{"from": n, "schedule": ...}``."""
-    if isinstance(value, list | tuple):
-        return validate_brackets(FixedBracket, value)
-    return _schedule(value)
+def schedule_or_brackets(value: Any, info: ValidationInfo) -> Schedule | tuple[FixedBracket, ...]:
+    """A ``fixed`` value: a schedule, or a list of brackets ``{"from": n, "schedule": ...}``.
+
+    Checked against the policy's fields validated before it (``info.data``: tiers,
+    ``max_generation``, rules), so that every problem of a schedule, of type (a float amount)
+    or of meaning (an unknown rule or tier), is reported at once."""
+    if not isinstance(value, list | tuple):
+        return _schedule(value, info.data)
+    located: list[tuple[str, str, bool]] = []
+    try:
+        brackets = validate_brackets(FixedBracket, value)
+    except Located as exc:
+        located += exc.located
+    for index, item in enumerate(value):
+        if isinstance(item, Mapping) and isinstance(item.get("schedule"), Mapping):
+            located += [
+                (f"{index}.schedule.{where}", message, is_float)
+                for where, message, is_float in _against_policy(item["schedule"], info.data)
+            ]
+    if located:
+        raise Located(sorted(set(located), key=located.index))
+    return brackets
+
+
+def _against_policy(schedule: Mapping[str, Any], policy: Mapping[str, Any]) -> list[Any]:
+    """(path, problem, False) for each rule or tier of a raw ``schedule`` that the policy's
+    fields (validated so far; a field that failed is not checked against) do not allow."""
+    rules = {rule.name: rule for rule in policy.get("rules", ())}
+    if "rules" not in policy:
+        return []
+    found = []
+    for name, raw in schedule.items():
+        rule = rules.get(name)
+        if rule is None:
+            found.append((str(name), f"policy has no rule {name!r}; {did_you_mean(name, rules)}"))
+        elif isinstance(raw, Mapping):
+            found += [(f"{name}.{where}", p) for where, p in _amount_problems(policy, rule, raw)]
+    return [(where, problem, False) for where, problem in found]
+
+
+def _amount_problems(
+    policy: Mapping[str, Any], rule: Rule, raw: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    problems = []
+    tiers = policy.get("tiers")
+    listed = rule.kind == "layers"
+    amounts = raw.get("amounts")
+    for tier, amount in amounts.items() if isinstance(amounts, Mapping) else ():
+        if tiers is not None and tier not in tiers:
+            problems.append(
+                ("amounts", f"tier {tier!r} is not in tiers; {did_you_mean(tier, tiers)}")
+            )
+        many = isinstance(amount, list | tuple)
+        if listed and not many:
+            problems.append(
+                (
+                    f"amounts.{tier}",
+                    f"a layers rule pays per generation; write a list, e.g. [{amount}] for "
+                    "generation 1",
+                )
+            )
+        elif not listed and many:
+            problems.append(
+                (
+                    f"amounts.{tier}",
+                    f"a {rule.kind} rule pays one amount per tier; write one int number of "
+                    "fen, not a list",
+                )
+            )
+        elif many and len(amount) > policy.get("max_generation", len(amount)):
+            problems.append(
+                (
+                    f"amounts.{tier}",
+                    f"lists {len(amount)} generations but max_generation="
+                    f"{policy['max_generation']}; shorten the list or raise max_generation",
+                )
+            )
+    if raw.get("peer_amount") and rule.kind != "differential":
+        problems.append(
+            (
+                "peer_amount",
+                f"only a differential rule pays a peer bonus; {rule.name!r} is a {rule.kind} rule",
+            )
+        )
+    return problems
 
 
 def _dump_entry(value: Any, info: SerializationInfo) -> Any:
@@ -180,70 +259,16 @@ FixedEntry = Annotated[
 # ------------------------------------------------------------------------ policy checks
 
 
-def schedules_of(entry: Schedule | tuple[FixedBracket, ...]) -> list[tuple[str, Schedule]]:
-    """Each schedule of a ``fixed`` entry with its path below the SKU ("" or "0.schedule")."""
-    if isinstance(entry, tuple):
-        return [(f"{index}.schedule", b.schedule) for index, b in enumerate(entry)]
-    return [("", entry)]
-
-
 def fixed_problems(policy: Policy) -> list[str]:
-    """What is wrong with ``policy.fixed`` against the policy's rules, tiers and SKUs."""
-    rules = {rule.name: rule for rule in policy.rules}
-    problems = []
-    for sku, rate in policy.sku_rates.items():
-        if isinstance(rate, tuple):
-            problems += [f"sku_rates.{sku}: {p}" for p in bracket_problems([b.start for b in rate])]
-    for sku, entry in policy.fixed.items():
-        if isinstance(entry, tuple):
-            problems += [f"fixed.{sku}: {p}" for p in bracket_problems([b.start for b in entry])]
-        if sku in policy.sku_rates:
-            problems.append(
-                f"fixed.{sku}: sku {sku!r} also has a pool rate in sku_rates; a fixed line "
-                "takes no pool share, so give it one or the other"
-            )
-        for below, schedule in schedules_of(entry):
-            for name, amounts in schedule.items():
-                where = ".".join(p for p in ("fixed", sku, below, name) if p)
-                rule = rules.get(name)
-                if rule is None:
-                    problems.append(
-                        f"{where}: policy has no rule {name!r}; {did_you_mean(name, rules)}"
-                    )
-                    continue
-                problems += [f"{where}: {p}" for p in _amount_problems(policy, rule, amounts)]
-    return problems
-
-
-def _amount_problems(policy: Policy, rule: Rule, fixed: FixedAmounts) -> list[str]:
-    problems = []
-    listed = rule.kind == "layers"
-    for tier, amount in fixed.amounts.items():
-        if tier not in policy.tiers:
-            problems.append(
-                f"amounts: tier {tier!r} is not in tiers; {did_you_mean(tier, policy.tiers)}"
-            )
-        if listed and not isinstance(amount, tuple):
-            problems.append(
-                f"amounts.{tier}: a layers rule pays per generation; write a list, "
-                f"e.g. [{amount}] for generation 1"
-            )
-        elif not listed and isinstance(amount, tuple):
-            problems.append(
-                f"amounts.{tier}: a {rule.kind} rule pays one amount per tier; write one "
-                "int number of fen, not a list"
-            )
-        elif isinstance(amount, tuple) and len(amount) > policy.max_generation:
-            problems.append(
-                f"amounts.{tier} lists {len(amount)} generations but max_generation="
-                f"{policy.max_generation}; shorten the list or raise max_generation"
-            )
-    if fixed.peer_amount and rule.kind != "differential":
-        problems.append(
-            f"peer_amount: only a differential rule pays a peer bonus; {rule.name!r} is a "
-            f"{rule.kind} rule"
-        )
-    return problems
+    """What is wrong with ``policy.fixed`` that only the whole policy shows: a SKU with both a
+    rate and a fixed schedule (each schedule is checked against the rules and tiers when it
+    is read, ``schedule_or_brackets``)."""
+    return [
+        f"fixed.{sku}: sku {sku!r} also has a pool rate in sku_rates; a fixed line takes no "
+        "pool share, so give it one or the other"
+        for sku in policy.fixed
+        if sku in policy.sku_rates
+    ]
 
 
 # ------------------------------------------------------------------------- integer form
