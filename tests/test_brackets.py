@@ -136,3 +136,35 @@ def test_brackets_round_trip_through_json():
     for policy in (FIXED, RATE):
         assert Policy.model_validate_json(policy.model_dump_json()) == policy
         assert '"from":10' in policy.model_dump_json()
+
+
+def test_the_toml_of_docs_domain_17_loads(tmp_path):
+    """The bracket example of docs/domain.md §17, as written there."""
+    from tuishou.io import load_policy
+
+    path = tmp_path / "brackets.toml"
+    path.write_text(
+        """
+name = "doc"
+tiers = ["member"]
+[group_rates]
+g = "1"
+[[rules]]
+kind = "seller"
+rates = { member = "0.05" }
+
+[sku_rates]
+oca = [{from = 1, rate = "0.5"}, {from = 10, rate = "0.4"}]
+
+[[fixed.box]]
+from = 1
+schedule = {seller = {amounts = {member = 500}}}
+[[fixed.box]]
+from = 10
+schedule = {seller = {amounts = {member = 400}}}
+""",
+        encoding="utf-8",
+    )
+    policy = load_policy(path)
+    assert [policy.fixed_budget("box", q) for q in (9, 10, 11)] == [500, 400, 400]
+    assert [policy.pool_rate("oca", "g", q) for q in (9, 10)] == [Decimal("0.5"), Decimal("0.4")]

@@ -68,6 +68,7 @@ def paid(result) -> list[tuple[str, str, int, int]]:  # type: ignore[no-untyped-
 
 
 def test_example_i_a_fixed_line_against_a_rate_line_in_one_order():
+    """docs/domain.md §15, Example I: the kettle at a rate, the mugs at fixed amounts."""
     policy = Policy.model_validate(POLICY)
     order = example_i_order()
     result = settle(policy, TREE, order)
