@@ -27,7 +27,7 @@ from tuishou.engine.columns import LineColumns
 from tuishou.engine.line_checks import rows_where
 from tuishou.errors import InvalidOrderError
 from tuishou.rulebook import PAYOUT_KINDS
-from tuishou.rulebook.brackets import brackets_of
+from tuishou.rulebook.brackets import brackets_of, lines_of
 from tuishou.rulebook.pools import bracket_rates
 from tuishou.rules import Policy
 
@@ -62,13 +62,17 @@ def line_rates(policy: Policy, lines: LineColumns, rates: IntArray) -> IntArray:
 
 
 def _by_bracket(policy: Policy, lines: LineColumns) -> list[tuple[int, Any, IntArray]]:
-    """(SKU code, its bracket's ``FixedUnits``, the lines) for every fixed SKU and bracket."""
+    """(SKU position in ``fixed``, its bracket's ``FixedUnits``, the lines) for every fixed SKU
+    and bracket that has lines (the lines grouped by fixed SKU in one pass)."""
     found = []
-    for code, sku in enumerate(lines.sku.values):
-        table = policy.units.fixed.get(sku)
-        if table is None:
+    tables = policy.units.fixed
+    for (code, table), at in zip(
+        enumerate(tables.values()),
+        lines_of(list(tables), lines.sku.values, lines.sku.codes),
+        strict=True,
+    ):
+        if not len(at):
             continue
-        at = np.flatnonzero(lines.sku.codes == code)
         bracket = brackets_of(table.starts, lines.quantity[at])
         for index, units in enumerate(table.units):
             chosen = at[bracket == index]

@@ -36,6 +36,7 @@ __all__ = [
     "bracket_problems",
     "brackets_of",
     "dump_brackets",
+    "lines_of",
     "rate_or_brackets",
     "validate_brackets",
 ]
@@ -167,3 +168,20 @@ def brackets_of(starts: Sequence[int], quantities: IntArray) -> IntArray:
     """
     found: IntArray = np.searchsorted(np.asarray(starts), quantities, side="right") - 1
     return found
+
+
+def lines_of(keys: Sequence[str], values: Any, codes: Any) -> list[IntArray]:
+    """For each of ``keys`` (e.g. the SKUs with brackets), the rows whose encoded value
+    (``values[codes[row]]``, code -1: none) is that key: one pass over the rows, whatever the
+    number of keys, then one slice per key.
+
+    >>> [rows.tolist() for rows in lines_of(["b", "a"], ["a", "b", "c"], np.array([1, 0, 1, 2]))]
+    [[0, 2], [1]]
+    """
+    index = {key: position for position, key in enumerate(keys)}
+    per_code = np.array([index.get(value, -1) for value in values] + [-1], dtype=np.int64)
+    which = per_code[codes]
+    rows = np.flatnonzero(which >= 0)
+    rows = rows[np.argsort(which[rows], kind="stable")]
+    bounds = np.searchsorted(which[rows], np.arange(len(keys) + 1))
+    return [rows[bounds[k] : bounds[k + 1]] for k in range(len(keys))]

@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from tuishou.money import rate_units
 from tuishou.rulebook.base import IntArray
-from tuishou.rulebook.brackets import RateBracket, bracket_of, brackets_of
+from tuishou.rulebook.brackets import RateBracket, bracket_of, brackets_of, lines_of
 
 __all__ = [
     "NO_RATE",
@@ -127,7 +127,8 @@ def bracket_rates(
     bought: IntArray,
 ) -> IntArray:
     """``rates`` (from ``pool_rates``) with the bracket rate of each line whose SKU has rate
-    brackets, by its quantity ``bought``; one pass per bracketed SKU (a policy has few).
+    brackets, by its quantity ``bought``: the lines grouped by bracketed SKU in one pass, then
+    one ``searchsorted`` per bracketed SKU over its own lines.
 
     >>> bracket_rates(np.array([0, 0, 7]), {"a": ((1, 10), (5000, 4000))}, ["a", "b"],
     ...               np.array([0, 0, 1]), np.array([9, 10, 3])).tolist()
@@ -135,10 +136,8 @@ def bracket_rates(
     """
     if not brackets:
         return rates
-    for code, sku in enumerate(skus):
-        found = brackets.get(sku)
-        if found is not None:
-            lines = np.flatnonzero(sku_codes == code)
-            starts, table = found
-            rates[lines] = np.array(table, dtype=np.int64)[brackets_of(starts, bought[lines])]
+    for (starts, table), lines in zip(
+        brackets.values(), lines_of(list(brackets), skus, sku_codes), strict=True
+    ):
+        rates[lines] = np.array(table, dtype=np.int64)[brackets_of(starts, bought[lines])]
     return rates
