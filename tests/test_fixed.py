@@ -433,3 +433,19 @@ def test_validate_lists_fixed_skus_and_brackets(tmp_path):
     assert "sku mug (fixed)" in result.output
     assert "¥8.00 per unit" in result.output
     assert "member, sku mug (fixed, per unit)" in result.output
+
+
+def test_the_ledger_posts_fixed_payouts_and_a_units_refund_takes_back_whole_units():
+    from datetime import UTC, datetime, timedelta
+
+    from tuishou.ledger import Ledger
+
+    policy = Policy.model_validate(POLICY)
+    order = example_i_order()
+    ledger = Ledger()
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    ledger.post(order, settle(policy, TREE, order), at=at)
+    assert [ledger.balance(m).pending for m in "CBA"] == [2000, 800, 400]
+    ledger.refund("I-1", lines={"mug": 2}, at=at + timedelta(hours=1))
+    # The kettle still pays 500 / 200 / 100; one mug is left: 500 / 200 / 100 more.
+    assert [ledger.balance(m).pending for m in "CBA"] == [1000, 400, 200]
