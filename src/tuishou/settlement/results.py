@@ -8,7 +8,7 @@ builds them; ``exact_fen`` writes an exact int amount as a Decimal, digit for di
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
@@ -124,8 +124,11 @@ class LinePool:
     rate_from: RateFrom
     exact: Decimal
     rounded: int | None
-    quantity: int = 1
-    bought: int = 1
+    # What was bought is told, not compared: two settlements that pay the same are equal
+    # (the ledger checks a posted settlement against its order this way). Quantities that
+    # change the money change ``fixed``, ``bracket`` or ``rate``, which are compared.
+    quantity: int = field(default=1, compare=False)
+    bought: int = field(default=1, compare=False)
     fixed: int = 0
     bracket: int | None = None
 
