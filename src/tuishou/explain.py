@@ -18,7 +18,7 @@ from tuishou.money import yuan
 from tuishou.policy_versions import describe_version
 
 if TYPE_CHECKING:
-    from tuishou.settlement import Settlement
+    from tuishou.settlement import LinePool, Settlement
 
 __all__ = ["explain"]
 
@@ -85,7 +85,11 @@ def explain(settlement: Settlement) -> str:
 def _pool_lines(s: Settlement) -> list[str]:
     lines = ["Pool:"]
     for i, line in enumerate(s.lines, 1):
+        if line.rate_from == "fixed":
+            lines.append(_fixed_line(i, line))
+            continue
         source = "sku rate" if line.rate_from == "sku" else f"{line.group} rate"
+        source += "" if line.bracket is None else f" (bracket from {line.bracket} units)"
         rounded = "" if line.rounded is None else f" -> {line.rounded} fen"
         lines.append(
             f"  line {i}: {line.sku} ({line.group}) paid {yuan(line.amount)} x "
@@ -95,9 +99,34 @@ def _pool_lines(s: Settlement) -> list[str]:
     return lines
 
 
+def _fixed_line(i: int, line: LinePool) -> str:
+    """A fixed line (docs/domain.md §17): no pool share, its fixed amounts instead."""
+    bracket = "" if line.bracket is None else f", bracket from {line.bracket} units"
+    return (
+        f"  line {i}: {line.sku} ({line.group}) paid {yuan(line.amount)}, {line.quantity} "
+        f"unit(s){bracket}: fixed amounts, no pool share = {line.fixed} fen"
+    )
+
+
+def _fixed_lines(s: Settlement) -> list[str]:
+    if not s.fixed_shares:
+        return []
+    lines = ["Fixed amounts (per unit x units, never rounded):"]
+    for f in s.fixed_shares:
+        head = (
+            f"  gen {f.generation}  {f.member_id}  {f.rule}/{f.kind}  line {f.line + 1} "
+            f"{s.lines[f.line].sku}: fixed {yuan(f.per_unit)} x {f.units} = {yuan(f.amount)}"
+        )
+        forfeited = "" if f.paid else f"  forfeited: {f.member_id} is suspended, stays in the pool"
+        lines.append(head + forfeited)
+    return lines
+
+
 def _payout_lines(s: Settlement) -> list[str]:
+    if s.fixed_shares and not s.shares:
+        return _fixed_lines(s)
     if not s.shares:
-        return ["Shares: none (nobody in the chain qualifies under the rules)"]
+        return ["Shares: none (nobody in the chain qualifies under the rules)", *_fixed_lines(s)]
     lines = ["Shares of the pool:"]
     paid = {(p.member_id, p.rule, p.kind): p for p in s.payouts}
     for share in s.shares:
@@ -110,9 +139,15 @@ def _payout_lines(s: Settlement) -> list[str]:
             lines.append(f"{head}  forfeited: {share.member_id} is suspended, stays in the pool")
         elif payout is None:
             lines.append(f"{head}  rounds to 0 fen: not paid")
+        elif payout.fixed:
+            rate_part = payout.amount - payout.fixed
+            lines.append(
+                f"{head}  exact {payout.exact - payout.fixed} fen -> {yuan(rate_part)}, "
+                f"plus fixed {yuan(payout.fixed)} = {yuan(payout.amount)}"
+            )
         else:
             lines.append(f"{head}  exact {payout.exact} fen -> {yuan(payout.amount)}")
-    return lines
+    return lines + _fixed_lines(s)
 
 
 def _percent(rate: Decimal) -> str:

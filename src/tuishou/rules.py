@@ -26,7 +26,7 @@ use ``replace(policy, field=value, ...)``, which validates the copy like a new p
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 from types import MappingProxyType
@@ -39,8 +39,11 @@ from tuishou.ids import id_problems
 from tuishou.models import FrozenMap, Problems
 from tuishou.money import Rate, rate_units
 from tuishou.rounding import Rounding, RoundingScope
-from tuishou.rulebook import DifferentialRule, LayersRule, RuleUnits, SellerRule, pool_rate
+from tuishou.rulebook import DifferentialRule, LayersRule, RuleUnits, SellerRule
 from tuishou.rulebook.base import MAX_GENERATION, GenerationCount, PolicyPart
+from tuishou.rulebook.brackets import RateOrBrackets
+from tuishou.rulebook.fixed import FixedEntry, FixedTable, fixed_problems, fixed_table
+from tuishou.rulebook.pools import SkuBrackets, line_rate, sku_brackets
 
 __all__ = [
     "MAX_GENERATION",
@@ -79,7 +82,7 @@ class Policy(PolicyPart):
     name: Name
     tiers: tuple[Name, ...] = Field(min_length=1)
     group_rates: FrozenMap[Rate]
-    sku_rates: FrozenMap[Rate] = Field(default_factory=lambda: MappingProxyType({}))
+    sku_rates: FrozenMap[RateOrBrackets] = Field(default_factory=lambda: MappingProxyType({}))
     self_purchase: bool = Field(default=False, strict=True)
     bind_members: bool = Field(default=False, strict=True)  # docs/domain.md §6, §16
     max_generation: GenerationCount = 1
@@ -87,10 +90,19 @@ class Policy(PolicyPart):
     rounding: Rounding = "largest_remainder"  # the closed sets and their rules: tuishou.rounding
     rounding_scope: RoundingScope = "order"
     rules: tuple[Rule, ...] = ()
+    # docs/domain.md §17. Left out of dumps when unset, so that a policy without fixed amounts
+    # dumps (and is fingerprinted by the ledger) exactly as before they existed.
+    fixed: FrozenMap[FixedEntry] = Field(
+        default_factory=lambda: MappingProxyType({}), exclude_if=lambda value: not value
+    )
+    allow_fixed_above_amount: bool = Field(
+        default=False, strict=True, exclude_if=lambda value: value is False
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Policy:
         problems = _name_problems(self) + _tier_problems(self) + _rule_problems(self)
+        problems += fixed_problems(self)
         if not problems and self.budget() > 1:
             parts = ", ".join(f"{rule.name} {rule.max_share()}" for rule in self.rules)
             problems.append(
@@ -105,16 +117,35 @@ class Policy(PolicyPart):
         """The largest share of the pool this policy could pay for one order (docs/domain.md §8)."""
         return sum((rule.max_share() for rule in self.rules), Decimal(0))
 
-    def pool_rate(self, sku: str, group: str) -> Decimal | None:
-        """The pool rate of a line: ``sku_rates[sku]``, else ``group_rates[group]``, else None.
+    def pool_rate(self, sku: str, group: str, quantity: int = 1) -> Decimal | None:
+        """The pool rate of a line: ``sku_rates[sku]`` (its bracket for ``quantity`` units
+        bought, when it has brackets), else ``group_rates[group]``, else None. A fixed SKU
+        (``is_fixed``) takes no pool share: its rate is 0.
 
         >>> from tuishou.examples import example_rates_policy
         >>> policy = example_rates_policy()
         >>> policy.pool_rate("redmi", "xiaomi"), policy.pool_rate("x", "toys")
         (Decimal('0.05'), None)
         """
-        found = pool_rate(self.sku_rates, self.group_rates, sku, group)
+        found = line_rate(self.sku_rates, self.group_rates, sku, group, quantity)
+        if found is not None and self.is_fixed(sku):
+            return Decimal(0)
         return None if found is None else found[0]
+
+    def is_fixed(self, sku: str) -> bool:
+        """Whether lines of ``sku`` pay fixed amounts (``fixed``) instead of a pool share.
+
+        >>> from tuishou.examples import example_rates_policy
+        >>> example_rates_policy().is_fixed("redmi")
+        False
+        """
+        return sku in self.fixed
+
+    def fixed_budget(self, sku: str, quantity: int = 1) -> int:
+        """The most the fixed schedule of ``sku`` pays per unit on a line of ``quantity``
+        units bought, in fen (0 for a SKU without one), docs/domain.md §17."""
+        table = self.units.fixed.get(sku)
+        return 0 if table is None else table.for_quantity(quantity).budget
 
     @cached_property
     def units(self) -> PolicyUnits:
@@ -138,6 +169,8 @@ class PolicyUnits:
     group: Mapping[str, int]
     sku: Mapping[str, int]
     rules: tuple[RuleUnits, ...]
+    brackets: Mapping[str, SkuBrackets] = field(default_factory=dict)  # rate brackets by SKU
+    fixed: Mapping[str, FixedTable] = field(default_factory=dict)  # fixed schedules by SKU
 
     @classmethod
     def of(cls, policy: Policy) -> PolicyUnits:
@@ -145,8 +178,13 @@ class PolicyUnits:
         return cls(
             {tier: rank for rank, tier in enumerate(policy.tiers)},
             {g: rate_units(r) for g, r in policy.group_rates.items()},
-            {s: rate_units(r) for s, r in policy.sku_rates.items()},
+            {s: rate_units(r) for s, r in policy.sku_rates.items() if isinstance(r, Decimal)},
             tuple(rule.units(policy.tiers) for rule in policy.rules),
+            sku_brackets(policy.sku_rates),
+            {
+                s: fixed_table(entry, policy.rules, policy.tiers)
+                for s, entry in policy.fixed.items()
+            },
         )
 
 
@@ -156,6 +194,7 @@ def _name_problems(policy: Policy) -> list[str]:
         [f"tiers: {p}" for p in id_problems(policy.tiers, name="tier")]
         + [f"group_rates: {p}" for p in id_problems(policy.group_rates, name="group")]
         + [f"sku_rates: {p}" for p in id_problems(policy.sku_rates, name="sku")]
+        + [f"fixed: {p}" for p in id_problems(policy.fixed, name="sku")]
     )
 
 

@@ -7,7 +7,11 @@ Glossary:
 - **largest share by tier**: the most one member of a tier can receive from one order, as
   the seller (generation 0) or as an upline (generation 1 or more), over every rule; each
   rule kind states its own (``seller_share``, ``upline_shares`` in ``tuishou.rulebook``).
-- **generations paid**: the deepest generation above the seller any rule can pay.
+- **generations paid**: the deepest generation above the seller any rule can pay, by a
+  rate or by a fixed schedule.
+- **largest fixed amounts**: per fixed SKU and tier, the most one member can receive per unit
+  from its fixed schedule (docs/domain.md §17), as the seller and as an upline, over its
+  quantity brackets.
 - **compliance notes**: facts of the policy worth checking with counsel, in the terms
   regulators use: 三级分销 (distribution commonly kept to three levels), 传销 (pyramid
   selling, whose marks in the 禁止传销条例 include an entry fee, 入门费, and pay computed
@@ -18,9 +22,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from tuishou.money import yuan
+from tuishou.rulebook.brackets import RateBracket
 from tuishou.rules import DifferentialRule, Policy
 
-__all__ = ["compliance_notes", "generations_paid", "largest_shares", "percent"]
+__all__ = [
+    "compliance_notes",
+    "generations_paid",
+    "largest_fixed",
+    "largest_shares",
+    "percent",
+    "top_rate",
+]
 
 _LEVELS = 3  # 三级分销: the depth of distribution commonly held to be the limit
 
@@ -32,7 +45,45 @@ def generations_paid(policy: Policy) -> int:
     >>> generations_paid(example_policy())
     3
     """
-    return max((rule.generations(policy.max_generation) for rule in policy.rules), default=0)
+    by_rates = max((rule.generations(policy.max_generation) for rule in policy.rules), default=0)
+    by_fixed = max(
+        (
+            units.most(0, policy.max_generation)[2]
+            for table in policy.units.fixed.values()
+            for units in table.units
+        ),
+        default=0,
+    )
+    return max(by_rates, by_fixed)
+
+
+def largest_fixed(policy: Policy) -> dict[str, dict[str, tuple[int, int]]]:
+    """Per fixed SKU, per tier: the most one member can get per unit from its fixed schedule,
+    in fen, as the seller and as an upline (the best bracket of each).
+
+    >>> from tuishou.rules import Policy
+    >>> policy = Policy.model_validate({"name": "p", "tiers": ["m"], "group_rates": {"g": "1"},
+    ...     "rules": [{"kind": "seller", "rates": {"m": "0.1"}}],
+    ...     "fixed": {"mug": {"seller": {"amounts": {"m": 500}}}}})
+    >>> largest_fixed(policy)
+    {'mug': {'m': (500, 0)}}
+    """
+    found: dict[str, dict[str, tuple[int, int]]] = {}
+    for sku, table in sorted(policy.units.fixed.items()):
+        found[sku] = {}
+        for rank, tier in enumerate(policy.tiers):
+            most = [units.most(rank, policy.max_generation) for units in table.units]
+            found[sku][tier] = (max(m[0] for m in most), max(m[1] for m in most))
+    return found
+
+
+def top_rate(rate: Decimal | tuple[RateBracket, ...]) -> Decimal:
+    """A ``sku_rates`` value's highest rate (over its quantity brackets, if it has them).
+
+    >>> top_rate(Decimal("0.05"))
+    Decimal('0.05')
+    """
+    return rate if isinstance(rate, Decimal) else max(bracket.rate for bracket in rate)
 
 
 def largest_shares(policy: Policy) -> dict[str, tuple[Decimal, Decimal]]:
@@ -76,12 +127,13 @@ def compliance_notes(policy: Policy) -> list[str]:
         )
     top_group = max(policy.group_rates.values(), default=Decimal(0))
     for sku, rate in sorted(policy.sku_rates.items()):
-        if rate > top_group:
+        if top_rate(rate) > top_group:
             notes.append(
-                f"sku {sku!r} has a pool rate of {percent(rate)}, above every group "
+                f"sku {sku!r} has a pool rate of {percent(top_rate(rate))}, above every group "
                 "rate: if it is a membership or starter package, commissions on it "
                 "can look like an entry fee (入门费), a mark of 传销"
             )
+    notes += _fixed_notes(policy)
     if not notes:
         notes.append(
             "nothing to note: at most "
@@ -125,6 +177,23 @@ def _peer_notes(policy: Policy) -> list[str]:
                 f"max_generation={policy.max_generation}: at most {policy.max_generation} "
                 "peer bonus(es) can be paid, but the budget counts all of them"
             )
+    return notes
+
+
+def _fixed_notes(policy: Policy) -> list[str]:
+    notes = []
+    for sku in sorted(policy.fixed):
+        most = max(units.budget for units in policy.units.fixed[sku].units)
+        notes.append(
+            f"sku {sku!r} pays fixed amounts of up to {yuan(most)} per unit whatever its price "
+            "(固定佣金): check them against the price when it changes"
+        )
+    if policy.fixed and policy.allow_fixed_above_amount:
+        notes.append(
+            "allow_fixed_above_amount is on: fixed amounts are paid even above what the buyer "
+            "paid (free gifts); commissions on free or starter items can look like pay for "
+            "recruiting (拉人头), a mark of 传销"
+        )
     return notes
 
 

@@ -21,9 +21,16 @@ from rich.table import Table
 if TYPE_CHECKING:  # the analysis pulls in the engine: import it only when comparing
     from tuishou.analysis.compare import Comparison
 
-from tuishou.analysis.compliance import compliance_notes, generations_paid, largest_shares, percent
+from tuishou.analysis.compliance import (
+    compliance_notes,
+    generations_paid,
+    largest_fixed,
+    largest_shares,
+    percent,
+)
 from tuishou.engine.tables import BatchResult
 from tuishou.money import yuan
+from tuishou.rulebook.brackets import RateBracket
 from tuishou.rules import DifferentialRule, Policy, Rule
 
 __all__ = ["Phases", "comparison_report", "policy_report", "print_whole", "settle_summary"]
@@ -211,9 +218,21 @@ def _rates_table(policy: Policy, budget: Decimal) -> Table:
         table.add_column(name, justify="left" if name == "group / sku" else "right")
     for group, rate in sorted(policy.group_rates.items()):
         table.add_row(group, percent(rate), percent(rate * budget))
-    for sku, rate in sorted(policy.sku_rates.items()):
-        table.add_row(f"sku {sku}", percent(rate), percent(rate * budget))
+    for sku, sku_rate in sorted(policy.sku_rates.items()):
+        for start, each in _brackets(sku_rate):
+            name = f"sku {sku}" + (f" ({start}+ units)" if start else "")
+            table.add_row(name, percent(each), percent(each * budget))
+    for sku in sorted(policy.fixed):  # docs/domain.md §17
+        most = max(units.budget for units in policy.units.fixed[sku].units)
+        table.add_row(f"sku {sku} (fixed)", "no pool share", f"{yuan(most)} per unit")
     return table
+
+
+def _brackets(rate: Decimal | tuple[RateBracket, ...]) -> list[tuple[int, Decimal]]:
+    """A SKU rate's brackets as (from, rate); a plain rate as (0, rate)."""
+    if isinstance(rate, Decimal):
+        return [(0, rate)]
+    return [(bracket.start, bracket.rate) for bracket in rate]
 
 
 def _rules_table(policy: Policy) -> Table:
@@ -261,6 +280,9 @@ def _shares_table(policy: Policy) -> Table:
     table.add_column("as an upline", justify="right")
     for tier, (seller, upline) in largest_shares(policy).items():
         table.add_row(tier, percent(seller), percent(upline))
+    for sku, by_tier in largest_fixed(policy).items():  # fixed amounts per unit (§17)
+        for tier, (as_seller, as_upline) in by_tier.items():
+            table.add_row(f"{tier}, sku {sku} (fixed, per unit)", yuan(as_seller), yuan(as_upline))
     return table
 
 

@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tuishou.bindings import Bindings
-from tuishou.engine import versions
+from tuishou.engine import fixed, versions
 from tuishou.engine.bindings import binding_columns, bound_members
 from tuishou.engine.bulk import Entries, allocate, chunks, exact_sum, group_sums
 from tuishou.engine.columns import LineColumns, read_lines, rows_where
@@ -100,7 +100,17 @@ def _settle(
 ) -> BatchResult:
     work = _Work(policy, tree, orders, bindings)
     payouts, pools = _allocate(policy, work.book, work.schedule, work.lines, work.pool4)
-    return _assemble(work.book, work.arrays, policy, work.schedule, payouts, pools)
+    slots: Schedule | fixed.SlotTable = work.schedule
+    if policy.units.fixed:  # fixed lines (docs/domain.md §17): their rows and pools
+        rows = work.fixed_rows()
+        merged, slots = fixed.merge(
+            (payouts.order, payouts.member, payouts.slot, payouts.amount),
+            slots,
+            rows,
+            len(policy.rules),
+        )
+        payouts, pools = _Rows(*merged), pools + rows.pools(work.book.count)
+    return _assemble(work.book, work.arrays, policy, slots, payouts, pools)
 
 
 def member_totals(
@@ -150,6 +160,9 @@ def _totals(
 
     for _, entry, amount in _in_chunks(allocate_part, len(pool4)):
         np.add.at(totals, entries.member[entry], amount)
+    if policy.units.fixed:  # fixed lines (docs/domain.md §17)
+        rows = work.fixed_rows()
+        np.add.at(totals, rows.member[rows.paid], rows.amount[rows.paid])
     return totals
 
 
@@ -181,8 +194,16 @@ class _Work:
         _check_batch_total(exact_sum(self.lines.amount), self.lines.size)
         self.arrays = tree.arrays()
         self.book = _Orders(self.lines, self.arrays, policy, bindings)
-        self.pool4 = self.lines.amount * _line_rates(policy, self.lines)  # in 1/10 000 fen
+        fixed.check_fixed_amounts(policy, self.lines)
+        rates = fixed.line_rates(policy, self.lines, _line_rates(policy, self.lines))
+        self.pool4 = self.lines.amount * rates  # in 1/10 000 fen
         self.schedule = Schedule(policy, self.arrays, self.book.seller)
+        self.policy = policy
+
+    def fixed_rows(self) -> fixed.FixedRows:
+        """Every fixed share of the fixed lines (docs/domain.md §17)."""
+        rows = self.schedule.rows_for(self.book.seller)
+        return fixed.fixed_rows(self.policy, self.lines, rows, self.schedule, self.arrays.size)
 
 
 class _Orders:
@@ -421,7 +442,7 @@ def _assemble(
     book: _Orders,
     arrays: TreeArrays,
     policy: Policy,
-    schedule: Schedule,
+    schedule: Schedule | fixed.SlotTable,
     rows: _Rows,
     pools: IntArray,
 ) -> BatchResult:

@@ -48,6 +48,7 @@ class Schedule:
         chain = _chains(policy, arrays, self.sellers)
         rank = _policy_ranks(policy, arrays, chain)
         active = np.append(arrays.active, False)
+        self.chain, self.rank, self.active = chain, rank, active  # for fixed lines (§17)
         slots: list[tuple[tuple[int, int, bool], PayoutKind, IntArray, IntArray]] = []
         for position, units in enumerate(policy.units.rules):
             for generation, kind, share in units.slots(rank):  # the rule kind's semantics

@@ -37,12 +37,18 @@ class Case:
         """Each line's exact pool in fen, straight from docs/domain.md §7.
 
         The rate comes from ``Policy.pool_rate``, the one lookup settlement uses too (a plain
-        precedence, SKU before group); the sums and the rounding are checked independently.
+        precedence, SKU before group, the bracket of the quantity bought; 0 on a fixed line);
+        the sums and the rounding are checked independently.
         """
         return [
-            line.amount * Fraction(self.policy.pool_rate(line.sku, line.group) or 0)
+            line.amount * Fraction(self.policy.pool_rate(line.sku, line.group, line.quantity) or 0)
             for line in self.order.lines
         ]
+
+    @cached_property
+    def fixed_pool(self) -> int:
+        """The fixed lines' part of the pool: every fixed share, forfeited ones included."""
+        return sum(share.amount for share in self.settlement.fixed_shares)
 
     @cached_property
     def exact_pool(self) -> Fraction:

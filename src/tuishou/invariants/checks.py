@@ -100,13 +100,35 @@ def _amounts(case: Case) -> str | None:
 
 def _pool(case: Case) -> str | None:
     pieces = case.line_pools if case.per_line else [case.exact_pool]
-    expected = sum(case.rounded(piece) for piece in pieces)
+    expected = sum(case.rounded(piece) for piece in pieces) + case.fixed_pool
     if case.settlement.pool != expected:
         how = f"{case.policy.rounding}, per {case.policy.rounding_scope}"
+        fixed = f" plus {case.fixed_pool} fen of fixed amounts" if case.fixed_pool else ""
         return (
             f"pool {case.settlement.pool} fen, but its lines give {fen(case.exact_pool)} "
-            f"fen, which rounds ({how}) to {expected}"
+            f"fen, which rounds ({how}) to {expected - case.fixed_pool}{fixed}"
         )
+    return _fixed_lines(case)
+
+
+def _fixed_lines(case: Case) -> str | None:
+    """A fixed line's part of the pool is its fixed shares; each payout's fixed part is the
+    fixed shares paid to it (docs/domain.md §17)."""
+    got = case.settlement
+    for index, line in enumerate(got.lines):
+        shares = sum(f.amount for f in got.fixed_shares if f.line == index)
+        if line.fixed != shares:
+            return f"line {index + 1} ({line.sku}) has fixed {line.fixed} fen, its shares {shares}"
+    for p in got.payouts:
+        paid = sum(
+            f.amount
+            for f in got.fixed_shares
+            if f.paid
+            and (f.member_id, f.rule, f.kind, f.generation)
+            == (p.member_id, p.rule, p.kind, p.generation)
+        )
+        if p.fixed != paid:
+            return f"pays {p.member_id!r} a fixed part of {p.fixed} fen, its fixed shares {paid}"
     return None
 
 
@@ -198,7 +220,28 @@ def _peer_max(case: Case) -> str | None:
     # check that re-ran the walk could not catch a bug in it.
     for rule in case.policy.rules:
         if isinstance(rule, DifferentialRule):
-            peers = [p for p in case.settlement.payouts if p.rule == rule.name and p.kind == "peer"]
+            peers = [
+                p
+                for p in case.settlement.payouts
+                if p.rule == rule.name and p.kind == "peer" and p.share > 0
+            ]  # a fixed line's walk pays its own peers, at most peer_max per line (§17)
+            lines = {f.line for f in case.settlement.fixed_shares}
+            fixed_peers = max(
+                (
+                    sum(
+                        1
+                        for f in case.settlement.fixed_shares
+                        if f.line == line and f.rule == rule.name and f.kind == "peer"
+                    )
+                    for line in lines
+                ),
+                default=0,
+            )
+            if fixed_peers > rule.peer_max:
+                return (
+                    f"pays {fixed_peers} fixed peer bonuses by rule {rule.name!r} on one line, "
+                    f"more than peer_max={rule.peer_max}"
+                )
             if len(peers) > rule.peer_max:
                 names = ", ".join(repr(p.member_id) for p in peers)
                 return (
@@ -222,6 +265,21 @@ def _budget(case: Case) -> str | None:
         total += share
     if total > case.policy.budget():
         return f"pays {fen(total)} of the pool, more than the budget {case.policy.budget()}"
+    return _fixed_budget(case)
+
+
+def _fixed_budget(case: Case) -> str | None:
+    """A fixed line pays at most its schedule's fixed budget per unit, and (unless the policy
+    allows more) at most the line's amount (docs/domain.md §17)."""
+    for index, line in enumerate(case.order.lines):
+        if not case.policy.is_fixed(line.sku):
+            continue
+        paid = sum(f.amount for f in case.settlement.fixed_shares if f.line == index)
+        most = case.policy.fixed_budget(line.sku, line.quantity) * line.quantity
+        if paid > most:
+            return f"pays {paid} fen of fixed amounts on sku {line.sku!r}, above its budget {most}"
+        if paid > line.amount and not case.policy.allow_fixed_above_amount:
+            return f"pays {paid} fen of fixed amounts on sku {line.sku!r}, paid {line.amount}"
     return None
 
 
@@ -236,7 +294,7 @@ def _each_payout_rounded(case: Case) -> str | None:
         exact = Fraction(p.share) * case.exact_pool
         low = math.floor(exact - roundings) + 1
         high = math.floor(exact) if floor else math.ceil(exact + roundings) - 1
-        if not low <= p.amount <= high:
+        if not low <= p.amount - p.fixed <= high:  # fixed parts are whole: never rounded
             allowed = f"{low}" if low == high else f"{low} to {high}"
             return (
                 f"pays {p.member_id!r} {p.amount} fen by rule {p.rule!r}, but its exact "
@@ -250,7 +308,7 @@ def _total_rounded(case: Case) -> str | None:
     shares = sum((Fraction(s.share) for s in case.settlement.shares if s.paid), Fraction(0))
     pieces = case.line_pools if case.per_line else [case.exact_pool]
     exact = shares * case.exact_pool
-    paid = case.settlement.paid
+    paid = case.settlement.paid - sum(p.fixed for p in case.settlement.payouts)
     if case.policy.rounding == "largest_remainder":
         expected = sum(round(shares * piece) for piece in pieces)
         if paid != expected:

@@ -9,6 +9,9 @@ rule's semantics means editing its one module:
 - :mod:`~tuishou.rulebook.layers`: 一级/二级分销, a share per generation above the seller;
 - :mod:`~tuishou.rulebook.differential`: 级差 and its 平级 peer bonus;
 - :mod:`~tuishou.rulebook.pools`: the pool-rate lookup of a line, scalar and vectorised;
+- :mod:`~tuishou.rulebook.brackets`: quantity brackets (阶梯佣金) of a rate or a fixed schedule;
+- :mod:`~tuishou.rulebook.fixed`: fixed amounts per unit (固定佣金), walked by the rule kinds'
+  own walks on tables of fen;
 - :mod:`~tuishou.rulebook.base`: the payout kinds, the payout order and the tier-rank tables
   (with their one "no member" sentinel) every kind shares.
 

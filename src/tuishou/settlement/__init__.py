@@ -6,11 +6,20 @@ are re-exported here, the import path to use.
 """
 
 from tuishou.settlement.compute import resettle, seller_chain, settle, settle_chain, settle_many
-from tuishou.settlement.results import Attribution, ChainLink, LinePool, Payout, Settlement, Share
+from tuishou.settlement.results import (
+    Attribution,
+    ChainLink,
+    FixedShare,
+    LinePool,
+    Payout,
+    Settlement,
+    Share,
+)
 
 __all__ = [
     "Attribution",
     "ChainLink",
+    "FixedShare",
     "LinePool",
     "Payout",
     "Settlement",

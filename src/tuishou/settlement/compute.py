@@ -28,8 +28,10 @@ digit, never through a Decimal context that could round them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
+from decimal import Decimal
 
 from tuishou.bindings import Binding, Bindings
 from tuishou.errors import (
@@ -45,8 +47,10 @@ from tuishou.money import RATE_PLACES, rate_units
 from tuishou.orders import Order
 from tuishou.policy_versions import PolicyVersion, PolicyVersions
 from tuishou.rounding import round_order
-from tuishou.rulebook import payout_order, pool_rate
+from tuishou.rulebook import payout_order
+from tuishou.rulebook.pools import line_rate
 from tuishou.rules import Policy
+from tuishou.settlement.fixed_lines import bought_of, check_fixed_amounts, fixed_shares, with_fixed
 from tuishou.settlement.results import (
     Attribution,
     ChainLink,
@@ -127,9 +131,13 @@ def _settle_version(
         raise type(exc)(f"{exc} (under policy {version.describe()})") from None
 
 
-def resettle(previous: Settlement, order: Order) -> Settlement:
+def resettle(
+    previous: Settlement, order: Order, *, bought: Sequence[int] | None = None
+) -> Settlement:
     """Settle ``order`` again under the policy, seller and chain recorded in ``previous``
-    (and its policy version and binding: the result names the same ``version``).
+    (and its policy version and binding: the result names the same ``version``). ``bought``
+    gives the quantity bought on each line, which picks quantity brackets (default: the
+    lines' own).
 
     The chain (members, tiers, statuses, generations) is taken as it was when ``previous``
     was settled, never from today's tree: this is how a refund re-settles what remains of an
@@ -161,6 +169,7 @@ def resettle(previous: Settlement, order: Order) -> Settlement:
         version=previous.version,
         version_from=previous.version_from,
         binding=previous.binding,
+        bought=bought,
     )
 
 
@@ -174,11 +183,16 @@ def settle_chain(
     version: str | None = None,
     version_from: datetime | None = None,
     binding: Binding | None = None,
+    bought: Sequence[int] | None = None,
 ) -> Settlement:
     """Settle ``order`` on a given chain (steps 2, 4 and 5 of the module docs); ``version``
     and ``version_from`` name the policy version ``policy`` is, ``binding`` the binding that
-    credited the seller (recorded, not checked)."""
-    lines = _line_pools(policy, order)
+    credited the seller (recorded, not checked).
+    ``bought``, aligned with the lines, is the quantity bought on each (default: the lines'
+    own): it picks quantity brackets, so a refund keeps the bracket units were sold in."""
+    bought = bought_of(order, bought)
+    check_fixed_amounts(policy, order, bought)
+    lines = _line_pools(policy, order, bought)
     shares = _shares(policy, chain) if chain else ()
     paying = [share for share in shares if share.paid]
     pool, amounts, lines = _allocate(policy, lines, [share.units for share in paying])
@@ -196,6 +210,9 @@ def settle_chain(
         for s, amount in zip(paying, amounts, strict=True)
         if amount > 0
     )
+    fixed = fixed_shares(policy, order, chain, bought)
+    lines, payouts, fixed_total = with_fixed(policy, lines, payouts, fixed)
+    pool += fixed_total
     return Settlement(
         order_id=order.order_id,
         seller_id=seller,
@@ -211,6 +228,7 @@ def settle_chain(
         version=version,
         version_from=version_from,
         binding=binding,
+        fixed_shares=fixed,
     )
 
 
@@ -335,17 +353,19 @@ def _binding(tree: InviteTree, order: Order, bindings: Bindings | None) -> Bindi
     return binding
 
 
-def _line_pools(policy: Policy, order: Order) -> tuple[LinePool, ...]:
+def _line_pools(policy: Policy, order: Order, bought: list[int]) -> tuple[LinePool, ...]:
     lines = []
-    for line in order.lines:
+    for line, quantity in zip(order.lines, bought, strict=True):
         if line.group not in policy.group_rates:
             raise UnknownGroupError(
                 f"order {order.order_id!r}: group={line.group!r} (sku {line.sku!r}) has no pool "
                 f"rate in policy {policy.name!r}; {did_you_mean(line.group, policy.group_rates)}"
             )
-        found = pool_rate(policy.sku_rates, policy.group_rates, line.sku, line.group)
+        found = line_rate(policy.sku_rates, policy.group_rates, line.sku, line.group, quantity)
         assert found is not None  # the group has a rate
         rate, rate_from = found
+        if policy.is_fixed(line.sku):  # docs/domain.md §17: no pool share
+            rate, rate_from = Decimal(0), "fixed"
         lines.append(
             LinePool(
                 line.sku,
@@ -355,6 +375,9 @@ def _line_pools(policy: Policy, order: Order) -> tuple[LinePool, ...]:
                 rate_from,
                 exact_fen(line.amount * rate_units(rate), RATE_PLACES),
                 None,
+                line.quantity,
+                quantity,
+                bracket=_bracket(policy, line.sku, quantity),
             )
         )
     return tuple(lines)
@@ -417,8 +440,7 @@ def _allocate(
     )
     if rounded.lines is not None:
         lines = tuple(
-            LinePool(line.sku, line.group, line.amount, line.rate, line.rate_from, line.exact, pool)
-            for line, pool in zip(lines, rounded.lines, strict=True)
+            replace(line, rounded=pool) for line, pool in zip(lines, rounded.lines, strict=True)
         )
     return rounded.pool, rounded.amounts, lines
 
@@ -426,3 +448,13 @@ def _allocate(
 def _units(line: LinePool) -> int:
     """A line's exact pool in units of 1/10 000 fen (ints only: exact at any size)."""
     return line.amount * rate_units(line.rate)
+
+
+def _bracket(policy: Policy, sku: str, bought: int) -> int | None:
+    """The ``from`` of the quantity bracket a line of ``sku`` with ``bought`` units uses."""
+    starts = policy.units.brackets.get(sku, ((),))[0] or (
+        policy.units.fixed[sku].starts if sku in policy.units.fixed else ()
+    )
+    if len(starts) < 2:
+        return None
+    return max(start for start in starts if start <= bought)

@@ -8,7 +8,7 @@ builds them; ``exact_fen`` writes an exact int amount as a Decimal, digit for di
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
@@ -20,7 +20,16 @@ from tuishou.rulebook import PayoutKind, RateFrom
 from tuishou.rules import Policy
 from tuishou.tree import Status
 
-__all__ = ["Attribution", "ChainLink", "LinePool", "Payout", "Settlement", "Share", "exact_fen"]
+__all__ = [
+    "Attribution",
+    "ChainLink",
+    "FixedShare",
+    "LinePool",
+    "Payout",
+    "Settlement",
+    "Share",
+    "exact_fen",
+]
 
 Attribution = Literal[
     "sharer",  # the order came through the seller's share link
@@ -35,7 +44,8 @@ Attribution = Literal[
 class Payout:
     """What one rule pays one member for one order: ``amount`` in fen, ``exact`` before rounding.
 
-    ``share`` is the member's share of the pool under that rule.
+    ``share`` is the member's share of the pool under that rule; ``fixed`` the part of
+    ``amount`` that fixed amounts pay (docs/domain.md §17: whole fen, never rounded).
     """
 
     member_id: str
@@ -45,6 +55,28 @@ class Payout:
     amount: int
     exact: Decimal
     share: Decimal
+    fixed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FixedShare:
+    """What a rule's fixed schedule gives a chain member on one line (docs/domain.md §17):
+    ``per_unit`` fen × ``units``; ``paid`` is False when it was forfeited (suspended).
+    ``line`` is the line's position in the order (0-based)."""
+
+    line: int
+    member_id: str
+    rule: str
+    kind: PayoutKind
+    generation: int
+    per_unit: int
+    units: int
+    paid: bool
+
+    @property
+    def amount(self) -> int:
+        """The amount in fen: ``per_unit × units``."""
+        return self.per_unit * self.units
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +111,13 @@ class ChainLink:
 
 @dataclass(frozen=True, slots=True)
 class LinePool:
-    """One order line's part of the pool: ``exact`` in fen; ``rounded`` when rounding per line."""
+    """One order line's part of the pool: ``exact`` in fen; ``rounded`` when rounding per line.
+
+    ``quantity`` units are settled, of ``bought`` bought (the quantity that chose the
+    bracket ``bracket``, the ``from`` of the bracket used, None without brackets). A fixed
+    line (``rate_from == "fixed"``, rate 0) has ``fixed``: the fixed amounts its chain earns,
+    forfeited ones included, which are its part of the pool (docs/domain.md §17).
+    """
 
     sku: str
     group: str
@@ -88,6 +126,13 @@ class LinePool:
     rate_from: RateFrom
     exact: Decimal
     rounded: int | None
+    # What was bought is told, not compared: two settlements that pay the same are equal
+    # (the ledger checks a posted settlement against its order this way). Quantities that
+    # change the money change ``fixed``, ``bracket`` or ``rate``, which are compared.
+    quantity: int = field(default=1, compare=False)
+    bought: int = field(default=1, compare=False)
+    fixed: int = 0
+    bracket: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +160,7 @@ class Settlement:
     version: str | None = None
     version_from: datetime | None = None
     binding: Binding | None = None
+    fixed_shares: tuple[FixedShare, ...] = ()
 
     @property
     def policy_name(self) -> str:

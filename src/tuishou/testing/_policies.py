@@ -34,6 +34,7 @@ from tuishou.testing._arguments import (
     check_names,
     sample,
 )
+from tuishou.testing._fixed import with_fixed
 
 __all__ = ["policies"]
 
@@ -51,6 +52,8 @@ def policies(
     skus: Sequence[str] = DEFAULT_SKUS,
     max_rules: int = 3,
     max_generation: int | st.SearchStrategy[int] | None = None,
+    fixed: bool = False,
+    brackets: bool = False,
 ) -> st.SearchStrategy[Policy]:
     """Valid policies over ``tiers`` with a pool rate for every group in ``groups``.
 
@@ -59,7 +62,9 @@ def policies(
     ``compression`` on or off, both rounding modes and both rounding scopes. ``max_generation``
     is drawn from 0 to 4 unless given, as an int or as a strategy of ints (for deep chains,
     e.g. ``st.integers(0, 300)``; see ``invite_trees(max_chain=...)``). Every policy is within
-    budget, so none is filtered.
+    budget, so none is filtered. ``fixed=True`` adds fixed schedules to some SKUs without a
+    rate of their own and ``brackets=True`` turns some SKU rates into quantity brackets
+    (docs/domain.md §17; both off by default, which draws exactly what it drew before).
 
     >>> from hypothesis import given
     >>> @given(policies(tiers=("member", "mentor"), max_generation=2))
@@ -82,6 +87,10 @@ def policies(
     sku_names = check_names("skus", skus)
     rule_count = check_count("max_rules", max_rules, least=0)
     generations = _generations(max_generation)
+    if fixed or brackets:  # docs/domain.md §17; off by default: the draws stay as they were
+        return _policies(
+            names, group_names, sku_names, rule_count, generations, fixed=fixed, brackets=brackets
+        )
     return _policies(names, group_names, sku_names, rule_count, generations)
 
 
@@ -93,6 +102,9 @@ def _policies(
     skus: tuple[str, ...],
     max_rules: int,
     generations: st.SearchStrategy[int],
+    *,
+    fixed: bool = False,
+    brackets: bool = False,
 ) -> Policy:
     max_generation = draw(generations)
     rules: list[dict[str, Any]] = []
@@ -100,20 +112,21 @@ def _policies(
     for slice_ in _split(draw, RATE_SCALE, count):
         kind = draw(sample(_KINDS))
         rules.append(_rule(draw, kind, f"{kind}-{len(rules)}", slice_, tiers, max_generation))
-    return Policy.model_validate(
-        {
-            "name": "drawn",
-            "tiers": tiers,
-            "group_rates": {group: _rate(draw(_units_upto(RATE_SCALE))) for group in groups},
-            "sku_rates": draw(_sku_rates(skus)),
-            "self_purchase": draw(st.booleans()),
-            "max_generation": max_generation,
-            "compression": draw(st.booleans()),
-            "rounding": draw(sample(("largest_remainder", "floor"))),
-            "rounding_scope": draw(sample(("order", "line"))),
-            "rules": rules,
-        }
-    )
+    drawn = {
+        "name": "drawn",
+        "tiers": tiers,
+        "group_rates": {group: _rate(draw(_units_upto(RATE_SCALE))) for group in groups},
+        "sku_rates": draw(_sku_rates(skus)),
+        "self_purchase": draw(st.booleans()),
+        "max_generation": max_generation,
+        "compression": draw(st.booleans()),
+        "rounding": draw(sample(("largest_remainder", "floor"))),
+        "rounding_scope": draw(sample(("order", "line"))),
+        "rules": rules,
+    }
+    if fixed or brackets:
+        drawn = with_fixed(draw, drawn, skus, fixed=fixed, brackets=brackets)
+    return Policy.model_validate(drawn)
 
 
 def _generations(max_generation: object) -> st.SearchStrategy[int]:
