@@ -2,9 +2,9 @@
 
 The account names the policy (and its version, when the order was settled under policy
 versions: "version v1, in force from 2026-11-01 00:00+08:00"), the seller and why, each
-line's pool, the chain with tiers, every share with its rule (including shares forfeited by
-suspended members), how rounding moved each amount, and what the platform retains. Amounts
-are shown in yuan with the exact fen beside them.
+line's pool (and its share of the order's coupon), the chain with tiers, every share with
+its rule (including shares forfeited by suspended members), how rounding moved each amount,
+and what the platform retains. Amounts are shown in yuan with the exact fen beside them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tuishou.money import yuan
 from tuishou.policy_versions import describe_version
 
 if TYPE_CHECKING:
-    from tuishou.settlement import Settlement
+    from tuishou.settlement import LinePool, Settlement
 
 __all__ = ["explain"]
 
@@ -31,6 +31,8 @@ _ROUNDING = {
     ("largest_remainder", "line"): "largest remainder, per line",
     ("floor", "order"): "rounded down, once per order",
     ("floor", "line"): "rounded down, per line",
+    ("half_up", "order"): "half up, once per order, trimmed to the pool",
+    ("half_up", "line"): "half up, per line, trimmed to the pool",
 }
 
 
@@ -83,11 +85,19 @@ def _pool_lines(s: Settlement) -> list[str]:
         source = "sku rate" if line.rate_from == "sku" else f"{line.group} rate"
         rounded = "" if line.rounded is None else f" -> {line.rounded} fen"
         lines.append(
-            f"  line {i}: {line.sku} ({line.group}) paid {yuan(line.amount)} x "
+            f"  line {i}: {line.sku} ({line.group}) paid {yuan(line.amount)}{_coupon(line)} x "
             f"{_percent(line.rate)} {source} = {line.exact} fen{rounded}"
         )
     lines.append(f"  pool: {yuan(s.pool)} ({s.pool} fen)")
     return lines
+
+
+def _coupon(line: LinePool) -> str:
+    """A line's share of the order's coupon, when it has one (docs/domain.md §18)."""
+    discount = getattr(line, "discount", 0)
+    if not discount:
+        return ""
+    return f" ({yuan(line.amount + discount)} less {yuan(discount)} of the coupon)"
 
 
 def _payout_lines(s: Settlement) -> list[str]:

@@ -6,7 +6,8 @@
    ``self_purchase``) or the buyer's inviter, else nobody (a guest order pays nothing).
    A buyer who shared to themselves (sharer = buyer) is treated as having no share link,
    so a self-share cannot get around ``self_purchase = false``;
-2. **pool**: each line's amount × its pool rate (``rulebook.pool_rate``), exact;
+2. **pool**: each line's paid amount (its amount less its share of the order's coupon,
+   ``tuishou.settlement.coupons``) × its pool rate (``rulebook.pool_rate``), exact;
 3. **chain**: the seller (generation 0) and its uplines up to ``max_generation``; with
    ``compression`` suspended uplines are skipped and the next one moves down;
 4. **shares**: every rule, in policy order, gives chain members a share of the pool (each
@@ -27,6 +28,7 @@ digit, never through a Decimal context that could round them.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
 from tuishou.errors import (
@@ -44,6 +46,7 @@ from tuishou.policy_versions import PolicyVersion, PolicyVersions
 from tuishou.rounding import round_order
 from tuishou.rulebook import payout_order, pool_rate
 from tuishou.rules import Policy
+from tuishou.settlement.coupons import line_discounts, paid_order
 from tuishou.settlement.results import (
     Attribution,
     ChainLink,
@@ -281,7 +284,8 @@ def _seller(policy: Policy, tree: InviteTree, order: Order) -> tuple[str | None,
 
 def _line_pools(policy: Policy, order: Order) -> tuple[LinePool, ...]:
     lines = []
-    for line in order.lines:
+    discounts = line_discounts(order)  # each line's share of the coupon (§18)
+    for line, discount in zip(paid_order(order).lines, discounts, strict=True):
         if line.group not in policy.group_rates:
             raise UnknownGroupError(
                 f"order {order.order_id!r}: group={line.group!r} (sku {line.sku!r}) has no pool "
@@ -299,6 +303,7 @@ def _line_pools(policy: Policy, order: Order) -> tuple[LinePool, ...]:
                 rate_from,
                 exact_fen(line.amount * rate_units(rate), RATE_PLACES),
                 None,
+                discount,
             )
         )
     return tuple(lines)
@@ -361,8 +366,7 @@ def _allocate(
     )
     if rounded.lines is not None:
         lines = tuple(
-            LinePool(line.sku, line.group, line.amount, line.rate, line.rate_from, line.exact, pool)
-            for line, pool in zip(lines, rounded.lines, strict=True)
+            replace(line, rounded=pool) for line, pool in zip(lines, rounded.lines, strict=True)
         )
     return rounded.pool, rounded.amounts, lines
 

@@ -77,7 +77,11 @@ class ChainLink:
 
 @dataclass(frozen=True, slots=True)
 class LinePool:
-    """One order line's part of the pool: ``exact`` in fen; ``rounded`` when rounding per line."""
+    """One order line's part of the pool: ``exact`` in fen; ``rounded`` when rounding per line.
+
+    ``amount`` is what the line paid after its share of the order's coupon, ``discount``
+    that share (fen; the listed amount is their sum).
+    """
 
     sku: str
     group: str
@@ -86,6 +90,7 @@ class LinePool:
     rate_from: RateFrom
     exact: Decimal
     rounded: int | None
+    discount: int = 0
 
 
 @dataclass(frozen=True, slots=True)
