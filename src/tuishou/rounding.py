@@ -295,7 +295,7 @@ def _half_up_items(pool4: IntArray, item: IntArray, whole: IntArray, rest: IntAr
     # reversed entries, where a stable sort puts the later entry first.
     gain_rank = np.where(up, rest - half, SHARE_SCALE - 1 - rest)[::-1]
     counts = np.diff(np.append(starts, len(item)))
-    group = np.repeat(np.arange(len(starts) - 1, -1, -1), counts[::-1])  # reversed: ascending
+    group = np.repeat(np.arange(len(starts)), counts[::-1])  # reversed: ascending
     key = (group << _REST_BITS) | gain_rank
     by_key = np.argsort(key, kind="stable")
     first = np.repeat(len(item) - np.cumsum(counts)[::-1], counts[::-1])  # reversed starts
