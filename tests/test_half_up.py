@@ -168,3 +168,19 @@ def test_the_vectorised_half_up_is_the_scalar_one(items: list[tuple[int, list[in
 
 def test_half_up_of_exact_halves() -> None:
     assert [half_up(n, 10) for n in (4, 5, 14, 15, 25)] == [0, 1, 1, 2, 3]
+
+
+@pytest.mark.parametrize("scope", ["order", "line"])
+def test_the_pool_is_rounded_half_up(scope: str) -> None:
+    # 3 fen at a pool rate of 50%: 1.5 fen rounds half up to 2 (half to even: 2 as well);
+    # 1 fen: 0.5 rounds half up to 1 (half to even: 0). The seller's 100% of it: 1.
+    chosen = Policy.model_validate(
+        {**policy(scope, [seller("1")]).model_dump(), "group_rates": {"g": "0.5"}}
+    )
+    for amount, pool in [(1, 1), (3, 2)]:
+        the_order = order(amount)
+        result = settle(chosen, TREE, the_order)
+        check_settlement(chosen, TREE, the_order, result)
+        assert (result.pool, result.paid) == (pool, pool)
+        batch = settle_batch(chosen, TREE, order_columns([the_order]))
+        assert batch.orders.rows() == [("o1", "B", pool, pool, 0)]
