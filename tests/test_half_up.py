@@ -151,9 +151,7 @@ def test_the_vectorised_half_up_is_the_scalar_one(items: list[tuple[int, list[in
         item += [i] * len(shares)
         share += shares
         rounded_pool = round_total(pool4, POOL_SCALE, "half_up")
-        expected += allocate(
-            [pool4 * s for s in shares], SHARE_SCALE, "half_up", pool=rounded_pool
-        )
+        expected += allocate([pool4 * s for s in shares], SHARE_SCALE, "half_up", pool=rounded_pool)
         assert sum(expected[len(expected) - len(shares) :]) <= rounded_pool
     got = allocate_items(
         np.array(pools, dtype=np.int64),
