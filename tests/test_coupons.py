@@ -19,6 +19,7 @@ from tuishou.engine import settle_batch
 from tuishou.engine.columns import read_lines
 from tuishou.errors import FloatRefusedError, InvalidOrderError
 from tuishou.io.inputs import load_data, read_policy
+from tuishou.ledger.bulk_orders import orders_of
 from tuishou.orders import order_columns
 from tuishou.settlement.coupons import coupon_from_lines, line_discounts
 from tuishou.testing import check_settlement
@@ -375,3 +376,41 @@ def test_refused_coupons_in_files_name_the_order(tmp_path: Path, capsys: Any, su
     assert code == 2
     assert "order_id='o3': a coupon of 101 fen is larger than the 100 fen" in err
     assert "order_id='o4': a coupon of 5 fen applies to no line" in err
+
+
+# ----------------------------------------------------------------------------- ledger
+
+
+def test_the_ledger_stores_orders_with_their_coupon() -> None:
+    from datetime import UTC, datetime
+
+    from tuishou import Ledger
+
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    given = [
+        Order(order_id="o1", sharer_id="B", lines=lines(20000, 10000), coupon=coupon(3000)),
+        Order(order_id="o2", sharer_id="B", lines=lines(500, 700), coupon=coupon(100, skus=["s2"])),
+        Order(order_id="o3", sharer_id="B", lines=lines(900)),
+    ]
+    batch = Ledger()
+    posted = batch.post_batch(POLICY, TREE, order_columns(given), at=at)
+    assert posted.orders_posted == 3  # coupons: posted order by order, each stored as given
+    single = Ledger()
+    for one in given:
+        single.post(one, settle(POLICY, TREE, one), at=at)
+    for one in given:
+        expected = {
+            (p.member_id, p.rule, p.kind): p.amount for p in settle(POLICY, TREE, one).payouts
+        }
+        assert batch.payouts(one.order_id) == single.payouts(one.order_id) == expected
+    # Columns carry a coupon's amount and the lines it applies to, not its id: the batch
+    # stored each order as the columns give it (coupon_id 'coupon', the SKUs it applies to).
+    # Posting those again is a no-op: same JSON, coupon included, same fingerprint.
+    as_read = orders_of(read_lines(order_columns(given)))
+    assert [o.coupon for o in as_read] == [
+        Coupon(coupon_id="coupon", amount=3000),
+        Coupon(coupon_id="coupon", amount=100, skus=("s2",)),
+        None,
+    ]
+    for one in as_read:
+        assert batch.post(one, settle(POLICY, TREE, one), at=at) == []
