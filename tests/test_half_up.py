@@ -182,3 +182,31 @@ def test_the_pool_is_rounded_half_up(scope: str) -> None:
         assert (result.pool, result.paid) == (pool, pool)
         batch = settle_batch(chosen, TREE, order_columns([the_order]))
         assert batch.orders.rows() == [("o1", "B", pool, pool, 0)]
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected", "pool"),
+    [
+        # D 4,497.4 → 4,497; C 449.74 → 450; B 1,349.22 → 1,349; A 899.48 → 899: 7,195 fen of
+        # the 8,994.8 → 8,995 fen pool, nothing to trim.
+        ("order", {"D": 4497, "C": 450, "B": 1349, "A": 899}, 8995),
+        # Per line: ecosystem 1,999.9 / 199.99 / 599.97 / 399.98 → 2,000 / 200 / 600 / 400;
+        # xiaomi 2,497.5 / 249.75 / 749.25 / 499.5 → 2,498 / 250 / 749 / 500.
+        ("line", {"D": 4498, "C": 450, "B": 1349, "A": 900}, 8995),
+    ],
+)
+def test_example_k_on_example_a(scope: str, expected: dict, pool: int) -> None:
+    """docs/domain.md §15, Example K: example A's order rounded half up."""
+    from test_worked_examples import example_a_policy, example_a_tree
+
+    from helpers import order as helper_order
+    from helpers import paid
+
+    chosen = example_a_policy(rounding="half_up", rounding_scope=scope)
+    the_order = helper_order(("ecosystem", 19999), ("xiaomi", 99900), buyer="D")
+    result = settle(chosen, example_a_tree(), the_order)
+    check_settlement(chosen, example_a_tree(), the_order, result)
+    assert paid(result) == expected
+    assert (result.pool, result.retained) == (pool, pool - sum(expected.values()))
+    batch = settle_batch(chosen, example_a_tree(), order_columns([the_order]))
+    assert {r[1]: r[5] for r in batch.payouts.rows()} == expected
