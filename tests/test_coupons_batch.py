@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -106,3 +107,55 @@ def test_line_shares_add_up_to_the_coupon(data: st.DataObject) -> None:
     assert sum(shares) == coupon
     assert all(0 <= s <= line.amount for s, line in zip(shares, order.lines, strict=True))
     assert order.paid == order.amount - coupon
+
+
+def test_dask_and_compare_spread_coupons_as_settle_does() -> None:
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    from tuishou import Coupon, InviteTree, OrderLine, Policy
+    from tuishou.analysis import compare
+    from tuishou.engine.dask import settle_dask
+
+    tree = InviteTree.from_records(
+        [
+            {"member_id": "A", "inviter_id": None, "tier": "m"},
+            {"member_id": "B", "inviter_id": "A", "tier": "m"},
+        ]
+    )
+    policy = Policy.model_validate(
+        {
+            "name": "p",
+            "tiers": ["m"],
+            "group_rates": {"g": "0.1", "h": "0.3"},
+            "rounding": "half_up",
+            "max_generation": 1,
+            "rules": [
+                {"kind": "seller", "rates": {"m": "0.5"}},
+                {"kind": "layers", "rates": {"m": ["0.25"]}},
+            ],
+        }
+    )
+    batch = [
+        Order(
+            order_id=f"o{i}",
+            sharer_id="B",
+            lines=[
+                OrderLine(sku="a", group="g", amount=333 + i),
+                OrderLine(sku="b", group="h", amount=667),
+            ],
+            coupon=Coupon(coupon_id="c", amount=101 + i, groups=("g",) if i % 2 else ()),
+        )
+        for i in range(6)
+    ]
+    expected = [settle(policy, tree, order) for order in batch]
+    frame = pd.DataFrame(order_columns(batch))
+    lazy = settle_dask(policy, tree, dd.from_pandas(frame, npartitions=3))
+    got = lazy.orders.compute(scheduler="synchronous")
+    assert got[["order_id", "pool", "paid"]].values.tolist() == [
+        [o.order_id, s.pool, s.paid] for o, s in zip(batch, expected, strict=True)
+    ]
+    totals = compare({"p": policy}, tree, batch).totals.to_dict("index")["p"]
+    assert (totals["pool"], totals["paid"]) == (
+        sum(s.pool for s in expected),
+        sum(s.paid for s in expected),
+    )

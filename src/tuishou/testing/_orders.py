@@ -191,7 +191,7 @@ def _fields(draw: st.DrawFn, parts: _Parts, coupons: bool = False) -> dict[str, 
     """An order but its id: drawn alike for one order or a list of them."""
     lines = draw(parts.lines)
     how = draw(parts.how)
-    fields = {
+    fields: dict[str, Any] = {
         "buyer_id": draw(parts.buyers[how]),
         "sharer_id": draw(parts.sharers) if how == "shared" else None,
         "lines": lines,
