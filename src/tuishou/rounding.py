@@ -73,6 +73,7 @@ __all__ = [
     "split",
     "spread",
     "spread_items",
+    "trim_half_up",
 ]
 
 Rounding = Literal[
