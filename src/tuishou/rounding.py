@@ -46,7 +46,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from tuishou.money import RATE_SCALE
+from tuishou.money import MAX_ORDER_FEN, RATE_SCALE
 
 __all__ = [
     "MAX_ITEMS",
@@ -451,7 +451,12 @@ def spread_items(weight: IntArray, item: npt.NDArray[Any], total: IntArray) -> I
     given = np.bincount(item, weights=parts.astype(np.float64), minlength=len(total))
     missing = total - np.rint(given).astype(np.int64)
     # Rank each entry within its item: larger remainder first, ties to the earlier entry.
-    by = np.lexsort((np.arange(len(item)), -rest, item))
+    # One stable sort of a key with the item above the remainder (< 2^34), when it fits.
+    if int(item.max()) < 1 << (63 - _SPREAD_BITS):
+        key = (item.astype(np.int64) << _SPREAD_BITS) | ((1 << _SPREAD_BITS) - 1 - rest)
+        by = np.argsort(key, kind="stable")
+    else:  # pragma: no cover - over 2^29 orders in one call
+        by = np.lexsort((np.arange(len(item)), -rest, item))
     sorted_item = item[by]
     starts = np.flatnonzero(np.concatenate([[True], sorted_item[1:] != sorted_item[:-1]]))
     first = np.repeat(starts, np.diff(np.append(starts, len(item))))
@@ -459,6 +464,10 @@ def spread_items(weight: IntArray, item: npt.NDArray[Any], total: IntArray) -> I
     rank[by] = np.arange(len(item)) - first
     result: IntArray = parts + (rank < missing[item])
     return result
+
+
+_SPREAD_BITS = 34  # a remainder of the spread: below an order's amount, at most 10^10 < 2^34
+assert MAX_ORDER_FEN < 1 << _SPREAD_BITS
 
 
 def _mul_divmod(a: IntArray, b: IntArray, d: IntArray) -> tuple[IntArray, IntArray]:
