@@ -414,3 +414,14 @@ def test_the_ledger_stores_orders_with_their_coupon() -> None:
     ]
     for one in as_read:
         assert batch.post(one, settle(POLICY, TREE, one), at=at) == []
+
+
+def test_an_unvalidated_copy_with_too_little_left_is_refused() -> None:
+    # model_copy skips validation: a coupon bigger than the lines left must not give
+    # negative paid amounts (refunds start from paid_order, docs/domain.md §18).
+    given = order(lines(100, 200), coupon(250))
+    cut = given.model_copy(update={"lines": given.lines[1:]})
+    with pytest.raises(InvalidOrderError, match="larger than the 200 fen"):
+        settle(POLICY, TREE, cut)
+    rest = paid_order(given).model_copy(update={"lines": paid_order(given).lines[1:]})
+    assert settle(POLICY, TREE, rest).pool == 3  # 200 − 167 = 33 fen paid; 10%: 3.3 → 3

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tuishou.errors import InvalidOrderError
-from tuishou.orders import Coupon, Order, OrderLine
+from tuishou.orders import Coupon, Order, OrderLine, coupon_problem
 from tuishou.rounding import spread
 
 __all__ = ["COLUMN_COUPON_ID", "coupon_from_lines", "line_discounts", "paid_order"]
@@ -26,6 +26,8 @@ COLUMN_COUPON_ID = "coupon"
 
 def line_discounts(order: Order) -> tuple[int, ...]:
     """Each line's share of the order's coupon, in fen (0 on lines it does not apply to).
+    A coupon the order cannot carry (an order copied with fewer lines without validation)
+    raises ``InvalidOrderError``.
 
     Example J of docs/domain.md §15: a coupon of 1000 fen over lines of 333, 333 and 334.
 
@@ -41,6 +43,9 @@ def line_discounts(order: Order) -> tuple[int, ...]:
     coupon = order.coupon
     if coupon is None:
         return (0,) * len(order.lines)
+    problem = coupon_problem(order)  # an order copied without validation (model_copy)
+    if problem is not None:
+        raise InvalidOrderError(problem)
     eligible = [i for i, line in enumerate(order.lines) if coupon.applies_to(line)]
     parts = spread([order.lines[i].amount for i in eligible], coupon.amount)
     shares = [0] * len(order.lines)
