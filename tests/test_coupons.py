@@ -425,3 +425,30 @@ def test_an_unvalidated_copy_with_too_little_left_is_refused() -> None:
         settle(POLICY, TREE, cut)
     rest = paid_order(given).model_copy(update={"lines": paid_order(given).lines[1:]})
     assert settle(POLICY, TREE, rest).pool == 3  # 200 − 167 = 33 fen paid; 10%: 3.3 → 3
+
+
+def _containers() -> list[Any]:
+    pd = pytest.importorskip("pandas")
+    pa = pytest.importorskip("pyarrow")
+    return [
+        ([30, 30, None], [False, True, None]),
+        (np.array([30, 30, 0]), np.array([False, True, True])),
+        (pd.Series([30, 30, None], dtype="Int64"), pd.Series([False, True, None], dtype="boolean")),
+        (pd.Series([30, 30, None], dtype=object), pd.Series([False, True, None], dtype=object)),
+        (pa.array([30, 30, None]), pa.array([False, True, None])),
+        (pa.chunked_array([[30, 30], [None]]), pa.chunked_array([[False], [True, None]])),
+    ]
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_coupon_columns_in_every_container(index: int) -> None:
+    coupon_column, eligible_column = _containers()[index]
+    given = [order(lines(100, 200), coupon(30, skus=["s2"])), order(lines(50), None)]
+    given[1] = given[1].model_copy(update={"order_id": "o2"})
+    columns = order_columns(given) | {"coupon": coupon_column, "coupon_eligible": eligible_column}
+    expected = [
+        (o.order_id, "B", s.pool, s.paid, s.retained)
+        for o in given
+        for s in [settle(POLICY, TREE, o)]
+    ]
+    assert settle_batch(POLICY, TREE, columns).orders.rows() == expected

@@ -41,9 +41,12 @@ def coupon_amounts(values: Any) -> IntArray:
     ...
     tuishou.errors.FloatRefusedError: column 'coupon' holds floats, e.g. 10.5 in row(s) 0; ...
     """
+    if hasattr(values, "fill_null") and hasattr(values, "null_count"):  # Arrow: nulls are 0
+        values = values.fill_null(0) if values.null_count else values
     empty = null_mask(values)
-    if empty is not None:
-        items = np.asarray(values_of(values), dtype=object).copy()
+    if empty is not None:  # pandas' nullable ints: as objects, not floats with NaN
+        given = values.astype(object) if hasattr(values, "isna") else values_of(values)
+        items = np.asarray(values_of(given), dtype=object).copy()
         items[empty] = 0
         values = items
     array = values_of(values)
