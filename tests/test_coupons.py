@@ -88,6 +88,7 @@ SPREADS = [
 
 @pytest.mark.parametrize(("amount", "amounts", "shares"), SPREADS)
 def test_the_spread_worked_by_hand(amount: int, amounts: tuple, shares: tuple) -> None:
+    """docs/domain.md §15, Example J: the spreads, worked by hand in ``SPREADS``."""
     the_order = order(lines(*amounts), coupon(amount))
     assert line_discounts(the_order) == shares
     paid = [a - s for a, s in zip(amounts, shares, strict=True)]
@@ -99,6 +100,7 @@ def test_the_spread_worked_by_hand(amount: int, amounts: tuple, shares: tuple) -
 
 
 def test_example_j_pools_on_what_was_paid() -> None:
+    """docs/domain.md §15, Example J: ¥10 off ¥333 + ¥333 + ¥334, pools on what was paid."""
     # Lines of ¥333, ¥333, ¥334 at 10%, a ¥10 coupon: they paid 33300 − 333 = 32967,
     # 32967 and 33400 − 334 = 33066 fen; the pool is 10% of 99000 = 9900 fen. B (seller)
     # gets 50%: 4950; A (generation 1) 10%: 990. Without the coupon: 10000, 5000, 1000.
@@ -111,6 +113,7 @@ def test_example_j_pools_on_what_was_paid() -> None:
 
 
 def test_a_group_restricted_coupon() -> None:
+    """docs/domain.md §15, Example J: a coupon restricted to a group, then to SKUs."""
     # ¥30 off the xiaomi lines only (20000 + 10000 fen): 2000 and 1000; the ecosystem line
     # (5000 fen) pays in full. Pools: 10% of 18000 + 10% of 9000 + 20% of 5000 = 1800 + 900
     # + 1000 = 3700 fen; B 50%: 1850, A 10%: 370.

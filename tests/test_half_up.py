@@ -84,6 +84,7 @@ CASES = [
 def test_the_four_cases(
     case: str, rules: list, amounts: tuple, pool: int, to_b: int, to_a: int, scope: str
 ) -> None:
+    """docs/domain.md §15, Example K: the four half-up cases, per order and per line."""
     chosen = policy(scope, rules)
     the_order = order(*amounts)
     result = settle(chosen, TREE, the_order)
