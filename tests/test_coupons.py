@@ -455,3 +455,22 @@ def test_coupon_columns_in_every_container(index: int) -> None:
         for s in [settle(POLICY, TREE, o)]
     ]
     assert settle_batch(POLICY, TREE, columns).orders.rows() == expected
+
+
+def test_the_command_line_explains_each_lines_share(tmp_path: Path, capsys: Any) -> None:
+    paths = files_for(tmp_path, ".csv", FILE_ORDERS)
+    code, out, err = run(
+        capsys,
+        "explain",
+        "o1",
+        "--policy",
+        str(paths["policy"]),
+        "--members",
+        str(paths["members"]),
+        "--orders",
+        str(paths["orders"]),
+    )
+    assert code == 0, err
+    # ¥30 off the eligible phone only (99900 fen): the kettle pays in full.
+    assert "phone (xiaomi) paid ¥969.00 (¥999.00 less ¥30.00 of the coupon)" in out
+    assert "kettle (ecosystem) paid ¥99.00 x" in out
