@@ -159,3 +159,38 @@ def test_dask_and_compare_spread_coupons_as_settle_does() -> None:
         sum(s.pool for s in expected),
         sum(s.paid for s in expected),
     )
+
+
+def test_coupons_under_policy_versions() -> None:
+    from datetime import UTC, datetime
+
+    from tuishou import InviteTree, OrderLine, Policy
+    from tuishou.orders import Coupon
+    from tuishou.policy_versions import PolicyVersions
+
+    tree = InviteTree.from_records([{"member_id": "A", "inviter_id": None, "tier": "m"}])
+    old = Policy.model_validate(
+        {
+            "name": "old",
+            "tiers": ["m"],
+            "group_rates": {"g": "0.1"},
+            "rules": [{"kind": "seller", "rates": {"m": "0.5"}}],
+        }
+    )
+    new = replace(old, rounding="half_up", group_rates={"g": "0.3"})
+    versions = PolicyVersions.of(
+        (datetime(2026, 11, 1, tzinfo=UTC), old), (datetime(2026, 12, 1, tzinfo=UTC), new)
+    )
+    batch = [
+        Order(
+            order_id=f"o{i}",
+            sharer_id="A",
+            paid_at=datetime(2026, 11 + i % 2, 15, tzinfo=UTC),
+            lines=[OrderLine(sku=s, group="g", amount=101 + 7 * i) for s in ("a", "b", "c")],
+            coupon=Coupon(coupon_id="c", amount=50 + i, skus=("a", "c")) if i != 2 else None,
+        )
+        for i in range(5)
+    ]
+    expected = [settle(versions, tree, order) for order in batch]
+    rows = settle_batch(versions, tree, order_columns(batch)).orders.rows()
+    assert [row[2:5] for row in rows] == [(s.pool, s.paid, s.retained) for s in expected]
