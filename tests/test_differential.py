@@ -9,7 +9,7 @@ conservation and every other invariant), ``settle_batch`` (payout rows and order
 The cases come from ``tuishou.testing``: trees built from parent indices (so failures shrink
 to a few members), about a quarter of the members suspended, policies of every rule kind,
 with and without compression, under every rounding mode and scope (each case is settled under
-all four), and half the time a chain of up to ``DEEPEST`` members with a ``max_generation``
+all six), and half the time a chain of up to ``DEEPEST`` members with a ``max_generation``
 as deep. Run ``HYPOTHESIS_PROFILE=thorough`` for ten times the examples (see conftest.py).
 """
 
@@ -52,7 +52,7 @@ from tuishou.engine.dask import settle_dask  # noqa: E402
 DEEPEST = 400
 MAX_LINES = 3
 LINE_AMOUNT = MAX_ORDER_FEN // MAX_LINES  # every order within the supported amount
-MODES = list(itertools.product(("largest_remainder", "floor"), ("order", "line")))
+MODES = list(itertools.product(("largest_remainder", "floor", "half_up"), ("order", "line")))
 Rows = list[tuple[Any, ...]]
 
 

@@ -55,7 +55,7 @@ def diff_rule(**fields):
         ({"max_generation": -1}, r"max_generation: "),
         ({"max_generation": "2"}, r"max_generation: "),
         ({"self_purchase": "true"}, r"self_purchase: "),
-        ({"rounding": "half_up"}, r"rounding: "),
+        ({"rounding": "half_down"}, r"rounding: "),
         ({"rounding_scope": "unit"}, r"rounding_scope: "),
         ({"colour": "red"}, r"colour: "),
         ({"name": ""}, r"name: "),

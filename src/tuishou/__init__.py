@@ -56,7 +56,7 @@ from tuishou.members.records import Origin
 from tuishou.migration.report import MigratedMember, MigrationReport
 from tuishou.migration.team import MigrationPolicy, RosterEntry, TierMapping, migrate_team
 from tuishou.money import yuan
-from tuishou.orders import Order, OrderLine, order_columns
+from tuishou.orders import Coupon, Order, OrderLine, order_columns
 from tuishou.policy_versions import PolicyVersion, PolicyVersions
 from tuishou.rules import DifferentialRule, LayersRule, Policy, SellerRule, replace
 from tuishou.settlement import (
@@ -69,6 +69,7 @@ from tuishou.settlement import (
     settle,
     settle_many,
 )
+from tuishou.settlement.coupons import paid_order
 from tuishou.tiers import (
     Requirements,
     Tier,
@@ -100,6 +101,7 @@ __all__ = [
     "BindingRule",
     "Bindings",
     "ChainLink",
+    "Coupon",
     "DifferentialRule",
     "DuplicateOrderError",
     "DuplicateRequestError",
@@ -161,6 +163,7 @@ __all__ = [
     "member_totals",
     "migrate_team",
     "order_columns",
+    "paid_order",
     "replace",
     "resettle",
     "review_probation",

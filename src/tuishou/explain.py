@@ -3,10 +3,10 @@
 The account names the policy (and its version, when the order was settled under policy
 versions: "version v1, in force from 2026-11-01 00:00+08:00"), the seller and why (with
 the customer binding that credited it: "customer c-1 bound to B since 2026-11-03 08:00
-+08:00 (first share)"), each
-line's pool, the chain with tiers, every share with its rule (including shares forfeited by
-suspended members), how rounding moved each amount, and what the platform retains. Amounts
-are shown in yuan with the exact fen beside them.
++08:00 (first share)"), each line's pool (and its share of the order's coupon), the
+chain with tiers, every share with its rule (including shares forfeited by suspended
+members), how rounding moved each amount, and what the platform retains. Amounts are
+shown in yuan with the exact fen beside them.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ _ROUNDING = {
     ("largest_remainder", "line"): "largest remainder, per line",
     ("floor", "order"): "rounded down, once per order",
     ("floor", "line"): "rounded down, per line",
+    ("half_up", "order"): "half up, once per order, trimmed to the pool",
+    ("half_up", "line"): "half up, per line, trimmed to the pool",
 }
 
 
@@ -92,7 +94,7 @@ def _pool_lines(s: Settlement) -> list[str]:
         source += "" if line.bracket is None else f" (bracket from {line.bracket} units)"
         rounded = "" if line.rounded is None else f" -> {line.rounded} fen"
         lines.append(
-            f"  line {i}: {line.sku} ({line.group}) paid {yuan(line.amount)} x "
+            f"  line {i}: {line.sku} ({line.group}) paid {yuan(line.amount)}{_coupon(line)} x "
             f"{_percent(line.rate)} {source} = {line.exact} fen{rounded}"
         )
     lines.append(f"  pool: {yuan(s.pool)} ({s.pool} fen)")
@@ -120,6 +122,14 @@ def _fixed_lines(s: Settlement) -> list[str]:
         forfeited = "" if f.paid else f"  forfeited: {f.member_id} is suspended, stays in the pool"
         lines.append(head + forfeited)
     return lines
+
+
+def _coupon(line: LinePool) -> str:
+    """A line's share of the order's coupon, when it has one (docs/domain.md §18)."""
+    discount = getattr(line, "discount", 0)
+    if not discount:
+        return ""
+    return f" ({yuan(line.amount + discount)} less {yuan(discount)} of the coupon)"
 
 
 def _payout_lines(s: Settlement) -> list[str]:

@@ -18,13 +18,21 @@ The closed sets, used end to end (``Policy``, the engine, the ledger):
     half-to-even; every amount gets its floor, and the fen still missing go one each to the
     largest fractional parts, ties to the earlier amount in payout order. The rounded
     amounts always add up to the rounded total (``allocate`` / ``allocate_items``);
-  - ``floor``: every amount, and the pool, is rounded down on its own.
+  - ``floor``: every amount, and the pool, is rounded down on its own;
+  - ``half_up`` (dub): the pool is rounded half up, and so is every amount on its own; when
+    the rounded amounts add up to more than the rounded pool, one fen at a time is taken back
+    from the amount whose rounding gained most (rounded − exact largest), ties to the later
+    amount in payout order, until they add up to the pool (``allocate``, ``trim_half_up``).
 
 - ``RoundingScope``, the policy's ``rounding_scope``: ``order`` rounds each order's pool and
   payouts once; ``line`` rounds each line's, and an order's pool and a member's payout are
   the sums of the rounded lines (``round_order`` / ``scope_items`` and ``scope_pools``).
 - ``FeeRounding``, the ledger's ``fee_rounding``: a withdrawal fee rounded ``up`` or
   ``half_up`` (``round_fee``).
+
+An order coupon is spread over its eligible lines in proportion to their amounts by largest
+remainder, ties to the earlier line (``spread`` / ``spread_items``): the lines' shares add up
+to the coupon exactly.
 
 A refund keeps ``amount × left ÷ quantity`` fen of a partly refunded line, rounded down
 (``prorate``); what is left is then settled again, rounded as above.
@@ -33,12 +41,12 @@ A refund keeps ``amount × left ÷ quantity`` fen of a partly refunded line, rou
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from tuishou.money import RATE_SCALE
+from tuishou.money import MAX_ORDER_FEN, RATE_SCALE
 
 __all__ = [
     "MAX_ITEMS",
@@ -52,6 +60,7 @@ __all__ = [
     "allocate_items",
     "each_alone",
     "floor_split",
+    "half_up",
     "prorate",
     "round_fee",
     "round_half_even",
@@ -62,11 +71,15 @@ __all__ = [
     "scope_items",
     "scope_pools",
     "split",
+    "spread",
+    "spread_items",
+    "trim_half_up",
 ]
 
 Rounding = Literal[
     "largest_remainder",  # total rounded half-to-even, leftover fen to the largest remainders
     "floor",  # every payout and the pool rounded down (yudao, CRMEB)
+    "half_up",  # every payout and the pool rounded half up, trimmed to the pool (dub)
 ]
 RoundingScope = Literal[
     "order",  # round once per order (default)
@@ -101,12 +114,25 @@ def round_half_even(numerator: int, scale: int) -> int:
     return quotient
 
 
+def half_up(numerator: int, scale: int) -> int:
+    """``numerator / scale`` (>= 0) rounded to the nearest int, ties up (dub's rounding).
+
+    >>> half_up(145, 10), half_up(49, 100), half_up(5, 10), half_up(25, 10)
+    (15, 0, 1, 3)
+    """
+    return (2 * numerator + scale) // (2 * scale)
+
+
 def round_total(exact: int, scale: int, rounding: Rounding) -> int:
     """Round an exact total (a pool, or what is paid) the way ``rounding`` says.
 
     >>> round_total(89948, 10, "largest_remainder"), round_total(89948, 10, "floor")
     (8995, 8994)
+    >>> round_total(25, 10, "largest_remainder"), round_total(25, 10, "half_up")
+    (2, 3)
     """
+    if rounding == "half_up":
+        return half_up(exact, scale)
     return round_half_even(exact, scale) if rounding == "largest_remainder" else exact // scale
 
 
@@ -119,6 +145,8 @@ def round_split(whole: IntArray, rest: IntArray, rounding: Rounding) -> IntArray
     if rounding == "floor":
         return whole
     half = SHARE_SCALE // 2
+    if rounding == "half_up":
+        return whole + (rest >= half)
     up = (rest > half) | ((rest == half) & (whole % 2 == 1))
     rounded: IntArray = whole + up
     return rounded
@@ -152,7 +180,9 @@ def split(pool4: IntArray, share: IntArray) -> tuple[IntArray, IntArray]:
 # ------------------------------------------------------------ allocation: shares to fen
 
 
-def allocate(exact: Sequence[int], scale: int, rounding: Rounding) -> list[int]:
+def allocate(
+    exact: Sequence[int], scale: int, rounding: Rounding, *, pool: int | None = None
+) -> list[int]:
     """Round each exact amount (in ``1/scale`` fen) to whole fen.
 
     Example A of docs/domain.md §15: 4497.4, 449.74, 1349.22 and 899.48 fen.
@@ -161,7 +191,18 @@ def allocate(exact: Sequence[int], scale: int, rounding: Rounding) -> list[int]:
     [4497, 450, 1349, 900]
     >>> allocate([449740, 44974, 134922, 89948], 100, "floor")
     [4497, 449, 1349, 899]
+    >>> allocate([449740, 44974, 134922, 89948], 100, "half_up")
+    [4497, 450, 1349, 899]
+
+    With ``half_up`` the amounts are trimmed to ``pool`` (in fen) when given: two 50%
+    shares of a 1-fen pool round to 1 each, and the later gives its fen back.
+
+    >>> allocate([50, 50], 100, "half_up"), allocate([50, 50], 100, "half_up", pool=1)
+    ([1, 1], [1, 0])
     """
+    if rounding == "half_up":
+        rounded = [half_up(amount, scale) for amount in exact]
+        return rounded if pool is None else trim_half_up(exact, scale, rounded, pool)
     floors = [amount // scale for amount in exact]
     if rounding == "floor":
         return floors
@@ -171,6 +212,27 @@ def allocate(exact: Sequence[int], scale: int, rounding: Rounding) -> list[int]:
         for i in by_remainder[:missing]:
             floors[i] += 1
     return floors
+
+
+def trim_half_up(exact: Sequence[int], scale: int, rounded: list[int], pool: int) -> list[int]:
+    """Half-up amounts (``rounded``, of ``exact`` in ``1/scale`` fen) trimmed so that they add
+    up to at most ``pool`` fen: one fen at a time from the amount whose rounding gained most
+    (rounded − exact largest), ties to the later amount.
+
+    Each amount gives back at most one fen: they exceed the pool by fewer fen than there are
+    amounts rounded up (each gained at most half a fen, the pool lost less than half a fen).
+
+    >>> trim_half_up([50, 50], 100, [1, 1], 1), trim_half_up([60, 55, 40], 100, [1, 1, 0], 1)
+    ([1, 0], [1, 0, 0])
+    """
+    excess = sum(rounded) - pool
+    if excess <= 0:
+        return rounded
+    gained = sorted(range(len(exact)), key=lambda i: (exact[i] - rounded[i] * scale, -i))
+    trimmed = list(rounded)
+    for i in gained[:excess]:
+        trimmed[i] -= 1
+    return trimmed
 
 
 def allocate_items(
@@ -201,6 +263,8 @@ def allocate_items(
     if rounding == "floor" or not len(item):
         return floor_split(pool4[item], share)
     whole, rest = split(pool4[item], share)
+    if rounding == "half_up":
+        return _half_up_items(pool4, item, whole, rest)
     total = round_split(*split(pool4, row_total[rows]), rounding)
     starts = np.flatnonzero(np.concatenate([[True], item[1:] != item[:-1]]))
     missing = total[item[starts]] - np.add.reduceat(whole, starts)
@@ -215,6 +279,32 @@ def allocate_items(
     need = np.repeat(missing, np.diff(np.append(starts, len(item))))
     rounded: IntArray = whole + (rank < need)
     return rounded
+
+
+def _half_up_items(pool4: IntArray, item: IntArray, whole: IntArray, rest: IntArray) -> IntArray:
+    """Vectorised ``allocate(..., "half_up", pool=...)``: each entry rounded half up, then
+    the items whose entries add up to more than their rounded pool trimmed (``trim_half_up``)."""
+    half = SHARE_SCALE // 2
+    up = rest >= half
+    rounded: IntArray = whole + up
+    starts = np.flatnonzero(np.concatenate([[True], item[1:] != item[:-1]]))
+    excess = np.add.reduceat(rounded, starts) - round_pools(pool4[item[starts]], "half_up")
+    if not (excess > 0).any():
+        return rounded
+    # Gain of an entry rounded up: SHARE_SCALE − rest, largest first = smallest rest first;
+    # the others (never trimmed) after them. Ties go to the LATER entry: ranked on the
+    # reversed entries, where a stable sort puts the later entry first.
+    gain_rank = np.where(up, rest - half, SHARE_SCALE - 1 - rest)[::-1]
+    counts = np.diff(np.append(starts, len(item)))
+    group = np.repeat(np.arange(len(starts)), counts[::-1])  # reversed: ascending
+    key = (group << _REST_BITS) | gain_rank
+    by_key = np.argsort(key, kind="stable")
+    first = np.repeat(len(item) - np.cumsum(counts)[::-1], counts[::-1])  # reversed starts
+    rank = np.empty(len(item), dtype=np.int64)
+    rank[by_key] = np.arange(len(item)) - first
+    trim = rank[::-1] < np.repeat(excess, counts)
+    trimmed: IntArray = rounded - trim
+    return trimmed
 
 
 def each_alone(rounding: Rounding) -> bool:
@@ -269,16 +359,23 @@ def round_order(
     Rounded(pool=24998, amounts=[1248, 498], lines=(19999, 4999))
     >>> round_order([199990000, 49990000], [500, 200], "floor", "order")
     Rounded(pool=24998, amounts=[1249, 499], lines=None)
+
+    Half up (example K): two 50% shares of a 1-fen pool pay 1 and 0 (the trim).
+
+    >>> round_order([1_0000], [5000, 5000], "half_up", "order")
+    Rounded(pool=1, amounts=[1, 0], lines=None)
     """
     if scope == "order":
         exact_pool = sum(line_pools)
-        amounts = allocate([exact_pool * s for s in shares], SHARE_SCALE, rounding)
-        return Rounded(round_total(exact_pool, POOL_SCALE, rounding), amounts, None)
+        pool = round_total(exact_pool, POOL_SCALE, rounding)
+        amounts = allocate([exact_pool * s for s in shares], SHARE_SCALE, rounding, pool=pool)
+        return Rounded(pool, amounts, None)
     totals = [0] * len(shares)
-    for line_pool in line_pools:
-        per_line = allocate([line_pool * s for s in shares], SHARE_SCALE, rounding)
-        totals = [a + b for a, b in zip(totals, per_line, strict=True)]
     rounded = tuple(round_total(line_pool, POOL_SCALE, rounding) for line_pool in line_pools)
+    for line_pool, line_rounded in zip(line_pools, rounded, strict=True):
+        exact = [line_pool * s for s in shares]
+        per_line = allocate(exact, SHARE_SCALE, rounding, pool=line_rounded)
+        totals = [a + b for a, b in zip(totals, per_line, strict=True)]
     return Rounded(sum(rounded), totals, rounded)
 
 
@@ -309,6 +406,83 @@ def scope_pools(
     """
     pools = round_pools(items, rounding)
     return pools if scope == "order" else per_order(pools)
+
+
+# ------------------------------------------------------------ coupons: spread over lines
+
+
+def spread(amounts: Sequence[int], total: int) -> list[int]:
+    """``total`` fen (a coupon) spread over ``amounts`` (the eligible lines, fen) in
+    proportion, by largest remainder, ties to the earlier amount: the parts add up to
+    ``total`` exactly, and none is above its amount when ``total <= sum(amounts)``.
+
+    Example J of docs/domain.md §15: 1000 fen over 333, 333 and 334 fen.
+
+    >>> spread([333, 333, 334], 1000), spread([100, 100, 100], 100), spread([5, 0], 0)
+    ([333, 333, 334], [34, 33, 33], [0, 0])
+    """
+    whole = sum(amounts)
+    if not total:
+        return [0] * len(amounts)
+    parts = [total * amount // whole for amount in amounts]
+    missing = total - sum(parts)
+    by_remainder = sorted(range(len(amounts)), key=lambda i: (-(total * amounts[i] % whole), i))
+    for i in by_remainder[:missing]:
+        parts[i] += 1
+    return parts
+
+
+def spread_items(weight: IntArray, item: npt.NDArray[Any], total: IntArray) -> IntArray:
+    """Vectorised ``spread``: entry ``k`` (a line) of item ``item[k]`` (an order, in any
+    layout) gets its part of ``total[item[k]]`` fen by its ``weight`` (its amount; 0 for a
+    line the coupon does not apply to). Every item's weights must add up to at least its
+    total, each weight and total at most ``MAX_ORDER_FEN`` (< 2^34: the products are exact).
+
+    >>> spread_items(np.array([333, 100, 333, 334, 100]), np.array([0, 1, 0, 0, 1]),
+    ...              np.array([1000, 101])).tolist()
+    [333, 51, 333, 334, 50]
+    """
+    if not len(weight):
+        return np.zeros(0, dtype=np.int64)
+    whole = np.bincount(item, weights=weight.astype(np.float64), minlength=len(total))
+    sums = np.maximum(np.rint(whole).astype(np.int64), 1)  # at most 2^53: exact in float64
+    share = total[item]
+    parts, rest = _mul_divmod(share, weight, sums[item])
+    given = np.bincount(item, weights=parts.astype(np.float64), minlength=len(total))
+    missing = total - np.rint(given).astype(np.int64)
+    # Rank each entry within its item: larger remainder first, ties to the earlier entry.
+    # One stable sort of a key with the item above the remainder (< 2^34), when it fits.
+    if int(item.max()) < 1 << (63 - _SPREAD_BITS):
+        key = (item.astype(np.int64) << _SPREAD_BITS) | ((1 << _SPREAD_BITS) - 1 - rest)
+        by = np.argsort(key, kind="stable")
+    else:  # pragma: no cover - over 2^29 orders in one call
+        by = np.lexsort((np.arange(len(item)), -rest, item))
+    sorted_item = item[by]
+    starts = np.flatnonzero(np.concatenate([[True], sorted_item[1:] != sorted_item[:-1]]))
+    first = np.repeat(starts, np.diff(np.append(starts, len(item))))
+    rank = np.empty(len(item), dtype=np.int64)
+    rank[by] = np.arange(len(item)) - first
+    result: IntArray = parts + (rank < missing[item])
+    return result
+
+
+_SPREAD_BITS = 34  # a remainder of the spread: below an order's amount, at most 10^10 < 2^34
+assert MAX_ORDER_FEN < 1 << _SPREAD_BITS
+
+
+def _mul_divmod(a: IntArray, b: IntArray, d: IntArray) -> tuple[IntArray, IntArray]:
+    """``divmod(a × b, d)`` exactly in int64 for ``0 <= a, b <= d < 2^34``, whose product
+    may pass 2^63: ``a`` split at 2^20 so that every partial product fits.
+
+    >>> [x.tolist() for x in _mul_divmod(np.array([10**10]), np.array([10**10 - 1]),
+    ...                                  np.array([10**10]))]
+    [[9999999999], [0]]
+    """
+    high, low = a >> 20, a & ((1 << 20) - 1)
+    q1, r1 = np.divmod(high * b, d)  # high × b < 2^48
+    q2, r2 = np.divmod((r1 << 20) + low * b, d)  # each term < 2^54
+    quotient: IntArray = (q1 << 20) + q2
+    return quotient, r2
 
 
 # ------------------------------------------------------------ the ledger: fees and refunds

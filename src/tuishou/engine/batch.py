@@ -10,7 +10,8 @@ vectorised steps:
    *slot*, a (generation, rule, kind) in the payout order of docs/domain.md §10. Work here depends
    on the number of sellers, not of orders, and on how deep their chains really go (at most
    ``max_generation``), never on ``max_generation`` itself;
-3. **pools**: each line's pool in units of 1/10 000 fen (int64);
+3. **pools**: each line's pool in units of 1/10 000 fen (int64), on what the line paid after
+   its order's coupon (spread vectorised: :mod:`tuishou.engine.coupons`);
 4. **allocation**: every (order or line) × slot amount rounded to fen as
    :mod:`tuishou.rounding` says (largest remainder or floor, per order or per line), laid
    out in chunks (``bulk``, ``per_line``).
@@ -35,6 +36,7 @@ from tuishou.engine import fixed, versions
 from tuishou.engine.bindings import binding_columns, bound_members
 from tuishou.engine.bulk import Entries, allocate, chunks, exact_sum, group_sums
 from tuishou.engine.columns import LineColumns, read_lines, rows_where
+from tuishou.engine.coupons import paid_amounts
 from tuishou.engine.paid_at import per_order
 from tuishou.engine.per_line import LineBook, per_line
 from tuishou.engine.schedule import Schedule
@@ -71,7 +73,8 @@ def settle_batch(
 
     ``orders`` is a dict of arrays, a pandas DataFrame or a pyarrow Table with one row per
     order line (``order_id``, ``buyer_id``, ``sharer_id``, ``sku``, ``group``, ``amount``,
-    ``quantity``, ``paid_at``); lines of one order share its buyer, sharer and paid_at.
+    ``quantity``, ``paid_at``, ``coupon``, ``coupon_eligible``); lines of one order share
+    its buyer, sharer, paid_at and coupon.
     With ``PolicyVersions`` each order is settled under the version in force at its
     ``paid_at`` (:mod:`tuishou.engine.versions`) and ``result.orders`` names it
     (``policy_version``).
@@ -194,9 +197,11 @@ class _Work:
         _check_batch_total(exact_sum(self.lines.amount), self.lines.size)
         self.arrays = tree.arrays()
         self.book = _Orders(self.lines, self.arrays, policy, bindings)
-        fixed.check_fixed_amounts(policy, self.lines)
+        lines = self.lines  # pools are on what was paid, after each order's coupon (§18)
+        paid = paid_amounts(lines.amount, lines.order.codes, lines.coupon, lines.coupon_eligible)
+        fixed.check_fixed_amounts(policy, self.lines, paid)
         rates = fixed.line_rates(policy, self.lines, _line_rates(policy, self.lines))
-        self.pool4 = self.lines.amount * rates  # in 1/10 000 fen
+        self.pool4 = paid * rates  # in 1/10 000 fen
         self.schedule = Schedule(policy, self.arrays, self.book.seller)
         self.policy = policy
 

@@ -1,8 +1,9 @@
 """Order lines as columns: reading a dict of arrays, a pandas DataFrame or a pyarrow Table.
 
 One row per order line with ``order_id``, ``buyer_id``, ``sharer_id``, ``sku``, ``group``,
-``amount`` (int fen), ``quantity`` and ``paid_at`` (aware times, :mod:`~tuishou.engine.paid_at`;
-``buyer_id``, ``sharer_id``, ``quantity`` and ``paid_at`` may be left out). Text columns are
+``amount`` (int fen), ``quantity``, ``paid_at`` (aware times, :mod:`~tuishou.engine.paid_at`)
+and the order's coupon (``coupon``, ``coupon_eligible``: :mod:`~tuishou.engine.coupons`);
+all but ``order_id``, ``sku``, ``group`` and ``amount`` may be left out. Text columns are
 dictionary-encoded once (codes + distinct values), so the engine works on integers.
 
 The contract is the ``Order`` model's (:mod:`tuishou.orders`), checked column-wise: no
@@ -25,6 +26,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from tuishou.engine.coupons import coupon_amounts, coupon_problems, eligibility
 from tuishou.engine.line_checks import (
     empty_cells,
     integers,
@@ -68,6 +70,8 @@ class LineColumns:
     amount: IntArray
     quantity: IntArray
     paid_at: IntArray | None = None  # UTC microseconds (NO_TIME: empty); None: no column
+    coupon: IntArray | None = None  # the order's coupon in fen on each line; None: no column
+    coupon_eligible: npt.NDArray[np.bool_] | None = None  # None: every line is eligible
 
     @property
     def size(self) -> int:
@@ -117,9 +121,14 @@ def read_lines(orders: Any) -> LineColumns:
         else np.ones(size, dtype=np.int64)
     )
     paid_at = attempt(read_paid_at, columns["paid_at"]) if "paid_at" in columns else None
+    coupon = attempt(coupon_amounts, columns["coupon"]) if "coupon" in columns else None
+    eligible = (
+        attempt(eligibility, columns["coupon_eligible"]) if "coupon_eligible" in columns else None
+    )
     order = encoded["order_id"]
     if amount is not None and order is not None and not problems:
         problems += order_amount_problems(order.codes, order.values, amount)
+        problems += coupon_problems(order.codes, order.values, amount, coupon, eligible)
     if problems:
         raise InvalidOrderError.from_problems("invalid order lines", problems)
     text = {name: column for name, column in encoded.items() if column is not None}
@@ -134,6 +143,8 @@ def read_lines(orders: Any) -> LineColumns:
         amount,
         quantity,
         paid_at,
+        coupon,
+        eligible,
     )
 
 

@@ -81,14 +81,15 @@ def _by_bracket(policy: Policy, lines: LineColumns) -> list[tuple[int, Any, IntA
     return found
 
 
-def check_fixed_amounts(policy: Policy, lines: LineColumns) -> None:
-    """Refuse every line whose fixed budget × quantity is above its amount (all at once)."""
+def check_fixed_amounts(policy: Policy, lines: LineColumns, paid: IntArray) -> None:
+    """Refuse every line whose fixed budget × quantity is above its ``paid`` amount (after the
+    order's coupon, docs/domain.md §18), all at once."""
     if policy.allow_fixed_above_amount or not policy.units.fixed:
         return
     most = np.zeros(lines.size, dtype=np.int64)
     for _, units, at in _by_bracket(policy, lines):
         most[at] = units.budget * lines.quantity[at]
-    over = most > lines.amount
+    over = most > paid
     if over.any():
         first = int(np.flatnonzero(over)[0])
         sku = lines.sku.values[int(lines.sku.codes[first])]
@@ -96,7 +97,7 @@ def check_fixed_amounts(policy: Policy, lines: LineColumns) -> None:
         raise InvalidOrderError(
             f"fixed amounts above the line's amount in {rows_where(over)}, e.g. order "
             f"{order!r} sku {sku!r}: up to {int(most[first])} fen for "
-            f"{int(lines.quantity[first])} unit(s), paid {int(lines.amount[first])} fen; "
+            f"{int(lines.quantity[first])} unit(s), paid {int(paid[first])} fen; "
             "lower the fixed amounts, or set allow_fixed_above_amount = true in the policy "
             "to pay them anyway (a free gift)"
         )

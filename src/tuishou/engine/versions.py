@@ -157,6 +157,8 @@ def _take(lines: LineColumns, rows: IntArray) -> LineColumns:
         lines.amount[rows],
         lines.quantity[rows],
         None if lines.paid_at is None else lines.paid_at[rows],
+        coupon=None if lines.coupon is None else lines.coupon[rows],
+        coupon_eligible=None if lines.coupon_eligible is None else lines.coupon_eligible[rows],
     )
 
 

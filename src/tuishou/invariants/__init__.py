@@ -23,9 +23,10 @@ the order and the numbers:
 - ``rounding``: each payout is its exact share of the pool rounded once: ``floor`` never
   rounds up and is short by less than a fen per rounding (one per order, or one per line with
   ``rounding_scope = "line"``); ``largest_remainder`` pays the exact total rounded
-  half-to-even;
+  half-to-even; ``half_up`` pays each share rounded half up, trimmed to the rounded pool;
 - ``deterministic``: settling the same input again gives the same settlement, bit for bit;
-- ``line_order``: listing the lines the other way round changes nothing;
+- ``line_order``: listing the lines (as paid, after the coupon) the other way round changes
+  nothing;
 - ``refund``: re-settling what remains after a refund of the last line, on the recorded chain
   (``resettle``), gives the settlement of the remaining order.
 

@@ -8,6 +8,7 @@ exact amount as a plain decimal. ``tuishou.invariants.checks`` uses them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -16,7 +17,7 @@ from functools import cached_property
 from tuishou.bindings import Binding, Bindings
 from tuishou.orders import Order
 from tuishou.rules import Policy
-from tuishou.settlement import Payout, Settlement
+from tuishou.settlement import Payout, Settlement, paid_order
 from tuishou.tree import InviteTree
 
 __all__ = ["Case", "bound_at", "difference", "expected_seller", "fen", "money_of"]
@@ -42,7 +43,7 @@ class Case:
         """
         return [
             line.amount * Fraction(self.policy.pool_rate(line.sku, line.group, line.quantity) or 0)
-            for line in self.order.lines
+            for line in paid_order(self.order).lines  # after the coupon (§18)
         ]
 
     @cached_property
@@ -76,7 +77,9 @@ class Case:
         return chain
 
     def rounded(self, exact: Fraction) -> int:
-        """Round the policy's way: half-to-even (Python's ``round``) or down."""
+        """Round the policy's way: half-to-even (Python's ``round``), half up, or down."""
+        if self.policy.rounding == "half_up":
+            return math.floor(exact + Fraction(1, 2))
         return round(exact) if self.policy.rounding == "largest_remainder" else int(exact // 1)
 
 

@@ -18,7 +18,7 @@ from tuishou.invariants.case import Case, bound_at, difference, fen, money_of
 from tuishou.orders import Order
 from tuishou.policy_versions import PolicyVersions
 from tuishou.rules import DifferentialRule, Policy
-from tuishou.settlement import Settlement, resettle, settle
+from tuishou.settlement import Settlement, paid_order, resettle, settle
 from tuishou.tree import InviteTree
 
 __all__ = ["INVARIANTS", "check_settlement"]
@@ -316,6 +316,18 @@ def _total_rounded(case: Case) -> str | None:
                 f"paid {paid} fen, but the exact total {fen(exact)} fen rounds "
                 f"(half to even, per {case.policy.rounding_scope}) to {expected}"
             )
+    elif case.policy.rounding == "half_up":
+        # Each share of each piece rounded half up, trimmed to the piece's rounded pool.
+        paying = [Fraction(s.share) for s in case.settlement.shares if s.paid]
+        expected = sum(
+            min(sum(case.rounded(share * piece) for share in paying), case.rounded(piece))
+            for piece in pieces
+        )
+        if paid != expected:
+            return (
+                f"paid {paid} fen, but its shares rounded half up (per "
+                f"{case.policy.rounding_scope}, trimmed to the pool) give {expected}"
+            )
     elif paid > exact:
         return f"paid {paid} fen, more than the exact total {fen(exact)} fen (floor)"
     return None
@@ -331,8 +343,10 @@ def _deterministic(case: Case) -> str | None:
 def _line_order(case: Case) -> str | None:
     if len(case.order.lines) < 2:
         return None
-    # The same validated lines, reordered: nothing new to validate.
-    turned = case.order.model_copy(update={"lines": case.order.lines[::-1]})
+    # The same validated lines, reordered: nothing new to validate. A coupon's spread breaks
+    # ties by line order (§18), so the lines are turned as paid.
+    paid = paid_order(case.order)
+    turned = paid.model_copy(update={"lines": paid.lines[::-1]})
     again = settle(case.policy, case.tree, turned, bindings=case.bindings)
     if money_of(again) != money_of(case.settlement):
         return f"settles differently with its lines reversed: {difference(case.settlement, again)}"
@@ -342,7 +356,8 @@ def _line_order(case: Case) -> str | None:
 def _refund(case: Case) -> str | None:
     if len(case.order.lines) < 2:
         return None
-    rest = case.order.model_copy(update={"lines": case.order.lines[:-1]})
+    paid = paid_order(case.order)  # a refund starts from what was paid (§18)
+    rest = paid.model_copy(update={"lines": paid.lines[:-1]})
     on_record = resettle(case.settlement, rest)
     fresh = settle(case.policy, case.tree, rest, bindings=case.bindings)
     if money_of(on_record) != money_of(fresh):

@@ -5,7 +5,8 @@
   :meth:`tuishou.InviteTree.to_records`. Checked by ``InviteTree.from_records``.
 - **orders file**: one row per order line, the columns of :func:`tuishou.engine.batch.settle_batch`:
   ``order_id``, ``buyer_id``, ``sharer_id``, ``sku``, ``group``, ``amount`` (int fen),
-  ``quantity``, ``paid_at`` (optional; the same on every line of an order). A buyer the
+  ``quantity``, ``paid_at`` (optional; the same on every line of an order), and the order's
+  coupon, ``coupon`` and ``coupon_eligible`` (optional: :mod:`tuishou.io.coupon_cells`). A buyer the
   members file does not list is a guest (as in ``settle``); a sharer it does not list is an
   error. Under policy versions, an order needs ``paid_at`` (unless there is one version), in
   force from the first version on, and its groups rated by its version. An order (so each
@@ -50,6 +51,7 @@ from tuishou.io.checks import (
     check_versions,
     mask,
 )
+from tuishou.io.coupon_cells import COUPON_COLUMNS, check_coupons
 from tuishou.io.files import DataFile, Problems, Table, read_table
 from tuishou.io.policy_file import load_policy
 from tuishou.io.policy_versions_file import load_policy_versions
@@ -57,6 +59,7 @@ from tuishou.members.records import RECORD_KEYS, SUGGEST_LIMIT
 from tuishou.orders import Order, OrderLine
 from tuishou.policy_versions import PolicyVersions
 from tuishou.rules import Policy
+from tuishou.settlement.coupons import coupon_from_lines
 from tuishou.tree import InviteTree
 
 __all__ = [
@@ -97,6 +100,8 @@ ORDER_COLUMNS = (
     Column("amount", "integer"),
     Column("quantity", "integer", required=False),
     Column("paid_at", "time", required=False),
+    Column("coupon", "integer", required=False),  # checked by io.coupon_cells
+    Column("coupon_eligible", "value", required=False),
 )
 _PER_ORDER = ("buyer_id", "sharer_id", "paid_at")  # the same on every line of an order
 
@@ -328,20 +333,29 @@ class OrderLines:
             raise UnknownOrderError(f"order_id={order_id!r} is not in {self.table.path}; {hint}")
         first = rows[0]
         text = self.table.text
+        lines = [
+            OrderLine(
+                sku=text("sku")[row],
+                group=text("group")[row],
+                amount=int(self.columns["amount"][row]),
+                quantity=int(self.columns["quantity"][row]),
+            )
+            for row in rows
+        ]
+        coupon = self.columns.get("coupon")
+        eligible = self.columns.get("coupon_eligible")
         return Order(
             order_id=order_id,
             buyer_id=text("buyer_id")[first],
             sharer_id=text("sharer_id")[first],
             paid_at=text("paid_at")[first],
-            lines=[
-                OrderLine(
-                    sku=text("sku")[row],
-                    group=text("group")[row],
-                    amount=int(self.columns["amount"][row]),
-                    quantity=int(self.columns["quantity"][row]),
-                )
-                for row in rows
-            ],
+            lines=lines,
+            coupon=coupon_from_lines(
+                order_id,
+                0 if coupon is None else int(coupon[first]),
+                lines,
+                [True] * len(rows) if eligible is None else [bool(eligible[r]) for r in rows],
+            ),
         )
 
 
@@ -367,7 +381,7 @@ def read_orders(
     """
     table = read_table(path, ORDER_COLUMNS, problems, zone=zone)
     for column in ORDER_COLUMNS:
-        if column.name in table.columns:
+        if column.name in table.columns and column.name not in COUPON_COLUMNS:
             check_cells(table, column, problems)
     said = check_ids(table, ORDER_COLUMNS, problems)
     present = {c.name for c in ORDER_COLUMNS if c.required} <= set(table.columns)
@@ -383,6 +397,7 @@ def read_orders(
         for name in _PER_ORDER:
             if name in table.columns:
                 check_one_per_order(table, name, problems, zone=zone)
+        check_coupons(table, problems)
     columns = {
         name: pc.dictionary_encode(values)
         if isinstance(values, pa.ChunkedArray | pa.Array) and name != "paid_at"

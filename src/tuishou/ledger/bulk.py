@@ -12,7 +12,8 @@ posted before with a different settlement, the clock); then each chunk of ``chun
 orders is one transaction under the ledger's write lock, and each order in it is recorded
 whole or not at all. Orders already posted identically are skipped, so a run that crashed is
 simply run again. Lines that share an order id are one order (``settle_batch`` groups them),
-its lines in input order.
+its lines in input order. A batch under policy versions, with payment times or with coupons
+is posted order by order instead (``ledger.bulk_orders``).
 
 The per-order Python is kept small (this is the hot path): the chain snapshot is made once
 per distinct (seller, attribution), JSON fragments once per distinct id, and the rows are
@@ -36,6 +37,7 @@ import numpy.typing as npt
 from tuishou.bindings import Bindings
 from tuishou.engine.batch import settle_batch
 from tuishou.engine.columns import LineColumns, read_lines
+from tuishou.engine.coupons import coupon_amounts
 from tuishou.engine.paid_at import NO_TIME, read_paid_at
 from tuishou.engine.tables import KINDS, BatchResult
 from tuishou.errors import ArgumentTypeError, DuplicateOrderError
@@ -100,6 +102,21 @@ def _has_payment_times(orders: Any) -> bool:
     return bool((read_paid_at(column) != NO_TIME).any())
 
 
+def _has_coupons(orders: Any) -> bool:
+    """Whether the batch has a ``coupon`` column with a coupon in it: such orders are stored
+    with their coupon, order by order (``post_each``), not from the fast path's fragments."""
+    if isinstance(orders, Mapping):
+        names = [str(name) for name in orders]
+    else:
+        names = [
+            str(name) for name in getattr(orders, "column_names", getattr(orders, "columns", []))
+        ]
+    if "coupon" not in names:
+        return False
+    column = orders.column("coupon") if hasattr(orders, "column_names") else orders["coupon"]
+    return bool(coupon_amounts(column).any())
+
+
 def post_batch(
     store: Store,
     policy: Policy | PolicyVersions,
@@ -123,7 +140,8 @@ def post_batch(
             "at least 1 (default 5000)"
         )
     bound = bindings is not None and len(bindings) > 0  # settled order by order (settle's rule)
-    if isinstance(policy, PolicyVersions) or _has_payment_times(orders) or bound:
+    order_by_order = _has_payment_times(orders) or _has_coupons(orders) or bound
+    if isinstance(policy, PolicyVersions) or order_by_order:
         posted, skipped, rows, chunks = post_each(
             store, policy, tree, orders, at, chunk_orders, progress, bindings if bound else None
         )

@@ -1,4 +1,5 @@
-"""Bulk posting order by order: a batch under policy versions, or with a ``paid_at`` column.
+"""Bulk posting order by order: a batch under policy versions, with a ``paid_at`` column or
+with coupons.
 
 ``ledger.bulk`` writes a plain batch (one policy, no payment times) at the speed of the
 database. A batch whose orders carry ``paid_at``, or that is settled under
@@ -37,6 +38,7 @@ from tuishou.orders import Order, OrderLine
 from tuishou.policy_versions import PolicyVersions
 from tuishou.rules import Policy
 from tuishou.settlement import Settlement, settle_many
+from tuishou.settlement.coupons import coupon_from_lines
 from tuishou.tree import InviteTree
 
 __all__ = ["orders_of", "post_each"]
@@ -115,20 +117,30 @@ def orders_of(lines: LineColumns) -> list[Order]:
 def _order(lines: LineColumns, code: int, rows: Sequence[int]) -> Order:
     head = rows[0]
     paid = None if lines.paid_at is None else int(lines.paid_at[head])
+    order_lines = [
+        OrderLine(
+            sku=str(_text(lines.sku, row)),
+            group=str(_text(lines.group, row)),
+            amount=int(lines.amount[row]),
+            quantity=int(lines.quantity[row]),
+        )
+        for row in rows
+    ]
+    order_id = str(lines.order.values[code])
     return Order(
-        order_id=str(lines.order.values[code]),
+        order_id=order_id,
         buyer_id=_text(lines.buyer, head),
         sharer_id=_text(lines.sharer, head),
         paid_at=None if paid in (None, NO_TIME) else _EPOCH + timedelta(microseconds=paid),
-        lines=[
-            OrderLine(
-                sku=str(_text(lines.sku, row)),
-                group=str(_text(lines.group, row)),
-                amount=int(lines.amount[row]),
-                quantity=int(lines.quantity[row]),
-            )
-            for row in rows
-        ],
+        lines=order_lines,
+        coupon=coupon_from_lines(  # the order is stored as given, with its coupon
+            order_id,
+            0 if lines.coupon is None else int(lines.coupon[head]),
+            order_lines,
+            [True] * len(rows)
+            if lines.coupon_eligible is None
+            else [bool(lines.coupon_eligible[row]) for row in rows],
+        ),
     )
 
 

@@ -6,6 +6,7 @@ are re-exported here, the import path to use.
 """
 
 from tuishou.settlement.compute import resettle, seller_chain, settle, settle_chain, settle_many
+from tuishou.settlement.coupons import paid_order
 from tuishou.settlement.results import (
     Attribution,
     ChainLink,
@@ -24,6 +25,7 @@ __all__ = [
     "Payout",
     "Settlement",
     "Share",
+    "paid_order",
     "resettle",
     "seller_chain",
     "settle",

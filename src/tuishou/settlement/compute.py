@@ -8,7 +8,8 @@
    the inviter (members only with ``bind_members``; docs/domain.md §6, §16).
    A buyer who shared to themselves (sharer = buyer) is treated as having no share link,
    so a self-share cannot get around ``self_purchase = false``;
-2. **pool**: each line's amount × its pool rate (``rulebook.pool_rate``), exact;
+2. **pool**: each line's paid amount (its amount less its share of the order's coupon,
+   ``tuishou.settlement.coupons``) × its pool rate (``rulebook.pool_rate``), exact;
 3. **chain**: the seller (generation 0) and its uplines up to ``max_generation``; with
    ``compression`` suspended uplines are skipped and the next one moves down;
 4. **shares**: every rule, in policy order, gives chain members a share of the pool (each
@@ -50,6 +51,7 @@ from tuishou.rounding import round_order
 from tuishou.rulebook import payout_order
 from tuishou.rulebook.pools import line_rate
 from tuishou.rules import Policy
+from tuishou.settlement.coupons import line_discounts, paid_order
 from tuishou.settlement.fixed_lines import bought_of, check_fixed_amounts, fixed_shares, with_fixed
 from tuishou.settlement.results import (
     Attribution,
@@ -191,7 +193,7 @@ def settle_chain(
     ``bought``, aligned with the lines, is the quantity bought on each (default: the lines'
     own): it picks quantity brackets, so a refund keeps the bracket units were sold in."""
     bought = bought_of(order, bought)
-    check_fixed_amounts(policy, order, bought)
+    check_fixed_amounts(policy, paid_order(order), bought)  # on what was paid (§18)
     lines = _line_pools(policy, order, bought)
     shares = _shares(policy, chain) if chain else ()
     paying = [share for share in shares if share.paid]
@@ -355,7 +357,9 @@ def _binding(tree: InviteTree, order: Order, bindings: Bindings | None) -> Bindi
 
 def _line_pools(policy: Policy, order: Order, bought: list[int]) -> tuple[LinePool, ...]:
     lines = []
-    for line, quantity in zip(order.lines, bought, strict=True):
+    discounts = line_discounts(order)  # each line's share of the coupon (§18)
+    paid = paid_order(order).lines
+    for line, quantity, discount in zip(paid, bought, discounts, strict=True):
         if line.group not in policy.group_rates:
             raise UnknownGroupError(
                 f"order {order.order_id!r}: group={line.group!r} (sku {line.sku!r}) has no pool "
@@ -378,6 +382,7 @@ def _line_pools(policy: Policy, order: Order, bought: list[int]) -> tuple[LinePo
                 line.quantity,
                 quantity,
                 bracket=_bracket(policy, line.sku, quantity),
+                discount=discount,
             )
         )
     return tuple(lines)

@@ -117,6 +117,8 @@ class LinePool:
     bracket ``bracket``, the ``from`` of the bracket used, None without brackets). A fixed
     line (``rate_from == "fixed"``, rate 0) has ``fixed``: the fixed amounts its chain earns,
     forfeited ones included, which are its part of the pool (docs/domain.md §17).
+    ``amount`` is what the line paid after its share of the order's coupon, ``discount``
+    that share (fen; the listed amount is their sum).
     """
 
     sku: str
@@ -133,6 +135,7 @@ class LinePool:
     bought: int = field(default=1, compare=False)
     fixed: int = 0
     bracket: int | None = None
+    discount: int = 0
 
 
 @dataclass(frozen=True, slots=True)

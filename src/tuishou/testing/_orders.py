@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from tuishou.errors import ArgumentTypeError, InvalidArgumentError
 from tuishou.money import MAX_ORDER_FEN
-from tuishou.orders import Order, OrderLine
+from tuishou.orders import Coupon, Order, OrderLine
 from tuishou.testing._arguments import (
     DEFAULT_GROUPS,
     DEFAULT_SKUS,
@@ -31,7 +31,7 @@ from tuishou.testing._arguments import (
 )
 from tuishou.tree import InviteTree
 
-__all__ = ["order_batches", "orders"]
+__all__ = ["coupons_for", "order_batches", "orders"]
 
 _MAX_QUANTITY = 3
 
@@ -44,13 +44,15 @@ def orders(
     max_lines: int = 4,
     max_amount: int | None = None,
     order_id: str = "o1",
+    coupons: bool = False,
 ) -> st.SearchStrategy[Order]:
     """Orders called ``order_id`` by buyers and sharers from ``tree`` (as it is now).
 
     Lines (1 to ``max_lines``) are of a product group in ``groups`` (your policy's
     ``group_rates`` keys) and a sku in ``skus`` (include some of ``policy.sku_rates`` to
     reach them), each paid 0 to ``max_amount`` fen (default: ``MAX_ORDER_FEN // max_lines``,
-    so that every order is within the supported maximum).
+    so that every order is within the supported maximum). With ``coupons``, about half the
+    orders carry a coupon (:func:`coupons_for`) of up to what its lines cost.
 
     >>> from hypothesis import find
     >>> from tuishou import InviteTree
@@ -59,7 +61,7 @@ def orders(
     >>> order.order_id, order.buyer_id, order.lines
     ('o1', 'A', (OrderLine(sku='sku-0', group='xiaomi', amount=0, quantity=1),))
     """
-    fields = _fields(_parts(tree, groups, skus, max_lines, max_amount))
+    fields = _fields(_parts(tree, groups, skus, max_lines, max_amount), _flag(coupons))
     return fields.map(functools.partial(_order, check_text("order_id", order_id)))
 
 
@@ -72,11 +74,13 @@ def order_batches(
     skus: Sequence[str] = DEFAULT_SKUS,
     max_lines: int = 4,
     max_amount: int | None = None,
+    coupons: bool = False,
 ) -> st.SearchStrategy[list[Order]]:
     """Lists of ``min_size`` to ``max_size`` orders with distinct ids ``o0``, ``o1``, ...
 
     Each order is drawn as by :func:`orders`; use a batch for what concerns several orders
-    together (a ledger, ``settle_batch``, totals per member).
+    together (a ledger, ``settle_batch``, totals per member). ``coupons`` as for
+    :func:`orders`.
 
     >>> from hypothesis import find
     >>> from tuishou import InviteTree
@@ -85,8 +89,44 @@ def order_batches(
     ['o0', 'o1', 'o2']
     """
     low, high = check_sizes(min_size, max_size, least=0)
-    fields = _fields(_parts(tree, groups, skus, max_lines, max_amount))
+    fields = _fields(_parts(tree, groups, skus, max_lines, max_amount), _flag(coupons))
     return st.lists(fields, min_size=low, max_size=high).map(_numbered)
+
+
+def coupons_for(lines: Sequence[OrderLine]) -> st.SearchStrategy[Coupon | None]:
+    """No coupon, or a coupon for these lines: on every line, or restricted to some of their
+    SKUs or groups, of 1 fen up to what the lines it applies to cost (none if they cost 0).
+
+    >>> from hypothesis import find
+    >>> lines = [OrderLine(sku="a", group="g", amount=300), OrderLine(sku="b", group="h",
+    ...                                                               amount=100)]
+    >>> find(coupons_for(lines), lambda c: c is not None and c.groups != ()).groups
+    ('g',)
+    """
+    skus = tuple(sorted({line.sku for line in lines}))
+    groups = tuple(sorted({line.group for line in lines}))
+    return st.none() | st.tuples(
+        st.lists(sample(skus), max_size=2, unique=True),
+        st.lists(sample(groups), max_size=2, unique=True),
+        st.integers(1, MAX_ORDER_FEN),
+    ).map(functools.partial(_coupon, lines))
+
+
+def _coupon(lines: Sequence[OrderLine], drawn: tuple[list[str], list[str], int]) -> Coupon | None:
+    skus, groups, amount = drawn
+    eligible = [
+        line for line in lines if not (skus or groups) or (line.sku in skus or line.group in groups)
+    ]
+    most = sum(line.amount for line in eligible)
+    if not most:
+        return None
+    return Coupon(coupon_id="coupon", amount=1 + (amount - 1) % most, skus=skus, groups=groups)
+
+
+def _flag(coupons: object) -> bool:
+    if not isinstance(coupons, bool):
+        raise ArgumentTypeError(f"coupons={coupons!r}; pass True or False")
+    return coupons
 
 
 # Who bought and who shared. A member buying or a member's share link is how an order pays
@@ -147,15 +187,18 @@ def _parts(
 
 
 @st.composite
-def _fields(draw: st.DrawFn, parts: _Parts) -> dict[str, Any]:
+def _fields(draw: st.DrawFn, parts: _Parts, coupons: bool = False) -> dict[str, Any]:
     """An order but its id: drawn alike for one order or a list of them."""
     lines = draw(parts.lines)
     how = draw(parts.how)
-    return {
+    fields: dict[str, Any] = {
         "buyer_id": draw(parts.buyers[how]),
         "sharer_id": draw(parts.sharers) if how == "shared" else None,
         "lines": lines,
     }
+    if coupons:
+        fields["coupon"] = draw(coupons_for(lines))
+    return fields
 
 
 def _order(order_id: str, fields: dict[str, Any]) -> Order:

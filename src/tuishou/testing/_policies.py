@@ -19,12 +19,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, get_args
 
 from hypothesis import strategies as st
 
-from tuishou.errors import ArgumentTypeError
+from tuishou.errors import ArgumentTypeError, InvalidArgumentError
 from tuishou.money import RATE_SCALE
+from tuishou.rounding import Rounding
 from tuishou.rules import Policy
 from tuishou.testing._arguments import (
     DEFAULT_GROUPS,
@@ -54,6 +55,7 @@ def policies(
     max_generation: int | st.SearchStrategy[int] | None = None,
     fixed: bool = False,
     brackets: bool = False,
+    roundings: Sequence[Rounding] = ("largest_remainder", "floor"),
 ) -> st.SearchStrategy[Policy]:
     """Valid policies over ``tiers`` with a pool rate for every group in ``groups``.
 
@@ -61,7 +63,8 @@ def policies(
     seller and a peer bonus), some ``skus`` with their own rate, ``self_purchase`` on or off,
     ``compression`` on or off, both rounding modes and both rounding scopes. ``max_generation``
     is drawn from 0 to 4 unless given, as an int or as a strategy of ints (for deep chains,
-    e.g. ``st.integers(0, 300)``; see ``invite_trees(max_chain=...)``). Every policy is within
+    e.g. ``st.integers(0, 300)``; see ``invite_trees(max_chain=...)``). ``roundings`` are the
+    rounding modes drawn from (add ``"half_up"`` to reach it). Every policy is within
     budget, so none is filtered. ``fixed=True`` adds fixed schedules to some SKUs without a
     rate of their own and ``brackets=True`` turns some SKU rates into quantity brackets
     (docs/domain.md §17; both off by default, which draws exactly what it drew before).
@@ -87,11 +90,30 @@ def policies(
     sku_names = check_names("skus", skus)
     rule_count = check_count("max_rules", max_rules, least=0)
     generations = _generations(max_generation)
+    modes = _roundings(roundings)
     if fixed or brackets:  # docs/domain.md §17; off by default: the draws stay as they were
         return _policies(
-            names, group_names, sku_names, rule_count, generations, fixed=fixed, brackets=brackets
+            names,
+            group_names,
+            sku_names,
+            rule_count,
+            generations,
+            modes,
+            fixed=fixed,
+            brackets=brackets,
         )
-    return _policies(names, group_names, sku_names, rule_count, generations)
+    return _policies(names, group_names, sku_names, rule_count, generations, modes)
+
+
+def _roundings(roundings: Sequence[Rounding]) -> tuple[Rounding, ...]:
+    """The rounding modes to draw from, checked (at least one, each a ``Rounding``)."""
+    known = get_args(Rounding)
+    modes = tuple(roundings) if isinstance(roundings, list | tuple) else ()
+    if not modes or any(mode not in known for mode in modes):
+        raise InvalidArgumentError(
+            f"roundings={roundings!r}; pass a list of one or more of {list(known)}"
+        )
+    return modes
 
 
 @st.composite
@@ -102,6 +124,7 @@ def _policies(
     skus: tuple[str, ...],
     max_rules: int,
     generations: st.SearchStrategy[int],
+    roundings: tuple[Rounding, ...] = ("largest_remainder", "floor"),
     *,
     fixed: bool = False,
     brackets: bool = False,
@@ -120,7 +143,7 @@ def _policies(
         "self_purchase": draw(st.booleans()),
         "max_generation": max_generation,
         "compression": draw(st.booleans()),
-        "rounding": draw(sample(("largest_remainder", "floor"))),
+        "rounding": draw(sample(roundings)),
         "rounding_scope": draw(sample(("order", "line"))),
         "rules": rules,
     }
