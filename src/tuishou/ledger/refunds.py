@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from tuishou import orders
+from tuishou import settlement as settling
 from tuishou.errors import DuplicateRequestError, LedgerError
 from tuishou.ledger.clock import check_clock
 from tuishou.ledger.models import Entry, LedgerPolicy, RefundResult, entry_row
@@ -49,6 +50,7 @@ __all__ = [
     "digest",
     "never_raised",
     "paid",
+    "posted_lines",
     "refund",
     "refund_fingerprint",
     "refunded_lines",
@@ -126,6 +128,20 @@ def _load(
         "released_at",
         "posted_at",
     )
+    order, refunded = posted_lines(store, row)
+    return (
+        order,
+        row["snapshot_json"],
+        refunded,
+        row["policy_json"],
+        row["released_at"] is not None,
+        row["posted_at"],
+    )
+
+
+def posted_lines(store: Store, row: Mapping[str, Any]) -> tuple[Order, list[LineState]]:
+    """A posted order's paid lines and each line's refund state, from its ``tuishou_orders``
+    row (``order_json`` and ``refunded_json``); a state that does not fit is named damaged."""
     order = paid(row["order_json"])
     refunded = states(order, row["refunded_json"])
     if refunded is None:
@@ -137,20 +153,15 @@ def _load(
             "expected one item per line of the order: units refunded (at most its quantity), "
             "or [amount, quantity, units refunded] left by a refund by amount",
         )
-    return (
-        order,
-        row["snapshot_json"],
-        refunded,
-        row["policy_json"],
-        row["released_at"] is not None,
-        row["posted_at"],
-    )
+    return order, refunded
 
 
 def paid(order: Order) -> Order:
     """``order`` as it was paid: with its coupon spread over its lines (``paid_order``, when
     this tuishou has coupons), which is what refunds take back from."""
-    paid_order: Callable[[Order], Order] | None = getattr(orders, "paid_order", None)
+    paid_order: Callable[[Order], Order] | None = getattr(
+        settling, "paid_order", getattr(orders, "paid_order", None)
+    )  # COUPON's (in tuishou.settlement); a tuishou without coupons: the order as given
     return order if paid_order is None else paid_order(order)
 
 
