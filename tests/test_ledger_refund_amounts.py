@@ -488,6 +488,14 @@ class Model:
                         self.lines[i] = [self.fen_left(i) - part, self.units_left(i), 0]
                 wanted -= part
 
+    def stored(self):
+        """What ``refunded_json`` holds (docs/domain.md §19): units refunded while a line is
+        its paid line, else [base fen, base units, units refunded]."""
+        return [
+            state[2] if state[:2] == [line.amount, line.quantity] else state
+            for line, state in zip(self.order.lines, self.lines, strict=True)
+        ]
+
     def refund_all(self):
         for state in self.lines:
             state[2] = state[1]
@@ -558,6 +566,7 @@ def test_refunds_by_amount_and_units_settle_what_is_left_never_raised_and_conser
         wanted = payouts_of(target) if target else {}
         held = {k: min(v, held.get(k, 0)) for k, v in wanted.items() if min(v, held.get(k, 0))}
         assert ledger.payouts(order.order_id) == result.remaining == held
+        assert json.loads(stored_refunds(ledger, order.order_id)) == model.stored()
         assert result.pool == (target.pool if target else 0)
         assert result.pool == sum(result.remaining.values()) + result.retained
         assert result.retained >= (target.retained if target else 0)
