@@ -445,6 +445,60 @@ def test_a_refund_by_amount_takes_from_the_paid_line_after_its_coupon(make_ledge
     assert result.remaining == payouts_of(settle(EXAMPLE_L_POLICY, EXAMPLE_L_TREE, smaller))
 
 
+# ------------------------------------------------- fixed commissions, quantity brackets
+
+FIXED = pytest.mark.skipif(
+    not hasattr(Policy, "is_fixed"), reason="fixed commissions (docs/domain.md §17) not merged yet"
+)
+
+
+@FIXED
+def test_a_real_fixed_schedule_refuses_a_refund_by_amount(make_ledger):
+    chosen = Policy.model_validate(
+        {
+            **EXAMPLE_L_POLICY.model_dump(mode="json"),
+            "fixed": {"mug": {"seller": {"amounts": {"m": 500}}}},
+        }
+    )
+    order = Order(
+        order_id="o-F",
+        sharer_id="C",
+        lines=[OrderLine(sku="mug", group="g", amount=9999, quantity=3)],
+    )
+    ledger = make_ledger()
+    ledger.post(order, settle(chosen, EXAMPLE_L_TREE, order), at=DAY0)
+    before = everything(ledger)
+    with pytest.raises(LedgerError, match=r"'mug' pays a fixed commission per unit"):
+        ledger.refund("o-F", amounts={"mug": 1}, at=day(1))
+    assert everything(ledger) == before
+    result = ledger.refund("o-F", lines={"mug": 1}, at=day(1))
+    assert result.remaining[("C", *SELLER)] == 1000  # 500 fen × the 2 units left
+
+
+@FIXED
+def test_a_refund_keeps_the_quantity_bracket_of_the_quantity_bought(make_ledger):
+    """SKU oca pays a pool rate of 50% from 1 unit and 40% from 10. 10 units bought for
+    10,000 fen: pool 4,000. One unit back leaves 9 units and 9,000 fen, still at 40% (the
+    bracket of the 10 bought): pool 3,600, not 4,500. Then 1,001 fen back: 7,999 × 40%."""
+    chosen = Policy.model_validate(
+        {
+            **EXAMPLE_L_POLICY.model_dump(mode="json"),
+            "sku_rates": {"oca": [{"from": 1, "rate": "0.5"}, {"from": 10, "rate": "0.4"}]},
+        }
+    )
+    order = Order(
+        order_id="o-B",
+        sharer_id="C",
+        lines=[OrderLine(sku="oca", group="g", amount=10000, quantity=10)],
+    )
+    ledger = make_ledger()
+    first = settle(chosen, EXAMPLE_L_TREE, order)
+    assert first.pool == 4000
+    ledger.post(order, first, at=DAY0)
+    assert ledger.refund("o-B", lines={"oca": 1}, at=day(1)).pool == 3600
+    assert ledger.refund("o-B", amounts={"oca": 1001}, at=day(2)).pool == 3200  # 3,199.6
+
+
 # ------------------------------------------------------------------------- properties
 
 PROPERTY = settings(
