@@ -282,12 +282,13 @@ class Ledger(WithdrawalMethods, PeriodMethods):
         goes up (a fen re-rounding would move to a member stays with the platform) and the
         difference is posted: pending payouts are reduced or cancelled; released ones get a
         negative clawback entry (capped at the balance, the rest written off, under
-        ``clawback="cap_at_balance"``). ``lines`` and ``amounts`` together, unknown orders or
-        SKUs, empty refunds, bad amounts (0, negative, float, bool, text), refunds of more
-        than is left, refunds by amount of a SKU with a fixed commission per unit, or refunds
-        dated before the order was posted are refused (``LedgerError``, every problem named),
-        changing nothing. With ``refund_id`` a retry of the same request is a no-op; a
-        different request under the same id is a ``DuplicateRequestError``.
+        ``clawback="cap_at_balance"``). Refused, changing nothing: ``lines`` and ``amounts``
+        together (``InvalidArgumentError``), an order never posted (``UnknownOrderError``),
+        and, as a ``LedgerError`` naming every problem, unknown SKUs, empty refunds, bad
+        amounts (0, negative, float, bool, text), more than is left, an amount on a SKU with a
+        fixed commission per unit, and a refund dated before the order was posted. With
+        ``refund_id`` a retry of the same request is a no-op; a different request under the
+        same id is a ``DuplicateRequestError``.
 
         >>> from datetime import UTC, datetime
         >>> from tuishou.examples import example_order, example_settlement

@@ -150,8 +150,8 @@ def posted_lines(store: Store, row: Mapping[str, Any]) -> tuple[Order, list[Line
             "orders",
             row,
             "refunded_json",
-            "expected one item per line of the order: units refunded (at most its quantity), "
-            "or [amount, quantity, units refunded] left by a refund by amount",
+            "expected one count per line of the order, each at most its quantity (or, for a "
+            "line refunded by amount, [amount, quantity, units refunded] within the line)",
         )
     return order, refunded
 
