@@ -257,14 +257,31 @@ class _Line(click.ParamType[tuple[str, int]]):
         return sku, AsciiInt(min=1).convert(quantity, param, ctx)
 
 
-def _lines(ctx: click.Context, given: tuple[tuple[str, int], ...]) -> Mapping[str, int] | None:
+class _Amount(click.ParamType[tuple[str, int]]):
+    """``SKU=FEN``: an amount of money (int fen) refunded on one SKU."""
+
+    name = "SKU=FEN"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, tuple):
+            return value
+        sku, equals, fen = str(value).rpartition("=")
+        if not equals or not sku:
+            self.fail(f"{value!r} is not SKU=FEN; write e.g. phone=2000 for ¥20.00", param, ctx)
+        return sku, AsciiInt(min=1).convert(fen, param, ctx)
+
+
+def _lines(
+    ctx: click.Context, given: tuple[tuple[str, int], ...], option: str = "--line"
+) -> Mapping[str, int] | None:
     lines: dict[str, int] = {}
     for sku, quantity in given:
         if sku in lines:
+            whole = "quantity" if option == "--line" else "amount"
             raise click.BadParameter(
-                f"SKU {sku!r} is given twice; give each SKU once with its whole quantity",
+                f"SKU {sku!r} is given twice; give each SKU once with its whole {whole}",
                 ctx=ctx,
-                param_hint="'--line'",
+                param_hint=f"'{option}'",
             )
         lines[sku] = quantity
     return lines or None
@@ -281,6 +298,14 @@ def _lines(ctx: click.Context, given: tuple[tuple[str, int], ...]) -> Mapping[st
     help="A quantity of one SKU refunded (repeat per SKU); none: everything left.",
 )
 @click.option(
+    "--amount",
+    "amounts",
+    type=_Amount(),
+    multiple=True,
+    help="Money refunded on one SKU, in fen, its units kept (退差价; repeat per SKU); "
+    "not with --line.",
+)
+@click.option(
     "--refund-id",
     required=True,
     metavar="ID",
@@ -294,14 +319,24 @@ def refund_command(
     ledger: str,
     order_id: str,
     lines: tuple[tuple[str, int], ...],
+    amounts: tuple[tuple[str, int], ...],
     refund_id: str,
     at: datetime | None,
     zone: tzinfo,
 ) -> int:
-    """Refund part or all of an order: re-settle what is left and post the difference."""
-    refunded = _lines(ctx, lines)
+    """Refund part or all of an order (units, or money by amount): re-settle what is left
+    and post the difference."""
+    if lines and amounts:
+        raise click.UsageError(
+            "--line and --amount were both given; refund units and money in two refunds, "
+            "each with its own --refund-id",
+            ctx,
+        )
+    refunded, money = _lines(ctx, lines), _lines(ctx, amounts, "--amount")
     with open_ledger(ledger) as book:
-        result = book.refund(order_id, lines=refunded, at=moment(at, zone), refund_id=refund_id)
+        result = book.refund(
+            order_id, lines=refunded, amounts=money, at=moment(at, zone), refund_id=refund_id
+        )
     if result.repeated:
         click.echo(f"refund {refund_id} of {order_id} was recorded before: nothing changed")
         return 0

@@ -7,7 +7,8 @@ version (``tuishou_orders.policy_version``). ``explain_order`` settles the recor
 the recorded chain with the recorded policy (never today's tree or policy), so its
 ``explain()`` text is the account of the payouts that were posted; then it lists the order's
 refunds so far (each refund's entries: reversed while pending, clawed back or written off
-once released) and what the order pays now.
+once released), the units refunded, what is left of each line refunded by amount (退差价:
+its fen and units) and what the order pays now.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from sqlalchemy import select
 from tuishou.ledger import schema as t
 from tuishou.ledger.checks import check_ids
 from tuishou.ledger.models import Entry
+from tuishou.ledger.refund_lines import LineState
+from tuishou.ledger.refunds import posted_lines
 from tuishou.ledger.store import Store
 from tuishou.ledger.stored import COLUMNS, decode
+from tuishou.orders import Order
 from tuishou.settlement import ChainLink, Settlement, settle_chain
 
 __all__ = ["explain_order", "posted_settlement"]
@@ -64,7 +68,7 @@ def explain_order(store: Store, order_id: str) -> str:
         ]
         now = store.payouts(order_id)
         row = store.order_row(order_id, "order_json", "refunded_json")
-    order, refunded = row["order_json"], row["refunded_json"]
+    order, refunded = posted_lines(store, row)
     text = [settlement.explain().rstrip("\n"), ""]
     if not corrections:
         text.append("Refunds so far (退款): none.")
@@ -75,16 +79,28 @@ def explain_order(store: Store, order_id: str) -> str:
         text.append(f"  {at.isoformat(' ', 'seconds')}: {name}")
         text += [f"    {_line(entry)}" for entry in group]
     units = [
-        f"{line.sku} {done} of {line.quantity}"
-        for line, done in zip(order.lines, refunded, strict=True)
-        if done
+        f"{line.sku} {line.quantity - state.units_left} of {line.quantity}"
+        for line, state in zip(order.lines, refunded, strict=True)
+        if state.units_left < line.quantity
     ]
     text.append("Units refunded: " + (", ".join(units) or "none"))
+    text += _by_amount(order, refunded)
     paying = [
         f"{m} {amount} fen ({rule}, {kind})" for (m, rule, kind), amount in sorted(now.items())
     ]
     text.append("Pays now: " + ("; ".join(paying) if paying else "nothing (fully refunded)"))
     return "\n".join(text) + "\n"
+
+
+def _by_amount(order: Order, refunded: list[LineState]) -> list[str]:
+    """What is left of each line refunded by amount (退差价): its money and its units."""
+    left = [
+        f"{line.sku} {state.amount_left} of {line.amount} fen for {state.units_left} of "
+        f"{line.quantity} unit(s)"
+        for line, state in zip(order.lines, refunded, strict=True)
+        if (state.base_amount, state.base_quantity) != (line.amount, line.quantity)
+    ]
+    return ["Left after refunds by amount (退差价): " + ", ".join(left)] if left else []
 
 
 def _line(entry: Entry) -> str:

@@ -37,7 +37,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from tuishou.bindings import Bindings
-from tuishou.errors import ArgumentTypeError, LedgerError
+from tuishou.errors import ArgumentTypeError, InvalidArgumentError, LedgerError
 from tuishou.ledger import queries
 from tuishou.ledger.bulk import BatchPosting, Progress, post_batch
 from tuishou.ledger.checks import check_ids, check_time
@@ -278,29 +278,52 @@ class Ledger(WithdrawalMethods, PeriodMethods, BindingMethods):
         order_id: str,
         *,
         lines: Mapping[str, int] | None = None,
+        amounts: Mapping[str, int] | None = None,
         at: datetime,
         refund_id: str | None = None,
     ) -> RefundResult:
-        """Refund some quantity of some SKUs (``lines``), or everything left (None).
+        """Refund some quantity of some SKUs (``lines``: SKU → units), some money on some SKUs
+        (``amounts``: SKU → int fen >= 1, 部分退款 / 退差价), or everything left (neither).
 
-        The remaining order is re-settled with the chain and policy recorded at posting; no
-        payout goes up (a fen re-rounding would move to a member stays with the platform) and
-        the difference is posted: pending payouts are reduced or cancelled; released ones get a
+        A refund by amount keeps the line's units and leaves it exactly that many fen
+        smaller; units or fen of a SKU on several lines come from its first line first. The
+        remaining order is re-settled with the chain and policy recorded at posting; no payout
+        goes up (a fen re-rounding would move to a member stays with the platform) and the
+        difference is posted: pending payouts are reduced or cancelled; released ones get a
         negative clawback entry (capped at the balance, the rest written off, under
-        ``clawback="cap_at_balance"``). Unknown orders or SKUs, empty refunds, refunds of more
-        than is left or dated before the order was posted are refused, changing nothing. With
-        ``refund_id`` a retry of the same request is a no-op.
+        ``clawback="cap_at_balance"``). Refused, changing nothing: ``lines`` and ``amounts``
+        together (``InvalidArgumentError``), an order never posted (``UnknownOrderError``),
+        and, as a ``LedgerError`` naming every problem, unknown SKUs, empty refunds, bad
+        amounts (0, negative, float, bool, text), more than is left, an amount on a SKU with a
+        fixed commission per unit, and a refund dated before the order was posted. With
+        ``refund_id`` a retry of the same request is a no-op; a different request under the
+        same id is a ``DuplicateRequestError``.
+
+        >>> from datetime import UTC, datetime
+        >>> from tuishou.examples import example_order, example_settlement
+        >>> ledger = Ledger()  # A shared an order of 10,000 fen (SKU s) and earns 500 fen
+        >>> _ = ledger.post(example_order(), example_settlement(),
+        ...                 at=datetime(2026, 11, 1, tzinfo=UTC))
+        >>> result = ledger.refund("o1", amounts={"s": 3333}, at=datetime(2026, 11, 2, tzinfo=UTC))
+        >>> result.pool, result.remaining  # a pool of 10% of the 6,667 fen left, half to A
+        (667, {('A', 'seller', 'seller'): 333})
         """
         check_time(at)
         check_ids(order_id=order_id, refund_id=refund_id, optional=("refund_id",))
-        if lines is not None and not isinstance(lines, Mapping):
-            raise ArgumentTypeError(
-                f"lines is a {type(lines).__name__}; pass a dict of SKU "
-                "to quantity, or None to refund everything left"
+        for name, given in (("lines", lines), ("amounts", amounts)):
+            if given is not None and not isinstance(given, Mapping):
+                raise ArgumentTypeError(
+                    f"{name} is a {type(given).__name__}; pass a dict of SKU to "
+                    f"{'quantity' if name == 'lines' else 'fen'}, or None to refund everything left"
+                )
+        if lines is not None and amounts is not None:
+            raise InvalidArgumentError(
+                f"lines={dict(lines)!r} and amounts={dict(amounts)!r} were both given; refund "
+                "units (lines) and money (amounts) in two refunds, each with its own refund_id"
             )
         with self._store.transaction():
             policy = in_force(self._store.policy_rows(), at)
-            return refund(self._store, policy, order_id, lines, at, refund_id)
+            return refund(self._store, policy, order_id, lines, at, refund_id, amounts)
 
     # ----------------------------------------------------------------------- queries
 

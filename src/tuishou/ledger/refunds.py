@@ -7,6 +7,12 @@ where re-rounding the smaller order would give a member a fen more than it holds
 (largest remainder can move a fen between members), the member keeps what it holds and that
 fen stays with the platform, in the remaining order's ``retained``. So every refund entry is
 zero or negative, and ``pool == paid + retained`` stays exact.
+
+A refund **by amount** (退差价: ``amounts={sku: fen}``) returns money on a line and keeps its
+units: the line keeps exactly ``a − x`` fen of the ``a`` it had left (per-line state:
+``tuishou.ledger.refund_lines``), and the order is re-settled the same way. Lines whose SKU
+pays a fixed commission per unit refund whole units only. Refunds start from the order's paid
+lines (after its coupon, when it has one).
 """
 
 from __future__ import annotations
@@ -17,30 +23,40 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from tuishou.errors import DuplicateRequestError, LedgerError, did_you_mean
-from tuishou.ids import id_problem
+from tuishou.errors import DuplicateRequestError, LedgerError
 from tuishou.ledger.clock import check_clock
 from tuishou.ledger.models import Entry, LedgerPolicy, RefundResult, entry_row
+from tuishou.ledger.refund_lines import (
+    LineState,
+    after_amounts,
+    after_everything,
+    after_units,
+    encode,
+    left_order,
+    states,
+)
 from tuishou.ledger.store import Store
 from tuishou.ledger.stored import damaged
 from tuishou.ledger.withdrawal_store import find_withdrawal
-from tuishou.orders import Order, OrderLine
-from tuishou.rounding import prorate
+from tuishou.orders import Order
 from tuishou.rules import Policy
-from tuishou.settlement import ChainLink, Settlement, settle_chain
+from tuishou.settlement import ChainLink, Settlement, paid_order, settle_chain
 
 __all__ = [
     "Key",
     "digest",
     "never_raised",
+    "paid",
+    "posted_lines",
     "refund",
     "refund_fingerprint",
-    "refund_quantities",
+    "refunded_lines",
     "remaining",
     "totals",
 ]
 
 Key = tuple[str, str, str]  # (member_id, rule, kind)
+Amounts = Mapping[str, int]  # SKU -> fen refunded (a refund by amount)
 
 
 def refund(
@@ -50,10 +66,11 @@ def refund(
     lines: Mapping[str, int] | None,
     at: datetime,
     refund_id: str | None,
+    amounts: Amounts | None = None,
 ) -> RefundResult:
     """Carry out a refund inside the caller's transaction (``Ledger.refund`` checks the
     arguments and opens it)."""
-    request = refund_fingerprint(order_id, lines)
+    request = refund_fingerprint(order_id, lines, amounts)
     order, snapshot, refunded, commission, released, posted_at = _load(store, order_id)
     if refund_id is not None and find_withdrawal(store, refund_id) is not None:
         raise DuplicateRequestError(  # refund and withdrawal ids are one namespace
@@ -69,7 +86,7 @@ def refund(
             "a refund cannot precede its order"
         )
     check_clock(store, at, doing="refund")
-    after = refund_quantities(order, refunded, lines)
+    after = refunded_lines(commission, order, refunded, lines, amounts)
     pool, target = remaining(commission, snapshot, order, after)
     current = store.payouts(order_id)
     kept = never_raised(current, target)
@@ -84,7 +101,7 @@ def refund(
             )
             entries += store.add_entries(rows)
             store.set_payout(order_id, key, kept.get(key, 0), exists=key in current)
-    store.update_order(order_id, refunded_json=json.dumps(after))
+    store.update_order(order_id, refunded_json=encode(order, after))
     if refund_id is not None:
         store.record_request(refund_id, "refund", request, at)
     store.advance(at, f"refund of order {order_id!r}" + (f" ({refund_id!r})" if refund_id else ""))
@@ -93,7 +110,9 @@ def refund(
 
 def _load(
     store: Store, order_id: str
-) -> tuple[Order, dict[str, Any], list[int], Policy, bool, datetime]:
+) -> tuple[Order, dict[str, Any], list[LineState], Policy, bool, datetime]:
+    """The posted order (its paid lines), its snapshot, each line's refund state, its
+    commission policy, whether it was released, and when it was posted."""
     row = store.order_row(
         order_id,
         "order_json",
@@ -103,17 +122,7 @@ def _load(
         "released_at",
         "posted_at",
     )
-    order, refunded = row["order_json"], row["refunded_json"]
-    if len(refunded) != len(order.lines) or any(
-        done > line.quantity for line, done in zip(order.lines, refunded, strict=False)
-    ):
-        raise damaged(
-            store.path,
-            "orders",
-            row,
-            "refunded_json",
-            "expected one count per line of the order, each at most its quantity",
-        )
+    order, refunded = posted_lines(store, row)
     return (
         order,
         row["snapshot_json"],
@@ -122,6 +131,29 @@ def _load(
         row["released_at"] is not None,
         row["posted_at"],
     )
+
+
+def posted_lines(store: Store, row: Mapping[str, Any]) -> tuple[Order, list[LineState]]:
+    """A posted order's paid lines and each line's refund state, from its ``tuishou_orders``
+    row (``order_json`` and ``refunded_json``); a state that does not fit is named damaged."""
+    order = paid(row["order_json"])
+    refunded = states(order, row["refunded_json"])
+    if refunded is None:
+        raise damaged(
+            store.path,
+            "orders",
+            row,
+            "refunded_json",
+            "expected one count per line of the order, each at most its quantity (or, for a "
+            "line refunded by amount, [amount, quantity, units refunded] within the line)",
+        )
+    return order, refunded
+
+
+def paid(order: Order) -> Order:
+    """``order`` as it was paid: with its coupon spread over its lines (``paid_order``, when
+    this tuishou has coupons), which is what refunds take back from."""
+    return paid_order(order)
 
 
 def _clawback(
@@ -155,81 +187,60 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def refund_fingerprint(order_id: str, lines: Mapping[str, int] | None) -> str:
-    """What a refund id stands for: a full refund (None) and every partial one differ.
+def refund_fingerprint(
+    order_id: str, lines: Mapping[str, int] | None, amounts: Amounts | None = None
+) -> str:
+    """What a refund id stands for: a full refund (None), every partial one and every refund
+    by amount differ.
 
     A partial refund's fingerprint is the one schema 1 wrote, so its retries stay no-ops.
 
     >>> refund_fingerprint("o1", None) != refund_fingerprint("o1", {"x": 1})
     True
+    >>> refund_fingerprint("o1", None, {"x": 1}) != refund_fingerprint("o1", {"x": 1})
+    True
     """
-    asked = (
-        None
-        if lines is None
-        else sorted(lines.items(), key=lambda item: (type(item[0]).__name__, str(item[0])))
-    )
+    if amounts is not None:
+        return digest(json.dumps([order_id, "amounts", _sorted(amounts)], default=repr))
+    asked = None if lines is None else _sorted(lines)
     return digest(json.dumps([order_id, asked], default=repr))
 
 
-def refund_quantities(
-    order: Order, refunded: list[int], lines: Mapping[str, int] | None
-) -> list[int]:
-    """The quantities refunded per line after this refund; refuses what cannot be refunded."""
-    left = [line.quantity - done for line, done in zip(order.lines, refunded, strict=True)]
+def _sorted(asked: Mapping[Any, Any]) -> list[tuple[Any, Any]]:
+    return sorted(asked.items(), key=lambda item: (type(item[0]).__name__, str(item[0])))
+
+
+def refunded_lines(
+    policy: Policy,
+    order: Order,
+    refunded: list[LineState],
+    lines: Mapping[str, int] | None,
+    amounts: Amounts | None = None,
+) -> list[LineState]:
+    """Each line's refund state after this refund (units ``lines``, money ``amounts``, or
+    everything left when both are None); refuses what cannot be refunded."""
+    if amounts is not None:
+        return after_amounts(order, refunded, amounts, fixed=policy.is_fixed)
     if lines is None:
-        if not any(left):
-            raise LedgerError(f"order {order.order_id!r} is already fully refunded")
-        return [line.quantity for line in order.lines]
-    if not lines:
-        raise LedgerError(
-            f"lines={{}} refunds nothing in order {order.order_id!r}; pass the "
-            "SKUs and quantities to refund, or lines=None for everything left"
-        )
-    skus = [line.sku for line in order.lines]
-    problems = []
-    after = list(refunded)
-    for sku, quantity in sorted(lines.items(), key=lambda item: str(item[0])):
-        wanted = sum(n for s, n in zip(skus, left, strict=True) if s == sku)
-        if (problem := id_problem(sku, name="sku")) is not None:
-            problems.append(problem)
-        elif type(quantity) is not int or quantity < 1:
-            problems.append(f"{sku!r}: quantity {quantity!r} must be an int >= 1")
-        elif sku not in skus:
-            problems.append(
-                f"{sku!r} is not in order {order.order_id!r}; "
-                f"{did_you_mean(sku, list(dict.fromkeys(skus)))}"
-            )
-        elif quantity > wanted:
-            problems.append(f"{sku!r}: refund of {quantity} but only {wanted} left")
-        else:  # lines of the same SKU are refunded in order
-            for i, s in enumerate(skus):
-                take = min(quantity, left[i]) if s == sku else 0
-                after[i] += take
-                quantity -= take
-    if problems:
-        raise LedgerError.from_problems("refund refused, nothing changed", problems)
-    return after
+        return after_everything(order, refunded)
+    return after_units(order, refunded, lines)
 
 
 def remaining(
-    policy: Policy, snapshot: dict[str, Any], order: Order, refunded: list[int]
+    policy: Policy, snapshot: dict[str, Any], order: Order, refunded: list[LineState]
 ) -> tuple[int, dict[Key, int]]:
-    """Re-settle what is left of ``order`` on the recorded chain: (its pool, its payouts)."""
-    kept = [
-        OrderLine(
-            sku=line.sku,
-            group=line.group,
-            quantity=line.quantity - done,
-            amount=prorate(line.amount, line.quantity - done, line.quantity),
-        )
-        for line, done in zip(order.lines, refunded, strict=True)
-        if done < line.quantity
-    ]
-    if not kept:
+    """Re-settle what is left of ``order`` on the recorded chain: (its pool, its payouts).
+
+    A line keeps the quantity bracket of the quantity bought (when the policy has brackets).
+    """
+    left = left_order(order, refunded)
+    if left is None:
         return 0, {}
+    rest, bought = left
     chain = tuple(ChainLink(*link) for link in snapshot["chain"])
-    rest = order.model_copy(update={"lines": tuple(kept)})
-    settled = settle_chain(policy, rest, snapshot["seller_id"], snapshot["attribution"], chain)
+    settled = settle_chain(
+        policy, rest, snapshot["seller_id"], snapshot["attribution"], chain, bought=bought
+    )
     return settled.pool, totals(settled)
 
 

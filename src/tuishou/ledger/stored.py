@@ -23,6 +23,7 @@ from typing import Any, get_args
 from tuishou.bindings import Binding, BindingHow
 from tuishou.errors import LedgerError, TuishouError
 from tuishou.ledger.models import Bucket, LedgerPolicy, Reason
+from tuishou.ledger.refund_lines import is_stored_line
 from tuishou.members.records import STATUSES
 from tuishou.orders import Order
 from tuishou.rules import Policy
@@ -108,10 +109,13 @@ def _order(value: object) -> Order:
     return Order.model_validate_json(_text(value))
 
 
-def _counts(value: object) -> list[int]:
+def _counts(value: object) -> list[int | list[int]]:
     counts = json.loads(_text(value))
-    if type(counts) is not list or any(type(n) is not int or n < 0 for n in counts):
-        raise ValueError("expected a JSON list of units refunded per line")
+    if type(counts) is not list or not all(is_stored_line(n) for n in counts):
+        raise ValueError(
+            "expected a JSON list of units refunded per line (or of [amount, quantity, "
+            "units refunded] for a line refunded by amount)"
+        )
     return counts
 
 
