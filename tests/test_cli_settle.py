@@ -260,7 +260,7 @@ def test_a_row_the_engine_still_refuses_is_named_by_its_line(tmp_path, capsys, m
     from tuishou import InvalidOrderError
     from tuishou.engine import batch as engine
 
-    def refuse(policy, tree, orders):
+    def refuse(policy, tree, orders, **options):
         raise InvalidOrderError("column 'amount' must be >= 0: row(s) 0, 2")
 
     monkeypatch.setattr(engine, "settle_batch", refuse)
