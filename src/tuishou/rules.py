@@ -84,7 +84,9 @@ class Policy(PolicyPart):
     group_rates: FrozenMap[Rate]
     sku_rates: FrozenMap[RateOrBrackets] = Field(default_factory=lambda: MappingProxyType({}))
     self_purchase: bool = Field(default=False, strict=True)
-    bind_members: bool = Field(default=False, strict=True)  # docs/domain.md §6, §16
+    # docs/domain.md §6, §16; left out of dumps when off, so the JSON (and the ledger's
+    # fingerprints) of policies written before binding existed stay the same
+    bind_members: bool = Field(default=False, strict=True, exclude_if=lambda value: value is False)
     max_generation: GenerationCount = 1
     compression: bool = Field(default=False, strict=True)
     rounding: Rounding = "largest_remainder"  # the closed sets and their rules: tuishou.rounding
