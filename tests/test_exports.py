@@ -3,8 +3,10 @@ and a docstring for each exported class and function (pydantic's test_exports, p
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
+import pathlib
 import pkgutil
 
 import pytest
@@ -64,3 +66,30 @@ def test_every_public_module_documents_and_lists_its_api(name):
         if (inspect.isfunction(v) or inspect.isclass(v)) and not inspect.getdoc(v)
     ]
     assert undocumented == [], f"{name}: exported without a docstring"
+
+
+def _private_imports(path: pathlib.Path, package: str) -> list[str]:
+    """``from tuishou.x import _name`` in ``path``, unless ``tuishou.x`` is in the same private
+    package (``tuishou.testing._policies`` importing from ``tuishou.testing._orders``)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tuishou"):
+            source = node.module or ""
+            own = any(part.startswith("_") for part in source.split(".")[1:]) and (
+                source.rsplit(".", 1)[0] == package
+            )
+            for alias in node.names:
+                if alias.name.startswith("_") and not own and alias.name != "__version__":
+                    found.append(f"{path.name}:{node.lineno} imports {source}.{alias.name}")
+    return found
+
+
+def test_no_module_reads_another_modules_private_names():
+    """docs/architecture.md: what one module shares with another is public, in its __all__."""
+    root = pathlib.Path(tuishou.__file__).parent
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        package = ".".join(parts[:-1])
+        found += _private_imports(path, package)
+    assert found == []

@@ -6,7 +6,8 @@ raises on purpose. Each error also inherits the builtin a Python user would reac
 where money belongs), so existing ``except ValueError`` code keeps working.
 
 Bulk validators (a tree from records, a policy, a ladder) collect every problem and
-raise once; ``.problems`` lists them, one sentence each.
+raise once; ``.problems`` lists them, one sentence each. They share the base
+``ProblemsError`` (``except ProblemsError as exc: exc.problems`` reads any of them).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ __all__ = [
     "InvariantError",
     "LedgerError",
     "MigrationError",
+    "ProblemsError",
     "TuishouError",
     "UnknownGroupError",
     "UnknownMemberError",
@@ -53,7 +55,7 @@ class TuishouError(Exception):
     """
 
 
-class _ProblemsError(TuishouError):
+class ProblemsError(TuishouError):
     """An error that carries a list of problems found by one bulk validation."""
 
     def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
@@ -61,7 +63,7 @@ class _ProblemsError(TuishouError):
         super().__init__(message)
 
     @classmethod
-    def from_problems(cls, what: str, problems: Sequence[str]) -> _ProblemsError:
+    def from_problems(cls, what: str, problems: Sequence[str]) -> ProblemsError:
         """Build one error whose message lists the problems, numbered (``.problems`` has all,
         whole; the message shows the first 100, each cut to 300 characters).
 
@@ -92,7 +94,7 @@ class _KeyErrorMessage(KeyError):  # noqa: N818  (a mixin, not an error of its o
         return str(self.args[0]) if self.args else ""
 
 
-class InvalidTreeError(_ProblemsError, ValueError):
+class InvalidTreeError(ProblemsError, ValueError):
     """Records or a change that do not make a valid invite tree; ``.problems`` lists all.
 
     >>> err = InvalidTreeError.from_problems("invalid tree", ["member_id='' is empty"])
@@ -101,7 +103,7 @@ class InvalidTreeError(_ProblemsError, ValueError):
     """
 
 
-class InvalidPolicyError(_ProblemsError, ValueError):
+class InvalidPolicyError(ProblemsError, ValueError):
     """A commission policy that cannot be used as given; ``.problems`` lists all.
 
     >>> isinstance(InvalidPolicyError("budget 1.2 exceeds 1"), ValueError)
@@ -109,7 +111,7 @@ class InvalidPolicyError(_ProblemsError, ValueError):
     """
 
 
-class InvalidLadderError(_ProblemsError, ValueError):
+class InvalidLadderError(ProblemsError, ValueError):
     """A tier ladder that cannot be used as given; ``.problems`` lists all.
 
     >>> InvalidLadderError("duplicate tier 'mentor'").problems
@@ -117,7 +119,7 @@ class InvalidLadderError(_ProblemsError, ValueError):
     """
 
 
-class InvalidOrderError(_ProblemsError, ValueError):
+class InvalidOrderError(ProblemsError, ValueError):
     """An order or order line that cannot be settled as given; ``.problems`` lists all.
 
     >>> isinstance(InvalidOrderError("no lines"), ValueError)
@@ -125,7 +127,7 @@ class InvalidOrderError(_ProblemsError, ValueError):
     """
 
 
-class InvalidBindingError(_ProblemsError, ValueError):
+class InvalidBindingError(ProblemsError, ValueError):
     """Customer bindings or binding events that cannot be used as given (a member bound to
     itself, overlapping bindings, an event out of time order); ``.problems`` lists all.
 
@@ -134,7 +136,7 @@ class InvalidBindingError(_ProblemsError, ValueError):
     """
 
 
-class InvalidFileError(_ProblemsError, ValueError):
+class InvalidFileError(ProblemsError, ValueError):
     """Input files that cannot be used as given; each problem names the file, the line (or
     row) and the value. The message shows the first ``shown`` problems; ``.problems`` has all.
 
@@ -183,7 +185,7 @@ class ArgumentTypeError(TuishouError, TypeError):
     """
 
 
-class MigrationError(_ProblemsError, ValueError):
+class MigrationError(ProblemsError, ValueError):
     """A team migration refused as a whole; ``.problems`` names each entry and why.
 
     >>> MigrationError.from_problems("migration refused", ["entry 3: duplicate"]).problems
@@ -191,7 +193,7 @@ class MigrationError(_ProblemsError, ValueError):
     """
 
 
-class LedgerError(_ProblemsError, ValueError):
+class LedgerError(ProblemsError, ValueError):
     """A ledger operation refused as a whole (nothing was recorded).
 
     >>> isinstance(LedgerError("refund of 3 x 'sku-1' but 2 remain"), ValueError)

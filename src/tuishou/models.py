@@ -23,7 +23,7 @@ from pydantic import (
     WrapSerializer,
 )
 
-from tuishou.errors import FloatRefusedError, _ProblemsError, did_you_mean
+from tuishou.errors import FloatRefusedError, ProblemsError, did_you_mean
 from tuishou.ids import id_problem
 from tuishou.money import FloatValueError
 from tuishou.times import time_problem
@@ -91,7 +91,7 @@ class FrozenModel(BaseModel):
     """Frozen, closed pydantic model whose validation errors are tuishou errors."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    error_class: ClassVar[type[_ProblemsError]]
+    error_class: ClassVar[type[ProblemsError]]
     what: ClassVar[str] = "invalid input"
 
     def __init__(self, /, **data: Any) -> None:
@@ -115,7 +115,7 @@ class FrozenModel(BaseModel):
             raise _translate(cls, exc) from None
 
 
-def _translate(model: type[FrozenModel], exc: ValidationError) -> _ProblemsError:
+def _translate(model: type[FrozenModel], exc: ValidationError) -> ProblemsError:
     located = _locate(exc, _field_names(model))
     problems = [f"{where}: {message}" if where else message for where, message, _ in located]
     has_float = any(is_float for _, _, is_float in located)
@@ -177,10 +177,10 @@ def _messages(error: Any, cause: object) -> list[str]:
     return [f"{error['msg']} (got {shown})"]
 
 
-_FLOAT_VARIANTS: dict[str, type[_ProblemsError]] = {}
+_FLOAT_VARIANTS: dict[str, type[ProblemsError]] = {}
 
 
-def _with_type_error(error_class: type[_ProblemsError]) -> type[_ProblemsError]:
+def _with_type_error(error_class: type[ProblemsError]) -> type[ProblemsError]:
     """The same error, also a ``TypeError``: a float is a type problem as much as a value one."""
     key = error_class.__qualname__
     if key not in _FLOAT_VARIANTS:

@@ -33,6 +33,7 @@ __all__ = [
     "digits_problem",
     "fen_example",
     "rate_units",
+    "rate_value",
     "yuan",
 ]
 
@@ -185,7 +186,15 @@ def _pydantic_fen(value: Any) -> Any:
     return value
 
 
-def _pydantic_rate(value: Any) -> Decimal:
+def rate_value(value: Any) -> Decimal:
+    """A rate as a pydantic validator reads it: a float refused (``FloatValueError``), text or
+    a Decimal parsed as ``check_rate`` does, every other refusal a ``ValueError`` (so pydantic
+    reports it with its field). What the ``Rate`` field type runs, for a field that takes
+    a rate or something else (``rulebook.brackets``).
+
+    >>> rate_value("0.05")
+    Decimal('0.05')
+    """
     if isinstance(value, float):
         raise FloatValueError(f'rate {value!r} is a float; write rates as strings, e.g. "{value}"')
     try:
@@ -197,5 +206,5 @@ def _pydantic_rate(value: Any) -> Decimal:
 Fen = Annotated[int, BeforeValidator(_pydantic_fen)]
 """A pydantic field type for an int amount of fen; use with ``Field(ge=0)`` and strict mode."""
 
-Rate = Annotated[Decimal, BeforeValidator(_pydantic_rate)]
+Rate = Annotated[Decimal, BeforeValidator(rate_value)]
 """A pydantic field type for a rate in [0, 1] with at most 4 decimal places."""

@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import ConfigDict, Field, PlainSerializer, PlainValidator, SerializationInfo
 
 from tuishou.errors import InvalidPolicyError
-from tuishou.money import Rate, _pydantic_rate
+from tuishou.money import Rate, rate_value
 from tuishou.rulebook.base import IntArray, PolicyPart
 
 __all__ = [
@@ -130,7 +130,7 @@ def rate_or_brackets(value: Any) -> Decimal | tuple[RateBracket, ...]:
         return validate_brackets(RateBracket, value)
     if isinstance(value, RateBracket):
         raise ValueError("a single bracket: put it in a list, [{'from': 1, 'rate': ...}]")
-    return _pydantic_rate(value)
+    return rate_value(value)
 
 
 def dump_brackets(value: Any, info: SerializationInfo) -> Any:
