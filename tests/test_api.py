@@ -36,11 +36,14 @@ def test_errors_share_one_root_and_a_builtin():
     errors = [
         getattr(tuishou, name)
         for name in tuishou.__all__
-        if name.endswith("Error") and name != "TuishouError"
+        if name.endswith("Error") and name not in ("TuishouError", "ProblemsError")
     ]
     for error in errors:
         assert issubclass(error, tuishou.TuishouError)
         assert issubclass(error, ValueError | KeyError | TypeError), error
+    # ProblemsError is a base to catch, like the root: every error it covers is a ValueError
+    covered = [error for error in errors if issubclass(error, tuishou.ProblemsError)]
+    assert covered and all(issubclass(error, ValueError) for error in covered)
 
 
 def test_the_readme_quick_tour_runs_and_prints_what_the_readme_shows(capsys):
