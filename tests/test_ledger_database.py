@@ -285,6 +285,7 @@ def _schema_1_file(tmp_path):
             "tuishou_alembic_version",
             "tuishou_withdrawals",  # schema 4's tables: none in schema 1
             "tuishou_periods",
+            "tuishou_bindings",  # schema 5's
         ):
             db.execute(f"DROP TABLE {table}")
         db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
