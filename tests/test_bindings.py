@@ -355,3 +355,28 @@ def test_bind_is_apply_event_step_by_step(events, rule):
     for e in sorted(events, key=lambda e: e.at):
         found[e.customer_id] = apply_event(found.get(e.customer_id, ()), e, rule)
     assert list(bind(events, rule)) == [b for made in found.values() for b in made]
+
+
+def test_override_an_identical_repeat_of_a_rebind_changes_nothing():
+    """Found in review: the repeat of a rebind made the same instant a first share."""
+    rule = BindingRule(mode="override")
+    twice = bind([event("B", T0), event("B", T0 + SECOND), event("B", T0 + SECOND)], rule)
+    once = bind([event("B", T0), event("B", T0 + SECOND)], rule)
+    assert twice == once
+    assert [b.how for b in twice] == ["first_share", "rebind"]
+
+
+def test_override_two_members_at_one_instant_the_later_replaces_with_the_same_label():
+    rule = BindingRule(mode="override", days=1)
+    made = bind([event("B", T0), event("C", T0 + SECOND), event("D", T0 + SECOND)], rule)
+    assert [(b.member_id, b.how) for b in made] == [("B", "first_share"), ("D", "rebind")]
+    expired = bind([event("B", T0), event("C", T0 + 2 * WEEK), event("D", T0 + 2 * WEEK)], rule)
+    assert [(b.member_id, b.how) for b in expired] == [("B", "first_share"), ("D", "first_share")]
+
+
+@settings(max_examples=examples(100))
+@given(event_lists, rules)
+def test_every_event_sent_twice_in_a_row_changes_nothing(events, rule):
+    """An identical repeat (a retried request) is a no-op in every mode."""
+    doubled = [e for e in sorted(events, key=lambda e: e.at) for _ in range(2)]
+    assert bind(doubled, rule) == bind(events, rule)

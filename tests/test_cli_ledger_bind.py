@@ -113,10 +113,6 @@ def test_bindings_lists_them_and_writes_a_file(tmp_path, capsys):
     ]
 
 
-SETTLE_BINDS = "binding" in {field.name for field in dataclasses.fields(Settlement)}
-
-
-@pytest.mark.skipif(not SETTLE_BINDS, reason="the settle path's bindings are not merged yet")
 def test_post_settles_with_the_bindings_the_ledger_keeps(tmp_path, capsys):
     paid = [{**row, "paid_at": "2026-10-31T10:00:00"} for row in ORDERS]
     paths = scenario(tmp_path)

@@ -17,9 +17,6 @@ from tuishou.settlement import Settlement
 
 from helpers import policy, tree_from_text
 
-if "binding" not in {field.name for field in dataclasses.fields(Settlement)}:
-    pytest.skip("the settle path's bindings are not merged yet", allow_module_level=True)
-
 make_ledger = pytest.fixture(params=BACKENDS)(ledgers)
 
 # A invited B and C. c-1 is a guest customer bound to C from DAY0 for 7 days.

@@ -361,7 +361,7 @@ def apply_event(
     if current is not None and rule.mode != "override":
         return existing
     if current is not None and utc(current.since) == utc(event.at):
-        return apply_event(existing[:-1], event, rule)  # replaced: it was never in force
+        return (*existing[:-1], _replaced(existing, event, rule))
     how: BindingHow = "register" if event.how == "register" else "first_share"
     kept = existing
     if current is not None:  # override: the binding in force ends now
@@ -375,6 +375,22 @@ def apply_event(
         how=how,
     )
     return (*kept, made)
+
+
+def _replaced(existing: tuple[Binding, ...], event: BindingEvent, rule: BindingRule) -> Binding:
+    """Under ``override``, the binding made at this very instant, made again by ``event``: same
+    times, the event's member. It was a rebind if it cut the binding before it short (that
+    one's ``until`` is this instant and not its natural expiry), so an identical repeat of an
+    event changes nothing."""
+    current, before = existing[-1], existing[-2] if len(existing) > 1 else None
+    cut = (
+        before is not None
+        and before.until is not None
+        and utc(before.until) == utc(event.at)
+        and before.until != rule.expiry(before.since)
+    )
+    how: BindingHow = "register" if event.how == "register" else "rebind" if cut else "first_share"
+    return current.model_copy(update={"member_id": event.member_id, "how": how})
 
 
 def _check_step(existing: tuple[Binding, ...], event: BindingEvent, rule: BindingRule) -> None:

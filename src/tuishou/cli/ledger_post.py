@@ -66,13 +66,9 @@ def _settings(path: Path | None) -> LedgerPolicy | None:
 def _bindings_file(path: Path, zone: tzinfo) -> Bindings:
     """A bindings file read by ``tuishou.io.load_bindings`` (times without an offset in
     ``zone``): every bad cell reported, nothing posted."""
-    import tuishou.io
+    from tuishou.io import load_bindings  # tables need pyarrow: imported when used
 
-    loader = getattr(tuishou.io, "load_bindings", None)
-    if loader is None:  # pragma: no cover  (the loader comes with the bindings file format)
-        raise LedgerError(f"{path}: this tuishou cannot read a bindings file yet")
-    found: Bindings = loader(path, timezone=zone)
-    return found
+    return load_bindings(path, timezone=zone)
 
 
 @ledger_group.command("post")

@@ -500,7 +500,13 @@ def _assemble(
     return BatchResult(payout_table, order_table)
 
 
-def check_batch(policy: Policy | PolicyVersions, tree: InviteTree, orders: Any) -> LineColumns:
+def check_batch(
+    policy: Policy | PolicyVersions,
+    tree: InviteTree,
+    orders: Any,
+    *,
+    bindings: Bindings | None = None,
+) -> LineColumns:
     """Every refusal of :func:`settle_batch` on the same input, without settling: the checked
     lines (``engine.columns.LineColumns``). For callers that settle the orders another way
     (``Ledger.post_batch`` order by order) and want the engine's checks, on the whole batch,
@@ -516,7 +522,8 @@ def check_batch(policy: Policy | PolicyVersions, tree: InviteTree, orders: Any) 
     if isinstance(policy, PolicyVersions):
         _check_types(policy, tree)
         lines = read_lines(orders)
-        for group in versions.split(policy, lines, partial(_check_whole, tree)):
-            _Work(group.policy, tree, group.lines)  # what settle_batch checks per version
+        check = partial(_check_whole, tree, bindings=bindings)
+        for group in versions.split(policy, lines, check):
+            _Work(group.policy, tree, group.lines, bindings)  # what settle_batch checks per version
         return lines
-    return _Work(policy, tree, orders).lines
+    return _Work(policy, tree, orders, bindings).lines

@@ -59,10 +59,10 @@ def post_each(
 ) -> tuple[int, int, int, int]:
     """Post a batch order by order; (orders posted, skipped, payout rows, chunks), settled
     with ``bindings`` when given (``settle``'s rule: a bound buyer credits its member)."""
-    lines = check_batch(policy, tree, orders)  # every check of the engine, on the whole batch
+    # every check of the engine, on the whole batch (bound members who are not members too)
+    lines = check_batch(policy, tree, orders, bindings=bindings)
     built = orders_of(lines)
-    bound = {} if bindings is None else {"bindings": bindings}
-    settlements = settle_many(policy, tree, built, **bound)  # of these orders: checked by making
+    settlements = settle_many(policy, tree, built, bindings=bindings)  # checked by making
     late = [o.order_id for o in built if o.paid_at is not None and o.paid_at > at]
     if late:
         shown = ", ".join(map(repr, late[:_SHOWN])) + (" ..." if len(late) > _SHOWN else "")

@@ -97,7 +97,7 @@ def check_settlement(order: Order, settlement: Settlement) -> None:
             f"not {order.order_id!r}; nothing was posted"
         )
     problems = _seller_problems(order, settlement)
-    binding = getattr(settlement, "binding", None)
+    binding = settlement.binding
     try:
         again = settle_chain(
             settlement.policy,
@@ -107,7 +107,7 @@ def check_settlement(order: Order, settlement: Settlement) -> None:
             settlement.chain,
             version=settlement.version,  # names the policy: recorded, not checked
             version_from=settlement.version_from,
-            **({"binding": binding} if binding is not None else {}),  # checked below
+            binding=binding,  # checked below
         )
     except TuishouError as exc:
         problems.append(f"the order cannot be settled under the settlement's policy: {exc}")
@@ -131,7 +131,7 @@ def _seller_problems(order: Order, settlement: Settlement) -> list[str]:
         ]
     if attribution == "buyer_inviter" and order.buyer_id is None:
         return ["seller: the settlement credits the buyer's inviter, but the order has no buyer"]
-    binding = getattr(settlement, "binding", None)
+    binding = settlement.binding
     if attribution == "binding" or binding is not None:
         return _binding_problems(order, settlement.seller_id, attribution, binding)
     return []

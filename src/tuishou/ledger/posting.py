@@ -246,7 +246,7 @@ def _snapshot(settlement: Settlement) -> dict[str, Any]:
         "attribution": settlement.attribution,
         "chain": [[c.member_id, c.tier, c.status, c.generation] for c in settlement.chain],
     }
-    binding = getattr(settlement, "binding", None)
+    binding = settlement.binding
     if binding is not None:  # its times as given (explain shows them so)
         snapshot["binding"] = binding.model_dump(mode="json")
     return snapshot
