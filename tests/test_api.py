@@ -43,7 +43,8 @@ def test_errors_share_one_root_and_a_builtin():
         assert issubclass(error, ValueError | KeyError | TypeError), error
     # ProblemsError is a base to catch, like the root: every error it covers is a ValueError
     covered = [error for error in errors if issubclass(error, tuishou.ProblemsError)]
-    assert covered and all(issubclass(error, ValueError) for error in covered)
+    assert covered
+    assert all(issubclass(error, ValueError) for error in covered)
 
 
 def test_the_readme_quick_tour_runs_and_prints_what_the_readme_shows(capsys):

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 from datetime import UTC, datetime
 
 import pytest
 
 from cli_support import ORDER_COLUMNS, ORDERS, run, scenario, write_rows
 from tuishou.ledger import Ledger
-from tuishou.settlement import Settlement
 
 
 def bind_args(ledger, *more, customer="guest-1", member="B", at="2026-11-01T10:00:00"):

@@ -13,7 +13,6 @@ from ledger_support import BACKENDS, DAY0, day, ledgers, table_rows
 from tuishou import Order, OrderLine, order_columns, settle
 from tuishou.bindings import BindingEvent, BindingRule, Bindings
 from tuishou.errors import LedgerError, UnknownMemberError
-from tuishou.settlement import Settlement
 
 from helpers import policy, tree_from_text
 
