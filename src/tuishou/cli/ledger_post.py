@@ -66,7 +66,7 @@ def _settings(path: Path | None) -> LedgerPolicy | None:
 def _bindings_file(path: Path, zone: tzinfo) -> Bindings:
     """A bindings file read by ``tuishou.io.load_bindings`` (times without an offset in
     ``zone``): every bad cell reported, nothing posted."""
-    from tuishou.io import load_bindings  # tables need pyarrow: imported when used
+    from tuishou.io.binding_files import load_bindings  # tables need pyarrow: when used
 
     return load_bindings(path, timezone=zone)
 

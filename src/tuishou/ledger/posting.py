@@ -241,7 +241,7 @@ def release_due(store: Store, as_of: datetime) -> list[Entry]:
 def _snapshot(settlement: Settlement) -> dict[str, Any]:
     """Seller, attribution, chain, and the binding that credited the seller when one did
     (only then: the snapshots and fingerprints of other orders stay as they were)."""
-    snapshot = {
+    snapshot: dict[str, Any] = {
         "seller_id": settlement.seller_id,
         "attribution": settlement.attribution,
         "chain": [[c.member_id, c.tier, c.status, c.generation] for c in settlement.chain],
