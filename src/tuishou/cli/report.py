@@ -195,7 +195,8 @@ def policy_report(policy: Policy, path: Path) -> RenderableType:
     return Group(
         f"Policy {policy.name!r} ({path}) is valid.",
         "Tiers, lowest first: " + " < ".join(policy.tiers),
-        f"Settings: self_purchase {_on(policy.self_purchase)}, max_generation "
+        f"Settings: self_purchase {_on(policy.self_purchase)}, bind_members "
+        f"{_on(policy.bind_members)}, max_generation "
         f"{policy.max_generation}, compression {_on(policy.compression)}.",
         f"Rounding: {policy.rounding}, per {policy.rounding_scope}.",
         "Pool rates, and the most paid out of what the buyer paid (pool rate x budget):",

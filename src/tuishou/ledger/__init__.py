@@ -6,6 +6,9 @@
 - :mod:`~tuishou.ledger.clock`: the clock that never runs backwards, the policy in force;
 - :mod:`~tuishou.ledger.bulk`: ``post_batch``, a whole batch posted in chunks (``BatchPosting``);
 - :mod:`~tuishou.ledger.refunds`: refunds re-settled, never raising a payout;
+- :mod:`~tuishou.ledger.refund_lines`: each line's refund state (by units and by amount);
+- :mod:`~tuishou.ledger.ledger_bindings`: customer bindings kept in the ledger (``bind``,
+  ``record_bindings``, ``bindings``), their rows in :mod:`~tuishou.ledger.binding_store`;
 - :mod:`~tuishou.ledger.withdrawals`: the checks of every withdrawal, one-step ``withdraw``;
   :mod:`~tuishou.ledger.review`: withdrawal review (提现审核: request, approve, pay, reject);
   :mod:`~tuishou.ledger.withdrawal_models`: ``Withdrawal`` and its states;
