@@ -405,7 +405,7 @@ def test_explain_tells_refunds_by_amount(make_ledger):
     ledger.refund("o-L", amounts={"x": 3333}, at=day(1), refund_id="r1")
     ledger.refund("o-L", lines={"x": 1}, at=day(2), refund_id="r2")
     text = ledger.explain("o-L")
-    assert "2026-11-02 04:00:00+00:00: refund 'r1'\n    A -100 fen (layers, layer)" in text
+    assert "2026-11-02 12:00:00+08:00: refund 'r1'\n    A -100 fen (layers, layer)" in text
     assert text.endswith(
         "Units refunded: x 1 of 3\n"
         "Left after refunds by amount (退差价): x 4445 of 10001 fen for 2 of 3 unit(s)\n"

@@ -19,6 +19,8 @@ from sqlalchemy import select
 
 from tuishou.ledger import schema as t
 from tuishou.ledger.checks import check_ids
+from tuishou.ledger.clock import in_force
+from tuishou.ledger.fees import time_zone
 from tuishou.ledger.models import Entry
 from tuishou.ledger.refund_lines import LineState
 from tuishou.ledger.refunds import posted_lines
@@ -74,9 +76,14 @@ def explain_order(store: Store, order_id: str) -> str:
         text.append("Refunds so far (退款): none.")
         return "\n".join(text) + "\n"
     text.append("Refunds so far (退款):")
+    with store.reading():
+        policies = store.policy_rows()
     for (at, request), group in groupby(corrections, key=lambda e: (e.at, e.request_id)):
         name = f"refund {request!r}" if request else "a refund"
-        text.append(f"  {at.isoformat(' ', 'seconds')}: {name}")
+        local = at.astimezone(
+            time_zone(in_force(policies, at).timezone)
+        )  # as the platform reads it
+        text.append(f"  {local.isoformat(' ', 'seconds')}: {name}")
         text += [f"    {_line(entry)}" for entry in group]
     units = [
         f"{line.sku} {line.quantity - state.units_left} of {line.quantity}"
