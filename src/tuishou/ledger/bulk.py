@@ -87,34 +87,32 @@ class Prepared:
     policy_json: str
 
 
-def _has_payment_times(orders: Any) -> bool:
-    """Whether the batch has a ``paid_at`` column with a time in it (a dict of columns, a
-    pandas DataFrame or a pyarrow Table); a column of nothing but empty cells has none."""
+def _column(orders: Any, name: str) -> Any:
+    """Column ``name`` of a batch (a dict of columns, a pandas DataFrame or a pyarrow Table),
+    or None when the batch has none."""
     if isinstance(orders, Mapping):
-        names = [str(name) for name in orders]
+        names = [str(found) for found in orders]
     else:
         names = [
-            str(name) for name in getattr(orders, "column_names", getattr(orders, "columns", []))
+            str(found) for found in getattr(orders, "column_names", getattr(orders, "columns", []))
         ]
-    if "paid_at" not in names:
-        return False
-    column = orders.column("paid_at") if hasattr(orders, "column_names") else orders["paid_at"]
-    return bool((read_paid_at(column) != NO_TIME).any())
+    if name not in names:
+        return None
+    return orders.column(name) if hasattr(orders, "column_names") else orders[name]
+
+
+def _has_payment_times(orders: Any) -> bool:
+    """Whether the batch has a ``paid_at`` column with a time in it; a column of nothing but
+    empty cells has none."""
+    column = _column(orders, "paid_at")
+    return column is not None and bool((read_paid_at(column) != NO_TIME).any())
 
 
 def _has_coupons(orders: Any) -> bool:
     """Whether the batch has a ``coupon`` column with a coupon in it: such orders are stored
     with their coupon, order by order (``post_each``), not from the fast path's fragments."""
-    if isinstance(orders, Mapping):
-        names = [str(name) for name in orders]
-    else:
-        names = [
-            str(name) for name in getattr(orders, "column_names", getattr(orders, "columns", []))
-        ]
-    if "coupon" not in names:
-        return False
-    column = orders.column("coupon") if hasattr(orders, "column_names") else orders["coupon"]
-    return bool(coupon_amounts(column).any())
+    column = _column(orders, "coupon")
+    return column is not None and bool(coupon_amounts(column).any())
 
 
 def post_batch(
