@@ -13,7 +13,7 @@ that overlap, and (given the tree) a bound member who is not in it.
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from tuishou.bindings import Bindings
 from tuishou.errors import InvalidBindingError
 from tuishou.io.cells import PLATFORM_ZONE, Column
 from tuishou.io.files import DataFile, Problems, Table
-from tuishou.io.inputs import read_rows, translate
+from tuishou.io.inputs import local_times, read_rows, translate
 from tuishou.members.records import member_hint
 from tuishou.tree import InviteTree
 
@@ -104,18 +104,7 @@ def _record(row: dict[str, Any], zone: tzinfo) -> dict[str, Any]:
     """A row as ``Binding`` takes it: ISO text as datetimes (in ``zone`` without an offset),
     an empty ``until`` or ``how`` left out (permanent; imported)."""
     record = {key: value for key, value in row.items() if value is not None or key == "since"}
-    for key in _TIMES:
-        value = record.get(key)
-        if isinstance(value, str):
-            try:
-                value = datetime.fromisoformat(value)
-            except ValueError:
-                continue  # the model names the cell
-        if isinstance(value, datetime) and value.utcoffset() is None:
-            value = value.replace(tzinfo=zone)
-        if key in record:
-            record[key] = value
-    return record
+    return local_times([record], zone, _TIMES)[0]  # text the model cannot read, it names
 
 
 def _add(problem: str, table: Table, records: list[dict[str, Any]], problems: Problems) -> None:

@@ -225,9 +225,12 @@ def read_members(
         return None, ids
 
 
-def local_times(records: list[dict[str, Any]], zone: tzinfo) -> list[dict[str, Any]]:
-    """The records with each time read as ISO text, and one without an offset read in
-    ``zone`` (in place); text that is not ISO is left for the library to name.
+def local_times(
+    records: list[dict[str, Any]], zone: tzinfo, keys: Sequence[str] = _TIMES
+) -> list[dict[str, Any]]:
+    """The records with each time (the columns ``keys``, a roster's by default) read as ISO
+    text, and one without an offset read in ``zone`` (in place); text that is not ISO is
+    left for the library to name.
 
     >>> [row] = local_times([{"joined_at": "2026-11-24T09:00:00"}], PLATFORM_ZONE)
     >>> row["joined_at"].isoformat()
@@ -236,7 +239,7 @@ def local_times(records: list[dict[str, Any]], zone: tzinfo) -> list[dict[str, A
     datetime.datetime(2026, 11, 24, 9, 0, tzinfo=datetime.timezone.utc)
     """
     for row in records:
-        for key in _TIMES:
+        for key in keys:
             value = row.get(key)
             if isinstance(value, str):
                 try:
