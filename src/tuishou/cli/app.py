@@ -119,7 +119,8 @@ def orders_option(command: _F) -> _F:
         type=_DATA_IN,
         required=True,
         metavar="FILE",
-        help="Order lines: order_id, buyer_id, sharer_id, sku, group, amount (int fen), quantity.",
+        help="Order lines: order_id, sku, group, amount (int fen); optional buyer_id, "
+        "sharer_id, quantity, paid_at, coupon (int fen, per order), coupon_eligible.",
     )(command)
 
 
