@@ -33,21 +33,14 @@ import numpy.typing as npt
 
 from tuishou.bindings import Bindings
 from tuishou.engine import fixed, versions
-from tuishou.engine.bindings import binding_columns, bound_members
-from tuishou.engine.bulk import Entries, allocate, chunks, exact_sum, group_sums
+from tuishou.engine.bulk import Entries, allocate, chunks, exact_sum
 from tuishou.engine.columns import LineColumns, read_lines, rows_where
 from tuishou.engine.coupons import paid_amounts
-from tuishou.engine.paid_at import per_order
 from tuishou.engine.per_line import LineBook, per_line
 from tuishou.engine.schedule import Schedule
+from tuishou.engine.sellers import OrderBook
 from tuishou.engine.tables import BatchResult, MemberTotals, OrderTable, PayoutTable
-from tuishou.errors import (
-    ArgumentTypeError,
-    InvalidOrderError,
-    UnknownGroupError,
-    UnknownMemberError,
-    did_you_mean,
-)
+from tuishou.errors import ArgumentTypeError, InvalidOrderError, UnknownGroupError, did_you_mean
 from tuishou.members.arrays import TreeArrays
 from tuishou.policy_versions import PolicyVersions
 from tuishou.rounding import scope_items, scope_pools
@@ -175,7 +168,7 @@ def _check_whole(
     """The checks that do not depend on the policy's rates (batch total, one buyer and sharer
     per order, sharers and bound members who are members), on all the lines."""
     _check_batch_total(exact_sum(lines.amount), lines.size)
-    _Orders(lines, tree.arrays(), policy, bindings)
+    OrderBook(lines, tree.arrays(), policy, bindings)
 
 
 def _check_types(policy: object, tree: object) -> None:
@@ -196,7 +189,7 @@ class _Work:
         self.lines = read_lines(orders)
         _check_batch_total(exact_sum(self.lines.amount), self.lines.size)
         self.arrays = tree.arrays()
-        self.book = _Orders(self.lines, self.arrays, policy, bindings)
+        self.book = OrderBook(self.lines, self.arrays, policy, bindings)
         lines = self.lines  # pools are on what was paid, after each order's coupon (§18)
         paid = paid_amounts(lines.amount, lines.order.codes, lines.coupon, lines.coupon_eligible)
         fixed.check_fixed_amounts(policy, self.lines, paid)
@@ -209,64 +202,6 @@ class _Work:
         """Every fixed share of the fixed lines (docs/domain.md §17)."""
         rows = self.schedule.rows_for(self.book.seller)
         return fixed.fixed_rows(self.policy, self.lines, rows, self.schedule, self.arrays.size)
-
-
-class _Orders:
-    """Per-order facts: the order of first appearance, the lines' order codes, the seller."""
-
-    def __init__(
-        self,
-        lines: LineColumns,
-        arrays: TreeArrays,
-        policy: Policy,
-        bindings: Bindings | None = None,
-    ) -> None:
-        count = len(lines.order.values)
-        self.count = count
-        self.tree_size = arrays.size  # a seller of tree_size means "no seller"
-        codes = lines.order.codes
-        # Lines grouped by order with codes counting up (files sorted by order id, the
-        # usual case) allow linear-time reductions instead of scattered ones.
-        self.grouped = bool(
-            count and codes[0] == 0 and (np.diff(codes) >= 0).all() and codes[-1] == count - 1
-        )
-        if self.grouped:
-            first = np.flatnonzero(np.concatenate([[True], codes[1:] != codes[:-1]]))
-        else:
-            first = np.full(count, lines.size, dtype=np.int64)
-            np.minimum.at(first, codes, np.arange(lines.size))
-        self.first_row = first
-        self.position = np.argsort(first, kind="stable")  # output order: first appearance
-        # Codes already numbered by first appearance need no reordering of the output.
-        self.in_input_order = bool((self.position == np.arange(count)).all())
-        self.ids = lines.order.values
-        buyer = _per_order(lines.buyer.codes, lines, first, "buyer_id")
-        sharer = _per_order(lines.sharer.codes, lines, first, "sharer_id")
-        # Accepted and checked with a plain Policy too; it finds the bindings in force.
-        self.paid_at = (
-            None if lines.paid_at is None else per_order(lines.paid_at, codes, first, self.ids)
-        )
-        bound = None
-        if bindings is not None:
-            columns = binding_columns(bindings)
-            bound = partial(
-                bound_members,
-                columns,
-                arrays,
-                lines.buyer.values,
-                buyer,
-                self.paid_at,
-                order_ids=self.ids,
-            )
-        self.seller = _sellers(policy, arrays, lines, buyer, sharer, first, bound)
-
-    def sum_lines(self, lines: LineColumns, values: IntArray) -> IntArray:
-        """Exact int64 sums of a line column per order."""
-        if self.grouped:
-            return group_sums(values, self.first_row)
-        sums = np.zeros(self.count, dtype=np.int64)
-        np.add.at(sums, lines.order.codes, values)
-        return sums
 
 
 def _check_batch_total(total: int, size: int) -> None:
@@ -284,87 +219,6 @@ def _check_batch_total(total: int, size: int) -> None:
             "batch can add up exactly; settle them in smaller batches and add the results in "
             "Python"
         )
-
-
-def _per_order(
-    codes: npt.NDArray[Any], lines: LineColumns, first: IntArray, name: str
-) -> npt.NDArray[Any]:
-    """A column that must be the same on every line of an order, per order."""
-    if len(first) == lines.size:  # one line per order: nothing can differ
-        return codes[first]
-    per_order = codes[first]
-    differs = per_order[lines.order.codes] != codes
-    if differs.any():
-        raise InvalidOrderError(
-            f"column {name!r} differs between lines of one order in "
-            f"{rows_where(differs)}; an order has one {name}"
-        )
-    return per_order
-
-
-def _member_index(values: Any, codes: npt.NDArray[Any], arrays: TreeArrays) -> IntArray:
-    """Tree indices of an encoded member column; N (the tree size) for guests and missing
-    values, the member arrays' one sentinel."""
-    size = arrays.size
-    found = arrays.lookup(values)
-    lookup = np.append(np.where(found < 0, size, found), size)
-    index: IntArray = lookup[codes]  # code -1 takes the appended N
-    return index
-
-
-def _sellers(
-    policy: Policy,
-    arrays: TreeArrays,
-    lines: LineColumns,
-    buyer_codes: npt.NDArray[Any],
-    sharer_codes: npt.NDArray[Any],
-    first: IntArray,
-    bound: Callable[..., IntArray] | None = None,
-) -> IntArray:
-    """docs/domain.md §6 per order; the tree size N means "no seller". A sharer who is the buyer
-    counts as no share link (a self-share cannot get around ``self_purchase = false``).
-    ``bound(asked)`` gives the member each asked order's buyer is bound to (N: none)."""
-    size = arrays.size
-    buyer = _member_index(lines.buyer.values, buyer_codes, arrays)
-    parent = np.append(arrays.parent, size)  # "no member" (N) has no inviter: N
-    by_buyer = buyer if policy.self_purchase else parent[buyer]
-    if not len(lines.sharer.values):  # no share links at all
-        return _bound(policy, bound, buyer, by_buyer, None, size)
-    sharer = _member_index(lines.sharer.values, sharer_codes, arrays)
-    strangers = (sharer_codes >= 0) & (sharer == size)
-    if strangers.any():
-        value = lines.sharer.values[int(sharer_codes[np.flatnonzero(strangers)[0]])]
-        hint = did_you_mean(str(value), arrays.index) if size <= 50_000 else "check the id"
-        raise UnknownMemberError(
-            f"column 'sharer_id' names non-members in {rows_where(strangers[lines.order.codes])}, "
-            f"e.g. {value!r}; {hint}"
-        )
-    shared = (sharer < size) & (sharer != buyer)
-    by_buyer = _bound(policy, bound, buyer, by_buyer, shared, size)
-    return np.where(shared, sharer, by_buyer)
-
-
-def _bound(
-    policy: Policy,
-    bound: Callable[..., IntArray] | None,
-    buyer: IntArray,
-    by_buyer: IntArray,
-    shared: npt.NDArray[np.bool_] | None,
-    size: int,
-) -> IntArray:
-    """docs/domain.md §6, rules 2-3: without a share link that counts, a guest buyer's binding
-    (a member's too with ``bind_members``, unless ``self_purchase``) credits the bound member;
-    N (``size``) is "no member"."""
-    if bound is None:
-        return by_buyer
-    if policy.bind_members and not policy.self_purchase:
-        asked = np.ones(len(buyer), dtype=bool)
-    else:
-        asked = buyer == size  # guests (and orders without a buyer: never bound)
-    if shared is not None:
-        asked &= ~shared
-    found = bound(asked)
-    return np.where(found < size, found, by_buyer)
 
 
 def _line_rates(policy: Policy, lines: LineColumns) -> IntArray:
@@ -385,7 +239,7 @@ def _line_rates(policy: Policy, lines: LineColumns) -> IntArray:
 
 
 def _allocate(
-    policy: Policy, book: _Orders, schedule: Schedule, lines: LineColumns, pool4: IntArray
+    policy: Policy, book: OrderBook, schedule: Schedule, lines: LineColumns, pool4: IntArray
 ) -> tuple[_Rows, IntArray]:
     """Every payout as rows, and every order's pool, rounded as :mod:`tuishou.rounding` says."""
     rounding, scope = policy.rounding, policy.rounding_scope
@@ -444,7 +298,7 @@ class _Rows:
 
 
 def _assemble(
-    book: _Orders,
+    book: OrderBook,
     arrays: TreeArrays,
     policy: Policy,
     schedule: Schedule | fixed.SlotTable,
