@@ -39,11 +39,9 @@ from tuishou.errors import (
     ArgumentTypeError,
     InvalidOrderError,
     UnknownGroupError,
-    UnknownMemberError,
     UnknownTierError,
     did_you_mean,
 )
-from tuishou.members.records import member_hint
 from tuishou.money import RATE_PLACES, rate_units
 from tuishou.orders import Order
 from tuishou.policy_versions import PolicyVersion, PolicyVersions
@@ -51,6 +49,7 @@ from tuishou.rounding import round_order
 from tuishou.rulebook import payout_order
 from tuishou.rulebook.pools import line_rate
 from tuishou.rules import Policy
+from tuishou.settlement.attribution import attribute
 from tuishou.settlement.coupons import line_discounts, paid_order
 from tuishou.settlement.fixed_lines import bought_of, check_fixed_amounts, fixed_shares, with_fixed
 from tuishou.settlement.results import (
@@ -105,7 +104,7 @@ def settle(
     _check_types(policy, tree, order, bindings)
     if isinstance(policy, PolicyVersions):
         return _settle_version(policy.version_for(order), tree, order, bindings)
-    seller, attribution, binding = _seller(policy, tree, order, bindings)
+    seller, attribution, binding = attribute(policy, tree, order, bindings)
     chain = _chain(policy, tree, seller) if seller is not None else ()
     return settle_chain(policy, order, seller, attribution, chain, binding=binding)
 
@@ -117,7 +116,7 @@ def _settle_version(
     (another version may have it, so the policy's name alone would mislead)."""
     policy = version.policy
     try:
-        seller, attribution, binding = _seller(policy, tree, order, bindings)
+        seller, attribution, binding = attribute(policy, tree, order, bindings)
         chain = _chain(policy, tree, seller) if seller is not None else ()
         return settle_chain(
             policy,
@@ -306,53 +305,6 @@ def _check_types(policy: object, tree: object, order: object, bindings: object =
             raise ArgumentTypeError(
                 f"{name} is a {type(value).__name__}, expected {names}; build one with {how}"
             )
-
-
-def _seller(
-    policy: Policy, tree: InviteTree, order: Order, bindings: Bindings | None = None
-) -> tuple[str | None, Attribution, Binding | None]:
-    """docs/domain.md §6; a sharer who is the buyer counts as no share link (own link ignored)."""
-    if order.sharer_id is not None:
-        if order.sharer_id not in tree:
-            raise UnknownMemberError(
-                f"order {order.order_id!r}: sharer_id={order.sharer_id!r} is not a member; "
-                f"{member_hint(order.sharer_id, tree)}"
-            )
-        if order.sharer_id != order.buyer_id:
-            return order.sharer_id, "sharer", None
-    buyer = order.buyer_id
-    if buyer is not None and buyer in tree:
-        if policy.self_purchase:
-            return buyer, "self_purchase", None
-        binding = _binding(tree, order, bindings) if policy.bind_members else None
-        if binding is not None:
-            return binding.member_id, "binding", binding
-        inviter = tree.inviter(buyer)
-        return inviter, "buyer_inviter" if inviter is not None else "none", None
-    binding = _binding(tree, order, bindings)
-    if binding is not None:
-        return binding.member_id, "binding", binding
-    return None, "none", None
-
-
-def _binding(tree: InviteTree, order: Order, bindings: Bindings | None) -> Binding | None:
-    """The buyer's binding in force at ``paid_at`` (docs/domain.md §16), if any."""
-    buyer = order.buyer_id
-    if bindings is None or buyer is None or not bindings.for_customer(buyer):
-        return None
-    if order.paid_at is None:
-        raise InvalidOrderError(
-            f"order {order.order_id!r} has no paid_at and its buyer {buyer!r} has bindings; "
-            "the binding in force when it was paid decides its seller: give paid_at"
-        )
-    binding = bindings.at(buyer, order.paid_at)
-    if binding is not None and binding.member_id not in tree:
-        raise UnknownMemberError(
-            f"order {order.order_id!r}: buyer {buyer!r} is bound to "
-            f"member_id={binding.member_id!r}, who is not a member; "
-            f"{member_hint(binding.member_id, tree)}"
-        )
-    return binding
 
 
 def _line_pools(policy: Policy, order: Order, bought: list[int]) -> tuple[LinePool, ...]:
