@@ -1,36 +1,5 @@
-"""Customer binding (绑定关系, 锁粉): which member a customer is bound to, and since when.
-
-Glossary (docs/domain.md §16):
-
-- **event**: a customer arrived through a member's share link (``how="share"``) or
-  registered under a member (``how="register"``), at an aware time ``at``.
-- **binding**: customer → member on the half-open interval ``[since, until)`` (``until``
-  None = permanent). ``how`` says how it was made: ``first_share``, ``rebind``,
-  ``register`` or ``import`` (loaded from elsewhere).
-- **rule** (``BindingRule``): the mode and how many days a binding lasts (None = for ever):
-
-  - ``first`` (首次绑定): an event binds the customer when no binding of it is in force
-    at that time; the binding holds until it expires;
-  - ``override`` (覆盖绑定): every event rebinds: the binding in force ends at that instant
-    and a new one starts (also for the same member: the protection is renewed);
-  - ``register`` (注册绑定): only registration events bind (first wins); shares never do.
-
-  Under ``first`` and ``override`` a registration counts as a share arrival.
-- **expiry**: a binding made at ``since`` with ``days=d`` is in force until just before
-  ``since + d days``; at that instant it is over and the next event binds again.
-
-A member can never be bound to itself (refused). Times are compared in UTC and kept in the
-offset they were given in (``explain`` shows them so).
-
->>> from datetime import datetime, timedelta, timezone
->>> cst = timezone(timedelta(hours=8))
->>> events = [BindingEvent(customer_id="c-1", member_id=m, at=datetime(2026, 11, d, 8, tzinfo=cst))
-...           for m, d in [("B", 3), ("C", 5)]]
->>> bindings = bind(events, BindingRule(mode="first", days=7))
->>> bindings.at("c-1", datetime(2026, 11, 9, tzinfo=cst)).member_id
-'B'
->>> bindings.at("c-1", datetime(2026, 11, 10, 8, tzinfo=cst)) is None  # 7 days later: expired
-True
+"""Customer bindings as data (docs/domain.md §16): the rule, an event, a binding, and
+``Bindings``, a customer's bindings in time order that never overlap.
 """
 
 from __future__ import annotations
@@ -43,9 +12,8 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from tuishou.errors import ArgumentTypeError, InvalidBindingError
+from tuishou.errors import InvalidBindingError
 from tuishou.models import AwareTime, FrozenModel, Id, Problems
-from tuishou.orders import Order
 from tuishou.times import utc
 
 __all__ = [
@@ -56,9 +24,6 @@ __all__ = [
     "BindingRule",
     "Bindings",
     "EventHow",
-    "apply_event",
-    "bind",
-    "share_events",
 ]
 
 BindingMode = Literal["first", "override", "register"]
@@ -331,148 +296,3 @@ def _overlap_problems(found: Sequence[Binding]) -> list[str]:
                 "time: end the earlier one (until) at or before the later one's since"
             )
     return problems
-
-
-def apply_event(
-    existing: tuple[Binding, ...], event: BindingEvent, rule: BindingRule
-) -> tuple[Binding, ...]:
-    """The customer's bindings after one event (the one step ``bind`` repeats; the ledger
-    applies single events with it). ``existing`` are that customer's bindings, oldest first;
-    the event may not be earlier than the latest ``since`` (``InvalidBindingError``: apply
-    events in time order). Returns ``existing`` itself when the event binds nothing.
-
-    Under ``override`` an event at the very instant the latest binding was made replaces it
-    (a binding in force for no time at all is not kept).
-
-    >>> from datetime import UTC, datetime
-    >>> rule = BindingRule(mode="override")
-    >>> one = apply_event((), BindingEvent(customer_id="c", member_id="B",
-    ...                   at=datetime(2026, 11, 3, tzinfo=UTC)), rule)
-    >>> two = apply_event(one, BindingEvent(customer_id="c", member_id="C",
-    ...                   at=datetime(2026, 11, 4, tzinfo=UTC)), rule)
-    >>> [(b.member_id, b.until is not None, b.how) for b in two]
-    [('B', True, 'first_share'), ('C', False, 'rebind')]
-    """
-    _check_step(existing, event, rule)
-    latest = existing[-1] if existing else None
-    current = latest if latest is not None and latest.in_force(event.at) else None
-    if rule.mode == "register" and event.how != "register":
-        return existing
-    if current is not None and rule.mode != "override":
-        return existing
-    if current is not None and utc(current.since) == utc(event.at):
-        return (*existing[:-1], _replaced(existing, event, rule))
-    how: BindingHow = "register" if event.how == "register" else "first_share"
-    kept = existing
-    if current is not None:  # override: the binding in force ends now
-        how = "register" if event.how == "register" else "rebind"
-        kept = (*existing[:-1], current.model_copy(update={"until": event.at}))
-    made = Binding(
-        customer_id=event.customer_id,
-        member_id=event.member_id,
-        since=event.at,
-        until=rule.expiry(event.at),
-        how=how,
-    )
-    return (*kept, made)
-
-
-def _replaced(existing: tuple[Binding, ...], event: BindingEvent, rule: BindingRule) -> Binding:
-    """Under ``override``, the binding made at this very instant, made again by ``event``: same
-    times, the event's member. It was a rebind if it cut the binding before it short (that
-    one's ``until`` is this instant and not its natural expiry), so an identical repeat of an
-    event changes nothing."""
-    current, before = existing[-1], existing[-2] if len(existing) > 1 else None
-    cut = (
-        before is not None
-        and before.until is not None
-        and utc(before.until) == utc(event.at)
-        and before.until != rule.expiry(before.since)
-    )
-    how: BindingHow = "register" if event.how == "register" else "rebind" if cut else "first_share"
-    return current.model_copy(update={"member_id": event.member_id, "how": how})
-
-
-def _check_step(existing: tuple[Binding, ...], event: BindingEvent, rule: BindingRule) -> None:
-    for name, value, kind in (("event", event, BindingEvent), ("rule", rule, BindingRule)):
-        if not isinstance(value, kind):
-            raise ArgumentTypeError(
-                f"{name} is a {type(value).__name__}, expected {kind.__name__}; build one with "
-                f"{kind.__name__}.model_validate(dict)"
-            )
-    others = sorted({b.customer_id for b in existing} - {event.customer_id})
-    if others:
-        raise InvalidBindingError(
-            f"existing bindings of customers {others} given for an event of customer "
-            f"{event.customer_id!r}; pass only that customer's bindings (for_customer)"
-        )
-    if existing and utc(event.at) < utc(existing[-1].since):
-        raise InvalidBindingError(
-            f"event at={event.at} for customer {event.customer_id!r} is before its latest "
-            f"binding since={existing[-1].since}; apply events in time order (bind() sorts them)"
-        )
-
-
-def bind(events: Iterable[BindingEvent], rule: BindingRule) -> Bindings:
-    """Replay ``events`` under ``rule`` in time order (ties: input order): the bindings they
-    make. Pure: the same events always give the same bindings.
-
-    >>> from datetime import UTC, datetime
-    >>> events = [BindingEvent(customer_id="c", member_id=m, at=datetime(2026, 11, d, tzinfo=UTC),
-    ...                        how=h) for m, d, h in [("B", 3, "share"), ("C", 4, "register")]]
-    >>> [(b.member_id, b.how) for b in bind(events, BindingRule(mode="register"))]
-    [('C', 'register')]
-    """
-    if not isinstance(rule, BindingRule):
-        raise ArgumentTypeError(
-            f"rule is a {type(rule).__name__}, expected BindingRule; build one with "
-            "BindingRule(mode=..., days=...)"
-        )
-    events = list(events)
-    for event in events:
-        if not isinstance(event, BindingEvent):
-            raise ArgumentTypeError(
-                f"event is a {type(event).__name__}, expected BindingEvent; build one with "
-                "BindingEvent.model_validate(dict), or share_events(orders)"
-            )
-    found: dict[str, tuple[Binding, ...]] = {}
-    for event in sorted(events, key=lambda e: utc(e.at)):  # stable: ties keep input order
-        found[event.customer_id] = apply_event(found.get(event.customer_id, ()), event, rule)
-    return Bindings({c: made for c, made in found.items() if made})
-
-
-def share_events(orders: Iterable[Order]) -> list[BindingEvent]:
-    """One share event per order that has a sharer, a buyer other than the sharer and a
-    ``paid_at`` (in the orders' order). A sharer and another buyer without ``paid_at`` is
-    refused (``InvalidBindingError`` naming every such order): bindings are by time.
-
-    >>> from datetime import UTC, datetime
-    >>> from tuishou.orders import Order, OrderLine
-    >>> line = OrderLine(sku="s", group="g", amount=100)
-    >>> share_events([Order(order_id="o1", buyer_id="c-1", sharer_id="B", lines=[line],
-    ...                     paid_at=datetime(2026, 11, 3, tzinfo=UTC)),
-    ...               Order(order_id="o2", buyer_id="B", sharer_id="B", lines=[line])])
-    ... # doctest: +ELLIPSIS
-    [BindingEvent(customer_id='c-1', member_id='B', at=datetime.datetime(2026, 11, 3, ...
-    """
-    events: list[BindingEvent] = []
-    problems: list[str] = []
-    for order in orders:
-        if not isinstance(order, Order):
-            raise ArgumentTypeError(
-                f"order is a {type(order).__name__}, expected Order; build one with "
-                "Order.model_validate(dict)"
-            )
-        buyer, sharer = order.buyer_id, order.sharer_id
-        if buyer is None or sharer is None or buyer == sharer:
-            continue
-        if order.paid_at is None:
-            problems.append(
-                f"order {order.order_id!r} (buyer {buyer!r}, shared by {sharer!r}) has no "
-                "paid_at; a binding starts when the share is used: give paid_at (an aware time)"
-            )
-            continue
-        events.append(BindingEvent(customer_id=buyer, member_id=sharer, at=order.paid_at))
-    if problems:
-        raise InvalidBindingError.from_problems("orders without a binding time", problems)
-    return events
