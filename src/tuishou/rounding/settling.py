@@ -1,58 +1,21 @@
-"""Rounding exact amounts to whole fen: every rounding rule of tuishou, stated once.
-
-The rules are those of docs/domain.md §10 (settling an order) and §12 (refunds, withdrawal
-fees). Each is written here once, in scalar form (Python ints: ``settle`` and the ledger) and,
-beside it, in vectorised form (int64 numpy arrays: the batch engine). The engine keeps only
-*layouts* (how its arrays are expanded, chunked and summed); what is rounded, and how, comes
-from here.
-
-Nothing here is inexact: an exact pool is an int in 1/10 000 fen (``POOL_SCALE``: an amount
-in fen times a rate in basis points), an exact payout an int in 1/10^8 fen (``SHARE_SCALE``:
-a pool times a share in basis points).
-
-The closed sets, used end to end (``Policy``, the engine, the ledger):
-
-- ``Rounding``, the policy's ``rounding``:
-
-  - ``largest_remainder``: the total (a pool, or what an order pays) is rounded
-    half-to-even; every amount gets its floor, and the fen still missing go one each to the
-    largest fractional parts, ties to the earlier amount in payout order. The rounded
-    amounts always add up to the rounded total (``allocate`` / ``allocate_items``);
-  - ``floor``: every amount, and the pool, is rounded down on its own;
-  - ``half_up`` (dub): the pool is rounded half up, and so is every amount on its own; when
-    the rounded amounts add up to more than the rounded pool, one fen at a time is taken back
-    from the amount whose rounding gained most (rounded − exact largest), ties to the later
-    amount in payout order, until they add up to the pool (``allocate``, ``trim_half_up``).
-
-- ``RoundingScope``, the policy's ``rounding_scope``: ``order`` rounds each order's pool and
-  payouts once; ``line`` rounds each line's, and an order's pool and a member's payout are
-  the sums of the rounded lines (``round_order`` / ``scope_items`` and ``scope_pools``).
-- ``FeeRounding``, the ledger's ``fee_rounding``: a withdrawal fee rounded ``up`` or
-  ``half_up`` (``round_fee``).
-
-An order coupon is spread over its eligible lines in proportion to their amounts by largest
-remainder, ties to the earlier line (``spread`` / ``spread_items``): the lines' shares add up
-to the coupon exactly.
-
-A refund keeps ``amount × left ÷ quantity`` fen of a partly refunded line, rounded down
-(``prorate``); what is left is then settled again, rounded as above.
-"""
+"""Rounding a settlement to whole fen: the pool and the payouts of an order (or of each of
+its lines), by the policy's ``rounding`` and ``rounding_scope`` (docs/domain.md §10; the
+closed sets are described in :mod:`tuishou.rounding`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from tuishou.money import MAX_ORDER_FEN, RATE_SCALE
+from tuishou.money import RATE_SCALE
 
 __all__ = [
     "MAX_ITEMS",
     "POOL_SCALE",
     "SHARE_SCALE",
-    "FeeRounding",
     "Rounded",
     "Rounding",
     "RoundingScope",
@@ -61,8 +24,6 @@ __all__ = [
     "each_alone",
     "floor_split",
     "half_up",
-    "prorate",
-    "round_fee",
     "round_half_even",
     "round_order",
     "round_pools",
@@ -71,8 +32,6 @@ __all__ = [
     "scope_items",
     "scope_pools",
     "split",
-    "spread",
-    "spread_items",
     "trim_half_up",
 ]
 
@@ -84,10 +43,6 @@ Rounding = Literal[
 RoundingScope = Literal[
     "order",  # round once per order (default)
     "line",  # round each line, then sum a member's amounts (yudao)
-]
-FeeRounding = Literal[
-    "up",  # the fee is rounded up to the fen: n small withdrawals never pay less than one big
-    "half_up",  # yudao's rounding; 37 fen at 0.6% pays 0, so splitting avoids the fee
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -406,105 +361,3 @@ def scope_pools(
     """
     pools = round_pools(items, rounding)
     return pools if scope == "order" else per_order(pools)
-
-
-# ------------------------------------------------------------ coupons: spread over lines
-
-
-def spread(amounts: Sequence[int], total: int) -> list[int]:
-    """``total`` fen (a coupon) spread over ``amounts`` (the eligible lines, fen) in
-    proportion, by largest remainder, ties to the earlier amount: the parts add up to
-    ``total`` exactly, and none is above its amount when ``total <= sum(amounts)``.
-
-    Example J of docs/domain.md §15: 1000 fen over 333, 333 and 334 fen.
-
-    >>> spread([333, 333, 334], 1000), spread([100, 100, 100], 100), spread([5, 0], 0)
-    ([333, 333, 334], [34, 33, 33], [0, 0])
-    """
-    whole = sum(amounts)
-    if not total:
-        return [0] * len(amounts)
-    parts = [total * amount // whole for amount in amounts]
-    missing = total - sum(parts)
-    by_remainder = sorted(range(len(amounts)), key=lambda i: (-(total * amounts[i] % whole), i))
-    for i in by_remainder[:missing]:
-        parts[i] += 1
-    return parts
-
-
-def spread_items(weight: IntArray, item: npt.NDArray[Any], total: IntArray) -> IntArray:
-    """Vectorised ``spread``: entry ``k`` (a line) of item ``item[k]`` (an order, in any
-    layout) gets its part of ``total[item[k]]`` fen by its ``weight`` (its amount; 0 for a
-    line the coupon does not apply to). Every item's weights must add up to at least its
-    total, each weight and total at most ``MAX_ORDER_FEN`` (< 2^34: the products are exact).
-
-    >>> spread_items(np.array([333, 100, 333, 334, 100]), np.array([0, 1, 0, 0, 1]),
-    ...              np.array([1000, 101])).tolist()
-    [333, 51, 333, 334, 50]
-    """
-    if not len(weight):
-        return np.zeros(0, dtype=np.int64)
-    whole = np.bincount(item, weights=weight.astype(np.float64), minlength=len(total))
-    sums = np.maximum(np.rint(whole).astype(np.int64), 1)  # at most 2^53: exact in float64
-    share = total[item]
-    parts, rest = _mul_divmod(share, weight, sums[item])
-    given = np.bincount(item, weights=parts.astype(np.float64), minlength=len(total))
-    missing = total - np.rint(given).astype(np.int64)
-    # Rank each entry within its item: larger remainder first, ties to the earlier entry.
-    # One stable sort of a key with the item above the remainder (< 2^34), when it fits.
-    if int(item.max()) < 1 << (63 - _SPREAD_BITS):
-        key = (item.astype(np.int64) << _SPREAD_BITS) | ((1 << _SPREAD_BITS) - 1 - rest)
-        by = np.argsort(key, kind="stable")
-    else:  # pragma: no cover - over 2^29 orders in one call
-        by = np.lexsort((np.arange(len(item)), -rest, item))
-    sorted_item = item[by]
-    starts = np.flatnonzero(np.concatenate([[True], sorted_item[1:] != sorted_item[:-1]]))
-    first = np.repeat(starts, np.diff(np.append(starts, len(item))))
-    rank = np.empty(len(item), dtype=np.int64)
-    rank[by] = np.arange(len(item)) - first
-    result: IntArray = parts + (rank < missing[item])
-    return result
-
-
-_SPREAD_BITS = 34  # a remainder of the spread: below an order's amount, at most 10^10 < 2^34
-assert MAX_ORDER_FEN < 1 << _SPREAD_BITS
-
-
-def _mul_divmod(a: IntArray, b: IntArray, d: IntArray) -> tuple[IntArray, IntArray]:
-    """``divmod(a × b, d)`` exactly in int64 for ``0 <= a, b <= d < 2^34``, whose product
-    may pass 2^63: ``a`` split at 2^20 so that every partial product fits.
-
-    >>> [x.tolist() for x in _mul_divmod(np.array([10**10]), np.array([10**10 - 1]),
-    ...                                  np.array([10**10]))]
-    [[9999999999], [0]]
-    """
-    high, low = a >> 20, a & ((1 << 20) - 1)
-    q1, r1 = np.divmod(high * b, d)  # high × b < 2^48
-    q2, r2 = np.divmod((r1 << 20) + low * b, d)  # each term < 2^54
-    quotient: IntArray = (q1 << 20) + q2
-    return quotient, r2
-
-
-# ------------------------------------------------------------ the ledger: fees and refunds
-
-
-def round_fee(exact: int, rounding: FeeRounding) -> int:
-    """A withdrawal fee, exact in 1/10 000 fen (amount × fee rate), to whole fen: rounded
-    ``up``, or ``half_up``.
-
-    >>> round_fee(2220, "up"), round_fee(2220, "half_up"), round_fee(5000, "half_up")
-    (1, 0, 1)
-    """
-    if rounding == "up":
-        return -(-exact // POOL_SCALE)
-    return (2 * exact + POOL_SCALE) // (2 * POOL_SCALE)
-
-
-def prorate(amount: int, part: int, whole: int) -> int:
-    """``amount × part ÷ whole`` fen, rounded down: what is left of a line when ``part`` of
-    its ``whole`` quantity remains after a refund.
-
-    >>> prorate(1000, 1, 3), prorate(1000, 3, 3)
-    (333, 1000)
-    """
-    return amount * part // whole
