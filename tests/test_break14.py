@@ -47,3 +47,57 @@ def test_a_huge_fixed_amount_is_refused_not_wrapped_around_in_the_batch_engine()
     assert all(row[-1] >= 0 for row in batch.payouts.rows()), batch.payouts.rows()
     single = settle(policy, TREE, order)
     assert [row[2:] for row in batch.orders.rows()] == [(single.pool, single.paid, 0)]
+
+
+def test_a_binding_rule_of_millions_of_days_is_refused_cleanly():
+    """``BindingRule(days=3_000_000)`` is accepted (days has no upper bound), then ``bind``
+    crashes with a raw ``OverflowError: date value out of range`` from ``since + timedelta``.
+    Should: the rule refuses such days (InvalidBindingError naming days and the way out,
+    e.g. None for a permanent binding), or the binding never expires; never a raw error."""
+    from datetime import UTC, datetime
+
+    from tuishou.bindings import BindingEvent, BindingRule, bind
+    from tuishou.errors import TuishouError
+
+    event = BindingEvent(customer_id="c-1", member_id="B", at=datetime(2026, 11, 3, tzinfo=UTC))
+    try:
+        rule = BindingRule(mode="first", days=3_000_000)
+    except TuishouError:
+        return  # refused up front: fine
+    try:
+        bind([event], rule)
+    except TuishouError:
+        pass  # a clear refusal: fine
+
+
+def test_ledger_bind_with_millions_of_days_exits_2_and_creates_nothing(tmp_path, capsys):
+    """``tuishou ledger bind --days 3000000`` ends in a Python traceback (exit status 1).
+    Should: exit status 2 with a one-line error naming --days, and no ledger file."""
+    from cli_support import run
+
+    ledger = tmp_path / "ledger.db"
+    args = ["ledger", "bind", str(ledger), "--customer", "c-1", "--member", "B"]
+    args += ["--mode", "first", "--days", "3000000", "--at", "2026-11-03T08:00:00"]
+    try:
+        code, _, err = run(capsys, *args)
+    except OverflowError as exc:
+        pytest.fail(f"traceback instead of a clear error: {exc!r}")
+    assert code == 2, err
+    assert "days" in err
+    assert not ledger.exists()
+
+
+def test_bindings_at_refuses_a_naive_time():
+    """``Bindings.at(customer, when)`` takes a naive ``when`` and reads it in the MACHINE's
+    local time zone (``astimezone``), so the same call answers differently on two servers;
+    a str ``when`` gives a raw AttributeError. Should: refuse a naive or non-datetime
+    ``when`` (as BindingEvent and Bindings.from_records do: aware datetimes only)."""
+    from datetime import UTC, datetime
+
+    from tuishou.bindings import Bindings
+
+    found = Bindings.from_records(
+        [{"customer_id": "c", "member_id": "B", "since": datetime(2026, 1, 1, tzinfo=UTC)}]
+    )
+    with pytest.raises(ValueError, match="time zone"):
+        found.at("c", datetime(2026, 2, 1))
