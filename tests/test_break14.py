@@ -41,7 +41,9 @@ def test_a_huge_fixed_amount_is_refused_not_wrapped_around_in_the_batch_engine()
     except InvalidPolicyError:
         return  # refused up front: fine
     order = Order(
-        order_id="o", sharer_id="C", lines=[OrderLine(sku="mug", group="home", amount=0, quantity=3)]
+        order_id="o",
+        sharer_id="C",
+        lines=[OrderLine(sku="mug", group="home", amount=0, quantity=3)],
     )
     batch = settle_batch(policy, TREE, order_columns([order]))
     assert all(row[-1] >= 0 for row in batch.payouts.rows()), batch.payouts.rows()
@@ -101,3 +103,51 @@ def test_bindings_at_refuses_a_naive_time():
     )
     with pytest.raises(ValueError, match="time zone"):
         found.at("c", datetime(2026, 2, 1))
+
+
+def test_a_bindings_file_names_every_problem_at_once(tmp_path):
+    """A bindings file with a bad cell for one customer (c-9's since is not a time) and two
+    overlapping bindings of another (c-1) reports only the bad cell; the overlap shows up
+    only after that is fixed, one round trip later. Should: every problem of the file at
+    once (design: "all problems at once for bulk input"; docs/cli.md: "every problem by
+    file and line"), the overlap naming c-1's lines."""
+    from tuishou.errors import InvalidFileError
+    from tuishou.io import load_bindings
+
+    path = tmp_path / "bindings.csv"
+    path.write_text(
+        "customer_id,member_id,since,until,how\n"
+        "c-1,B,2026-11-03T08:00:00,,first_share\n"
+        "c-1,C,2026-11-05T08:00:00,,rebind\n"
+        "c-9,B,not a time,,\n"
+    )
+    with pytest.raises(InvalidFileError) as refused:
+        load_bindings(path)
+    message = str(refused.value)
+    assert "line 4" in message  # the bad cell: reported
+    assert "c-1" in message, message  # the overlap: missing
+
+
+def test_an_orders_file_names_every_coupon_problem_at_once(tmp_path, capsys):
+    """An orders file where one order's lines carry different coupons (o6) and another
+    order's coupon applies to no line (o7) reports only o6; o7 appears after o6 is fixed.
+    Should: both at once, each by file and line (docs/cli.md, order coupons)."""
+    from cli_support import POLICY, run
+
+    members = tmp_path / "members.csv"
+    members.write_text("member_id,inviter_id,tier,status\nA,,mentor,active\nB,A,mentor,active\n")
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,buyer_id,sharer_id,sku,group,amount,quantity,coupon,coupon_eligible\n"
+        "o6,g1,B,band,xiaomi,333,1,10,true\n"
+        "o6,g1,B,ear,xiaomi,333,1,11,true\n"
+        "o7,g1,B,band,xiaomi,333,1,10,false\n"
+    )
+    out = tmp_path / "out.csv"
+    code, _, err = run(
+        capsys, "settle", "--policy", str(POLICY), "--members", str(members),
+        "--orders", str(orders), "--out", str(out),
+    )  # fmt: skip
+    assert code == 2
+    assert "coupon=11 differs" in err
+    assert "o7" in err, err
