@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import pytest
 
 from tuishou import InviteTree, Order, OrderLine, Policy, settle
@@ -66,10 +67,8 @@ def test_a_binding_rule_of_millions_of_days_is_refused_cleanly():
         rule = BindingRule(mode="first", days=3_000_000)
     except TuishouError:
         return  # refused up front: fine
-    try:
+    with contextlib.suppress(TuishouError):  # a clear refusal: fine
         bind([event], rule)
-    except TuishouError:
-        pass  # a clear refusal: fine
 
 
 def test_ledger_bind_with_millions_of_days_exits_2_and_creates_nothing(tmp_path, capsys):
