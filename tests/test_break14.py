@@ -151,3 +151,31 @@ def test_an_orders_file_names_every_coupon_problem_at_once(tmp_path, capsys):
     assert code == 2
     assert "coupon=11 differs" in err
     assert "o7" in err, err
+
+
+MIXED = (
+    "order_id,buyer_id,sharer_id,sku,group,amount,quantity,coupon,coupon_eligible\n"
+    "o1,g1,B,band,xiaomi,1000,1,300,true\n"
+    "o1,g1,B,band,xiaomi,1000,1,300,false\n"
+    "o1,g1,B,ear,xiaomi,1000,1,300,\n"
+)
+
+
+def test_settle_explain_and_ledger_post_agree_on_one_sku_both_eligible_and_not(tmp_path, capsys):
+    """One order, one SKU on a line flagged coupon_eligible=true and on one flagged false:
+    ``tuishou settle`` (the batch engine) settles and pays it (exit 0), while
+    ``tuishou explain`` and ``tuishou ledger post`` of the same file refuse it ("SKU 'band'
+    is on a line the coupon applies to and on one it does not"). The same input must get
+    the same answer on every path (design: batch = settle): refuse it in the engine too,
+    naming the order, or accept it everywhere."""
+    from cli_support import POLICY, run
+
+    members = tmp_path / "members.csv"
+    members.write_text("member_id,inviter_id,tier,status\nA,,mentor,active\nB,A,mentor,active\n")
+    orders = tmp_path / "orders.csv"
+    orders.write_text(MIXED)
+    common = ["--policy", str(POLICY), "--members", str(members), "--orders", str(orders)]
+    settled, _, _ = run(capsys, "settle", *common, "--out", str(tmp_path / "out.csv"))
+    explained, _, err = run(capsys, "explain", *common, "o1")
+    assert "SKU 'band' is on a line the coupon applies to" in err
+    assert (settled, explained) == (2, 2)
