@@ -179,3 +179,20 @@ def test_settle_explain_and_ledger_post_agree_on_one_sku_both_eligible_and_not(t
     explained, _, err = run(capsys, "explain", *common, "o1")
     assert "SKU 'band' is on a line the coupon applies to" in err
     assert (settled, explained) == (2, 2)
+
+
+def test_a_free_gift_of_huge_quantity_is_refused_not_wrapped_around_in_the_batch_engine():
+    """With ``allow_fixed_above_amount`` a ¥0 gift line pays fixed × quantity with no bound:
+    ¥5.00 × 10^17 units is accepted by ``settle`` (5e19 fen, far beyond one order's
+    10,000,000,000 fen maximum) and the batch engine's int64 wraps round to a NEGATIVE
+    pool and payout (-5340232221128654848 fen). Should: both paths refuse a line whose fixed
+    amounts pass the supported maximum (MAX_ORDER_FEN), naming order and SKU."""
+    from tuishou.errors import TuishouError
+
+    policy = Policy.model_validate(fixed_policy(500))
+    line = OrderLine(sku="mug", group="home", amount=0, quantity=10**17)
+    order = Order(order_id="o", sharer_id="C", lines=[line])
+    with pytest.raises(TuishouError):
+        settle(policy, TREE, order)
+    with pytest.raises(TuishouError):
+        settle_batch(policy, TREE, order_columns([order]))
