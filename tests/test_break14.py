@@ -196,3 +196,23 @@ def test_a_free_gift_of_huge_quantity_is_refused_not_wrapped_around_in_the_batch
         settle(policy, TREE, order)
     with pytest.raises(TuishouError):
         settle_batch(policy, TREE, order_columns([order]))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_number_in_a_bindings_time_cell_is_refused(tmp_path, suffix):
+    """``since = 1700000000`` in a bindings file is silently read as Unix seconds (a binding
+    since 2023-11-14 22:13 UTC), while the same cell as an order's paid_at is refused ("is
+    not a time; write ISO 8601"). Should: refused, naming file, line and the cell, as the
+    orders reader does (docs/cli.md: "a cell that is not an id or a time" is bad input)."""
+    import json
+
+    from tuishou.errors import InvalidFileError
+    from tuishou.io import load_bindings
+
+    path = tmp_path / f"bindings{suffix}"
+    if suffix == ".csv":
+        path.write_text("customer_id,member_id,since\nc-1,B,1700000000\n")
+    else:
+        path.write_text(json.dumps({"customer_id": "c-1", "member_id": "B", "since": 1700000000}))
+    with pytest.raises(InvalidFileError, match="since"):
+        load_bindings(path)
