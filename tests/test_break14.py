@@ -216,3 +216,24 @@ def test_a_number_in_a_bindings_time_cell_is_refused(tmp_path, suffix):
         path.write_text(json.dumps({"customer_id": "c-1", "member_id": "B", "since": 1700000000}))
     with pytest.raises(InvalidFileError, match="since"):
         load_bindings(path)
+
+
+def test_a_binding_expires_at_the_same_instant_whatever_zone_its_time_is_written_in():
+    """``bind`` computes ``until = since + timedelta(days=d)`` on the event time as given: with
+    a ZoneInfo zone that is wall-clock arithmetic, so across a DST change one instant written
+    in America/New_York expires an hour earlier (2026-03-12 16:00 UTC) than the SAME instant
+    written in UTC (17:00 UTC). Times are "compared in UTC" everywhere else, and the ledger
+    stores them in UTC, so a replay of its bindings disagrees with what it recorded. Should:
+    a binding of d days lasts exactly d × 24 hours from its instant, whatever the zone."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from tuishou.bindings import BindingEvent, BindingRule, bind
+
+    at = datetime(2026, 3, 5, 12, tzinfo=ZoneInfo("America/New_York"))  # DST from 8 March
+    rule = BindingRule(mode="first", days=7)
+    found = []
+    for written in (at, at.astimezone(UTC)):
+        (binding,) = bind([BindingEvent(customer_id="c-1", member_id="B", at=written)], rule)
+        found.append(binding.until.astimezone(UTC))
+    assert found == [at.astimezone(UTC) + timedelta(days=7)] * 2
