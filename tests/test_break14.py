@@ -237,3 +237,43 @@ def test_a_binding_expires_at_the_same_instant_whatever_zone_its_time_is_written
         (binding,) = bind([BindingEvent(customer_id="c-1", member_id="B", at=written)], rule)
         found.append(binding.until.astimezone(UTC))
     assert found == [at.astimezone(UTC) + timedelta(days=7)] * 2
+
+
+# ---------------------------------------------- the whole kinds, after the fixes above
+
+
+@pytest.mark.parametrize(
+    ("amount", "quantities", "refused"),
+    [
+        (10**10, [1], False),  # exactly the maximum of one order
+        (10**10 + 1, [1], "above the supported maximum"),  # refused by the policy
+        (5 * 10**9, [1, 1], False),  # two lines, the maximum together
+        (5 * 10**9, [1, 2], "per order"),  # each line within it, the order above it
+        (1, [10**10 + 1], "per order"),  # a huge quantity of a small amount
+    ],
+)
+def test_an_orders_fixed_amounts_stay_within_one_orders_maximum_on_both_paths(
+    amount, quantities, refused
+):
+    """No fixed total above ``MAX_ORDER_FEN`` per order, whatever the mix of amount, quantity
+    and lines, in the policy, ``settle`` and the batch engine alike (a free gift too)."""
+    from tuishou.errors import TuishouError
+
+    if amount > 10**10:
+        with pytest.raises(InvalidPolicyError, match=refused):
+            Policy.model_validate(fixed_policy(amount))
+        return
+    policy = Policy.model_validate(fixed_policy(amount))
+    lines = [OrderLine(sku="mug", group="home", amount=0, quantity=q) for q in quantities]
+    order = Order(order_id="o", sharer_id="C", lines=lines)
+    if not refused:
+        single = settle(policy, TREE, order)
+        batch = settle_batch(policy, TREE, order_columns([order]))
+        assert [row[2:] for row in batch.orders.rows()] == [(single.pool, single.paid, 0)]
+        return
+    for path in (
+        lambda: settle(policy, TREE, order),
+        lambda: settle_batch(policy, TREE, order_columns([order])),
+    ):
+        with pytest.raises(TuishouError, match=refused):
+            path()

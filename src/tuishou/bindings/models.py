@@ -10,13 +10,14 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from tuishou.errors import InvalidBindingError
 from tuishou.models import AwareTime, FrozenModel, Id, Problems
-from tuishou.times import utc
+from tuishou.times import check_time, utc
 
 __all__ = [
+    "MAX_DAYS",
     "Binding",
     "BindingEvent",
     "BindingHow",
@@ -41,6 +42,19 @@ def _no_bool(value: Any) -> Any:
     return value
 
 
+MAX_DAYS = 36_500
+"""The longest a binding may last, in days (100 years); longer is a data error (None: for ever)."""
+
+
+def _at_most_a_century(value: int | None) -> int | None:
+    if value is not None and value > MAX_DAYS:
+        raise ValueError(
+            f"days={value} is more than {MAX_DAYS} (100 years); give days=None for a binding "
+            "that never expires"
+        )
+    return value
+
+
 class _BindingPart(FrozenModel):
     error_class: ClassVar = InvalidBindingError
     what: ClassVar[str] = "invalid binding"
@@ -61,7 +75,9 @@ class BindingRule(_BindingPart):
 
     what: ClassVar[str] = "invalid binding rule"
     mode: BindingMode
-    days: Annotated[int | None, BeforeValidator(_no_bool)] = Field(default=None, ge=1, strict=True)
+    days: Annotated[int | None, BeforeValidator(_no_bool), AfterValidator(_at_most_a_century)] = (
+        Field(default=None, ge=1, strict=True)
+    )
 
     def expiry(self, since: datetime) -> datetime | None:
         """When a binding made at ``since`` stops being in force (None: never).
@@ -70,7 +86,15 @@ class BindingRule(_BindingPart):
         >>> BindingRule(mode="first", days=1).expiry(datetime(2026, 11, 3, tzinfo=UTC))
         datetime.datetime(2026, 11, 4, 0, 0, tzinfo=datetime.timezone.utc)
         """
-        return None if self.days is None else since + timedelta(days=self.days)
+        if self.days is None:
+            return None
+        try:  # exactly days × 24 hours from the instant, whatever the zone (no DST shift)
+            return (utc(since) + timedelta(days=self.days)).astimezone(since.tzinfo)
+        except OverflowError:
+            raise InvalidBindingError(
+                f"a binding made at {since.isoformat()} for days={self.days} would end after "
+                "the year 9999; give fewer days, or days=None for a binding that never expires"
+            ) from None
 
 
 def _not_self(customer_id: str, member_id: str) -> None:
@@ -248,6 +272,7 @@ class Bindings:
         >>> Bindings.empty().at("c-1", datetime(2026, 11, 3, tzinfo=UTC)) is None
         True
         """
+        check_time(when, name="when")  # aware only: a naive time means nothing here
         starts = self._starts.get(customer_id)
         if not starts:
             return None

@@ -26,6 +26,7 @@ import numpy.typing as npt
 from tuishou.engine.columns import LineColumns
 from tuishou.engine.line_checks import rows_where
 from tuishou.errors import InvalidOrderError
+from tuishou.money import MAX_ORDER_FEN, yuan
 from tuishou.rulebook import PAYOUT_KINDS
 from tuishou.rulebook.brackets import brackets_of, lines_of
 from tuishou.rulebook.pools import bracket_rates
@@ -84,11 +85,28 @@ def _by_bracket(policy: Policy, lines: LineColumns) -> list[tuple[int, Any, IntA
 def check_fixed_amounts(policy: Policy, lines: LineColumns, paid: IntArray) -> None:
     """Refuse every line whose fixed budget × quantity is above its ``paid`` amount (after the
     order's coupon, docs/domain.md §18), all at once."""
-    if policy.allow_fixed_above_amount or not policy.units.fixed:
+    if not policy.units.fixed:
         return
     most = np.zeros(lines.size, dtype=np.int64)
+    too_much = np.zeros(lines.size, dtype=bool)
     for _, units, at in _by_bracket(policy, lines):
-        most[at] = units.budget * lines.quantity[at]
+        # budget × quantity without an int64 product that could wrap: compared by division
+        quantity = lines.quantity[at]
+        too_much[at] = units.budget > MAX_ORDER_FEN // quantity
+        most[at] = np.where(too_much[at], MAX_ORDER_FEN + 1, units.budget * quantity)
+    per_order = np.zeros(len(lines.order.values), dtype=np.int64)
+    np.add.at(per_order, lines.order.codes, most)  # each at most 10^10 + 1: no wrap
+    too_much |= (per_order > MAX_ORDER_FEN)[lines.order.codes]
+    if too_much.any():
+        first = int(np.flatnonzero(too_much)[0])
+        order = lines.order.values[int(lines.order.codes[first])]
+        raise InvalidOrderError(
+            f"fixed amounts above the supported maximum of {MAX_ORDER_FEN} fen "
+            f"({yuan(MAX_ORDER_FEN)}) per order in {rows_where(too_much)}, e.g. order "
+            f"{order!r}; check the quantities and the fixed amounts (int fen per unit)"
+        )
+    if policy.allow_fixed_above_amount:
+        return
     over = most > paid
     if over.any():
         first = int(np.flatnonzero(over)[0])

@@ -32,7 +32,7 @@ from pydantic import ConfigDict, PlainSerializer, PlainValidator, SerializationI
 
 from tuishou.errors import InvalidPolicyError, did_you_mean
 from tuishou.models import FrozenMap
-from tuishou.money import FloatValueError, fen_example
+from tuishou.money import MAX_ORDER_FEN, FloatValueError, fen_example, yuan
 from tuishou.rulebook.base import IntArray, PayoutKind, PolicyPart, Slot
 from tuishou.rulebook.brackets import (
     BracketStart,
@@ -80,6 +80,11 @@ def _fen(value: Any) -> int:
         )
     if value < 0:
         raise ValueError(f"amount {value} is negative; a fixed amount is 0 fen or more")
+    if value > MAX_ORDER_FEN:
+        raise ValueError(
+            f"amount {value} fen is above the supported maximum of {MAX_ORDER_FEN} fen "
+            f"({yuan(MAX_ORDER_FEN)}) per order; check the unit (amounts are int fen)"
+        )
     return value
 
 

@@ -14,7 +14,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from tuishou.errors import ArgumentTypeError, InvalidOrderError
-from tuishou.money import yuan
+from tuishou.money import MAX_ORDER_FEN, yuan
 from tuishou.orders import Order
 from tuishou.rulebook import payout_order
 from tuishou.rules import Policy
@@ -53,17 +53,25 @@ def bought_of(order: Order, bought: Sequence[int] | None) -> list[int]:
 def check_fixed_amounts(policy: Policy, order: Order, bought: Sequence[int]) -> None:
     """Refuse fixed lines whose fixed budget × quantity is above their paid amount, unless the
     policy sets ``allow_fixed_above_amount`` (the free-gift case)."""
-    if policy.allow_fixed_above_amount or not policy.fixed:
+    if not policy.fixed:
         return
     problems = []
+    total = 0
     for line, quantity in zip(order.lines, bought, strict=True):
         if policy.is_fixed(line.sku):
             most = policy.fixed_budget(line.sku, quantity) * line.quantity
-            if most > line.amount:
+            total += most
+            if most > line.amount and not policy.allow_fixed_above_amount:
                 problems.append(
                     f"sku {line.sku!r}: fixed amounts up to {most} fen ({yuan(most)}) for "
                     f"{line.quantity} unit(s), above the line's paid {line.amount} fen"
                 )
+    if total > MAX_ORDER_FEN:  # even a free gift: what one order can pay, as its amount
+        raise InvalidOrderError(
+            f"order {order.order_id!r}: fixed amounts up to {total} fen, above the supported "
+            f"maximum of {MAX_ORDER_FEN} fen ({yuan(MAX_ORDER_FEN)}) per order; check the "
+            "quantities and the fixed amounts (int fen per unit)"
+        )
     if problems:
         raise InvalidOrderError(
             f"order {order.order_id!r}: " + "; ".join(problems) + "; lower the fixed "
