@@ -179,6 +179,24 @@ def test_bad_coupon_columns(bad: dict, error: type, message: str) -> None:
         settle_batch(POLICY, TREE, columns)
 
 
+def test_every_coupon_problem_of_the_columns_is_named_at_once() -> None:
+    """A coupon differing between lines (o1), one applying to no line (o2) and one larger
+    than its lines (o3): one refusal naming all three, as an orders file does."""
+    given = [order(lines(100, 200), coupon(10))]
+    given += [Order(order_id=f"o{n}", sharer_id="B", lines=lines(100)) for n in (2, 3)]
+    columns = order_columns(given) | {
+        "coupon": [10, 20, 5, 500],
+        "coupon_eligible": [True, True, False, True],
+    }
+    with pytest.raises(InvalidOrderError) as raised:
+        settle_batch(POLICY, TREE, columns)
+    message = str(raised.value)
+    assert "'coupon' differs between lines of one order in row(s) 1" in message
+    assert "order_id='o2': a coupon of 5 fen applies to no line" in message
+    assert "order_id='o3': a coupon of 500 fen is larger than the 100 fen" in message
+    assert "order_id='o1': a coupon" not in message  # no one coupon: said once, as differing
+
+
 def test_columns_without_a_coupon_and_empty_cells() -> None:
     plain = order(lines(100, 200), None)
     assert "coupon" not in order_columns([plain])  # old outputs stay as they were
@@ -371,8 +389,10 @@ def test_refused_coupons_in_files_name_the_order(tmp_path: Path, capsys: Any, su
     paths = files_for(tmp_path, suffix, rows)
     code, _, err = run(capsys, *settle_args(paths, tmp_path / "out.csv"))
     assert code == 2
-    assert "coupon=6 differs from the order's first line" in err
-    assert "a coupon of 101 fen is larger than the 100 fen" not in err  # said after the rest
+    assert "coupon=6 differs from the order's first line" in err  # all at once:
+    assert "order_id='o3': a coupon of 101 fen is larger than the 100 fen" in err
+    assert "order_id='o4': a coupon of 5 fen applies to no line" in err
+    assert "order_id='o5'" not in err  # no one coupon: said once, as differing
     rows[3]["coupon"] = 5
     paths = files_for(tmp_path, suffix, rows)
     code, _, err = run(capsys, *settle_args(paths, tmp_path / "out.csv"))

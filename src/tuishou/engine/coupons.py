@@ -106,18 +106,20 @@ def coupon_problems(
     first = _first_rows(codes, count)
     per_order = coupon[first]
     differs = per_order[codes] != coupon
+    problems = []
     if differs.any():
-        return [
+        problems.append(
             f"column 'coupon' differs between lines of one order in {rows_where(differs)}; "
             "an order has one coupon: write its amount on every line of the order"
-        ]
+        )
+    mixed = np.zeros(count, dtype=bool)  # orders without one coupon: said above, not below
+    mixed[codes[differs]] = True
     on = np.ones(len(codes), dtype=bool) if eligible is None else eligible
     weight = np.where(on, amount, 0)
     # Sums of ints below 2**53 are exact in float64; an order is at most MAX_ORDER_FEN.
     total = np.rint(np.bincount(codes, weights=weight.astype(np.float64), minlength=count))
     lines_on = np.bincount(codes, weights=on.astype(np.float64), minlength=count)
-    refused = np.flatnonzero((per_order > 0) & ((lines_on == 0) | (per_order > total)))
-    problems = []
+    refused = np.flatnonzero(~mixed & (per_order > 0) & ((lines_on == 0) | (per_order > total)))
     for code in refused[np.argsort(first[refused], kind="stable")][:_SHOWN].tolist():
         where = f"column 'coupon', {rows_where(codes == code)}: order_id={_plain(ids[code])!r}"
         given = f"a coupon of {int(per_order[code])} fen"
