@@ -229,10 +229,17 @@ def test_bad_records_and_overlaps_are_all_named_at_once():
     with pytest.raises(InvalidBindingError) as caught:
         Bindings.from_records(records)
     problems = caught.value.problems
-    assert [p.split(":")[0] for p in problems] == ["record 2", "record 3", "record 4", "record 5"]
+    assert [p.split(":")[0] for p in problems] == [
+        "record 2",
+        "record 3",
+        "record 4",
+        "record 5",
+        "customer 'c-1'",  # the good records' overlap, with the bad records
+    ]
     assert "is not after since" in problems[0]
     assert "has no time zone" in problems[1]
     assert "normal form 'B'" in problems[2]
+    assert "starts while the binding to 'B'" in problems[4]
     records = records[:2]
     with pytest.raises(InvalidBindingError, match="starts while the binding to 'B'") as caught:
         Bindings.from_records(records)

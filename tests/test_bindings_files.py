@@ -210,3 +210,36 @@ def test_cli_compare_and_validate_take_bindings(tmp_path, capsys):
     )
     assert code == 2
     assert "bindings.csv, line 2: member_id='C' is not a member" in err
+
+
+def test_ledger_post_and_validate_name_every_problem_of_a_bindings_file_at_once(tmp_path, capsys):
+    """Bad cells (a number, a bad time), a stranger and an overlap among the good rows: all at
+    once, and the same on ``validate --bindings`` and ``ledger post --bindings``."""
+    paths = timed_scenario(tmp_path, ".csv", T0 + timedelta(days=1))
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "customer_id,member_id,since,until\n"
+        "c-1,B,2026-11-03T08:00:00+08:00,\n"  # lines 2 and 4 overlap
+        "c-9,B,1700000000,\n"  # line 3: a number is not a time
+        "c-1,C,2026-11-05T08:00:00+08:00,\n"
+        "c-8,Bee,2026-11-05T08:00:00+08:00,\n"  # line 5: not a member
+        "c-7,B,not a time,\n"  # line 6
+    )
+    common = ["--policy", str(paths["policy"]), "--members", str(paths["members"])]
+    code, _, checked = run(capsys, "validate", *common, "--bindings", str(bad))
+    assert code == 2
+    ledger = tmp_path / "book.sqlite"
+    code, _, posted = run(
+        capsys, "ledger", "post", str(ledger), *common, "--orders", str(paths["orders"]),
+        "--bindings", str(bad),
+    )  # fmt: skip
+    assert code == 2
+    assert not ledger.exists()
+
+    def problems(err: str) -> list[str]:
+        return sorted(line.strip() for line in err.splitlines() if "bad.csv, line" in line)
+
+    found = problems(checked)
+    assert found == problems(posted)
+    where = sorted(p.split(": ")[0].partition("bad.csv, ")[2] for p in found)
+    assert where == ["line 3", "line 5", "line 6", "lines 2, 4"]

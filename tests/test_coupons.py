@@ -179,6 +179,64 @@ def test_bad_coupon_columns(bad: dict, error: type, message: str) -> None:
         settle_batch(POLICY, TREE, columns)
 
 
+def test_every_coupon_problem_of_the_columns_is_named_at_once() -> None:
+    """A coupon differing between lines (o1), one applying to no line (o2) and one larger
+    than its lines (o3): one refusal naming all three, as an orders file does."""
+    given = [order(lines(100, 200), coupon(10))]
+    given += [Order(order_id=f"o{n}", sharer_id="B", lines=lines(100)) for n in (2, 3)]
+    columns = order_columns(given) | {
+        "coupon": [10, 20, 5, 500],
+        "coupon_eligible": [True, True, False, True],
+    }
+    with pytest.raises(InvalidOrderError) as raised:
+        settle_batch(POLICY, TREE, columns)
+    message = str(raised.value)
+    assert "'coupon' differs between lines of one order in row(s) 1" in message
+    assert "order_id='o2': a coupon of 5 fen applies to no line" in message
+    assert "order_id='o3': a coupon of 500 fen is larger than the 100 fen" in message
+    assert "order_id='o1': a coupon" not in message  # no one coupon: said once, as differing
+
+
+def test_one_sku_on_lines_the_coupon_applies_to_and_not_is_refused_on_every_path() -> None:
+    """A coupon applies by SKU: one SKU flagged eligible on one line and not on another is
+    refused by ``settle`` (``coupon_from_lines``) and by the batch engine alike, every such
+    order named with its rows at once (o1, o3), with the other coupon problems (o4); without
+    a coupon (o2) the flags say nothing and the order is settled."""
+    mug = OrderLine(sku="mug", group="xiaomi", amount=100)
+    two = [mug, mug]
+    given = [Order(order_id=f"o{n}", sharer_id="B", lines=two) for n in (1, 2, 3)]
+    given.append(Order(order_id="o4", sharer_id="B", lines=[mug]))
+    columns = order_columns(given) | {
+        "coupon": [30, 30, 0, 0, 10, 10, 5],
+        "coupon_eligible": [True, False, False, True, False, True, False],
+    }
+    with pytest.raises(InvalidOrderError, match="SKU 'mug' is on a line the coupon applies to"):
+        coupon_from_lines("o1", 30, two, [True, False])
+    with pytest.raises(InvalidOrderError) as raised:
+        settle_batch(POLICY, TREE, columns)
+    message = str(raised.value)
+    assert "row(s) 0: order_id='o1': SKU 'mug' is on a line the coupon applies to" in message
+    assert "row(s) 5: order_id='o3': SKU 'mug' is on a line the coupon applies to" in message
+    assert "order_id='o4': a coupon of 5 fen applies to no line" in message
+    assert "o2" not in message
+    fine = {name: values[2:4] for name, values in columns.items()}
+    assert settle_batch(POLICY, TREE, fine).orders.rows()  # no coupon: settled
+
+
+def test_one_sku_in_two_groups_is_said_by_its_group() -> None:
+    """The SKU on a flagged and an unflagged line, in two groups, the flagged one's group
+    wholly flagged: a coupon by group says it, so every path accepts it and agrees."""
+    two = [
+        OrderLine(sku="mug", group="xiaomi", amount=100),
+        OrderLine(sku="mug", group="ecosystem", amount=100),
+    ]
+    by_group = coupon_from_lines("o1", 30, two, [False, True])
+    assert by_group == Coupon(coupon_id="coupon", amount=30, groups=("ecosystem",))
+    same_on_every_path(Order(order_id="o1", sharer_id="B", lines=two, coupon=by_group))
+    with pytest.raises(InvalidOrderError, match="and so is its group"):
+        coupon_from_lines("o1", 30, [*two, two[1]], [False, True, False])
+
+
 def test_columns_without_a_coupon_and_empty_cells() -> None:
     plain = order(lines(100, 200), None)
     assert "coupon" not in order_columns([plain])  # old outputs stay as they were
@@ -371,8 +429,10 @@ def test_refused_coupons_in_files_name_the_order(tmp_path: Path, capsys: Any, su
     paths = files_for(tmp_path, suffix, rows)
     code, _, err = run(capsys, *settle_args(paths, tmp_path / "out.csv"))
     assert code == 2
-    assert "coupon=6 differs from the order's first line" in err
-    assert "a coupon of 101 fen is larger than the 100 fen" not in err  # said after the rest
+    assert "coupon=6 differs from the order's first line" in err  # all at once:
+    assert "order_id='o3': a coupon of 101 fen is larger than the 100 fen" in err
+    assert "order_id='o4': a coupon of 5 fen applies to no line" in err
+    assert "order_id='o5'" not in err  # no one coupon: said once, as differing
     rows[3]["coupon"] = 5
     paths = files_for(tmp_path, suffix, rows)
     code, _, err = run(capsys, *settle_args(paths, tmp_path / "out.csv"))

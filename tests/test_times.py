@@ -144,6 +144,50 @@ def test_every_path_gives_one_result_for_one_instant_in_any_zone(path):
     assert call(SAME_INSTANT[0]) == call(SAME_INSTANT[1])
 
 
+def _models() -> dict[str, tuple[str, Callable[[Any], Any]]]:
+    """Every model with an ``AwareTime`` field, built with ``when`` in that field."""
+    from tuishou.bindings import Binding, BindingEvent
+    from tuishou.examples import example_policy
+    from tuishou.ledger.statement_models import Period
+    from tuishou.policy_versions import PolicyVersion
+
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    return {
+        "BindingEvent at": (
+            "at",
+            lambda when: BindingEvent(customer_id="c", member_id="B", at=when),
+        ),
+        "Binding since": (
+            "since",
+            lambda when: Binding(customer_id="c", member_id="B", since=when),
+        ),
+        "Binding until": (
+            "until",
+            lambda when: Binding(customer_id="c", member_id="B", since=start, until=when),
+        ),
+        "PolicyVersion effective_from": (
+            "effective_from",
+            lambda when: PolicyVersion(effective_from=when, policy=example_policy()),
+        ),
+        "Period start": ("start", lambda when: Period(label="p", start=when, end=SAME_INSTANT[0])),
+        "Period end": ("end", lambda when: Period(label="p", start=start, end=when)),
+    }
+
+
+NOT_TIMES = [1700000000, 1.7e9, "1700000000", True]
+
+
+@pytest.mark.parametrize("value", NOT_TIMES, ids=repr)
+@pytest.mark.parametrize("path", [*PATHS, *_models()])
+def test_every_path_refuses_a_number_never_reading_unix_seconds(path, value):
+    """A number (or numeric text) is not a time: pydantic's lax mode would read it as Unix
+    seconds; every model and every path refuses it, naming the field and the value."""
+    field, call = {**PATHS, **_models()}[path]
+    with pytest.raises(TuishouError, match=rf"{field}={value!r} (is not|must be)") as caught:
+        call(value)
+    assert isinstance(caught.value, ValueError | TypeError)
+
+
 def test_the_instant_decides_probation_not_the_wall_clock():
     # 09:00 in Beijing is 01:00 UTC: a probation ending then is over at 01:00 UTC, not before.
     until = datetime(2026, 11, 24, 9, 0, tzinfo=CN)

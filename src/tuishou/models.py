@@ -16,6 +16,7 @@ from typing import Annotated, Any, ClassVar, Self, TypeVar
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -75,8 +76,32 @@ def aware_time_field(value: datetime, info: ValidationInfo) -> datetime:
     return value
 
 
-# A time field (``paid_at``, ...): an aware datetime, the one rule of ``tuishou.ids``.
-AwareTime = Annotated[datetime, AfterValidator(aware_time_field)]
+def time_input_field(value: Any, info: ValidationInfo) -> Any:
+    """A pydantic before-validator: a time is a datetime or ISO 8601 text, nothing else.
+
+    Pydantic's lax mode would read a number (or numeric text) as Unix seconds, silently
+    turning ``since=1700000000`` into a time of 2023; a number is refused instead.
+    """
+    name = info.field_name or "time"
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(
+                f"{name}={value!r} is not a time; write ISO 8601 with an offset, "
+                "e.g. 2026-11-24T09:00:00+08:00"
+            ) from None
+    if not isinstance(value, datetime):
+        raise ValueError(
+            f"{name}={value!r} is not a time (a number is never read as Unix seconds); give an "
+            "aware datetime or ISO 8601 text with an offset, e.g. 2026-11-24T09:00:00+08:00"
+        )
+    return value
+
+
+# A time field (``paid_at``, ...): an aware datetime (or ISO text), the one rule of
+# ``tuishou.ids``; a number is refused, never read as Unix seconds.
+AwareTime = Annotated[datetime, BeforeValidator(time_input_field), AfterValidator(aware_time_field)]
 
 
 class Problems(ValueError):  # noqa: N818  (pydantic-internal carrier, never escapes)

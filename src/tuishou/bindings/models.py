@@ -253,7 +253,9 @@ class Bindings:
                 problems += [f"record {index}: {problem}" for problem in exc.problems]
                 continue
             by_customer.setdefault(binding.customer_id, []).append(binding)
-        if problems:
+        if problems:  # the good records' overlaps too: every problem at once
+            sorted_ = [_sorted(found) for found in by_customer.values()]
+            problems += [p for found in sorted_ for p in _overlap_problems(found)]
             raise InvalidBindingError.from_problems("invalid bindings", problems)
         return cls({c: _sorted(found) for c, found in by_customer.items()})
 

@@ -63,12 +63,13 @@ def _settings(path: Path | None) -> LedgerPolicy | None:
         raise LedgerError.from_problems(f"{path}: invalid ledger policy", exc.problems) from None
 
 
-def _bindings_file(path: Path, zone: tzinfo) -> Bindings:
+def _bindings_file(path: Path, zone: tzinfo, tree: Any) -> Bindings:
     """A bindings file read by ``tuishou.io.load_bindings`` (times without an offset in
-    ``zone``): every bad cell reported, nothing posted."""
+    ``zone``, every bound member in ``tree``): every problem reported, as ``validate
+    --bindings`` reports them, nothing posted."""
     from tuishou.io.binding_files import load_bindings  # tables need pyarrow: when used
 
-    return load_bindings(path, timezone=zone)
+    return load_bindings(path, timezone=zone, tree=tree)
 
 
 @ledger_group.command("post")
@@ -119,7 +120,7 @@ def post_command(
     policy = read_policy_or_versions(policy_path)
     ledger_policy = _settings(settings)
     tree, lines = load_data([policy], members, orders, zone=zone)
-    given = None if bindings_path is None else _bindings_file(bindings_path, zone)
+    given = None if bindings_path is None else _bindings_file(bindings_path, zone, tree)
     path = sqlite_path(ledger)
     created = path is not None and not path.exists()
     console = Console(stderr=True)

@@ -128,7 +128,12 @@ def read_lines(orders: Any) -> LineColumns:
     order = encoded["order_id"]
     if amount is not None and order is not None and not problems:
         problems += order_amount_problems(order.codes, order.values, amount)
-        problems += coupon_problems(order.codes, order.values, amount, coupon, eligible)
+        sku, group = encoded["sku"], encoded["group"]
+        skus = None if sku is None else (sku.codes, sku.values)
+        groups = None if group is None else group.codes
+        problems += coupon_problems(
+            order.codes, order.values, amount, coupon, eligible, skus, groups
+        )
     if problems:
         raise InvalidOrderError.from_problems("invalid order lines", problems)
     text = {name: column for name, column in encoded.items() if column is not None}

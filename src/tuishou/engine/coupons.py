@@ -92,9 +92,15 @@ def coupon_problems(
     amount: IntArray,
     coupon: IntArray | None,
     eligible: BoolArray | None,
+    sku: tuple[npt.NDArray[Any], Any] | None = None,
+    group: npt.NDArray[Any] | None = None,
 ) -> list[str]:
     """Orders (lines' ``codes`` into order ``ids``) whose coupon differs between lines,
-    applies to no line, or is larger than the lines it applies to.
+    applies to no line, or is larger than the lines it applies to; with ``sku`` (the lines'
+    codes into SKU values) and ``group`` (their group codes), orders whose flags no coupon
+    can say: a flagged line whose SKU and group are both also on an unflagged line
+    (``coupon_from_lines`` refuses them for ``settle`` and ``explain``: a coupon applies by
+    SKU or group).
 
     >>> coupon_problems(np.array([0, 0, 1]), ["o1", "o2"], np.array([100, 50, 10]),
     ...                 np.array([200, 200, 5]), None)  # doctest: +ELLIPSIS
@@ -106,18 +112,22 @@ def coupon_problems(
     first = _first_rows(codes, count)
     per_order = coupon[first]
     differs = per_order[codes] != coupon
+    problems = []
     if differs.any():
-        return [
+        problems.append(
             f"column 'coupon' differs between lines of one order in {rows_where(differs)}; "
             "an order has one coupon: write its amount on every line of the order"
-        ]
+        )
+    mixed = np.zeros(count, dtype=bool)  # orders without one coupon: said above, not below
+    mixed[codes[differs]] = True
     on = np.ones(len(codes), dtype=bool) if eligible is None else eligible
+    if sku is not None and group is not None and eligible is not None:
+        problems += _split_skus(codes, ids, sku, group, on, (per_order > 0) & ~mixed)
     weight = np.where(on, amount, 0)
     # Sums of ints below 2**53 are exact in float64; an order is at most MAX_ORDER_FEN.
     total = np.rint(np.bincount(codes, weights=weight.astype(np.float64), minlength=count))
     lines_on = np.bincount(codes, weights=on.astype(np.float64), minlength=count)
-    refused = np.flatnonzero((per_order > 0) & ((lines_on == 0) | (per_order > total)))
-    problems = []
+    refused = np.flatnonzero(~mixed & (per_order > 0) & ((lines_on == 0) | (per_order > total)))
     for code in refused[np.argsort(first[refused], kind="stable")][:_SHOWN].tolist():
         where = f"column 'coupon', {rows_where(codes == code)}: order_id={_plain(ids[code])!r}"
         given = f"a coupon of {int(per_order[code])} fen"
@@ -161,6 +171,52 @@ def paid_amounts(
     paid = amount.copy()
     paid[rows] -= spread_items(weight, item, total)
     return paid
+
+
+def _split_skus(
+    codes: npt.NDArray[Any],
+    ids: Any,
+    sku: tuple[npt.NDArray[Any], Any],
+    group: npt.NDArray[Any],
+    on: BoolArray,
+    couponed: BoolArray,
+) -> list[str]:
+    """Orders with a coupon (``couponed``, by order code) with a flagged line whose SKU is
+    also on an unflagged line and whose group is too: no coupon (SKUs or groups) says those
+    flags; the rule of ``coupon_from_lines``, vectorised.
+
+    >>> _split_skus(np.array([0, 0, 1, 1]), ["o1", "o2"], (np.array([0, 0, 0, 0]), ["band"]),
+    ...             np.array([0, 0, 0, 0]), np.array([True, False, True, False]),
+    ...             np.array([True, False]))
+    ["column 'coupon_eligible', row(s) 0: order_id='o1': SKU 'band' is on a line the ..."]
+    """
+    sku_codes = np.asarray(sku[0], dtype=np.int64)
+    whole_sku = _all_flagged(codes, sku_codes, on)
+    whole_group = _all_flagged(codes, np.asarray(group, dtype=np.int64), on)
+    split = on & ~whole_sku & ~whole_group & couponed[codes]
+    problems = []
+    orders = np.unique(codes[split])
+    for code in orders[:_SHOWN].tolist():
+        rows = split & (codes == code)
+        name = _plain(sku[1][int(sku_codes[np.flatnonzero(rows)[0]])])
+        problems.append(
+            f"column 'coupon_eligible', {rows_where(rows)}: order_id={_plain(ids[code])!r}: "
+            f"SKU {name!r} is on a line the coupon applies to and on one it does not "
+            "(coupon_eligible), and so is its group; a coupon applies by SKU or group: give "
+            "every line of that SKU (or of that group) the same coupon_eligible"
+        )
+    if len(orders) > _SHOWN:
+        problems.append(f"... and {len(orders) - _SHOWN} more order(s) with a SKU split")
+    return problems
+
+
+def _all_flagged(codes: npt.NDArray[Any], kind: IntArray, on: BoolArray) -> BoolArray:
+    """Per line: whether every line of its order with its SKU (or group: ``kind``) is
+    flagged."""
+    key = codes.astype(np.int64) * (int(kind.max(initial=0)) + 1) + kind
+    unique, pair = np.unique(key, return_inverse=True)
+    left_out = np.bincount(pair, weights=~on, minlength=len(unique)) > 0
+    return np.asarray(~left_out[pair], dtype=bool)
 
 
 def _first_rows(codes: npt.NDArray[Any], count: int) -> IntArray:

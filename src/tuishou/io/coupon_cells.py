@@ -135,8 +135,8 @@ def _per_order(table: Table, problems: Problems) -> None:
             "coupon: write its amount on every line of the order"
         ),
     )
-    if len(differs):
-        return
+    mixed = np.zeros(count, dtype=bool)  # orders without one coupon: said above, not below
+    mixed[orders[differs]] = True
     eligible = table.columns.get("coupon_eligible", np.ones(table.size, dtype=bool))
     amount = np.asarray(table.columns["amount"], dtype=np.int64)
     on = known & eligible
@@ -144,7 +144,7 @@ def _per_order(table: Table, problems: Problems) -> None:
     np.add.at(total, orders[on], amount[on])
     lines_on = np.bincount(orders[on], minlength=count)
     given = coupon[first]  # every code is some row's: each first row is a row
-    refused = np.flatnonzero((given > 0) & ((lines_on == 0) | (given > total)))
+    refused = np.flatnonzero(~mixed & (given > 0) & ((lines_on == 0) | (given > total)))
     ids = table.columns["order_id"]
 
     def describe(row: int) -> str:

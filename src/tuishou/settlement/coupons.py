@@ -78,8 +78,9 @@ def coupon_from_lines(
 ) -> Coupon | None:
     """The coupon of an order read from columns: ``amount`` fen (0: none), applying to the
     lines flagged ``eligible`` (their SKUs become the coupon's ``skus``; all flagged: every
-    line). A SKU on both an eligible and an ineligible line cannot be said by SKUs and is
-    refused (``InvalidOrderError``), as the model refuses a coupon it cannot apply.
+    line). A SKU on both an eligible and an ineligible line is said by its group when every
+    line of that group is flagged; else no coupon says the flags and it is refused
+    (``InvalidOrderError``), as the batch engine refuses it.
 
     >>> lines = [OrderLine(sku=s, group="g", amount=100) for s in ("a", "b")]
     >>> coupon_from_lines("o-1", 50, lines, [True, False]).skus
@@ -90,14 +91,22 @@ def coupon_from_lines(
     """
     if not amount:
         return None
-    flagged = {line.sku for line, on in zip(lines, eligible, strict=True) if on}
-    left_out = {line.sku for line, on in zip(lines, eligible, strict=True) if not on}
-    both = sorted(flagged & left_out)
-    if both:
+    pairs = list(zip(lines, eligible, strict=True))
+    flagged = {line.sku for line, on in pairs if on}
+    left_out = {line.sku for line, on in pairs if not on}
+    if not left_out:
+        return Coupon(coupon_id=COLUMN_COUPON_ID, amount=amount)
+    skus = flagged - left_out
+    groups = {line.group for line, on in pairs if on} - {line.group for line, on in pairs if not on}
+    unsaid = sorted(line.sku for line, on in pairs if on and line.sku not in skus)
+    if any(line.group not in groups for line, on in pairs if on and line.sku not in skus):
         raise InvalidOrderError(
-            f"order_id={order_id!r}: SKU {both[0]!r} is on a line the coupon applies to and "
-            "on one it does not (coupon_eligible); a coupon applies by SKU or group: give "
-            "every line of that SKU the same coupon_eligible"
+            f"order_id={order_id!r}: SKU {unsaid[0]!r} is on a line the coupon applies to and "
+            "on one it does not (coupon_eligible), and so is its group; a coupon applies by "
+            "SKU or group: give every line of that SKU (or of that group) the same "
+            "coupon_eligible"
         )
-    skus = () if not left_out else tuple(sorted(flagged))
-    return Coupon(coupon_id=COLUMN_COUPON_ID, amount=amount, skus=skus)
+    by_group = tuple(sorted({line.group for line, on in pairs if on and line.sku not in skus}))
+    return Coupon(
+        coupon_id=COLUMN_COUPON_ID, amount=amount, skus=tuple(sorted(skus)), groups=by_group
+    )
