@@ -37,6 +37,7 @@ __all__ = [
     "Problems",
     "aware_time_field",
     "normal_id_field",
+    "time_input_field",
 ]
 
 _V = TypeVar("_V")
