@@ -15,13 +15,14 @@ path for large amounts.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from tuishou.rounding import MAX_ITEMS, Rounding, allocate_items
 
-__all__ = ["CHUNK", "Entries", "allocate", "chunks", "exact_sum", "group_sums"]
+__all__ = ["CHUNK", "Entries", "allocate", "chunks", "exact_sum", "first_rows", "group_sums"]
 
 IntArray = npt.NDArray[np.int64]
 CHUNK = 1 << 20  # rows allocated at a time: bounds the temporary arrays
@@ -127,3 +128,21 @@ def exact_sum(values: IntArray) -> int:
         return int(values.sum())
     step = max(1, (2**63 - 1) // max(largest, 1))
     return sum(int(values[start : start + step].sum()) for start in range(0, len(values), step))
+
+
+def first_rows(codes: npt.NDArray[Any], count: int) -> tuple[IntArray, bool]:
+    """Each of ``count`` orders' first line (``codes``: each line's order code, every code
+    present), and whether the lines are grouped by order with codes counting up (a file
+    sorted by order id, the usual case: then found in one pass, and ``group_sums`` can sum
+    per order), else found by a scattered minimum.
+
+    >>> first_rows(np.array([0, 0, 1]), 2)[0].tolist(), first_rows(np.array([1, 0, 1]), 2)
+    ([0, 2], (array([1, 0]), False))
+    """
+    if len(codes) and codes[0] == 0 and bool((np.diff(codes) >= 0).all()):
+        starts = np.flatnonzero(np.concatenate([[True], codes[1:] != codes[:-1]]))
+        if len(starts) == count:
+            return starts, True
+    first = np.full(count, len(codes), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(codes), dtype=np.int64))
+    return first, False

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tuishou.engine.bulk import first_rows
 from tuishou.engine.line_checks import integers, null_mask, rows_where, values_of
 from tuishou.errors import InvalidOrderError
 from tuishou.rounding import spread_items
@@ -109,7 +110,7 @@ def coupon_problems(
     if coupon is None or not len(coupon) or (codes < 0).any():
         return []
     count = len(ids)
-    first = _first_rows(codes, count)
+    first = first_rows(codes, count)[0]
     per_order = coupon[first]
     differs = per_order[codes] != coupon
     problems = []
@@ -217,22 +218,6 @@ def _all_flagged(codes: npt.NDArray[Any], kind: IntArray, on: BoolArray) -> Bool
     unique, pair = np.unique(key, return_inverse=True)
     left_out = np.bincount(pair, weights=~on, minlength=len(unique)) > 0
     return np.asarray(~left_out[pair], dtype=bool)
-
-
-def _first_rows(codes: npt.NDArray[Any], count: int) -> IntArray:
-    """Each order's first line; in one pass when the lines are grouped by order with codes
-    counting up (a file sorted by order id, the usual case), else by a scattered minimum.
-
-    >>> _first_rows(np.array([0, 0, 1]), 2).tolist(), _first_rows(np.array([1, 0, 1]), 2).tolist()
-    ([0, 2], [1, 0])
-    """
-    if len(codes) and codes[0] == 0 and bool((np.diff(codes) >= 0).all()):
-        starts = np.flatnonzero(np.concatenate([[True], codes[1:] != codes[:-1]]))
-        if len(starts) == count:
-            return starts
-    first = np.full(count, len(codes), dtype=np.int64)
-    np.minimum.at(first, codes, np.arange(len(codes), dtype=np.int64))
-    return first
 
 
 def _plain(value: Any) -> Any:

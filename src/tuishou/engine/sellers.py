@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from tuishou.bindings import Bindings
 from tuishou.engine.bindings import binding_columns, bound_members
-from tuishou.engine.bulk import group_sums
+from tuishou.engine.bulk import first_rows, group_sums
 from tuishou.engine.columns import LineColumns, rows_where
 from tuishou.engine.paid_at import per_order
 from tuishou.errors import InvalidOrderError, UnknownMemberError, did_you_mean
@@ -46,14 +46,7 @@ class OrderBook:
         codes = lines.order.codes
         # Lines grouped by order with codes counting up (files sorted by order id, the
         # usual case) allow linear-time reductions instead of scattered ones.
-        self.grouped = bool(
-            count and codes[0] == 0 and (np.diff(codes) >= 0).all() and codes[-1] == count - 1
-        )
-        if self.grouped:
-            first = np.flatnonzero(np.concatenate([[True], codes[1:] != codes[:-1]]))
-        else:
-            first = np.full(count, lines.size, dtype=np.int64)
-            np.minimum.at(first, codes, np.arange(lines.size))
+        first, self.grouped = first_rows(codes, count)
         self.first_row = first
         self.position = np.argsort(first, kind="stable")  # output order: first appearance
         # Codes already numbered by first appearance need no reordering of the output.

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tuishou.engine.bulk import first_rows
 from tuishou.engine.columns import Encoded, LineColumns
 from tuishou.engine.line_checks import rows_where
 from tuishou.engine.paid_at import NO_TIME, micros, per_order
@@ -114,8 +115,7 @@ def _version_index(versions: PolicyVersions, lines: LineColumns) -> IntArray:
     """Each order's version (by order code); orders without one refused, named."""
     codes, ids = lines.order.codes, lines.order.values
     count = len(ids)
-    first = np.full(count, lines.size, dtype=np.int64)
-    np.minimum.at(first, codes, np.arange(lines.size, dtype=np.int64))
+    first, _ = first_rows(codes, count)
     if lines.paid_at is None:
         paid = np.full(count, NO_TIME, dtype=np.int64)
     else:
@@ -192,8 +192,7 @@ def merge(
         version = np.full(len(result.orders), group.version, dtype=np.int64)
         return BatchResult(result.payouts, replace(result.orders, version=version, versions=names))
     rules = tuple(dict.fromkeys(name for _, r in parts for name in r.payouts.rules))
-    first = np.full(len(lines.order.values), lines.size, dtype=np.int64)
-    np.minimum.at(first, lines.order.codes, np.arange(lines.size, dtype=np.int64))
+    first, _ = first_rows(lines.order.codes, len(lines.order.values))
     payouts = [_payouts(group, result, rules) for group, result in parts]
     orders = [_orders(group, result) for group, result in parts]
     payout_columns = [np.concatenate(c) for c in zip(*payouts, strict=True)]
