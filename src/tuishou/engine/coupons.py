@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tuishou.engine.bulk import first_rows
-from tuishou.engine.line_checks import integers, null_mask, rows_where, values_of
+from tuishou.engine.line_checks import integers, null_mask, plain, rows_where, values_of
 from tuishou.errors import InvalidOrderError
 from tuishou.rounding import spread_items
 
@@ -130,7 +130,7 @@ def coupon_problems(
     lines_on = np.bincount(codes, weights=on.astype(np.float64), minlength=count)
     refused = np.flatnonzero(~mixed & (per_order > 0) & ((lines_on == 0) | (per_order > total)))
     for code in refused[np.argsort(first[refused], kind="stable")][:_SHOWN].tolist():
-        where = f"column 'coupon', {rows_where(codes == code)}: order_id={_plain(ids[code])!r}"
+        where = f"column 'coupon', {rows_where(codes == code)}: order_id={plain(ids[code])!r}"
         given = f"a coupon of {int(per_order[code])} fen"
         if lines_on[code] == 0:
             problems.append(
@@ -199,9 +199,9 @@ def _split_skus(
     orders = np.unique(codes[split])
     for code in orders[:_SHOWN].tolist():
         rows = split & (codes == code)
-        name = _plain(sku[1][int(sku_codes[np.flatnonzero(rows)[0]])])
+        name = plain(sku[1][int(sku_codes[np.flatnonzero(rows)[0]])])
         problems.append(
-            f"column 'coupon_eligible', {rows_where(rows)}: order_id={_plain(ids[code])!r}: "
+            f"column 'coupon_eligible', {rows_where(rows)}: order_id={plain(ids[code])!r}: "
             f"SKU {name!r} is on a line the coupon applies to and on one it does not "
             "(coupon_eligible), and so is its group; a coupon applies by SKU or group: give "
             "every line of that SKU (or of that group) the same coupon_eligible"
@@ -218,8 +218,3 @@ def _all_flagged(codes: npt.NDArray[Any], kind: IntArray, on: BoolArray) -> Bool
     unique, pair = np.unique(key, return_inverse=True)
     left_out = np.bincount(pair, weights=~on, minlength=len(unique)) > 0
     return np.asarray(~left_out[pair], dtype=bool)
-
-
-def _plain(value: Any) -> Any:
-    """A numpy scalar as a Python value, for messages."""
-    return value.item() if hasattr(value, "item") else value

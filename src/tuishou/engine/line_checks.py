@@ -21,6 +21,7 @@ __all__ = [
     "integers",
     "null_mask",
     "order_amount_problems",
+    "plain",
     "rows_where",
     "values_of",
 ]
@@ -184,7 +185,7 @@ def order_amount_problems(codes: npt.NDArray[Any], ids: Any, amount: IntArray) -
     for code in over[:_SHOWN_VALUES].tolist():
         rows = np.flatnonzero(codes == code)
         problem = amount_problem(
-            int(amount[rows].sum()), order_id=_plain(ids[code]), lines=len(rows)
+            int(amount[rows].sum()), order_id=plain(ids[code]), lines=len(rows)
         )
         problems.append(f"column 'amount', {rows_where(codes == code)}: {problem}")
     if len(over) > _SHOWN_VALUES:
@@ -194,6 +195,6 @@ def order_amount_problems(codes: npt.NDArray[Any], ids: Any, amount: IntArray) -
     return problems
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """A numpy scalar as a Python value, for messages."""
     return value.item() if hasattr(value, "item") else value

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tuishou.engine.line_checks import rows_where
+from tuishou.engine.line_checks import plain, rows_where
 from tuishou.errors import InvalidOrderError
 from tuishou.ids import is_missing
 from tuishou.times import time_problem
@@ -190,14 +190,10 @@ def per_order(paid_at: IntArray, codes: npt.NDArray[Any], first: IntArray, ids: 
     if not differs.any():
         return times
     orders = np.unique(codes[differs])
-    named = ", ".join(repr(_plain(ids[int(code)])) for code in orders[:20].tolist())
+    named = ", ".join(repr(plain(ids[int(code)])) for code in orders[:20].tolist())
     more = f" and {len(orders) - 20} more" if len(orders) > 20 else ""
     problem = (
         f"column 'paid_at' differs between lines of order {named}{more} "
         f"({rows_where(differs)}); an order is paid once: give every line the same paid_at"
     )
     raise InvalidOrderError(problem, [problem])
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value

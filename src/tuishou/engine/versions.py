@@ -16,14 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from tuishou.engine.bulk import first_rows
 from tuishou.engine.columns import Encoded, LineColumns
-from tuishou.engine.line_checks import rows_where
+from tuishou.engine.line_checks import plain, rows_where
 from tuishou.engine.paid_at import NO_TIME, micros, per_order
 from tuishou.engine.tables import BatchResult, OrderTable, PayoutTable
 from tuishou.errors import InvalidOrderError, UnknownGroupError, did_you_mean
@@ -129,17 +128,13 @@ def _version_index(versions: PolicyVersions, lines: LineColumns) -> IntArray:
     if len(refused):
         refused = refused[np.argsort(first[refused], kind="stable")]  # in input order
         problems = [
-            versions.order_problem(_text(ids[code]), _time(int(paid[code]))) or ""
+            versions.order_problem(plain(ids[code]), _time(int(paid[code]))) or ""
             for code in refused[:_SHOWN].tolist()
         ]
         if len(refused) > _SHOWN:
             problems.append(f"... and {len(refused) - _SHOWN} more order(s) like these")
         raise InvalidOrderError.from_problems("orders without a policy version", problems)
     return index
-
-
-def _text(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
 
 
 def _time(value: int) -> datetime | None:
