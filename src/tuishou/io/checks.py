@@ -45,7 +45,9 @@ __all__ = [
     "check_order_totals",
     "check_sharers",
     "check_versions",
+    "first_rows",
     "mask",
+    "text_codes",
 ]
 
 _NORMAL_ASCII = r"^[!-~]([ -~]*[!-~])?$"  # printable ASCII, trimmed: a normal id for sure
@@ -132,8 +134,8 @@ def check_versions(
     """Every order has a version in force when it was paid (its first line's ``paid_at``;
     without one, the only version); every line's group is rated by its order's version.
     Times are shown in ``zone``."""
-    orders = _codes(table.columns["order_id"])
-    first = _first_rows(orders, table.size)
+    orders = text_codes(table.columns["order_id"])
+    first = first_rows(orders, table.size)
     rows = np.arange(table.size)
     head = np.where(orders >= 0, first[np.maximum(orders, 0)], rows)
     paid = table.columns.get("paid_at")
@@ -184,9 +186,9 @@ def check_sharers(
 def check_one_per_order(table: Table, name: str, problems: Problems, *, zone: tzinfo = UTC) -> None:
     """Every line of an order names the buyer (sharer, paid_at) of its first line; times are
     shown in ``zone``."""
-    orders = _codes(table.columns["order_id"])
-    values = _codes(table.columns[name])
-    first = _first_rows(orders, table.size)
+    orders = text_codes(table.columns["order_id"])
+    values = text_codes(table.columns[name])
+    first = first_rows(orders, table.size)
     known = orders >= 0  # a line without an order id is reported as such, not here
     head = np.where(known, first[np.maximum(orders, 0)], np.arange(table.size))
     differs = np.flatnonzero(values != values[head])
@@ -210,7 +212,7 @@ def _shown(value: Any, zone: tzinfo) -> str:
 
 def check_order_totals(table: Table, problems: Problems) -> None:
     """Every order's lines sum to at most ``MAX_ORDER_FEN`` (lines above it are said already)."""
-    orders = _codes(table.columns["order_id"])
+    orders = text_codes(table.columns["order_id"])
     amounts = np.asarray(table.columns["amount"], dtype=np.int64)
     counted = (orders >= 0) & (amounts >= 0) & (amounts <= MAX_ORDER_FEN)
     totals = np.zeros(orders.max(initial=0) + 1, dtype=np.int64)  # < 2**63: ≤ 10**10 a line
@@ -218,7 +220,7 @@ def check_order_totals(table: Table, problems: Problems) -> None:
     over = np.flatnonzero(totals > MAX_ORDER_FEN)
     if not len(over):
         return
-    first = _first_rows(orders, table.size)
+    first = first_rows(orders, table.size)
     lines = np.bincount(orders[orders >= 0], minlength=len(totals))
     column = table.columns["order_id"]
 
@@ -296,7 +298,7 @@ def _report(
     return rows
 
 
-def _first_rows(orders: npt.NDArray[np.int64], size: int) -> npt.NDArray[np.int64]:
+def first_rows(orders: npt.NDArray[np.int64], size: int) -> npt.NDArray[np.int64]:
     """The first row of each order (by code; -1 codes, missing ids, are left out)."""
     first = np.full(orders.max(initial=0) + 1, size, dtype=np.int64)
     known = orders >= 0
@@ -304,7 +306,7 @@ def _first_rows(orders: npt.NDArray[np.int64], size: int) -> npt.NDArray[np.int6
     return first
 
 
-def _codes(values: Any) -> npt.NDArray[np.int64]:
+def text_codes(values: Any) -> npt.NDArray[np.int64]:
     """Dictionary codes of a text column, -1 for a missing value."""
     encoded = pc.dictionary_encode(values)
     if isinstance(encoded, pa.ChunkedArray):

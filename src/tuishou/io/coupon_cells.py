@@ -17,10 +17,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from tuishou.io.cells import describe_bad_integer
+from tuishou.io.checks import first_rows, text_codes
 from tuishou.io.files import Problems, Table
 from tuishou.io.jsontext import shown
 
@@ -116,14 +115,13 @@ def _empty(value: Any) -> bool:
 
 def _per_order(table: Table, problems: Problems) -> None:
     """One coupon per order, applying to some line, at most what those lines cost."""
-    orders = _codes(table.columns["order_id"])
+    orders = text_codes(table.columns["order_id"])
     known = orders >= 0
     if not known.any():
         return
     coupon = table.columns["coupon"]
-    count = int(orders.max()) + 1
-    first = np.full(count, table.size, dtype=np.int64)
-    np.minimum.at(first, orders[known], np.flatnonzero(known))
+    first = first_rows(orders, table.size)
+    count = len(first)  # the order codes 0 .. max (every one some row's)
     head = np.where(known, first[np.maximum(orders, 0)], np.arange(table.size))
     differs = np.flatnonzero(coupon != coupon[head])
     problems.rows(
@@ -162,11 +160,3 @@ def _per_order(table: Table, problems: Problems) -> None:
         )
 
     problems.rows(table, np.sort(first[refused]), describe)
-
-
-def _codes(values: Any) -> npt.NDArray[np.int64]:
-    """Dictionary codes of a text column, -1 for a missing value."""
-    encoded = pc.dictionary_encode(values)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    return np.asarray(encoded.indices.fill_null(-1).to_numpy(), dtype=np.int64)
