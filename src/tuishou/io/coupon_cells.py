@@ -34,6 +34,7 @@ def check_coupons(table: Table, problems: Problems) -> None:
     refused coupon, and leave the columns as int64 fen and numpy bools.
 
     >>> from pathlib import Path
+    >>> import pyarrow as pa
     >>> table = Table(Path("o.csv"), 2, {"order_id": pa.array(["o1", "o1"]),
     ...     "amount": np.array([100, 50]), "coupon": np.array([0, 0]),
     ...     "coupon_eligible": ["true", "maybe"]}, {"coupon": [0, 1]}, lambda: [2, 3],
