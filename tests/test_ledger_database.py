@@ -286,6 +286,10 @@ def _schema_1_file(tmp_path):
             "tuishou_withdrawals",  # schema 4's tables: none in schema 1
             "tuishou_periods",
             "tuishou_bindings",  # schema 5's
+            "tuishou_volumes",  # schema 6's
+            "tuishou_bonus_runs",
+            "tuishou_bonus_lines",
+            "tuishou_tier_reviews",
         ):
             db.execute(f"DROP TABLE {table}")
         db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")

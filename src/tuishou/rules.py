@@ -34,6 +34,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
+from tuishou.bonuses.models import PeriodPlan, plan_problems
 from tuishou.errors import ArgumentTypeError, InvalidPolicyError, did_you_mean
 from tuishou.ids import id_problems
 from tuishou.models import FrozenMap, Problems
@@ -100,11 +101,16 @@ class Policy(PolicyPart):
     allow_fixed_above_amount: bool = Field(
         default=False, strict=True, exclude_if=lambda value: value is False
     )
+    # docs/domain.md §20-§22: a period's team bonus, mentor bonus and tier keeping; left out
+    # of dumps when unset, so policies without one dump (and fingerprint) as before
+    period_plan: PeriodPlan | None = Field(default=None, exclude_if=lambda value: value is None)
 
     @model_validator(mode="after")
     def _check(self) -> Policy:
         problems = _name_problems(self) + _tier_problems(self) + _rule_problems(self)
         problems += fixed_problems(self)
+        if self.period_plan is not None:
+            problems += plan_problems(self.period_plan, self.tiers)
         if not problems and self.budget() > 1:
             parts = ", ".join(f"{rule.name} {rule.max_share()}" for rule in self.rules)
             problems.append(

@@ -1,4 +1,4 @@
-"""The ledger's tables, as SQLAlchemy Core metadata: schema version 5.
+"""The ledger's tables, as SQLAlchemy Core metadata: schema version 6.
 
 The same tables serve SQLite and PostgreSQL and avoid what MySQL lacks (no partial indexes,
 arrays or upserts). Every name starts with ``tuishou_``, so the ledger can live in a
@@ -35,6 +35,19 @@ ledger's migrations are recorded in ``tuishou_alembic_version``. See ``docs/ledg
   ``[since, until)`` (``until`` NULL: permanent), ``how`` it was made (``first_share``,
   ``rebind``, ``register``, ``import``); a customer's intervals never overlap
   (``Ledger.bind``, ``Ledger.record_bindings``).
+- ``tuishou_volumes(volume_id, member_id, at, amount, order_id, request_id, sold_at)``: the
+  volume journal (业绩): one row per posted order with a seller (+ what the buyer paid, dated
+  when it was posted) and one per refund that lowered it (- what the refund took off, dated
+  when it was recorded, ``request_id`` the refund id, ``sold_at`` when the order was posted).
+  A member's personal volume in a period is the sum of its rows dated in it.
+- ``tuishou_bonus_runs(plan, period_id, start, end, timezone, at, fingerprint,
+  summary_json)``: every period plan run (once per plan and period), keyed by both.
+- ``tuishou_bonus_lines(plan, period_id, member_id, kind, source_id, amount, text)``: every
+  amount a run paid (``team_bonus``, ``mentor_share``, ``promotion_reward``) with its
+  explanation, and the team rows a gate clamped (amount 0).
+- ``tuishou_tier_reviews(plan, period_id, member_id, old, new, qualified, misses, at,
+  reason)``: the tier reviews (保级) with a miss or a change: the dated history of tier
+  changes, and the miss counts the next review reads.
 
 Times are ``UtcTime``: ``timestamp with time zone`` on PostgreSQL; elsewhere ISO 8601 text in
 UTC (``2026-11-01T04:00:00+00:00``), which sorts in time order as text.
@@ -69,6 +82,8 @@ __all__ = [
     "VERSION_TABLE",
     "UtcTime",
     "bindings",
+    "bonus_lines",
+    "bonus_runs",
     "clock",
     "entries",
     "ledger_policy",
@@ -78,12 +93,14 @@ __all__ = [
     "periods",
     "policies",
     "requests",
+    "tier_reviews",
+    "volumes",
     "withdrawals",
 ]
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """The schema this tuishou writes; an older one is upgraded when it is opened."""
-HEAD = "0005"
+HEAD = "0006"
 """The Alembic revision of ``SCHEMA_VERSION`` (revisions are named after the versions)."""
 VERSION_TABLE = "tuishou_alembic_version"
 """Where Alembic records the ledger's revision: not ``alembic_version``, the platform's own."""
@@ -247,6 +264,66 @@ bindings = Table(
     Column("member_id", Id, nullable=False),
     Column("until", UtcTime),
     Column("how", String(20), nullable=False),
+)
+
+volumes = Table(
+    "tuishou_volumes",
+    metadata,
+    Column(
+        "volume_id",
+        BigInteger().with_variant(Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("member_id", Id, nullable=False),
+    Column("at", UtcTime, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("order_id", Id, nullable=False),
+    Column("request_id", Id),
+    Column("sold_at", UtcTime, nullable=False),
+    Index("tuishou_volumes_by_time", "at"),
+    Index("tuishou_volumes_by_member_time", "member_id", "at"),
+)
+
+bonus_runs = Table(
+    "tuishou_bonus_runs",
+    metadata,
+    Column("plan", Id, primary_key=True),
+    Column("period_id", Id, primary_key=True),
+    Column("start", UtcTime, nullable=False),
+    Column("end", UtcTime, nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("at", UtcTime, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("summary_json", Text, nullable=False),
+)
+
+bonus_lines = Table(
+    "tuishou_bonus_lines",
+    metadata,
+    Column("plan", Id, primary_key=True),
+    Column("period_id", Id, primary_key=True),
+    Column("member_id", Id, primary_key=True),
+    Column("kind", String(40), primary_key=True),
+    Column("source_id", String(420), primary_key=True),  # "", a mentee, or "invitee:tier"
+    Column("amount", BigInteger, nullable=False),
+    Column("text", Text, nullable=False),
+    Index("tuishou_bonus_lines_by_member", "member_id"),
+)
+
+tier_reviews = Table(
+    "tuishou_tier_reviews",
+    metadata,
+    Column("plan", Id, primary_key=True),
+    Column("period_id", Id, primary_key=True),
+    Column("member_id", Id, primary_key=True),
+    Column("old", Id, nullable=False),
+    Column("new", Id, nullable=False),
+    Column("qualified", Id, nullable=False),
+    Column("misses", Integer, nullable=False),
+    Column("at", UtcTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Index("tuishou_tier_reviews_by_member", "member_id", "at"),
 )
 
 LEDGER_TABLES = frozenset(metadata.tables)

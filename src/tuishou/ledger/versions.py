@@ -1,7 +1,7 @@
 """The ledger's schema versions: create a new ledger, upgrade an older one, refuse a newer one.
 
 Alembic keeps the schema's revision in ``tuishou_alembic_version`` (revisions are named after
-the schema versions: ``0005`` is version 5, the current one). When a ledger is opened:
+the schema versions: ``0006`` is version 6, the current one). When a ledger is opened:
 
 - **no ledger tables**: the schema is created from ``ledger.schema`` and stamped with the
   current revision (Alembic's advice for a new database), and the ``LedgerPolicy`` is
