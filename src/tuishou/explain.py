@@ -11,10 +11,9 @@ shown in yuan with the exact fen beside them.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from tuishou.money import yuan
+from tuishou.money import percent, yuan
 from tuishou.policy_versions import describe_version
 
 if TYPE_CHECKING:
@@ -95,7 +94,7 @@ def _pool_lines(s: Settlement) -> list[str]:
         rounded = "" if line.rounded is None else f" -> {line.rounded} fen"
         lines.append(
             f"  line {i}: {line.sku} ({line.group}) paid {yuan(line.amount)}{_coupon(line)} x "
-            f"{_percent(line.rate)} {source} = {line.exact} fen{rounded}"
+            f"{percent(line.rate)} {source} = {line.exact} fen{rounded}"
         )
     lines.append(f"  pool: {yuan(s.pool)} ({s.pool} fen)")
     return lines
@@ -142,7 +141,7 @@ def _payout_lines(s: Settlement) -> list[str]:
     for share in s.shares:
         head = (
             f"  gen {share.generation}  {share.member_id}  {share.rule}/{share.kind}  "
-            f"{_percent(share.share)}"
+            f"{percent(share.share)}"
         )
         payout = paid.get((share.member_id, share.rule, share.kind))
         if not share.paid:
@@ -158,9 +157,3 @@ def _payout_lines(s: Settlement) -> list[str]:
         else:
             lines.append(f"{head}  exact {payout.exact} fen -> {yuan(payout.amount)}")
     return lines + _fixed_lines(s)
-
-
-def _percent(rate: Decimal) -> str:
-    value = rate * 100
-    shown = value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
-    return f"{shown}%"

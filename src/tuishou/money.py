@@ -32,6 +32,7 @@ __all__ = [
     "check_rate",
     "digits_problem",
     "fen_example",
+    "percent",
     "rate_units",
     "rate_value",
     "yuan",
@@ -140,6 +141,16 @@ def rate_units(rate: Decimal) -> int:
     333
     """
     return int(Fraction(rate) * RATE_SCALE)  # exact: no Decimal context can round it
+
+
+def percent(rate: Decimal) -> str:
+    """A rate as a percentage for people, without trailing zeros.
+
+    >>> percent(Decimal("0.050")), percent(Decimal("0.1234")), percent(Decimal("1"))
+    ('5%', '12.34%', '100%')
+    """
+    value = (rate * 100).normalize()
+    return f"{value:f}%"
 
 
 def yuan(fen: int) -> str:

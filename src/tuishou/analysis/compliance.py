@@ -22,20 +22,41 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tuishou.money import yuan
+from tuishou.money import percent, yuan
 from tuishou.rulebook.brackets import RateBracket
 from tuishou.rules import DifferentialRule, Policy
 
 __all__ = [
+    "TEAM_PAY",
+    "compliance_flags",
     "compliance_notes",
     "generations_paid",
     "largest_fixed",
     "largest_shares",
-    "percent",
     "top_rate",
 ]
 
 _LEVELS = 3  # 三级分销: the depth of distribution commonly held to be the limit
+
+TEAM_PAY = "team_pay"
+"""The compliance flag of a policy that pays on a downline's sales by period (团队计酬): a team
+bonus or a mentor bonus in its period plan (docs/domain.md §20, §21)."""
+
+
+def compliance_flags(policy: Policy) -> frozenset[str]:
+    """The marks of 传销 risk a program can test for: ``TEAM_PAY`` when the policy's period
+    plan has a team bonus or a mentor bonus (团队计酬).
+
+    >>> from tuishou.examples import example_policy
+    >>> compliance_flags(example_policy())
+    frozenset()
+    >>> plan = {"team_bonus": {"brackets": [{"from": 1_000_000, "rate": "0.03"}]}}
+    >>> with_plan = Policy.model_validate({**example_policy().model_dump(), "period_plan": plan})
+    >>> sorted(compliance_flags(with_plan))
+    ['team_pay']
+    """
+    plan = policy.period_plan
+    return frozenset({TEAM_PAY}) if plan is not None and plan.pays_team else frozenset()
 
 
 def generations_paid(policy: Policy) -> int:
@@ -133,7 +154,7 @@ def compliance_notes(policy: Policy) -> list[str]:
                 "rate: if it is a membership or starter package, commissions on it "
                 "can look like an entry fee (入门费), a mark of 传销"
             )
-    notes += _fixed_notes(policy)
+    notes += _fixed_notes(policy) + _period_notes(policy)
     if not notes:
         notes.append(
             "nothing to note: at most "
@@ -197,11 +218,34 @@ def _fixed_notes(policy: Policy) -> list[str]:
     return notes
 
 
-def percent(rate: Decimal) -> str:
-    """A rate as a percentage without trailing zeros.
-
-    >>> percent(Decimal("0.050")), percent(Decimal("0.1234"))
-    ('5%', '12.34%')
-    """
-    value = (rate * 100).normalize()
-    return f"{value:f}%"
+def _period_notes(policy: Policy) -> list[str]:
+    plan = policy.period_plan
+    if plan is None:
+        return []
+    notes = []
+    if plan.team_bonus is not None:
+        brackets = plan.team_bonus.brackets
+        notes.append(
+            f"period plan {plan.name!r} pays a team bonus (团队业绩奖) of up to "
+            f"{percent(plan.team_bonus.top_rate)} of a team's volume from "
+            f"{yuan(brackets[0].start)} of team volume on: pay computed on a downline's sales "
+            "(团队计酬) is one of the marks of 传销 under the 禁止传销条例; have counsel review it"
+        )
+    mentor = plan.mentor_bonus
+    if mentor is not None and mentor.rates:
+        shares = ", ".join(percent(rate) for rate in mentor.rates)
+        notes.append(
+            f"period plan {plan.name!r} pays a mentor bonus (育成奖) of {shares} of a mentee's "
+            f"team bonus over {len(mentor.rates)} generation(s): pay on a downline's team "
+            "(团队计酬) is one of the marks of 传销; have counsel review it"
+        )
+    if mentor is not None and mentor.promotion_rewards:
+        rewards = ", ".join(
+            f"{t} {yuan(fen)}" for t, fen in sorted(mentor.promotion_rewards.items())
+        )
+        notes.append(
+            f"period plan {plan.name!r} pays a one-off reward when a direct invitee is "
+            f"promoted ({rewards}): pay tied to recruits' progress can look like pay for "
+            "recruiting (拉人头) or team pay (团队计酬), marks of 传销"
+        )
+    return notes

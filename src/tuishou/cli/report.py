@@ -26,10 +26,9 @@ from tuishou.analysis.compliance import (
     generations_paid,
     largest_fixed,
     largest_shares,
-    percent,
 )
 from tuishou.engine.tables import BatchResult
-from tuishou.money import yuan
+from tuishou.money import percent, yuan
 from tuishou.rulebook.brackets import RateBracket
 from tuishou.rules import DifferentialRule, Policy, Rule
 
@@ -208,6 +207,7 @@ def policy_report(policy: Policy, path: Path) -> RenderableType:
         f"Generations paid: {depth} above the seller ({depth + 1} member(s) per order at most).",
         "The largest share of the pool one member can get from one order:",
         _shares_table(policy),
+        *_period_plan(policy),
         "Compliance notes (to check, not legal advice):",
         _notes(policy),
     )
@@ -262,6 +262,41 @@ def _rules_table(policy: Policy) -> Table:
 def _rule_rate(rule: Rule, tier: str) -> str:
     rates = rule.tier_rates(tier)
     return " / ".join(percent(r) for r in rates) if rates else "-"
+
+
+def _period_plan(policy: Policy) -> list[RenderableType]:
+    """The period plan (docs/domain.md §20-§22), when the policy has one."""
+    plan = policy.period_plan
+    if plan is None:
+        return []
+    shown: list[RenderableType] = [f"Period plan {plan.name!r}, computed at each period's end:"]
+    if plan.team_bonus is not None:
+        table = Table(title="team bonus (团队业绩奖): the bracket of the team volume")
+        for name in ("team volume from", "rate", "needs"):
+            table.add_column(name, justify="right" if name != "needs" else "left")
+        for bracket in plan.team_bonus.brackets:
+            needs = [f"{bracket.min_tier} or higher"] if bracket.min_tier else []
+            if bracket.min_active_directs:
+                needs.append(f"{bracket.min_active_directs} active directs")
+            table.add_row(yuan(bracket.start), percent(bracket.rate), ", ".join(needs) or "-")
+        shown.append(table)
+    mentor = plan.mentor_bonus
+    if mentor is not None:
+        rates = " / ".join(percent(rate) for rate in mentor.rates) or "none"
+        rewards = ", ".join(f"{t} {yuan(f)}" for t, f in sorted(mentor.promotion_rewards.items()))
+        shown.append(
+            f"Mentor bonus (育成奖): {rates} of a mentee's team bonus by generation"
+            + (f" (uplines at {mentor.min_tier} or higher)" if mentor.min_tier else "")
+            + (f"; promotion rewards: {rewards}." if rewards else ".")
+        )
+    keeping = plan.tier_keeping
+    if keeping is not None:
+        after = f"after {keeping.demote_after} period(s)" if keeping.demote_after else "never"
+        shown.append(
+            f"Tier keeping (保级): tiers reviewed on each period's figures; promotions "
+            f"{_on(keeping.promote)}; demoted {after} below the tier's requirements."
+        )
+    return shown
 
 
 def _notes(policy: Policy) -> Table:
