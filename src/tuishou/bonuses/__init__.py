@@ -3,7 +3,10 @@
 - ``models``: ``PeriodPlan`` and its parts, ``TeamBonus`` (brackets of team volume),
   ``MentorBonus``, ``TierKeeping``; a field of ``Policy`` (``period_plan``);
 - ``results``: the result types: ``TeamBonusResult`` (columns) and ``TeamBonusRow``,
-  ``MentorShare``, ``PromotionReward``, ``TierReview``, ``PlanResult``.
+  ``MentorShare``, ``PromotionReward``, ``TierReview``, ``PlanResult``;
+- ``team``: ``team_bonus``, the numpy bottom-up pass; ``reference``: ``team_bonus_reference``,
+  the same in plain Python (the definition); ``team_inputs``: their shared input checks;
+  ``words``: the explanations.
 
 The semantics are docs/domain.md §20-§22. Pay on a downline's sales (团队计酬) is a mark of 传销
 under Chinese law: nothing here is on unless a policy sets a period plan.
@@ -18,6 +21,7 @@ from tuishou.bonuses.models import (
     TierKeeping,
     plan_problems,
 )
+from tuishou.bonuses.reference import team_bonus_reference
 from tuishou.bonuses.results import (
     BONUS_KINDS,
     MentorShare,
@@ -27,6 +31,7 @@ from tuishou.bonuses.results import (
     TeamBonusRow,
     TierReview,
 )
+from tuishou.bonuses.team import team_bonus
 
 __all__ = [
     "BONUS_KINDS",
@@ -43,4 +48,6 @@ __all__ = [
     "TierKeeping",
     "TierReview",
     "plan_problems",
+    "team_bonus",
+    "team_bonus_reference",
 ]

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tuishou.bonuses.models import TeamBonus
+from tuishou.bonuses.words import team_text
 from tuishou.errors import UnknownMemberError, did_you_mean
 from tuishou.tiers import TierChange
 
@@ -145,6 +146,12 @@ class TeamBonusResult:
             self.ids[i]: int(self.entitlement[i]) - int(self.below_paid[i])
             for i in sorted(np.flatnonzero(short).tolist(), key=self.ids.__getitem__)
         }
+
+    def explain(self, member_id: str) -> str:
+        """Why the member gets its bonus, in text a support agent can paste
+        (``tuishou.bonuses.words.team_text``), e.g. "team volume ¥215,000.00 in 2026-11 → 8% =
+        ¥17,200.00, less B's team ¥90,000.00 at 5% (¥4,500.00) = ¥12,700.00"."""
+        return team_text(self, member_id)
 
     def total(self) -> int:
         """The sum of the bonuses (fen)."""

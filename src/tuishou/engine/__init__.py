@@ -10,6 +10,7 @@
 - :mod:`~tuishou.engine.bulk`, :mod:`~tuishou.engine.per_line`: exact splits and rounding of
   many pools at once;
 - :mod:`~tuishou.engine.tables`: the result tables (``BatchResult``, ``MemberTotals``);
+- :mod:`~tuishou.engine.volumes`: ``personal_volumes``, each seller's total per batch;
 - :mod:`~tuishou.engine.dask`: ``settle_dask`` over a Dask DataFrame (extra ``dask``).
 
 >>> from tuishou.engine import settle_batch, member_totals
@@ -17,6 +18,7 @@
 
 from tuishou.engine.batch import member_totals, settle_batch
 from tuishou.engine.tables import BatchResult, MemberTotals, OrderTable, PayoutTable
+from tuishou.engine.volumes import personal_volumes
 
 __all__ = [
     "BatchResult",
@@ -24,5 +26,6 @@ __all__ = [
     "OrderTable",
     "PayoutTable",
     "member_totals",
+    "personal_volumes",
     "settle_batch",
 ]
