@@ -38,7 +38,7 @@ def team_bonus_reference(
     ...                      tiers=["member", "pusher", "mentor", "partner"]).bonuses()
     {'C': 1200}
     """
-    names = check_team_inputs(plan, tree, volumes, tiers)
+    names = check_team_inputs(plan, tree, volumes, tiers).tiers
     members = list(tree.inviters)
     children: dict[str, list[str]] = {member: [] for member in members}
     for member, inviter in tree.inviters.items():

@@ -65,11 +65,11 @@ def team_bonus(
     >>> print(result.explain("A"))
     team volume ¥600.00 in 2026-11 → 5% = ¥30.00, less B's team ¥400.00 at 3% (¥12.00) = ¥18.00
     """
-    names = check_team_inputs(plan, tree, volumes, tiers)
+    names, _, positions = check_team_inputs(plan, tree, volumes, tiers)
     arrays = tree.arrays()
     size, parent = arrays.size, arrays.parent
     money: Any = np.int64 if _fits_int64(volumes) else object
-    own = _personal(arrays.lookup, volumes, size, money)
+    own = _personal(positions, volumes, size, money)
     rank = np.array([names.index(t) for t in arrays.tier_names], dtype=np.int64)[arrays.tier]
     good = arrays.active & (own >= plan.active_volume)
     active_directs = np.bincount(parent[good], minlength=size + 1)[:size].astype(np.int64)
@@ -102,16 +102,15 @@ def _fits_int64(volumes: Mapping[str, int]) -> bool:
     return bool(sum(map(abs, volumes.values())) * RATE_SCALE < _INT64_SAFE)
 
 
-def _personal(lookup: Any, volumes: Mapping[str, int], size: int, money: Any) -> Any:
+def _personal(positions: IntArray, volumes: Mapping[str, int], size: int, money: Any) -> Any:
+    """Each member's personal volume in ``tree.arrays()`` order (0 when not given)."""
     own = np.zeros(size, dtype=money)
     if volumes:
-        keys = list(volumes)
-        values = (
-            np.fromiter(volumes.values(), dtype=np.int64, count=len(keys))
+        own[positions] = (
+            np.fromiter(volumes.values(), dtype=np.int64, count=len(positions))
             if money is np.int64
             else np.array(list(volumes.values()), dtype=object)
         )
-        own[lookup(keys)] = values
     return own
 
 

@@ -10,8 +10,11 @@ changed on refusal: the checks only read.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import repeat
+from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from tuishou.bonuses.models import TeamBonus
 from tuishou.errors import (
@@ -24,15 +27,24 @@ from tuishou.errors import (
 from tuishou.members.records import SUGGEST_LIMIT
 from tuishou.tree import InviteTree
 
-__all__ = ["check_team_inputs"]
+__all__ = ["TeamInputs", "check_team_inputs"]
 
 _SHOWN = 10  # offenders a message names before "and N more"
 
 
+class TeamInputs(NamedTuple):
+    """Checked inputs: ``tiers`` as a tuple (lowest first), the ids of ``volumes`` in its
+    order and their positions in ``tree.arrays()``."""
+
+    tiers: tuple[str, ...]
+    keys: list[str]
+    positions: npt.NDArray[np.int64]
+
+
 def check_team_inputs(
     plan: object, tree: object, volumes: Mapping[str, int], tiers: Sequence[str]
-) -> tuple[str, ...]:
-    """Check the arguments of ``team_bonus``; return ``tiers`` as a tuple (lowest first).
+) -> TeamInputs:
+    """Check the arguments of ``team_bonus``; ``TeamInputs`` when they are good.
 
     >>> from tuishou.examples import example_tree
     >>> plan = TeamBonus(brackets=[{"from": 100, "rate": "0.05"}])
@@ -53,9 +65,10 @@ def check_team_inputs(
         )
     names = tuple(tiers)
     _check_amounts(volumes)
-    _check_members(tree, volumes)
+    keys = list(volumes)
+    positions = _check_members(tree, keys)
     _check_tiers(plan, tree, names)
-    return names
+    return TeamInputs(names, keys, positions)
 
 
 def _listing(items: list[str], sep: str = ", ") -> str:
@@ -64,6 +77,8 @@ def _listing(items: list[str], sep: str = ", ") -> str:
 
 
 def _check_amounts(volumes: Mapping[str, int]) -> None:
+    if set(map(type, volumes.values())) <= {int}:  # the usual case, in one C-speed pass
+        return
     floats = sorted((m for m, v in volumes.items() if type(v) is float), key=str)
     if floats:
         raise FloatRefusedError(
@@ -80,19 +95,22 @@ def _check_amounts(volumes: Mapping[str, int]) -> None:
         )
 
 
-def _check_members(tree: InviteTree, volumes: Mapping[str, int]) -> None:
+def _check_members(tree: InviteTree, keys: list[str]) -> npt.NDArray[np.int64]:
+    """Each id's position in ``tree.arrays()``, once every id is known to be there."""
     index = tree.arrays().index
-    unknown = sorted((m for m in volumes if m not in index), key=str)
-    if unknown:
-        hint = (
-            did_you_mean(str(unknown[0]), index)
-            if len(unknown) == 1 and len(index) <= SUGGEST_LIMIT
-            else "every key of volumes must be a member id of the tree"
-        )
-        raise UnknownMemberError(
-            f"volumes names {len(unknown)} member(s) not in the tree: "
-            f"{_listing([repr(m) for m in unknown])}; {hint}"
-        )
+    positions = np.fromiter(map(index.get, keys, repeat(-1)), dtype=np.int64, count=len(keys))
+    if (positions >= 0).all():
+        return positions
+    unknown = sorted((keys[i] for i in np.flatnonzero(positions < 0).tolist()), key=str)
+    hint = (
+        did_you_mean(str(unknown[0]), index)
+        if len(unknown) == 1 and len(index) <= SUGGEST_LIMIT
+        else "every key of volumes must be a member id of the tree"
+    )
+    raise UnknownMemberError(
+        f"volumes names {len(unknown)} member(s) not in the tree: "
+        f"{_listing([repr(m) for m in unknown])}; {hint}"
+    )
 
 
 def _check_tiers(plan: TeamBonus, tree: InviteTree, tiers: tuple[str, ...]) -> None:
