@@ -35,7 +35,7 @@ promotion_rewards = { mentor = 50000 }
 [period_plan.tier_keeping]
 demote_after = 2
 requirements = { pusher = { min_personal_sales = 39600 }, mentor = { min_direct = 3, min_team_sales = 500000 } }
-"""
+"""  # noqa: E501  (a TOML inline table stays on one line)
 
 
 def _with_plan(plan: dict) -> dict:
@@ -57,7 +57,8 @@ def plan_file(tmp_path):
 def test_a_policy_file_carries_its_period_plan(plan_file):
     policy = load_policy(plan_file)
     plan = policy.period_plan
-    assert plan is not None and plan.name == "monthly"
+    assert plan is not None
+    assert plan.name == "monthly"
     assert [b.start for b in plan.team_bonus.brackets] == [1_000_000, 5_000_000, 20_000_000]
     assert plan.team_bonus.brackets[2].min_tier == "mentor"
     assert plan.mentor_bonus.rates == (Decimal("0.1"), Decimal("0.05"))
@@ -139,7 +140,8 @@ def test_every_problem_of_a_plan_is_reported_at_once():
     with pytest.raises(InvalidPolicyError) as caught:
         Policy.model_validate(_with_plan(plan))
     text = str(caught.value)
-    assert "from 1 is not above" in text and "rate 0.01 is below" in text
+    assert "from 1 is not above" in text
+    assert "rate 0.01 is below" in text
 
 
 def test_the_tiers_a_plan_names_are_checked_against_the_policy():
@@ -178,7 +180,9 @@ def test_team_pay_is_flagged_whenever_a_plan_pays_on_a_team(plan, flagged, notes
     found = [note for note in compliance_notes(policy) if "period plan" in note]
     assert len(found) == len(notes)
     for note, what in zip(found, notes, strict=True):
-        assert what in note and "团队计酬" in note and "传销" in note
+        assert what in note
+        assert "团队计酬" in note
+        assert "传销" in note
 
 
 def test_validate_prints_the_plan_and_names_the_team_pay_risk(plan_file, capsys):
@@ -204,4 +208,5 @@ def test_the_shipped_example_policy_has_no_period_plan():
 
 def test_a_plan_alone_is_a_model():
     plan = PeriodPlan(team_bonus=TeamBonus(brackets=[{"from": 1, "rate": "0.01"}]))
-    assert plan.pays_team and plan.name == "monthly"
+    assert plan.pays_team
+    assert plan.name == "monthly"
