@@ -4,11 +4,15 @@
   ``MentorBonus``, ``TierKeeping``; a field of ``Policy`` (``period_plan``);
 - ``results``: the result types: ``TeamBonusResult`` (columns) and ``TeamBonusRow``,
   ``MentorShare``, ``PromotionReward``, ``TierReview``, ``PlanResult``.
+- ``mentor``: ``mentor_shares`` and ``promotion_rewards`` (育成奖);
+- ``keeping``: ``review_period``, one period's tier review (保级).
 
 The semantics are docs/domain.md §20-§22. Pay on a downline's sales (团队计酬) is a mark of 传销
 under Chinese law: nothing here is on unless a policy sets a period plan.
 """
 
+from tuishou.bonuses.keeping import review_period
+from tuishou.bonuses.mentor import mentor_shares, promotion_rewards
 from tuishou.bonuses.models import (
     MAX_MENTOR_GENERATIONS,
     MentorBonus,
@@ -42,5 +46,8 @@ __all__ = [
     "TeamBracket",
     "TierKeeping",
     "TierReview",
+    "mentor_shares",
     "plan_problems",
+    "promotion_rewards",
+    "review_period",
 ]
