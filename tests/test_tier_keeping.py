@@ -126,6 +126,13 @@ def history(reviews: list[tuple[TierReview, ...]], member: str) -> list[tuple[st
             [("pusher", 1), ("member", 0), ("-", 0)],
         ),
         (
+            "promote off, K = 1: demoted at once, never promoted",
+            1,
+            False,
+            [MISS, MET, MET],
+            [("member", 0), ("-", 0), ("-", 0)],
+        ),
+        (
             "a negative volume (refunds of earlier sales) counts as no sales",
             1,
             True,
