@@ -411,3 +411,34 @@ def test_promotion_rewards_refuse_unknown_members_and_tiers():
     plan = MentorBonus(promotion_rewards={"mentr": 1})
     with pytest.raises(UnknownTierError, match=r"mentor_bonus\.promotion_rewards: tier 'mentr'"):
         promotion_rewards(plan, tree, [], tiers=TIERS)
+
+
+# ----------------------------------------------------------------------------- Example N
+
+EXAMPLE_M_BONUSES = {"D": 300_000, "B": 150_000, "A": 1_270_000}  # docs/domain.md Example M
+
+
+@pytest.mark.parametrize(
+    ("variant", "tiers", "suspended", "expected"),
+    [
+        ("as written", "A:senior_advisor B:mentor C:pusher D:mentor", "", [("B", "D", 1, 30_000)]),
+        (
+            "A a mentor",
+            "A:mentor B:mentor C:pusher D:mentor",
+            "",
+            [("A", "B", 1, 15_000), ("A", "D", 2, 15_000), ("B", "D", 1, 30_000)],
+        ),
+        ("B suspended", "A:senior_advisor B:mentor C:pusher D:mentor", "B", []),
+    ],
+)
+def test_example_n(variant, tiers, suspended, expected):
+    """docs/domain.md §15, Example N: the mentor bonus on Example M's team bonuses."""
+    tree = tree_from_text("A>B>D A>C", tiers=tiers, suspended=suspended)
+    plan = MentorBonus(rates=("0.10", "0.05"), min_tier="mentor")
+    shares = mentor_shares(plan, tree, team_result(tree, EXAMPLE_M_BONUSES), tiers=TIERS)
+    assert [(s.member_id, s.mentee_id, s.generation, s.amount) for s in shares] == expected
+    if variant == "as written":
+        assert shares[0].text == (
+            "10% of D's team bonus ¥3,000.00 in 2026-11 (D, generation 1, holds mentor, "
+            "at least B's mentor) = ¥300.00"
+        )

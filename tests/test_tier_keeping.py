@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuishou.bonuses import TierKeeping, TierReview, review_period
+from tuishou.bonuses import MentorBonus, TierKeeping, TierReview, promotion_rewards, review_period
 from tuishou.errors import (
     ArgumentTypeError,
     FloatRefusedError,
@@ -431,3 +431,60 @@ def test_a_review_is_deterministic_and_counts_misses(plan, scenario):
             assert missed
             assert r.misses == misses.get(r.member_id, 0) + 1
             assert k == 0 or r.misses < k
+
+
+# ----------------------------------------------------------------------------- Example O
+
+
+def test_example_o():
+    """docs/domain.md §15, Example O: tier keeping over three periods, with probation and a
+    promotion reward."""
+    plan = keeping(2)
+    rewards = MentorBonus(promotion_rewards={"pusher": 10_000})
+    tree = tree_from_text(
+        "A>B A>C A>D E>F E>G E>H",
+        tiers="A:mentor E:mentor B:pusher C:pusher D:pusher F:pusher G:pusher",
+    )
+    tree.set_probation("E", datetime(2027, 1, 1, tzinfo=CN))
+    steady = dict.fromkeys("BCDEFG", 100_000)
+    volumes = [
+        {**steady, "A": 100_000},
+        {**steady, "A": 250_000},
+        {**steady, "A": 100_000, "H": 39_600},
+    ]
+    misses: dict[str, int] = {}
+    seen = []
+    for end, period, figures in zip(ENDS, PERIODS, volumes, strict=True):
+        reviews = review_period(
+            plan, tree, figures, tiers=TIERS, as_of=end, misses=misses, period=period
+        )
+        paid = promotion_rewards(rewards, tree, reviews, tiers=TIERS, period=period)
+        apply_tier_changes(tree, [r for r in reviews if r.changed])
+        misses = {r.member_id: r.misses for r in reviews if r.misses}
+        seen.append(
+            (
+                [(r.member_id, r.new, r.misses, r.on_probation) for r in reviews],
+                [(r.member_id, r.amount, r.text) for r in paid],
+            )
+        )
+    assert seen == [
+        ([("A", "mentor", 1, False), ("E", "mentor", 1, True)], []),
+        ([("E", "pusher", 0, False)], []),
+        (
+            [("A", "mentor", 1, False), ("H", "pusher", 0, False)],
+            [("E", 10_000, "H (invited by E) was promoted to pusher in 2027-01: reward ¥100.00")],
+        ),
+    ]
+
+
+def test_example_o_reasons():
+    tree = tree_from_text("E>F E>G E>H", tiers="E:mentor F:pusher G:pusher")
+    tree.set_probation("E", datetime(2027, 1, 1, tzinfo=CN))
+    figures = dict.fromkeys("EFG", 100_000)
+    reviews = run_periods(keeping(2), tree, [figures, figures])
+    assert [r.reason for [r] in reviews] == [
+        "2026-11: on probation until 2027-01-01: below mentor (1 period), not demoted: "
+        "team sales 300000 < 500000",
+        "2026-12: demoted after 2 periods below mentor: qualifies only for pusher "
+        "(team sales 300000 < 500000)",
+    ]
