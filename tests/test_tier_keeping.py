@@ -262,6 +262,24 @@ def test_probation_ending_with_fewer_than_k_misses_keeps_counting():
     ]
 
 
+def test_misses_past_k_on_probation_then_met_start_again():
+    """Three misses on probation (K = 2); the first review after it is met: kept, the counter
+    back to 0 (not reported); the next miss is 1 of 2."""
+    tree = tree_from_text("A", tiers="A:pusher")
+    tree.set_probation("A", datetime(2027, 1, 1, tzinfo=CN))
+    misses = {"A": 3}
+    [first] = review_period(
+        keeping(2), tree, {"A": MISS}, tiers=TIERS, as_of=ENDS[0], misses=misses
+    )
+    assert (first.new, first.misses, first.on_probation) == ("pusher", 4, True)
+    assert (
+        review_period(keeping(2), tree, {"A": MET}, tiers=TIERS, as_of=ENDS[1], misses={"A": 4})
+        == ()
+    )
+    [again] = review_period(keeping(2), tree, {"A": MISS}, tiers=TIERS, as_of=ENDS[2])
+    assert (again.new, again.misses) == ("pusher", 1)
+
+
 def test_a_member_on_probation_may_be_promoted():
     tree = tree_from_text("A", tiers="A:member")
     tree.set_probation("A", datetime(2027, 2, 1, tzinfo=CN))
