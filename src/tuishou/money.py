@@ -32,6 +32,7 @@ __all__ = [
     "check_rate",
     "digits_problem",
     "fen_example",
+    "percent",
     "rate_units",
     "rate_value",
     "yuan",
@@ -153,6 +154,16 @@ def yuan(fen: int) -> str:
     sign = "-" if fen < 0 else ""
     whole, cents = divmod(abs(fen), 100)
     return f"{sign}¥{whole:,}.{cents:02d}"
+
+
+def percent(rate: Decimal) -> str:
+    """A rate as a percentage without trailing zeros, for people.
+
+    >>> percent(Decimal("0.050")), percent(Decimal("0.1234"))
+    ('5%', '12.34%')
+    """
+    value = (rate * 100).normalize()
+    return f"{value:f}%"
 
 
 def fen_example(amount: float | str) -> str:

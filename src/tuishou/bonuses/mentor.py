@@ -31,7 +31,7 @@ from tuishou.bonuses.inputs import check_tier_names, listing, tier_ranks
 from tuishou.bonuses.models import MentorBonus
 from tuishou.bonuses.results import MentorShare, PromotionReward, TeamBonusResult, TierReview
 from tuishou.errors import UnknownMemberError
-from tuishou.money import yuan
+from tuishou.money import percent, yuan
 from tuishou.tree import InviteTree
 
 __all__ = ["mentor_shares", "promotion_rewards"]
@@ -103,7 +103,7 @@ def mentor_shares(
                 rate=rate,
                 mentee_bonus=int(b),
                 amount=int(a),
-                text=f"{_percent(rate)} of {arrays.ids[m]}'s team bonus {yuan(int(b))}{period} "
+                text=f"{percent(rate)} of {arrays.ids[m]}'s team bonus {yuan(int(b))}{period} "
                 f"({arrays.ids[m]}, generation {generation}, holds {tiers[ranks[m]]}, "
                 f"at least {arrays.ids[u]}'s {tiers[ranks[u]]}) = {yuan(int(a))}",
             )
@@ -212,8 +212,3 @@ def _check_reviews(tree: InviteTree, reviews: Sequence[TierReview], tiers: Seque
         ],
         tiers,
     )
-
-
-def _percent(rate: Decimal) -> str:
-    """A rate as a percentage without trailing zeros, e.g. "10%" or "2.5%"."""
-    return f"{(rate * 100).normalize():f}%"
