@@ -25,7 +25,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -103,20 +102,30 @@ def review_period(
     qualified = qualified_ranks(measures, tests)
     missed = qualified < held
     after = np.where(new != held, 0, np.where(missed, before + 1, 0))
-    words = _Words(ladder.names, tests, limit, tree, protected, period)
+    rows = np.flatnonzero((after > 0) | (new != held))
+    names, words = ladder.names, _Words(ladder.names, tests, limit, tree, period)
+    columns = zip(  # lists, not numpy scalars: a row per member with a miss or a change
+        [arrays.ids[i] for i in rows.tolist()],
+        held[rows].tolist(),
+        new[rows].tolist(),
+        qualified[rows].tolist(),
+        (before[rows] + 1).tolist(),
+        after[rows].tolist(),
+        protected[rows].tolist(),
+        measures[rows].tolist(),
+        strict=True,
+    )
     reviews = [
         TierReview(
-            member_id=arrays.ids[i],
-            old=ladder.names[held[i]],
-            new=ladder.names[new[i]],
-            qualified=ladder.names[qualified[i]],
-            misses=int(after[i]),
-            on_probation=bool(protected[i]),
-            reason=words.reason(
-                i, int(held[i]), int(new[i]), int(qualified[i]), int(before[i]) + 1, measures[i]
-            ),
+            member_id=member,
+            old=names[old],
+            new=names[got],
+            qualified=names[earned],
+            misses=count,
+            on_probation=kept,
+            reason=words.reason(member, old, got, run, kept, figures),
         )
-        for i in np.flatnonzero((after > 0) | (new != held)).tolist()
+        for member, old, got, earned, run, count, kept, figures in columns
     ]
     return tuple(sorted(reviews, key=lambda review: review.member_id))
 
@@ -149,16 +158,16 @@ class _Words:
         tests: list[TierTest | None],
         limit: int,
         tree: InviteTree,
-        protected: BoolArray,
         period: str,
     ) -> None:
-        self.names, self.tests, self.limit = names, tests, limit
-        self.tree, self.protected, self.head = tree, protected, f"{period}: " if period else ""
+        self.names, self.tests, self.limit, self.tree = names, tests, limit, tree
+        self.head = f"{period}: " if period else ""
 
-    def reason(self, i: int, held: int, new: int, qualified: int, run: int, row: Any) -> str:
-        """Why member ``i`` goes from ``held`` to ``new``, or keeps ``held`` below it, after
-        ``run`` consecutive misses (counting this one)."""
-        measures = row.tolist()
+    def reason(
+        self, member: str, held: int, new: int, run: int, protected: bool, measures: list[int]
+    ) -> str:
+        """Why ``member`` goes from ``held`` to ``new`` (ranks), or keeps ``held`` below it
+        after ``run`` consecutive misses (counting this one)."""
         name = self.names[held]
         if new > held:
             test = self.tests[new]
@@ -170,10 +179,10 @@ class _Words:
                 f"{self.head}demoted after {_periods(run)} below {name}: "
                 f"qualifies only for {self.names[new]} ({short})"
             )
-        if self.protected[i]:
-            until = self.tree.probation_until(self.tree.arrays().ids[i])
+        if protected:
+            until = _day(self.tree.probation_until(member))
             return (
-                f"{self.head}on probation until {_day(until)}: below {name} "
+                f"{self.head}on probation until {until}: below {name} "
                 f"({_periods(run)}), not demoted: {short}"
             )
         if self.limit == 0:
