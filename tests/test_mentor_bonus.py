@@ -319,6 +319,14 @@ def rewards_of(
             [("A", "B", "mentor", 50_000)],
         ),
         (
+            "promoted to the lowest rewarded tier",
+            "A:mentor",
+            "",
+            [review("B", "member", "pusher")],
+            (),
+            [("A", "B", "pusher", 10_000)],
+        ),
+        (
             "skipping a tier pays both rewarded tiers",
             "A:senior_advisor",
             "",
