@@ -40,6 +40,7 @@ __all__ = [
     "UnknownOrderError",
     "UnknownTierError",
     "did_you_mean",
+    "listing",
 ]
 
 
@@ -297,6 +298,17 @@ class InvariantError(TuishouError, AssertionError):
         self.invariant = invariant
         self.order_id = order_id
         super().__init__(message)
+
+
+def listing(items: Sequence[str], sep: str = ", ", *, shown: int = 10) -> str:
+    """The first ``shown`` offenders of a bulk check joined by ``sep``, then "and N more":
+    how every message that names many bad values names them.
+
+    >>> listing([str(i) for i in range(12)])
+    '0, 1, 2, 3, 4, 5, 6, 7, 8, 9, and 2 more'
+    """
+    more = f"{sep}and {len(items) - shown} more" if len(items) > shown else ""
+    return sep.join(items[:shown]) + more
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:

@@ -40,6 +40,7 @@ __all__ = [
     "Threshold",
     "TierTest",
     "on_probation",
+    "qualified_ranks",
     "qualify_levels",
     "tier_tests",
 ]
@@ -139,8 +140,9 @@ def qualify_levels(
 
     ``sales`` maps member ids to personal sales (checked); ``current`` holds each member's
     ladder rank in that order. A member
-    gets the highest rank whose test holds (0 if none) where ``may_raise`` allows a rise or
-    ``may_lower`` a fall, and keeps its rank elsewhere; inviters count directs by new rank.
+    gets the highest rank whose test holds (0 if none, :func:`qualified_ranks`) where that is
+    a rise ``may_raise`` allows or a fall ``may_lower`` allows, and keeps its rank elsewhere;
+    inviters count directs by new rank.
     Measures are int64, or Python ints (dtype object) when the sales could overflow int64.
 
     >>> from tuishou.examples import example_ladder, example_tree
@@ -163,7 +165,6 @@ def qualify_levels(
             if money is np.int64
             else np.array(list(sales.values()), dtype=object)
         )
-    ranked = [(rank, test) for rank, test in reversed(list(enumerate(tests))) if rank and test]
     team_size = np.zeros(size + 1, dtype=np.int64)
     directs = np.zeros((size + 1, ranks), dtype=np.int64)  # active directs per (new) rank
     new = current.copy()
@@ -178,9 +179,11 @@ def qualify_levels(
             [at_or_above[:, 0], team_size[level], own[level], sales_up[level], at_or_above]
         )
         measures[level] = block
-        qualified = _qualified(block, ranked)
+        qualified = qualified_ranks(block, tests)
         old = current[level]
-        changes = ((qualified > old) & _at(may_raise, level)) | _at(may_lower, level)
+        changes = ((qualified > old) & _at(may_raise, level)) | (
+            (qualified < old) & _at(may_lower, level)
+        )
         new[level] = np.where(changes, qualified, old)
         up = parent[level]  # the tree size for roots: a sink row, never read back
         np.add.at(sales_up, up, sales_up[level])
@@ -194,8 +197,16 @@ def _at(flags: BoolArray | bool, level: IntArray) -> BoolArray | bool:
     return flags if isinstance(flags, bool) else flags[level]
 
 
-def _qualified(measures: Any, ranked: list[tuple[int, TierTest]]) -> IntArray:
-    """The highest rank whose test holds for each row (0, the lowest, if none)."""
+def qualified_ranks(measures: Any, tests: Sequence[TierTest | None]) -> IntArray:
+    """The highest rank whose test holds for each row of measures (0, the lowest, if none):
+    the qualified tier, whatever the member holds.
+
+    >>> from tuishou.examples import example_ladder
+    >>> rows = np.array([[3, 0, 0, 500_000, 3, 0, 0, 0], [0, 0, 40_000, 40_000, 0, 0, 0, 0]])
+    >>> qualified_ranks(rows, tier_tests(example_ladder())).tolist()  # mentor, pusher
+    [2, 1]
+    """
+    ranked = [(rank, test) for rank, test in reversed(list(enumerate(tests))) if rank and test]
     qualified = np.zeros(len(measures), dtype=np.int64)
     settled = np.zeros(len(measures), dtype=bool)
     for rank, test in ranked:

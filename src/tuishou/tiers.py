@@ -25,7 +25,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tuishou.errors import InvalidTreeError, UnknownMemberError, UnknownTierError, did_you_mean
+from tuishou.errors import (
+    InvalidTreeError,
+    UnknownMemberError,
+    UnknownTierError,
+    did_you_mean,
+    listing,
+)
 from tuishou.ladder import Requirements, Tier, TierLadder
 from tuishou.members.records import SUGGEST_LIMIT
 from tuishou.money import check_fen
@@ -45,7 +51,6 @@ __all__ = [
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
-_SHOWN = 10  # how many offenders an error message names before "and N more"
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,9 +222,9 @@ def _check_sales(tree: InviteTree, sales: Mapping[str, int]) -> None:
             if len(unknown) == 1 and len(tree) <= SUGGEST_LIMIT
             else "every key of sales must be a member id"
         )
-        listing = _listing([repr(member) for member in unknown], ", ")
+        named = listing([repr(member) for member in unknown], ", ")
         raise UnknownMemberError(
-            f"sales names {len(unknown)} member(s) not in the tree: {listing}; {hint}"
+            f"sales names {len(unknown)} member(s) not in the tree: {named}; {hint}"
         )
 
 
@@ -238,14 +243,9 @@ def _current_ranks(ladder: TierLadder, tree: InviteTree, sales: Mapping[str, int
         ]
         raise UnknownTierError(
             f"{len(unknown)} member(s) hold a tier the ladder does not list: "
-            f"{_listing(sorted(unknown), '; ')}"
+            f"{listing(sorted(unknown), '; ')}"
         )
     return current
-
-
-def _listing(items: list[str], sep: str) -> str:
-    more = f"{sep}and {len(items) - _SHOWN} more" if len(items) > _SHOWN else ""
-    return sep.join(items[:_SHOWN]) + more
 
 
 def _reason(

@@ -13,9 +13,9 @@ from fractions import Fraction
 
 import numpy as np
 
+from tuishou.bonuses.inputs import check_team_inputs
 from tuishou.bonuses.models import TeamBonus
 from tuishou.bonuses.results import TeamBonusResult
-from tuishou.bonuses.team_inputs import check_team_inputs
 from tuishou.tree import InviteTree
 
 __all__ = ["team_bonus_reference"]

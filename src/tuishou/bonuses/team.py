@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tuishou.bonuses.inputs import check_team_inputs
 from tuishou.bonuses.models import TeamBonus
 from tuishou.bonuses.results import TeamBonusResult
-from tuishou.bonuses.team_inputs import check_team_inputs
 from tuishou.money import RATE_SCALE, rate_units
 from tuishou.tree import InviteTree
 
@@ -65,12 +65,11 @@ def team_bonus(
     >>> print(result.explain("A"))
     team volume ¥600.00 in 2026-11 → 5% = ¥30.00, less B's team ¥400.00 at 3% (¥12.00) = ¥18.00
     """
-    names, _, positions = check_team_inputs(plan, tree, volumes, tiers)
+    names, rank, positions = check_team_inputs(plan, tree, volumes, tiers)
     arrays = tree.arrays()
     size, parent = arrays.size, arrays.parent
     money: Any = np.int64 if _fits_int64(volumes) else object
     own = _personal(positions, volumes, size, money)
-    rank = np.array([names.index(t) for t in arrays.tier_names], dtype=np.int64)[arrays.tier]
     good = arrays.active & (own >= plan.active_volume)
     active_directs = np.bincount(parent[good], minlength=size + 1)[:size].astype(np.int64)
     levels = _levels(arrays.depth())
