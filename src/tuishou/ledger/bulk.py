@@ -314,7 +314,8 @@ def _paid(lines: LineColumns, position: npt.NDArray[Any]) -> npt.NDArray[np.int6
     coupons), in order of first appearance."""
     paid = np.zeros(len(position), dtype=np.int64)
     np.add.at(paid, lines.order.codes, lines.amount)
-    return paid[position]
+    chosen: npt.NDArray[np.int64] = paid[position]
+    return chosen
 
 
 def _order_ids(lines: LineColumns) -> list[str]:

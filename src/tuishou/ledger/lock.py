@@ -7,8 +7,8 @@ ledger's clock (the latest time recorded, and what), the last entry id, the last
 journal id, and how many
 settings (``tuishou_ledger_policy`` rows) there are. Under the lock nobody else writes, so
 the ``Store`` keeps this ``WriteState`` for the rest of the transaction instead of asking
-again: new entries and volume rows take the next ids, the clock moves forward, and the settings read once
-stay valid while their count does (the ledger only ever appends settings).
+again: new entries and volume rows take the next ids, the clock moves forward, and the
+settings read once stay valid while their count does (the ledger only ever appends settings).
 
 Two statements instead of five or six per operation: the per-order ``post`` is a hot path.
 """
