@@ -186,6 +186,7 @@ def one_by_one(ledger, policy, orders, bindings=None):
     ("variant", "orders", "bound"),
     [
         ("plain", BATCH, False),
+        ("reversed", BATCH[::-1], False),  # order ids not in sorted order
         ("paid_at", with_paid_at(BATCH), False),
         ("coupons", with_coupons(BATCH), False),
         ("bindings", with_paid_at(BATCH), True),
@@ -208,6 +209,17 @@ def test_post_batch_writes_what_posting_one_by_one_writes(
     one_by_one(single, POLICY, orders, bindings)
     assert table_rows(batch, "tuishou_volumes") == table_rows(single, "tuishou_volumes")
     assert len(journal(batch)) == (5 if bound else 4)
+
+
+def test_post_batch_of_a_frame_whose_order_categories_are_not_in_order(make_ledger):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(order_columns(BATCH))
+    ids = sorted(set(frame["order_id"]), reverse=True)
+    frame["order_id"] = pd.Categorical(frame["order_id"], categories=ids)
+    batch, single = make_ledger(), make_ledger()
+    batch.post_batch(POLICY, TREE, frame, at=DAY0)
+    one_by_one(single, POLICY, BATCH)
+    assert table_rows(batch, "tuishou_volumes") == table_rows(single, "tuishou_volumes")
 
 
 def test_post_batch_under_policy_versions_writes_what_posting_one_by_one_writes():
