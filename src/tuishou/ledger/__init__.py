@@ -16,6 +16,8 @@
 - :mod:`~tuishou.ledger.periods`: closing a period (月结); :mod:`~tuishou.ledger.statements`:
   members' statements (对账单) summed in SQL; :mod:`~tuishou.ledger.statement_models`:
   ``Period``, ``Statement``, ``PeriodClose``; ``statement_text``: statements as text and HTML;
+- :mod:`~tuishou.ledger.volumes`: the volume journal (业绩) and a period's personal volumes
+  (``PeriodVolumes``, ``VolumeAdjustment``);
 - :mod:`~tuishou.ledger.queries`: balances of all members and entries paged, in SQL;
 - :mod:`~tuishou.ledger.database`: where a ledger lives (a path, a URL, an Engine, a
   Connection); :mod:`~tuishou.ledger.schema`: its tables (SQLAlchemy Core);
@@ -33,6 +35,7 @@ from tuishou.ledger.database import sqlite_engine
 from tuishou.ledger.ledger import Ledger
 from tuishou.ledger.models import Balance, Entry, LedgerPolicy, PolicyChange, RefundResult
 from tuishou.ledger.statement_models import Period, PeriodClose, Statement, StatementLine
+from tuishou.ledger.volumes import PeriodVolumes, VolumeAdjustment
 from tuishou.ledger.withdrawal_models import Withdrawal, WithdrawalState
 
 __all__ = [
@@ -43,10 +46,12 @@ __all__ = [
     "LedgerPolicy",
     "Period",
     "PeriodClose",
+    "PeriodVolumes",
     "PolicyChange",
     "RefundResult",
     "Statement",
     "StatementLine",
+    "VolumeAdjustment",
     "Withdrawal",
     "WithdrawalState",
     "sqlite_engine",

@@ -85,6 +85,9 @@ class Prepared:
     payouts: list[tuple[str, str, str, int]]  # (member, rule, kind, amount), summed per key
     policy_id: str
     policy_json: str
+    sellers: npt.NDArray[np.int64]  # order i's seller: a code into member_ids, -1 for none
+    paid: npt.NDArray[np.int64]  # what order i's buyer paid, fen (its volume)
+    member_ids: Sequence[str]
 
 
 def _column(orders: Any, name: str) -> Any:
@@ -174,6 +177,7 @@ def _post_chunk(store: Store, ready: Prepared, chosen: list[int], at: datetime) 
         for i in chosen
         for j in range(ready.starts[i], ready.starts[i + 1])
     ]
+    volumes = _volumes(ready, chosen)
     chunk = Chunk(
         orders=[
             (
@@ -191,10 +195,27 @@ def _post_chunk(store: Store, ready: Prepared, chosen: list[int], at: datetime) 
         freeze_start=start,
         due_at=due_date(start, ledger_policy.freeze_days) if start else None,
         first_entry=store.claim_entries(len(payouts)),
+        volumes=volumes,
+        first_volume=store.claim_volumes(len(volumes)),
     )
     write_chunk(store, chunk)
     store.advance(at, f"order {ready.ids[chosen[-1]]!r} posted")
     return len(chunk.payouts)
+
+
+def _volumes(ready: Prepared, chosen: list[int]) -> list[tuple[str, str, int]]:
+    """The volume journal rows of the chosen orders: (order, seller, paid) for each order
+    with a seller and a paid amount (module ``ledger.volumes``)."""
+    picked = np.asarray(chosen, dtype=np.int64)
+    sellers, paid = ready.sellers[picked], ready.paid[picked]
+    kept = (sellers >= 0) & (paid > 0)
+    members = ready.member_ids
+    return [
+        (ready.ids[i], members[m], a)
+        for i, m, a in zip(
+            picked[kept].tolist(), sellers[kept].tolist(), paid[kept].tolist(), strict=True
+        )
+    ]
 
 
 def _new_orders(store: Store, ready: Prepared, chosen: Sequence[int], posted: int = 0) -> list[int]:
@@ -282,7 +303,19 @@ def prepare(policy: Policy, tree: InviteTree, orders: Any) -> Prepared:
         payouts=payouts,
         policy_id=policy_id,
         policy_json=policy_json,
+        sellers=result.orders.seller,
+        paid=_paid(lines, position),
+        member_ids=result.orders.member_ids,
     )
+
+
+def _paid(lines: LineColumns, position: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    """What the buyer paid for each order (its lines' amounts: the fast path has no
+    coupons), in order of first appearance."""
+    paid = np.zeros(len(position), dtype=np.int64)
+    np.add.at(paid, lines.order.codes, lines.amount)
+    chosen: npt.NDArray[np.int64] = paid[position]
+    return chosen
 
 
 def _order_ids(lines: LineColumns) -> list[str]:

@@ -1,4 +1,5 @@
-"""Writing a chunk of bulk-posted orders: their order rows, payouts and pending entries.
+"""Writing a chunk of bulk-posted orders: their order rows, payouts, pending entries and
+volume journal rows.
 
 This is the hot path of ``Ledger.post_batch`` (``ledger.bulk``), so it bypasses SQLAlchemy's
 per-row processing, which costs more than the database itself at hundreds of thousands of
@@ -58,13 +59,15 @@ ENTRY_COLUMNS = (
     "rule",
     "kind",
 )
+VOLUME_COLUMNS = ("volume_id", "member_id", "at", "amount", "order_id", "sold_at")
 
 
 @dataclass(frozen=True, eq=False)
 class Chunk:
     """The rows of one chunk: ``orders`` as (order_id, fingerprint, policy_id, order_json,
     snapshot_json, refunded_json), ``payouts`` as (order_id, member, rule, kind, amount);
-    every order posted at ``at`` with the given freeze; entry ids from ``first_entry`` on."""
+    every order posted at ``at`` with the given freeze; entry ids from ``first_entry`` on,
+    volume journal ids from ``first_volume`` on."""
 
     orders: list[tuple[str, str, str, str, str, str]]
     payouts: list[tuple[str, str, str, str, int]]
@@ -72,6 +75,8 @@ class Chunk:
     freeze_start: datetime | None
     due_at: datetime | None
     first_entry: int
+    volumes: list[tuple[str, str, int]]  # the volume journal: (order_id, seller, paid)
+    first_volume: int
 
 
 BULK_CACHE_KIB = 262_144  # SQLite's page cache while bulk posting: 256 MiB
@@ -146,6 +151,14 @@ def _entries(chunk: Chunk, at: Any) -> list[tuple[Any, ...]]:
     ]
 
 
+def _volumes(chunk: Chunk, at: Any) -> list[tuple[Any, ...]]:
+    first = chunk.first_volume
+    return [
+        (first + n, member, at, amount, order_id, at)
+        for n, (order_id, member, amount) in enumerate(chunk.volumes)
+    ]
+
+
 def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
@@ -158,6 +171,8 @@ def _sqlite(store: Store, chunk: Chunk) -> None:
     if chunk.payouts:
         connection.exec_driver_sql(_insert_sql(t.payouts.name, PAYOUT_COLUMNS), chunk.payouts)
         connection.exec_driver_sql(_insert_sql(t.entries.name, ENTRY_COLUMNS), _entries(chunk, at))
+    if chunk.volumes:
+        connection.exec_driver_sql(_insert_sql(t.volumes.name, VOLUME_COLUMNS), _volumes(chunk, at))
 
 
 def _postgresql(store: Store, chunk: Chunk) -> None:
@@ -169,6 +184,7 @@ def _postgresql(store: Store, chunk: Chunk) -> None:
         _copy(store, cursor, t.orders.name, ORDER_COLUMNS, orders)
         _copy(store, cursor, t.payouts.name, PAYOUT_COLUMNS, chunk.payouts)
         _copy(store, cursor, t.entries.name, ENTRY_COLUMNS, _entries(chunk, at))
+        _copy(store, cursor, t.volumes.name, VOLUME_COLUMNS, _volumes(chunk, at))
 
 
 def _copy(store: Store, cursor: Any, table: str, columns: tuple[str, ...], rows: list[Any]) -> None:
@@ -188,4 +204,7 @@ def _portable(store: Store, chunk: Chunk) -> None:
     store.insert(t.payouts, [dict(zip(PAYOUT_COLUMNS, row, strict=True)) for row in chunk.payouts])
     store.insert(
         t.entries, [dict(zip(ENTRY_COLUMNS, row, strict=True)) for row in _entries(chunk, at)]
+    )
+    store.insert(
+        t.volumes, [dict(zip(VOLUME_COLUMNS, row, strict=True)) for row in _volumes(chunk, at)]
     )

@@ -3,11 +3,12 @@
 Every write transaction starts with ``lock``: an ``UPDATE`` of the single ``tuishou_clock``
 row (a row lock held to the commit on PostgreSQL, the database's write lock on SQLite), then
 one ``SELECT`` of what the operation needs to know about everything recorded before it: the
-ledger's clock (the latest time recorded, and what), the last entry id, and how many
+ledger's clock (the latest time recorded, and what), the last entry id, the last volume
+journal id, and how many
 settings (``tuishou_ledger_policy`` rows) there are. Under the lock nobody else writes, so
 the ``Store`` keeps this ``WriteState`` for the rest of the transaction instead of asking
-again: new entries take the next ids, the clock moves forward, and the settings read once
-stay valid while their count does (the ledger only ever appends settings).
+again: new entries and volume rows take the next ids, the clock moves forward, and the
+settings read once stay valid while their count does (the ledger only ever appends settings).
 
 Two statements instead of five or six per operation: the per-order ``post`` is a hot path.
 """
@@ -37,6 +38,7 @@ _STATE = select(
     _c.what,
     select(func.coalesce(func.max(t.entries.c.entry_id), 0)).scalar_subquery().label("last"),
     select(func.count()).select_from(t.ledger_policy).scalar_subquery().label("settings"),
+    select(func.coalesce(func.max(t.volumes.c.volume_id), 0)).scalar_subquery().label("volume"),
 )
 
 
@@ -47,6 +49,7 @@ class WriteState:
     latest: tuple[datetime, str] | None  # the ledger's clock: time and what was recorded
     next_entry: int  # the id the next entry gets
     settings: int  # rows in tuishou_ledger_policy
+    next_volume: int = 1  # the id the next row of the volume journal gets
 
 
 def lock(connection: Connection, name: str) -> WriteState:
@@ -54,8 +57,8 @@ def lock(connection: Connection, name: str) -> WriteState:
     run(connection, _LOCK)
     rows = run(connection, _STATE).all()
     latest = _clock(name, rows)
-    last, settings = tuple(rows[0])[3:5]
-    return WriteState(latest, int(last) + 1, int(settings))
+    last, settings, volume = tuple(rows[0])[3:6]
+    return WriteState(latest, int(last) + 1, int(settings), int(volume) + 1)
 
 
 def lock_free_clock(connection: Connection, name: str) -> tuple[datetime, str] | None:

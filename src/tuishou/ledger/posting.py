@@ -29,6 +29,7 @@ from tuishou.ledger.clock import check_clock, due_date, in_force
 from tuishou.ledger.models import Entry, entry_row
 from tuishou.ledger.refunds import Key, digest, totals
 from tuishou.ledger.store import Store
+from tuishou.ledger.volumes import add_volumes, sale_volume
 from tuishou.orders import Order
 from tuishou.settlement import Settlement
 from tuishou.times import utc
@@ -148,6 +149,7 @@ def write_posting(
                 for key, amount in paid.items()
             ]
         )
+        add_volumes(store, [sale_volume(settlement.seller_id, order, at)])  # 业绩
         store.advance(at, f"order {order.order_id!r} posted")
         return made
 

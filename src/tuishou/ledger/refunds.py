@@ -37,6 +37,7 @@ from tuishou.ledger.refund_lines import (
 )
 from tuishou.ledger.store import Store
 from tuishou.ledger.stored import damaged
+from tuishou.ledger.volumes import add_volumes, refund_volume
 from tuishou.ledger.withdrawal_store import find_withdrawal
 from tuishou.orders import Order
 from tuishou.rules import Policy
@@ -102,6 +103,9 @@ def refund(
             entries += store.add_entries(rows)
             store.set_payout(order_id, key, kept.get(key, 0), exists=key in current)
     store.update_order(order_id, refunded_json=encode(order, after))
+    add_volumes(
+        store, [refund_volume(snapshot, order_id, refunded, after, at, refund_id, posted_at)]
+    )
     if refund_id is not None:
         store.record_request(refund_id, "refund", request, at)
     store.advance(at, f"refund of order {order_id!r}" + (f" ({refund_id!r})" if refund_id else ""))

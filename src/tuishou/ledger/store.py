@@ -204,6 +204,15 @@ class Store:
         self._state.next_entry += count
         return first
 
+    def claim_volumes(self, count: int) -> int:
+        """The id of the first of ``count`` new volume journal rows (in a write transaction,
+        as ``claim_entries``)."""
+        if self._state is None:
+            raise LedgerError("volumes are added inside a write transaction (Store.transaction)")
+        first = self._state.next_volume
+        self._state.next_volume += count
+        return first
+
     def add_entries(self, rows: Sequence[dict[str, Any]]) -> list[Entry]:
         """Insert entries (dicts with Entry's fields but the id) and return them with ids."""
         if not rows:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, get_args
 
@@ -49,6 +50,12 @@ def _integer(value: object) -> int:
     if type(value) is not int:
         raise ValueError("expected a whole number")
     return value
+
+
+def _whole(value: object) -> int:
+    if type(value) is Decimal and value == int(value):  # PostgreSQL sums bigint as numeric
+        return int(value)
+    return _integer(value)
 
 
 def _text(value: object) -> str:
@@ -207,6 +214,16 @@ COLUMNS: dict[str, dict[str, Convert]] = {
         "fingerprint": _TEXT,
         "at": _TIME,
     },
+    "volumes": {
+        "volume_id": _integer,
+        "member_id": _TEXT,
+        "at": _TIME,
+        "amount": _integer,
+        "order_id": _TEXT,
+        "request_id": _MAYBE_TEXT,
+        "sold_at": _TIME,
+    },
+    "volume_sums": {"member_id": _TEXT, "amount": _whole},  # SUM: numeric on PostgreSQL
     "bindings": {
         "customer_id": _TEXT,
         "since": _TIME,
@@ -226,6 +243,8 @@ _KEYS = {
     "withdrawals": ("withdrawal_id",),
     "periods": ("period_id",),
     "bindings": ("customer_id", "since"),
+    "volumes": ("volume_id",),
+    "volume_sums": ("member_id",),
 }
 
 
