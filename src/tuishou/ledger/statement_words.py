@@ -66,6 +66,7 @@ REASON_LABELS = {
     "withdrawal_approved": "提现批准 approved",
     "withdrawal_paid": "已打款 paid",
     "withdrawal_rejected": "驳回退回 rejected",
+    "bonus": "奖金 bonus",
 }
 """Each reason of an entry (``tuishou.ledger.models.Reason``), as a statement's lines name it."""
 
@@ -74,13 +75,18 @@ KIND_LABELS = {
     "layer": "层级 layer",
     "differential": "级差 differential",
     "peer": "平级 peer",
+    "team_bonus": "团队奖 team bonus",
+    "mentor_share": "育成奖 mentor share",
+    "promotion_reward": "晋升奖 promotion reward",
 }
-"""Each payout kind (``tuishou.rulebook.PayoutKind``), as a statement names it."""
+"""Each payout kind (``tuishou.rulebook.PayoutKind``) and period bonus kind
+(``tuishou.bonuses.results.BONUS_KINDS``), as a statement names it."""
 
 MOVEMENT_LABELS = {
     "earned": "赚取 earned",
     "reversed": "退款冲减 reversed",
     "released": "解冻 released",
+    "bonuses": "奖金 bonuses",
     "clawed_back": "追回 clawed back",
     "written_off": "核销 written off",
     "withdrawals": "提现 withdrawals",
@@ -259,17 +265,19 @@ def header_rows(statement: Statement) -> list[tuple[str, str]]:
 def statement_tables(statement: Statement) -> list[Table]:
     """The sections of a statement, in the order both its text and its page show them.
 
-    Opening balances, movements, closing balances, earned by rule and kind, the pending
-    schedule, then every line of the period (none left out: a statement is a record).
+    Opening balances, movements, closing balances, earned by rule and kind, the period
+    plans' bonuses, the pending schedule, then every line of the period (none left out: a
+    statement is a record).
 
     >>> zero = Balance(0, 0, 0)
     >>> made = Statement("张三", Period.month("2026-11"), True, zero, zero)
     >>> for table in statement_tables(made):
     ...     print(table.title, len(table.rows))
     期初余额 Opening balances (at 2026-11-01 00:00) 7
-    本期变动 Movements 9
+    本期变动 Movements 10
     期末余额 Closing balances (at 2026-12-01 00:00) 7
     按规则赚取 Earned by rule and kind 0
+    奖金 Bonuses (period plans) 0
     待解冻 Pending schedule (available on, local date) 0
     明细 Lines (0) 0
     """
@@ -291,6 +299,7 @@ def statement_tables(statement: Statement) -> list[Table]:
             [(label, yuan(fen), fen) for label, fen in balance_rows(statement.closing)],
         ),
         _earned(statement),
+        _bonuses(statement),
         _schedule(statement),
         _lines(statement),
     ]
@@ -312,6 +321,15 @@ def _earned(statement: Statement) -> Table:
     )
     header = ("规则 rule", "类型 kind", _AMOUNT, _FEN)
     return Table("按规则赚取 Earned by rule and kind", header, body, frozenset({2, 3}))
+
+
+def _bonuses(statement: Statement) -> Table:
+    body = tuple(
+        (f"{plan} {period_id}", KIND_LABELS.get(kind, kind), source, signed_yuan(fen), str(fen))
+        for plan, period_id, kind, source, fen in statement.bonus_lines
+    )
+    header = ("方案 plan run", "类型 kind", "来源 source", _AMOUNT, _FEN)
+    return Table("奖金 Bonuses (period plans)", header, body, frozenset({3, 4}))
 
 
 def _schedule(statement: Statement) -> Table:
