@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ledger_support import BACKENDS, CN, ORDER, POLICY, TREE, ledgers, table_rows
 from tuishou import settle
 from tuishou.bonuses.models import TeamBonus
 from tuishou.bonuses.results import (
@@ -26,7 +27,6 @@ from tuishou.ledger import bonus_runs as runs
 from tuishou.ledger.statement_models import MOVEMENTS
 
 from helpers import examples
-from ledger_support import BACKENDS, CN, ORDER, POLICY, TREE, ledgers, table_rows
 
 make_ledger = pytest.fixture(params=BACKENDS)(ledgers)
 
@@ -139,7 +139,8 @@ def test_a_run_writes_its_entries_lines_and_reviews(make_ledger):
         ("promotion_reward", "C:mentor", 5_000),
         ("team_bonus", "", 1_270_000),
     ]
-    assert "¥215,000.00" in lines[2].text and "¥12,700.00" in lines[2].text
+    assert "¥215,000.00" in lines[2].text
+    assert "¥12,700.00" in lines[2].text
     assert lines[0].text == "B grew"
     assert ledger.balance("A").available == 1_290_000
     assert [r.period.label for r in ledger.plan_runs()] == ["2026-11"]
@@ -147,7 +148,8 @@ def test_a_run_writes_its_entries_lines_and_reviews(make_ledger):
     assert runs.last_misses(ledger._store, "big-team") == {"D": 1}
     assert runs.rewarded(ledger._store, "big-team") == {("C", "mentor")}
     latest = ledger._store.latest()
-    assert latest is not None and latest[0] == RUN_NOV
+    assert latest is not None
+    assert latest[0] == RUN_NOV
 
 
 def test_a_shortfall_is_a_line_of_zero_and_no_entry(make_ledger):
@@ -191,12 +193,16 @@ def test_the_statement_shows_the_bonuses_and_the_next_period_opens_with_them(mak
     )
     assert mine.closing.available == mine.opening.available + 1_290_000
     text = mine.to_text()
-    assert "奖金 bonuses" in text and "育成奖 mentor share" in text and "+¥12,700.00" in text
+    assert "奖金 bonuses" in text
+    assert "育成奖 mentor share" in text
+    assert "+¥12,700.00" in text
     assert "C:mentor" in mine.to_html()
     paged = {s.member_id: s for s in ledger.statements(DECEMBER)}
-    assert paged["A"].bonus_lines == mine.bonus_lines and paged["D"].bonuses == 300_000
+    assert paged["A"].bonus_lines == mine.bonus_lines
+    assert paged["D"].bonuses == 300_000
     frame = ledger.statements_frame(DECEMBER)
-    assert "bonuses" in MOVEMENTS and int(frame["bonuses"].sum()) == 1_740_000
+    assert "bonuses" in MOVEMENTS
+    assert int(frame["bonuses"].sum()) == 1_740_000
     close = ledger.close_period(DECEMBER, at=CLOSED_DEC)
     assert close.totals["bonuses"] == 1_740_000
     january = ledger.statement("A", JANUARY)
@@ -219,7 +225,8 @@ def test_a_withdrawal_takes_bonus_money(make_ledger):
     ledger = closed(make_ledger(), NOVEMBER)
     ledger.record_plan(result(), NOVEMBER, at=RUN_NOV, fingerprint="f1")
     ledger.withdraw("D", 300_000, at=RUN_NOV + timedelta(hours=1), withdrawal_id="w1")
-    assert ledger.balance("D").available == 0 and ledger.balance("D").withdrawn == 300_000
+    assert ledger.balance("D").available == 0
+    assert ledger.balance("D").withdrawn == 300_000
     ledger.statement("D", DECEMBER).check()
 
 
@@ -228,7 +235,9 @@ def test_the_same_run_again_changes_nothing(make_ledger):
     first = ledger.record_plan(result(), NOVEMBER, at=RUN_NOV, fingerprint="f1")
     before = snapshot(ledger)
     again = ledger.record_plan(result(), NOVEMBER, at=RUN_NOV + timedelta(1), fingerprint="f1")
-    assert again.repeated and again.at == first.at and again.totals == first.totals
+    assert again.repeated
+    assert again.at == first.at
+    assert again.totals == first.totals
     assert again.changes == first.changes
     assert snapshot(ledger) == before
 
@@ -305,7 +314,8 @@ def test_tier_history_misses_and_rewards_over_two_runs(make_ledger):
         ("C", "member", "mentor", "2026-11"),
         ("D", "mentor", "member", "2026-12"),
     ]
-    assert history[0].at < history[1].at and history[1].plan == "big-team"
+    assert history[0].at < history[1].at
+    assert history[1].plan == "big-team"
     assert [x.member_id for x in ledger.tier_history("D")] == ["D"]
     assert runs.last_misses(ledger._store, "big-team") == {"E": 1}
     assert runs.rewarded(ledger._store, "big-team") == {
@@ -316,7 +326,8 @@ def test_tier_history_misses_and_rewards_over_two_runs(make_ledger):
     january = ledger.statement("A", JANUARY)  # only the December run's line
     assert january.bonus_lines == (("big-team", "2026-12", "promotion_reward", "B:leader", 3_000),)
     january.check()
-    assert runs.last_misses(ledger._store, "none") == {} and ledger.tier_history("Z") == []
+    assert runs.last_misses(ledger._store, "none") == {}
+    assert ledger.tier_history("Z") == []
 
 
 def payouts_strategy():
