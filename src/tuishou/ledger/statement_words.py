@@ -174,13 +174,24 @@ def balance_rows(balance: Balance) -> list[tuple[str, int]]:
 
 
 def movement_rows(statement: Statement) -> list[tuple[str, int]]:
-    """(label, fen) for every movement of the statement, in ``MOVEMENTS`` order.
+    """(label, fen) for every movement of the statement, in ``MOVEMENTS`` order; bonuses
+    only when the statement has some (a period plan paid the member in the period).
 
     >>> zero = Balance(0, 0, 0)
     >>> movement_rows(Statement("A", Period.month("2026-11"), True, zero, zero))[0]
     ('赚取 earned', 0)
     """
-    return [(label, getattr(statement, name)) for name, label in MOVEMENT_LABELS.items()]
+    return [
+        (label, getattr(statement, name))
+        for name, label in MOVEMENT_LABELS.items()
+        if name != "bonuses" or _has_bonuses(statement)
+    ]
+
+
+def _has_bonuses(statement: Statement) -> bool:
+    """Whether a period plan paid the member anything in the period (else the statement
+    leaves bonuses out: most platforms run no period plan)."""
+    return bool(statement.bonuses or statement.bonus_lines)
 
 
 def line_note(line: StatementLine) -> str:
@@ -266,18 +277,17 @@ def statement_tables(statement: Statement) -> list[Table]:
     """The sections of a statement, in the order both its text and its page show them.
 
     Opening balances, movements, closing balances, earned by rule and kind, the period
-    plans' bonuses, the pending schedule, then every line of the period (none left out: a
-    statement is a record).
+    plans' bonuses (only when there are some), the pending schedule, then every line of the
+    period (none left out: a statement is a record).
 
     >>> zero = Balance(0, 0, 0)
     >>> made = Statement("张三", Period.month("2026-11"), True, zero, zero)
     >>> for table in statement_tables(made):
     ...     print(table.title, len(table.rows))
     期初余额 Opening balances (at 2026-11-01 00:00) 7
-    本期变动 Movements 10
+    本期变动 Movements 9
     期末余额 Closing balances (at 2026-12-01 00:00) 7
     按规则赚取 Earned by rule and kind 0
-    奖金 Bonuses (period plans) 0
     待解冻 Pending schedule (available on, local date) 0
     明细 Lines (0) 0
     """
@@ -299,7 +309,7 @@ def statement_tables(statement: Statement) -> list[Table]:
             [(label, yuan(fen), fen) for label, fen in balance_rows(statement.closing)],
         ),
         _earned(statement),
-        _bonuses(statement),
+        *([_bonuses(statement)] if _has_bonuses(statement) else []),
         _schedule(statement),
         _lines(statement),
     ]
