@@ -8,6 +8,7 @@ Both only read the ledger (opened read-only). Times are shown in ``--timezone``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
 import click
@@ -97,14 +98,17 @@ def runs_command(
     if out is not None:
         _write(out, _RUN_COLUMNS, rows)
         return 0
-    shown = [[yuan(v) if i == 5 else str(v) for i, v in enumerate(row)] for row in rows]
+    shown = [
+        [yuan(v) if isinstance(v, int) and i == 5 else str(v) for i, v in enumerate(row)]
+        for row in rows
+    ]
     print_table([list(_RUN_COLUMNS), *shown])
     if not found:
         click.echo("(no plan runs)")
     return 0
 
 
-def _write(out: DataFile, columns: tuple[str, ...], rows: list[list[object]]) -> None:
+def _write(out: DataFile, columns: tuple[str, ...], rows: Sequence[Sequence[object]]) -> None:
     import pyarrow as pa
 
     from tuishou.io.output import write_table
