@@ -250,6 +250,10 @@ def test_another_fingerprint_is_refused_and_changes_nothing(make_ledger):
     with pytest.raises(LedgerError, match="fingerprint f1 recorded, f2 given now"):
         ledger.record_plan(other, NOVEMBER, at=RUN_NOV, fingerprint="f2")
     assert snapshot(ledger) == before
+    utc = Period.month("2026-11", timezone="UTC")
+    with pytest.raises(LedgerError, match="was run for period 2026-11 with other bounds"):
+        ledger.record_plan(result(), utc, at=RUN_NOV, fingerprint="f1")
+    assert snapshot(ledger) == before
 
 
 @pytest.mark.parametrize(

@@ -212,12 +212,19 @@ def _check_closed(store: Store, period: Period) -> None:
 
 
 def _repeat(recorded: PlanRun, period: Period, fingerprint: str) -> PlanRun:
-    if recorded.fingerprint != fingerprint or recorded.period != period:
+    if recorded.period != period:
+        was = recorded.period
+        raise LedgerError(
+            f"plan {recorded.plan!r} was run for period {period.label} with other bounds: "
+            f"[{was.start.isoformat()}, {was.end.isoformat()}) in {was.timezone}, not "
+            f"[{period.start.isoformat()}, {period.end.isoformat()}) in {period.timezone}; a "
+            "label names one period: give the recorded bounds; nothing changed"
+        )
+    if recorded.fingerprint != fingerprint:
         raise LedgerError(
             f"plan {recorded.plan!r} was already run for period {period.label} with other "
-            f"inputs: fingerprint {recorded.fingerprint} recorded, {fingerprint} given now "
-            f"(period [{recorded.period.start.isoformat()}, {recorded.period.end.isoformat()})"
-            "); a run is final: check what changed (the tree, the plan, the volumes); nothing "
+            f"inputs: fingerprint {recorded.fingerprint} recorded, {fingerprint} given now; a "
+            "run is final: check what changed (the tree, the plan, the volumes); nothing "
             "changed"
         )
     return PlanRun(
