@@ -16,8 +16,9 @@
 - :mod:`~tuishou.ledger.periods`: closing a period (月结); :mod:`~tuishou.ledger.statements`:
   members' statements (对账单) summed in SQL; :mod:`~tuishou.ledger.statement_models`:
   ``Period``, ``Statement``, ``PeriodClose``; ``statement_text``: statements as text and HTML;
-- :mod:`~tuishou.ledger.bonus_runs`: a period plan's result posted (``PlanRun``, its lines,
-  bonus entries, tier reviews), ``Ledger.record_plan`` in :mod:`~tuishou.ledger.ledger_bonuses`;
+- :mod:`~tuishou.ledger.bonus_runs`: a period plan's result posted (its run, lines, bonus
+  entries, tier reviews), ``Ledger.record_plan`` in :mod:`~tuishou.ledger.ledger_bonuses`,
+  ``PlanRun``, ``BonusLine``, ``TierEvent`` in :mod:`~tuishou.ledger.bonus_models`;
 - :mod:`~tuishou.ledger.queries`: balances of all members and entries paged, in SQL;
 - :mod:`~tuishou.ledger.database`: where a ledger lives (a path, a URL, an Engine, a
   Connection); :mod:`~tuishou.ledger.schema`: its tables (SQLAlchemy Core);
@@ -30,7 +31,7 @@
 >>> from tuishou.ledger import Ledger, LedgerPolicy
 """
 
-from tuishou.ledger.bonus_runs import BonusLine, PlanRun, TierEvent
+from tuishou.ledger.bonus_models import BonusLine, PlanRun, TierEvent
 from tuishou.ledger.bulk import BatchPosting
 from tuishou.ledger.database import sqlite_engine
 from tuishou.ledger.ledger import Ledger

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +34,15 @@ from tuishou.bonuses.results import BONUS_KINDS, PlanResult, TeamBonusResult
 from tuishou.errors import ArgumentTypeError, LedgerError
 from tuishou.ids import MAX_ID_LENGTH, check_id
 from tuishou.ledger import schema as t
+from tuishou.ledger.bonus_models import (
+    LINES,
+    REVIEWS,
+    RUNS,
+    BonusLine,
+    PlanRun,
+    TierEvent,
+    request_id,
+)
 from tuishou.ledger.checks import check_time
 from tuishou.ledger.clock import check_clock
 from tuishou.ledger.database import database_errors
@@ -43,7 +51,7 @@ from tuishou.ledger.models import entry_row
 from tuishou.ledger.periods import check_period, closed_periods
 from tuishou.ledger.statement_models import Period
 from tuishou.ledger.store import Store
-from tuishou.ledger.stored import COLUMNS, decode
+from tuishou.ledger.stored import decode
 from tuishou.money import yuan
 from tuishou.tiers import TierChange
 
@@ -60,70 +68,6 @@ __all__ = [
     "team_text",
     "tier_history",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class PlanRun:
-    """One recorded run of a period plan: the plan's name, the period, when it was recorded,
-    the fingerprint of its inputs, ``totals`` (fen by bonus kind, only kinds paid),
-    ``payouts`` (how many amounts were paid), ``members`` (how many members were paid) and
-    the tier ``changes`` of its review. ``repeated`` is True when the run had already been
-    recorded (``record_run`` wrote nothing)."""
-
-    plan: str
-    period: Period
-    at: datetime
-    fingerprint: str
-    totals: dict[str, int] = field(default_factory=dict)
-    payouts: int = 0
-    members: int = 0
-    changes: tuple[TierChange, ...] = ()
-    repeated: bool = False
-
-    @property
-    def total(self) -> int:
-        """Everything the run paid (fen)."""
-        return sum(self.totals.values())
-
-
-@dataclass(frozen=True, slots=True)
-class BonusLine:
-    """One line of a run: what ``member_id`` was paid (``amount`` fen) of a ``kind``
-    (``team_bonus``, ``mentor_share``, ``promotion_reward``) from a ``source_id`` ("" for
-    a team bonus, the mentee for a mentor share, ``invitee:tier`` for a reward), and the
-    ``text`` that explains it. A team row with a shortfall is a line of amount 0."""
-
-    plan: str
-    period_id: str
-    member_id: str
-    kind: str
-    source_id: str
-    amount: int
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class TierEvent:
-    """A dated tier change (保级): ``member_id`` went from ``old`` to ``new`` at ``at`` by the
-    review of ``plan`` for ``period_id`` (its figures qualified for ``qualified``)."""
-
-    member_id: str
-    at: datetime
-    plan: str
-    period_id: str
-    old: str
-    new: str
-    qualified: str
-    reason: str
-
-
-def request_id(plan: str, period_id: str) -> str:
-    """The request id of a run's entries: ``"<plan>/<period_id>"``.
-
-    >>> request_id("big-team", "2026-11")
-    'big-team/2026-11'
-    """
-    return f"{plan}/{period_id}"
 
 
 def team_text(team: TeamBonusResult, member_id: str) -> str:
@@ -346,56 +290,6 @@ def _line(member: str, kind: str, source: str, fen: int, text: str) -> dict[str,
 
 # ------------------------------------------------------------------------------- reading
 
-_TEXT, _TIME = COLUMNS["entries"]["member_id"], COLUMNS["entries"]["at"]
-_ANY_TEXT = COLUMNS["ledger_policy"]["note"]  # text, "" allowed (a team bonus's source)
-_RUNS = {
-    "plan": _TEXT,
-    "period_id": _TEXT,
-    "start": _TIME,
-    "end": _TIME,
-    "timezone": _TEXT,
-    "at": _TIME,
-    "fingerprint": _TEXT,
-    "summary_json": lambda value: _summary_of(json.loads(_TEXT(value))),
-}
-_LINES = {
-    "plan": _TEXT,
-    "period_id": _TEXT,
-    "member_id": _TEXT,
-    "kind": COLUMNS["entries"]["member_id"],
-    "source_id": _ANY_TEXT,
-    "amount": COLUMNS["entries"]["amount"],
-    "text": _TEXT,
-}
-_REVIEWS = {
-    "plan": _TEXT,
-    "period_id": _TEXT,
-    "member_id": _TEXT,
-    "old": _TEXT,
-    "new": _TEXT,
-    "qualified": _TEXT,
-    "misses": COLUMNS["entries"]["amount"],
-    "at": _TIME,
-    "reason": _TEXT,
-}
-
-
-def _summary_of(value: Any) -> dict[str, Any]:
-    if (
-        type(value) is not dict
-        or type(value.get("totals")) is not dict
-        or not all(type(v) is int for v in value["totals"].values())
-        or type(value.get("payouts")) is not int
-        or type(value.get("members")) is not int
-        or type(value.get("changes")) is not list
-        or not all(
-            type(c) is list and len(c) == 4 and all(type(p) is str for p in c)
-            for c in value["changes"]
-        )
-    ):
-        raise ValueError("expected the summary a run records: totals, payouts, members, changes")
-    return value
-
 
 def plan_runs(store: Store, plan: str | None = None) -> list[PlanRun]:
     """Every recorded run (of ``plan``, or of every plan), by plan, then period."""
@@ -414,7 +308,7 @@ def _runs(store: Store, connection: Connection, plan: str | None) -> list[PlanRu
     ).mappings()
     runs = []
     for raw in rows:
-        row = decode(store.path, "bonus_runs", dict(raw), _RUNS)
+        row = decode(store.path, "bonus_runs", dict(raw), RUNS)
         local = time_zone(row["timezone"])
         period = Period(
             label=row["period_id"],
@@ -450,7 +344,7 @@ def bonus_lines(
     query = select(t.bonus_lines).where(*chosen).order_by(b.member_id, b.kind, b.source_id)
     with store.reading() as connection:
         rows = connection.execute(query).mappings().all()
-    return [BonusLine(**decode(store.path, "bonus_lines", dict(raw), _LINES)) for raw in rows]
+    return [BonusLine(**decode(store.path, "bonus_lines", dict(raw), LINES)) for raw in rows]
 
 
 def last_misses(store: Store, plan: str) -> dict[str, int]:
@@ -495,7 +389,7 @@ def _reviews(store: Store, chosen: list[Any], period_id: str | None) -> list[tup
         rows = connection.execute(query).mappings().all()
     made = []
     for raw in rows:
-        row: Mapping[str, Any] = decode(store.path, "tier_reviews", dict(raw), _REVIEWS)
+        row: Mapping[str, Any] = decode(store.path, "tier_reviews", dict(raw), REVIEWS)
         event = TierEvent(
             row["member_id"],
             row["at"],
