@@ -10,7 +10,8 @@ a SQLite file or a SQLAlchemy URL (``postgresql+psycopg://user@host/db``,
 - ``release``, ``refund``, ``balances``; one-step ``withdraw`` and the ``withdrawals``
   review commands (:mod:`tuishou.cli.ledger_withdrawals`); the month end ``close``,
   ``statement``, ``statements`` and ``explain`` (:mod:`tuishou.cli.ledger_periods`);
-  customer bindings ``bind`` and ``bindings`` (:mod:`tuishou.cli.ledger_bind`).
+  customer bindings ``bind`` and ``bindings`` (:mod:`tuishou.cli.ledger_bind`); the period
+  plans' ``runs`` and the dated tier history ``tiers`` (:mod:`tuishou.cli.ledger_bonus`).
 
 Times without an offset (``--at``, ``--as-of``) are read in ``--timezone`` (by default
 Asia/Shanghai), as in files. Refusals (``LedgerError`` and the other ``TuishouError``) print
@@ -415,6 +416,7 @@ def _width(text: str) -> int:
 
 # Last: the post, withdrawal and period commands register on ledger_group.
 import tuishou.cli.ledger_bind  # noqa: E402
+import tuishou.cli.ledger_bonus  # noqa: E402
 import tuishou.cli.ledger_periods  # noqa: E402
 import tuishou.cli.ledger_post  # noqa: E402
 import tuishou.cli.ledger_withdrawals  # noqa: E402, F401

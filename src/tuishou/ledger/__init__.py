@@ -18,6 +18,9 @@
   ``Period``, ``Statement``, ``PeriodClose``; ``statement_text``: statements as text and HTML;
 - :mod:`~tuishou.ledger.volumes`: the volume journal (业绩) and a period's personal volumes
   (``PeriodVolumes``, ``VolumeAdjustment``);
+- :mod:`~tuishou.ledger.bonus_runs`: a period plan's result posted (its run, lines, bonus
+  entries, tier reviews), ``Ledger.record_plan`` in :mod:`~tuishou.ledger.ledger_bonuses`,
+  ``PlanRun``, ``BonusLine``, ``TierEvent`` in :mod:`~tuishou.ledger.bonus_models`;
 - :mod:`~tuishou.ledger.queries`: balances of all members and entries paged, in SQL;
 - :mod:`~tuishou.ledger.database`: where a ledger lives (a path, a URL, an Engine, a
   Connection); :mod:`~tuishou.ledger.schema`: its tables (SQLAlchemy Core);
@@ -30,6 +33,7 @@
 >>> from tuishou.ledger import Ledger, LedgerPolicy
 """
 
+from tuishou.ledger.bonus_models import BonusLine, PlanRun, TierEvent
 from tuishou.ledger.bulk import BatchPosting
 from tuishou.ledger.database import sqlite_engine
 from tuishou.ledger.ledger import Ledger
@@ -41,17 +45,20 @@ from tuishou.ledger.withdrawal_models import Withdrawal, WithdrawalState
 __all__ = [
     "Balance",
     "BatchPosting",
+    "BonusLine",
     "Entry",
     "Ledger",
     "LedgerPolicy",
     "Period",
     "PeriodClose",
     "PeriodVolumes",
+    "PlanRun",
     "PolicyChange",
     "RefundResult",
     "Statement",
     "StatementLine",
     "VolumeAdjustment",
+    "TierEvent",
     "Withdrawal",
     "WithdrawalState",
     "sqlite_engine",

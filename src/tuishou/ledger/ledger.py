@@ -43,6 +43,7 @@ from tuishou.ledger.bulk import BatchPosting, Progress, post_batch
 from tuishou.ledger.checks import check_ids, check_time
 from tuishou.ledger.clock import change_policy, in_force
 from tuishou.ledger.ledger_bindings import BindingMethods
+from tuishou.ledger.ledger_bonuses import BonusMethods
 from tuishou.ledger.ledger_periods import PeriodMethods
 from tuishou.ledger.ledger_volumes import VolumeMethods
 from tuishou.ledger.ledger_withdrawals import WithdrawalMethods
@@ -59,7 +60,7 @@ from tuishou.tree import InviteTree
 __all__ = ["Ledger"]
 
 
-class Ledger(WithdrawalMethods, PeriodMethods, BindingMethods, VolumeMethods):
+class Ledger(WithdrawalMethods, PeriodMethods, BindingMethods, VolumeMethods, BonusMethods):
     """Commission balances from immutable entries, in memory, in SQLite or in PostgreSQL.
 
     ``Ledger()`` keeps everything in memory; ``Ledger.open(database)`` uses a SQLite file, a

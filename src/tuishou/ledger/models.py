@@ -75,6 +75,7 @@ Reason = Literal[
     "withdrawal_approved",  # a reviewer approved it: held to payable
     "withdrawal_paid",  # the transfer was made: payable to withdrawn (net) and fees
     "withdrawal_rejected",  # rejected (or the transfer bounced): held or payable back to available
+    "bonus",  # a period plan's bonus (team bonus, mentor share, promotion reward): available
 ]
 
 

@@ -8,11 +8,13 @@
   recorded when it happens, in the open period, and its lines refer to the period the order
   was posted in;
 - **statement** (对账单): one member's money over a period: the opening balances, every
-  movement (earned per rule and kind, reversed, released, clawed back, written off,
-  withdrawals, rejected, withdrawn, fees), the closing balances and the pending schedule
+  movement (earned per rule and kind, reversed, released, bonuses, clawed back, written
+  off, withdrawals, rejected, withdrawn, fees), the closing balances and the pending schedule
   (what becomes available on which date). For every bucket, closing = opening + movements,
   to the fen (``Statement.check``).
 
+``bonuses`` are the period plans' bonuses (大团队收益: team bonus, mentor share, promotion
+reward) posted in the period: available at once (bucket available, reason ``bonus``).
 Movements are signed as they act on the member's balances: ``reversed`` (a refund that
 lowered a pending payout) and ``clawed_back`` are at most 0, ``withdrawals`` (money leaving
 the available balance for a withdrawal) is at most 0.
@@ -41,6 +43,7 @@ MOVEMENTS = (
     "earned",
     "reversed",
     "released",
+    "bonuses",
     "clawed_back",
     "written_off",
     "withdrawals",
@@ -156,6 +159,8 @@ class Statement:
     date its freeze ends ((date, fen), earliest first); ``awaiting_receipt`` the pending
     whose freeze had not started by the end (orders frozen from receipt, not yet received).
     ``closed`` says whether the period was closed (else the statement is provisional).
+    ``bonuses`` is what period plan runs posted in the period (available at once), and
+    ``bonus_lines`` splits it: (plan, period of the run, kind, source, fen) per line paid.
     """
 
     member_id: str
@@ -166,6 +171,7 @@ class Statement:
     earned: int = 0
     reversed: int = 0
     released: int = 0
+    bonuses: int = 0
     clawed_back: int = 0
     written_off: int = 0
     withdrawals: int = 0
@@ -173,6 +179,7 @@ class Statement:
     withdrawn: int = 0
     fees: int = 0
     earned_by_rule: tuple[tuple[str, str, int], ...] = ()
+    bonus_lines: tuple[tuple[str, str, str, str, int], ...] = ()
     schedule: tuple[tuple[date, int], ...] = ()
     awaiting_receipt: int = 0
     lines: tuple[StatementLine, ...] = ()
@@ -181,8 +188,8 @@ class Statement:
         """Raise ``LedgerError`` unless the statement adds up, to the fen.
 
         For each balance: closing = opening + the movements that act on it; the earned
-        lines add up to ``earned``; the schedule and ``awaiting_receipt`` add up to the
-        closing pending balance.
+        lines add up to ``earned``, the bonus lines to ``bonuses``; the schedule and
+        ``awaiting_receipt`` add up to the closing pending balance.
         """
         problems = [
             f"{name}: opening {before} + movements {moved} = {before + moved}, but closing "
@@ -192,6 +199,8 @@ class Statement:
         ]
         if sum(fen for *_, fen in self.earned_by_rule) != self.earned:
             problems.append(f"the earned lines do not add up to earned={self.earned}")
+        if sum(fen for *_, fen in self.bonus_lines) != self.bonuses:
+            problems.append(f"the bonus lines do not add up to bonuses={self.bonuses}")
         scheduled = sum(fen for _, fen in self.schedule) + self.awaiting_receipt
         if scheduled != self.closing.pending:
             problems.append(
@@ -216,6 +225,7 @@ class Statement:
                 "available",
                 o.available,
                 self.released
+                + self.bonuses
                 + self.clawed_back
                 + self.written_off
                 + self.withdrawals

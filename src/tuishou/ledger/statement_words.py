@@ -66,6 +66,7 @@ REASON_LABELS = {
     "withdrawal_approved": "提现批准 approved",
     "withdrawal_paid": "已打款 paid",
     "withdrawal_rejected": "驳回退回 rejected",
+    "bonus": "奖金 bonus",
 }
 """Each reason of an entry (``tuishou.ledger.models.Reason``), as a statement's lines name it."""
 
@@ -74,13 +75,18 @@ KIND_LABELS = {
     "layer": "层级 layer",
     "differential": "级差 differential",
     "peer": "平级 peer",
+    "team_bonus": "团队奖 team bonus",
+    "mentor_share": "育成奖 mentor share",
+    "promotion_reward": "晋升奖 promotion reward",
 }
-"""Each payout kind (``tuishou.rulebook.PayoutKind``), as a statement names it."""
+"""Each payout kind (``tuishou.rulebook.PayoutKind``) and period bonus kind
+(``tuishou.bonuses.results.BONUS_KINDS``), as a statement names it."""
 
 MOVEMENT_LABELS = {
     "earned": "赚取 earned",
     "reversed": "退款冲减 reversed",
     "released": "解冻 released",
+    "bonuses": "奖金 bonuses",
     "clawed_back": "追回 clawed back",
     "written_off": "核销 written off",
     "withdrawals": "提现 withdrawals",
@@ -168,13 +174,24 @@ def balance_rows(balance: Balance) -> list[tuple[str, int]]:
 
 
 def movement_rows(statement: Statement) -> list[tuple[str, int]]:
-    """(label, fen) for every movement of the statement, in ``MOVEMENTS`` order.
+    """(label, fen) for every movement of the statement, in ``MOVEMENTS`` order; bonuses
+    only when the statement has some (a period plan paid the member in the period).
 
     >>> zero = Balance(0, 0, 0)
     >>> movement_rows(Statement("A", Period.month("2026-11"), True, zero, zero))[0]
     ('赚取 earned', 0)
     """
-    return [(label, getattr(statement, name)) for name, label in MOVEMENT_LABELS.items()]
+    return [
+        (label, getattr(statement, name))
+        for name, label in MOVEMENT_LABELS.items()
+        if name != "bonuses" or _has_bonuses(statement)
+    ]
+
+
+def _has_bonuses(statement: Statement) -> bool:
+    """Whether a period plan paid the member anything in the period (else the statement
+    leaves bonuses out: most platforms run no period plan)."""
+    return bool(statement.bonuses or statement.bonus_lines)
 
 
 def line_note(line: StatementLine) -> str:
@@ -259,8 +276,9 @@ def header_rows(statement: Statement) -> list[tuple[str, str]]:
 def statement_tables(statement: Statement) -> list[Table]:
     """The sections of a statement, in the order both its text and its page show them.
 
-    Opening balances, movements, closing balances, earned by rule and kind, the pending
-    schedule, then every line of the period (none left out: a statement is a record).
+    Opening balances, movements, closing balances, earned by rule and kind, the period
+    plans' bonuses (only when there are some), the pending schedule, then every line of the
+    period (none left out: a statement is a record).
 
     >>> zero = Balance(0, 0, 0)
     >>> made = Statement("张三", Period.month("2026-11"), True, zero, zero)
@@ -291,6 +309,7 @@ def statement_tables(statement: Statement) -> list[Table]:
             [(label, yuan(fen), fen) for label, fen in balance_rows(statement.closing)],
         ),
         _earned(statement),
+        *([_bonuses(statement)] if _has_bonuses(statement) else []),
         _schedule(statement),
         _lines(statement),
     ]
@@ -312,6 +331,15 @@ def _earned(statement: Statement) -> Table:
     )
     header = ("规则 rule", "类型 kind", _AMOUNT, _FEN)
     return Table("按规则赚取 Earned by rule and kind", header, body, frozenset({2, 3}))
+
+
+def _bonuses(statement: Statement) -> Table:
+    body = tuple(
+        (f"{plan} {period_id}", KIND_LABELS.get(kind, kind), source, signed_yuan(fen), str(fen))
+        for plan, period_id, kind, source, fen in statement.bonus_lines
+    )
+    header = ("方案 plan run", "类型 kind", "来源 source", _AMOUNT, _FEN)
+    return Table("奖金 Bonuses (period plans)", header, body, frozenset({3, 4}))
 
 
 def _schedule(statement: Statement) -> Table:

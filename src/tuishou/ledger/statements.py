@@ -209,6 +209,7 @@ def _page(
     sums = _sums(store, connection, period, chosen)
     in_period = [*chosen, e.at >= period.start, e.at < period.end]
     earned = _earned(connection, in_period)
+    bonus = _bonus_lines(connection, period, members)
     schedule, awaiting = _schedule(store, connection, period, chosen)
     made = []
     for member in members:
@@ -222,6 +223,7 @@ def _page(
             opening,
             closing,
             earned_by_rule=tuple(earned.get(member, ())),
+            bonus_lines=tuple(bonus.get(member, ())),
             schedule=tuple(sorted(schedule.get(member, {}).items())),
             awaiting_receipt=awaiting.get(member, 0),
         )
@@ -258,8 +260,9 @@ def _sums(
         if sums is None:
             _damaged(store, row[0], list(row[1:]))
         opening, closing = Balance(*sums[:7]), Balance(*sums[7:14])
-        moved = dict(zip(MOVEMENTS, sums[14:23], strict=True))
-        made[row[0]] = (opening, closing, moved, sums[23])
+        end = 14 + len(MOVEMENTS)
+        moved = dict(zip(MOVEMENTS, sums[14:end], strict=True))
+        made[row[0]] = (opening, closing, moved, sums[end])
     return made
 
 
@@ -270,6 +273,7 @@ def _movement_conditions() -> list[tuple[str, ColumnElement[bool]]]:
         "earned": ("pending", ("post",)),
         "reversed": ("pending", ("refund",)),
         "released": ("available", ("release",)),
+        "bonuses": ("available", ("bonus",)),
         "clawed_back": ("available", ("clawback",)),
         "written_off": ("available", ("write_off",)),
         "withdrawals": ("available", ("withdrawal", "withdrawal_requested")),
@@ -298,6 +302,39 @@ def _earned(
     made: dict[str, list[tuple[str, str, int]]] = {}
     for member, rule, kind, amount in rows:
         made.setdefault(member, []).append((rule or "", kind or "", int(amount)))
+    return made
+
+
+def _bonus_lines(
+    connection: Connection, period: Period, members: list[str]
+) -> dict[str, list[tuple[str, str, str, str, int]]]:
+    """The bonus lines (``tuishou_bonus_lines``) behind the bonus entries of ``members``
+    (sorted ids) in the period: the lines of the runs whose entries (rule = plan, kind,
+    request id ``plan/period``) the member has in it. Read from the lines, not the entries,
+    so that ``Statement.check`` compares the two."""
+    e, b = t.entries.c, t.bonus_lines.c
+    posted = (
+        select(e.entry_id)
+        .where(
+            e.member_id == b.member_id,
+            e.at >= period.start,
+            e.at < period.end,
+            e.bucket == "available",
+            e.reason == "bonus",
+            e.rule == b.plan,
+            e.kind == b.kind,
+            e.request_id == b.plan + "/" + b.period_id,
+        )
+        .exists()
+    )
+    rows = connection.execute(
+        select(b.member_id, b.plan, b.period_id, b.kind, b.source_id, b.amount)
+        .where(b.member_id >= members[0], b.member_id <= members[-1], b.amount != 0, posted)
+        .order_by(b.member_id, b.plan, b.period_id, b.kind, b.source_id)
+    ).all()
+    made: dict[str, list[tuple[str, str, str, str, int]]] = {}
+    for who, plan, period_id, kind, source, amount in rows:
+        made.setdefault(who, []).append((plan, period_id, kind, source or "", int(amount)))
     return made
 
 

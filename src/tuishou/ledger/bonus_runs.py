@@ -1,0 +1,404 @@
+"""A period plan's result posted to the ledger: its run, its lines, its entries, its reviews.
+
+``record_run`` records one computed ``PlanResult`` (``tuishou.bonuses.results``) for one
+closed period, in one transaction under the write lock (``Ledger.record_plan``):
+
+- the period must be closed in the ledger (``Ledger.close_period``): a closed period's
+  figures never change, so the run is final;
+- the runs of one plan go in period order: a period starting before the end of the plan's
+  last run is refused, unless it is that same (plan, period) again;
+- dated at or after the ledger's clock (``ledger.clock``), which it moves to ``at``;
+- the same (plan, period) again with the same ``fingerprint`` returns the recorded run
+  (``repeated=True``) and writes nothing; another fingerprint is refused, naming both;
+- it writes the run (``tuishou_bonus_runs``, with a summary: totals by kind, members paid,
+  tier changes), one line per amount paid with its explanation (``tuishou_bonus_lines``;
+  team rows whose entitlement fell short of what their invitees' teams were paid are lines
+  of amount 0 that say so), one entry per amount paid (bucket ``available``, reason
+  ``bonus``, rule = the plan, kind = the bonus kind, request id ``"<plan>/<period>"``) and
+  the tier reviews (``tuishou_tier_reviews``, dated ``at``).
+
+The reads (``plan_runs``, ``bonus_lines``, ``last_misses``, ``rewarded``, ``tier_history``)
+give what the next run needs and what support looks up.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from tuishou.bonuses.results import BONUS_KINDS, PlanResult, TeamBonusResult
+from tuishou.errors import ArgumentTypeError, LedgerError
+from tuishou.ids import MAX_ID_LENGTH, check_id
+from tuishou.ledger import schema as t
+from tuishou.ledger.bonus_models import (
+    LINES,
+    REVIEWS,
+    RUNS,
+    BonusLine,
+    PlanRun,
+    TierEvent,
+    request_id,
+)
+from tuishou.ledger.checks import check_time
+from tuishou.ledger.clock import check_clock
+from tuishou.ledger.database import database_errors
+from tuishou.ledger.fees import time_zone
+from tuishou.ledger.models import entry_row
+from tuishou.ledger.periods import check_period, closed_periods
+from tuishou.ledger.statement_models import Period
+from tuishou.ledger.store import Store
+from tuishou.ledger.stored import decode
+from tuishou.money import yuan
+from tuishou.tiers import TierChange
+
+__all__ = [
+    "BonusLine",
+    "PlanRun",
+    "TierEvent",
+    "bonus_lines",
+    "last_misses",
+    "plan_runs",
+    "record_run",
+    "request_id",
+    "rewarded",
+    "team_text",
+    "tier_history",
+]
+
+
+def team_text(team: TeamBonusResult, member_id: str) -> str:
+    """The explanation of one member's team bonus: ``team.explain(member_id)`` when the
+    result has it, else the row's figures in words (fen shown as yuan)."""
+    explain: Callable[[str], str] | None = getattr(team, "explain", None)
+    if explain is not None:
+        return explain(member_id)
+    row = team.row(member_id)  # until TeamBonusResult.explain exists (h-team writes it)
+    return (
+        f"team volume {yuan(row.team)} in {team.period} → {row.rate:%} = "
+        f"{yuan(row.entitlement)}, less {yuan(row.below_paid)} paid in the teams below = "
+        f"{yuan(row.entitlement - row.below_paid)}"
+        + (f", so {yuan(0)} (shortfall {yuan(row.clamped)})" if row.clamped < 0 else "")
+    )
+
+
+# ----------------------------------------------------------------------------- recording
+
+
+def record_run(
+    store: Store, result: PlanResult, period: Period, *, at: datetime, fingerprint: str
+) -> PlanRun:
+    """Record ``result`` for ``period`` at ``at``: the rules are the module's.
+
+    Raises ``LedgerError`` (period not closed, out of order, before the clock, the same
+    (plan, period) with another fingerprint), ``ArgumentTypeError`` for arguments of the
+    wrong type; nothing changes on refusal.
+    """
+    _check(result, period, at, fingerprint)
+    with store.transaction() as connection:
+        recorded = _runs(store, connection, result.plan)
+        same = [run for run in recorded if run.period.label == period.label]
+        if same:
+            return _repeat(same[0], period, fingerprint)
+        _check_closed(store, period)
+        if recorded and period.start < recorded[-1].period.end:
+            last = recorded[-1].period
+            raise LedgerError(
+                f"period {period.label} starts at {period.start.isoformat()}, before the end "
+                f"of period {last.label} ({last.end.isoformat()}), the last one plan "
+                f"{result.plan!r} was run for; a plan runs in period order: run it for a "
+                f"period starting at or after {last.end.isoformat()}; nothing changed"
+            )
+        check_clock(store, at, doing="bonus run")
+        run = _summary(result, period, at, fingerprint)
+        _write(store, connection, result, run)
+        store.advance(at, f"plan {result.plan} run for {period.label}")
+        return run
+
+
+def _check(result: object, period: object, at: object, fingerprint: object) -> None:
+    if not isinstance(result, PlanResult):
+        raise ArgumentTypeError(
+            f"result is a {type(result).__name__}; pass the PlanResult of a period plan"
+        )
+    check_period(period)
+    assert isinstance(period, Period)
+    check_time(at)
+    if type(fingerprint) is not str or not fingerprint:
+        raise ArgumentTypeError(
+            f"fingerprint={fingerprint!r} is not a non-empty str; pass the SHA-256 of the run's "
+            "inputs (the same inputs give the same fingerprint)"
+        )
+    check_id(result.plan, name="plan")
+    if result.period != period.label:
+        raise LedgerError(
+            f"the result is for period {result.period!r}, not {period.label!r}; record a "
+            "result with the period it was computed for; nothing changed"
+        )
+    if len(request_id(result.plan, period.label)) > MAX_ID_LENGTH:
+        raise LedgerError(
+            f"plan {result.plan!r} and period {period.label!r} make a request id longer than "
+            f"{MAX_ID_LENGTH} characters; use a shorter plan name; nothing changed"
+        )
+
+
+def _check_closed(store: Store, period: Period) -> None:
+    closes = closed_periods(store)
+    if not any(close.period == period for close in closes):
+        raise LedgerError(
+            f"period {period.label} is not closed in this ledger: close period {period.label} "
+            "first (Ledger.close_period, or tuishou ledger close), so that its volumes and "
+            "statements never change after the run; nothing changed"
+        )
+
+
+def _repeat(recorded: PlanRun, period: Period, fingerprint: str) -> PlanRun:
+    if recorded.period != period:
+        was = recorded.period
+        raise LedgerError(
+            f"plan {recorded.plan!r} was run for period {period.label} with other bounds: "
+            f"[{was.start.isoformat()}, {was.end.isoformat()}) in {was.timezone}, not "
+            f"[{period.start.isoformat()}, {period.end.isoformat()}) in {period.timezone}; a "
+            "label names one period: give the recorded bounds; nothing changed"
+        )
+    if recorded.fingerprint != fingerprint:
+        raise LedgerError(
+            f"plan {recorded.plan!r} was already run for period {period.label} with other "
+            f"inputs: fingerprint {recorded.fingerprint} recorded, {fingerprint} given now; a "
+            "run is final: check what changed (the tree, the plan, the volumes); nothing "
+            "changed"
+        )
+    return PlanRun(
+        recorded.plan,
+        recorded.period,
+        recorded.at,
+        recorded.fingerprint,
+        recorded.totals,
+        recorded.payouts,
+        recorded.members,
+        recorded.changes,
+        True,
+    )
+
+
+def _summary(result: PlanResult, period: Period, at: datetime, fingerprint: str) -> PlanRun:
+    payouts = result.payouts()
+    totals: dict[str, int] = {}
+    for _, kind, _, fen in payouts:
+        totals[kind] = totals.get(kind, 0) + fen
+    return PlanRun(
+        result.plan,
+        period,
+        at,
+        fingerprint,
+        {kind: totals[kind] for kind in BONUS_KINDS if kind in totals},
+        len(payouts),
+        len({member for member, *_ in payouts}),
+        tuple(result.changes()),
+    )
+
+
+def _write(store: Store, connection: Connection, result: PlanResult, run: PlanRun) -> None:
+    period, at = run.period, run.at
+    key = {"plan": result.plan, "period_id": period.label}
+    summary = {
+        "totals": run.totals,
+        "payouts": run.payouts,
+        "members": run.members,
+        "changes": [[c.member_id, c.old, c.new, c.reason] for c in run.changes],
+    }
+    with database_errors(store.path):
+        connection.execute(
+            insert(t.bonus_runs).values(
+                **key,
+                start=period.start,
+                end=period.end,
+                timezone=period.timezone,
+                at=at,
+                fingerprint=run.fingerprint,
+                summary_json=json.dumps(summary, ensure_ascii=False, sort_keys=True),
+            )
+        )
+    lines = _lines(result)
+    store.insert(t.bonus_lines, [{**key, **line} for line in lines])
+    asked = request_id(result.plan, period.label)
+    store.add_entries(
+        [
+            entry_row(
+                (line["member_id"], result.plan, line["kind"]),
+                "available",
+                "bonus",
+                line["amount"],
+                at,
+                None,
+                asked,
+            )
+            for line in lines
+            if line["amount"]
+        ]
+    )
+    store.insert(
+        t.tier_reviews,
+        [
+            {
+                **key,
+                "member_id": review.member_id,
+                "old": review.old,
+                "new": review.new,
+                "qualified": review.qualified,
+                "misses": review.misses,
+                "at": at,
+                "reason": review.reason or "-",
+            }
+            for review in result.reviews
+        ],
+    )
+
+
+def _lines(result: PlanResult) -> list[dict[str, Any]]:
+    """The lines of a run: every amount paid with its text, and the team shortfalls."""
+    texts: dict[tuple[str, str, str], str] = {}
+    for share in result.mentor_shares:
+        texts[(share.member_id, "mentor_share", share.mentee_id)] = share.text
+    for reward in result.promotion_rewards:
+        texts[(reward.member_id, "promotion_reward", f"{reward.invitee_id}:{reward.tier}")] = (
+            reward.text
+        )
+    rows = []
+    for member, kind, source, fen in result.payouts():
+        text = team_text(result.team, member) if result.team and kind == "team_bonus" else ""
+        text = texts.get((member, kind, source), text)
+        rows.append(_line(member, kind, source, fen, text))
+    if result.team is not None:
+        for member in result.team.clamped():
+            rows.append(_line(member, "team_bonus", "", 0, team_text(result.team, member)))
+    return sorted(rows, key=lambda row: (row["member_id"], row["kind"], row["source_id"]))
+
+
+def _line(member: str, kind: str, source: str, fen: int, text: str) -> dict[str, Any]:
+    return {
+        "member_id": member,
+        "kind": kind,
+        "source_id": source,
+        "amount": fen,
+        "text": text or f"{kind} {yuan(fen)}",
+    }
+
+
+# ------------------------------------------------------------------------------- reading
+
+
+def plan_runs(store: Store, plan: str | None = None) -> list[PlanRun]:
+    """Every recorded run (of ``plan``, or of every plan), by plan, then period."""
+    with store.reading() as connection:
+        return _runs(store, connection, plan)
+
+
+def _runs(store: Store, connection: Connection, plan: str | None) -> list[PlanRun]:
+    r = t.bonus_runs.c
+    chosen = [r.plan == plan] if plan is not None else []
+    rows = connection.execute(
+        select(r.plan, r.period_id, r.start, r.end, r.timezone, r.at, r.fingerprint)
+        .add_columns(r.summary_json)
+        .where(*chosen)
+        .order_by(r.plan, r.end)
+    ).mappings()
+    runs = []
+    for raw in rows:
+        row = decode(store.path, "bonus_runs", dict(raw), RUNS)
+        local = time_zone(row["timezone"])
+        period = Period(
+            label=row["period_id"],
+            start=row["start"].astimezone(local),
+            end=row["end"].astimezone(local),
+            timezone=row["timezone"],
+        )
+        summary = row["summary_json"]
+        runs.append(
+            PlanRun(
+                row["plan"],
+                period,
+                row["at"],
+                row["fingerprint"],
+                dict(summary["totals"]),
+                summary["payouts"],
+                summary["members"],
+                tuple(TierChange(*change) for change in summary["changes"]),
+            )
+        )
+    return runs
+
+
+def bonus_lines(
+    store: Store, plan: str, period_id: str, member_id: str | None = None
+) -> list[BonusLine]:
+    """The lines of the run of ``plan`` for ``period_id`` (of one member, or all), by
+    member, kind and source; none when there is no such run."""
+    b = t.bonus_lines.c
+    chosen = [b.plan == plan, b.period_id == period_id]
+    if member_id is not None:
+        chosen.append(b.member_id == member_id)
+    query = select(t.bonus_lines).where(*chosen).order_by(b.member_id, b.kind, b.source_id)
+    with store.reading() as connection:
+        rows = connection.execute(query).mappings().all()
+    return [BonusLine(**decode(store.path, "bonus_lines", dict(raw), LINES)) for raw in rows]
+
+
+def last_misses(store: Store, plan: str) -> dict[str, int]:
+    """Member → consecutive misses after the plan's last run (members with a miss only):
+    what the next review of the plan starts from. Empty before the first run."""
+    runs = plan_runs(store, plan)
+    if not runs:
+        return {}
+    reviews = _reviews(store, [t.tier_reviews.c.plan == plan], runs[-1].period.label)
+    return {review.member_id: misses for review, misses in reviews if misses > 0}
+
+
+def rewarded(store: Store, plan: str) -> set[tuple[str, str]]:
+    """Every (invitee, tier) the plan has paid a promotion reward for, in any run: a reward is
+    paid once per invitee and tier, ever. (A source is ``invitee:tier``; a tier name holds no
+    ``:``.)"""
+    b = t.bonus_lines.c
+    query = select(b.source_id).where(b.plan == plan, b.kind == "promotion_reward")
+    with store.reading() as connection:
+        sources = connection.execute(query).scalars().all()
+    found = set()
+    for source in sources:
+        invitee, _, tier = str(source).rpartition(":")
+        found.add((invitee, tier))
+    return found
+
+
+def tier_history(store: Store, member_id: str | None = None) -> list[TierEvent]:
+    """Every tier change the reviews recorded (of one member, or all), oldest first (by
+    time, then plan, then member)."""
+    r = t.tier_reviews.c
+    chosen = [r.old != r.new] + ([r.member_id == member_id] if member_id is not None else [])
+    return [event for event, _ in _reviews(store, chosen, None)]
+
+
+def _reviews(store: Store, chosen: list[Any], period_id: str | None) -> list[tuple[TierEvent, int]]:
+    r = t.tier_reviews.c
+    if period_id is not None:
+        chosen = [*chosen, r.period_id == period_id]
+    query = select(t.tier_reviews).where(*chosen).order_by(r.at, r.plan, r.member_id)
+    with store.reading() as connection:
+        rows = connection.execute(query).mappings().all()
+    made = []
+    for raw in rows:
+        row: Mapping[str, Any] = decode(store.path, "tier_reviews", dict(raw), REVIEWS)
+        event = TierEvent(
+            row["member_id"],
+            row["at"],
+            row["plan"],
+            row["period_id"],
+            row["old"],
+            row["new"],
+            row["qualified"],
+            row["reason"],
+        )
+        made.append((event, row["misses"]))
+    return made

@@ -1,0 +1,113 @@
+"""The period-plan part of ``Ledger`` (大团队收益, 保级): post a plan's result, read it back.
+
+``Ledger`` takes these methods from ``BonusMethods``: a part of one facade, kept in its own
+module so that each module stays one concept. The rules are in ``ledger.bonus_runs``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tuishou.bonuses.results import PlanResult
+from tuishou.errors import LedgerError, UnknownMemberError
+from tuishou.ledger import bonus_runs as runs
+from tuishou.ledger.bonus_runs import BonusLine, PlanRun, TierEvent
+from tuishou.ledger.checks import check_ids
+from tuishou.ledger.periods import check_period
+from tuishou.ledger.statement_models import Period
+from tuishou.ledger.store import Store
+from tuishou.money import yuan
+
+__all__ = ["BonusMethods"]
+
+
+class BonusMethods:
+    """``Ledger``'s period-plan methods; see ``docs/ledger.md``, Period plans in the ledger."""
+
+    _store: Store
+
+    def record_plan(
+        self, result: PlanResult, period: Period, *, at: datetime, fingerprint: str
+    ) -> PlanRun:
+        """Post a computed period plan's ``result`` for the closed ``period``, at ``at``: one
+        entry per amount paid (available at once, reason ``bonus``), its lines with their
+        explanations, the tier reviews; the clock moves to ``at``.
+
+        The period must be closed (else ``LedgerError`` "close period ... first"); a plan
+        runs in period order; ``at`` is at or after the ledger's clock. The same (plan,
+        period) again returns the recorded run (``repeated=True``) when ``fingerprint`` is
+        the same, and is refused (``LedgerError``, naming both) when it is not. Nothing
+        changes on refusal. See ``ledger.bonus_runs``.
+
+        >>> from datetime import UTC, datetime
+        >>> from tuishou.bonuses.results import PlanResult, PromotionReward
+        >>> from tuishou.ledger import Ledger
+        >>> ledger = Ledger()
+        >>> november = Period.month("2026-11", timezone="UTC")
+        >>> _ = ledger.close_period(november, at=datetime(2026, 12, 1, tzinfo=UTC))
+        >>> reward = PromotionReward("A", "B", "mentor", 10_000, "B became mentor: ¥100.00")
+        >>> result = PlanResult("big-team", "2026-11", None, promotion_rewards=(reward,))
+        >>> at = datetime(2026, 12, 2, tzinfo=UTC)
+        >>> run = ledger.record_plan(result, november, at=at, fingerprint="f1")
+        >>> run.totals, run.repeated, ledger.balance("A").available
+        ({'promotion_reward': 10000}, False, 10000)
+        >>> ledger.record_plan(result, november, at=at, fingerprint="f1").repeated
+        True
+        """
+        return runs.record_run(self._store, result, period, at=at, fingerprint=fingerprint)
+
+    def plan_runs(self, plan: str | None = None) -> list[PlanRun]:
+        """Every recorded period plan run (of ``plan``, or all), by plan, then period."""
+        return runs.plan_runs(self._store, plan)
+
+    def bonus_lines(
+        self, plan: str, period_id: str, member_id: str | None = None
+    ) -> list[BonusLine]:
+        """The lines (amounts paid, with their explanations, and team shortfalls at 0) of
+        the run of ``plan`` for the period labelled ``period_id``; of one member, or all."""
+        return runs.bonus_lines(self._store, plan, period_id, member_id)
+
+    def tier_history(self, member_id: str | None = None) -> list[TierEvent]:
+        """The dated tier changes the plans' reviews recorded (of one member, or all),
+        oldest first."""
+        if member_id is not None:
+            check_ids(member_id=member_id)
+        return runs.tier_history(self._store, member_id)
+
+    def explain_bonus(self, member_id: str, period: Period, plan: str | None = None) -> str:
+        """What ``member_id`` was paid by the plan runs of ``period`` (of ``plan``, or every
+        plan run for it): the stored explanation of each line, one per line, then the total.
+
+        ``LedgerError`` when no plan was run for the period; ``UnknownMemberError`` when
+        the member has no line in those runs.
+        """
+        check_ids(member_id=member_id)
+        period = check_period(period)
+        found = [
+            run for run in runs.plan_runs(self._store, plan) if run.period.label == period.label
+        ]
+        if not found:
+            which = f"plan {plan!r}" if plan is not None else "no plan"
+            raise LedgerError(
+                f"{which} was not run for period {period.label} in this ledger"
+                + (" (or never run at all)" if plan is not None else "")
+                + "; close the period, then record the plan's run for it "
+                "(Ledger.record_plan); see Ledger.plan_runs() for the runs recorded"
+            )
+        lines = [
+            line
+            for run in found
+            for line in runs.bonus_lines(self._store, run.plan, period.label, member_id)
+        ]
+        if not lines:
+            names = ", ".join(run.plan for run in found)
+            raise UnknownMemberError(
+                f"member_id={member_id!r} has no bonus line in the runs for {period.label} "
+                f"(plans: {names}): it was paid nothing by them; check the member id"
+            )
+        total = sum(line.amount for line in lines)
+        shown = [f"{line.plan} {line.kind} {line.source_id}".rstrip() for line in lines]
+        return "\n".join(
+            [f"{what}: {line.text}" for what, line in zip(shown, lines, strict=True)]
+            + [f"total {yuan(total)} to {member_id} for {period.label}"]
+        )
