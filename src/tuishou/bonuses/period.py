@@ -13,9 +13,12 @@ to apply (``tuishou.tiers.apply_tier_changes``) once the result is posted.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
+
+import numpy as np
 
 from tuishou.bonuses.keeping import review_period
 from tuishou.bonuses.mentor import mentor_shares, promotion_rewards
@@ -24,7 +27,7 @@ from tuishou.bonuses.results import PlanResult
 from tuishou.bonuses.team import team_bonus
 from tuishou.tree import InviteTree
 
-__all__ = ["run_plan"]
+__all__ = ["plan_fingerprint", "run_plan"]
 
 _NONE: Mapping[str, int] = MappingProxyType({})
 
@@ -81,3 +84,32 @@ def run_plan(
         else ()
     )
     return PlanResult(plan.name, period, team, tuple(shares), tuple(rewards), tuple(reviews))
+
+
+def plan_fingerprint(plan: PeriodPlan, tree: InviteTree, tiers: Sequence[str], period: str) -> str:
+    """The SHA-256 of what a run depends on besides the period's volumes: the plan, the
+    policy's tiers, the period's label and the tree (members, inviters, tiers, status,
+    probation ends). The ledger records a run under it: the same (plan, period) posted again
+    with another fingerprint is refused (``Ledger.run_plan``).
+
+    >>> from tuishou.tree import example_tree
+    >>> plan = PeriodPlan(tier_keeping={"demote_after": 2})
+    >>> tiers = ["member", "pusher", "mentor"]
+    >>> first = plan_fingerprint(plan, example_tree(), tiers, "2026-11")
+    >>> tree = example_tree(); tree.set_tier("C", "pusher")
+    >>> first == plan_fingerprint(plan, example_tree(), tiers, "2026-11")
+    True
+    >>> first == plan_fingerprint(plan, tree, tiers, "2026-11")
+    False
+    """
+    arrays = tree.arrays()
+    digest = hashlib.sha256()
+    for part in (plan.model_dump_json(), "\x1f".join(tiers), period, "\x1f".join(arrays.ids)):
+        digest.update(part.encode())
+        digest.update(b"\x1e")
+    names = np.array([tiers.index(n) if n in tiers else -1 for n in arrays.tier_names])
+    for column in (arrays.parent, names[arrays.tier] if len(names) else arrays.tier, arrays.active):
+        digest.update(np.ascontiguousarray(column).astype(np.int64).tobytes())
+    for member, until in sorted(tree.probations().items()):
+        digest.update(f"{member}\x1f{until.isoformat()}\x1e".encode())
+    return digest.hexdigest()

@@ -105,6 +105,20 @@ class TeamBonusResult:
             object.__setattr__(self, "_index_cache", cached)
         return cached
 
+    def invitees(self, i: int) -> list[int]:
+        """The row positions of the direct invitees of the member at position ``i``: one
+        lookup in an index built once (a sort of ``inviter``), so explaining every member
+        stays linear."""
+        cached: tuple[IntArray, IntArray] | None = self.__dict__.get("_invitees_cache")
+        if cached is None:
+            order = np.argsort(self.inviter, kind="stable")
+            starts = np.searchsorted(self.inviter[order], np.arange(len(self.ids) + 1))
+            cached = (order, starts)
+            object.__setattr__(self, "_invitees_cache", cached)
+        order, starts = cached
+        found: list[int] = order[starts[i] : starts[i + 1]].tolist()
+        return found
+
     def row(self, member_id: str) -> TeamBonusRow:
         """One member's row."""
         return self._row(self.position(member_id))

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from tuishou.money import percent, yuan
 
 if TYPE_CHECKING:
@@ -91,7 +89,7 @@ def _refused(result: TeamBonusResult, i: int, row: TeamBonusRow) -> list[str]:
 
 def _paid_invitees(result: TeamBonusResult, i: int) -> list[int]:
     """The direct invitees whose team was paid something, by member id."""
-    kids = np.flatnonzero(result.inviter == i).tolist()
+    kids = result.invitees(i)
     paid = [k for k in kids if int(result.bonus[k]) + int(result.below_paid[k]) > 0]
     return sorted(paid, key=result.ids.__getitem__)
 

@@ -24,13 +24,13 @@ give what the next run needs and what support looks up.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from tuishou.bonuses.results import BONUS_KINDS, PlanResult, TeamBonusResult
+from tuishou.bonuses.results import BONUS_KINDS, PlanResult
 from tuishou.errors import ArgumentTypeError, LedgerError
 from tuishou.ids import MAX_ID_LENGTH, check_id
 from tuishou.ledger import schema as t
@@ -65,24 +65,8 @@ __all__ = [
     "record_run",
     "request_id",
     "rewarded",
-    "team_text",
     "tier_history",
 ]
-
-
-def team_text(team: TeamBonusResult, member_id: str) -> str:
-    """The explanation of one member's team bonus: ``team.explain(member_id)`` when the
-    result has it, else the row's figures in words (fen shown as yuan)."""
-    explain: Callable[[str], str] | None = getattr(team, "explain", None)
-    if explain is not None:
-        return explain(member_id)
-    row = team.row(member_id)  # until TeamBonusResult.explain exists (h-team writes it)
-    return (
-        f"team volume {yuan(row.team)} in {team.period} → {row.rate:%} = "
-        f"{yuan(row.entitlement)}, less {yuan(row.below_paid)} paid in the teams below = "
-        f"{yuan(row.entitlement - row.below_paid)}"
-        + (f", so {yuan(0)} (shortfall {yuan(row.clamped)})" if row.clamped < 0 else "")
-    )
 
 
 # ----------------------------------------------------------------------------- recording
@@ -269,12 +253,12 @@ def _lines(result: PlanResult) -> list[dict[str, Any]]:
         )
     rows = []
     for member, kind, source, fen in result.payouts():
-        text = team_text(result.team, member) if result.team and kind == "team_bonus" else ""
+        text = result.team.explain(member) if result.team and kind == "team_bonus" else ""
         text = texts.get((member, kind, source), text)
         rows.append(_line(member, kind, source, fen, text))
     if result.team is not None:
         for member in result.team.clamped():
-            rows.append(_line(member, "team_bonus", "", 0, team_text(result.team, member)))
+            rows.append(_line(member, "team_bonus", "", 0, result.team.explain(member)))
     return sorted(rows, key=lambda row: (row["member_id"], row["kind"], row["source_id"]))
 
 

@@ -6,10 +6,11 @@ module so that each module stays one concept. The rules are in ``ledger.bonus_ru
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from tuishou.bonuses.period import plan_fingerprint, run_plan
 from tuishou.bonuses.results import PlanResult
-from tuishou.errors import LedgerError, UnknownMemberError
+from tuishou.errors import ArgumentTypeError, LedgerError, UnknownMemberError
 from tuishou.ledger import bonus_runs as runs
 from tuishou.ledger.bonus_runs import BonusLine, PlanRun, TierEvent
 from tuishou.ledger.checks import check_ids
@@ -17,6 +18,9 @@ from tuishou.ledger.periods import check_period
 from tuishou.ledger.statement_models import Period
 from tuishou.ledger.store import Store
 from tuishou.money import yuan
+from tuishou.policy_versions import PolicyVersions
+from tuishou.rules import Policy
+from tuishou.tree import InviteTree
 
 __all__ = ["BonusMethods"]
 
@@ -55,6 +59,65 @@ class BonusMethods:
         True
         """
         return runs.record_run(self._store, result, period, at=at, fingerprint=fingerprint)
+
+    def run_plan(
+        self, policy: Policy | PolicyVersions, period: Period, tree: InviteTree, *, at: datetime
+    ) -> PlanRun:
+        """Run the policy's period plan (大团队收益, 育成奖, 保级) for the closed ``period`` and
+        post it at ``at``: the period's personal volumes from the volume journal
+        (``volumes``), the miss counts of the plan's last run, the promotion rewards it
+        already paid; then ``record_plan``. With policy versions, the plan is the one in
+        force at the period's last instant.
+
+        ``tree`` is the invite tree with the tiers members held during the period; the
+        review's changes are in the returned run's ``changes``, for the caller to apply to
+        its tree (``tuishou.tiers.apply_tier_changes``) after the run. Refused, with nothing
+        changed: a policy without a ``period_plan`` (``LedgerError``), a period not closed,
+        out of order or already run on other inputs (``LedgerError``), volumes of members
+        not in ``tree`` (``UnknownMemberError``, every one named), members whose tier the
+        policy does not list (``UnknownTierError``). Running it again with the same inputs
+        returns the recorded run (``repeated=True``). docs/domain.md §20-§22.
+
+        >>> from datetime import UTC, datetime
+        >>> from tuishou.examples import example_order, example_settlement, example_tree
+        >>> from tuishou.ledger import Ledger
+        >>> from tuishou.rules import Policy
+        >>> ledger = Ledger()
+        >>> november = Period.month("2026-11", timezone="UTC")
+        >>> _ = ledger.post(example_order(), example_settlement(),
+        ...                 at=datetime(2026, 11, 2, tzinfo=UTC))
+        >>> _ = ledger.close_period(november, at=datetime(2026, 12, 1, tzinfo=UTC))
+        >>> plan = {"name": "team", "team_bonus": {"brackets": [{"from": 10_000, "rate": "0.03"}]}}
+        >>> policy = Policy.model_validate({"name": "p", "tiers": ["member", "pusher", "mentor"],
+        ...                                 "group_rates": {"all": "0.1"}, "period_plan": plan})
+        >>> at = datetime(2026, 12, 2, tzinfo=UTC)
+        >>> run = ledger.run_plan(policy, november, example_tree(), at=at)
+        >>> run.totals
+        {'team_bonus': 300}
+        >>> print(ledger.explain_bonus("A", november))
+        team team_bonus: team volume ¥100.00 in 2026-11 → 3% = ¥3.00
+        total ¥3.00 to A for 2026-11
+        """
+        chosen = _policy_of(policy, period)
+        plan = chosen.period_plan
+        if plan is None:
+            raise LedgerError(
+                f"policy {chosen.name!r} has no period_plan: nothing to run for period "
+                f"{period.label}; add a period_plan (docs/domain.md §20-§22)"
+            )
+        volumes = self.volumes(period).personal  # type: ignore[attr-defined]
+        result = run_plan(
+            plan,
+            tree,
+            volumes,
+            tiers=chosen.tiers,
+            period=period.label,
+            as_of=period.end,
+            misses=runs.last_misses(self._store, plan.name),
+            rewarded=runs.rewarded(self._store, plan.name),
+        )
+        fingerprint = plan_fingerprint(plan, tree, chosen.tiers, period.label)
+        return self.record_plan(result, period, at=at, fingerprint=fingerprint)
 
     def plan_runs(self, plan: str | None = None) -> list[PlanRun]:
         """Every recorded period plan run (of ``plan``, or all), by plan, then period."""
@@ -111,3 +174,16 @@ class BonusMethods:
             [f"{what}: {line.text}" for what, line in zip(shown, lines, strict=True)]
             + [f"total {yuan(total)} to {member_id} for {period.label}"]
         )
+
+
+def _policy_of(policy: object, period: Period) -> Policy:
+    """The policy whose plan a period runs: the policy, or the version in force at the
+    period's last instant."""
+    if isinstance(policy, PolicyVersions):
+        return policy.policy_at(period.end - timedelta(microseconds=1))
+    if not isinstance(policy, Policy):
+        raise ArgumentTypeError(
+            f"policy is a {type(policy).__name__}; pass the Policy (or PolicyVersions) with "
+            "the period_plan to run"
+        )
+    return policy
