@@ -418,5 +418,6 @@ def _width(text: str) -> int:
 import tuishou.cli.ledger_bind  # noqa: E402
 import tuishou.cli.ledger_bonus  # noqa: E402
 import tuishou.cli.ledger_periods  # noqa: E402
+import tuishou.cli.ledger_plan  # noqa: E402
 import tuishou.cli.ledger_post  # noqa: E402
 import tuishou.cli.ledger_withdrawals  # noqa: E402, F401

@@ -29,7 +29,14 @@ from tuishou.io.files import DataFile
 from tuishou.io.output import replacing, write_table
 from tuishou.ledger.statement_models import Period
 
-__all__ = ["close_command", "explain_command", "statement_command", "statements_command"]
+__all__ = [
+    "close_command",
+    "explain_command",
+    "month_option",
+    "month_period",
+    "statement_command",
+    "statements_command",
+]
 
 _MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
 
@@ -43,7 +50,7 @@ def _month(ctx: click.Context, param: click.Parameter, value: str | None) -> str
     return value
 
 
-def _month_option(command: Any) -> Any:
+def month_option(command: Any) -> Any:
     """``--month YYYY-MM``: a calendar month in ``--timezone``."""
     return click.option(
         "--month",
@@ -54,13 +61,14 @@ def _month_option(command: Any) -> Any:
     )(command)
 
 
-def _period(month: str, zone: tzinfo) -> Period:
+def month_period(month: str, zone: tzinfo) -> Period:
+    """The calendar month ``month`` (YYYY-MM) in ``zone``."""
     return Period.month(month, timezone=str(zone))
 
 
 @ledger_group.command("close")
 @ledger_argument
-@_month_option
+@month_option
 @at_option("the month is closed (at or after its end)")
 @timezone_option
 def close_command(ledger: str, month: str, at: datetime | None, zone: tzinfo) -> int:
@@ -69,7 +77,7 @@ def close_command(ledger: str, month: str, at: datetime | None, zone: tzinfo) ->
     Closing the same month again changes nothing; months close in order.
     """
     with open_ledger(ledger) as book:
-        closed = book.close_period(_period(month, zone), at=moment(at, zone))
+        closed = book.close_period(month_period(month, zone), at=moment(at, zone))
     when = closed.closed_at.astimezone(zone).isoformat()
     if closed.repeated:
         click.echo(f"period {month} was closed before, at {when}: nothing changed")
@@ -85,7 +93,7 @@ def close_command(ledger: str, month: str, at: datetime | None, zone: tzinfo) ->
 @ledger_group.command("statement")
 @ledger_argument
 @click.option("--member", "member_id", required=True, metavar="ID", help="The member.")
-@_month_option
+@month_option
 @click.option(
     "--format",
     "style",
@@ -114,7 +122,7 @@ def statement_command(
     """One member's statement for a month (对账单), as text or HTML."""
     not_the_ledger(ctx, out, ledger)
     with open_ledger(ledger, read_only=True) as book:
-        statement = book.statement(member_id, _period(month, zone))
+        statement = book.statement(member_id, month_period(month, zone))
     text = statement.to_html() if style == "html" else statement.to_text()
     if out is None:
         click.echo(text, nl=not text.endswith("\n"))
@@ -126,7 +134,7 @@ def statement_command(
 
 @ledger_group.command("statements")
 @ledger_argument
-@_month_option
+@month_option
 @data_out_option("them", "CSV on standard output")
 @timezone_option
 @format_option
@@ -137,7 +145,7 @@ def statements_command(
     """Every member's statement for a month, one row per member (the figures, in fen)."""
     not_the_ledger(ctx, out, ledger)
     with open_ledger(ledger, read_only=True) as book:
-        table = book.statements_arrow(_period(month, zone))
+        table = book.statements_arrow(month_period(month, zone))
     write_table(table, out if out is not None else DataFile.stdout(".csv"))
     return 0
 

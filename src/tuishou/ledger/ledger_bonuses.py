@@ -22,7 +22,7 @@ from tuishou.policy_versions import PolicyVersions
 from tuishou.rules import Policy
 from tuishou.tree import InviteTree
 
-__all__ = ["BonusMethods"]
+__all__ = ["BonusMethods", "plan_policy"]
 
 
 class BonusMethods:
@@ -98,7 +98,7 @@ class BonusMethods:
         team team_bonus: team volume ¥100.00 in 2026-11 → 3% = ¥3.00
         total ¥3.00 to A for 2026-11
         """
-        chosen = _policy_of(policy, period)
+        chosen = plan_policy(policy, period)
         plan = chosen.period_plan
         if plan is None:
             raise LedgerError(
@@ -176,9 +176,9 @@ class BonusMethods:
         )
 
 
-def _policy_of(policy: object, period: Period) -> Policy:
-    """The policy whose plan a period runs: the policy, or the version in force at the
-    period's last instant."""
+def plan_policy(policy: object, period: Period) -> Policy:
+    """The policy whose plan ``period`` runs: ``policy`` itself, or of policy versions the
+    one in force at the period's last instant (``ArgumentTypeError`` for anything else)."""
     if isinstance(policy, PolicyVersions):
         return policy.policy_at(period.end - timedelta(microseconds=1))
     if not isinstance(policy, Policy):
