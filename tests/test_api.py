@@ -50,7 +50,7 @@ def test_errors_share_one_root_and_a_builtin():
 def test_the_readme_quick_tour_runs_and_prints_what_the_readme_shows(capsys):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
-    assert len(blocks) == 9, "the README's python examples moved: update this test"
+    assert len(blocks) == 10, "the README's python examples moved: update this test"
     namespace: dict[str, object] = {}
     exec(compile(blocks[0], "README.md", "exec"), namespace)
     shown = re.findall(r"```text\n(.*?)```", readme, flags=re.S)[0]
