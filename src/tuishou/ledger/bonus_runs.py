@@ -46,9 +46,8 @@ from tuishou.ledger.bonus_models import (
 from tuishou.ledger.checks import check_time
 from tuishou.ledger.clock import check_clock
 from tuishou.ledger.database import database_errors
-from tuishou.ledger.fees import time_zone
 from tuishou.ledger.models import entry_row
-from tuishou.ledger.periods import check_period, closed_periods
+from tuishou.ledger.periods import check_period, closed_periods, stored_period
 from tuishou.ledger.statement_models import Period
 from tuishou.ledger.store import Store
 from tuishou.ledger.stored import decode
@@ -293,13 +292,7 @@ def _runs(store: Store, connection: Connection, plan: str | None) -> list[PlanRu
     runs = []
     for raw in rows:
         row = decode(store.path, "bonus_runs", dict(raw), RUNS)
-        local = time_zone(row["timezone"])
-        period = Period(
-            label=row["period_id"],
-            start=row["start"].astimezone(local),
-            end=row["end"].astimezone(local),
-            timezone=row["timezone"],
-        )
+        period = stored_period(row)
         summary = row["summary_json"]
         runs.append(
             PlanRun(

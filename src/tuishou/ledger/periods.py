@@ -36,7 +36,7 @@ from tuishou.ledger.statements import statements, totals_before
 from tuishou.ledger.store import Store
 from tuishou.ledger.stored import COLUMNS, decode
 
-__all__ = ["check_period", "close_period", "closed_periods"]
+__all__ = ["check_period", "close_period", "closed_periods", "stored_period"]
 
 _DECODE = {
     "period_id": COLUMNS["entries"]["member_id"],
@@ -104,6 +104,18 @@ def closed_periods(store: Store) -> list[PeriodClose]:
         return _read(store, connection)
 
 
+def stored_period(row: dict[str, Any]) -> Period:
+    """The ``Period`` of a decoded row (``period_id``, ``start``, ``end``, ``timezone``), its
+    bounds shown in its own zone."""
+    local = time_zone(row["timezone"])
+    return Period(
+        label=row["period_id"],
+        start=row["start"].astimezone(local),
+        end=row["end"].astimezone(local),
+        timezone=row["timezone"],
+    )
+
+
 def _read(store: Store, connection: Connection) -> list[PeriodClose]:
     p = t.periods.c
     rows = connection.execute(
@@ -112,13 +124,7 @@ def _read(store: Store, connection: Connection) -> list[PeriodClose]:
     closes = []
     for raw in rows:
         row = decode(store.path, "periods", dict(raw), _DECODE)
-        local = time_zone(row["timezone"])
-        period = Period(
-            label=row["period_id"],
-            start=row["start"].astimezone(local),
-            end=row["end"].astimezone(local),
-            timezone=row["timezone"],
-        )
+        period = stored_period(row)
         members, totals = row["totals_json"]
         closes.append(PeriodClose(period, row["closed_at"], members, totals))
     return closes
