@@ -47,6 +47,7 @@ from tuishou.ledger.checks import check_time
 from tuishou.ledger.clock import check_clock, due_date, in_force
 from tuishou.ledger.refunds import digest
 from tuishou.ledger.store import Store
+from tuishou.ledger.volumes import order_amounts, volume_rows
 from tuishou.policy_versions import PolicyVersions
 from tuishou.rules import Policy
 from tuishou.settlement import ChainLink, seller_chain
@@ -177,7 +178,7 @@ def _post_chunk(store: Store, ready: Prepared, chosen: list[int], at: datetime) 
         for i in chosen
         for j in range(ready.starts[i], ready.starts[i + 1])
     ]
-    volumes = _volumes(ready, chosen)
+    volumes = volume_rows(ready.ids, ready.sellers, ready.paid, ready.member_ids, chosen)
     chunk = Chunk(
         orders=[
             (
@@ -201,21 +202,6 @@ def _post_chunk(store: Store, ready: Prepared, chosen: list[int], at: datetime) 
     write_chunk(store, chunk)
     store.advance(at, f"order {ready.ids[chosen[-1]]!r} posted")
     return len(chunk.payouts)
-
-
-def _volumes(ready: Prepared, chosen: list[int]) -> list[tuple[str, str, int]]:
-    """The volume journal rows of the chosen orders: (order, seller, paid) for each order
-    with a seller and a paid amount (module ``ledger.volumes``)."""
-    picked = np.asarray(chosen, dtype=np.int64)
-    sellers, paid = ready.sellers[picked], ready.paid[picked]
-    kept = (sellers >= 0) & (paid > 0)
-    members = ready.member_ids
-    return [
-        (ready.ids[i], members[m], a)
-        for i, m, a in zip(
-            picked[kept].tolist(), sellers[kept].tolist(), paid[kept].tolist(), strict=True
-        )
-    ]
 
 
 def _new_orders(store: Store, ready: Prepared, chosen: Sequence[int], posted: int = 0) -> list[int]:
@@ -304,18 +290,9 @@ def prepare(policy: Policy, tree: InviteTree, orders: Any) -> Prepared:
         policy_id=policy_id,
         policy_json=policy_json,
         sellers=result.orders.seller,
-        paid=_paid(lines, position),
+        paid=order_amounts(lines.order.codes, lines.amount, position),
         member_ids=result.orders.member_ids,
     )
-
-
-def _paid(lines: LineColumns, position: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
-    """What the buyer paid for each order (its lines' amounts: the fast path has no
-    coupons), in order of first appearance."""
-    paid = np.zeros(len(position), dtype=np.int64)
-    np.add.at(paid, lines.order.codes, lines.amount)
-    chosen: npt.NDArray[np.int64] = paid[position]
-    return chosen
 
 
 def _order_ids(lines: LineColumns) -> list[str]:

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import func, select
 
 from tuishou.ledger import schema as t
@@ -52,10 +54,12 @@ __all__ = [
     "VolumeAdjustment",
     "add_volumes",
     "journal",
+    "order_amounts",
     "paid_amount",
     "period_volumes",
     "refund_volume",
     "sale_volume",
+    "volume_rows",
 ]
 
 VOLUME_COLUMNS = ("volume_id", "member_id", "at", "amount", "order_id", "request_id", "sold_at")
@@ -198,3 +202,44 @@ def journal(store: Store, member_id: str | None = None) -> list[JournalRow]:
     if member_id is not None:
         statement = statement.where(v.member_id == member_id)
     return [JournalRow(**row) for row in store.read("volumes", statement)]
+
+
+def order_amounts(
+    codes: npt.NDArray[np.integer[Any]], amounts: npt.NDArray[np.int64], position: npt.NDArray[Any]
+) -> npt.NDArray[np.int64]:
+    """What each order's buyer paid (the sum of its lines' amounts, exact int64: the batch
+    fast path has no coupons), for the orders in ``position`` order (first appearance).
+
+    >>> order_amounts(np.array([0, 1, 0]), np.array([100, 7, 250]), np.array([1, 0])).tolist()
+    [7, 350]
+    """
+    paid = np.zeros(len(position), dtype=np.int64)
+    np.add.at(paid, codes, amounts)
+    chosen: npt.NDArray[np.int64] = paid[position]
+    return chosen
+
+
+def volume_rows(
+    ids: Sequence[str],
+    sellers: npt.NDArray[np.int64],
+    paid: npt.NDArray[np.int64],
+    member_ids: Sequence[str],
+    chosen: Sequence[int],
+) -> list[tuple[str, str, int]]:
+    """The journal rows of the ``chosen`` orders of a batch: (order id, seller, paid) for each
+    order with a seller (a code into ``member_ids``, -1 for none) and an amount paid.
+
+    >>> volume_rows(["o1", "o2"], np.array([0, -1]), np.array([500, 300]), ["A"], [0, 1])
+    [('o1', 'A', 500)]
+    """
+    picked = np.asarray(chosen, dtype=np.int64)
+    kept = (sellers[picked] >= 0) & (paid[picked] > 0)
+    return [
+        (ids[i], member_ids[m], a)
+        for i, m, a in zip(
+            picked[kept].tolist(),
+            sellers[picked][kept].tolist(),
+            paid[picked][kept].tolist(),
+            strict=True,
+        )
+    ]
