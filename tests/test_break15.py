@@ -3,11 +3,19 @@ here is a defect found by breaking the feature on purpose; docs/domain.md §20-�
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
 from importlib.resources import files
 
 import pytest
 
 from cli_support import run
+from ledger_support import BACKENDS, ledgers
+from tuishou.bonuses.results import MentorShare, PlanResult, PromotionReward
+from tuishou.errors import TuishouError
+from tuishou.ledger import Period
+
+make_ledger = pytest.fixture(params=BACKENDS)(ledgers)
 
 BAD_PLAN_TOML = """
 [period_plan]
@@ -45,3 +53,60 @@ def test_validate_names_every_problem_of_a_period_plan_at_once(bad_plan_file, ca
     assert "rate 0.03 is below" in err
     assert "'mentr'" in err
     assert "'pushr'" in err
+
+
+# ----------------------------------------------------------------- Ledger.record_plan inputs
+
+NOVEMBER = Period.month("2026-11", timezone="Asia/Shanghai")
+CLOSED_AT = datetime(2026, 12, 1, tzinfo=UTC)
+RUN_AT = datetime(2026, 12, 2, tzinfo=UTC)
+
+
+def _closed(make_ledger):
+    ledger = make_ledger(freeze_days=0)
+    ledger.close_period(NOVEMBER, at=CLOSED_AT)
+    return ledger
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        PlanResult(
+            "p",
+            "2026-11",
+            None,
+            promotion_rewards=(PromotionReward("A", "B", "mentor", -10_000, "t"),),
+        ),
+        PlanResult(
+            "p",
+            "2026-11",
+            None,
+            mentor_shares=(MentorShare("A", "B", 1, Decimal("0.1"), 100, -7, "t"),),
+        ),
+    ],
+    ids=["negative reward", "negative share"],
+)
+def test_record_plan_refuses_a_negative_payout(make_ledger, result):
+    # A bonus is never negative (issue 15); record_plan posts a hand-built result as it
+    # is: a -¥100.00 "reward" takes money from A's available balance.
+    ledger = _closed(make_ledger)
+    with pytest.raises(TuishouError):
+        ledger.record_plan(result, NOVEMBER, at=RUN_AT, fingerprint="f")
+    assert dict(ledger.balances()) == {}
+    assert ledger.plan_runs() == []
+
+
+@pytest.mark.parametrize(
+    ("member", "amount"), [("A", 100.5), ("", 100)], ids=["float fen", "empty member id"]
+)
+def test_record_plan_refuses_what_the_ledger_cannot_read_back(make_ledger, member, amount):
+    # A float amount or an empty member id is written as given; from then on every read of
+    # the ledger (balances, statements) fails with "holds a damaged value ... altered outside
+    # tuishou: restore it from a backup": one bad call breaks the whole ledger.
+    ledger = _closed(make_ledger)
+    reward = PromotionReward(member, "B", "mentor", amount, "t")
+    result = PlanResult("p", "2026-11", None, promotion_rewards=(reward,))
+    with pytest.raises(TuishouError):
+        ledger.record_plan(result, NOVEMBER, at=RUN_AT, fingerprint="f")
+    assert dict(ledger.balances()) == {}
+    assert ledger.plan_runs() == []
