@@ -3,7 +3,7 @@ here is a defect found by breaking the feature on purpose; docs/domain.md ยง20-ย
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from importlib.resources import files
 
@@ -14,6 +14,8 @@ from ledger_support import BACKENDS, ledgers
 from tuishou.bonuses.results import MentorShare, PlanResult, PromotionReward
 from tuishou.errors import TuishouError
 from tuishou.ledger import Period
+from tuishou.rules import Policy
+from tuishou.tree import InviteTree
 
 make_ledger = pytest.fixture(params=BACKENDS)(ledgers)
 
@@ -110,3 +112,29 @@ def test_record_plan_refuses_what_the_ledger_cannot_read_back(make_ledger, membe
         ledger.record_plan(result, NOVEMBER, at=RUN_AT, fingerprint="f")
     assert dict(ledger.balances()) == {}
     assert ledger.plan_runs() == []
+
+
+def test_the_same_tree_with_probation_ends_in_another_offset_is_the_same_run(make_ledger):
+    # The same instant written in UTC (as a parquet members file reads back) or in Beijing
+    # time (as the CSV was written) is the same tree; the run's fingerprint hashes
+    # probation_until.isoformat(), so running the month again is refused as "other inputs".
+    ledger = _closed(make_ledger)
+    policy = Policy.model_validate(
+        {
+            "name": "keep",
+            "tiers": ["member", "pusher"],
+            "group_rates": {"g": "0.1"},
+            "period_plan": {"tier_keeping": {"demote_after": 2}},
+        }
+    )
+    until = datetime(2027, 3, 1, tzinfo=timezone(timedelta(hours=8)))
+
+    def tree(moment: datetime) -> InviteTree:
+        return InviteTree.from_records(
+            [{"member_id": "A", "inviter_id": None, "tier": "pusher", "probation_until": moment}]
+        )
+
+    first = ledger.run_plan(policy, NOVEMBER, tree(until), at=RUN_AT)
+    again = ledger.run_plan(policy, NOVEMBER, tree(until.astimezone(UTC)), at=RUN_AT)
+    assert again.repeated
+    assert again.fingerprint == first.fingerprint
