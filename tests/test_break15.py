@@ -17,6 +17,8 @@ from tuishou.ledger import Period
 from tuishou.rules import Policy
 from tuishou.tree import InviteTree
 
+from helpers import tree_from_text
+
 make_ledger = pytest.fixture(params=BACKENDS)(ledgers)
 
 BAD_PLAN_TOML = """
@@ -138,3 +140,34 @@ def test_the_same_tree_with_probation_ends_in_another_offset_is_the_same_run(mak
     again = ledger.run_plan(policy, NOVEMBER, tree(until.astimezone(UTC)), at=RUN_AT)
     assert again.repeated
     assert again.fingerprint == first.fingerprint
+
+
+DECEMBER = Period.month("2026-12", timezone="Asia/Shanghai")
+
+
+def test_a_member_who_left_after_a_miss_does_not_block_the_next_run(make_ledger):
+    # B misses pusher in November (1 of 2). B then leaves: December's tree has no B. The
+    # ledger passes the last run's miss counters as they are, and review_period refuses
+    # "misses names 1 member(s) not in the tree: 'B'": the plan can never run again, and
+    # the caller cannot change the misses the ledger reads.
+    ledger = _closed(make_ledger)
+    policy = Policy.model_validate(
+        {
+            "name": "keep",
+            "tiers": ["member", "pusher"],
+            "group_rates": {"g": "0.1"},
+            "period_plan": {
+                "tier_keeping": {
+                    "demote_after": 2,
+                    "requirements": {"pusher": {"min_personal_sales": 1_000_000}},
+                }
+            },
+        }
+    )
+    ledger.run_plan(policy, NOVEMBER, tree_from_text("A>B", tiers="B:pusher"), at=RUN_AT)
+    ledger.close_period(DECEMBER, at=datetime(2027, 1, 1, tzinfo=UTC))
+    done = ledger.run_plan(
+        policy, DECEMBER, tree_from_text("A"), at=datetime(2027, 1, 2, tzinfo=UTC)
+    )
+    assert not done.repeated
+    assert done.changes == ()
