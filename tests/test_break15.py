@@ -171,3 +171,58 @@ def test_a_member_who_left_after_a_miss_does_not_block_the_next_run(make_ledger)
     )
     assert not done.repeated
     assert done.changes == ()
+
+
+# --------------------------------------------------------------------- tuishou ledger bonus
+
+KEEPING = Policy.model_validate(
+    {
+        "name": "team",
+        "tiers": ["member", "pusher"],
+        "group_rates": {"g": "0.1"},
+        "rules": [{"kind": "seller", "rates": {"member": "0.5", "pusher": "0.5"}}],
+        "period_plan": {
+            "team_bonus": {"brackets": [{"from": 1_000_000, "rate": "0.03"}]},
+            "tier_keeping": {"requirements": {"pusher": {"min_personal_sales": 1_000_000}}},
+        },
+    }
+)
+
+
+def test_ledger_bonus_tiers_out_to_standard_output_is_only_the_members_file(tmp_path, capsys):
+    # `--tiers-out - --format csv` puts the members file on standard output, and the run's
+    # report is printed there too, above the header: `... > next.csv` gives a file that is
+    # not a members file. (`tuishou migrate` sends its report to stderr in that case.)
+    policy_file = tmp_path / "policy.json"
+    policy_file.write_text(KEEPING.model_dump_json(), encoding="utf-8")
+    members = tmp_path / "members.csv"
+    members.write_text("member_id,inviter_id,tier\nA,,member\nB,A,member\n", encoding="utf-8")
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,sharer_id,buyer_id,sku,group,amount\no-1,B,g-1,x,g,2000000\n", encoding="utf-8"
+    )
+    book = str(tmp_path / "book.db")
+    common = ["--policy", str(policy_file), "--members", str(members)]
+    posted = ["ledger", "post", book, *common, "--orders", str(orders)]
+    assert run(capsys, *posted, "--at", "2026-11-10T10:00:00")[0] == 0
+    closed = ["ledger", "close", book, "--month", "2026-11", "--at", "2026-12-01T00:00:00"]
+    assert run(capsys, *closed)[0] == 0
+    code, out, err = run(
+        capsys,
+        "ledger",
+        "bonus",
+        book,
+        *common,
+        "--month",
+        "2026-11",
+        "--at",
+        "2026-12-01T09:00:00",
+        "--tiers-out",
+        "-",
+        "--format",
+        "csv",
+    )
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("member_id,inviter_id,tier")
+    assert "B,A,pusher" in out
+    assert "run for 2026-11" in err
