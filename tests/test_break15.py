@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from importlib.resources import files
+from pathlib import Path
 
 import pytest
 
@@ -226,3 +227,14 @@ def test_ledger_bonus_tiers_out_to_standard_output_is_only_the_members_file(tmp_
     assert out.splitlines()[0].startswith("member_id,inviter_id,tier")
     assert "B,A,pusher" in out
     assert "run for 2026-11" in err
+
+
+def test_docs_cli_lists_every_ledger_command():
+    # docs/cli.md's table of `tuishou ledger` commands lists runs and tiers but not bonus,
+    # the command that runs a period plan (the "tuishou ledger bonus --month").
+    import tuishou.cli.main  # noqa: F401  (registers every command on the ledger group)
+    from tuishou.cli.ledger import ledger_group
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    missing = [name for name in sorted(ledger_group.commands) if f"| `{name} " not in text]
+    assert missing == []
