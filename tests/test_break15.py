@@ -238,3 +238,31 @@ def test_docs_cli_lists_every_ledger_command():
     text = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
     missing = [name for name in sorted(ledger_group.commands) if f"| `{name} " not in text]
     assert missing == []
+
+
+# --------------------------------------------------------------- engine.personal_volumes
+
+
+def test_personal_volumes_of_a_batch_are_what_buyers_paid_as_the_ledger_counts_them():
+    # Personal volume (个人业绩) is what buyers paid for the orders a member sold (§20, and
+    # the ledger's volume journal). personal_volumes sums the orders table's `paid` column,
+    # which is the commission paid out of the pool (10% of 10,000 fen here, less what was
+    # retained): A's ¥400.00 of sales come out as ¥20.00, and a team bonus fed with them
+    # pays a twentieth of what the ledger's run pays on the same orders.
+    from tuishou.engine import personal_volumes, settle_batch
+    from tuishou.examples import example_policy
+    from tuishou.ledger import Ledger
+
+    tree = tree_from_text("A>B", default_tier="m")
+    columns = {
+        "order_id": ["o1", "o2", "o3", "o4"],
+        "sharer_id": ["A", "B", "A", None],
+        "sku": ["s"] * 4,
+        "group": ["g"] * 4,
+        "amount": [10_000, 20_000, 30_000, 40_000],
+    }
+    ledger = Ledger()
+    ledger.post_batch(example_policy(), tree, columns, at=datetime(2026, 11, 2, tzinfo=UTC))
+    journal = ledger.volumes(Period.month("2026-11", timezone="UTC")).personal
+    assert journal == {"A": 40_000, "B": 20_000}
+    assert personal_volumes(settle_batch(example_policy(), tree, columns)) == journal
