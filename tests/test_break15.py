@@ -266,3 +266,68 @@ def test_personal_volumes_of_a_batch_are_what_buyers_paid_as_the_ledger_counts_t
     journal = ledger.volumes(Period.month("2026-11", timezone="UTC")).personal
     assert journal == {"A": 40_000, "B": 20_000}
     assert personal_volumes(settle_batch(example_policy(), tree, columns)) == journal
+
+
+# ------------------------------------------------------ Ledger.run_plan reads outside its lock
+
+REWARDING = Policy.model_validate(
+    {
+        **KEEPING.model_dump(mode="json"),
+        "period_plan": {
+            "tier_keeping": {"requirements": {"pusher": {"min_personal_sales": 1_000_000}}},
+            "mentor_bonus": {"promotion_rewards": {"pusher": 10_000}},
+        },
+    }
+)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_target(request, tmp_path):
+    """One ledger database that two processes open."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres").new_schema_url()
+    return tmp_path / "book.db"
+
+
+def test_two_months_run_at_once_pay_a_promotion_reward_once(shared_target, monkeypatch):
+    # A promotion reward is paid once per (invitee, tier) ever. Ledger.run_plan reads the
+    # pairs already rewarded (and the miss counters) before its write transaction: when
+    # November's run is posted by another process between that read and December's write,
+    # December pays B's pusher reward a second time (both months run from the same members
+    # file, B a member in it, B selling enough in both).
+    from tuishou import settle
+    from tuishou.ledger import Ledger, LedgerPolicy, bonus_runs
+    from tuishou.orders import Order, OrderLine
+
+    first = Ledger.open(shared_target, policy=LedgerPolicy(freeze_days=0))
+    second = Ledger.open(shared_target, policy=LedgerPolicy(freeze_days=0))
+    tree = tree_from_text("A>B", tiers="A:pusher")
+    months = [(NOVEMBER, datetime(2026, 11, 10, tzinfo=UTC), CLOSED_AT)]
+    months.append((DECEMBER, datetime(2026, 12, 10, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)))
+    for n, (period, day, close) in enumerate(months):
+        order = Order(
+            order_id=f"o{n}", sharer_id="B", lines=[OrderLine(sku="x", group="g", amount=1_000_000)]
+        )
+        first.post(order, settle(REWARDING, tree, order), at=day)
+        first.close_period(period, at=close)
+    original = bonus_runs.rewarded
+    raced = []
+
+    def rewarded_then_november_posts(store, plan):
+        found = original(store, plan)
+        if not raced:  # the other process posts November now
+            raced.append(True)
+            first.run_plan(REWARDING, NOVEMBER, tree, at=datetime(2027, 1, 1, 1, tzinfo=UTC))
+        return found
+
+    monkeypatch.setattr(bonus_runs, "rewarded", rewarded_then_november_posts)
+    second.run_plan(REWARDING, DECEMBER, tree, at=datetime(2027, 1, 1, 2, tzinfo=UTC))
+    rewards = [
+        (line.period_id, line.member_id, line.source_id)
+        for period in ("2026-11", "2026-12")
+        for line in first.bonus_lines("monthly", period)
+        if line.kind == "promotion_reward"
+    ]
+    first.close()
+    second.close()
+    assert rewards == [("2026-11", "A", "B:pusher")]
