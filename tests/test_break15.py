@@ -331,3 +331,32 @@ def test_two_months_run_at_once_pay_a_promotion_reward_once(shared_target, monke
     first.close()
     second.close()
     assert rewards == [("2026-11", "A", "B:pusher")]
+
+
+def test_runs_and_tiers_files_carry_times_in_utc(tmp_path, capsys):
+    # docs/cli.md: "times in files carry their offset (UTC)", as `withdrawals list --out`
+    # writes them (timestamp columns in UTC). `runs --out` and `tiers --out` write `at` as
+    # text in --timezone ("2026-12-01T09:00:00+08:00"), not as a UTC time.
+    import pyarrow.parquet as pq
+
+    policy_file = tmp_path / "policy.json"
+    policy_file.write_text(KEEPING.model_dump_json(), encoding="utf-8")
+    members = tmp_path / "members.csv"
+    members.write_text("member_id,inviter_id,tier\nA,,member\nB,A,member\n", encoding="utf-8")
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,sharer_id,buyer_id,sku,group,amount\no-1,B,g-1,x,g,2000000\n", encoding="utf-8"
+    )
+    book = str(tmp_path / "book.db")
+    common = ["--policy", str(policy_file), "--members", str(members)]
+    posted = ["ledger", "post", book, *common, "--orders", str(orders)]
+    assert run(capsys, *posted, "--at", "2026-11-10T10:00:00")[0] == 0
+    closed = ["ledger", "close", book, "--month", "2026-11", "--at", "2026-12-01T00:00:00"]
+    assert run(capsys, *closed)[0] == 0
+    bonus = ["ledger", "bonus", book, *common, "--month", "2026-11"]
+    assert run(capsys, *bonus, "--at", "2026-12-01T09:00:00")[0] == 0
+    for command in ("runs", "tiers"):
+        out = tmp_path / f"{command}.parquet"
+        assert run(capsys, "ledger", command, book, "--out", str(out))[0] == 0
+        [at] = pq.read_table(out).column("at").to_pylist()
+        assert at == datetime(2026, 12, 1, 1, tzinfo=UTC)
