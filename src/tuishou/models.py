@@ -36,6 +36,7 @@ __all__ = [
     "Id",
     "Problems",
     "aware_time_field",
+    "located_problems",
     "normal_id_field",
     "time_input_field",
 ]
@@ -149,6 +150,12 @@ def _translate(model: type[FrozenModel], exc: ValidationError) -> ProblemsError:
     error = error_class.from_problems(model.what, problems)
     error.located = located  # type: ignore[attr-defined]
     return error
+
+
+def located_problems(model: type[BaseModel], exc: ValidationError) -> list[tuple[str, str, bool]]:
+    """Every problem of ``exc``, raised validating ``model``, as (field path, message, is a
+    float problem), nested ones flattened: for a validator that adds problems to them."""
+    return _locate(exc, _field_names(model))
 
 
 def _locate(exc: ValidationError, known: set[str]) -> list[tuple[str, str, bool]]:

@@ -32,17 +32,17 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, ModelWrapValidatorHandler, ValidationError, model_validator
 
 from tuishou.bonuses.models import PeriodPlan, plan_problems
 from tuishou.errors import ArgumentTypeError, InvalidPolicyError, did_you_mean
 from tuishou.ids import id_problems
-from tuishou.models import FrozenMap, Problems
+from tuishou.models import FrozenMap, Problems, located_problems
 from tuishou.money import Rate, rate_units
 from tuishou.rounding import Rounding, RoundingScope
 from tuishou.rulebook import DifferentialRule, LayersRule, RuleUnits, SellerRule
 from tuishou.rulebook.base import MAX_GENERATION, GenerationCount, PolicyPart
-from tuishou.rulebook.brackets import RateOrBrackets
+from tuishou.rulebook.brackets import Located, RateOrBrackets
 from tuishou.rulebook.fixed import FixedEntry, FixedTable, fixed_problems, fixed_table
 from tuishou.rulebook.pools import SkuBrackets, line_rate, sku_brackets
 
@@ -104,6 +104,26 @@ class Policy(PolicyPart):
     # docs/domain.md §20-§22: a period's team bonus, mentor bonus and tier keeping; left out
     # of dumps when unset, so policies without one dump (and fingerprint) as before
     period_plan: PeriodPlan | None = Field(default=None, exclude_if=lambda value: value is None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _every_plan_problem(cls, data: Any, handler: ModelWrapValidatorHandler[Policy]) -> Policy:
+        """The tiers a period plan names are checked even when the plan fails its own
+        checks (which stop the policy's): every problem is reported at once."""
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            plan = data.get("period_plan") if isinstance(data, Mapping) else None
+            tiers = data.get("tiers") if isinstance(data, Mapping) else None
+            if not isinstance(plan, Mapping) or not isinstance(tiers, list | tuple):
+                raise
+            found = located_problems(cls, exc)
+            known = {message for _, message, _ in found}
+            names = [tier for tier in tiers if isinstance(tier, str)]
+            extra = [p for p in plan_problems(plan, names) if p not in known]
+            if not extra:
+                raise
+            raise Located([*found, *(("", problem, False) for problem in extra)]) from None
 
     @model_validator(mode="after")
     def _check(self) -> Policy:

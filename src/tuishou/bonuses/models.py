@@ -17,11 +17,11 @@ policy that does. Computation lives in ``tuishou.bonuses.team``, ``.mentor`` and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from functools import cached_property
 from types import MappingProxyType
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -213,45 +213,52 @@ class PeriodPlan(_PlanPart):
         return self.team_bonus is not None or self.mentor_bonus is not None
 
 
-def plan_problems(plan: PeriodPlan, tiers: Sequence[str]) -> list[str]:
+def plan_problems(plan: PeriodPlan | Mapping[str, Any], tiers: Sequence[str]) -> list[str]:
     """Every tier the plan names that ``tiers`` (the policy's, lowest first) does not list,
-    and a requirement on the lowest tier; each as ``period_plan.<path>: ...``.
+    and a requirement on the lowest tier; each as ``period_plan.<path>: ...``. ``plan`` may
+    also be a plan as data (a policy file's ``period_plan`` table), whatever else is wrong
+    with it: what is not shaped as a plan is skipped, so a policy can report these problems
+    beside those of the plan's own checks.
 
     >>> plan = PeriodPlan(tier_keeping={"requirements": {"mentr": {"min_direct": 3}}})
     >>> for problem in plan_problems(plan, ["member", "mentor"]):
     ...     print(problem)
     period_plan.tier_keeping.requirements: tier 'mentr' is not one of the policy's tiers; ...
     """
-    named: list[tuple[str, str]] = []
-    if plan.team_bonus is not None:
-        named += [
-            (f"team_bonus.brackets.{i}.min_tier", b.min_tier)
-            for i, b in enumerate(plan.team_bonus.brackets)
-            if b.min_tier is not None
-        ]
-    if plan.mentor_bonus is not None:
-        if plan.mentor_bonus.min_tier is not None:
-            named.append(("mentor_bonus.min_tier", plan.mentor_bonus.min_tier))
-        named += [
-            ("mentor_bonus.promotion_rewards", t) for t in plan.mentor_bonus.promotion_rewards
-        ]
-    keeping = plan.tier_keeping
-    if keeping is not None:
-        named += [("tier_keeping.requirements", t) for t in keeping.requirements]
-        for tier, needs in keeping.requirements.items():
-            named += [
-                (f"tier_keeping.requirements.{tier}.min_direct_at", t)
-                for t in needs.min_direct_at or {}
-            ]
+    data = plan.model_dump(by_alias=True) if isinstance(plan, PeriodPlan) else plan
     problems = [
         f"period_plan.{path}: tier {tier!r} is not one of the policy's tiers; "
         f"{did_you_mean(tier, list(tiers))}"
-        for path, tier in named
+        for path, tier in _named_tiers(data)
         if tier not in tiers
     ]
-    if keeping is not None and tiers and tiers[0] in keeping.requirements:
+    if tiers and tiers[0] in _mapping(_mapping(data.get("tier_keeping")).get("requirements")):
         problems.append(
             f"period_plan.tier_keeping.requirements: {tiers[0]!r} is the lowest tier, which "
             "everyone holds; drop its requirements"
         )
     return problems
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _named_tiers(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(path, tier) for each tier name a plan's data names (text only)."""
+    team, mentor = _mapping(data.get("team_bonus")), _mapping(data.get("mentor_bonus"))
+    brackets = team.get("brackets")
+    named = [
+        (f"team_bonus.brackets.{i}.min_tier", _mapping(b).get("min_tier"))
+        for i, b in enumerate(brackets if isinstance(brackets, list | tuple) else [])
+    ]
+    named.append(("mentor_bonus.min_tier", mentor.get("min_tier")))
+    named += [
+        ("mentor_bonus.promotion_rewards", t) for t in _mapping(mentor.get("promotion_rewards"))
+    ]
+    requirements = _mapping(_mapping(data.get("tier_keeping")).get("requirements"))
+    named += [("tier_keeping.requirements", t) for t in requirements]
+    for tier, needs in requirements.items():
+        at = _mapping(_mapping(needs).get("min_direct_at"))
+        named += [(f"tier_keeping.requirements.{tier}.min_direct_at", t) for t in at]
+    return [(path, tier) for path, tier in named if isinstance(tier, str)]

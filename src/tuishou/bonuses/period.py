@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MappingProxyType
 
 import numpy as np
@@ -89,8 +89,9 @@ def run_plan(
 def plan_fingerprint(plan: PeriodPlan, tree: InviteTree, tiers: Sequence[str], period: str) -> str:
     """The SHA-256 of what a run depends on besides the period's volumes: the plan, the
     policy's tiers, the period's label and the tree (members, inviters, tiers, status,
-    probation ends). The ledger records a run under it: the same (plan, period) posted again
-    with another fingerprint is refused (``Ledger.run_plan``).
+    probation ends as instants, whatever their offset). The ledger records a run under it:
+    the same (plan, period) posted again with another fingerprint is refused
+    (``Ledger.run_plan``).
 
     >>> from tuishou.tree import example_tree
     >>> plan = PeriodPlan(tier_keeping={"demote_after": 2})
@@ -111,5 +112,6 @@ def plan_fingerprint(plan: PeriodPlan, tree: InviteTree, tiers: Sequence[str], p
     for column in (arrays.parent, names[arrays.tier] if len(names) else arrays.tier, arrays.active):
         digest.update(np.ascontiguousarray(column).astype(np.int64).tobytes())
     for member, until in sorted(tree.probations().items()):
-        digest.update(f"{member}\x1f{until.isoformat()}\x1e".encode())
+        moment = until.astimezone(UTC).isoformat()  # one instant, whatever its offset
+        digest.update(f"{member}\x1f{moment}\x1e".encode())
     return digest.hexdigest()

@@ -9,7 +9,8 @@ Both only read the ledger (opened read-only). Times are shown in ``--timezone``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
+from typing import Any
 
 import click
 
@@ -31,7 +32,9 @@ _TIER_COLUMNS = ("at", "member_id", "old", "new", "qualified", "plan", "period",
 _RUN_COLUMNS = ("plan", "period", "at", "payouts", "members", "total", "changes", "fingerprint")
 
 
-def _in(moment: datetime, zone: tzinfo) -> str:
+def _in(moment: object, zone: tzinfo) -> str:
+    """A time shown on screen, in ``--timezone`` (files carry it in UTC)."""
+    assert isinstance(moment, datetime)
     return moment.astimezone(zone).isoformat()
 
 
@@ -51,14 +54,11 @@ def tiers_command(
     not_the_ledger(ctx, out, ledger)
     with open_ledger(ledger, read_only=True) as book:
         found = book.tier_history(member_id)
-    rows = [
-        [_in(x.at, zone), x.member_id, x.old, x.new, x.qualified, x.plan, x.period_id, x.reason]
-        for x in found
-    ]
+    rows = [_tier_row(x) for x in found]
     if out is not None:
         _write(out, _TIER_COLUMNS, rows)
         return 0
-    print_table([list(_TIER_COLUMNS), *rows])
+    print_table([list(_TIER_COLUMNS), *([_in(r[0], zone), *map(str, r[1:])] for r in rows)])
     if not found:
         click.echo("(no tier changes)")
     return 0
@@ -86,7 +86,7 @@ def runs_command(
         [
             run.plan,
             run.period.label,
-            _in(run.at, zone),
+            run.at.astimezone(UTC),
             run.payouts,
             run.members,
             run.total,
@@ -99,13 +99,30 @@ def runs_command(
         _write(out, _RUN_COLUMNS, rows)
         return 0
     shown = [
-        [yuan(v) if isinstance(v, int) and i == 5 else str(v) for i, v in enumerate(row)]
+        [
+            yuan(v) if isinstance(v, int) and i == 5 else _in(v, zone) if i == 2 else str(v)
+            for i, v in enumerate(row)
+        ]
         for row in rows
     ]
     print_table([list(_RUN_COLUMNS), *shown])
     if not found:
         click.echo("(no plan runs)")
     return 0
+
+
+def _tier_row(x: Any) -> list[object]:
+    """A tier change as a row of ``_TIER_COLUMNS``, its time in UTC."""
+    return [
+        x.at.astimezone(UTC),
+        x.member_id,
+        x.old,
+        x.new,
+        x.qualified,
+        x.plan,
+        x.period_id,
+        x.reason,
+    ]
 
 
 def _write(out: DataFile, columns: tuple[str, ...], rows: Sequence[Sequence[object]]) -> None:

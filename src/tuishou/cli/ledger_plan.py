@@ -80,27 +80,29 @@ def bonus_command(
     assert tree is not None  # None only with problems, which check() raised
     with open_ledger(ledger) as book:
         run = book.run_plan(policy, period, tree, at=moment(at, zone))
-    _report(run, month, zone)
+    _report(run, month, zone, err=tiers_out is not None and tiers_out.std)
     if tiers_out is not None:
         apply_tier_changes(tree, run.changes)
         _write_members(tree, tiers_out)
     return 0
 
 
-def _report(run: Any, month: str, zone: tzinfo) -> None:
+def _report(run: Any, month: str, zone: tzinfo, *, err: bool) -> None:
+    """What the run paid and changed; on standard error when standard output carries the
+    members file."""
     when = run.at.astimezone(zone).isoformat()
-    if run.repeated:
-        click.echo(f"plan {run.plan!r} was run for {month} before, at {when}: nothing changed")
-    else:
-        click.echo(f"plan {run.plan!r} run for {month} and posted at {when}:")
-    for kind, fen in sorted(run.totals.items()):
-        click.echo(f"  {kind}: {yuan(fen)}")
-    click.echo(
+    lines = [
+        f"plan {run.plan!r} was run for {month} before, at {when}: nothing changed"
+        if run.repeated
+        else f"plan {run.plan!r} run for {month} and posted at {when}:"
+    ]
+    lines += [f"  {kind}: {yuan(fen)}" for kind, fen in sorted(run.totals.items())]
+    lines.append(
         f"  {run.payouts} amount(s) to {run.members} member(s), {yuan(run.total)} in all; "
         f"{len(run.changes)} tier change(s)"
     )
-    for change in run.changes:
-        click.echo(f"  {change.member_id}: {change.old} -> {change.new} ({change.reason})")
+    lines += [f"  {c.member_id}: {c.old} -> {c.new} ({c.reason})" for c in run.changes]
+    click.echo("\n".join(lines), err=err)
 
 
 def _write_members(tree: Any, out: DataFile) -> None:

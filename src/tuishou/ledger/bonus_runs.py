@@ -57,10 +57,12 @@ from tuishou.tiers import TierChange
 __all__ = [
     "BonusLine",
     "PlanRun",
+    "RunsChangedError",
     "TierEvent",
     "bonus_lines",
     "last_misses",
     "plan_runs",
+    "plan_state",
     "record_run",
     "request_id",
     "rewarded",
@@ -71,21 +73,47 @@ __all__ = [
 # ----------------------------------------------------------------------------- recording
 
 
+class RunsChangedError(LedgerError):
+    """Another run of the plan was recorded between reading the plan's state (its last run's
+    miss counts and rewards) and recording this one: compute again (``Ledger.run_plan``
+    does, by itself)."""
+
+
+_ANY = object()  # record whatever run came last
+
+
 def record_run(
-    store: Store, result: PlanResult, period: Period, *, at: datetime, fingerprint: str
+    store: Store,
+    result: PlanResult,
+    period: Period,
+    *,
+    at: datetime,
+    fingerprint: str,
+    after: object = _ANY,
 ) -> PlanRun:
     """Record ``result`` for ``period`` at ``at``: the rules are the module's.
 
-    Raises ``LedgerError`` (period not closed, out of order, before the clock, the same
-    (plan, period) with another fingerprint), ``ArgumentTypeError`` for arguments of the
-    wrong type; nothing changes on refusal.
+    ``after`` is the label of the plan's last run the result was computed on (None: no run):
+    if another was recorded since, ``RunsChangedError`` (a ``LedgerError``) is raised and nothing
+    is written. Raises ``LedgerError`` (period not closed, out of order, before the clock, the
+    same (plan, period) with another fingerprint), ``ArgumentTypeError`` or
+    ``InvalidIdentifierError`` for a result the ledger could not keep (a payout not a
+    positive int of fen, a member id that is not an id, an unknown kind); nothing changes on
+    refusal.
     """
     _check(result, period, at, fingerprint)
+    _check_payouts(result)
     with store.transaction() as connection:
         recorded = _runs(store, connection, result.plan)
         same = [run for run in recorded if run.period.label == period.label]
         if same:
             return _repeat(same[0], period, fingerprint)
+        latest = recorded[-1].period.label if recorded else None
+        if after is not _ANY and after != latest:
+            raise RunsChangedError(
+                f"plan {result.plan!r} was run for {latest} while this run for {period.label} "
+                "was computed; compute it again on the new state; nothing changed"
+            )
         _check_closed(store, period)
         if recorded and period.start < recorded[-1].period.end:
             last = recorded[-1].period
@@ -126,6 +154,30 @@ def _check(result: object, period: object, at: object, fingerprint: object) -> N
             f"plan {result.plan!r} and period {period.label!r} make a request id longer than "
             f"{MAX_ID_LENGTH} characters; use a shorter plan name; nothing changed"
         )
+
+
+def _check_payouts(result: PlanResult) -> None:
+    """Refuse a result whose amounts or ids the ledger could not keep or read back."""
+    for member, kind, source, fen in result.payouts():
+        where = f"{kind} to {member!r} (source {source!r})"
+        check_id(member, name=f"member_id of the {kind}")
+        if kind not in BONUS_KINDS:
+            raise LedgerError(f"{where}: kind {kind!r} is not one of {BONUS_KINDS}")
+        if type(fen) is not int:
+            raise ArgumentTypeError(
+                f"{where}: amount {fen!r} is a {type(fen).__name__}; pass an int number of fen"
+            )
+        if fen <= 0:
+            raise LedgerError(
+                f"{where}: amount {fen} is not positive; a period bonus is never negative "
+                "(a shortfall is reported, not paid); nothing changed"
+            )
+        if len(source) > 420:
+            raise LedgerError(f"{where}: the source is longer than 420 characters")
+    for review in result.reviews:
+        check_id(review.member_id, name="member_id of a tier review")
+        for tier in (review.old, review.new, review.qualified):
+            check_id(tier, name=f"a tier of {review.member_id!r}'s review")
 
 
 def _check_closed(store: Store, period: Period) -> None:
@@ -322,6 +374,15 @@ def bonus_lines(
     with store.reading() as connection:
         rows = connection.execute(query).mappings().all()
     return [BonusLine(**decode(store.path, "bonus_lines", dict(raw), LINES)) for raw in rows]
+
+
+def plan_state(store: Store, plan: str) -> tuple[str | None, dict[str, int], set[tuple[str, str]]]:
+    """What the next run of ``plan`` starts from, read at once: the label of its last run
+    (None: never run), that run's miss counts, and every (invitee, tier) rewarded."""
+    with store.reading() as connection:
+        recorded = _runs(store, connection, plan)
+    last = recorded[-1].period.label if recorded else None
+    return last, last_misses(store, plan), rewarded(store, plan)
 
 
 def last_misses(store: Store, plan: str) -> dict[str, int]:

@@ -24,6 +24,8 @@ from tuishou.tree import InviteTree
 
 __all__ = ["BonusMethods", "plan_policy"]
 
+_ATTEMPTS = 3
+
 
 class BonusMethods:
     """``Ledger``'s period-plan methods; see ``docs/ledger.md``, Period plans in the ledger."""
@@ -106,18 +108,29 @@ class BonusMethods:
                 f"{period.label}; add a period_plan (docs/domain.md §20-§22)"
             )
         volumes = self.volumes(period).personal  # type: ignore[attr-defined]
-        result = run_plan(
-            plan,
-            tree,
-            volumes,
-            tiers=chosen.tiers,
-            period=period.label,
-            as_of=period.end,
-            misses=runs.last_misses(self._store, plan.name),
-            rewarded=runs.rewarded(self._store, plan.name),
-        )
         fingerprint = plan_fingerprint(plan, tree, chosen.tiers, period.label)
-        return self.record_plan(result, period, at=at, fingerprint=fingerprint)
+        for _ in range(_ATTEMPTS):  # another process may record a run of the plan meanwhile
+            last, misses, rewarded = runs.plan_state(self._store, plan.name)
+            result = run_plan(
+                plan,
+                tree,
+                volumes,
+                tiers=chosen.tiers,
+                period=period.label,
+                as_of=period.end,
+                misses={m: n for m, n in misses.items() if m in tree},  # members gone: no miss
+                rewarded=rewarded,
+            )
+            try:
+                return runs.record_run(
+                    self._store, result, period, at=at, fingerprint=fingerprint, after=last
+                )
+            except runs.RunsChangedError:
+                continue
+        raise LedgerError(
+            f"plan {plan.name!r}: other runs were recorded while this one for {period.label} "
+            f"was computed, {_ATTEMPTS} times; try again; nothing changed"
+        )
 
     def plan_runs(self, plan: str | None = None) -> list[PlanRun]:
         """Every recorded period plan run (of ``plan``, or all), by plan, then period."""
