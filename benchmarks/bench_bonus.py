@@ -2,16 +2,21 @@
 
 Builds (deterministically, numpy ``default_rng(seed)``) the invite tree of
 ``bench_engine.build_tree`` (preferential attachment plus deep lines hundreds of levels deep;
-tiers 70/20/7/3 %, ~2 % suspended), then ``--lines`` order lines with random sellers (5 %
-with no seller) and lognormal amounts around 10 000 fen, 1 % of them refund adjustments
-(negative). Their per-seller sums are the personal volumes, through
-``tuishou.engine.personal_volumes`` (exact int64 ``np.add.at``). Then, in the same run:
+tiers 70/20/7/3 %, ~2 % suspended) and ``--lines`` order lines as ``bench_engine``'s fast
+input (a pandas DataFrame: int order ids, categorical member, SKU and group columns; 1-3
+lines an order, 5 % guest buyers, 25 % through a share link, lognormal amounts around
+10 000 fen), with a coupon on 10 % of the orders (up to 30 % of the order, on every line).
+Then it times, best of ``--repeat`` after one warm-up:
 
-- ``team_bonus`` (the numpy bottom-up pass), best of ``--repeat`` after one warm-up;
-- ``team_bonus_reference`` (plain Python, the definition), once;
+- ``settle_batch`` of the lines under a plain policy (``bench_engine``'s yudao two-level);
+- ``tuishou.engine.personal_volumes(result, lines)``: each seller's sales after the coupon
+  (exact int64 ``np.add.at``), from the DataFrame (read again) and from the ``LineColumns``
+  already read;
+- ``team_bonus`` (the numpy bottom-up pass) on those volumes;
 
-checks that every column agrees (and the totals), and prints a table with the ratio. Exit
-status 1 if they differ.
+and ``team_bonus_reference`` (plain Python, the definition) once; checks that every column
+of the two agrees (and the totals), and prints a table with the ratio. Exit status 1 if they
+differ.
 
     .venv/bin/python benchmarks/bench_bonus.py [--members N] [--lines N] [--seed N]
         [--repeat N]
@@ -28,10 +33,12 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import numpy as np
+import pandas as pd
 
-from bench_engine import TIERS, build_tree
+from bench_engine import TIERS, build_tree, generate_lines, policies
 from tuishou.bonuses import TeamBonus, TeamBonusResult, team_bonus, team_bonus_reference
-from tuishou.engine import BatchResult, OrderTable, PayoutTable, personal_volumes
+from tuishou.engine import personal_volumes, settle_batch
+from tuishou.engine.columns import read_lines
 from tuishou.money import yuan
 
 T = TypeVar("T")
@@ -51,29 +58,22 @@ PLAN = TeamBonus.model_validate(
         ]
     }
 )
+COUPON_SHARE = 0.1  # orders with a coupon
+POLICY = "yudao floor/line"  # of bench_engine.policies(): a plain two-level policy
 COLUMNS = ("personal", "team", "bracket", "entitlement", "below_paid", "bonus")
 
 
-def month_lines(members: int, lines: int, rng: np.random.Generator) -> BatchResult:
-    """``lines`` one-line orders as a batch result: seller (-1: none) and amount (fen)."""
-    seller = rng.integers(0, members, lines)
-    seller[rng.random(lines) < 0.05] = -1
-    amount = np.clip(rng.lognormal(np.log(10_000), 1.0, lines), 1, 10**8).astype(np.int64)
-    refund = rng.random(lines) < 0.01
-    amount[refund] = -amount[refund]
-    codes = np.arange(lines, dtype=np.int64)
-    orders = OrderTable(
-        order=codes,
-        seller=seller,
-        pool=amount,
-        paid=amount,
-        retained=np.zeros(lines, dtype=np.int64),
-        order_ids=codes,
-        member_ids=[f"m{i:07d}" for i in range(members)],
-    )
-    empty = np.zeros(0, dtype=np.int64)
-    payouts = PayoutTable(empty, empty, empty, empty, empty, empty, codes, orders.member_ids, ())
-    return BatchResult(payouts, orders)
+def month_lines(ids: np.ndarray, count: int, rng: np.random.Generator) -> pd.DataFrame:
+    """``bench_engine.generate_lines`` with a ``coupon`` column: on ``COUPON_SHARE`` of the
+    orders, 1 fen up to 30 % of the order (every line eligible), 0 (none) elsewhere."""
+    lines = generate_lines(ids, count, rng)
+    order = lines["order_id"].to_numpy() - lines["order_id"].iloc[0]  # 0, 1, ... sorted
+    orders = int(order[-1]) + 1
+    # An order is at most MAX_ORDER_FEN < 2**53: a float64 sum of its lines is exact.
+    total = np.bincount(order, weights=lines["amount"].to_numpy(), minlength=orders)
+    drawn = np.maximum((rng.random(orders) * 0.3 * total).astype(np.int64), 1)
+    lines["coupon"] = np.where(rng.random(orders) < COUPON_SHARE, drawn, 0)[order]
+    return lines
 
 
 def timed(run: Callable[[], T], repeat: int = 1) -> tuple[tuple[float, float], T]:
@@ -107,12 +107,21 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     rows: list[tuple[str, tuple[float, float]]] = []
-    seconds, (tree, _) = timed(lambda: build_tree(args.members, rng))
+    seconds, (tree, ids) = timed(lambda: build_tree(args.members, rng))
     rows.append(("build the tree (not compared)", seconds))
-    seconds, batch = timed(lambda: month_lines(args.members, args.lines, rng))
+    seconds, lines = timed(lambda: month_lines(ids, args.lines, rng))
     rows.append((f"generate {args.lines:,} lines", seconds))
-    seconds, volumes = timed(lambda: personal_volumes(batch), args.repeat)
-    rows.append(("personal_volumes (np.add.at)", seconds))
+    policy = policies()[POLICY]
+    seconds, batch = timed(lambda: settle_batch(policy, tree, lines), args.repeat)
+    rows.append((f"settle_batch ({POLICY})", seconds))
+    seconds, volumes = timed(lambda: personal_volumes(batch, lines), args.repeat)
+    rows.append(("personal_volumes (DataFrame)", seconds))
+    columns = read_lines(lines)
+    seconds, again = timed(lambda: personal_volumes(batch, columns), args.repeat)
+    rows.append(("personal_volumes (LineColumns)", seconds))
+    if again != volumes:
+        print("personal_volumes differ between the DataFrame and its LineColumns: FAILED")
+        return 1
 
     def fast() -> TeamBonusResult:
         return team_bonus(PLAN, tree, volumes, tiers=TIERS, period="bench")
@@ -127,6 +136,13 @@ def main(argv: list[str]) -> int:
     print(
         f"{args.members:,} members ({depth + 1} levels), {args.lines:,} lines, "
         f"{len(volumes):,} sellers; best of {args.repeat} (numpy), once (reference):"
+    )
+    order_ids = lines["order_id"].to_numpy()
+    first = np.r_[True, order_ids[1:] != order_ids[:-1]]  # each order's first line
+    sales, coupons = int(lines["amount"].sum()), int(lines["coupon"].to_numpy()[first].sum())
+    print(
+        f"  all sales {yuan(sales - coupons)} after {yuan(coupons)} of coupons; "
+        f"commission paid {yuan(batch.paid)}; personal volumes {yuan(sum(volumes.values()))}"
     )
     print(f"  {'step':34} {'wall':>8}   {'CPU':>8}   CPU ratio")
     for name, (wall, cpu) in rows:

@@ -4,27 +4,34 @@ and properties of the numpy pass against the plain-Python reference (docs/domain
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tuishou import InviteTree
+from tuishou import InviteTree, Order, Policy, settle
 from tuishou.bonuses import TeamBonus, TeamBonusResult, team_bonus, team_bonus_reference
 from tuishou.engine import BatchResult, OrderTable, PayoutTable, personal_volumes, settle_batch
+from tuishou.engine.columns import Encoded, LineColumns, read_lines
 from tuishou.errors import (
     ArgumentTypeError,
     FloatRefusedError,
+    InvalidArgumentError,
     UnknownMemberError,
     UnknownTierError,
 )
-from tuishou.testing import DEFAULT_TIERS
+from tuishou.orders import order_columns
+from tuishou.policy_versions import PolicyVersions
+from tuishou.rules import replace
+from tuishou.settlement.coupons import paid_order
+from tuishou.testing import DEFAULT_TIERS, invite_trees, order_batches, policies
 
-from helpers import examples, tree_from_text
+from helpers import examples, ladders, tree_from_text
 
 BOTH = [team_bonus, team_bonus_reference]
 TIERS = list(DEFAULT_TIERS)  # member, pusher, mentor, senior_advisor
@@ -491,41 +498,172 @@ def _below(tree: InviteTree, member: str) -> list[str]:
 # ------------------------------------------------------------------ personal volumes
 
 
-def test_personal_volumes_from_a_batch() -> None:
-    from tuishou.examples import example_policy
+PV_TREE = "A>B A>C"
+PV_POLICY = Policy.model_validate(
+    {
+        "name": "pv",
+        "tiers": ["m"],
+        "group_rates": {"g": "0.1"},
+        "rules": [{"kind": "seller", "rates": {"m": "0.5"}}],
+    }
+)
+PV_LINES: dict[str, list[Any]] = {  # o4: a guest's order without a share link: no seller
+    "order_id": ["o1", "o2", "o2", "o3", "o4", "o5"],
+    "buyer_id": [None, "g1", "g1", None, "g2", "B"],
+    "sharer_id": ["A", "B", "B", "A", None, None],
+    "sku": ["s", "s", "t", "s", "s", "s"],
+    "group": ["g"] * 6,
+    "amount": [10_000, 6_000, 4_000, 30_000, 40_000, 7_001],
+    "coupon": [0, 1_001, 1_001, 0, 0, 1],  # o2's applies to its first line only
+    "coupon_eligible": [None, True, False, None, None, None],
+}
+NEW_FROM = datetime(2026, 12, 1, tzinfo=UTC)
+PV_SALES = {"A": 40_000, "B": 8_999 + 7_000}  # o2: 10,000 less 1,001; o5 (B buys, self): 7,000
 
-    tree = tree_from_text("A>B", default_tier="m")
-    result = settle_batch(
-        example_policy(),
-        tree,
-        {
-            "order_id": ["o1", "o2", "o3", "o4"],
-            "sharer_id": ["A", "B", "A", None],
-            "sku": ["s"] * 4,
-            "group": ["g"] * 4,
-            "amount": [10_000, 20_000, 30_000, 40_000],
-        },
-    )
-    by_seller: dict[str, int] = {}
+
+def _as_input(form: str, columns: dict[str, list[Any]]) -> Any:
+    if form == "pandas":
+        import pandas as pd
+
+        return pd.DataFrame(columns)
+    if form == "arrow":
+        import pyarrow as pa
+
+        return pa.table(columns)
+    return read_lines(columns) if form == "lines" else dict(columns)
+
+
+@pytest.mark.parametrize("form", ["dict", "pandas", "arrow", "lines"])
+def test_personal_volumes_are_sales_after_the_coupon_not_commission(form: str) -> None:
+    tree = tree_from_text(PV_TREE, default_tier="m")
+    policy = replace(PV_POLICY, self_purchase=True)
+    result = settle_batch(policy, tree, _as_input(form, PV_LINES))
+    commission: dict[str, int] = {}
     for _, seller, _, paid, _ in result.orders.rows():
         if seller is not None:
-            by_seller[seller] = by_seller.get(seller, 0) + paid
-    assert personal_volumes(result) == {k: v for k, v in by_seller.items() if v}
-    assert personal_volumes(result)
+            commission[seller] = commission.get(seller, 0) + paid
+    assert commission == {"A": 2_000, "B": 800}  # 5% of sales: what the old sum gave
+    assert personal_volumes(result, _as_input(form, PV_LINES)) == PV_SALES
+
+
+def test_personal_volumes_leave_out_orders_without_a_seller_and_zero_sums() -> None:
+    tree = tree_from_text("A>B C", default_tier="m")
+    lines = {
+        "order_id": ["o1", "o2", "o3"],
+        "buyer_id": ["g1", "g2", "A"],
+        "sharer_id": ["C", None, None],
+        "sku": ["s"] * 3,
+        "group": ["g"] * 3,
+        "amount": [500, 9_000, 800],
+        "coupon": [500, None, None],  # C's only order is paid by the coupon entirely
+    }
+    result = settle_batch(PV_POLICY, tree, lines)  # A buys: no self-purchase, A's inviter: none
+    assert [row[1] for row in result.orders.rows()] == ["C", None, None]
+    assert personal_volumes(result, lines) == {}
+
+
+def test_personal_volumes_under_policy_versions() -> None:
+    tree = tree_from_text(PV_TREE, default_tier="m")
+    new = replace(PV_POLICY, name="new", self_purchase=True, group_rates={"g": "0.3"})
+    versions = PolicyVersions.of((datetime(2026, 11, 1, tzinfo=UTC), PV_POLICY), (NEW_FROM, new))
+    paid_at = [datetime(2026, 11 + i % 2, 10 + i, tzinfo=UTC) for i in (0, 1, 1, 2, 3, 4)]
+    lines = {**PV_LINES, "paid_at": paid_at}  # o2, o4 under new; o5 under old:
+    # without self-purchase, B's own order is credited to its inviter A
+    result = settle_batch(versions, tree, lines)
+    assert len({row[5] for row in result.orders.rows()}) == 2  # cut in two, merged
+    assert personal_volumes(result, lines) == {"A": 47_000, "B": 8_999}
+    single = {**lines, "paid_at": [NEW_FROM] * 6}  # one version: the result is not cut
+    assert personal_volumes(settle_batch(versions, tree, single), single) == PV_SALES
+
+
+def test_personal_volumes_read_lines_given_in_another_order() -> None:
+    tree = tree_from_text(PV_TREE, default_tier="m")
+    policy = replace(PV_POLICY, self_purchase=True)
+    result = settle_batch(policy, tree, PV_LINES)
+    backwards = {name: column[::-1] for name, column in PV_LINES.items()}
+    assert personal_volumes(result, backwards) == PV_SALES
+
+
+@pytest.mark.parametrize(
+    ("ids", "rows", "match"),
+    [
+        (["o1", "o2", "o2", "o3", "o4", "o9"], 6, r"does not, e.g. \['o9'\]"),
+        (["o1", "o2", "o2", "o3", "o4", "o5"], 5, r"lack orders .* e.g. \['o5'\]"),
+        ([1, 2, 2, 3, 4, 5], 6, r"does not, e.g. \[1, 2, 3\]"),
+    ],
+)
+def test_personal_volumes_refuse_lines_of_other_orders(
+    ids: list[Any], rows: int, match: str
+) -> None:
+    tree = tree_from_text(PV_TREE, default_tier="m")
+    result = settle_batch(PV_POLICY, tree, PV_LINES)
+    other = {name: column[:rows] for name, column in {**PV_LINES, "order_id": ids}.items()}
+    with pytest.raises(InvalidArgumentError, match=match + ".*the same mapping, DataFrame"):
+        personal_volumes(result, other)
+
+
+def test_personal_volumes_take_a_batch_result() -> None:
+    with pytest.raises(ArgumentTypeError, match="takes settle_batch's BatchResult, not a dict"):
+        personal_volumes({"A": 1}, PV_LINES)  # type: ignore[arg-type]
+
+
+def _crafted(amounts: list[int], sellers: list[int]) -> tuple[BatchResult, LineColumns]:
+    """Orders o0, o1, ... one line each, past what read_lines takes (MAX_ORDER_FEN)."""
+    count = len(amounts)
+    ids = [f"o{i}" for i in range(count)]
+    codes = np.arange(count, dtype=np.int64)
+    none = Encoded(np.full(count, -1, dtype=np.int32), [])
+    one = Encoded(np.zeros(count, dtype=np.int32), ["x"])
+    lines = LineColumns(
+        Encoded(codes.astype(np.int32), ids),
+        none,
+        none,
+        one,
+        one,
+        np.array(amounts, dtype=np.int64),
+        np.ones(count, dtype=np.int64),
+    )
+    zeros = np.zeros(count, dtype=np.int64)
+    orders = OrderTable(
+        codes, np.array(sellers, dtype=np.int64), zeros, zeros, zeros, ids, ["A", "B"]
+    )
+    empty = np.zeros(0, dtype=np.int64)
+    payouts = PayoutTable(empty, empty, empty, empty, empty, empty, ids, ["A", "B"], ())
+    return BatchResult(payouts, orders), lines
 
 
 def test_personal_volumes_are_exact_past_float_precision() -> None:
-    big = 2**53 + 1  # a float64 sum would lose the last fen
-    codes = np.array([0, 1, 2], dtype=np.int64)
-    orders = OrderTable(
-        order=codes,
-        seller=np.array([0, 0, -1], dtype=np.int64),
-        pool=np.array([big, 1, 5], dtype=np.int64),
-        paid=np.array([big, 1, 5], dtype=np.int64),
-        retained=np.zeros(3, dtype=np.int64),
-        order_ids=["o1", "o2", "o3"],
-        member_ids=["A", "B"],
-    )
-    empty = np.zeros(0, dtype=np.int64)
-    payouts = PayoutTable(empty, empty, empty, empty, empty, empty, ["o1"], ["A", "B"], ())
-    assert personal_volumes(BatchResult(payouts, orders)) == {"A": big + 1}
+    big = 2**53  # a float64 sum of big + 1 + 1 gives big: the last fen is lost
+    result, lines = _crafted([big, 1, 1, 5], [0, 0, 0, -1])
+    assert personal_volumes(result, lines) == {"A": big + 2}
+
+
+def test_personal_volumes_refuse_sums_past_int64() -> None:
+    result, lines = _crafted([2**62, 2**62, 1], [0, 1, 1])
+    with pytest.raises(InvalidArgumentError, match="above the 9223372036854775807 fen"):
+        personal_volumes(result, lines)
+
+
+@st.composite
+def settled_batches(draw: st.DrawFn) -> tuple[Policy, InviteTree, list[Order]]:
+    tiers = draw(ladders())
+    tree = draw(invite_trees(tiers=tiers, max_size=8))
+    policy = draw(policies(tiers=tiers))
+    return policy, tree, draw(order_batches(tree, max_size=6, max_lines=3, coupons=True))
+
+
+@settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(settled_batches())
+def test_personal_volumes_sum_what_settle_credits_each_seller(
+    case: tuple[Policy, InviteTree, list[Order]],
+) -> None:
+    policy, tree, batch = case
+    expected: dict[str, int] = {}
+    for order in batch:
+        seller = settle(policy, tree, order).seller_id
+        if seller is not None:
+            paid = sum(line.amount for line in paid_order(order).lines)
+            expected[seller] = expected.get(seller, 0) + paid
+    columns = order_columns(batch)
+    result = settle_batch(policy, tree, columns)
+    assert personal_volumes(result, columns) == {m: v for m, v in expected.items() if v}

@@ -10,7 +10,8 @@
 - :mod:`~tuishou.engine.bulk`, :mod:`~tuishou.engine.per_line`: exact splits and rounding of
   many pools at once;
 - :mod:`~tuishou.engine.tables`: the result tables (``BatchResult``, ``MemberTotals``);
-- :mod:`~tuishou.engine.volumes`: ``personal_volumes``, each seller's total per batch;
+- :mod:`~tuishou.engine.volumes`: ``personal_volumes``, each seller's sales (paid after the
+  coupon) in a batch;
 - :mod:`~tuishou.engine.dask`: ``settle_dask`` over a Dask DataFrame (extra ``dask``).
 
 >>> from tuishou.engine import settle_batch, member_totals
