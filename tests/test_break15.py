@@ -265,7 +265,7 @@ def test_personal_volumes_of_a_batch_are_what_buyers_paid_as_the_ledger_counts_t
     ledger.post_batch(example_policy(), tree, columns, at=datetime(2026, 11, 2, tzinfo=UTC))
     journal = ledger.volumes(Period.month("2026-11", timezone="UTC")).personal
     assert journal == {"A": 40_000, "B": 20_000}
-    assert personal_volumes(settle_batch(example_policy(), tree, columns)) == journal
+    assert personal_volumes(settle_batch(example_policy(), tree, columns), columns) == journal
 
 
 # ------------------------------------------------------ Ledger.run_plan reads outside its lock
