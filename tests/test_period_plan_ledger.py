@@ -133,6 +133,14 @@ def test_a_refund_after_the_close_lowers_the_next_month_with_a_reference(make_le
         "D": 30_000
     }
     assert done.total == 30_000
+    assert (
+        ledger.explain_bonus("D", DECEMBER)
+        .splitlines()[0]
+        .endswith(
+            "; personal volume includes -¥60,000.00 of refunds of orders sold before 2026-12: "
+            "D-202611100000 (sold 2026-11-10)"
+        )
+    )
 
 
 KEEPING = _policy(

@@ -23,12 +23,11 @@ give what the next run needs and what support looks up.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from tuishou.bonuses.results import BONUS_KINDS, PlanResult
 from tuishou.errors import ArgumentTypeError, LedgerError
@@ -43,15 +42,13 @@ from tuishou.ledger.bonus_models import (
     TierEvent,
     request_id,
 )
+from tuishou.ledger.bonus_rows import summary, write_run
 from tuishou.ledger.checks import check_time
 from tuishou.ledger.clock import check_clock
-from tuishou.ledger.database import database_errors
-from tuishou.ledger.models import entry_row
 from tuishou.ledger.periods import check_period, closed_periods, stored_period
 from tuishou.ledger.statement_models import Period
 from tuishou.ledger.store import Store
 from tuishou.ledger.stored import decode
-from tuishou.money import yuan
 from tuishou.tiers import TierChange
 
 __all__ = [
@@ -90,13 +87,16 @@ def record_run(
     at: datetime,
     fingerprint: str,
     after: object = _ANY,
+    notes: Mapping[str, str] | None = None,
 ) -> PlanRun:
     """Record ``result`` for ``period`` at ``at``: the rules are the module's.
 
-    ``after`` is the label of the plan's last run the result was computed on (None: no run):
-    if another was recorded since, ``RunsChangedError`` (a ``LedgerError``) is raised and nothing
-    is written. Raises ``LedgerError`` (period not closed, out of order, before the clock, the
-    same (plan, period) with another fingerprint), ``ArgumentTypeError`` or
+    ``notes`` (member → text) are appended to members' team bonus lines (the refund
+    adjustments in their volume). ``after`` is the label of the plan's last run the result
+    was computed on (None: no run): if another was recorded since, ``RunsChangedError`` (a
+    ``LedgerError``) is raised and nothing is written. Raises ``LedgerError`` (period not
+    closed, out of order, before the clock, the same (plan, period) with another
+    fingerprint), ``ArgumentTypeError`` or
     ``InvalidIdentifierError`` for a result the ledger could not keep (a payout not a
     positive int of fen, a member id that is not an id, an unknown kind); nothing changes on
     refusal.
@@ -124,8 +124,8 @@ def record_run(
                 f"period starting at or after {last.end.isoformat()}; nothing changed"
             )
         check_clock(store, at, doing="bonus run")
-        run = _summary(result, period, at, fingerprint)
-        _write(store, connection, result, run)
+        run = summary(result, period, at, fingerprint)
+        write_run(store, connection, result, run, notes or {})
         store.advance(at, f"plan {result.plan} run for {period.label}")
         return run
 
@@ -217,110 +217,6 @@ def _repeat(recorded: PlanRun, period: Period, fingerprint: str) -> PlanRun:
         recorded.changes,
         True,
     )
-
-
-def _summary(result: PlanResult, period: Period, at: datetime, fingerprint: str) -> PlanRun:
-    payouts = result.payouts()
-    totals: dict[str, int] = {}
-    for _, kind, _, fen in payouts:
-        totals[kind] = totals.get(kind, 0) + fen
-    return PlanRun(
-        result.plan,
-        period,
-        at,
-        fingerprint,
-        {kind: totals[kind] for kind in BONUS_KINDS if kind in totals},
-        len(payouts),
-        len({member for member, *_ in payouts}),
-        tuple(result.changes()),
-    )
-
-
-def _write(store: Store, connection: Connection, result: PlanResult, run: PlanRun) -> None:
-    period, at = run.period, run.at
-    key = {"plan": result.plan, "period_id": period.label}
-    summary = {
-        "totals": run.totals,
-        "payouts": run.payouts,
-        "members": run.members,
-        "changes": [[c.member_id, c.old, c.new, c.reason] for c in run.changes],
-    }
-    with database_errors(store.path):
-        connection.execute(
-            insert(t.bonus_runs).values(
-                **key,
-                start=period.start,
-                end=period.end,
-                timezone=period.timezone,
-                at=at,
-                fingerprint=run.fingerprint,
-                summary_json=json.dumps(summary, ensure_ascii=False, sort_keys=True),
-            )
-        )
-    lines = _lines(result)
-    store.insert(t.bonus_lines, [{**key, **line} for line in lines])
-    asked = request_id(result.plan, period.label)
-    store.add_entries(
-        [
-            entry_row(
-                (line["member_id"], result.plan, line["kind"]),
-                "available",
-                "bonus",
-                line["amount"],
-                at,
-                None,
-                asked,
-            )
-            for line in lines
-            if line["amount"]
-        ]
-    )
-    store.insert(
-        t.tier_reviews,
-        [
-            {
-                **key,
-                "member_id": review.member_id,
-                "old": review.old,
-                "new": review.new,
-                "qualified": review.qualified,
-                "misses": review.misses,
-                "at": at,
-                "reason": review.reason or "-",
-            }
-            for review in result.reviews
-        ],
-    )
-
-
-def _lines(result: PlanResult) -> list[dict[str, Any]]:
-    """The lines of a run: every amount paid with its text, and the team shortfalls."""
-    texts: dict[tuple[str, str, str], str] = {}
-    for share in result.mentor_shares:
-        texts[(share.member_id, "mentor_share", share.mentee_id)] = share.text
-    for reward in result.promotion_rewards:
-        texts[(reward.member_id, "promotion_reward", f"{reward.invitee_id}:{reward.tier}")] = (
-            reward.text
-        )
-    rows = []
-    for member, kind, source, fen in result.payouts():
-        text = result.team.explain(member) if result.team and kind == "team_bonus" else ""
-        text = texts.get((member, kind, source), text)
-        rows.append(_line(member, kind, source, fen, text))
-    if result.team is not None:
-        for member in result.team.clamped():
-            rows.append(_line(member, "team_bonus", "", 0, result.team.explain(member)))
-    return sorted(rows, key=lambda row: (row["member_id"], row["kind"], row["source_id"]))
-
-
-def _line(member: str, kind: str, source: str, fen: int, text: str) -> dict[str, Any]:
-    return {
-        "member_id": member,
-        "kind": kind,
-        "source_id": source,
-        "amount": fen,
-        "text": text or f"{kind} {yuan(fen)}",
-    }
 
 
 # ------------------------------------------------------------------------------- reading

@@ -17,12 +17,13 @@ from tuishou.ledger.checks import check_ids
 from tuishou.ledger.periods import check_period
 from tuishou.ledger.statement_models import Period
 from tuishou.ledger.store import Store
+from tuishou.ledger.volumes import PeriodVolumes, VolumeAdjustment
 from tuishou.money import yuan
 from tuishou.policy_versions import PolicyVersions
 from tuishou.rules import Policy
 from tuishou.tree import InviteTree
 
-__all__ = ["BonusMethods", "plan_policy"]
+__all__ = ["BonusMethods", "adjustment_notes", "plan_policy"]
 
 _ATTEMPTS = 3
 
@@ -107,7 +108,8 @@ class BonusMethods:
                 f"policy {chosen.name!r} has no period_plan: nothing to run for period "
                 f"{period.label}; add a period_plan (docs/domain.md §20-§22)"
             )
-        volumes = self.volumes(period).personal  # type: ignore[attr-defined]
+        journal = self.volumes(period)  # type: ignore[attr-defined]
+        volumes, notes = journal.personal, adjustment_notes(journal)
         fingerprint = plan_fingerprint(plan, tree, chosen.tiers, period.label)
         for _ in range(_ATTEMPTS):  # another process may record a run of the plan meanwhile
             last, misses, rewarded = runs.plan_state(self._store, plan.name)
@@ -123,7 +125,13 @@ class BonusMethods:
             )
             try:
                 return runs.record_run(
-                    self._store, result, period, at=at, fingerprint=fingerprint, after=last
+                    self._store,
+                    result,
+                    period,
+                    at=at,
+                    fingerprint=fingerprint,
+                    after=last,
+                    notes=notes,
                 )
             except runs.RunsChangedError:
                 continue
@@ -200,3 +208,23 @@ def plan_policy(policy: object, period: Period) -> Policy:
             "the period_plan to run"
         )
     return policy
+
+
+def adjustment_notes(journal: PeriodVolumes, shown: int = 5) -> dict[str, str]:
+    """Member → a note on the refunds of orders sold in earlier periods that lowered its
+    personal volume in this one (docs/domain.md §20), for its team bonus line: "personal
+    volume includes -¥600.00 of refunds of orders sold before 2026-12: o-7 (sold
+    2026-11-10)"."""
+    by_member: dict[str, list[VolumeAdjustment]] = {}
+    for adjustment in journal.adjustments:
+        by_member.setdefault(adjustment.member_id, []).append(adjustment)
+    zone = journal.period.start.tzinfo
+    notes = {}
+    for member, found in by_member.items():
+        orders = [f"{x.order_id} (sold {x.sold_at.astimezone(zone).date()})" for x in found]
+        more = f" and {len(orders) - shown} more" if len(orders) > shown else ""
+        notes[member] = (
+            f"personal volume includes {yuan(sum(x.amount for x in found))} of refunds of "
+            f"orders sold before {journal.period.label}: {', '.join(orders[:shown])}{more}"
+        )
+    return notes
