@@ -25,6 +25,8 @@ __all__ = ["summary", "write_run"]
 
 
 def summary(result: PlanResult, period: Period, at: datetime, fingerprint: str) -> PlanRun:
+    """The run's ``PlanRun``: totals by kind, how many amounts and members were paid, the
+    review's changes."""
     payouts = result.payouts()
     totals: dict[str, int] = {}
     for _, kind, _, fen in payouts:
@@ -44,6 +46,7 @@ def summary(result: PlanResult, period: Period, at: datetime, fingerprint: str) 
 def write_run(
     store: Store, connection: Connection, result: PlanResult, run: PlanRun, notes: Mapping[str, str]
 ) -> None:
+    """Write the run's rows in the caller's transaction (the write lock is held)."""
     period, at = run.period, run.at
     key = {"plan": result.plan, "period_id": period.label}
     summary = {
