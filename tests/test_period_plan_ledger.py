@@ -259,3 +259,33 @@ def test_tuishou_ledger_bonus_runs_the_plan_and_writes_the_new_tiers(tmp_path, c
     code, out, _ = run(capsys, "ledger", "tiers", book)
     assert code == 0
     assert "pusher" in out
+
+
+def test_misses_start_again_when_a_tier_was_changed_by_hand(make_ledger):
+    from tuishou.ledger import bonus_runs
+
+    ledger = make_ledger(freeze_days=0)
+    tree = tree_from_text("A>B", tiers="A:pusher")
+    ledger.close_period(NOVEMBER, at=NOVEMBER.end)
+    ledger.run_plan(KEEPING, NOVEMBER, tree, at=NOVEMBER.end)
+    assert bonus_runs.last_misses(ledger._store, "monthly") == {"A": 1}
+    tree.set_tier("A", "mentor")  # granted by hand after November's review
+    ledger.close_period(DECEMBER, at=DECEMBER.end)
+    december = ledger.run_plan(KEEPING, DECEMBER, tree, at=DECEMBER.end)
+    # mentor has no requirements here: A misses it, but for the first time (K = 2)
+    assert december.changes == ()
+    assert bonus_runs.last_misses(ledger._store, "monthly") == {"A": 1}
+
+
+def test_a_duplicate_or_huge_amount_is_refused_before_anything_is_written(make_ledger):
+    from tuishou.bonuses import PlanResult, PromotionReward
+
+    ledger = make_ledger(freeze_days=0)
+    ledger.close_period(NOVEMBER, at=NOVEMBER.end)
+    reward = PromotionReward("A", "B", "mentor", 100, "t")
+    for bad in [(reward, reward), (PromotionReward("A", "B", "mentor", 2**70, "t"),)]:
+        result = PlanResult("p", "2026-11", None, promotion_rewards=bad)
+        with pytest.raises(LedgerError):
+            ledger.record_plan(result, NOVEMBER, at=NOVEMBER.end, fingerprint="f")
+    assert ledger.plan_runs() == []
+    assert dict(ledger.balances()) == {}

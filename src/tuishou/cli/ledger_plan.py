@@ -19,7 +19,14 @@ import click
 from tuishou.analysis.compliance import TEAM_PAY, compliance_flags
 from tuishou.cli.app import members_option, policy_option
 from tuishou.cli.files import FileArg, format_option, timezone_option
-from tuishou.cli.ledger import at_option, ledger_argument, ledger_group, moment, open_ledger
+from tuishou.cli.ledger import (
+    at_option,
+    ledger_argument,
+    ledger_group,
+    moment,
+    not_the_ledger,
+    open_ledger,
+)
 from tuishou.cli.ledger_periods import month_option, month_period
 from tuishou.io.files import DataFile, Problems
 from tuishou.io.inputs import read_members, read_policy_or_versions
@@ -48,7 +55,9 @@ _DATA_OUT = FileArg(output=True, data=True)
 )
 @timezone_option
 @format_option
+@click.pass_context
 def bonus_command(
+    ctx: click.Context,
     ledger: str,
     policy_path: Path,
     members: DataFile,
@@ -64,6 +73,7 @@ def bonus_command(
     Running the same month again with the same inputs changes nothing; with other members
     or another plan it is refused.
     """
+    not_the_ledger(ctx, tiers_out, ledger)
     policy = read_policy_or_versions(policy_path)
     period = month_period(month, zone)
     chosen = plan_policy(policy, period)

@@ -158,8 +158,12 @@ def _check(result: object, period: object, at: object, fingerprint: object) -> N
 
 def _check_payouts(result: PlanResult) -> None:
     """Refuse a result whose amounts or ids the ledger could not keep or read back."""
+    seen: set[tuple[str, str, str]] = set()
     for member, kind, source, fen in result.payouts():
         where = f"{kind} to {member!r} (source {source!r})"
+        if (member, kind, source) in seen:
+            raise LedgerError(f"{where} is listed twice; pay each amount once; nothing changed")
+        seen.add((member, kind, source))
         check_id(member, name=f"member_id of the {kind}")
         if kind not in BONUS_KINDS:
             raise LedgerError(f"{where}: kind {kind!r} is not one of {BONUS_KINDS}")
@@ -167,10 +171,10 @@ def _check_payouts(result: PlanResult) -> None:
             raise ArgumentTypeError(
                 f"{where}: amount {fen!r} is a {type(fen).__name__}; pass an int number of fen"
             )
-        if fen <= 0:
+        if not 0 < fen < 2**63:
             raise LedgerError(
-                f"{where}: amount {fen} is not positive; a period bonus is never negative "
-                "(a shortfall is reported, not paid); nothing changed"
+                f"{where}: amount {fen} is not a positive int64 number of fen; a period bonus "
+                "is never negative (a shortfall is reported, not paid); nothing changed"
             )
         if len(source) > 420:
             raise LedgerError(f"{where}: the source is longer than 420 characters")
@@ -272,23 +276,32 @@ def bonus_lines(
     return [BonusLine(**decode(store.path, "bonus_lines", dict(raw), LINES)) for raw in rows]
 
 
-def plan_state(store: Store, plan: str) -> tuple[str | None, dict[str, int], set[tuple[str, str]]]:
-    """What the next run of ``plan`` starts from, read at once: the label of its last run
-    (None: never run), that run's miss counts, and every (invitee, tier) rewarded."""
+def plan_state(
+    store: Store, plan: str
+) -> tuple[str | None, dict[str, tuple[int, str]], set[tuple[str, str]]]:
+    """What the next run of ``plan`` starts from: the label of its last run (None: never
+    run), that run's misses with the tier each member was left holding
+    (``last_misses(..., with_tiers=True)``), and every (invitee, tier) rewarded."""
     with store.reading() as connection:
         recorded = _runs(store, connection, plan)
     last = recorded[-1].period.label if recorded else None
-    return last, last_misses(store, plan), rewarded(store, plan)
+    return last, last_misses(store, plan, with_tiers=True), rewarded(store, plan)
 
 
-def last_misses(store: Store, plan: str) -> dict[str, int]:
+def last_misses(store: Store, plan: str, *, with_tiers: bool = False) -> dict[str, Any]:
     """Member → consecutive misses after the plan's last run (members with a miss only):
-    what the next review of the plan starts from. Empty before the first run."""
+    what the next review of the plan starts from; with ``with_tiers``, member → (misses,
+    the tier the review left it holding), so that a tier changed by hand since resets them.
+    Empty before the first run."""
     runs = plan_runs(store, plan)
     if not runs:
         return {}
     reviews = _reviews(store, [t.tier_reviews.c.plan == plan], runs[-1].period.label)
-    return {review.member_id: misses for review, misses in reviews if misses > 0}
+    return {
+        review.member_id: (misses, review.new) if with_tiers else misses
+        for review, misses in reviews
+        if misses > 0
+    }
 
 
 def rewarded(store: Store, plan: str) -> set[tuple[str, str]]:

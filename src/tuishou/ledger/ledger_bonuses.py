@@ -6,6 +6,7 @@ module so that each module stays one concept. The rules are in ``ledger.bonus_ru
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from tuishou.bonuses.period import plan_fingerprint, run_plan
@@ -120,7 +121,7 @@ class BonusMethods:
                 tiers=chosen.tiers,
                 period=period.label,
                 as_of=period.end,
-                misses={m: n for m, n in misses.items() if m in tree},  # members gone: no miss
+                misses=_still_missing(misses, tree),
                 rewarded=rewarded,
             )
             try:
@@ -228,3 +229,13 @@ def adjustment_notes(journal: PeriodVolumes, shown: int = 5) -> dict[str, str]:
             f"orders sold before {journal.period.label}: {', '.join(orders[:shown])}{more}"
         )
     return notes
+
+
+def _still_missing(misses: Mapping[str, tuple[int, str]], tree: InviteTree) -> dict[str, int]:
+    """The last run's misses that still count: a member gone from the tree, or whose tier
+    was changed (by hand) since that run, starts again from 0."""
+    return {
+        member: count
+        for member, (count, tier) in misses.items()
+        if member in tree and tree.tier(member) == tier
+    }
