@@ -30,6 +30,7 @@ from tuishou.money import FloatValueError
 from tuishou.times import time_problem
 
 __all__ = [
+    "BRACKET_CONFIG",
     "AwareTime",
     "FrozenMap",
     "FrozenModel",
@@ -112,6 +113,17 @@ class Problems(ValueError):  # noqa: N818  (pydantic-internal carrier, never esc
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("; ".join(problems))
+
+
+BRACKET_CONFIG = ConfigDict(
+    frozen=True,
+    extra="forbid",
+    validate_by_name=True,
+    validate_by_alias=True,
+    serialize_by_alias=True,  # dumped as written: "from"
+)
+"""The config of a bracket model, whose ``start`` is written ``from`` (a Python keyword):
+read by either name, dumped as ``from`` (quantity brackets, fixed brackets, team brackets)."""
 
 
 class FrozenModel(BaseModel):

@@ -23,11 +23,11 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Annotated, Any, ClassVar
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from tuishou.errors import InvalidPolicyError, did_you_mean
 from tuishou.ladder import Requirements, Tier, TierLadder
-from tuishou.models import FrozenMap, FrozenModel, Id, Problems
+from tuishou.models import BRACKET_CONFIG, FrozenMap, FrozenModel, Id, Problems
 from tuishou.money import MAX_ORDER_FEN, Fen, Rate
 
 __all__ = [
@@ -60,13 +60,7 @@ class TeamBracket(_PlanPart):
     {'from': 1000000, 'rate': '0.03'}
     """
 
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-    )
+    model_config = BRACKET_CONFIG
     start: Annotated[int, Field(alias="from", ge=1, le=MAX_ORDER_FEN * 10**6, strict=True)]
     rate: Rate
     min_tier: Id | None = Field(default=None, exclude_if=lambda value: value is None)

@@ -21,9 +21,10 @@ from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 import numpy as np
-from pydantic import ConfigDict, Field, PlainSerializer, PlainValidator, SerializationInfo
+from pydantic import Field, PlainSerializer, PlainValidator, SerializationInfo
 
 from tuishou.errors import InvalidPolicyError
+from tuishou.models import BRACKET_CONFIG
 from tuishou.money import Rate, rate_value
 from tuishou.rulebook.base import IntArray, PolicyPart
 
@@ -46,14 +47,6 @@ _M = TypeVar("_M", bound=PolicyPart)
 BracketStart = Annotated[int, Field(alias="from", ge=1, strict=True)]
 """A bracket's lower bound in units (inclusive), written ``from`` in a policy."""
 
-_BRACKET_CONFIG = ConfigDict(
-    frozen=True,
-    extra="forbid",
-    validate_by_name=True,
-    validate_by_alias=True,
-    serialize_by_alias=True,  # dumped as "from", as written
-)
-
 
 class RateBracket(PolicyPart):
     """One bracket of a SKU's pool rate: ``rate`` from ``start`` units on (written ``from``).
@@ -62,7 +55,7 @@ class RateBracket(PolicyPart):
     {'from': 10, 'rate': '0.4'}
     """
 
-    model_config = _BRACKET_CONFIG
+    model_config = BRACKET_CONFIG
     start: BracketStart
     rate: Rate
 

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import ConfigDict, PlainSerializer, PlainValidator, SerializationInfo, ValidationInfo
+from pydantic import PlainSerializer, PlainValidator, SerializationInfo, ValidationInfo
 
 from tuishou.errors import InvalidPolicyError, did_you_mean
-from tuishou.models import FrozenMap
+from tuishou.models import BRACKET_CONFIG, FrozenMap
 from tuishou.money import MAX_ORDER_FEN, FloatValueError, fen_example, yuan
 from tuishou.rulebook.base import IntArray, PayoutKind, PolicyPart, Slot
 from tuishou.rulebook.brackets import (
@@ -129,13 +129,7 @@ Schedule = Mapping[str, FixedAmounts]
 class FixedBracket(PolicyPart):
     """A fixed schedule from ``start`` units on (written ``from``)."""
 
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-    )
+    model_config = BRACKET_CONFIG
     start: BracketStart
     schedule: FrozenMap[FixedAmounts]
 
