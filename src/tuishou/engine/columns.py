@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tuishou.engine.coupons import coupon_amounts, coupon_problems, eligibility
+from tuishou.engine.encoding import Encoded, encode_text
 from tuishou.engine.line_checks import (
     empty_cells,
     integers,
@@ -48,14 +49,6 @@ REQUIRED = REQUIRED_COLUMNS
 OPTIONAL = OPTIONAL_COLUMNS
 _SHOWN_VALUES = 20  # bad distinct values or orders spelled out (each costs a pass)
 _T = TypeVar("_T")
-
-
-@dataclass(frozen=True, eq=False)
-class Encoded:
-    """A text column as codes into its distinct values (-1 for a missing value)."""
-
-    codes: CodeArray
-    values: Sequence[Any] | npt.NDArray[Any]  # a list, or a numpy array for int order ids
 
 
 @dataclass(frozen=True, eq=False)
@@ -272,8 +265,13 @@ def _encode(name: str, values: Any) -> Encoded:
         if empty is not None:
             raise InvalidOrderError(empty_cells(name, empty))
         return _encode_integers(np.asarray(values_of(values)))
-    codes, distinct = _dictionary(values)
+    codes, distinct, arrow = _dictionary(values)
+    if arrow is not None:
+        return Encoded(codes, distinct, arrow)
     if codes is None:
+        encoded = encode_text(values)  # text hashed in Arrow, no pass over rows in Python
+        if encoded is not None:
+            return encoded
         codes, distinct = _factorize(name, values_of(values))
     if _all_text(values) or set(map(type, distinct)) <= {str}:
         return Encoded(codes, distinct)
@@ -349,29 +347,46 @@ def _all_text(values: Any) -> bool:
     return categories is not None and categories.inferred_type in ("string", "empty")
 
 
-def _dictionary(values: Any) -> tuple[CodeArray | None, list[Any]]:
-    """Codes and the distinct values used of dictionary-encoded input, else (None, [])."""
-    if hasattr(values, "cat"):  # pandas Categorical
+def _dictionary(values: Any) -> tuple[CodeArray | None, list[Any], Any]:
+    """Codes, the distinct values used and (for Arrow text) those values as an Arrow array, of
+    dictionary-encoded input, else (None, [], None)."""
+    if hasattr(values, "cat"):  # pandas Categorical: categories are never null
         codes = values.cat.codes.to_numpy().astype(np.int32, copy=False)
-        return _used(codes, values.cat.categories.tolist())
+        categories = values.cat.categories.tolist()
+        codes, distinct, _ = _used(codes, categories, np.zeros(len(categories), dtype=bool))
+        return codes, distinct, None
     if hasattr(values, "combine_chunks"):  # pyarrow ChunkedArray
         values = values.combine_chunks()
     if hasattr(values, "dictionary") and hasattr(values, "indices"):  # pyarrow dictionary
         indices = values.indices.to_numpy(zero_copy_only=False)
         codes = np.where(np.isnan(indices), -1, indices) if indices.dtype.kind == "f" else indices
-        return _used(codes.astype(np.int32), values.dictionary.to_pylist())
-    return None, []
+        dictionary = values.dictionary
+        listed = dictionary.to_pylist()
+        text = str(dictionary.type) in ("string", "large_string")
+        missing = (
+            dictionary.is_null().to_numpy(zero_copy_only=False)
+            if text
+            else np.fromiter(map(is_missing, listed), dtype=bool, count=len(listed))
+        )
+        codes, distinct, used = _used(codes.astype(np.int32), listed, missing)
+        arrow = (dictionary if used is None else dictionary.filter(used)) if text else None
+        return codes, distinct, arrow
+    return None, [], None
 
 
-def _used(codes: CodeArray, values: list[Any]) -> tuple[CodeArray, list[Any]]:
+def _used(
+    codes: CodeArray, values: list[Any], missing: npt.NDArray[np.bool_]
+) -> tuple[CodeArray, list[Any], npt.NDArray[np.bool_] | None]:
     """Only the dictionary's values that some row uses (an unused category is no cell) and
-    that are not null (-1, like a null cell); the codes renumbered to match."""
+    that are not null (-1, like a null cell); the codes renumbered to match; the mask of the
+    values kept (None: all)."""
     used = np.bincount(codes[codes >= 0], minlength=len(values)).astype(bool)
-    used &= ~np.fromiter(map(is_missing, values), dtype=bool, count=len(values))
+    used &= ~missing
     if used.all():
-        return codes, values
+        return codes, values, None
     renumber = np.append(np.where(used, np.cumsum(used) - 1, -1), -1).astype(np.int32)
-    return renumber[codes], [value for value, keep in zip(values, used, strict=True) if keep]
+    kept: list[Any] = np.asarray(values, dtype=object)[used].tolist() if values else []
+    return renumber[codes], kept, used
 
 
 def _encode_integers(array: npt.NDArray[Any]) -> Encoded:

@@ -20,6 +20,7 @@ from tuishou.bindings import Bindings
 from tuishou.engine.bindings import binding_columns, bound_members
 from tuishou.engine.bulk import first_rows, group_sums
 from tuishou.engine.columns import LineColumns, rows_where
+from tuishou.engine.encoding import Encoded
 from tuishou.engine.paid_at import per_order
 from tuishou.errors import InvalidOrderError, UnknownMemberError, did_you_mean
 from tuishou.members.arrays import TreeArrays
@@ -120,12 +121,12 @@ def sellers(
     counts as no share link (a self-share cannot get around ``self_purchase = false``).
     ``bound(asked)`` gives the member each asked order's buyer is bound to (N: none)."""
     size = arrays.size
-    buyer = member_index(lines.buyer.values, buyer_codes, arrays)
+    buyer = member_index(_distinct(lines.buyer), buyer_codes, arrays)
     parent = np.append(arrays.parent, size)  # "no member" (N) has no inviter: N
     by_buyer = buyer if policy.self_purchase else parent[buyer]
     if not len(lines.sharer.values):  # no share links at all
         return _bound(policy, bound, buyer, by_buyer, None, size)
-    sharer = member_index(lines.sharer.values, sharer_codes, arrays)
+    sharer = member_index(_distinct(lines.sharer), sharer_codes, arrays)
     strangers = (sharer_codes >= 0) & (sharer == size)
     if strangers.any():
         value = lines.sharer.values[int(sharer_codes[np.flatnonzero(strangers)[0]])]
@@ -137,6 +138,11 @@ def sellers(
     shared = (sharer < size) & (sharer != buyer)
     by_buyer = _bound(policy, bound, buyer, by_buyer, shared, size)
     return np.where(shared, sharer, by_buyer)
+
+
+def _distinct(column: Encoded) -> Any:
+    """What ``member_index`` looks up: the Arrow distinct values when encoded by Arrow."""
+    return column.values if column.arrow is None else column.arrow
 
 
 def _bound(

@@ -83,6 +83,12 @@ class TreeArrays:
         ...     ["B", "x"]).tolist()
         [1, -1]
         """
+        if _is_arrow(ids):  # distinct text encoded by Arrow: hashed in C against the tree's
+            import pyarrow.compute as pc
+
+            asked = ids.cast(self._arrow_ids.type)  # string or large_string: one type to hash
+            found = pc.index_in(asked, value_set=self._arrow_ids).fill_null(-1)
+            return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
         index = self._pandas_index
         if index is None:  # pragma: no cover - exercised where pandas is absent
             return np.array([self.index.get(i, -1) for i in ids], dtype=np.int64)
@@ -104,6 +110,13 @@ class TreeArrays:
     def _lookups(self) -> list[tuple[Any, IntArray]]:
         """The last few (ids object, indices) looked up: categories repeat across calls."""
         return []
+
+    @cached_property
+    def _arrow_ids(self) -> Any:
+        """The member ids as one Arrow string array (the value set of Arrow lookups)."""
+        import pyarrow as pa
+
+        return pa.array(self.ids, type=pa.large_string())
 
     @cached_property
     def _pandas_index(self) -> Any:
@@ -161,6 +174,11 @@ class TreeArrays:
             np.add.at(below, self.parent[level], below[level] + 1)
         sizes: IntArray = below[:size]
         return sizes
+
+
+def _is_arrow(values: Any) -> bool:
+    """Whether ``values`` is a pyarrow array (checked without importing pyarrow)."""
+    return type(values).__module__.startswith("pyarrow")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,103 @@
+"""Id columns as codes into their distinct values, encoded by Arrow compute when they are text.
+
+A text column that is not dictionary-encoded already (a list or numpy array of ``str``, a
+pandas ``str`` / ``string`` Series, a pyarrow string array, chunked or not) is turned into one
+Arrow string array and hashed by ``pyarrow.compute.dictionary_encode``: no Python-level pass
+over the rows, only the distinct values become Python strings (for the id rule and for
+messages). A column Arrow cannot type as text (an int among strings, a list in a cell, all
+cells empty) gives None here and is left to the plain path in :mod:`tuishou.engine.columns`,
+whose messages name the offending value. pyarrow ships with tuishou's ``notebook`` extra and
+is imported only when a column is encoded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["Encoded", "arrow_text", "encode_text"]
+
+CodeArray = npt.NDArray[np.int32]  # codes of text columns: 4 bytes a row is enough
+
+
+@dataclass(frozen=True, eq=False)
+class Encoded:
+    """A column as codes into its distinct values (-1 for a missing value).
+
+    ``values`` are the distinct values as Python objects (a list; a numpy int64 array for int
+    ids); ``arrow`` is the same distinct text as a pyarrow string array when the column was
+    encoded by Arrow (members are then looked up by ``pyarrow.compute.index_in``), else None.
+
+    >>> encode_text(["b", None, "a", "b"]).codes.tolist()
+    [0, -1, 1, 0]
+    """
+
+    codes: CodeArray
+    values: Sequence[Any] | npt.NDArray[Any]
+    arrow: Any = None
+
+
+def arrow_text(values: Any) -> Any:
+    """The column as one Arrow (large) string array, or None when Arrow cannot type it as text.
+
+    Empty cells (None, NaN, pandas' NA) become nulls (``from_pandas``).
+
+    >>> arrow_text(["a", None]).to_pylist(), arrow_text(["a", 1]), arrow_text([None])
+    (['a', None], None, None)
+    """
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - exercised where pyarrow is absent
+        return None
+    if isinstance(values, pa.ChunkedArray | pa.Array):
+        array = values
+    elif isinstance(values, np.ndarray) and values.dtype.kind not in "OUS":
+        return None  # numbers, bools, times: the plain path names them
+    else:
+        try:
+            array = pa.array(_unwrapped(values), from_pandas=True)
+        except (pa.ArrowException, TypeError, ValueError, OverflowError):
+            return None  # mixed types, an unhashable cell: the plain path names them
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
+    text = (pa.string(), pa.large_string())
+    if array.type not in text:
+        if not pa.types.is_string_view(array.type):
+            return None
+        array = array.cast(pa.large_string())
+    return array
+
+
+def _unwrapped(values: Any) -> Any:
+    """A pandas column as its numpy or Arrow-backed array (what ``pa.array`` reads fastest)."""
+    dtype = getattr(values, "dtype", None)
+    if not hasattr(values, "to_numpy") or dtype is None:  # a list, a numpy array
+        return values
+    if getattr(dtype, "storage", None) == "python" or dtype == object:
+        return values.to_numpy()  # Python strings: pyarrow reads the object array fastest
+    return getattr(values, "array", values)  # Arrow-backed: handed over without a copy
+
+
+def encode_text(values: Any) -> Encoded | None:
+    """Codes and distinct values of a text column by ``dictionary_encode``, or None when
+    Arrow cannot type the column as text (see :func:`arrow_text`).
+
+    Distinct values come in the order of first appearance, like ``pandas.factorize``.
+
+    >>> encoded = encode_text(["o1", "o2", "o1"])
+    >>> encoded.codes.tolist(), encoded.values
+    ([0, 1, 0], ['o1', 'o2'])
+    """
+    array = arrow_text(values)
+    if array is None:
+        return None
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(array)
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
+    distinct = encoded.dictionary
+    return Encoded(codes, distinct.to_pylist(), distinct)
