@@ -685,7 +685,7 @@ INT_CONTAINERS = [
 ]
 
 
-@pytest.mark.parametrize("name", ID_NAMES)
+@pytest.mark.parametrize("name", ["sku", "group"])  # buyer and sharer ids may be ints
 @pytest.mark.parametrize("column", INT_CONTAINERS)
 def test_every_other_id_column_must_be_text_in_every_container(name, column):
     refused(

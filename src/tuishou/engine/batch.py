@@ -25,6 +25,7 @@ order, the batch's totals) can wrap.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from typing import Any, TypeVar
 
@@ -48,7 +49,7 @@ from tuishou.rulebook import pool_rates
 from tuishou.rules import Policy
 from tuishou.tree import InviteTree
 
-__all__ = ["check_batch", "member_totals", "settle_batch"]
+__all__ = ["check_batch", "member_totals", "settle_batch", "text_member_ids"]
 
 IntArray = npt.NDArray[np.int64]
 MAX_BATCH_FEN = 2**63 - 1  # the amounts of one batch together: what an int64 total holds
@@ -87,8 +88,38 @@ def settle_batch(
         lines = read_lines(orders)
         groups = versions.split(policy, lines, partial(_check_whole, tree, bindings=bindings))
         parts = [(group, _settle(group.policy, tree, group.lines, bindings)) for group in groups]
-        return versions.merge(policy, lines, parts)
-    return _settle(policy, tree, orders, bindings)
+        return _int_ids_out(versions.merge(policy, lines, parts), lines, tree)
+    lines = read_lines(orders)
+    return _int_ids_out(_settle(policy, tree, lines, bindings), lines, tree)
+
+
+def _int_ids_out(result: BatchResult, lines: LineColumns, tree: InviteTree) -> BatchResult:
+    """Int buyer / sharer ids in, int64 member ids out, when every member's id is an int's
+    canonical text (docs/concepts.md, "Ids as ints"); else the text ids."""
+    keys = _member_ints(lines, tree)
+    if keys is None:
+        return result
+    return BatchResult(
+        replace(result.payouts, member_ids=keys), replace(result.orders, member_ids=keys)
+    )
+
+
+def text_member_ids(result: BatchResult, tree: InviteTree) -> BatchResult:
+    """``result`` with the members' text ids even where int ids came in (e.g. for the ledger,
+    which keys members by text: member ``'10086'`` for int 10086)."""
+    if not isinstance(result.orders.member_ids, np.ndarray):
+        return result
+    ids = tree.arrays().ids
+    return BatchResult(
+        replace(result.payouts, member_ids=ids), replace(result.orders, member_ids=ids)
+    )
+
+
+def _member_ints(lines: LineColumns, tree: InviteTree) -> IntArray | None:
+    """The tree's int member ids when the lines' member columns are int, else None."""
+    if not any(isinstance(c.values, np.ndarray) for c in (lines.buyer, lines.sharer)):
+        return None
+    return tree.arrays().member_ints
 
 
 def _settle(
@@ -134,9 +165,12 @@ def member_totals(
         for group in versions.split(policy, lines, partial(_check_whole, tree, bindings=bindings)):
             totals += _totals(group.policy, tree, group.lines, bindings)
     else:
-        totals = _totals(policy, tree, orders, bindings)
+        lines = read_lines(orders)
+        totals = _totals(policy, tree, lines, bindings)
     earners = np.flatnonzero(totals)
-    return MemberTotals(earners, totals[earners], tree.arrays().ids)
+    keys = _member_ints(lines, tree)
+    ids = tree.arrays().ids if keys is None else keys
+    return MemberTotals(earners, totals[earners], ids)
 
 
 def _totals(

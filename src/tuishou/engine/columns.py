@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tuishou.engine.coupons import coupon_amounts, coupon_problems, eligibility
-from tuishou.engine.encoding import Encoded, encode_text
+from tuishou.engine.encoding import Encoded, encode_integers, encode_nullable_integers, encode_text
 from tuishou.engine.line_checks import (
     empty_cells,
     integers,
@@ -49,6 +49,7 @@ REQUIRED = REQUIRED_COLUMNS
 OPTIONAL = OPTIONAL_COLUMNS
 _SHOWN_VALUES = 20  # bad distinct values or orders spelled out (each costs a pass)
 _T = TypeVar("_T")
+INT_IDS = ("order_id", "buyer_id", "sharer_id")  # ids that may be ints (other ids are text)
 
 
 @dataclass(frozen=True, eq=False)
@@ -260,33 +261,45 @@ def _encode(name: str, values: Any) -> Encoded:
     loop otherwise. Order ids may be ints in every container (never bools); the other ids
     are text. An empty text id is kept, and refused by the id rule like in the model.
     """
-    if name == "order_id" and _int_dtype(values):
+    if name in INT_IDS and _int_dtype(values):
         empty = null_mask(values)
-        if empty is not None:
+        if empty is None:
+            encoded = encode_integers(np.asarray(values_of(values)))
+        elif name == "order_id":
             raise InvalidOrderError(empty_cells(name, empty))
-        return _encode_integers(np.asarray(values_of(values)))
+        else:  # a null buyer or sharer: no buyer, no share link
+            encoded = encode_nullable_integers(values, empty)
+        if name == "order_id" or encoded.values.dtype == np.int64:  # type: ignore[union-attr]
+            return encoded
+        return Encoded(encoded.codes, _int_ids(name, encoded.codes, list(encoded.values)))
     codes, distinct, arrow = _dictionary(values)
-    if arrow is not None:
+    if codes is not None and arrow is not None:
         return Encoded(codes, distinct, arrow)
     if codes is None:
-        encoded = encode_text(values)  # text hashed in Arrow, no pass over rows in Python
-        if encoded is not None:
-            return encoded
+        text = encode_text(values)  # text hashed in Arrow, no pass over rows in Python
+        if text is not None:
+            return text
         codes, distinct = _factorize(name, values_of(values))
     if _all_text(values) or set(map(type, distinct)) <= {str}:
         return Encoded(codes, distinct)
-    if name == "order_id" and all(map(_is_int, distinct)):
-        return Encoded(codes, _int_ids(codes, distinct))
+    if name in INT_IDS and all(map(_is_int, distinct)):
+        return Encoded(codes, _int_ids(name, codes, distinct))
     code = next(
         i
         for i, v in enumerate(distinct)
-        if not isinstance(v, str) and (name != "order_id" or not _is_int(v) or _has_text(distinct))
+        if not isinstance(v, str) and (name not in INT_IDS or not _is_int(v) or _has_text(distinct))
     )
     value, row = distinct[code], int(np.flatnonzero(codes == code)[0])
     rule = "ids and names are text"
-    if name == "order_id":
-        rule = "order ids are text or ints, " + (
-            "not bools" if isinstance(value, bool | np.bool_) else "one or the other in a column"
+    if name in INT_IDS:
+        rule = (
+            ("order" if name == "order_id" else "member")
+            + " ids are text or ints, "
+            + (
+                "not bools"
+                if isinstance(value, bool | np.bool_)
+                else "one or the other in a column"
+            )
         )
     raise InvalidOrderError(
         f"column {name!r}, row {row}: {value!r} is a {type(value).__name__}; {rule}"
@@ -309,13 +322,19 @@ def _int_dtype(values: Any) -> bool:
     return str(getattr(values, "type", "")).startswith(("int", "uint"))
 
 
-def _int_ids(codes: CodeArray, distinct: Sequence[Any]) -> npt.NDArray[Any]:
-    """Python or numpy int order ids as an int64 (or uint64) array; beyond 64 bits refused."""
+def _int_ids(name: str, codes: CodeArray, distinct: Sequence[Any]) -> npt.NDArray[Any]:
+    """Python or numpy int ids as an int64 array (order ids: or uint64); beyond refused."""
     ints = [int(v) for v in distinct]
-    for dtype in (np.int64, np.uint64):
+    for dtype in (np.int64, np.uint64) if name == "order_id" else (np.int64,):
         info = np.iinfo(dtype)
         if all(info.min <= v <= info.max for v in ints):
             return np.array(ints, dtype=dtype)
+    if name != "order_id":
+        code = next(i for i, v in enumerate(ints) if not -(2**63) <= v < 2**63)
+        raise InvalidOrderError(
+            f"column {name!r}, {rows_where(codes == code)}: {name}={ints[code]} is beyond "
+            "int64; int member ids must fit int64 (or pass the ids as text)"
+        )
     beyond = [i for i, v in enumerate(ints) if not -(2**63) <= v < 2**64]
     code = beyond[0] if beyond else next(i for i, v in enumerate(ints) if v < 0)
     why = "is beyond 64 bits" if beyond else "is negative while others are beyond int64"
@@ -387,25 +406,6 @@ def _used(
     renumber = np.append(np.where(used, np.cumsum(used) - 1, -1), -1).astype(np.int32)
     kept: list[Any] = np.asarray(values, dtype=object)[used].tolist() if values else []
     return renumber[codes], kept, used
-
-
-def _encode_integers(array: npt.NDArray[Any]) -> Encoded:
-    """Int order ids: codes by hashing (pandas) or sorting (numpy); the values stay an array.
-
-    Sorted ids (an export ordered by order id, the usual case) take a linear fast path.
-    """
-    if array.ndim != 1:
-        raise InvalidOrderError(_not_one_dimensional("order_id", array.shape))
-    if len(array) and bool((array[1:] >= array[:-1]).all()):
-        starts = np.concatenate([[True], array[1:] != array[:-1]])
-        return Encoded(np.cumsum(starts, dtype=np.int32) - 1, array[starts])
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - exercised where pandas is absent
-        distinct, codes = np.unique(array, return_inverse=True)
-        return Encoded(codes.astype(np.int32), distinct)
-    codes, distinct = pd.factorize(array, sort=False)
-    return Encoded(codes.astype(np.int32, copy=False), np.asarray(distinct))
 
 
 def _factorize_slowly(array: npt.NDArray[Any]) -> tuple[CodeArray, list[Any]]:

@@ -19,7 +19,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Encoded", "arrow_text", "encode_text"]
+from tuishou.errors import InvalidOrderError
+
+__all__ = ["Encoded", "arrow_text", "encode_integers", "encode_nullable_integers", "encode_text"]
 
 CodeArray = npt.NDArray[np.int32]  # codes of text columns: 4 bytes a row is enough
 
@@ -77,7 +79,7 @@ def _unwrapped(values: Any) -> Any:
     dtype = getattr(values, "dtype", None)
     if not hasattr(values, "to_numpy") or dtype is None:  # a list, a numpy array
         return values
-    if getattr(dtype, "storage", None) == "python" or dtype == object:
+    if getattr(dtype, "storage", None) == "python" or getattr(dtype, "kind", "") == "O":
         return values.to_numpy()  # Python strings: pyarrow reads the object array fastest
     return getattr(values, "array", values)  # Arrow-backed: handed over without a copy
 
@@ -101,3 +103,49 @@ def encode_text(values: Any) -> Encoded | None:
     codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
     distinct = encoded.dictionary
     return Encoded(codes, distinct.to_pylist(), distinct)
+
+
+def encode_integers(array: npt.NDArray[Any]) -> Encoded:
+    """Int order ids: codes by hashing (pandas) or sorting (numpy); the values stay an array.
+
+    Sorted ids (an export ordered by order id, the usual case) take a linear fast path.
+    """
+    if array.ndim != 1:
+        raise InvalidOrderError(
+            f"column 'order_id' has shape {array.shape}; a column is one-dimensional, one "
+            "value per order line"
+        )
+    if len(array) and bool((array[1:] >= array[:-1]).all()):
+        starts = np.concatenate([[True], array[1:] != array[:-1]])
+        return Encoded(np.cumsum(starts, dtype=np.int32) - 1, array[starts])
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - exercised where pandas is absent
+        distinct, codes = np.unique(array, return_inverse=True)
+        return Encoded(codes.astype(np.int32), distinct)
+    codes, distinct = pd.factorize(array, sort=False)
+    return Encoded(codes.astype(np.int32, copy=False), np.asarray(distinct))
+
+
+def encode_nullable_integers(values: Any, empty: npt.NDArray[np.bool_]) -> Encoded:
+    """An int column with empty cells (pandas ``Int64``, an Arrow int array): code -1 where
+    ``empty``, the other cells encoded like :func:`encode_integers`.
+
+    >>> import pandas as pd
+    >>> column = pd.Series([7, None, 7], dtype="Int64")
+    >>> encoded = encode_nullable_integers(column, column.isna().to_numpy())
+    >>> encoded.codes.tolist(), encoded.values.tolist()
+    ([0, -1, 0], [7])
+    """
+    import pyarrow as pa
+
+    array = values if isinstance(values, pa.ChunkedArray | pa.Array) else None
+    if array is None:
+        array = pa.array(_unwrapped(values), from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    filled = np.asarray(array.fill_null(0).to_numpy(zero_copy_only=False))
+    present = encode_integers(filled[~empty])
+    codes = np.full(len(filled), -1, dtype=np.int32)
+    codes[~empty] = present.codes
+    return Encoded(codes, present.values)

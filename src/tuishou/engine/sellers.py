@@ -66,7 +66,7 @@ class OrderBook:
                 bound_members,
                 columns,
                 arrays,
-                lines.buyer.values,
+                _texts(lines.buyer.values),  # customers are keyed by text ids
                 buyer,
                 self.paid_at,
                 order_ids=self.ids,
@@ -100,7 +100,18 @@ def one_per_order(
 
 def member_index(values: Any, codes: npt.NDArray[Any], arrays: TreeArrays) -> IntArray:
     """Tree indices of an encoded member column; N (the tree size) for guests and missing
-    values, the member arrays' one sentinel."""
+    values, the member arrays' one sentinel.
+
+    ``values`` are the column's distinct ids: a list of text (a pandas hash join), an Arrow
+    string array (``pyarrow.compute.index_in``) or an int64 array (a binary search in
+    ``TreeArrays.int_keys``: member ``'10086'`` is found by 10086).
+
+    >>> from tuishou.members.arrays import TreeArrays
+    >>> arrays = TreeArrays.build({"10086": None, "B": "10086"}, dict.fromkeys(
+    ...     ["10086", "B"], "m"), set())
+    >>> member_index(np.array([10086, 7]), np.array([1, 0, -1]), arrays).tolist()
+    [2, 0, 2]
+    """
     size = arrays.size
     found = arrays.lookup(values)
     lookup = np.append(np.where(found < 0, size, found), size)
@@ -130,6 +141,7 @@ def sellers(
     strangers = (sharer_codes >= 0) & (sharer == size)
     if strangers.any():
         value = lines.sharer.values[int(sharer_codes[np.flatnonzero(strangers)[0]])]
+        value = int(value) if isinstance(value, np.integer) else value  # an int id: as typed
         hint = did_you_mean(str(value), arrays.index) if size <= 50_000 else "check the id"
         raise UnknownMemberError(
             f"column 'sharer_id' names non-members in {rows_where(strangers[lines.order.codes])}, "
@@ -138,6 +150,11 @@ def sellers(
     shared = (sharer < size) & (sharer != buyer)
     by_buyer = _bound(policy, bound, buyer, by_buyer, shared, size)
     return np.where(shared, sharer, by_buyer)
+
+
+def _texts(values: Any) -> Any:
+    """Distinct ids as text: int ids (a numpy array) as ``str(n)``, their canonical form."""
+    return [str(v) for v in values.tolist()] if isinstance(values, np.ndarray) else values
 
 
 def _distinct(column: Encoded) -> Any:

@@ -2,7 +2,9 @@
 
 Text columns are kept as integer codes into their distinct values, so 10 million payouts
 cost a few integer arrays; ``to_pandas()`` turns them into categorical columns and
-``to_arrow()`` into dictionary arrays without materialising a string per row.
+``to_arrow()`` into dictionary arrays without materialising a string per row. When the lines'
+buyer and sharer ids were ints (docs/concepts.md, "Ids as ints"), member ids come out as
+int64 columns (``seller_id`` nullable where an order has no seller): int in, int out.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class PayoutTable:
     generation: IntArray
     amount: IntArray
     order_ids: Sequence[Any] | npt.NDArray[Any]
-    member_ids: Sequence[str]
+    member_ids: Sequence[str] | IntArray  # int64 when the lines' member ids were ints
     rules: tuple[str, ...]
 
     def __len__(self) -> int:
@@ -55,7 +57,7 @@ class PayoutTable:
         [('o1', 'A', 'seller', 'seller', 0, 500)]
         """
         return [
-            (_plain(self.order_ids[o]), self.member_ids[m], self.rules[r], KINDS[k], g, a)
+            (_plain(self.order_ids[o]), _plain(self.member_ids[m]), self.rules[r], KINDS[k], g, a)
             for o, m, r, k, g, a in zip(*(c.tolist() for c in self._codes()), strict=True)
         ]
 
@@ -74,7 +76,7 @@ class PayoutTable:
         return pd.DataFrame(
             {
                 "order_id": _categorical(self.order, self.order_ids),
-                "member_id": _categorical(self.member, self.member_ids),
+                "member_id": _members(self.member, self.member_ids, _categorical),
                 "rule": _categorical(self.rule, self.rules),
                 "kind": _categorical(self.kind, KINDS),
                 "generation": self.generation,
@@ -89,7 +91,7 @@ class PayoutTable:
         return pa.table(
             {
                 "order_id": _dictionary(self.order, self.order_ids),
-                "member_id": _dictionary(self.member, self.member_ids),
+                "member_id": _members(self.member, self.member_ids, _dictionary),
                 "rule": _dictionary(self.rule, self.rules),
                 "kind": _dictionary(self.kind, KINDS),
                 "generation": self.generation,
@@ -111,7 +113,7 @@ class OrderTable:
     paid: IntArray
     retained: IntArray
     order_ids: Sequence[Any] | npt.NDArray[Any]
-    member_ids: Sequence[str]
+    member_ids: Sequence[str] | IntArray  # int64 when the lines' member ids were ints
     version: IntArray | None = None
     versions: tuple[str, ...] = ()
 
@@ -127,7 +129,7 @@ class OrderTable:
         [('o1', 'A', 1000, 500, 500)]
         """
         rows: list[tuple[Any, ...]] = [
-            (_plain(self.order_ids[o]), self.member_ids[s] if s >= 0 else None, p, d, r)
+            (_plain(self.order_ids[o]), _plain(self.member_ids[s]) if s >= 0 else None, p, d, r)
             for o, s, p, d, r in zip(
                 self.order.tolist(),
                 self.seller.tolist(),
@@ -145,7 +147,7 @@ class OrderTable:
     def _columns(self, text: Any) -> dict[str, Any]:
         columns = {
             "order_id": text(self.order, self.order_ids),
-            "seller_id": text(self.seller, self.member_ids),
+            "seller_id": _members(self.seller, self.member_ids, text),
             "pool": self.pool,
             "paid": self.paid,
             "retained": self.retained,
@@ -191,15 +193,15 @@ class MemberTotals:
 
     member: IntArray
     amount: IntArray
-    member_ids: Sequence[str]
+    member_ids: Sequence[str] | IntArray  # int64 when the lines' member ids were ints
 
     def __len__(self) -> int:
         return len(self.member)
 
-    def rows(self) -> list[tuple[str, int]]:
+    def rows(self) -> list[tuple[Any, int]]:
         """Every row as (member_id, amount): for small results."""
         return [
-            (self.member_ids[m], a)
+            (_plain(self.member_ids[m]), a)
             for m, a in zip(self.member.tolist(), self.amount.tolist(), strict=True)
         ]
 
@@ -208,8 +210,27 @@ class MemberTotals:
         import pandas as pd
 
         return pd.DataFrame(
-            {"member_id": _categorical(self.member, self.member_ids), "amount": self.amount}
+            {
+                "member_id": _members(self.member, self.member_ids, _categorical),
+                "amount": self.amount,
+            }
         )
+
+
+def _members(codes: IntArray, ids: Sequence[str] | IntArray, text: Any) -> Any:
+    """A member column: int64 (nullable where a code is -1) for int ids, else ``text``."""
+    if not isinstance(ids, np.ndarray):
+        return text(codes, ids)
+    import pyarrow as pa
+
+    values = pa.array(ids[np.maximum(codes, 0)], mask=codes < 0, type=pa.int64())
+    if text is _dictionary:
+        return values
+    if not values.null_count:
+        return ids[codes]
+    import pandas as pd
+
+    return pd.array(values, dtype=pd.ArrowDtype(pa.int64()))
 
 
 def _plain(value: Any) -> Any:

@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tuishou.bindings import Bindings
-from tuishou.engine.batch import settle_batch
+from tuishou.engine.batch import settle_batch, text_member_ids
 from tuishou.engine.columns import LineColumns, read_lines
 from tuishou.engine.coupons import coupon_amounts
 from tuishou.engine.paid_at import NO_TIME, read_paid_at
@@ -257,8 +257,8 @@ def _paid_at_hint(store: Store, order_ids: Sequence[str]) -> str:
 
 def prepare(policy: Policy, tree: InviteTree, orders: Any) -> Prepared:
     """Settle the batch and build each order's stored JSON, fingerprint and payouts."""
-    result = settle_batch(policy, tree, orders)
-    lines = read_lines(orders)  # the same checked lines: each order's own, in input order
+    lines = read_lines(orders)  # read once: each order's own lines, in input order
+    result = text_member_ids(settle_batch(policy, tree, lines), tree)  # int ids in: as text
     ids = _order_ids(lines)
     policy_json = policy.model_dump_json()
     policy_id = digest(policy_json)
@@ -291,7 +291,7 @@ def prepare(policy: Policy, tree: InviteTree, orders: Any) -> Prepared:
         policy_json=policy_json,
         sellers=result.orders.seller,
         paid=order_amounts(lines.order.codes, lines.amount, position),
-        member_ids=result.orders.member_ids,
+        member_ids=tree.arrays().ids,  # the orders' member ids, as text
     )
 
 

@@ -83,12 +83,16 @@ class TreeArrays:
         ...     ["B", "x"]).tolist()
         [1, -1]
         """
+        if isinstance(ids, np.ndarray) and ids.dtype.kind in "iu":  # int ids: see int_keys
+            return self._int_lookup(ids)
         if _is_arrow(ids):  # distinct text encoded by Arrow: hashed in C against the tree's
             import pyarrow.compute as pc
 
-            asked = ids.cast(self._arrow_ids.type)  # string or large_string: one type to hash
-            found = pc.index_in(asked, value_set=self._arrow_ids).fill_null(-1)
-            return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
+            # string or large_string: one type to hash
+            asked = ids.cast(self._arrow_ids.type)  # type: ignore[attr-defined]
+            hits = pc.index_in(asked, value_set=self._arrow_ids).fill_null(-1)
+            indices: IntArray = np.asarray(hits.to_numpy(zero_copy_only=False), dtype=np.int64)
+            return indices
         index = self._pandas_index
         if index is None:  # pragma: no cover - exercised where pandas is absent
             return np.array([self.index.get(i, -1) for i in ids], dtype=np.int64)
@@ -110,6 +114,64 @@ class TreeArrays:
     def _lookups(self) -> list[tuple[Any, IntArray]]:
         """The last few (ids object, indices) looked up: categories repeat across calls."""
         return []
+
+    def _int_lookup(self, ids: npt.NDArray[Any]) -> IntArray:
+        """Indices of int ids by binary search in ``int_keys`` (no text per id)."""
+        keys, members = self.int_keys
+        beyond = ids > np.iinfo(np.int64).max if ids.dtype.kind == "u" else None
+        asked = ids.astype(np.int64)
+        at = np.minimum(np.searchsorted(keys, asked), max(len(keys) - 1, 0))
+        found = np.full(len(asked), -1, dtype=np.int64)
+        if len(keys):
+            hit = keys[at] == asked
+            if beyond is not None:
+                hit &= ~beyond
+            found[hit] = members[at[hit]]
+        return found
+
+    @cached_property
+    def int_keys(self) -> tuple[IntArray, IntArray]:
+        """The int64 keys of the members whose id is the canonical decimal form of an int64
+        (``str(n)``: ``'10086'``, ``'-7'``, ``'0'``; not ``'+7'``, ``'007'``, ``'-0'``),
+        sorted, and the member index of each: what int ``buyer_id`` / ``sharer_id`` columns
+        are looked up in. Built once, vectorised (an Arrow regex, then a cast).
+
+        >>> TreeArrays.build({"7": None, "007": "7", "-3": "7"}, dict.fromkeys(
+        ...     ["7", "007", "-3"], "m"), set()).int_keys
+        (array([-3,  7]), array([2, 0]))
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        text = self._arrow_ids
+        canonical = pc.match_substring_regex(text, r"^(0|-?[1-9][0-9]{0,18})$")
+        rows = np.flatnonzero(canonical.fill_null(False).to_numpy(zero_copy_only=False))
+        digits = text.take(pa.array(rows, type=pa.int64()))
+        length = pc.utf8_length(digits)
+        beyond = pc.or_(  # 19 digits (20 with '-') may pass int64's range: compare as text
+            pc.and_(pc.equal(length, 19), pc.greater(digits, "9223372036854775807")),
+            pc.and_(pc.equal(length, 20), pc.greater(digits, "-9223372036854775808")),
+        )
+        keep = np.logical_not(beyond.to_numpy(zero_copy_only=False))
+        ints = pc.cast(digits.filter(pa.array(keep)), pa.int64()).to_numpy(zero_copy_only=False)
+        members = rows[keep].astype(np.int64)
+        order = np.argsort(ints, kind="stable")
+        return np.asarray(ints[order], dtype=np.int64), members[order]
+
+    @cached_property
+    def member_ints(self) -> IntArray | None:
+        """Every member's id as an int64 (by index) when every id is canonical (see
+        ``int_keys``: a tree built from int columns), else None.
+
+        >>> TreeArrays.build({"7": None, "10": "7"}, {"7": "m", "10": "m"}, set()).member_ints
+        array([ 7, 10])
+        """
+        keys, members = self.int_keys
+        if len(keys) != self.size:
+            return None
+        ints = np.empty(self.size, dtype=np.int64)
+        ints[members] = keys
+        return ints
 
     @cached_property
     def _arrow_ids(self) -> Any:
@@ -215,6 +277,8 @@ def check_arrays(
     """Check tree columns with the checks of ``InviteTree.from_records`` (the same
     ``member_problems``, duplicate and unknown-inviter wording, rows for records), and report
     every problem at once. An empty inviter cell ('' too) means a root."""
+    if _int_column(member_ids):  # int ids: their canonical text (see TreeArrays.int_keys)
+        member_ids, inviter_ids = _as_text(member_ids), _as_text(inviter_ids)
     ids, inviters, tier_column = column(member_ids), column(inviter_ids), column(tier)
     statuses = (
         ["active" if s is None else s for s in column(status)]
@@ -248,6 +312,31 @@ def check_arrays(
     active = np.fromiter((s == "active" for s in statuses), dtype=bool, count=size)
     arrays = TreeArrays._with_tiers(ids, index, parent, tier_column, active)
     return CheckedColumns(ids, inviters, tier_column, arrays)
+
+
+def _int_column(values: Any) -> bool:
+    """Whether a numpy, pandas or Arrow column has an int dtype (not bool)."""
+    dtype = getattr(values, "dtype", None)
+    if dtype is not None:
+        return getattr(dtype, "kind", "") in ("i", "u")
+    return str(getattr(values, "type", "")).startswith(("int", "uint"))
+
+
+def _as_text(values: Any) -> Any:
+    """An int column (nulls, None: empty) as Arrow text, ``str(n)`` per id, by one Arrow
+    cast; a column Arrow cannot type as ints is left as it is (its checks name the cells)."""
+    import pyarrow as pa
+
+    if _is_arrow(values):
+        array = values
+    else:
+        try:
+            array = pa.array(getattr(values, "array", values), from_pandas=True)
+        except (pa.ArrowException, TypeError, ValueError, OverflowError):
+            return values
+    if not (pa.types.is_integer(array.type) or pa.types.is_null(array.type)):
+        return values
+    return array.cast(pa.string())
 
 
 def _blank(value: Any) -> bool:
