@@ -8,6 +8,7 @@ a code into ``tier_names``, ``active[i]`` False for a suspended member.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -30,6 +31,7 @@ from tuishou.members.records import (
 __all__ = ["CheckedColumns", "TreeArrays", "check_arrays", "column"]
 
 IntArray = npt.NDArray[np.int64]
+_CANONICAL = re.compile(r"(0|-?[1-9][0-9]{0,18})")  # str(n) of an int64 n (range checked too)
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,9 +142,11 @@ class TreeArrays:
         ...     ["7", "007", "-3"], "m"), set()).int_keys
         (array([-3,  7]), array([2, 0]))
         """
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
+        try:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+        except ImportError:  # pragma: no cover - exercised where pyarrow is absent
+            return _int_keys_slowly(self.ids)
         text = self._arrow_ids
         canonical = pc.match_substring_regex(text, r"^(0|-?[1-9][0-9]{0,18})$")
         rows = np.flatnonzero(canonical.fill_null(False).to_numpy(zero_copy_only=False))
@@ -314,6 +318,18 @@ def check_arrays(
     return CheckedColumns(ids, inviters, tier_column, arrays)
 
 
+def _int_keys_slowly(ids: list[str]) -> tuple[IntArray, IntArray]:
+    """``TreeArrays.int_keys`` by a loop over the ids (without pyarrow)."""
+    pairs = [
+        (int(member), row)
+        for row, member in enumerate(ids)
+        if _CANONICAL.fullmatch(member) and -(2**63) <= int(member) < 2**63
+    ]
+    pairs.sort()
+    keys = np.array([key for key, _ in pairs], dtype=np.int64)
+    return keys, np.array([row for _, row in pairs], dtype=np.int64)
+
+
 def _int_column(values: Any) -> bool:
     """Whether a numpy, pandas or Arrow column has an int dtype (not bool)."""
     dtype = getattr(values, "dtype", None)
@@ -325,8 +341,10 @@ def _int_column(values: Any) -> bool:
 def _as_text(values: Any) -> Any:
     """An int column (nulls, None: empty) as Arrow text, ``str(n)`` per id, by one Arrow
     cast; a column Arrow cannot type as ints is left as it is (its checks name the cells)."""
-    import pyarrow as pa
-
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - exercised where pyarrow is absent
+        return [None if is_missing(v) else str(int(v)) for v in column(values)]
     if _is_arrow(values):
         array = values
     else:
