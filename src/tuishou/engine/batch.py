@@ -68,7 +68,10 @@ def settle_batch(
     ``orders`` is a dict of arrays, a pandas DataFrame or a pyarrow Table with one row per
     order line (``order_id``, ``buyer_id``, ``sharer_id``, ``sku``, ``group``, ``amount``,
     ``quantity``, ``paid_at``, ``coupon``, ``coupon_eligible``); lines of one order share
-    its buyer, sharer, paid_at and coupon.
+    its buyer, sharer, paid_at and coupon. Text id columns need not be categoricals: any text
+    column is hashed by Arrow compute. ``buyer_id`` and ``sharer_id`` may be int columns: a
+    member whose id is ``str(n)`` is found by n, and with a tree built from ints the result's
+    member ids are int64 too (docs/concepts.md, "Ids as ints").
     With ``PolicyVersions`` each order is settled under the version in force at its
     ``paid_at`` (:mod:`tuishou.engine.versions`) and ``result.orders`` names it
     (``policy_version``).

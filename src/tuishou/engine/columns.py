@@ -3,15 +3,16 @@
 One row per order line with ``order_id``, ``buyer_id``, ``sharer_id``, ``sku``, ``group``,
 ``amount`` (int fen), ``quantity``, ``paid_at`` (aware times, :mod:`~tuishou.engine.paid_at`)
 and the order's coupon (``coupon``, ``coupon_eligible``: :mod:`~tuishou.engine.coupons`);
-all but ``order_id``, ``sku``, ``group`` and ``amount`` may be left out. Text columns are
-dictionary-encoded once (codes + distinct values), so the engine works on integers.
+all but ``order_id``, ``sku``, ``group`` and ``amount`` may be left out. Id columns are
+dictionary-encoded once (codes + distinct values, :mod:`~tuishou.engine.encoding`: text by
+Arrow compute), so the engine works on integers.
 
 The contract is the ``Order`` model's (:mod:`tuishou.orders`), checked column-wise: no
 column outside ``LINE_COLUMNS`` (a did-you-mean names the intended one), no column twice,
 every column one-dimensional and as long as the others, no empty cell in a required column,
 ids in normal form (:mod:`tuishou.ids`, checked on the distinct values used only; ``''`` is
-refused, a null is "no buyer"), order ids text or ints in any container (never bools) and
-the other ids text, amounts and quantities int (a bool or float is refused) and every order
+refused, a null is "no buyer"), order, buyer and sharer ids text or ints in any container
+(never bools; int members: docs/concepts.md "Ids as ints") and the other ids text, amounts and quantities int (a bool or float is refused) and every order
 (its lines summed) at most ``MAX_ORDER_FEN``.
 Problems name the column and the first offending rows; every problem found is reported in
 one ``InvalidOrderError`` (a float column raises ``FloatRefusedError``, a ``TypeError``).
