@@ -12,8 +12,9 @@ column outside ``LINE_COLUMNS`` (a did-you-mean names the intended one), no colu
 every column one-dimensional and as long as the others, no empty cell in a required column,
 ids in normal form (:mod:`tuishou.ids`, checked on the distinct values used only; ``''`` is
 refused, a null is "no buyer"), order, buyer and sharer ids text or ints in any container
-(never bools; int members: docs/concepts.md "Ids as ints") and the other ids text, amounts and quantities int (a bool or float is refused) and every order
-(its lines summed) at most ``MAX_ORDER_FEN``.
+(never bools; int members: docs/concepts.md "Ids as ints") and the other ids text, amounts
+and quantities int (a bool or float is refused) and every order (its lines summed) at most
+``MAX_ORDER_FEN``.
 Problems name the column and the first offending rows; every problem found is reported in
 one ``InvalidOrderError`` (a float column raises ``FloatRefusedError``, a ``TypeError``).
 """
