@@ -79,7 +79,9 @@ def _unwrapped(values: Any) -> Any:
     dtype = getattr(values, "dtype", None)
     if not hasattr(values, "to_numpy") or dtype is None:  # a list, a numpy array
         return values
-    if getattr(dtype, "storage", None) == "python" or getattr(dtype, "kind", "") == "O":
+    if getattr(dtype, "storage", None) == "python" or (
+        isinstance(dtype, np.dtype) and dtype.kind == "O"  # (a pandas StringDtype's kind is O)
+    ):
         return values.to_numpy()  # Python strings: pyarrow reads the object array fastest
     return getattr(values, "array", values)  # Arrow-backed: handed over without a copy
 

@@ -184,6 +184,11 @@ class TreeArrays:
 
         return pa.array(self.ids, type=pa.large_string())
 
+    @property
+    def hashes_lists(self) -> bool:
+        """Whether ``lookup`` of a list uses a kept hash table (pandas is installed)."""
+        return self._pandas_index is not None
+
     @cached_property
     def _pandas_index(self) -> Any:
         try:
