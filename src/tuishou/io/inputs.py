@@ -67,6 +67,7 @@ __all__ = [
     "ORDER_COLUMNS",
     "PLATFORM_ZONE",
     "OrderLines",
+    "check_orders",
     "first_rows",
     "load_data",
     "local_times",
@@ -383,6 +384,21 @@ def read_orders(
     /.../o.csv, line 2: amount='12.5' is not a whole number of fen: ... e.g. 1250 for ¥12.50
     """
     table = read_table(path, ORDER_COLUMNS, problems, zone=zone)
+    return check_orders(
+        table, member_ids=member_ids, policies=policies, problems=problems, zone=zone
+    )
+
+
+def check_orders(
+    table: Table,
+    *,
+    member_ids: Collection[str] | None,
+    policies: Sequence[Policy | PolicyVersions],
+    problems: Problems,
+    zone: tzinfo = PLATFORM_ZONE,
+) -> OrderLines:
+    """:func:`read_orders` on a table already read (a whole file, or a chunk of whole orders:
+    every check is per line or per order)."""
     for column in ORDER_COLUMNS:
         if column.name in table.columns and column.name not in COUPON_COLUMNS:
             check_cells(table, column, problems)
