@@ -96,11 +96,18 @@ class RowsBar:
     @classmethod
     @contextmanager
     def shown(
-        cls, console: Console, what: str, total: int, unit: str, *, long: bool = True
+        cls,
+        console: Console,
+        what: str,
+        total: int,
+        unit: str,
+        *,
+        long: bool = True,
+        forced: bool = False,
     ) -> Iterator[RowsBar]:
         """A bar named ``what`` counting ``unit`` up to ``total``, when ``console`` is a
-        terminal and the input ``long``."""
-        if not (long and console.is_terminal):
+        terminal and the input ``long``, or when ``forced``."""
+        if not (forced or (long and console.is_terminal)):
             yield cls(None)
             return
         columns = (
