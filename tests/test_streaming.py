@@ -216,7 +216,7 @@ def test_ledger_post_posts_nothing_when_a_late_chunk_is_bad(tmp_path, capsys):
 def test_ledger_post_posts_chunk_by_chunk_and_tells_the_throughput(tmp_path, capsys):
     paths = scenario(tmp_path, orders=_many_orders(9))
     ledger = tmp_path / "ledger.db"
-    code, out, err = run(capsys, *post_args(ledger, paths, "--chunk-lines", "2"))
+    code, out, err = run(capsys, *post_args(ledger, paths, "--chunk-lines", "2", "--progress"))
     assert code == 0, err
     assert out.startswith("posted 9 order(s) to ")
     assert "9 line(s), 9 order(s) in " in err

@@ -120,8 +120,8 @@ def post_command(
 
     Both files are checked whole first (the orders file chunk by chunk: an order's lines
     must be together in it): every problem by file, line and value, and nothing posted.
-    Then the orders file is read again, and each chunk settled and posted; the throughput
-    is printed on stderr at the end. Orders already posted identically are skipped, so a run
+    Then the orders file is read again, and each chunk settled and posted; on a terminal
+    (or with --progress) a bar shows the rows read, and the throughput is printed at the end. Orders already posted identically are skipped, so a run
     can be repeated (as after a failure in a late chunk). With a folder of policy versions,
     or a paid_at column, each order is settled under the version in force at its paid_at
     and posted with it (its freeze starts then), one by one.
@@ -155,7 +155,8 @@ def post_command(
         f"{done.orders_skipped} already posted"
     )
     click.echo(f"posted {done.orders_posted} order(s) to {ledger} at {when.isoformat()}: {said}")
-    console.print(_throughput(lines, done.orders_posted + done.orders_skipped, started))
+    if progress or console.is_terminal:  # beside the bar; scripts get stdout alone
+        console.print(_throughput(lines, done.orders_posted + done.orders_skipped, started))
     return 0
 
 

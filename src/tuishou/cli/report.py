@@ -117,7 +117,8 @@ class RowsBar:
             TextColumn("{task.completed:,}/{task.total:,} " + unit),
             TimeElapsedColumn(),
         )
-        with Progress(*columns, console=console, transient=True) as progress:
+        # off a terminal (forced), the bar's last state stays: a log shows how it ended
+        with Progress(*columns, console=console, transient=console.is_terminal) as progress:
             progress.add_task(what, total=total or None)
             yield cls(progress)
 
