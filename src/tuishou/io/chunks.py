@@ -75,21 +75,26 @@ class OrdersFile:
             raise ValueError(f"chunk_lines={chunk_lines} must be at least 1")
         self.source = Source.of(file.path, file.suffix, file.std)  # standard input: read now
         self.chunk_lines = chunk_lines
-        self._jsonl_lines: Callable[[], list[int]] = list  # set when a JSON Lines file is read
 
     @property
     def path(self) -> Path:
         """The file's name, for messages."""
         return self.source.path
 
-    def where(self, row: int) -> str:
-        """The place of a row of the file counted from 0 (``"line 7"``; Parquet ``"row 6"``),
-        for a row of a chunk gone by (CSV is read again)."""
-        if self.source.suffix == ".parquet":
-            return f"row {row + 1}"
-        if self.source.suffix == ".jsonl":
-            return f"line {self._jsonl_lines()[row]}"
-        return f"line {_csv_lines(self.source, row, 1)[0]}"
+    def first_seen(self, order_id: str) -> str:
+        """The place of the first line of ``order_id`` (the file is read again: only for a
+        message).
+
+        >>> import tempfile; folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "o.csv").write_text("order_id\\na\\nb\\na\\n")
+        >>> OrdersFile(DataFile.of(folder / "o.csv"), chunk_lines=1).first_seen("b")
+        'line 3'
+        """
+        for table in self.tables([Column("order_id")], Problems()):
+            found = pc.index(table.columns.get("order_id", pa.array([], pa.string())), order_id)
+            if found.as_py() >= 0:
+                return table.where(found.as_py())
+        return "an earlier line"
 
     def total(self) -> tuple[int, str]:
         """What a progress bar counts to: (rows, "lines") when known before reading (Parquet
@@ -127,7 +132,6 @@ class OrdersFile:
         suffix = self.source.suffix
         if suffix == ".jsonl":
             names, size, raw, lines = read_jsonl(self.source)
-            self._jsonl_lines = lines or list
             if not size:  # no line names a column: take them all, empty (as read_table)
                 names, raw = [c.name for c in columns], {c.name: [] for c in columns}
             return names, _list_pieces(raw, size, lines, self.chunk_lines, progress)
@@ -356,10 +360,9 @@ class Contiguity:
     o.parquet, row 3: order_id='a' was seen before, at row 1; an order's lines must be ...
     """
 
-    def __init__(self, where: Callable[[int], str] = lambda row: f"row {row + 1}") -> None:
-        self._where = where  # the place of a row of the file, counted from 0
-        self._ids = pa.array([], pa.string())  # every order id of the chunks checked
-        self._rows = np.zeros(0, np.int64)  # the first row of each, in the whole file
+    def __init__(self, first_seen: Callable[[str], str] = lambda order: "an earlier chunk") -> None:
+        self._first_seen = first_seen  # the place of an order's first line, read again
+        self._seen: list[Any] = []  # each chunk's distinct order ids (concatenating: copies)
         self._broken = False
 
     def check(self, table: ChunkTable, problems: Problems) -> bool:
@@ -373,9 +376,7 @@ class Contiguity:
         distinct = pc.unique(ids.drop_null()).cast(pa.string())
         offending, seen = self._inside(table, codes), self._before(ids, distinct)
         if offending is None and seen is None:
-            self._ids = pa.concat_arrays([self._ids, distinct])
-            firsts = pc.index_in(distinct, value_set=ids).to_numpy(zero_copy_only=False)
-            self._rows = np.concatenate([self._rows, table.first + firsts.astype(np.int64)])
+            self._seen.append(distinct)
             return True
         row, where = min(x for x in (offending, seen) if x is not None)
         value = ids[row].as_py()
@@ -407,12 +408,10 @@ class Contiguity:
 
     def _before(self, ids: Any, distinct: Any) -> tuple[int, str] | None:
         """The first row of an order an earlier chunk had, and where it had it."""
-        if not len(self._ids):
-            return None
-        old = mask(pc.is_in(self._ids, value_set=distinct))
-        if not old.any():
-            return None
-        again = pa.array(self._ids.filter(pa.array(old)))
-        row = int(np.flatnonzero(mask(pc.fill_null(pc.is_in(ids, value_set=again), False)))[0])
-        earlier = int(self._rows[int(pc.index(self._ids, ids[row]).as_py())])
-        return row, self._where(earlier)
+        for earlier in self._seen:
+            again = earlier.filter(pc.is_in(earlier, value_set=distinct))
+            if len(again):
+                hits = mask(pc.fill_null(pc.is_in(ids, value_set=again), False))
+                row = int(np.flatnonzero(hits)[0])
+                return row, self._first_seen(ids[row].as_py())
+        return None

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import tzinfo
+from functools import cached_property
 from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
 
 from tuishou.errors import InvalidFileError
 from tuishou.io.cells import PLATFORM_ZONE
@@ -20,7 +24,21 @@ from tuishou.policy_versions import PolicyVersions
 from tuishou.rules import Policy
 from tuishou.tree import InviteTree
 
-__all__ = ["StreamProblems", "checked_chunks", "load_members"]
+__all__ = ["KnownIds", "StreamProblems", "checked_chunks", "load_members"]
+
+
+class KnownIds(frozenset[str]):
+    """Member ids, with the same ids as one Arrow array (built once, for every chunk's
+    check of its sharers, instead of once a chunk).
+
+    >>> KnownIds({"A"}).arrow.to_pylist()
+    ['A']
+    """
+
+    @cached_property
+    def arrow(self) -> Any:
+        """The ids as a pyarrow string array."""
+        return pa.array(list(self), pa.string())
 
 
 class StreamProblems(Problems):
@@ -96,12 +114,13 @@ def checked_chunks(
     (:class:`tuishou.io.chunks.Contiguity`). A chunk is settled by the caller only while
     ``problems`` is empty; reading stops once ``problems`` is full.
     """
-    together = Contiguity(orders.where)
+    together = Contiguity(orders.first_seen)
+    known = None if member_ids is None else KnownIds(member_ids)
     for table in orders.tables(ORDER_COLUMNS, problems, zone=zone, progress=progress):
         problems.offset = table.first
         try:
             lines = check_orders(
-                table, member_ids=member_ids, policies=policies, problems=problems, zone=zone
+                table, member_ids=known, policies=policies, problems=problems, zone=zone
             )
             together.check(table, problems)
         finally:

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
@@ -115,7 +116,7 @@ class Appender:
             if self._parquet is None:
                 self._schema = table.schema
                 self._parquet = pq.ParquetWriter(self._file, self._schema)
-            self._parquet.write_table(table.cast(self._schema))
+            self._parquet.write_table(_compact(table).cast(self._schema))
         elif self.suffix == ".csv":
             self._file.write(_csv_bytes(table, header=not self._started))
         else:
@@ -133,6 +134,30 @@ class Appender:
         if self._parquet is not None:
             self._parquet.close()
         self._file.close()
+
+
+def _compact(table: Any) -> Any:
+    """Dictionary columns with only the values their rows use: a chunk's payouts name a few
+    of a million members, and Parquet writes a row group's dictionary whole.
+
+    >>> column = pa.DictionaryArray.from_arrays(pa.array([2, 2]), pa.array(["a", "b", "c"]))
+    >>> _compact(pa.table({"m": column})).column("m").chunk(0).dictionary.to_pylist()
+    ['c']
+    """
+    columns = []
+    for column in table.columns:
+        if pa.types.is_dictionary(column.type):
+            whole = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+            indices = np.asarray(whole.indices.to_numpy(zero_copy_only=False))
+            valid = whole.indices.is_valid().to_numpy(zero_copy_only=False)
+            used, codes = np.unique(np.where(valid, indices, 0), return_inverse=True)
+            nulls = None if whole.null_count == 0 else pa.array(~valid)
+            compact = pa.DictionaryArray.from_arrays(
+                pa.array(codes.astype(indices.dtype), mask=nulls), whole.dictionary.take(used)
+            )
+            column = compact.cast(column.type)
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
 
 
 def _csv_bytes(table: Any, *, header: bool) -> bytes:
