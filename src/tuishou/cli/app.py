@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 import click
 import numpy as np
+import numpy.typing as npt
 from rich.console import Console
 
 from tuishou.bindings import Bindings
@@ -33,12 +34,13 @@ from tuishou.cli.bindings_file import bindings_from, bindings_option, checked_bi
 from tuishou.cli.files import AsciiInt, FileArg, FileCommand, format_option, timezone_option
 from tuishou.cli.report import (
     LONG_INPUT,
-    Phases,
+    RowsBar,
     comparison_report,
     policy_report,
     print_whole,
     settle_summary,
 )
+from tuishou.cli.totals import SettleTotals
 from tuishou.engine.tables import BatchResult
 from tuishou.errors import (
     InvalidFileError,
@@ -46,14 +48,24 @@ from tuishou.errors import (
     UnknownGroupError,
     UnknownMemberError,
 )
+from tuishou.io.chunks import CHUNK_LINES, OrdersFile
 from tuishou.io.files import DataFile
 from tuishou.io.inputs import OrderLines, load_data, read_policy_or_versions
-from tuishou.io.output import replacing, write_table
+from tuishou.io.order_stream import StreamProblems, checked_chunks, load_members
+from tuishou.io.output import replacing, writing
 from tuishou.policy_versions import PolicyVersions
 from tuishou.rules import Policy
 from tuishou.tree import InviteTree
 
-__all__ = ["app", "members_option", "orders_option", "out_option", "policy_labels", "policy_option"]
+__all__ = [
+    "app",
+    "chunk_option",
+    "members_option",
+    "orders_option",
+    "out_option",
+    "policy_labels",
+    "policy_option",
+]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _EXISTING = FileArg(output=False, data=False)  # a policy
@@ -157,12 +169,30 @@ def app() -> None:
     """
 
 
+def chunk_option(command: _F) -> _F:
+    """``--chunk-lines N``: order lines read, checked and settled at a time.
+
+    >>> [p.name for p in chunk_option(click.command()(lambda chunk_lines: None)).params]
+    ['chunk_lines']
+    """
+    return click.option(
+        "--chunk-lines",
+        type=AsciiInt(min=1),
+        default=CHUNK_LINES,
+        show_default=True,
+        metavar="N",
+        help="Order lines read and settled at a time (whole orders: an order is never split); "
+        "memory grows with it, not with the file.",
+    )(command)
+
+
 @app.command("settle")
 @policy_option(versions=True)
 @members_option
 @orders_option
 @out_option("one row per payout")
 @bindings_option
+@chunk_option
 @timezone_option
 @format_option
 def settle_command(
@@ -171,6 +201,7 @@ def settle_command(
     orders: DataFile,
     out: DataFile,
     bindings: DataFile | None,
+    chunk_lines: int,
     zone: tzinfo,
 ) -> int:
     """Settle every order; write one row per payout and print a summary on stderr.
@@ -179,30 +210,49 @@ def settle_command(
     of policy versions, each order is settled under the version in force at its paid_at
     (a time without an offset is read in --timezone). With --bindings, an order without a
     share link credits the member its buyer is bound to when it was paid.
+
+    The orders file is read in chunks of whole orders, so an order's lines must be together
+    in the file (sorted by order_id, say); payouts are written as they are settled, and the
+    file appears only when every chunk has been read without a problem.
     """
     started = time.perf_counter()
     console = Console(stderr=True)
-    steps = ["reading the files", "settling", "writing payouts"]
-    with Phases.shown(console, steps, long=orders.size() >= LONG_INPUT) as phases:
-        policy = read_policy_or_versions(policy_path)
-        tree, lines = load_data([policy], members, orders, zone=zone)
-        bound = bindings_from(bindings, tree, zone)
-        phases.advance(steps[0], following=steps[1])
-        result = _settle_lines(policy, tree, lines, bound)
-        phases.advance(steps[1], following=steps[2])
-        write_table(result.payouts.to_arrow(), out)
-        phases.advance(steps[2])
+    policy = read_policy_or_versions(policy_path)
+    problems = StreamProblems()
+    tree, ids = load_members([policy], members, problems, zone=zone)
+    bound = None if tree is None else bindings_from(bindings, tree, zone)
+    source = OrdersFile(orders, chunk_lines=chunk_lines)
+    totals = SettleTotals()
+    long = orders.size() >= LONG_INPUT or source.total()[0] >= LONG_INPUT
+    with (
+        writing(out) as payouts,
+        RowsBar.shown(console, "settling", *source.total(), long=long) as bar,
+    ):
+        for lines in checked_chunks(
+            source,
+            member_ids=ids,
+            policies=[policy],
+            problems=problems,
+            zone=zone,
+            progress=bar.update,
+        ):
+            if problems or tree is None:
+                continue  # refused at the end, with every problem: nothing to settle for
+            result = _settle_lines(policy, tree, lines, bound)
+            payouts.write(result.payouts.to_arrow())
+            totals.add(result, lines=lines.size)
+        problems.check()
     console.print(
         settle_summary(
             _latest(policy),
-            result,
-            lines=lines.size,
+            totals,
+            lines=totals.lines,
             out=str(out),
             seconds=time.perf_counter() - started,
         )
     )
     if isinstance(policy, PolicyVersions):
-        console.print(_versions_used(policy, result))
+        console.print(_versions_used(policy, totals.versions))
     return 0
 
 
@@ -210,11 +260,10 @@ def _latest(policy: Policy | PolicyVersions) -> Policy:
     return policy.versions[-1].policy if isinstance(policy, PolicyVersions) else policy
 
 
-def _versions_used(versions: PolicyVersions, result: BatchResult) -> str:
+def _versions_used(versions: PolicyVersions, counted: npt.NDArray[np.int64] | None) -> str:
     """Orders settled under each version, a line each."""
-    version = result.orders.version
     size = len(versions.versions)
-    counts = np.bincount(version, minlength=size) if version is not None else np.zeros(size)
+    counts = np.zeros(size, np.int64) if counted is None else counted
     return "Orders by policy version:\n" + "\n".join(
         f"  {v.describe()}: {int(count):,} order(s)"
         for v, count in zip(versions.versions, counts, strict=True)

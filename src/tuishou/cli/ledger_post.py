@@ -1,16 +1,18 @@
 """``tuishou ledger post``: settle an orders file and post every order, registered on the
 ``ledger`` group (:mod:`tuishou.cli.ledger` imports this module at its end).
 
-Both files are checked whole first (every problem by file, line and value; nothing posted),
-then ``Ledger.post_batch`` posts the orders in chunks, with a rich progress bar on a terminal.
+Two passes over the orders file, read in chunks of whole orders (:mod:`tuishou.io.chunks`):
+the first checks both files (every problem by file, line and value; nothing posted), the
+second settles and posts chunk by chunk with ``Ledger.post_batch``, with a rich progress bar
+by rows on a terminal, and prints the throughput at the end.
 A missing SQLite file is created, and removed again if the post is refused.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -19,9 +21,10 @@ import click
 from rich.console import Console
 
 from tuishou.bindings import Bindings
-from tuishou.cli.app import members_option, orders_option, policy_option
+from tuishou.cli.app import chunk_option, members_option, orders_option, policy_option
 from tuishou.cli.files import format_option, timezone_option
 from tuishou.cli.ledger import at_option, ledger_argument, ledger_group, moment, sqlite_path
+from tuishou.cli.report import RowsBar
 from tuishou.errors import (
     InvalidFileError,
     InvalidOrderError,
@@ -29,9 +32,13 @@ from tuishou.errors import (
     UnknownGroupError,
     UnknownMemberError,
 )
+from tuishou.io.chunks import OrdersFile
 from tuishou.io.files import DataFile
-from tuishou.io.inputs import OrderLines, load_data, read_policy_or_versions
+from tuishou.io.inputs import OrderLines, read_policy_or_versions
+from tuishou.io.order_stream import StreamProblems, checked_chunks, load_members
 from tuishou.ledger import Ledger, LedgerPolicy
+from tuishou.ledger.bulk import BatchPosting
+from tuishou.tree import InviteTree
 
 __all__ = ["post_command"]
 
@@ -94,6 +101,7 @@ def _bindings_file(path: Path, zone: tzinfo, tree: Any) -> Bindings:
     "Parquet) to settle with; default: the bindings the ledger keeps (tuishou ledger bind).",
 )
 @click.option("--progress", is_flag=True, help="Show a progress bar even off a terminal.")
+@chunk_option
 @timezone_option
 @format_option
 def post_command(
@@ -105,29 +113,38 @@ def post_command(
     settings: Path | None,
     bindings_path: Path | None,
     progress: bool,
+    chunk_lines: int,
     zone: tzinfo,
 ) -> int:
     """Settle every order of the orders file and post it to LEDGER (created if missing).
 
-    Both files are checked whole first: every problem by file, line and value, and nothing
-    posted. Orders already posted identically are skipped, so a run can be repeated. With a
-    folder of policy versions, or a paid_at column, each order is settled under the version
-    in force at its paid_at and posted with it (its freeze starts then), one by one.
+    Both files are checked whole first (the orders file chunk by chunk: an order's lines
+    must be together in it): every problem by file, line and value, and nothing posted.
+    Then the orders file is read again, and each chunk settled and posted; on a terminal
+    (or with --progress) a bar shows the rows read, and the throughput is printed at the end. Orders already posted identically are skipped, so a run
+    can be repeated (as after a failure in a late chunk). With a folder of policy versions,
+    or a paid_at column, each order is settled under the version in force at its paid_at
+    and posted with it (its freeze starts then), one by one.
     Orders without a share link credit the member their buyer is bound to at paid_at: by
     the --bindings file, else by the bindings the ledger keeps.
     """
     when = moment(at, zone)
     policy = read_policy_or_versions(policy_path)
     ledger_policy = _settings(settings)
-    tree, lines = load_data([policy], members, orders, zone=zone)
+    console = Console(stderr=True)
+    source = OrdersFile(orders, chunk_lines=chunk_lines)
+    tree = _checked(policy, members, source, zone, console, progress)
     given = None if bindings_path is None else _bindings_file(bindings_path, zone, tree)
     path = sqlite_path(ledger)
     created = path is not None and not path.exists()
-    console = Console(stderr=True)
+    started = time.perf_counter()
     try:
-        with _bar(console, progress) as bar, Ledger.open(ledger, policy=ledger_policy) as book:
+        with (
+            RowsBar.shown(console, "posting orders", *source.total(), forced=progress) as bar,
+            Ledger.open(ledger, policy=ledger_policy) as book,
+        ):
             bindings = book.bindings() if given is None else given
-            done = _post_lines(book, policy, tree, lines, when, bar, bindings)
+            done, lines = _post_chunks(book, policy, tree, source, when, bar, bindings, zone)
     except BaseException:
         if created and path is not None:
             for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
@@ -138,7 +155,81 @@ def post_command(
         f"{done.orders_skipped} already posted"
     )
     click.echo(f"posted {done.orders_posted} order(s) to {ledger} at {when.isoformat()}: {said}")
+    if progress or console.is_terminal:  # beside the bar; scripts get stdout alone
+        console.print(_throughput(lines, done.orders_posted + done.orders_skipped, started))
     return 0
+
+
+def _checked(
+    policy: Any, members: DataFile, source: OrdersFile, zone: tzinfo, console: Console, forced: bool
+) -> InviteTree:
+    """Pass 1: the members file and every chunk of the orders file checked (every problem
+    by file, line and value; nothing posted); the tree."""
+    problems = StreamProblems()
+    tree, ids = load_members([policy], members, problems, zone=zone)
+    with RowsBar.shown(console, "checking orders", *source.total(), forced=forced) as bar:
+        for _ in checked_chunks(
+            source,
+            member_ids=ids,
+            policies=[policy],
+            problems=problems,
+            zone=zone,
+            progress=bar.update,
+        ):
+            pass
+    problems.check()
+    if tree is None:  # never: the tree is None only with problems
+        raise problems.error()
+    return tree
+
+
+def _post_chunks(
+    book: Ledger,
+    policy: Any,
+    tree: InviteTree,
+    source: OrdersFile,
+    when: datetime,
+    bar: RowsBar,
+    bindings: Bindings,
+    zone: tzinfo,
+) -> tuple[BatchPosting, int]:
+    """Pass 2: settle and post chunk by chunk; what was posted in all, and the lines read."""
+    total = BatchPosting(0, 0, 0, 0, 0)
+    lines_read = 0
+    problems = StreamProblems()  # pass 1 found none: the same file gives none again
+    for lines in checked_chunks(
+        source,
+        member_ids=None,
+        policies=[policy],
+        problems=problems,
+        zone=zone,
+        progress=bar.update,
+    ):
+        problems.check()
+        done = _post_lines(book, policy, tree, lines, when, None, bindings)
+        total = BatchPosting(*(a + b for a, b in zip(_fields(total), _fields(done), strict=True)))
+        lines_read += lines.size
+    problems.check()
+    return total, lines_read
+
+
+def _fields(posting: BatchPosting) -> tuple[int, ...]:
+    return (
+        posting.orders_posted,
+        posting.orders_skipped,
+        posting.payout_rows,
+        posting.entries_added,
+        posting.chunks,
+    )
+
+
+def _throughput(lines: int, orders: int, started: float) -> str:
+    """``"1,000,000 line(s), 400,000 order(s) in 12.3 s: 81,300 lines/s, 32,520 orders/s"``."""
+    seconds = max(time.perf_counter() - started, 1e-9)
+    return (
+        f"{lines:,} line(s), {orders:,} order(s) in {seconds:.1f} s: "
+        f"{lines / seconds:,.0f} lines/s, {orders / seconds:,.0f} orders/s"
+    )
 
 
 def _post_lines(
@@ -161,21 +252,3 @@ def _post_lines(
 
         text = re.sub(r"row\(s\) ([0-9]+(?:, [0-9]+)*)", line, str(exc))
         raise InvalidFileError(f"{lines.table.path}: {text}") from None
-
-
-@contextmanager
-def _bar(console: Console, forced: bool) -> Iterator[Callable[[int, int], None] | None]:
-    """A rich progress bar over orders posted, on a terminal (or when ``forced``)."""
-    if not (forced or console.is_terminal):
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    columns = ("posting orders", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as shown:
-        task = shown.add_task("post", total=None)
-
-        def advance(done: int, total: int) -> None:
-            shown.update(task, completed=done, total=total)
-
-        yield advance

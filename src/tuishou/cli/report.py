@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from rich.console import Console, Group, RenderableType
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 if TYPE_CHECKING:  # the analysis pulls in the engine: import it only when comparing
@@ -27,12 +27,20 @@ from tuishou.analysis.compliance import (
     largest_fixed,
     largest_shares,
 )
+from tuishou.cli.totals import SettleTotals
 from tuishou.engine.tables import BatchResult
 from tuishou.money import percent, yuan
 from tuishou.rulebook.brackets import RateBracket
 from tuishou.rules import DifferentialRule, Policy, Rule
 
-__all__ = ["Phases", "comparison_report", "policy_report", "print_whole", "settle_summary"]
+__all__ = [
+    "Phases",
+    "RowsBar",
+    "comparison_report",
+    "policy_report",
+    "print_whole",
+    "settle_summary",
+]
 
 LONG_INPUT = 8 * 2**20  # bytes of orders from which a bar is worth showing (~100k lines)
 
@@ -71,8 +79,63 @@ class Phases:
             self.progress.update(task, advance=1, description=following or done)
 
 
+@dataclass(frozen=True, slots=True)
+class RowsBar:
+    """A progress bar over what is read of a file: lines (when known before reading, as
+    from Parquet metadata) or bytes, on a terminal only (else nothing is shown).
+
+    >>> import io
+    >>> with RowsBar.shown(Console(file=io.StringIO()), "settling", 10, "lines") as bar:
+    ...     bar.update(5, 10)
+    >>> bar.progress is None
+    True
+    """
+
+    progress: Progress | None
+
+    @classmethod
+    @contextmanager
+    def shown(
+        cls,
+        console: Console,
+        what: str,
+        total: int,
+        unit: str,
+        *,
+        long: bool = True,
+        forced: bool = False,
+    ) -> Iterator[RowsBar]:
+        """A bar named ``what`` counting ``unit`` up to ``total``, when ``console`` is a
+        terminal and the input ``long``, or when ``forced``."""
+        if not (forced or (long and console.is_terminal)):
+            yield cls(None)
+            return
+        columns = (
+            TextColumn("{task.description:<20}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.completed:,}/{task.total:,} " + unit),
+            TimeElapsedColumn(),
+        )
+        # off a terminal (forced), the bar's last state stays: a log shows how it ended
+        with Progress(*columns, console=console, transient=console.is_terminal) as progress:
+            progress.add_task(what, total=total or None)
+            yield cls(progress)
+
+    def update(self, done: int, total: int) -> None:
+        """``done`` of ``total`` read now."""
+        if self.progress is not None:
+            task = self.progress.tasks[0].id
+            self.progress.update(task, completed=done, total=total or None)
+
+
 def settle_summary(
-    policy: Policy, result: BatchResult, *, lines: int, out: str | Path, seconds: float
+    policy: Policy,
+    result: BatchResult | SettleTotals,
+    *,
+    lines: int,
+    out: str | Path,
+    seconds: float,
 ) -> Table:
     """The totals of a settle run, as a two-column table.
 
@@ -85,10 +148,10 @@ def settle_summary(
     >>> [line.rstrip() for line in console.export_text().splitlines()][3:6]
     [' pool          ¥10.00', ' paid          ¥5.00', ' retained      ¥5.00']
     """
-    orders, pool, paid = len(result.orders), result.pool, result.paid
+    totals = result if isinstance(result, SettleTotals) else SettleTotals.of(result, lines=lines)
+    orders, pool, paid = totals.orders, totals.pool, totals.paid
     ratio = f"{Decimal(paid * 100) / pool:.2f}% of the pool" if pool else "-"
-    no_seller = int((result.orders.seller < 0).sum())
-    earners = len(np.unique(result.payouts.member)) if len(result.payouts) else 0
+    no_seller, earners = totals.no_seller, totals.members_paid
     rows = [
         ("orders", f"{orders:,}"),
         ("lines", f"{lines:,}"),
@@ -97,7 +160,7 @@ def settle_summary(
         ("retained", yuan(pool - paid)),
         ("payout ratio", ratio),
         ("members paid", f"{earners:,}"),
-        ("payouts", f"{len(result.payouts):,} row(s)"),
+        ("payouts", f"{totals.payouts:,} row(s)"),
         ("written to", str(out)),
         ("no seller", f"{no_seller:,} order(s): guest or root buyers, pool retained"),
         ("time", f"{seconds:.2f} s"),

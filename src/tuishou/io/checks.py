@@ -169,7 +169,8 @@ def check_sharers(
 ) -> None:
     """Every sharer is a member (rows in ``said`` were reported already)."""
     sharers = table.columns["sharer_id"]
-    known = pa.array(list(member_ids), pa.string())
+    known = getattr(member_ids, "arrow", None)  # KnownIds: built once for every chunk
+    known = pa.array(list(member_ids), pa.string()) if known is None else known
     strangers = ~mask(pc.or_(pc.is_in(sharers, known), pc.is_null(sharers))) & ~said
     hint = _hints(member_ids)
     problems.rows(

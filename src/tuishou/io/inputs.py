@@ -53,6 +53,7 @@ from tuishou.io.checks import (
 )
 from tuishou.io.coupon_cells import COUPON_COLUMNS, check_coupons
 from tuishou.io.files import DataFile, Problems, Table, read_table
+from tuishou.io.member_columns import tree_from_columns
 from tuishou.io.policy_file import load_policy
 from tuishou.io.policy_versions_file import load_policy_versions
 from tuishou.members.records import RECORD_KEYS, SUGGEST_LIMIT
@@ -67,6 +68,7 @@ __all__ = [
     "ORDER_COLUMNS",
     "PLATFORM_ZONE",
     "OrderLines",
+    "check_orders",
     "first_rows",
     "load_data",
     "local_times",
@@ -179,7 +181,12 @@ def read_rows(
     >>> read_rows(folder / "m.jsonl", MEMBER_COLUMNS, Problems())[1]
     [{'member_id': '7', 'inviter_id': None, 'tier': 'm'}]
     """
-    table = read_table(path, columns, problems)
+    return _rows_of(read_table(path, columns, problems), columns, problems)
+
+
+def _rows_of(
+    table: Table, columns: Sequence[Column], problems: Problems
+) -> tuple[Table, list[dict[str, Any]]]:
     said = check_ids(table, columns, problems)
     present = [c.name for c in columns if c.name in table.columns]
     values = [[_as_text(v) for v in table.text(name)] for name in present]
@@ -213,7 +220,11 @@ def read_members(
     >>> print(problems.error().problems[0])  # doctest: +ELLIPSIS
     /.../m.csv, line 3 (member_id='B'): tier='boss' is not in the ladder; known: 'm'
     """
-    table, records = read_rows(path, MEMBER_COLUMNS, problems)
+    table = read_table(path, MEMBER_COLUMNS, problems)
+    built = None if problems else tree_from_columns(table, MEMBER_COLUMNS, tiers)
+    if built is not None:  # plain columns, no problem: built vectorised
+        return built
+    table, records = _rows_of(table, MEMBER_COLUMNS, problems)
     ids = {r["member_id"] for r in records if isinstance(r.get("member_id"), str)}
     if not all(name in table.columns for name in _REQUIRED_MEMBER):
         return None, ids  # unreadable, or a column missing: that is said, and is enough
@@ -383,6 +394,21 @@ def read_orders(
     /.../o.csv, line 2: amount='12.5' is not a whole number of fen: ... e.g. 1250 for ¥12.50
     """
     table = read_table(path, ORDER_COLUMNS, problems, zone=zone)
+    return check_orders(
+        table, member_ids=member_ids, policies=policies, problems=problems, zone=zone
+    )
+
+
+def check_orders(
+    table: Table,
+    *,
+    member_ids: Collection[str] | None,
+    policies: Sequence[Policy | PolicyVersions],
+    problems: Problems,
+    zone: tzinfo = PLATFORM_ZONE,
+) -> OrderLines:
+    """:func:`read_orders` on a table already read (a whole file, or a chunk of whole orders:
+    every check is per line or per order)."""
     for column in ORDER_COLUMNS:
         if column.name in table.columns and column.name not in COUPON_COLUMNS:
             check_cells(table, column, problems)

@@ -8,6 +8,7 @@ needed (Python's csv). Standard output gets the whole file once everything has s
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import shutil
@@ -18,13 +19,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from tuishou.io.files import DataFile
 
-__all__ = ["delivering", "replacing", "write_into", "write_table"]
+__all__ = ["Appender", "delivering", "replacing", "write_into", "write_table", "writing"]
 
 
 @contextmanager
@@ -74,6 +76,111 @@ def delivering(target: DataFile) -> Iterator[Path]:
         with temporary.open("rb") as written:
             shutil.copyfileobj(written, sys.stdout.buffer)
         sys.stdout.buffer.flush()
+
+
+@contextmanager
+def writing(target: DataFile) -> Iterator[Appender]:
+    """An :class:`Appender` into a file or standard output, delivered as :func:`delivering`
+    does: the file appears (or is copied out) only when the block succeeds, whole.
+
+    >>> import tempfile; target = DataFile.of(Path(tempfile.mkdtemp()) / "out.csv")
+    >>> with writing(target) as out:
+    ...     out.write(pa.table({"a": [1]}))
+    ...     out.write(pa.table({"a": [2]}))
+    >>> target.path.read_text()
+    'a\\n1\\n2\\n'
+    """
+    with delivering(target) as temporary:
+        appender = Appender(temporary, target.suffix)
+        try:
+            yield appender
+        finally:
+            appender.close()
+
+
+class Appender:
+    """Writes pyarrow Tables one after another into one file in the format of ``suffix``, as
+    :func:`write_into` would write them concatenated (Parquet: one row group each, with the
+    first table's schema; CSV: one header). Not atomic: see :func:`writing`."""
+
+    def __init__(self, path: Path, suffix: str) -> None:
+        self.path, self.suffix = path, suffix
+        self._file = path.open("wb")
+        self._parquet: Any = None
+        self._schema: Any = None
+        self._started = False
+
+    def write(self, table: Any) -> None:
+        """Append the rows of ``table``."""
+        if self.suffix == ".parquet":
+            if self._parquet is None:
+                self._schema = table.schema
+                self._parquet = pq.ParquetWriter(self._file, self._schema)
+            self._parquet.write_table(_compact(table).cast(self._schema))
+        elif self.suffix == ".csv":
+            self._file.write(_csv_bytes(table, header=not self._started))
+        else:
+            for batch in _plain(table).to_batches(max_chunksize=65_536):
+                self._file.write(
+                    "".join(
+                        json.dumps(row, ensure_ascii=False, default=_json_value) + "\n"
+                        for row in batch.to_pylist()
+                    ).encode("utf-8")
+                )
+        self._started = True
+
+    def close(self) -> None:
+        """Finish the file (Parquet's footer) and close it."""
+        if self._parquet is not None:
+            self._parquet.close()
+        self._file.close()
+
+
+def _compact(table: Any) -> Any:
+    """Dictionary columns with only the values their rows use: a chunk's payouts name a few
+    of a million members, and Parquet writes a row group's dictionary whole.
+
+    >>> column = pa.DictionaryArray.from_arrays(pa.array([2, 2]), pa.array(["a", "b", "c"]))
+    >>> _compact(pa.table({"m": column})).column("m").chunk(0).dictionary.to_pylist()
+    ['c']
+    """
+    columns = []
+    for column in table.columns:
+        if pa.types.is_dictionary(column.type):
+            whole = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+            indices = np.asarray(whole.indices.to_numpy(zero_copy_only=False))
+            valid = whole.indices.is_valid().to_numpy(zero_copy_only=False)
+            used, codes = np.unique(np.where(valid, indices, 0), return_inverse=True)
+            nulls = None if whole.null_count == 0 else pa.array(~valid)
+            compact = pa.DictionaryArray.from_arrays(
+                pa.array(codes.astype(indices.dtype), mask=nulls), whole.dictionary.take(used)
+            )
+            column = compact.cast(column.type)
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
+def _csv_bytes(table: Any, *, header: bool) -> bytes:
+    """A table as CSV, as :func:`_write_csv` writes it (with or without its header)."""
+    plain = _plain(table)
+    sink = io.BytesIO()
+    try:
+        pa_csv.write_csv(
+            plain,
+            sink,
+            write_options=pa_csv.WriteOptions(
+                include_header=header, quoting_style="none", quoting_header="none"
+            ),
+        )
+        return sink.getvalue()
+    except pa.ArrowInvalid:
+        text = io.StringIO(newline="")
+        writer = csv.writer(text, lineterminator="\n")
+        if header:
+            writer.writerow(plain.column_names)
+        for batch in plain.to_batches(max_chunksize=65_536):
+            writer.writerows(zip(*(c.to_pylist() for c in batch.columns), strict=True))
+        return text.getvalue().encode("utf-8")
 
 
 def write_table(table: Any, target: Path | DataFile) -> None:

@@ -1,0 +1,417 @@
+"""An orders file read in chunks of whole orders, so memory does not grow with the file.
+
+- **chunk**: about ``chunk_lines`` consecutive rows of the file, cut between two orders: the
+  trailing order of a batch (its lines may go on in the next batch) is carried into the next
+  chunk. An order longer than ``chunk_lines`` is one chunk by itself.
+- **reading**: Parquet by row batches (``pq.ParquetFile.iter_batches``), CSV with pyarrow's
+  streaming reader (``pyarrow.csv.open_csv``); JSON Lines is parsed whole (its columns are
+  every key of every line, known only at its end) and then cut into chunks. Standard input is
+  read whole first (it cannot be read twice).
+- **place**: each chunk is a :class:`ChunkTable`, whose rows are placed in the whole file
+  (``orders.csv, line 1000007``; Parquet ``row 1000006``), so problems read as for a whole file.
+- **contiguity**: an order's lines must be together in the file. :class:`Contiguity` checks it
+  exactly across chunks (the distinct order ids of the chunks read so far, kept as one Arrow
+  array, probed with ``pyarrow.compute.is_in``: no hashes that could collide) and names the
+  first line of an order seen before, where it was seen, and the way out: sort the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import tzinfo
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from tuishou.io.cells import PLATFORM_ZONE, Column, convert
+from tuishou.io.checks import mask, text_codes
+from tuishou.io.files import EMPTY_IS_NULL, DataFile, Problems, Table, _unknown_column
+from tuishou.io.readers import Source, Unreadable, _csv_failure, _csv_header, read_jsonl
+
+__all__ = ["CHUNK_LINES", "ChunkTable", "Contiguity", "OrdersFile"]
+
+CHUNK_LINES = 500_000  # rows a chunk: 10M lines over 1M members peak at 1.33 GiB (1M: 1.69)
+
+Progress = Callable[[int, int], None]  # (done, total): rows, or bytes for CSV
+
+
+@dataclass(eq=False)
+class ChunkTable(Table):
+    """A :class:`Table` of some rows of a file: ``first`` rows of the file come before it,
+    so places are those of the whole file.
+
+    >>> ChunkTable(Path("o.parquet"), 1, {}, {}, None, first=9).where(0)
+    'row 10'
+    """
+
+    first: int = 0
+
+    def where(self, row: int) -> str:
+        """The row's place in the whole file (``"line 7"``, or ``"row 6"`` for Parquet)."""
+        if self._lines is None:
+            return f"row {self.first + row + 1}"
+        return super().where(row)
+
+
+class OrdersFile:
+    """An orders file (or standard input), read in chunks of whole orders by :meth:`tables`.
+
+    >>> import tempfile; folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "o.csv").write_text("order_id,amount\\na,1\\na,2\\nb,3\\nc,4\\n")
+    >>> file = OrdersFile(DataFile.of(folder / "o.csv"), chunk_lines=1)
+    >>> columns = [Column("order_id"), Column("amount", "integer")]
+    >>> [(t.first, t.size, t.where(0)) for t in file.tables(columns, Problems())]
+    [(0, 2, 'line 2'), (2, 1, 'line 4'), (3, 1, 'line 5')]
+    """
+
+    def __init__(self, file: DataFile, *, chunk_lines: int = CHUNK_LINES) -> None:
+        if chunk_lines < 1:
+            raise ValueError(f"chunk_lines={chunk_lines} must be at least 1")
+        self.source = Source.of(file.path, file.suffix, file.std)  # standard input: read now
+        self.chunk_lines = chunk_lines
+
+    @property
+    def path(self) -> Path:
+        """The file's name, for messages."""
+        return self.source.path
+
+    def first_seen(self, order_id: str) -> str:
+        """The place of the first line of ``order_id`` (the file is read again: only for a
+        message).
+
+        >>> import tempfile; folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "o.csv").write_text("order_id\\na\\nb\\na\\n")
+        >>> OrdersFile(DataFile.of(folder / "o.csv"), chunk_lines=1).first_seen("b")
+        'line 3'
+        """
+        for table in self.tables([Column("order_id")], Problems()):
+            found = pc.index(table.columns.get("order_id", pa.array([], pa.string())), order_id)
+            if found.as_py() >= 0:
+                return table.where(found.as_py())
+        return "an earlier line"
+
+    def total(self) -> tuple[int, str]:
+        """What a progress bar counts to: (rows, "lines") when known before reading (Parquet
+        metadata), else (bytes, "bytes")."""
+        if self.source.suffix == ".parquet":
+            try:
+                return pq.ParquetFile(self.source.arrow()).metadata.num_rows, "lines"
+            except (pa.ArrowException, OSError):
+                return 0, "lines"
+        if self.source.data is not None:
+            return len(self.source.data), "bytes"
+        return self.path.stat().st_size, "bytes"
+
+    def tables(
+        self,
+        columns: Sequence[Column],
+        problems: Problems,
+        *,
+        zone: tzinfo = PLATFORM_ZONE,
+        progress: Progress | None = None,
+    ) -> Iterator[ChunkTable]:
+        """The chunks, each with the ``columns`` converted (at least one chunk, maybe empty);
+        file-wide problems (unreadable, a missing or unknown column) go to ``problems`` once,
+        and an unreadable file ends the chunks."""
+        try:
+            names, pieces = self._pieces(columns, progress)
+            for index, (first, raw, lines) in enumerate(pieces):
+                yield self._table(columns, names, first, raw, lines, problems, index == 0, zone)
+        except Unreadable as exc:
+            problems.add(self.path, str(exc))
+
+    def _pieces(
+        self, columns: Sequence[Column], progress: Progress | None
+    ) -> tuple[list[str], Iterator[_Piece]]:
+        suffix = self.source.suffix
+        if suffix == ".jsonl":
+            names, size, raw, lines = read_jsonl(self.source)
+            if not size:  # no line names a column: take them all, empty (as read_table)
+                names, raw = [c.name for c in columns], {c.name: [] for c in columns}
+            return names, _list_pieces(raw, size, lines, self.chunk_lines, progress)
+        if suffix == ".parquet":
+            return _parquet(self.source, self.chunk_lines, progress)
+        return _csv(self.source, self.chunk_lines, progress)
+
+    def _table(
+        self,
+        columns: Sequence[Column],
+        names: list[str],
+        first: int,
+        raw: dict[str, Any],
+        lines: Callable[[], list[int]] | None,
+        problems: Problems,
+        opening: bool,
+        zone: tzinfo,
+    ) -> ChunkTable:
+        size = len(next(iter(raw.values()))) if raw else 0
+        if opening:  # the columns are the file's: said once
+            _check_names(self.path, names, columns, problems)
+        table = ChunkTable(self.path, size, {}, {}, lines, _raw=raw, first=first)
+        for column in columns:
+            if column.name in raw:
+                table.columns[column.name], table.bad[column.name] = convert(
+                    column,
+                    raw[column.name],
+                    empty_is_null=self.source.suffix in EMPTY_IS_NULL,
+                    zone=zone,
+                )
+        return table
+
+
+# (rows before the piece, its columns as read, the physical line of each of its rows)
+_Piece = tuple[int, dict[str, Any], Callable[[], list[int]] | None]
+
+
+def _check_names(
+    path: Path, names: list[str], columns: Sequence[Column], problems: Problems
+) -> None:
+    """As :func:`tuishou.io.files.read_table`: unknown and missing columns."""
+    known = {column.name for column in columns}
+    for name in names:
+        if name not in known:
+            problems.add(path, _unknown_column(name, known))
+    padded = {name.strip() for name in names}
+    missing = [c.name for c in columns if c.required and c.name not in padded]
+    if missing:
+        problems.add(path, f"missing column(s) {missing}; the file has {list(names)}")
+
+
+def _parquet(
+    source: Source, chunk_lines: int, progress: Progress | None
+) -> tuple[list[str], Iterator[_Piece]]:
+    try:
+        file = pq.ParquetFile(source.arrow())
+    except (pa.ArrowException, OSError) as exc:
+        raise Unreadable(f"cannot be read as Parquet: {exc}") from None
+    names = list(file.schema_arrow.names)
+    total = file.metadata.num_rows
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            yield from file.iter_batches(batch_size=min(chunk_lines, 1 << 20))
+        except (pa.ArrowException, OSError) as exc:
+            raise Unreadable(f"cannot be read as Parquet: {exc}") from None
+
+    def told(done: int) -> None:
+        if progress is not None:
+            progress(done, total)
+
+    pieces = _arrow_pieces(batches(), file.schema_arrow, chunk_lines, told, lambda _f, _n: None)
+    return names, pieces
+
+
+def _csv(
+    source: Source, chunk_lines: int, progress: Progress | None
+) -> tuple[list[str], Iterator[_Piece]]:
+    header = _csv_header(source)
+    if len(set(header)) != len(header):
+        raise Unreadable(f"the header names a column twice: {header}")
+    stream = (
+        pa.BufferReader(source.data) if source.data is not None else pa.OSFile(str(source.path))
+    )
+    total = stream.size()
+    try:
+        reader = pa_csv.open_csv(
+            stream,
+            read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise Unreadable(_csv_failure(source, len(header), exc)) from None
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            yield from reader
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            raise Unreadable(_csv_failure(source, len(header), exc)) from None
+
+    def told(_done: int) -> None:
+        if progress is not None:
+            progress(stream.tell(), total)
+
+    def lines(first: int, size: int) -> Callable[[], list[int]]:
+        return lambda: _csv_lines(source, first, size)
+
+    return header, _arrow_pieces(batches(), reader.schema, chunk_lines, told, lines)
+
+
+def _csv_lines(source: Source, first: int, size: int) -> list[int]:
+    """The physical line rows ``first`` to ``first + size`` start on (read again: only when
+    a problem must be placed)."""
+    import csv
+
+    starts: list[int] = []
+    with source.text(newline="") as file:
+        reader = csv.reader(file)
+        next(reader)
+        end, row = reader.line_num, 0
+        for record in reader:
+            if record:  # pyarrow skips empty lines too
+                if row >= first:
+                    starts.append(end + 1)
+                    if len(starts) == size:
+                        break
+                row += 1
+            end = reader.line_num
+    return starts
+
+
+def _arrow_pieces(
+    batches: Iterator[pa.RecordBatch],
+    schema: pa.Schema,
+    chunk_lines: int,
+    told: Callable[[int], None],
+    lines: Callable[[int, int], Callable[[], list[int]] | None],
+) -> Iterator[_Piece]:
+    """Cut record batches into pieces of whole orders, ``chunk_lines`` rows or so."""
+    buffer, first = schema.empty_table(), 0
+    for batch in batches:
+        buffer = pa.concat_tables([buffer, pa.Table.from_batches([batch], schema=schema)])
+        while buffer.num_rows > chunk_lines:  # the row after a cut is known: the cut is sure
+            cut = _cut(_order_ids(buffer), chunk_lines)
+            if cut is None:
+                break  # one order fills the buffer: read on
+            yield first, _columns(buffer.slice(0, cut)), lines(first, cut)
+            first, buffer = first + cut, buffer.slice(cut)
+            told(first)
+    yield first, _columns(buffer), lines(first, buffer.num_rows)
+    told(first + buffer.num_rows)
+
+
+def _order_ids(table: pa.Table) -> Any:
+    if "order_id" in table.column_names:
+        return table.column("order_id")
+    return pa.array(range(table.num_rows))  # no order ids (said): cut anywhere
+
+
+def _columns(table: pa.Table) -> dict[str, Any]:
+    return {name: table.column(name).combine_chunks() for name in table.column_names}
+
+
+def _cut(ids: Any, at: int) -> int | None:
+    """Where to end a piece near row ``at`` between two orders: back to the start of the
+    order that row ``at`` continues, else (one order from row 0) forward past it; None if
+    it goes on to the end of ``ids``."""
+    last = ids[at - 1]
+    if isinstance(ids, list):
+        same = np.fromiter((v == last and v is not None for v in ids), bool, len(ids))
+    elif not last.is_valid:
+        return at
+    else:
+        same = mask(pc.fill_null(pc.equal(ids, last), False))
+    if not same[at]:
+        return at
+    before = np.flatnonzero(~same[:at])
+    if len(before):
+        return int(before[-1]) + 1
+    after = np.flatnonzero(~same[at:])
+    return at + int(after[0]) if len(after) else None
+
+
+def _list_pieces(
+    raw: dict[str, Any],
+    size: int,
+    lines: Callable[[], list[int]] | None,
+    chunk_lines: int,
+    progress: Progress | None,
+) -> Iterator[_Piece]:
+    """A whole file's columns (JSON Lines: lists) cut into pieces of whole orders."""
+    ids = raw.get("order_id", list(range(size)))
+    first = 0
+    while True:
+        rest = size - first
+        cut = _cut(ids[first:], chunk_lines) if rest > chunk_lines else None
+        end = size if cut is None else first + cut
+        part = {name: values[first:end] for name, values in raw.items()}
+        place = None if lines is None else _sliced(lines, first, end)
+        yield first, part, place
+        if progress is not None:
+            progress(end, size)
+        if end >= size:
+            return
+        first = end
+
+
+def _sliced(lines: Callable[[], list[int]], first: int, end: int) -> Callable[[], list[int]]:
+    return lambda: lines()[first:end]
+
+
+class Contiguity:
+    """Checks that every order's lines are together, over the chunks of one file in turn.
+
+    >>> problems = Problems()
+    >>> table = ChunkTable(Path("o.parquet"), 3, {"order_id": pa.array(["a", "b", "a"])}, {},
+    ...                    None)
+    >>> Contiguity().check(table, problems)
+    False
+    >>> print(problems.error().problems[0])  # doctest: +ELLIPSIS
+    o.parquet, row 3: order_id='a' was seen before, at row 1; an order's lines must be ...
+    """
+
+    def __init__(self, first_seen: Callable[[str], str] = lambda order: "an earlier chunk") -> None:
+        self._first_seen = first_seen  # the place of an order's first line, read again
+        self._seen: list[Any] = []  # each chunk's distinct order ids (concatenating: copies)
+        self._broken = False
+
+    def check(self, table: ChunkTable, problems: Problems) -> bool:
+        """Whether the chunk's orders are together and new; the first break is reported
+        (only the first of the file: the rest follow from it)."""
+        ids = table.columns.get("order_id")
+        if ids is None or self._broken or not table.size:
+            return not self._broken
+        ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+        codes = text_codes(ids)
+        distinct = pc.unique(ids.drop_null()).cast(pa.string())
+        offending, seen = self._inside(table, codes), self._before(ids, distinct)
+        if offending is None and seen is None:
+            self._seen.append(distinct)
+            return True
+        row, where = min(x for x in (offending, seen) if x is not None)
+        value = ids[row].as_py()
+        problems.at(
+            table,
+            row,
+            f"order_id={value!r} was seen before, at {where}; an order's lines must be "
+            "together in the file: sort it by order_id (e.g. in pandas "
+            "df.sort_values('order_id', kind='stable'), or in DuckDB "
+            "ORDER BY order_id) and run again",
+        )
+        self._broken = True
+        return False
+
+    def _inside(self, table: ChunkTable, codes: np.ndarray[Any, Any]) -> tuple[int, str] | None:
+        """The first row that starts a second run of an order in the chunk, and the place
+        of its first run; None if there is none."""
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]] & (codes >= 0))
+        if not len(starts):
+            return None
+        runs = codes[starts]
+        order = np.argsort(runs, kind="stable")
+        repeat = np.flatnonzero(runs[order][1:] == runs[order][:-1]) + 1
+        if not len(repeat):
+            return None
+        second = int(min(starts[order[repeat]]))
+        first = int(starts[np.flatnonzero(runs == codes[second])[0]])
+        return second, table.where(first)
+
+    def _before(self, ids: Any, distinct: Any) -> tuple[int, str] | None:
+        """The first row of an order an earlier chunk had, and where it had it."""
+        for earlier in self._seen:
+            again = earlier.filter(pc.is_in(earlier, value_set=distinct))
+            if len(again):
+                hits = mask(pc.fill_null(pc.is_in(ids, value_set=again), False))
+                row = int(np.flatnonzero(hits)[0])
+                return row, self._first_seen(ids[row].as_py())
+        return None
