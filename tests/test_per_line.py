@@ -61,6 +61,9 @@ def test_the_pairs_layout_is_chosen_for_floor_on_grouped_lines_only():
     assert per_line.layout(grouped, entries, "floor") == "pairs"
     assert per_line.layout(scattered, entries, "floor") == "sparse"
     assert per_line.layout(grouped, entries, "largest_remainder") == "sparse"
+    with pytest.MonkeyPatch.context() as patch:  # an order of more pairs than the bound
+        patch.setattr(per_line, "_MAX_ORDER_PAIRS", 1)
+        assert per_line.layout(grouped, entries, "floor") == "sparse"
 
 
 def test_the_dense_layout_is_chosen_for_few_slots_that_every_seller_pays():

@@ -34,6 +34,7 @@ __all__ = ["LineBook", "dense_applies", "layout", "per_line"]
 IntArray = npt.NDArray[np.int64]
 Rows = tuple[IntArray, npt.NDArray[np.int32], npt.NDArray[np.int32], IntArray]
 _SPARSE_COST = 3  # array passes per expanded entry in the sparse layout, per slot pass
+_MAX_ORDER_PAIRS = CHUNK  # (entry, line) pairs of one order the pairs layout takes at most
 
 
 class LineBook:
@@ -67,38 +68,37 @@ def per_line(book: LineBook, entries: Entries, pool4: IntArray, rounding: Roundi
 
 
 def layout(book: LineBook, entries: Entries, rounding: Rounding) -> str:
-    """Which layout computes the rows: ``dense`` where ``dense_applies``, else ``pairs`` for
-    a rounding of each amount alone of lines grouped by order, else ``sparse``.
+    """Which layout computes the rows. For a rounding of each amount alone of lines grouped
+    by order: ``dense`` when one pass per slot over the lines is cheaper than expanding them
+    into their entries, else ``pairs`` (unless one order alone has more than
+    ``_MAX_ORDER_PAIRS`` (entry, line) pairs: its temporaries would be unbounded). Else
+    ``sparse``.
 
     >>> entries = Entries.from_dense(np.array([[7, 8]], dtype=np.int32), np.array([[50, 20]]))
     >>> book = LineBook(np.array([0]), np.array([0, 0], dtype=np.int32), np.array([0]))
     >>> layout(book, entries, "floor"), layout(book, entries, "largest_remainder")
     ('dense', 'sparse')
     """
-    if dense_applies(book, entries, rounding):
+    if not each_alone(rounding) or book.first_row is None or not len(entries.slot):
+        return "sparse"
+    slots = int(entries.slot.max()) + 1
+    per_order = np.diff(entries.ptr)[book.order_rows]
+    lines_per_order = np.diff(np.append(book.first_row, len(book.codes)))
+    pairs = per_order * lines_per_order
+    if slots * len(book.codes) <= _SPARSE_COST * int(pairs.sum()):
         return "dense"
-    if each_alone(rounding) and book.first_row is not None:
-        return "pairs"
-    return "sparse"
+    return "pairs" if int(pairs.max(initial=0)) <= _MAX_ORDER_PAIRS else "sparse"
 
 
 def dense_applies(book: LineBook, entries: Entries, rounding: Rounding) -> bool:
-    """Whether the dense layout is used: a rounding of each amount alone (floor), lines
-    grouped by order, and one pass per slot over the lines cheaper than expanding them into
-    their entries.
+    """Whether the dense layout is used (``layout``).
 
     >>> entries = Entries.from_dense(np.array([[7, 8]], dtype=np.int32), np.array([[50, 20]]))
     >>> book = LineBook(np.array([0]), np.array([0, 0], dtype=np.int32), np.array([0]))
     >>> dense_applies(book, entries, "floor"), dense_applies(book, entries, "largest_remainder")
     (True, False)
     """
-    if not each_alone(rounding) or book.first_row is None or not len(entries.slot):
-        return False
-    slots = int(entries.slot.max()) + 1
-    per_order = np.diff(entries.ptr)[book.order_rows]
-    lines_per_order = np.diff(np.append(book.first_row, len(book.codes)))
-    expanded = int(np.dot(per_order, lines_per_order))
-    return slots * len(book.codes) <= _SPARSE_COST * expanded
+    return layout(book, entries, rounding) == "dense"
 
 
 def _dense(book: LineBook, entries: Entries, pool4: IntArray) -> Rows:
