@@ -37,7 +37,7 @@ from tuishou.engine import fixed, versions
 from tuishou.engine.bulk import Entries, allocate, chunks, exact_sum
 from tuishou.engine.columns import LineColumns, read_lines, rows_where
 from tuishou.engine.coupons import paid_amounts
-from tuishou.engine.per_line import LineBook, per_line
+from tuishou.engine.per_line import LineBook, layout, per_line
 from tuishou.engine.schedule import Schedule
 from tuishou.engine.sellers import OrderBook
 from tuishou.engine.tables import BatchResult, MemberTotals, OrderTable, PayoutTable
@@ -185,6 +185,13 @@ def _totals(
     totals = np.zeros(work.arrays.size, dtype=np.int64)  # each at most the batch's amounts
     scope = policy.rounding_scope
     pool4 = scope_items(work.pool4, partial(work.book.sum_lines, work.lines), scope)
+    line_book = _line_book(work.book, work.schedule, work.lines) if scope == "line" else None
+    if line_book is not None and layout(line_book, entries, rounding) != "sparse":
+        # Per-line floor: the payout rows' layouts (one run per payout, no per-line
+        # scatter) then one scatter per row, measured faster than a scatter per line.
+        _, member, _, amount = per_line(line_book, entries, pool4, rounding)
+        np.add.at(totals, member, amount)
+        return _add_fixed(work, totals)
     # Per line, a member's total is the sum over lines: no need to gather lines per order.
     seller = work.book.seller if scope == "order" else work.book.seller[work.lines.order.codes]
 
@@ -193,7 +200,12 @@ def _totals(
 
     for _, entry, amount in _in_chunks(allocate_part, len(pool4)):
         np.add.at(totals, entries.member[entry], amount)
-    if policy.units.fixed:  # fixed lines (docs/domain.md §17)
+    return _add_fixed(work, totals)
+
+
+def _add_fixed(work: _Work, totals: IntArray) -> IntArray:
+    """``totals`` plus what the fixed lines pay each member (docs/domain.md §17)."""
+    if work.policy.units.fixed:
         rows = work.fixed_rows()
         np.add.at(totals, rows.member[rows.paid], rows.amount[rows.paid])
     return totals
@@ -285,11 +297,7 @@ def _allocate(
     items = scope_items(pool4, per_order, scope)  # each order's pool, or each line's
     pools = scope_pools(items, per_order, rounding, scope)
     if scope == "line":
-        line_book = LineBook(
-            schedule.rows_for(book.seller),
-            lines.order.codes,
-            book.first_row if book.grouped else None,
-        )
+        line_book = _line_book(book, schedule, lines)
         return _Rows(*per_line(line_book, entries, items, rounding)), pools
 
     def allocate_part(part: slice) -> tuple[IntArray, IntArray, IntArray]:
@@ -299,6 +307,13 @@ def _allocate(
         return item + part.start, entry, amount
 
     return _Rows.build(entries, _in_chunks(allocate_part, book.count)), pools
+
+
+def _line_book(book: OrderBook, schedule: Schedule, lines: LineColumns) -> LineBook:
+    """What rounding per line needs: each order's schedule row, the lines' order codes, and
+    each order's first line when the lines are grouped by order."""
+    first = book.first_row if book.grouped else None
+    return LineBook(schedule.rows_for(book.seller), lines.order.codes, first)
 
 
 _T = TypeVar("_T")
