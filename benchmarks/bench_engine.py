@@ -1399,9 +1399,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--sample",
         type=int,
-        default=20_000,
         metavar="N",
-        help="orders for the per-order approaches (default 20 000)",
+        help="orders for the per-order approaches (default 20 000; --small: 5 000)",
     )
     parser.add_argument("--seed", type=int, default=20240601, metavar="N")
     parser.add_argument(
@@ -1451,6 +1450,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--parts: unknown {sorted(unknown)}; known: {','.join(PARTS)}")
     if args.small:
         args.members, args.lines = 100_000, 1_000_000
+    if args.sample is None:
+        args.sample = 5_000 if args.small else 20_000
 
     digest = engine_digest()
     print(

@@ -242,7 +242,7 @@ def run_variant(ctx: Any, label: str, variant: str, cut: int | None = None) -> d
     if variant == "int ids":
         ints = IntInput(ctx)
         run = ints.prepare(policy)
-        note = "int64 ids" if ints.native else f"ids cast to text in the timed run ({ints.why})"
+        note = "int64 ids" if ints.native else f"ids cast to text in the timed run; {ints.why}"
     else:
         frame = variant_frame(ctx.df, variant)
         run = lambda: settle_batch(policy, ctx.tree, frame)  # noqa: E731
