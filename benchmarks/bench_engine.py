@@ -809,7 +809,8 @@ class DuckdbPlan:
         FROM ranked) WHERE amount > 0"""
 
     def line_sellers(self) -> str:
-        """Each line's pool (1/10 000 fen) and seller (docs/domain.md §6, §7)."""
+        """Each line's pool (1/10 000 fen) and seller (docs/domain.md §6, §7; a sharer who is
+        the buyer is no share link)."""
         units = self.units
         rate = _case("l.grp", {i: units.group.get(g, 0) for i, g in enumerate(self.groups)}, "NULL")
         if units.sku:
@@ -823,7 +824,8 @@ class DuckdbPlan:
         return f"""
     line_sellers AS (
         SELECT l.order_id, CAST(l.amount AS BIGINT) * {rate} AS pool4,
-               COALESCE(l.sharer, {credited}) AS seller
+               COALESCE(CASE WHEN l.sharer IS DISTINCT FROM l.buyer THEN l.sharer END,
+                        {credited}) AS seller
         FROM lines l LEFT JOIN members b ON b.idx = l.buyer
     ),
     sellers AS (SELECT DISTINCT seller FROM line_sellers WHERE seller IS NOT NULL)"""
