@@ -480,6 +480,7 @@ class Row:
     sampled: int | None = None  # orders actually run, when extrapolated
     ratio: float | None = None
     note: str = ""
+    cpu_seconds: float | None = None  # best CPU time of this process, where measured
 
 
 @dataclass

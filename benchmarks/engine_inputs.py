@@ -24,6 +24,7 @@ the per-order loop (:func:`loop_rows`).
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -246,10 +247,12 @@ def run_variant(ctx: Any, label: str, variant: str, cut: int | None = None) -> d
         frame = variant_frame(ctx.df, variant)
         run = lambda: settle_batch(policy, ctx.tree, frame)  # noqa: E731
     memory.reset()
-    seconds, first, result = be.best_of(run, ctx.repeat)
+    cpu: list[float] = []
+    seconds, first, result = be.best_of(lambda: with_cpu(run, cpu), ctx.repeat)
     peak = memory.peak()
     arrays = canonical(result.payouts.to_arrow(), rule_names(policy))
     found = {"seconds": seconds, "first": first, "peak": peak, "note": note, **summary(arrays)}
+    found["cpu"] = min(cpu[1:] or cpu)
     if variant == "categoricals":  # the base: DuckDB's rows are compared sorted
         found["sorted_digest"] = digest(arrays, sort=True)
     if cut is not None:
@@ -257,6 +260,15 @@ def run_variant(ctx: Any, label: str, variant: str, cut: int | None = None) -> d
         prefix = int(np.searchsorted(arrays[0], last, side="right"))
         found["prefix"] = {"lines": cut, "rows": prefix, "digest": digest(arrays, rows=prefix)}
     return found
+
+
+def with_cpu(run: Callable[[], Any], seconds: list[float]) -> Any:
+    """``run()``, appending the CPU seconds of this process it took to ``seconds``: steadier
+    than wall time while other work shares the machine (these runs use one core)."""
+    start = time.process_time()
+    result = run()
+    seconds.append(time.process_time() - start)
+    return result
 
 
 def variant_rows(
@@ -287,7 +299,8 @@ def variant_rows(
                 peak_mb=run["peak"][0],
                 added_mb=run["peak"][1],
                 ratio=run["seconds"] / base["seconds"],
-                note=run["note"],
+                note=", ".join(filter(None, [f"CPU {run['cpu'] / base['cpu']:.2f}x", run["note"]])),
+                cpu_seconds=run["cpu"],
             )
         )
         if variant != "categoricals":
