@@ -102,6 +102,7 @@ GUEST_SHARE = 0.05  # orders bought by a guest (an id the tree does not know)
 SHARED_SHARE = 0.25  # orders placed through a member's share link
 FEN_SCALE = 10**4  # rates are int units of 1/10 000 (tuishou.money.RATE_SCALE)
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "engine.json"
+PARTS = ("approaches", "tiers", "inputs", "files", "cli", "loop")
 
 
 # ----------------------------------------------------------------------------- the data
@@ -479,6 +480,7 @@ class Row:
     sampled: int | None = None  # orders actually run, when extrapolated
     ratio: float | None = None
     note: str = ""
+    cpu_seconds: float | None = None  # best CPU time of this process, where measured
 
 
 @dataclass
@@ -808,7 +810,8 @@ class DuckdbPlan:
         FROM ranked) WHERE amount > 0"""
 
     def line_sellers(self) -> str:
-        """Each line's pool (1/10 000 fen) and seller (docs/domain.md §6, §7)."""
+        """Each line's pool (1/10 000 fen) and seller (docs/domain.md §6, §7; a sharer who is
+        the buyer is no share link)."""
         units = self.units
         rate = _case("l.grp", {i: units.group.get(g, 0) for i, g in enumerate(self.groups)}, "NULL")
         if units.sku:
@@ -822,7 +825,8 @@ class DuckdbPlan:
         return f"""
     line_sellers AS (
         SELECT l.order_id, CAST(l.amount AS BIGINT) * {rate} AS pool4,
-               COALESCE(l.sharer, {credited}) AS seller
+               COALESCE(CASE WHEN l.sharer IS DISTINCT FROM l.buyer THEN l.sharer END,
+                        {credited}) AS seller
         FROM lines l LEFT JOIN members b ON b.idx = l.buyer
     ),
     sellers AS (SELECT DISTINCT seller FROM line_sellers WHERE seller IS NOT NULL)"""
@@ -1130,8 +1134,9 @@ def compare_duckdb(engine: dict[str, Any], db_run: dict[str, Any], label: str) -
 
 def table(rows: Sequence[Row]) -> str:
     """The results as a fixed-width text table."""
+    width = max([51, *(len(r.approach) for r in rows)])
     head = (
-        f"{'approach':<51} {'policy':<17} {'wall s':>9} {'throughput':>18} "
+        f"{'approach':<{width}} {'policy':<17} {'wall s':>9} {'throughput':>18} "
         f"{'peak MB':>8} {'+MB':>7} {'x batch':>8}"
     )
     out = [head, "-" * len(head)]
@@ -1141,7 +1146,7 @@ def table(rows: Sequence[Row]) -> str:
             "-" if r.ratio is None else f"{r.ratio:,.1f}x" if r.ratio >= 10 else f"{r.ratio:.2f}x"
         )
         out.append(
-            f"{r.approach:<51} {r.policy:<17} {r.seconds:>9.3f} {rate:>18} "
+            f"{r.approach:<{width}} {r.policy:<17} {r.seconds:>9.3f} {rate:>18} "
             f"{_mb(r.peak_mb):>8} {_mb(r.added_mb):>7} {ratio:>8}"
         )
     return "\n".join(out)
@@ -1163,6 +1168,13 @@ peak MB: peak resident memory (RSS, Linux VmHWM) of the forked child process the
 x batch: wall s / settle_batch's wall s under the same policy (tier rows: / the tier engine);
   above 1 is slower than settle_batch. settle_batch and networkx use one core; DuckDB uses
   {threads} threads."""
+
+
+NEW_LEGEND = """\
+input rows: settle_batch on the same lines given another way; x batch is / the categoricals.
+end to end rows: from the lines Parquet file to a payouts Parquet file; x batch is / tuishou's.
+str frame rows: their own data (50k members, 250k lines); x batch is / settle_batch there.
+CLI rows: python -m tuishou settle in a subprocess; peak MB is that process's max RSS."""
 
 
 def build_data(args: argparse.Namespace) -> tuple[Context, dict[str, Any]]:
@@ -1390,9 +1402,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--sample",
         type=int,
-        default=20_000,
         metavar="N",
-        help="orders for the per-order approaches (default 20 000)",
+        help="orders for the per-order approaches (default 20 000; --small: 5 000)",
     )
     parser.add_argument("--seed", type=int, default=20240601, metavar="N")
     parser.add_argument(
@@ -1403,9 +1414,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="timed runs after the warm-up (best is reported)",
     )
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, metavar="PATH")
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        default=DEFAULT_JSON.with_suffix(".md"),
+        metavar="PATH",
+        help="where the Markdown tables go (also printed at the end)",
+    )
+    parser.add_argument(
+        "--parts",
+        type=lambda text: text.split(","),
+        default=list(PARTS),
+        metavar="A,B",
+        help=f"what to run, of {','.join(PARTS)} (default: all)",
+    )
+    parser.add_argument(
+        "--inputs-policy",
+        default="yudao floor/line",
+        choices=list(policies()),
+        help="the policy of the input variants, end to end and CLI runs",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        metavar="DIR",
+        help="keep the Parquet files here (default: a temporary folder, removed)",
+    )
+    parser.add_argument(
+        "--loop-size",
+        type=int,
+        nargs=2,
+        metavar=("MEMBERS", "LINES"),
+        help="the str frame against the per-order loop (default 50 000 250 000)",
+    )
     args = parser.parse_args(argv)
+    unknown = set(args.parts) - set(PARTS)
+    if unknown:
+        parser.error(f"--parts: unknown {sorted(unknown)}; known: {','.join(PARTS)}")
     if args.small:
         args.members, args.lines = 100_000, 1_000_000
+    if args.sample is None:
+        args.sample = 5_000 if args.small else 20_000
 
     digest = engine_digest()
     print(
@@ -1433,8 +1482,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush=True,
     )
     checks: list[Check] = []
-    rows, threads = settlement_rows(ctx, checks)
-    rows += tier_rows(ctx, checks)
+    rows, threads = settlement_rows(ctx, checks) if "approaches" in args.parts else ([], "-")
+    parts: dict[str, list[Row]] = {"approaches": list(rows)}
+    if "tiers" in args.parts:
+        rows += tier_rows(ctx, checks)
+    import engine_files
+    import engine_report
+
+    parts.update(engine_files.run_parts(ctx, args, checks))
+    for name in ("inputs", "files", "loop", "cli"):
+        rows += parts.get(name, [])
 
     print()
     print(table(rows))
@@ -1448,10 +1505,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             threads=threads,
         )
     )
+    print(NEW_LEGEND)
     print()
     for check in checks:
         print(f"{'OK    ' if check.ok else 'FAILED'} {check.what}: {check.detail}")
     ok = all(check.ok for check in checks)
+    found = engine_report.targets(parts, args.members, args.lines)
+    print("\nTargets of issue 16 (1M members, 10M lines):")
+    print(engine_report.target_text(found))
+    command = "python benchmarks/bench_engine.py " + " ".join(
+        sys.argv[1:] if argv is None else argv
+    )
+    note = (
+        f"{args.members:,} members, {args.lines:,} lines, tuishou sources {digest}, "
+        f"every check {'OK' if ok else 'FAILED'}"
+    )
+    text = engine_report.markdown(parts, found, command.strip(), note)
+    args.markdown.parent.mkdir(parents=True, exist_ok=True)
+    args.markdown.write_text(text, encoding="utf-8")
+    print(f"\nMarkdown (also in {args.markdown}):\n\n{text}")
 
     results = {
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
@@ -1468,6 +1540,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "inputs_rss_mb": inputs_mb,
         "rows": [asdict(row) for row in rows],
         "checks": [asdict(check) for check in checks],
+        "targets": [asdict(target) for target in found],
         "verified": ok,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -1480,4 +1553,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    sys.modules.setdefault("bench_engine", sys.modules[__name__])  # one module for the parts
     raise SystemExit(main())
