@@ -260,8 +260,9 @@ def _encode(name: str, values: Any) -> Encoded:
     Dictionary-encoded input (a pandas Categorical, a pyarrow dictionary array) is used as
     it is, keeping only the values its codes use; other text is hashed by pandas'
     ``factorize`` when pandas is installed (the ``tuishou[notebook]`` extra) and by a plain
-    loop otherwise. Order ids may be ints in every container (never bools); the other ids
-    are text. An empty text id is kept, and refused by the id rule like in the model.
+    loop otherwise. Order, buyer and sharer ids may be ints in every container (never bools;
+    a null int buyer or sharer is no buyer, no share link); the other ids are text. An empty
+    text id is kept, and refused by the id rule like in the model.
     """
     if name in INT_IDS and _int_dtype(values):
         empty = null_mask(values)

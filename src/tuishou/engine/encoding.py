@@ -6,7 +6,7 @@ Arrow string array and hashed by ``pyarrow.compute.dictionary_encode``: no Pytho
 over the rows, only the distinct values become Python strings (for the id rule and for
 messages). A column Arrow cannot type as text (an int among strings, a list in a cell, all
 cells empty) gives None here and is left to the plain path in :mod:`tuishou.engine.columns`,
-whose messages name the offending value. pyarrow ships with tuishou's ``notebook`` extra and
+whose messages name the offending value. pyarrow ships with tuishou's ``columnar`` extra and
 is imported only when a column is encoded.
 """
 
@@ -32,7 +32,7 @@ class Encoded:
 
     ``values`` are the distinct values as Python objects (a list; a numpy int64 array for int
     ids); ``arrow`` is the same distinct text as a pyarrow string array when the column was
-    encoded by Arrow (members are then looked up by ``pyarrow.compute.index_in``), else None.
+    encoded by Arrow, else None (``TreeArrays.lookup`` takes either: see ``member_index``).
 
     >>> encode_text(["b", None, "a", "b"]).codes.tolist()
     [0, -1, 1, 0]

@@ -103,8 +103,8 @@ def member_index(values: Any, codes: npt.NDArray[Any], arrays: TreeArrays) -> In
     values, the member arrays' one sentinel.
 
     ``values`` are the column's distinct ids: a list of text (a pandas hash join), an Arrow
-    string array (``pyarrow.compute.index_in``) or an int64 array (a binary search in
-    ``TreeArrays.int_keys``: member ``'10086'`` is found by 10086).
+    string array (``pyarrow.compute.index_in``, used without pandas) or an int64 array (a
+    binary search in ``TreeArrays.int_keys``: member ``'10086'`` is found by 10086).
 
     >>> from tuishou.members.arrays import TreeArrays
     >>> arrays = TreeArrays.build({"10086": None, "B": "10086"}, dict.fromkeys(
