@@ -22,7 +22,14 @@ Approaches:
 4. DuckDB SQL over the tree edges and the lines (a recursive CTE per distinct seller, then a
    join to the lines), on every line; loading the tables is timed on its own row.
 
-Also ``evaluate_tiers`` on the whole tree (and a faster tier engine, if ``tuishou`` has one).
+Also ``evaluate_tiers`` on the whole tree (and a faster tier engine, if ``tuishou`` has one),
+and the real inputs of issue 16 under ``--inputs-policy`` (``engine_files.run_parts``): the
+same lines as object strings, pandas ``str``, ``string[pyarrow]``, Arrow strings and int ids
+(``engine_inputs``); Parquet to payouts Parquet against DuckDB doing the same, and the CLI's
+peak memory (``engine_files``); a 250k-line ``str`` frame against the per-order loop. Every
+result is checked equal to the categorical path's; the issue's targets are printed as met or
+not met, with Markdown tables for docs/performance.md (``engine_report``). ``--parts``
+chooses what runs.
 
 Each approach runs in a fresh forked child process, so its peak memory can be read on its
 own (see ``PeakMemory``). Before reporting, the script checks in the same run that
@@ -37,7 +44,9 @@ own (see ``PeakMemory``). Before reporting, the script checks in the same run th
 and prints OK or FAILED for each; any failure makes the exit status 1.
 
     .venv/bin/python benchmarks/bench_engine.py [--small] [--members N] [--lines N]
-        [--sample N] [--seed N] [--repeat N] [--json PATH]
+        [--sample N] [--seed N] [--repeat N] [--json PATH] [--markdown PATH]
+        [--parts approaches,tiers,inputs,files,cli,loop] [--inputs-policy LABEL]
+        [--workdir DIR] [--loop-size MEMBERS LINES]
 
 Money is int fen and rates int basis points throughout; floats appear only in random
 number generation (before amounts become ints), in timings and in ratios.
