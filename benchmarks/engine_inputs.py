@@ -354,6 +354,7 @@ def loop_rows(args: Any, checks: list[Any]) -> list[Any]:
                 lines,
                 ratio=1.0,
                 note=f"{members:,} members",
+                cpu_seconds=engine["cpu"],
             )
         )
         rows.append(
@@ -365,6 +366,8 @@ def loop_rows(args: Any, checks: list[Any]) -> list[Any]:
                 lines,
                 sampled=len(sample),
                 ratio=loop / engine["seconds"],
+                note=f"CPU {reference['cpu'] * scale / engine['cpu']:.1f}x",
+                cpu_seconds=reference["cpu"] * scale,
             )
         )
         checks.append(be.compare_sample(engine, reference, f"{lines // 1000}k str frame, {label}"))

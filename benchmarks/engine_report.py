@@ -82,9 +82,18 @@ def targets(parts: dict[str, Sequence[Any]], members: int, lines: int) -> list[T
     if loops:
         found.append(
             Target(
-                "250k-line str frame at least 50x faster than the per-order loop",
+                "250k-line str frame at least 50x faster than the per-order loop (wall)",
                 ", ".join(f"{r.policy} {_ratio(r.ratio)}" for r in loops),
                 min(r.ratio for r in loops) >= 50,
+            )
+        )
+        engine = {r.policy: r for r in parts["loop"] if r.approach.endswith("settle_batch")}
+        cpu = {r.policy: r.cpu_seconds / engine[r.policy].cpu_seconds for r in loops}
+        found.append(
+            Target(
+                "250k-line str frame at least 50x faster than the per-order loop (CPU time)",
+                ", ".join(f"{policy} {_ratio(ratio)}" for policy, ratio in cpu.items()),
+                min(cpu.values()) >= 50,
             )
         )
     cli = [r for r in parts.get("cli", ()) if r.work and r.work >= FULL_LINES]
@@ -183,15 +192,17 @@ def _simple(rows: Sequence[Any], head: str) -> list[str]:
 
 def _loop(rows: Sequence[Any]) -> list[str]:
     out = [
-        "| policy | `settle_batch`, str frame | per-order loop (extrapolated) | ratio |",
-        "|---|---:|---:|---:|",
+        "| policy | `settle_batch`, str frame | per-order loop (extrapolated) | ratio "
+        "| ratio of CPU times |",
+        "|---|---:|---:|---:|---:|",
     ]
     engine = {r.policy: r for r in rows if r.approach.endswith("settle_batch")}
     for r in rows:
         if "per order" in r.approach:
+            cpu = r.cpu_seconds / engine[r.policy].cpu_seconds
             out.append(
                 f"| {r.policy} | {_seconds(engine[r.policy].seconds)} | "
-                f"{_seconds(r.seconds)} | {_ratio(r.ratio)} |"
+                f"{_seconds(r.seconds)} | {_ratio(r.ratio)} | {_ratio(cpu)} |"
             )
     return [*out, ""]
 
