@@ -247,6 +247,28 @@ def _dictionary(codes: IntArray, values: Sequence[Any] | npt.NDArray[Any]) -> An
     import pyarrow as pa
 
     mask = codes < 0
-    return pa.DictionaryArray.from_arrays(
-        pa.array(np.where(mask, 0, codes), mask=mask), pa.array(list(values))
-    )
+    indices = pa.array(np.where(mask, 0, codes), mask=mask) if mask.any() else pa.array(codes)
+    return pa.DictionaryArray.from_arrays(indices, _arrow_values(values))
+
+
+_ARROW_VALUES: list[tuple[Any, Any]] = []  # the last (values, Arrow array) converted
+
+
+def _arrow_values(values: Sequence[Any] | npt.NDArray[Any]) -> Any:
+    """``values`` as an Arrow array: numpy arrays without a copy, and the last list converted
+    kept (the tree's member ids, a million strings, are the same list in every result of a
+    tree; converting them again cost as much as settling a million lines)."""
+    import pyarrow as pa
+
+    if isinstance(values, np.ndarray):
+        return pa.array(values)
+    for seen, converted in _ARROW_VALUES:
+        if seen is values:  # held here, so its id cannot be reused by another list
+            return converted
+    converted = pa.array(values)
+    if len(values) >= _KEEP_FROM:
+        _ARROW_VALUES[:] = [(values, converted)]
+    return converted
+
+
+_KEEP_FROM = 10_000  # shorter lists convert faster than they are worth keeping
