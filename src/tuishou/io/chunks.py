@@ -332,7 +332,12 @@ def _list_pieces(
     first = 0
     while True:
         rest = size - first
-        cut = _cut(ids[first:], chunk_lines) if rest > chunk_lines else None
+        cut = None
+        if rest > chunk_lines:  # a window first: comparing the whole rest is quadratic
+            window = ids[first : first + 2 * chunk_lines + 1]
+            cut = _cut(window, chunk_lines)
+            if cut is None and len(window) < rest:  # one order longer than the window
+                cut = _cut(ids[first:], chunk_lines)
         end = size if cut is None else first + cut
         part = {name: values[first:end] for name, values in raw.items()}
         place = None if lines is None else _sliced(lines, first, end)
