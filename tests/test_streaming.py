@@ -92,11 +92,12 @@ def test_chunked_gives_what_settle_batch_gives_on_the_whole_file(
 
 
 @pytest.mark.parametrize("suffix", FORMATS)
-def test_chunks_are_whole_orders_placed_in_the_whole_file(tmp_path, suffix):
+@pytest.mark.parametrize("chunk", [1, 2])
+def test_chunks_are_whole_orders_placed_in_the_whole_file(tmp_path, suffix, chunk):
     rows = [{"order_id": order, "amount": 1} for order in "aaaabcc"]
     path = tmp_path / f"o{suffix}"
     write_rows(path, rows, ("order_id", "amount"))
-    file = OrdersFile(DataFile.of(path), chunk_lines=2)
+    file = OrdersFile(DataFile.of(path), chunk_lines=chunk)
     columns = [Column("order_id"), Column("amount", "integer")]
     tables = list(file.tables(columns, Problems()))
     assert [t.columns["order_id"].to_pylist() for t in tables] == [["a"] * 4, ["b"], ["c", "c"]]

@@ -121,10 +121,11 @@ def post_command(
     Both files are checked whole first (the orders file chunk by chunk: an order's lines
     must be together in it): every problem by file, line and value, and nothing posted.
     Then the orders file is read again, and each chunk settled and posted; on a terminal
-    (or with --progress) a bar shows the rows read, and the throughput is printed at the end. Orders already posted identically are skipped, so a run
-    can be repeated (as after a failure in a late chunk). With a folder of policy versions,
-    or a paid_at column, each order is settled under the version in force at its paid_at
-    and posted with it (its freeze starts then), one by one.
+    (or with --progress) a bar shows the rows read, and the throughput is printed at the
+    end. Orders already posted identically are skipped, so a run can be repeated (as after
+    a failure in a late chunk). With a folder of policy versions, or a paid_at column, each
+    order is settled under the version in force at its paid_at and posted with it (its
+    freeze starts then), one by one.
     Orders without a share link credit the member their buyer is bound to at paid_at: by
     the --bindings file, else by the bindings the ledger keeps.
     """

@@ -31,8 +31,8 @@ import pyarrow.parquet as pq
 
 from tuishou.io.cells import PLATFORM_ZONE, Column, convert
 from tuishou.io.checks import mask, text_codes
-from tuishou.io.files import EMPTY_IS_NULL, DataFile, Problems, Table, _unknown_column
-from tuishou.io.readers import Source, Unreadable, _csv_failure, _csv_header, read_jsonl
+from tuishou.io.files import EMPTY_IS_NULL, DataFile, Problems, Table, unknown_column
+from tuishou.io.readers import Source, Unreadable, csv_failure, csv_header, read_jsonl
 
 __all__ = ["CHUNK_LINES", "ChunkTable", "Contiguity", "OrdersFile"]
 
@@ -176,7 +176,7 @@ def _check_names(
     known = {column.name for column in columns}
     for name in names:
         if name not in known:
-            problems.add(path, _unknown_column(name, known))
+            problems.add(path, unknown_column(name, known))
     padded = {name.strip() for name in names}
     missing = [c.name for c in columns if c.required and c.name not in padded]
     if missing:
@@ -210,7 +210,7 @@ def _parquet(
 def _csv(
     source: Source, chunk_lines: int, progress: Progress | None
 ) -> tuple[list[str], Iterator[_Piece]]:
-    header = _csv_header(source)
+    header = csv_header(source)
     if len(set(header)) != len(header):
         raise Unreadable(f"the header names a column twice: {header}")
     stream = (
@@ -229,13 +229,13 @@ def _csv(
             ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise Unreadable(_csv_failure(source, len(header), exc)) from None
+        raise Unreadable(csv_failure(source, len(header), exc)) from None
 
     def batches() -> Iterator[pa.RecordBatch]:
         try:
             yield from reader
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            raise Unreadable(_csv_failure(source, len(header), exc)) from None
+            raise Unreadable(csv_failure(source, len(header), exc)) from None
 
     def told(_done: int) -> None:
         if progress is not None:
@@ -332,7 +332,12 @@ def _list_pieces(
     first = 0
     while True:
         rest = size - first
-        cut = _cut(ids[first:], chunk_lines) if rest > chunk_lines else None
+        cut = None
+        if rest > chunk_lines:  # a window first: comparing the whole rest is quadratic
+            window = ids[first : first + 2 * chunk_lines + 1]
+            cut = _cut(window, chunk_lines)
+            if cut is None and len(window) < rest:  # one order longer than the window
+                cut = _cut(ids[first:], chunk_lines)
         end = size if cut is None else first + cut
         part = {name: values[first:end] for name, values in raw.items()}
         place = None if lines is None else _sliced(lines, first, end)

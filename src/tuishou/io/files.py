@@ -45,6 +45,7 @@ __all__ = [
     "Table",
     "check_format",
     "read_table",
+    "unknown_column",
 ]
 
 FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".jsonl": "JSON Lines"}
@@ -275,7 +276,7 @@ def read_table(
     known = {column.name for column in columns}
     for name in names:
         if name not in known:  # refused: a misspelt column must not be silently ignored
-            problems.add(path, _unknown_column(name, known))
+            problems.add(path, unknown_column(name, known))
     padded = {name.strip() for name in names}  # a padded name is said above, not missing
     missing = [c.name for c in columns if c.required and c.name not in padded]
     if missing:
@@ -289,11 +290,11 @@ def read_table(
     return table
 
 
-def _unknown_column(name: str, known: set[str]) -> str:
+def unknown_column(name: str, known: set[str]) -> str:
     """Why a column is refused: a name with blanks around it is not the exact name (in
     every format, as the library's columns), any other is unknown.
 
-    >>> _unknown_column(" sharer_id", {"sharer_id"})
+    >>> unknown_column(" sharer_id", {"sharer_id"})
     "column ' sharer_id' has blanks around its name; name it exactly 'sharer_id'"
     """
     if name.strip() in known:

@@ -21,7 +21,17 @@ import pyarrow.parquet as pq
 
 from tuishou.io import jsontext
 
-__all__ = ["Raw", "Source", "Unreadable", "read_csv", "read_jsonl", "read_parquet", "read_raw"]
+__all__ = [
+    "Raw",
+    "Source",
+    "Unreadable",
+    "csv_failure",
+    "csv_header",
+    "read_csv",
+    "read_jsonl",
+    "read_parquet",
+    "read_raw",
+]
 
 
 class Unreadable(Exception):  # noqa: N818  (read_table makes it a problem of the file)
@@ -63,12 +73,12 @@ def read_raw(source: Source) -> Raw:
 
 def read_csv(path: Source) -> Raw:
     """A CSV file: its header's names, every cell a string (empty, not null)."""
-    header = _csv_header(path)
+    header = csv_header(path)
     if len(set(header)) != len(header):
         raise Unreadable(f"the header names a column twice: {header}")
     try:
         table = pa_csv.read_csv(
-            path.arrow(),  # the names as _csv_header read them (without a BOM)
+            path.arrow(),  # the names as csv_header read them (without a BOM)
             read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1),
             parse_options=pa_csv.ParseOptions(newlines_in_values=True),
             convert_options=pa_csv.ConvertOptions(
@@ -78,12 +88,13 @@ def read_csv(path: Source) -> Raw:
             ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise Unreadable(_csv_failure(path, len(header), exc)) from None
+        raise Unreadable(csv_failure(path, len(header), exc)) from None
     raw = {name: table.column(name) for name in header}
     return header, table.num_rows, raw, lambda: _csv_lines(path)
 
 
-def _csv_header(path: Source) -> list[str]:
+def csv_header(path: Source) -> list[str]:
+    """A CSV file's header line (its column names), or ``Unreadable``."""
     try:
         with path.text(newline="") as file:
             header = next(csv.reader(file), [])
@@ -108,7 +119,7 @@ def _csv_lines(path: Source) -> list[int]:
     return starts
 
 
-def _csv_failure(path: Source, width: int, exc: Exception) -> str:
+def csv_failure(path: Source, width: int, exc: Exception) -> str:
     """Why pyarrow could not read a CSV: find the rows with the wrong number of cells."""
     wrong = []
     try:
