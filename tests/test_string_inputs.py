@@ -52,6 +52,21 @@ def _chunked(columns):
     return _text(columns, lambda v: pa.chunked_array([v[:half], v[half:]], type=pa.string()))
 
 
+def _chunked_dictionaries(columns):
+    """Two chunks with their own dictionaries, as a Parquet file read with read_dictionary
+    gives (one dictionary per page)."""
+    half = len(columns["amount"]) // 2
+
+    def convert(values):
+        chunks = [
+            pa.array(part, type=pa.string()).dictionary_encode()
+            for part in (values[:half], values[half:])
+        ]
+        return pa.chunked_array(chunks)
+
+    return _text(columns, convert)
+
+
 VARIANTS = {
     "categorical": lambda c: pd.DataFrame(_text(c, lambda v: pd.Categorical(v))),
     "numpy object": lambda c: _text(c, lambda v: np.array(v, dtype=object)),
@@ -63,6 +78,7 @@ VARIANTS = {
     "arrow chunked": _chunked,
     "arrow large_string": lambda c: _text(c, lambda v: pa.array(v, type=pa.large_string())),
     "arrow dictionary": lambda c: _arrow_table(c, dictionary=True),
+    "arrow chunked dictionaries": _chunked_dictionaries,
 }
 
 

@@ -29,7 +29,13 @@ import numpy as np
 import numpy.typing as npt
 
 from tuishou.engine.coupons import coupon_amounts, coupon_problems, eligibility
-from tuishou.engine.encoding import Encoded, encode_integers, encode_nullable_integers, encode_text
+from tuishou.engine.encoding import (
+    Encoded,
+    dictionary_codes,
+    encode_integers,
+    encode_nullable_integers,
+    encode_text,
+)
 from tuishou.engine.line_checks import (
     empty_cells,
     integers,
@@ -275,7 +281,7 @@ def _encode(name: str, values: Any) -> Encoded:
         if name == "order_id" or encoded.values.dtype == np.int64:  # type: ignore[union-attr]
             return encoded
         return Encoded(encoded.codes, _int_ids(name, encoded.codes, list(encoded.values)))
-    codes, distinct, arrow = _dictionary(values)
+    codes, distinct, arrow = dictionary_codes(values)
     if codes is not None and arrow is not None:
         return Encoded(codes, distinct, arrow)
     if codes is None:
@@ -367,48 +373,6 @@ def _all_text(values: Any) -> bool:
     """Whether a pandas categorical's categories are known to be text (skips a value scan)."""
     categories = getattr(getattr(values, "cat", None), "categories", None)
     return categories is not None and categories.inferred_type in ("string", "empty")
-
-
-def _dictionary(values: Any) -> tuple[CodeArray | None, list[Any], Any]:
-    """Codes, the distinct values used and (for Arrow text) those values as an Arrow array, of
-    dictionary-encoded input, else (None, [], None)."""
-    if hasattr(values, "cat"):  # pandas Categorical: categories are never null
-        codes = values.cat.codes.to_numpy().astype(np.int32, copy=False)
-        categories = values.cat.categories.tolist()
-        codes, distinct, _ = _used(codes, categories, np.zeros(len(categories), dtype=bool))
-        return codes, distinct, None
-    if hasattr(values, "combine_chunks"):  # pyarrow ChunkedArray
-        values = values.combine_chunks()
-    if hasattr(values, "dictionary") and hasattr(values, "indices"):  # pyarrow dictionary
-        indices = values.indices.to_numpy(zero_copy_only=False)
-        codes = np.where(np.isnan(indices), -1, indices) if indices.dtype.kind == "f" else indices
-        dictionary = values.dictionary
-        listed = dictionary.to_pylist()
-        text = str(dictionary.type) in ("string", "large_string")
-        missing = (
-            dictionary.is_null().to_numpy(zero_copy_only=False)
-            if text
-            else np.fromiter(map(is_missing, listed), dtype=bool, count=len(listed))
-        )
-        codes, distinct, used = _used(codes.astype(np.int32), listed, missing)
-        arrow = (dictionary if used is None else dictionary.filter(used)) if text else None
-        return codes, distinct, arrow
-    return None, [], None
-
-
-def _used(
-    codes: CodeArray, values: list[Any], missing: npt.NDArray[np.bool_]
-) -> tuple[CodeArray, list[Any], npt.NDArray[np.bool_] | None]:
-    """Only the dictionary's values that some row uses (an unused category is no cell) and
-    that are not null (-1, like a null cell); the codes renumbered to match; the mask of the
-    values kept (None: all)."""
-    used = np.bincount(codes[codes >= 0], minlength=len(values)).astype(bool)
-    used &= ~missing
-    if used.all():
-        return codes, values, None
-    renumber = np.append(np.where(used, np.cumsum(used) - 1, -1), -1).astype(np.int32)
-    kept: list[Any] = np.asarray(values, dtype=object)[used].tolist() if values else []
-    return renumber[codes], kept, used
 
 
 def _factorize_slowly(array: npt.NDArray[Any]) -> tuple[CodeArray, list[Any]]:

@@ -20,8 +20,16 @@ import numpy as np
 import numpy.typing as npt
 
 from tuishou.errors import InvalidOrderError
+from tuishou.ids import is_missing
 
-__all__ = ["Encoded", "arrow_text", "encode_integers", "encode_nullable_integers", "encode_text"]
+__all__ = [
+    "Encoded",
+    "arrow_text",
+    "dictionary_codes",
+    "encode_integers",
+    "encode_nullable_integers",
+    "encode_text",
+]
 
 CodeArray = npt.NDArray[np.int32]  # codes of text columns: 4 bytes a row is enough
 
@@ -151,3 +159,73 @@ def encode_nullable_integers(values: Any, empty: npt.NDArray[np.bool_]) -> Encod
     codes = np.full(len(filled), -1, dtype=np.int32)
     codes[~empty] = present.codes
     return Encoded(codes, present.values)
+
+
+def dictionary_codes(values: Any) -> tuple[CodeArray | None, list[Any], Any]:
+    """Codes, the distinct values used and (for Arrow text) those values as an Arrow array, of
+    dictionary-encoded input (a pandas Categorical, a pyarrow dictionary array, chunked or
+    not), else (None, [], None).
+
+    >>> import pandas as pd
+    >>> codes, values, _ = dictionary_codes(pd.Series(["b", "a", "b"], dtype="category"))
+    >>> codes.tolist(), values
+    ([1, 0, 1], ['a', 'b'])
+    """
+    if hasattr(values, "cat"):  # pandas Categorical: categories are never null
+        codes = values.cat.codes.to_numpy().astype(np.int32, copy=False)
+        categories = values.cat.categories.tolist()
+        codes, distinct, _ = _used(codes, categories, np.zeros(len(categories), dtype=bool))
+        return codes, distinct, None
+    if hasattr(values, "combine_chunks"):  # pyarrow ChunkedArray
+        values = _one_dictionary(values)
+    if hasattr(values, "dictionary") and hasattr(values, "indices"):  # pyarrow dictionary
+        indices = values.indices
+        if indices.null_count:
+            indices = indices.fill_null(-1)
+        codes = indices.to_numpy(zero_copy_only=False)
+        dictionary = values.dictionary
+        listed = dictionary.to_pylist()
+        text = str(dictionary.type) in ("string", "large_string")
+        missing = (
+            dictionary.is_null().to_numpy(zero_copy_only=False)
+            if text
+            else np.fromiter(map(is_missing, listed), dtype=bool, count=len(listed))
+        )
+        codes, distinct, used = _used(codes.astype(np.int32), listed, missing)
+        arrow = (dictionary if used is None else dictionary.filter(used)) if text else None
+        return codes, distinct, arrow
+    return None, [], None
+
+
+def _one_dictionary(values: Any) -> Any:
+    """A chunked column as one array. Chunks of a Parquet file read with ``read_dictionary``
+    each have their own dictionary (one per page): concatenating them unifies the dictionaries
+    by hashing each chunk's values again, which at 10M lines over 77 chunks took 3.0 s against
+    1.8 s for decoding the text and encoding it once (``dictionary_encode`` of a chunked array
+    gives every chunk the same dictionary, so concatenating the result copies indices only)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if values.num_chunks == 1:
+        return values.chunk(0)
+    kind = values.type
+    if pa.types.is_dictionary(kind) and values.num_chunks > 1:
+        first = values.chunk(0).dictionary
+        if not all(chunk.dictionary.equals(first) for chunk in values.chunks[1:]):
+            values = pc.dictionary_encode(values.cast(kind.value_type))
+    return values.combine_chunks()
+
+
+def _used(
+    codes: CodeArray, values: list[Any], missing: npt.NDArray[np.bool_]
+) -> tuple[CodeArray, list[Any], npt.NDArray[np.bool_] | None]:
+    """Only the dictionary's values that some row uses (an unused category is no cell) and
+    that are not null (-1, like a null cell); the codes renumbered to match; the mask of the
+    values kept (None: all)."""
+    used = np.bincount(codes[codes >= 0], minlength=len(values)).astype(bool)
+    used &= ~missing
+    if used.all():
+        return codes, values, None
+    renumber = np.append(np.where(used, np.cumsum(used) - 1, -1), -1).astype(np.int32)
+    kept: list[Any] = np.asarray(values, dtype=object)[used].tolist() if values else []
+    return renumber[codes], kept, used
