@@ -6,7 +6,8 @@ quantities int64), ``members.parquet`` (member_id, inviter_id, tier, status) and
 as ``policy.json``. Then, each in its own forked child, best of ``--repeat``:
 
 - **tuishou**: ``pq.read_table(lines, read_dictionary=[the text columns])``, ``settle_batch``
-  over the tree already in memory, ``pq.write_table(payouts.to_arrow(), out)``;
+  over the tree already in memory, ``tuishou.io.output.write_table(payouts.to_arrow(), out)`` (the
+  writer the CLI uses: a row group per 1Mi rows with the dictionary values it uses);
 - **DuckDB**: one ``COPY (...) TO out (FORMAT PARQUET)`` that reads the same ``lines.parquet``,
   joins the buyer and sharer ids to the members (an Arrow table registered in advance: the
   tree already in memory, as tuishou's), computes the payouts with ``bench_engine``'s SQL
@@ -38,6 +39,7 @@ import pyarrow.parquet as pq
 import bench_engine as be
 import engine_inputs as ei
 from tuishou.engine.batch import settle_batch
+from tuishou.io.output import write_table
 
 CLI_SMALL = 1_000_000  # lines of the CLI's smaller run
 RULE_KINDS = {"seller": ("seller",), "layers": ("layer",), "differential": ("differential", "peer")}
@@ -94,7 +96,7 @@ def run_parquet(ctx: Any, label: str, folder: Path) -> dict[str, Any]:
     def run() -> int:
         table = pq.read_table(folder / "lines.parquet", read_dictionary=list(ei.TEXT_COLUMNS))
         result = settle_batch(policy, ctx.tree, table)
-        pq.write_table(result.payouts.to_arrow(), out)
+        write_table(result.payouts.to_arrow(), out)  # the library's writer, as the CLI writes
         return len(result.payouts)
 
     seconds, first, _ = be.best_of(run, ctx.repeat)
