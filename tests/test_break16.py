@@ -40,3 +40,90 @@ def test_the_first_offending_line_is_named_whatever_the_chunks(
     code, _, err = run(capsys, *settle_args(paths, tmp_path / "out.csv"), "--chunk-lines", chunk)
     assert code == 2
     assert f"{place}: order_id='b' was seen before, at {seen}" in err
+
+
+# ------------------------------------------- ledger post: a late chunk refused after posting
+
+PAID = ("order_id", "buyer_id", "sharer_id", "sku", "group", "amount", "quantity", "paid_at")
+
+
+def _posted_before(tmp_path: Path, capsys, rows):
+    """A ledger with ``rows`` posted, and the README scenario beside it."""
+    from cli_support import ORDER_COLUMNS, write_rows
+    from test_cli_ledger import post_args
+
+    paths = scenario(tmp_path, ".csv")
+    first = write_rows(tmp_path / "first.csv", rows, ORDER_COLUMNS)
+    code, _, err = run(capsys, *post_args(tmp_path / "l.db", {**paths, "orders": first}))
+    assert code == 0, err
+    return paths
+
+
+@pytest.mark.parametrize("chunk", ["1", "1000"])
+def test_ledger_post_posts_nothing_when_a_late_order_is_paid_after_at(capsys, tmp_path, chunk):
+    # o-1003 (the last chunk) is paid after --at: post_batch refuses that chunk in pass 2,
+    # after o-1001 and o-1002 were posted, and the message says "nothing was posted".
+    from cli_support import ORDERS, write_rows
+    from test_cli_ledger import history, post_args
+
+    paths = _posted_before(tmp_path, capsys, [{**ORDERS[0], "order_id": "o-0999"}])
+    rows = [{**r, "paid_at": "2026-11-01T09:00:00"} for r in ORDERS]
+    rows[-1]["paid_at"] = "2026-11-02T09:00:00"
+    write_rows(paths["orders"], rows, PAID)
+    before = history(tmp_path / "l.db")
+    code, _, err = run(capsys, *post_args(tmp_path / "l.db", paths, "--chunk-lines", chunk))
+    assert code == 2
+    assert "'o-1003'" in err
+    assert history(tmp_path / "l.db") == before
+
+
+@pytest.mark.parametrize("chunk", ["1", "1000"])
+def test_ledger_post_posts_nothing_when_a_late_order_was_posted_differently(
+    capsys, tmp_path, chunk
+):
+    from cli_support import ORDERS
+    from test_cli_ledger import history, post_args
+
+    changed = [{**r, "amount": r["amount"] + 1} for r in ORDERS if r["order_id"] == "o-1003"]
+    paths = _posted_before(tmp_path, capsys, changed)
+    before = history(tmp_path / "l.db")
+    code, _, err = run(capsys, *post_args(tmp_path / "l.db", paths, "--chunk-lines", chunk))
+    assert code == 2
+    assert "already posted with a different settlement: 'o-1003'" in err
+    assert history(tmp_path / "l.db") == before
+
+
+# ------------------------------------------------------------------------- Parquet output
+
+
+def test_write_table_takes_an_all_null_dictionary_column_with_an_empty_dictionary(tmp_path):
+    # what pyarrow makes of an all-NaN pandas categorical: _compact_column indexed an empty
+    # renumbering with the nulls' filler code 0 (IndexError)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tuishou.io.output import write_table
+
+    column = pa.DictionaryArray.from_arrays(
+        pa.array([None, None], pa.int32()), pa.array([], pa.string())
+    )
+    write_table(pa.table({"m": column, "n": [1, 2]}), tmp_path / "x.parquet")
+    assert pq.read_table(tmp_path / "x.parquet").column("m").to_pylist() == [None, None]
+
+
+@pytest.mark.parametrize("chunk", ["1", "100"])
+def test_payouts_of_an_orders_file_with_only_a_header_keep_text_order_ids(capsys, tmp_path, chunk):
+    # the empty run's payouts Parquet typed order_id as Arrow null (no values seen), so the
+    # file no longer matches the schema of every other day's payouts
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    paths = scenario(tmp_path, ".csv")
+    paths["orders"].write_text("order_id,buyer_id,sharer_id,sku,group,amount,quantity\n")
+    out = tmp_path / "out.parquet"
+    code, _, err = run(capsys, *settle_args(paths, out), "--chunk-lines", chunk)
+    assert code == 0, err
+    kind = pq.read_schema(out).field("order_id").type
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    assert pa.types.is_string(kind) or pa.types.is_large_string(kind), kind
