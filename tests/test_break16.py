@@ -185,3 +185,21 @@ def test_settle_dask_keeps_int_sellers_as_ints_across_partitions():
     assert orders.seller_id.tolist()[:2] == [2, 2]
     assert orders.seller_id.dtype == expected
     assert settled.orders.dtypes["seller_id"] == expected
+
+
+# ------------------------------------------------------------ JSON Lines: cut on raw values
+
+
+@pytest.mark.parametrize("chunk", ["1", "100"])
+def test_a_json_order_id_written_as_a_number_and_as_text_is_one_order_in_any_chunks(
+    capsys, tmp_path, chunk
+):
+    # the whole file reads 1 and "1" as the order '1'; the chunks were cut on the raw JSON
+    # values (1 != "1"), so with one-line chunks the second line was "seen before"
+    from cli_support import read_payouts
+
+    lines = [_line(1), _line("1"), _line("2")]
+    paths = scenario(tmp_path, ".jsonl", orders=lines)
+    code, _, err = run(capsys, *settle_args(paths, tmp_path / "out.csv"), "--chunk-lines", chunk)
+    assert code == 0, err
+    assert {row[0] for row in read_payouts(tmp_path / "out.csv")} == {"1", "2"}
