@@ -203,3 +203,56 @@ def test_a_json_order_id_written_as_a_number_and_as_text_is_one_order_in_any_chu
     code, _, err = run(capsys, *settle_args(paths, tmp_path / "out.csv"), "--chunk-lines", chunk)
     assert code == 0, err
     assert {row[0] for row in read_payouts(tmp_path / "out.csv")} == {"1", "2"}
+
+
+# ------------------------------------------------------------------ trees from int columns
+
+
+def test_a_tree_member_beyond_int64_is_refused_or_found_by_its_int():
+    # from_arrays took a uint64 id 2**63 and stored '9223372036854775808'; lines refuse that
+    # int ("beyond int64"), so the member can never be found by it: refuse it in the tree
+    # as in the lines (or find it)
+    np = pytest.importorskip("numpy")
+    from tuishou import InvalidOrderError, InvalidTreeError, InviteTree
+    from tuishou.engine.batch import settle_batch
+
+    from helpers import policy
+
+    big = 2**63
+    try:
+        tree = InviteTree.from_arrays(np.array([1, big], dtype=np.uint64), [None, 1], ["m", "m"])
+    except InvalidTreeError as exc:
+        refused = str(exc)
+    else:
+        refused = None
+    if refused is not None:
+        assert "beyond int64" in refused
+        return
+    chosen = policy(
+        tiers=["m"], group_rates={"g": "0.1"}, rules=[{"kind": "seller", "rates": {"m": "1"}}]
+    )
+    lines = {
+        "order_id": ["o1"],
+        "buyer_id": [None],
+        "sharer_id": np.array([big], dtype=np.uint64),
+        "sku": ["s"],
+        "group": ["g"],
+        "amount": [100],
+    }
+    try:
+        rows = settle_batch(chosen, tree, lines).payouts.rows()
+    except InvalidOrderError as exc:
+        pytest.fail(f"the tree holds member {big} but lines cannot name it: {exc}")
+    assert [row[1] for row in rows] == [big]
+
+
+def test_int_inviters_are_taken_beside_text_members_as_text_inviters_beside_int_members():
+    # from_arrays(ints, texts) works, from_arrays(texts, ints) refused each int inviter with
+    # "must be a non-empty string"
+    np = pytest.importorskip("numpy")
+    from tuishou import InviteTree
+
+    tiers = ["m"] * 3
+    ints_then_text = InviteTree.from_arrays(np.array([1, 2, 3]), [None, "1", "2"], tiers)
+    text_then_ints = InviteTree.from_arrays(["1", "2", "3"], [None, 1, 2], tiers)
+    assert text_then_ints.upline("3") == ints_then_text.upline("3") == ["2", "1"]
