@@ -256,3 +256,36 @@ def test_int_inviters_are_taken_beside_text_members_as_text_inviters_beside_int_
     ints_then_text = InviteTree.from_arrays(np.array([1, 2, 3]), [None, "1", "2"], tiers)
     text_then_ints = InviteTree.from_arrays(["1", "2", "3"], [None, 1, 2], tiers)
     assert text_then_ints.upline("3") == ints_then_text.upline("3") == ["2", "1"]
+
+
+# ------------------------------------------------------ many problems: counted as a whole file
+
+
+def _problems(path: Path, chunk: int):
+    from cli_support import MEMBERS, POLICY
+    from tuishou.io.chunks import OrdersFile
+    from tuishou.io.files import DataFile
+    from tuishou.io.order_stream import StreamProblems, checked_chunks
+    from tuishou.io.policy_file import load_policy
+
+    problems = StreamProblems()
+    source = OrdersFile(DataFile.of(path), chunk_lines=chunk)
+    ids = {m["member_id"] for m in MEMBERS}
+    for _ in checked_chunks(
+        source, member_ids=ids, policies=[load_policy(POLICY)], problems=problems
+    ):
+        pass
+    return problems.error().problems
+
+
+@pytest.mark.parametrize("chunk", [100, 1000])
+def test_a_file_with_many_bad_lines_is_reported_as_the_whole_file_is(tmp_path, chunk):
+    # 1,500 negative amounts. Whole file: 100 lines named and "1,400 more row(s) like these".
+    # In chunks of 100 the cap applied per chunk: 1,000 lines named, then reading stopped,
+    # and nothing said the last 500 lines were bad too (chunks of 1,000: 2 x 101 problems).
+    path = tmp_path / "orders.csv"
+    header = "order_id,buyer_id,sharer_id,sku,group,amount,quantity\n"
+    path.write_text(header + "".join(f"o{i:05d},D,,phone,xiaomi,-{i + 1},1\n" for i in range(1500)))
+    whole = _problems(path, 100_000)
+    assert any("1,400 more row(s) like these" in p for p in whole)
+    assert _problems(path, chunk) == whole
