@@ -171,9 +171,11 @@ def dictionary_codes(values: Any) -> tuple[CodeArray | None, list[Any], Any]:
     >>> codes.tolist(), values
     ([1, 0, 1], ['a', 'b'])
     """
-    if hasattr(values, "cat"):  # pandas Categorical: categories are never null
-        codes = values.cat.codes.to_numpy().astype(np.int32, copy=False)
-        categories = values.cat.categories.tolist()
+    categorical = getattr(values, "cat", values)  # a Series' .cat, or a bare Categorical
+    if hasattr(categorical, "codes") and hasattr(categorical, "categories"):
+        # pandas Categorical, CategoricalIndex or categorical Series: categories are never null
+        codes = np.asarray(categorical.codes).astype(np.int32, copy=False)
+        categories = categorical.categories.tolist()
         codes, distinct, _ = _used(codes, categories, np.zeros(len(categories), dtype=bool))
         return codes, distinct, None
     if hasattr(values, "combine_chunks"):  # pyarrow ChunkedArray

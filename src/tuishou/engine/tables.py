@@ -265,7 +265,7 @@ def _arrow_values(values: Sequence[Any] | npt.NDArray[Any]) -> Any:
     for seen, converted in _ARROW_VALUES:
         if seen is values:  # held here, so its id cannot be reused by another list
             return converted
-    converted = pa.array(values)
+    converted = pa.array(values, type=None if len(values) else pa.string())  # none: text ids
     if len(values) >= _KEEP_FROM:
         _ARROW_VALUES[:] = [(values, converted)]
     return converted

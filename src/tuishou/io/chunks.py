@@ -413,10 +413,10 @@ class Contiguity:
 
     def _before(self, ids: Any, distinct: Any) -> tuple[int, str] | None:
         """The first row of an order an earlier chunk had, and where it had it."""
-        for earlier in self._seen:
-            again = earlier.filter(pc.is_in(earlier, value_set=distinct))
-            if len(again):
-                hits = mask(pc.fill_null(pc.is_in(ids, value_set=again), False))
-                row = int(np.flatnonzero(hits)[0])
-                return row, self._first_seen(ids[row].as_py())
-        return None
+        repeated = [e.filter(pc.is_in(e, value_set=distinct)) for e in self._seen]
+        again = [found for found in repeated if len(found)]
+        if not again:
+            return None  # the first row naming any earlier order, whichever chunk had it:
+        hits = pc.is_in(ids, value_set=pa.concat_arrays(again))
+        row = int(np.flatnonzero(mask(pc.fill_null(hits, False)))[0])
+        return row, self._first_seen(ids[row].as_py())

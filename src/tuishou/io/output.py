@@ -154,6 +154,8 @@ def _compact(table: Any) -> Any:
 def _compact_column(column: Any) -> Any:
     """One dictionary column compacted (see :func:`_compact`), by counting codes, not sorting."""
     whole = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if not len(whole.dictionary):  # every cell null (or none): nothing to compact
+        return column
     indices = whole.indices
     valid = indices.is_valid().to_numpy(zero_copy_only=False)
     codes = np.asarray(indices.fill_null(0).to_numpy(zero_copy_only=False))
