@@ -286,8 +286,9 @@ def check_arrays(
     """Check tree columns with the checks of ``InviteTree.from_records`` (the same
     ``member_problems``, duplicate and unknown-inviter wording, rows for records), and report
     every problem at once. An empty inviter cell ('' too) means a root."""
-    if _int_column(member_ids):  # int ids: their canonical text (see TreeArrays.int_keys)
-        member_ids, inviter_ids = _as_text(member_ids), _as_text(inviter_ids)
+    # int ids (either column, numpy, pandas, Arrow or a list): their canonical text, see
+    # TreeArrays.int_keys; text columns come back as they were
+    member_ids, inviter_ids = _as_text(member_ids, "member_id"), _as_text(inviter_ids, "inviter_id")
     ids, inviters, tier_column = column(member_ids), column(inviter_ids), column(tier)
     statuses = (
         ["active" if s is None else s for s in column(status)]
@@ -343,13 +344,17 @@ def _int_column(values: Any) -> bool:
     return str(getattr(values, "type", "")).startswith(("int", "uint"))
 
 
-def _as_text(values: Any) -> Any:
+def _as_text(values: Any, name: str) -> Any:
     """An int column (nulls, None: empty) as Arrow text, ``str(n)`` per id, by one Arrow
-    cast; a column Arrow cannot type as ints is left as it is (its checks name the cells)."""
+    cast; a column Arrow cannot type as ints is left as it is (its checks name the cells).
+    An id beyond int64 is refused: order lines could never name it (their ids are int64)."""
     try:
         import pyarrow as pa
     except ImportError:  # pragma: no cover - exercised where pyarrow is absent
-        return [None if is_missing(v) else str(int(v)) for v in column(values)]
+        return [
+            str(int(v)) if isinstance(v, int | np.integer) and not isinstance(v, bool) else v
+            for v in column(values)
+        ]
     if _is_arrow(values):
         array = values
     else:
@@ -359,6 +364,14 @@ def _as_text(values: Any) -> Any:
             return values
     if not (pa.types.is_integer(array.type) or pa.types.is_null(array.type)):
         return values
+    if pa.types.is_uint64(array.type):
+        beyond = np.flatnonzero(array.fill_null(0).to_numpy(zero_copy_only=False) > 2**63 - 1)
+        if len(beyond):
+            row = int(beyond[0])
+            raise InvalidTreeError(
+                f"row {row}: {name}={array[row].as_py()} is beyond int64; int member ids must "
+                "fit int64, as order lines' ids do (or give the ids as text)"
+            )
     return array.cast(pa.string())
 
 
