@@ -59,6 +59,18 @@ _ORDER_META = pd.DataFrame(
 )
 
 
+def _int_members(orders: dd.DataFrame, tree: InviteTree) -> bool:
+    """Whether partitions give member ids as ints: the lines' buyer or sharer ids are ints
+    and every member id of the tree is an int's text (``TreeArrays.member_ints``)."""
+    kinds = [
+        getattr(orders.dtypes[name], "kind", "")
+        for name in ("buyer_id", "sharer_id")
+        if name in orders.columns
+    ]
+    ints = any(kind in ("i", "u") for kind in kinds)
+    return ints and tree.arrays().member_ints is not None
+
+
 @dataclass(frozen=True)
 class DaskSettlement:
     """Lazy results: ``payouts`` (one row per payout) and ``orders`` (one row per order)."""
@@ -99,13 +111,16 @@ def settle_dask(
     settled = [
         delayed(_settle_partition)(policy, shipped, part, bindings=bindings) for part in parts
     ]
+    payout_meta, meta = _PAYOUT_META, _ORDER_META
+    if _int_members(orders, tree):  # int in, int out (see tuishou.engine.tables)
+        import pyarrow as pa
+
+        payout_meta = payout_meta.assign(member_id=pd.Series(dtype="int64"))
+        meta = meta.assign(seller_id=pd.Series(dtype=pd.ArrowDtype(pa.int64())))
     with dask.config.set({"dataframe.convert-string": False}):  # int order ids stay ints
         payouts = dd.from_delayed(
-            [delayed(lambda pair: pair[0])(s) for s in settled],
-            meta=_PAYOUT_META,
-            verify_meta=False,
+            [delayed(lambda pair: pair[0])(s) for s in settled], meta=payout_meta, verify_meta=False
         )
-        meta = _ORDER_META
         if isinstance(policy, PolicyVersions):
             meta = meta.assign(policy_version=pd.Series(dtype=object))
         per_order = dd.from_delayed(

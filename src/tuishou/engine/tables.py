@@ -147,7 +147,7 @@ class OrderTable:
     def _columns(self, text: Any) -> dict[str, Any]:
         columns = {
             "order_id": text(self.order, self.order_ids),
-            "seller_id": _members(self.seller, self.member_ids, text),
+            "seller_id": _members(self.seller, self.member_ids, text, nullable=True),
             "pool": self.pool,
             "paid": self.paid,
             "retained": self.retained,
@@ -217,8 +217,12 @@ class MemberTotals:
         )
 
 
-def _members(codes: IntArray, ids: Sequence[str] | IntArray, text: Any) -> Any:
-    """A member column: int64 (nullable where a code is -1) for int ids, else ``text``."""
+def _members(
+    codes: IntArray, ids: Sequence[str] | IntArray, text: Any, *, nullable: bool = False
+) -> Any:
+    """A member column: int64 for int ids, else ``text``. A ``nullable`` column (an order's
+    seller, -1 for none) is pandas' Arrow-backed int64 whether or not this batch has a null,
+    so batches and Dask partitions agree on its dtype."""
     if not isinstance(ids, np.ndarray):
         return text(codes, ids)
     import pyarrow as pa
@@ -226,7 +230,7 @@ def _members(codes: IntArray, ids: Sequence[str] | IntArray, text: Any) -> Any:
     values = pa.array(ids[np.maximum(codes, 0)], mask=codes < 0, type=pa.int64())
     if text is _dictionary:
         return values
-    if not values.null_count:
+    if not nullable:
         return ids[codes]
     import pandas as pd
 
