@@ -329,6 +329,8 @@ def _list_pieces(
 ) -> Iterator[_Piece]:
     """A whole file's columns (JSON Lines: lists) cut into pieces of whole orders."""
     ids = raw.get("order_id", list(range(size)))
+    if isinstance(ids, list):  # cut on the ids as read (JSON's 1 and "1" are one order '1')
+        ids = [v if v is None or isinstance(v, str) else str(v) for v in ids]
     first = 0
     while True:
         rest = size - first
