@@ -9,10 +9,11 @@
   read whole first (it cannot be read twice).
 - **place**: each chunk is a :class:`ChunkTable`, whose rows are placed in the whole file
   (``orders.csv, line 1000007``; Parquet ``row 1000006``), so problems read as for a whole file.
-- **contiguity**: an order's lines must be together in the file. :class:`Contiguity` checks it
-  exactly across chunks (the distinct order ids of the chunks read so far, kept as one Arrow
-  array, probed with ``pyarrow.compute.is_in``: no hashes that could collide) and names the
-  first line of an order seen before, where it was seen, and the way out: sort the file.
+- **contiguity**: an order's lines must be together in the file.
+  :class:`tuishou.io.contiguity.Contiguity` checks it exactly across chunks (the distinct
+  order ids of the chunks read so far, kept as Arrow arrays, probed with
+  ``pyarrow.compute.is_in``: no hashes that could collide) and names the first line of an
+  order seen before, where it was seen, and the way out: sort the file.
 """
 
 from __future__ import annotations
@@ -30,11 +31,11 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from tuishou.io.cells import PLATFORM_ZONE, Column, convert
-from tuishou.io.checks import mask, text_codes
+from tuishou.io.checks import mask
 from tuishou.io.files import EMPTY_IS_NULL, DataFile, Problems, Table, unknown_column
 from tuishou.io.readers import Source, Unreadable, csv_failure, csv_header, read_jsonl
 
-__all__ = ["CHUNK_LINES", "ChunkTable", "Contiguity", "OrdersFile"]
+__all__ = ["CHUNK_LINES", "ChunkTable", "OrdersFile"]
 
 CHUNK_LINES = 500_000  # rows a chunk: 10M lines over 1M members peak at 1.33 GiB (1M: 1.69)
 
@@ -353,72 +354,3 @@ def _list_pieces(
 
 def _sliced(lines: Callable[[], list[int]], first: int, end: int) -> Callable[[], list[int]]:
     return lambda: lines()[first:end]
-
-
-class Contiguity:
-    """Checks that every order's lines are together, over the chunks of one file in turn.
-
-    >>> problems = Problems()
-    >>> table = ChunkTable(Path("o.parquet"), 3, {"order_id": pa.array(["a", "b", "a"])}, {},
-    ...                    None)
-    >>> Contiguity().check(table, problems)
-    False
-    >>> print(problems.error().problems[0])  # doctest: +ELLIPSIS
-    o.parquet, row 3: order_id='a' was seen before, at row 1; an order's lines must be ...
-    """
-
-    def __init__(self, first_seen: Callable[[str], str] = lambda order: "an earlier chunk") -> None:
-        self._first_seen = first_seen  # the place of an order's first line, read again
-        self._seen: list[Any] = []  # each chunk's distinct order ids (concatenating: copies)
-        self._broken = False
-
-    def check(self, table: ChunkTable, problems: Problems) -> bool:
-        """Whether the chunk's orders are together and new; the first break is reported
-        (only the first of the file: the rest follow from it)."""
-        ids = table.columns.get("order_id")
-        if ids is None or self._broken or not table.size:
-            return not self._broken
-        ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
-        codes = text_codes(ids)
-        distinct = pc.unique(ids.drop_null()).cast(pa.string())
-        offending, seen = self._inside(table, codes), self._before(ids, distinct)
-        if offending is None and seen is None:
-            self._seen.append(distinct)
-            return True
-        row, where = min(x for x in (offending, seen) if x is not None)
-        value = ids[row].as_py()
-        problems.at(
-            table,
-            row,
-            f"order_id={value!r} was seen before, at {where}; an order's lines must be "
-            "together in the file: sort it by order_id (e.g. in pandas "
-            "df.sort_values('order_id', kind='stable'), or in DuckDB "
-            "ORDER BY order_id) and run again",
-        )
-        self._broken = True
-        return False
-
-    def _inside(self, table: ChunkTable, codes: np.ndarray[Any, Any]) -> tuple[int, str] | None:
-        """The first row that starts a second run of an order in the chunk, and the place
-        of its first run; None if there is none."""
-        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]] & (codes >= 0))
-        if not len(starts):
-            return None
-        runs = codes[starts]
-        order = np.argsort(runs, kind="stable")
-        repeat = np.flatnonzero(runs[order][1:] == runs[order][:-1]) + 1
-        if not len(repeat):
-            return None
-        second = int(min(starts[order[repeat]]))
-        first = int(starts[np.flatnonzero(runs == codes[second])[0]])
-        return second, table.where(first)
-
-    def _before(self, ids: Any, distinct: Any) -> tuple[int, str] | None:
-        """The first row of an order an earlier chunk had, and where it had it."""
-        repeated = [e.filter(pc.is_in(e, value_set=distinct)) for e in self._seen]
-        again = [found for found in repeated if len(found)]
-        if not again:
-            return None  # the first row naming any earlier order, whichever chunk had it:
-        hits = pc.is_in(ids, value_set=pa.concat_arrays(again))
-        row = int(np.flatnonzero(mask(pc.fill_null(hits, False)))[0])
-        return row, self._first_seen(ids[row].as_py())

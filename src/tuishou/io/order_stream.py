@@ -17,7 +17,8 @@ import pyarrow as pa
 
 from tuishou.errors import InvalidFileError
 from tuishou.io.cells import PLATFORM_ZONE
-from tuishou.io.chunks import Contiguity, OrdersFile, Progress
+from tuishou.io.chunks import OrdersFile, Progress
+from tuishou.io.contiguity import Contiguity
 from tuishou.io.files import DataFile, Problems
 from tuishou.io.inputs import ORDER_COLUMNS, OrderLines, check_orders, read_members
 from tuishou.policy_versions import PolicyVersions
@@ -111,7 +112,7 @@ def checked_chunks(
 ) -> Iterator[OrderLines]:
     """The orders file's chunks, each checked as :func:`tuishou.io.inputs.read_orders`
     checks a whole file, and its orders' lines together and not seen in an earlier chunk
-    (:class:`tuishou.io.chunks.Contiguity`). A chunk is settled by the caller only while
+    (:class:`tuishou.io.contiguity.Contiguity`). A chunk is settled by the caller only while
     ``problems`` is empty; reading stops once ``problems`` is full.
     """
     together = Contiguity(orders.first_seen)
