@@ -122,7 +122,9 @@ def post_command(
     """Settle every order of the orders file and post it to LEDGER (created if missing).
 
     Both files are checked whole first (the orders file chunk by chunk: an order's lines
-    must be together in it): every problem by file, line and value, and nothing posted.
+    must be together in it): every problem by file, line and value (orders paid after --at
+    too), and nothing posted. Then, reading only, the orders the ledger holds already are
+    settled again: one posted with another settlement refuses the post, nothing posted.
     Then the orders file is read again, and each chunk settled and posted; on a terminal
     (or with --progress) a bar shows the rows read, and the throughput is printed at the
     end. Orders already posted identically are skipped, so a run can be repeated (as after
