@@ -285,13 +285,8 @@ def _places(lines: OrderLines, found: dict[str, str], text: str) -> str:
     if not named:
         return f" ({lines.table.path})"
     column = lines.table.columns["order_id"].to_pylist()
-    return (
-        " ("
-        + ", ".join(
-            f"{order_id!r} at {lines.table.where(column.index(order_id))}" for order_id in named
-        )
-        + ")"
-    )
+    at = [f"{order_id!r} at {lines.table.where(column.index(order_id))}" for order_id in named]
+    return f" ({lines.table.path}: {', '.join(at)})"
 
 
 def _post_chunks(
