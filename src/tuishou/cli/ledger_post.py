@@ -1,10 +1,13 @@
 """``tuishou ledger post``: settle an orders file and post every order, registered on the
 ``ledger`` group (:mod:`tuishou.cli.ledger` imports this module at its end).
 
-Two passes over the orders file, read in chunks of whole orders (:mod:`tuishou.io.chunks`):
-the first checks both files (every problem by file, line and value; nothing posted), the
-second settles and posts chunk by chunk with ``Ledger.post_batch``, with a rich progress bar
-by rows on a terminal, and prints the throughput at the end.
+Passes over the orders file, read in chunks of whole orders (:mod:`tuishou.io.chunks`):
+the first checks both files (every problem by file, line and value, orders paid after
+``--at`` included; nothing posted); a read-only one gives each chunk's orders already in the
+ledger to ``Ledger.post_batch``, which writes nothing for them but refuses one posted with a
+different settlement (so no chunk is refused after others were posted); the last settles
+and posts chunk by chunk with ``Ledger.post_batch``, with a rich progress bar by rows on a
+terminal, and prints the throughput at the end.
 A missing SQLite file is created, and removed again if the post is refused.
 """
 
@@ -119,7 +122,9 @@ def post_command(
     """Settle every order of the orders file and post it to LEDGER (created if missing).
 
     Both files are checked whole first (the orders file chunk by chunk: an order's lines
-    must be together in it): every problem by file, line and value, and nothing posted.
+    must be together in it): every problem by file, line and value (orders paid after --at
+    too), and nothing posted. Then, reading only, the orders the ledger holds already are
+    settled again: one posted with another settlement refuses the post, nothing posted.
     Then the orders file is read again, and each chunk settled and posted; on a terminal
     (or with --progress) a bar shows the rows read, and the throughput is printed at the
     end. Orders already posted identically are skipped, so a run can be repeated (as after
@@ -134,7 +139,7 @@ def post_command(
     ledger_policy = _settings(settings)
     console = Console(stderr=True)
     source = OrdersFile(orders, chunk_lines=chunk_lines)
-    tree = _checked(policy, members, source, zone, console, progress)
+    tree = _checked(policy, members, source, zone, console, progress, when)
     given = None if bindings_path is None else _bindings_file(bindings_path, zone, tree)
     path = sqlite_path(ledger)
     created = path is not None and not path.exists()
@@ -145,6 +150,7 @@ def post_command(
             Ledger.open(ledger, policy=ledger_policy) as book,
         ):
             bindings = book.bindings() if given is None else given
+            _prechecked(book, policy, tree, source, when, bindings, zone)
             done, lines = _post_chunks(book, policy, tree, source, when, bar, bindings, zone)
     except BaseException:
         if created and path is not None:
@@ -162,14 +168,20 @@ def post_command(
 
 
 def _checked(
-    policy: Any, members: DataFile, source: OrdersFile, zone: tzinfo, console: Console, forced: bool
+    policy: Any,
+    members: DataFile,
+    source: OrdersFile,
+    zone: tzinfo,
+    console: Console,
+    forced: bool,
+    when: datetime,
 ) -> InviteTree:
     """Pass 1: the members file and every chunk of the orders file checked (every problem
-    by file, line and value; nothing posted); the tree."""
+    by file, line and value, orders paid after ``when`` too; nothing posted); the tree."""
     problems = StreamProblems()
     tree, ids = load_members([policy], members, problems, zone=zone)
     with RowsBar.shown(console, "checking orders", *source.total(), forced=forced) as bar:
-        for _ in checked_chunks(
+        for lines in checked_chunks(
             source,
             member_ids=ids,
             policies=[policy],
@@ -177,11 +189,104 @@ def _checked(
             zone=zone,
             progress=bar.update,
         ):
-            pass
+            _paid_late(lines, when, zone, problems)
     problems.check()
     if tree is None:  # never: the tree is None only with problems
         raise problems.error()
     return tree
+
+
+def _paid_late(lines: OrderLines, when: datetime, zone: tzinfo, problems: StreamProblems) -> None:
+    """Orders paid after ``when``, by the line of each one's first row: ``post_batch``
+    refuses them (an order is posted once it is paid), so pass 1 does, before any chunk is
+    posted. On the columns: building an ``Order`` for ``checks.check_paid_at`` per order
+    would cost pass 1 the time of settling."""
+    paid = lines.table.columns.get("paid_at")
+    if paid is None or not lines.size:
+        return
+    from datetime import UTC, timedelta
+
+    import numpy as np
+
+    from tuishou.engine.paid_at import micros, read_paid_at
+    from tuishou.io.checks import first_rows, text_codes
+
+    at = read_paid_at(paid)  # NO_TIME (the least int64) for an empty cell: never late
+    orders = text_codes(lines.table.columns["order_id"])
+    heads = first_rows(orders, lines.size)[np.maximum(orders, 0)] == np.arange(lines.size)
+    late = np.flatnonzero((at > micros(when)) & heads & (orders >= 0))
+    column = lines.table.columns["order_id"]
+
+    def describe(row: int) -> str:
+        moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(at[row]))
+        return (
+            f"order_id={column[row].as_py()!r} was paid at {moment.astimezone(zone).isoformat()}"
+            f", after --at {when.isoformat()}; an order is posted once it is paid: post at or "
+            "after its payment time (check the time zones), or leave it out"
+        )
+
+    problems.offset = getattr(lines.table, "first", 0)
+    try:
+        problems.rows(lines.table, late, describe)
+    finally:
+        problems.offset = 0
+
+
+def _prechecked(
+    book: Ledger,
+    policy: Any,
+    tree: InviteTree,
+    source: OrdersFile,
+    when: datetime,
+    bindings: Bindings,
+    zone: tzinfo,
+) -> None:
+    """A read-only pass before posting: each chunk's orders already in the ledger are given
+    alone to ``post_batch``, which writes nothing for them (each is posted already: it is
+    skipped) but refuses, with the checks of pass 2, one posted with a different settlement;
+    so a late chunk is never refused after earlier ones were posted. Refused by file and
+    line, nothing posted."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from tuishou.io.checks import mask
+    from tuishou.ledger.bulk_rows import posted_fingerprints
+
+    store = book._store  # a read of posted order ids: Ledger has no public one
+    chosen = bindings if len(bindings) else None
+    problems = StreamProblems()  # pass 1 found none: the same file gives none again
+    for lines in checked_chunks(
+        source, member_ids=None, policies=[policy], problems=problems, zone=zone
+    ):
+        ids = lines.table.columns["order_id"]
+        with store.reading():
+            found = posted_fingerprints(store, pc.unique(ids).to_pylist())
+        if not found:
+            continue
+        keep = mask(
+            pc.fill_null(pc.is_in(ids, value_set=pa.array(list(found), pa.string())), False)
+        )
+        part = {
+            name: pc.filter(values, pa.array(keep))
+            if isinstance(values, pa.Array | pa.ChunkedArray)
+            else np.asarray(values)[keep]
+            for name, values in lines.columns.items()
+        }
+        try:
+            book.post_batch(policy, tree, part, at=when, bindings=chosen)
+        except LedgerError as exc:
+            raise type(exc)(f"{exc}{_places(lines, found, str(exc))}") from None
+
+
+def _places(lines: OrderLines, found: dict[str, str], text: str) -> str:
+    """`` (orders.csv: 'o-1003' at line 4, ...)``: where the orders ``text`` names start."""
+    named = [order_id for order_id in found if repr(order_id) in text]
+    if not named:
+        return f" ({lines.table.path})"
+    column = lines.table.columns["order_id"].to_pylist()
+    at = [f"{order_id!r} at {lines.table.where(column.index(order_id))}" for order_id in named]
+    return f" ({lines.table.path}: {', '.join(at)})"
 
 
 def _post_chunks(

@@ -7,19 +7,20 @@ posts nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from datetime import tzinfo
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy.typing as npt
 import pyarrow as pa
 
 from tuishou.errors import InvalidFileError
 from tuishou.io.cells import PLATFORM_ZONE
 from tuishou.io.chunks import OrdersFile, Progress
 from tuishou.io.contiguity import Contiguity
-from tuishou.io.files import DataFile, Problems
+from tuishou.io.files import DataFile, Problems, Table
 from tuishou.io.inputs import ORDER_COLUMNS, OrderLines, check_orders, read_members
 from tuishou.policy_versions import PolicyVersions
 from tuishou.rules import Policy
@@ -60,7 +61,10 @@ class StreamProblems(Problems):
         super().__init__()
         self.offset = 0  # rows of the file before the chunk being checked
         self.more = 0  # problems found past the limit
+        self.stopped = ""  # where reading stopped once full ("o.csv, line 9"), or ""
         self._texts: set[str] = set()
+        self._named: dict[Hashable, int] = {}  # rows named so far, per check
+        self._rest: dict[Hashable, list[Any]] = {}  # per check: [count, first row, its text]
 
     @property
     def full(self) -> bool:
@@ -77,12 +81,59 @@ class StreamProblems(Problems):
         self._texts.add(text)
         super().text(path, row if row < 0 else row + self.offset, text)
 
+    def rows(
+        self, table: Table, rows: Sequence[int] | npt.NDArray[Any], describe: Callable[[int], str]
+    ) -> None:
+        """As :meth:`Problems.rows`, over the whole file: a check names its first
+        ``per_check`` rows of the file, whatever the chunks, and counts the rest in one line
+        (said by :meth:`error`), from the first of them."""
+        key = _check_of(table, describe)
+        named = self._named.get(key, 0)
+        room = max(self.per_check - named, 0)
+        for row in list(rows[:room]):
+            self.at(table, int(row), describe(int(row)))
+        self._named[key] = named + min(room, len(rows))
+        if len(rows) > room:
+            first = int(rows[room])
+            rest = self._rest.setdefault(
+                key, [0, first + self.offset, f"from {table.where(first)}: {describe(first)}"]
+            )
+            rest[0] += len(rows) - room
+            rest.append(table.path)
+
     def error(self) -> InvalidFileError:
         """The problems as one error; those past the limit counted in one more line."""
+        for count, row, text, path, *_ in self._rest.values():
+            Problems.text(self, path, row, f"{path}: {count:,} more row(s) like these, {text}")
+        self._rest.clear()
+        if self.stopped:
+            Problems.text(
+                self,
+                "~",
+                (1 << 62) + 1,
+                f"reading stopped after {self.stopped}: the lines "
+                "after it were not checked; fix these and run again",
+            )
+            self.stopped = ""
         if self.more:
             super().text("~", 1 << 62, f"and {self.more:,} more problem(s) not listed")
             self.more = 0
         return super().error()
+
+
+def _check_of(table: Table, describe: Callable[[int], str]) -> Hashable:
+    """Which check named rows: the file, the code of ``describe`` and the text it closes
+    over (a column's name), the same for every chunk."""
+    code = getattr(describe, "__code__", describe)
+    cells = []
+    for cell in getattr(describe, "__closure__", None) or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        if isinstance(value, str):
+            cells.append(value)
+    return (str(table.path), code, tuple(cells))
 
 
 def load_members(
@@ -128,4 +179,5 @@ def checked_chunks(
             problems.offset = 0
         yield lines
         if problems.full:
+            problems.stopped = table.place(table.size - 1) if table.size else str(table.path)
             return
