@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 from tuishou.io.cells import PLATFORM_ZONE, Column, convert
 from tuishou.io.checks import mask
 from tuishou.io.files import EMPTY_IS_NULL, DataFile, Problems, Table, unknown_column
-from tuishou.io.readers import Source, Unreadable, csv_failure, csv_header, read_jsonl
+from tuishou.io.readers import Source, Unreadable, csv_failure, csv_header, csv_options, read_jsonl
 
 __all__ = ["CHUNK_LINES", "ChunkTable", "OrdersFile"]
 
@@ -219,16 +219,7 @@ def _csv(
     )
     total = stream.size()
     try:
-        reader = pa_csv.open_csv(
-            stream,
-            read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1),
-            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
-            convert_options=pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()),
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
+        reader = pa_csv.open_csv(stream, **csv_options(header))
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise Unreadable(csv_failure(source, len(header), exc)) from None
 

@@ -27,6 +27,7 @@ __all__ = [
     "Unreadable",
     "csv_failure",
     "csv_header",
+    "csv_options",
     "read_csv",
     "read_jsonl",
     "read_parquet",
@@ -79,18 +80,31 @@ def read_csv(path: Source) -> Raw:
     try:
         table = pa_csv.read_csv(
             path.arrow(),  # the names as csv_header read them (without a BOM)
-            read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1),
-            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
-            convert_options=pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()),
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
+            **csv_options(header),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise Unreadable(csv_failure(path, len(header), exc)) from None
     raw = {name: table.column(name) for name in header}
     return header, table.num_rows, raw, lambda: _csv_lines(path)
+
+
+def csv_options(header: list[str]) -> dict[str, Any]:
+    """How pyarrow reads an orders, members or roster CSV, whole or in chunks: the columns
+    named by ``header`` (read by :func:`csv_header`), every cell text, an empty cell ''
+    (the cell checks decide what it means), line breaks allowed inside quotes.
+
+    >>> sorted(csv_options(["a"]))
+    ['convert_options', 'parse_options', 'read_options']
+    """
+    return {
+        "read_options": pa_csv.ReadOptions(column_names=header, skip_rows=1),
+        "parse_options": pa_csv.ParseOptions(newlines_in_values=True),
+        "convert_options": pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(header, pa.string()),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    }
 
 
 def csv_header(path: Source) -> list[str]:
