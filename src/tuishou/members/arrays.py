@@ -288,7 +288,10 @@ def check_arrays(
     every problem at once. An empty inviter cell ('' too) means a root."""
     # int ids (either column, numpy, pandas, Arrow or a list): their canonical text, see
     # TreeArrays.int_keys; text columns come back as they were
-    member_ids, inviter_ids = _as_text(member_ids, "member_id"), _as_text(inviter_ids, "inviter_id")
+    if _holds_ints(member_ids):
+        member_ids = _as_text(member_ids, "member_id")
+    if _holds_ints(inviter_ids):
+        inviter_ids = _as_text(inviter_ids, "inviter_id")
     ids, inviters, tier_column = column(member_ids), column(inviter_ids), column(tier)
     statuses = (
         ["active" if s is None else s for s in column(status)]
@@ -342,6 +345,22 @@ def _int_column(values: Any) -> bool:
     if dtype is not None:
         return getattr(dtype, "kind", "") in ("i", "u")
     return str(getattr(values, "type", "")).startswith(("int", "uint"))
+
+
+def _holds_ints(values: Any) -> bool:
+    """Whether a column is one of ints: an int dtype, or untyped values (a list, objects)
+    whose first present value is an int (a column mixing ints and text is then refused by
+    the checks). Text columns, the usual case, are not converted to find out."""
+    if _int_column(values):
+        return True
+    if _is_arrow(values) or getattr(getattr(values, "dtype", None), "kind", "O") != "O":
+        return False
+    if not hasattr(values, "__len__"):  # an iterator: looking would use it up
+        return False
+    for value in values:
+        if not is_missing(value):
+            return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+    return False
 
 
 def _as_text(values: Any, name: str) -> Any:
