@@ -498,6 +498,25 @@ class Row:
     note: str = ""
     cpu_seconds: float | None = None  # best CPU time of this process, where measured
 
+    @classmethod
+    def measured(
+        cls, approach: str, policy: str, run: dict[str, Any], work: int | None = None, **fields: Any
+    ) -> Row:
+        """A row from a child's run (``seconds``, ``first`` if any, ``peak``), its times
+        multiplied by ``fields["scale"]`` when given (sampled runs, extrapolated)."""
+        scale = fields.pop("scale", 1.0)
+        first = run.get("first")
+        return cls(
+            approach,
+            policy,
+            run["seconds"] * scale,
+            None if first is None else first * scale,
+            work,
+            peak_mb=run["peak"][0],
+            added_mb=run["peak"][1],
+            **fields,
+        )
+
 
 @dataclass
 class Check:
@@ -1227,14 +1246,11 @@ def settlement_rows(ctx: Context, checks: list[Check]) -> tuple[list[Row], Any]:
         print(f"  settle_batch, {label} ...", flush=True)
         engine = engines[label] = in_child(lambda label=label: run_engine(ctx, label))
         rows.append(
-            Row(
+            Row.measured(
                 "settle_batch",
                 label,
-                engine["seconds"],
-                engine["first"],
+                engine,
                 ctx.lines,
-                peak_mb=engine["peak"][0],
-                added_mb=engine["peak"][1],
                 ratio=1.0,
                 note=f"{engine['payouts']:,} payouts",
             )
@@ -1242,28 +1258,20 @@ def settlement_rows(ctx: Context, checks: list[Check]) -> tuple[list[Row], Any]:
         print(f"  member_totals, {label} ...", flush=True)
         totals = in_child(lambda label=label: run_member_totals(ctx, label))
         rows.append(
-            Row(
-                "member_totals (sums per member, no payout rows)",
-                label,
-                totals["seconds"],
-                totals["first"],
-                ctx.lines,
-                peak_mb=totals["peak"][0],
-                added_mb=totals["peak"][1],
+            Row.measured(
+                "member_totals (sums per member, no payout rows)", label, totals, ctx.lines
             )
         )
         checks.append(compare_member_totals(engine, totals, label))
         print(f"  settle per order, {label} ...", flush=True)
         reference = in_child(lambda label=label: run_reference(ctx, label))
         rows.append(
-            Row(
+            Row.measured(
                 f"settle per order {sampled}",
                 label,
-                reference["seconds"] * scale,
-                reference["first"] * scale,
+                reference,
                 ctx.lines,
-                peak_mb=reference["peak"][0],
-                added_mb=reference["peak"][1],
+                scale=scale,
                 sampled=len(ctx.sample),
             )
         )
@@ -1272,25 +1280,15 @@ def settlement_rows(ctx: Context, checks: list[Check]) -> tuple[list[Row], Any]:
     print("  networkx ...", flush=True)
     nx_result = in_child(lambda: run_networkx(ctx))
     build = nx_result["build"]
-    rows.append(
-        Row(
-            "networkx: build tree.graph (once)",
-            "-",
-            build["seconds"],
-            peak_mb=build["peak"][0],
-            added_mb=build["peak"][1],
-        )
-    )
+    rows.append(Row.measured("networkx: build tree.graph (once)", "-", build))
     for label, run in nx_result["runs"].items():
         rows.append(
-            Row(
+            Row.measured(
                 f"networkx predecessors walk {sampled}",
                 label,
-                run["seconds"] * scale,
-                run["first"] * scale,
+                run,
                 ctx.lines,
-                peak_mb=run["peak"][0],
-                added_mb=run["peak"][1],
+                scale=scale,
                 sampled=len(ctx.sample),
             )
         )
@@ -1301,28 +1299,15 @@ def settlement_rows(ctx: Context, checks: list[Check]) -> tuple[list[Row], Any]:
         print(f"  DuckDB, {label} ...", flush=True)
         run = in_child(lambda label=label: run_duckdb(ctx, label))
         loads.append(run["load"])
-        rows.append(
-            Row(
-                "DuckDB SQL (recursive CTE per seller)",
-                label,
-                run["seconds"],
-                run["first"],
-                ctx.lines,
-                peak_mb=run["peak"][0],
-                added_mb=run["peak"][1],
-            )
-        )
+        rows.append(Row.measured("DuckDB SQL (recursive CTE per seller)", label, run, ctx.lines))
         checks.append(compare_duckdb(engines[label], run, label))
         rows_run = run["rows"]
         rows.append(
-            Row(
+            Row.measured(
                 "DuckDB SQL, one row per payout (like settle_batch)",
                 label,
-                rows_run["seconds"],
-                rows_run["first"],
+                rows_run,
                 ctx.lines,
-                peak_mb=rows_run["peak"][0],
-                added_mb=rows_run["peak"][1],
                 note=f"{rows_run['count']:,} payouts",
             )
         )
@@ -1340,14 +1325,7 @@ def settlement_rows(ctx: Context, checks: list[Check]) -> tuple[list[Row], Any]:
         )
     load = min(loads, key=lambda loaded: loaded["seconds"])
     rows.append(
-        Row(
-            "DuckDB: register arrow tables",
-            "-",
-            load["seconds"],
-            peak_mb=load["peak"][0],
-            added_mb=load["peak"][1],
-            note=f"threads={load['threads']}",
-        )
+        Row.measured("DuckDB: register arrow tables", "-", load, note=f"threads={load['threads']}")
     )
 
     batch_seconds = {row.policy: row.seconds for row in rows if row.approach == "settle_batch"}
@@ -1369,15 +1347,12 @@ def tier_rows(ctx: Context, checks: list[Check]) -> list[Row]:
         run = in_child(lambda function=function: run_tiers(ctx, ladder, sales, function))
         results.append(run)
         rows.append(
-            Row(
+            Row.measured(
                 name,
                 "Example C ladder",
-                run["seconds"],
-                run["first"],
+                run,
                 members,
-                "members",
-                run["peak"][0],
-                run["peak"][1],
+                unit="members",
                 note=f"{len(run['changes']):,} changes",
             )
         )

@@ -184,14 +184,11 @@ def file_rows(
         ("DuckDB: Parquet -> SQL -> payouts Parquet", theirs),
     ):
         rows.append(
-            be.Row(
+            be.Row.measured(
                 name,
                 label,
-                run["seconds"],
-                run["first"],
+                run,
                 ctx.lines,
-                peak_mb=run["peak"][0],
-                added_mb=run["peak"][1],
                 ratio=run["seconds"] / ours["seconds"],
                 note=f"{run['rows']:,} payouts",
             )

@@ -290,14 +290,11 @@ def variant_rows(
     rows = []
     for variant, run in runs.items():
         rows.append(
-            be.Row(
+            be.Row.measured(
                 f"settle_batch, input: {variant}",
                 label,
-                run["seconds"],
-                run["first"],
+                run,
                 ctx.lines,
-                peak_mb=run["peak"][0],
-                added_mb=run["peak"][1],
                 ratio=run["seconds"] / base["seconds"],
                 note=", ".join(filter(None, [f"CPU {run['cpu'] / base['cpu']:.2f}x", run["note"]])),
                 cpu_seconds=run["cpu"],
